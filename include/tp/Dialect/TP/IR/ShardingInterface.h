@@ -1,0 +1,71 @@
+//===- ShardingInterface.h - how ops run on a tp group ----------*- C++ -*-===//
+//
+// Part of tp-mlir.
+//
+// A sharding option says, for one way of running an op on a tensor-parallel
+// group, which sharding each tensor operand must have and which sharding each
+// result will have. Ops describe their options through ShardingOpInterface;
+// the partitioner and the planner choose among them.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TP_DIALECT_TP_IR_SHARDINGINTERFACE_H
+#define TP_DIALECT_TP_IR_SHARDINGINTERFACE_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpDefinition.h"
+#include "tp/Dialect/TP/IR/TPDialect.h"
+#include "llvm/ADT/SmallVector.h"
+
+namespace mlir {
+namespace tp {
+
+/// What a user annotation (`tp.parallel`) selects. Matmul-like ops tag their
+/// options so that annotations and plan reports can name them.
+enum class ParallelKind { Replicated, Column, Row, Other };
+
+/// Returns "replicated", "column", "row" or "other".
+llvm::StringRef stringifyParallelKind(ParallelKind kind);
+/// Parses the value of a `tp.parallel` annotation.
+std::optional<ParallelKind> parseParallelKind(llvm::StringRef value);
+
+/// One way of running an op on the group.
+struct ShardingOption {
+  /// Required sharding of every operand (replicated for non-tensors).
+  llvm::SmallVector<ShardingAttr> operands;
+  /// Sharding of every result.
+  llvm::SmallVector<ShardingAttr> results;
+  /// Op-specific payload (for structured ops: the split loop, or -1).
+  int64_t loopDim = -1;
+  ParallelKind kind = ParallelKind::Other;
+
+  bool isReplicated() const;
+};
+
+/// Per-function state that op models may use while building local ops.
+class PartitionContext {
+public:
+  PartitionContext(int64_t tpSize, Block *entryBlock)
+      : tpSize(tpSize), entryBlock(entryBlock) {}
+
+  int64_t getTPSize() const { return tpSize; }
+  /// The rank of the executing process (`tp.rank`), created once per function.
+  Value getRank(OpBuilder &builder, Location loc);
+
+private:
+  int64_t tpSize;
+  Block *entryBlock;
+  Value rank;
+};
+
+/// Returns the type of one rank's part of a value of type `global` with
+/// `sharding` (only split shardings change the shape).
+RankedTensorType getLocalType(RankedTensorType global, ShardingAttr sharding,
+                              int64_t tpSize);
+
+} // namespace tp
+} // namespace mlir
+
+#include "tp/Dialect/TP/IR/ShardingInterface.h.inc"
+
+#endif // TP_DIALECT_TP_IR_SHARDINGINTERFACE_H

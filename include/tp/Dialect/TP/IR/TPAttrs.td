@@ -1,0 +1,68 @@
+//===- TPAttrs.td - tp attributes and enums ----------------*- tablegen -*-===//
+//
+// Part of tp-mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TP_DIALECT_TP_IR_TPATTRS_TD
+#define TP_DIALECT_TP_IR_TPATTRS_TD
+
+include "tp/Dialect/TP/IR/TPDialect.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+def TP_ReductionKind : I32EnumAttr<"ReductionKind", "reduction of a collective", [
+    I32EnumAttrCase<"sum", 0>,
+    I32EnumAttrCase<"max", 1>,
+    I32EnumAttrCase<"min", 2>
+  ]> {
+  let cppNamespace = "::mlir::tp";
+}
+
+def TP_ShardingKind : I32EnumAttr<"ShardingKind", "how a value is distributed", [
+    I32EnumAttrCase<"replicated", 0>,
+    I32EnumAttrCase<"split", 1>,
+    I32EnumAttrCase<"partial", 2>
+  ]> {
+  let cppNamespace = "::mlir::tp";
+  let genSpecializedAttr = 0;
+}
+
+def TP_ShardingAttr : AttrDef<TP_Dialect, "Sharding"> {
+  let mnemonic = "sharding";
+  let summary = "How a tensor is distributed over the tensor-parallel group";
+  let description = [{
+    One of:
+
+    * `#tp.sharding<replicated>`: every rank holds the whole tensor;
+    * `#tp.sharding<split 1>`: dimension 1 is cut into `tp-size` contiguous,
+      equal slices; rank `r` holds slice `r`;
+    * `#tp.sharding<partial sum>` (or `max`, `min`): every rank holds a tensor of
+      the full shape and the value is the sum (maximum, minimum) over ranks.
+
+    In a partitioned function these appear as the `tp.sharding` argument and
+    result attributes; the runner slices full inputs and assembles full results
+    from them.
+  }];
+  let parameters = (ins
+    "::mlir::tp::ShardingKind":$kind,
+    DefaultValuedParameter<"int64_t", "-1">:$dim,
+    DefaultValuedParameter<"::mlir::tp::ReductionKind", "::mlir::tp::ReductionKind::sum">:$reduction
+  );
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let builders = [
+    AttrBuilder<(ins), [{ return $_get($_ctxt, ::mlir::tp::ShardingKind::replicated, -1,
+                                        ::mlir::tp::ReductionKind::sum); }]>
+  ];
+  let extraClassDeclaration = [{
+    static ShardingAttr getReplicated(::mlir::MLIRContext *ctx);
+    static ShardingAttr getSplit(::mlir::MLIRContext *ctx, int64_t dim);
+    static ShardingAttr getPartial(::mlir::MLIRContext *ctx, ::mlir::tp::ReductionKind kind);
+    bool isReplicated() const { return getKind() == ::mlir::tp::ShardingKind::replicated; }
+    bool isSplit() const { return getKind() == ::mlir::tp::ShardingKind::split; }
+    bool isPartial() const { return getKind() == ::mlir::tp::ShardingKind::partial; }
+  }];
+}
+
+#endif // TP_DIALECT_TP_IR_TPATTRS_TD

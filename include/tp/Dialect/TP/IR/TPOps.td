@@ -1,0 +1,210 @@
+//===- TPOps.td - tp dialect operations --------------------*- tablegen -*-===//
+//
+// Part of tp-mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TP_DIALECT_TP_IR_TPOPS_TD
+#define TP_DIALECT_TP_IR_TPOPS_TD
+
+include "tp/Dialect/TP/IR/TPDialect.td"
+include "tp/Dialect/TP/IR/TPAttrs.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+
+class TP_Op<string mnemonic, list<Trait> traits = []>
+    : Op<TP_Dialect, mnemonic, traits>;
+
+def TP_GroupSizeAttr : ConfinedAttr<I64Attr, [IntPositive]>;
+
+//===----------------------------------------------------------------------===//
+// Collectives on tensors
+//===----------------------------------------------------------------------===//
+
+def TP_AllReduceOp : TP_Op<"all_reduce", [Pure, SameOperandsAndResultType]> {
+  let summary = "Reduce a tensor elementwise over the group; every rank gets the result";
+  let description = [{
+    Every rank contributes a tensor of the same shape; every rank receives the
+    elementwise reduction (`sum`, `max` or `min`) of all contributions. This is
+    how a partial value (for instance the output of a row-parallel matmul)
+    becomes replicated.
+
+    ```
+    before (group of 2)        after
+    rank 0: [1 2]              rank 0: [4 6]
+    rank 1: [3 4]              rank 1: [4 6]
+    ```
+
+    Example:
+
+    ```mlir
+    %y = tp.all_reduce sum %partial over 4 : tensor<64x768xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, TP_ReductionKind:$kind,
+                       TP_GroupSizeAttr:$group_size);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$kind $input `over` $group_size attr-dict `:` type($input)";
+}
+
+def TP_AllGatherOp : TP_Op<"all_gather", [Pure]> {
+  let summary = "Concatenate every rank's slice along a dimension";
+  let description = [{
+    Rank `r` contributes slice `r`; every rank receives the concatenation of all
+    slices along `dim`. The result's `dim` is `group_size` times the operand's;
+    the other dimensions are equal.
+
+    ```
+    before (group of 2, dim 1)   after
+    rank 0: [a b]                rank 0: [a b c d]
+    rank 1: [c d]                rank 1: [a b c d]
+    ```
+
+    Example:
+
+    ```mlir
+    %full = tp.all_gather %slice dim 1 over 4 : tensor<64x192xf32> -> tensor<64x768xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$dim, TP_GroupSizeAttr:$group_size);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input `dim` $dim `over` $group_size attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def TP_ReduceScatterOp : TP_Op<"reduce_scatter", [Pure]> {
+  let summary = "Reduce over the group and leave each rank one slice of the result";
+  let description = [{
+    Every rank contributes a tensor of the full shape; the elementwise reduction
+    is cut into `group_size` contiguous slices along `dim` and rank `r` receives
+    slice `r`. Equivalent to `all_reduce` followed by `all_slice`, with half the
+    traffic. The operand's `dim` must be divisible by `group_size`.
+
+    ```
+    before (group of 2, dim 1, sum)   after
+    rank 0: [1 2 3 4]                 rank 0: [6 8]
+    rank 1: [5 6 7 8]                 rank 1: [10 12]
+    ```
+
+    Example:
+
+    ```mlir
+    %s = tp.reduce_scatter sum %partial dim 0 over 4 : tensor<64x768xf32> -> tensor<16x768xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, TP_ReductionKind:$kind, I64Attr:$dim,
+                       TP_GroupSizeAttr:$group_size);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $kind $input `dim` $dim `over` $group_size attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def TP_AllSliceOp : TP_Op<"all_slice", [Pure]> {
+  let summary = "Keep this rank's slice of a replicated tensor (no communication)";
+  let description = [{
+    Every rank holds the same tensor; rank `r` keeps slice `r` of `group_size`
+    contiguous slices along `dim`. No data moves between ranks. The operand's
+    `dim` must be divisible by `group_size`.
+
+    ```
+    before (group of 2, dim 1)   after
+    rank 0: [a b c d]            rank 0: [a b]
+    rank 1: [a b c d]            rank 1: [c d]
+    ```
+
+    Example:
+
+    ```mlir
+    %s = tp.all_slice %x dim 1 over 4 : tensor<64x768xf32> -> tensor<64x192xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$dim, TP_GroupSizeAttr:$group_size);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input `dim` $dim `over` $group_size attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def TP_RankOp : TP_Op<"rank", [Pure]> {
+  let summary = "This process's rank in the tensor-parallel group";
+  let description = [{
+    Returns the rank (0 to group size - 1) of the executing process. Used by
+    partitioned programs to find their slice (for example to offset
+    `linalg.index` in a generic whose iteration space is split).
+
+    ```mlir
+    %r = tp.rank : index
+    ```
+  }];
+  let results = (outs Index:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Collectives on buffers (the result of bufferizing the tensor collectives)
+//===----------------------------------------------------------------------===//
+
+class TP_BufferCollective<string mnemonic> : TP_Op<"buffer." # mnemonic, []>;
+
+def TP_BufferAllReduceOp : TP_BufferCollective<"all_reduce"> {
+  let summary = "all_reduce from one buffer into another";
+  let description = [{
+    The bufferized form of `tp.all_reduce`: reads `input`, writes the reduction
+    over the group into `output` (same shape). `input` and `output` may be the
+    same buffer.
+
+    ```mlir
+    tp.buffer.all_reduce sum %in, %out over 4 : memref<64x768xf32>, memref<64x768xf32>
+    ```
+  }];
+  let arguments = (ins Arg<AnyRankedOrUnrankedMemRef, "", [MemRead]>:$input,
+                       Arg<AnyRankedOrUnrankedMemRef, "", [MemWrite]>:$output,
+                       TP_ReductionKind:$kind, TP_GroupSizeAttr:$group_size);
+  let assemblyFormat = [{
+    $kind $input `,` $output `over` $group_size attr-dict `:` type($input) `,` type($output)
+  }];
+  let hasVerifier = 1;
+}
+
+def TP_BufferAllGatherOp : TP_BufferCollective<"all_gather"> {
+  let summary = "all_gather from one buffer into another";
+  let description = [{
+    The bufferized form of `tp.all_gather`.
+
+    ```mlir
+    tp.buffer.all_gather %in, %out dim 1 over 4 : memref<64x192xf32>, memref<64x768xf32>
+    ```
+  }];
+  let arguments = (ins Arg<AnyRankedOrUnrankedMemRef, "", [MemRead]>:$input,
+                       Arg<AnyRankedOrUnrankedMemRef, "", [MemWrite]>:$output,
+                       I64Attr:$dim, TP_GroupSizeAttr:$group_size);
+  let assemblyFormat = [{
+    $input `,` $output `dim` $dim `over` $group_size attr-dict `:` type($input) `,` type($output)
+  }];
+  let hasVerifier = 1;
+}
+
+def TP_BufferReduceScatterOp : TP_BufferCollective<"reduce_scatter"> {
+  let summary = "reduce_scatter from one buffer into another";
+  let description = [{
+    The bufferized form of `tp.reduce_scatter`.
+
+    ```mlir
+    tp.buffer.reduce_scatter sum %in, %out dim 0 over 4 : memref<64x768xf32>, memref<16x768xf32>
+    ```
+  }];
+  let arguments = (ins Arg<AnyRankedOrUnrankedMemRef, "", [MemRead]>:$input,
+                       Arg<AnyRankedOrUnrankedMemRef, "", [MemWrite]>:$output,
+                       TP_ReductionKind:$kind, I64Attr:$dim, TP_GroupSizeAttr:$group_size);
+  let assemblyFormat = [{
+    $kind $input `,` $output `dim` $dim `over` $group_size attr-dict `:` type($input) `,` type($output)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // TP_DIALECT_TP_IR_TPOPS_TD

@@ -1,0 +1,31 @@
+//===- Partitioner.h - rewrite a function into its per-rank form -*- C++ -*-===//
+//
+// Part of tp-mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TP_DIALECT_TP_TRANSFORMS_PARTITIONER_H
+#define TP_DIALECT_TP_TRANSFORMS_PARTITIONER_H
+
+#include "tp/Dialect/TP/Transforms/ShardingSolver.h"
+
+namespace mlir {
+namespace tp {
+
+/// Checks that `func` can be partitioned at all (one block, no callers when
+/// its signature changes is checked later). Emits a diagnostic on failure.
+LogicalResult checkPartitionable(func::FuncOp func);
+
+/// Rewrites `func` in place into the per-rank program for the solution held
+/// by `solver` (initialized and solved on `func`). Arguments and results get
+/// local types plus `tp.sharding` and `tp.global_type` attributes.
+LogicalResult partitionFunction(func::FuncOp func, ShardingSolver &solver);
+
+/// Removes `tp.parallel` annotations and records a replicated sharding on
+/// every argument and result (the tp-size 1 form of `partitionFunction`).
+void markReplicated(func::FuncOp func);
+
+} // namespace tp
+} // namespace mlir
+
+#endif // TP_DIALECT_TP_TRANSFORMS_PARTITIONER_H

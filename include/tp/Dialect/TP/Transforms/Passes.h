@@ -1,0 +1,29 @@
+//===- Passes.h - tp dialect passes -----------------------------*- C++ -*-===//
+//
+// Part of tp-mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TP_DIALECT_TP_TRANSFORMS_PASSES_H
+#define TP_DIALECT_TP_TRANSFORMS_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+#include "tp/Dialect/TP/IR/TPDialect.h"
+
+namespace mlir {
+namespace tp {
+
+#define GEN_PASS_DECL
+#include "tp/Dialect/TP/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "tp/Dialect/TP/Transforms/Passes.h.inc"
+
+} // namespace tp
+} // namespace mlir
+
+#endif // TP_DIALECT_TP_TRANSFORMS_PASSES_H

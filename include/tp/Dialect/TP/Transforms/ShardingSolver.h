@@ -1,0 +1,106 @@
+//===- ShardingSolver.h - choose a sharding for every value -----*- C++ -*-===//
+//
+// Part of tp-mlir.
+//
+// Given a function and the tensor-parallel group size, chooses one sharding
+// option for every op (and a sharding for every argument) so that the total
+// cost (communication between ops plus memory per rank) is low. Ops the user
+// annotated with `tp.parallel` keep the annotated option; the solver fills in
+// the rest by local improvement sweeps from an all-replicated start.
+//
+// Cost model (what `tp-plan` reports too): a collective on a tensor of B bytes
+// over p ranks costs `alpha + f * B` with the ring algorithm's traffic per
+// rank, f = (p-1)/p for all_gather and reduce_scatter and 2(p-1)/p for
+// all_reduce; alpha stands for the latency of one collective. Holding a tensor
+// costs `beta * B` per rank (B/p when split). Slicing a replicated tensor is
+// free but not zero (so a producer prefers to make the slice itself).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TP_DIALECT_TP_TRANSFORMS_SHARDINGSOLVER_H
+#define TP_DIALECT_TP_TRANSFORMS_SHARDINGSOLVER_H
+
+#include "tp/Dialect/TP/IR/ShardingInterface.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseMap.h"
+
+namespace mlir {
+namespace tp {
+
+/// Communication and memory costs, in bytes.
+struct CostModel {
+  /// Latency of one collective, in byte-equivalents (about 10 us at 100 GB/s).
+  double alpha = 1.0e6;
+  /// Weight of the bytes a rank holds, relative to bytes communicated.
+  double beta = 1.0e-3;
+  /// Cost of taking a local slice of a replicated tensor.
+  double slice = 1.0;
+
+  static double getBytes(Type type);
+  /// Cost of turning a value of `type` held as `from` into `to` on `p` ranks.
+  double reshard(ShardingAttr from, ShardingAttr to, Type type,
+                 int64_t p) const;
+  /// Cost of holding a value of `type` as `sharding` on each of `p` ranks.
+  double memory(ShardingAttr sharding, Type type, int64_t p) const;
+};
+
+/// Which collective (if any) turns `from` into `to`, for reports.
+llvm::StringRef getReshardName(ShardingAttr from, ShardingAttr to);
+
+class ShardingSolver {
+public:
+  ShardingSolver(func::FuncOp func, int64_t tpSize, CostModel model = {});
+
+  /// Collects the options of every op and applies the annotations. Emits a
+  /// diagnostic and fails on an invalid annotation.
+  LogicalResult initialize();
+  /// Improves the unfixed choices until nothing changes.
+  void solve();
+
+  /// The option chosen for `op`, or null for ops the solver does not track
+  /// (scalar ops) and for ops without a sharding rule (they run replicated).
+  const ShardingOption *getChosenOption(Operation *op) const;
+  /// True if `op` has tensor operands or results but no sharding rule.
+  bool isUnknown(Operation *op) const { return unknownOps.contains(op); }
+  /// True if the user's annotation fixed `op`'s option.
+  bool isAnnotated(Operation *op) const;
+  /// The sharding `value` has in the solution (replicated if untracked).
+  ShardingAttr getSharding(Value value) const;
+  /// The sharding the user of `use` requires for it.
+  ShardingAttr getDemand(OpOperand &use) const;
+  /// Total cost of the current solution.
+  double getTotalCost() const;
+
+  int64_t getTPSize() const { return tpSize; }
+  const CostModel &getCostModel() const { return model; }
+
+private:
+  struct OpState {
+    SmallVector<ShardingOption> options;
+    unsigned chosen = 0;
+    bool fixed = false;
+  };
+
+  bool isFeasible(const ShardingOption &option, Operation *op,
+                  std::string *reason) const;
+  double optionCost(Operation *op, const ShardingOption &option) const;
+  double argumentCost(BlockArgument arg, ShardingAttr sharding) const;
+  bool improveOp(Operation *op);
+  bool improveArgument(BlockArgument arg);
+
+  func::FuncOp func;
+  Block *body;
+  int64_t tpSize;
+  CostModel model;
+  llvm::DenseMap<Operation *, OpState> states;
+  llvm::DenseSet<Operation *> unknownOps;
+  SmallVector<Operation *> order;
+  llvm::DenseMap<Value, ShardingAttr> argShardings;
+  llvm::DenseMap<Value, SmallVector<ShardingAttr>> argCandidates;
+};
+
+} // namespace tp
+} // namespace mlir
+
+#endif // TP_DIALECT_TP_TRANSFORMS_SHARDINGSOLVER_H

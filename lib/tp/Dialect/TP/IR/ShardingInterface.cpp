@@ -1,0 +1,62 @@
+//===- ShardingInterface.cpp - how ops run on a tp group ------------------===//
+//
+// Part of tp-mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tp/Dialect/TP/IR/ShardingInterface.h"
+#include "tp/Dialect/TP/IR/TPOps.h"
+
+using namespace mlir;
+using namespace mlir::tp;
+
+#include "tp/Dialect/TP/IR/ShardingInterface.cpp.inc"
+
+StringRef mlir::tp::stringifyParallelKind(ParallelKind kind) {
+  switch (kind) {
+  case ParallelKind::Replicated:
+    return "replicated";
+  case ParallelKind::Column:
+    return "column";
+  case ParallelKind::Row:
+    return "row";
+  case ParallelKind::Other:
+    return "other";
+  }
+  llvm_unreachable("unknown parallel kind");
+}
+
+std::optional<ParallelKind> mlir::tp::parseParallelKind(StringRef value) {
+  if (value == "replicated")
+    return ParallelKind::Replicated;
+  if (value == "column")
+    return ParallelKind::Column;
+  if (value == "row")
+    return ParallelKind::Row;
+  return std::nullopt;
+}
+
+bool ShardingOption::isReplicated() const {
+  return llvm::all_of(operands, [](ShardingAttr s) { return s.isReplicated(); }) &&
+         llvm::all_of(results, [](ShardingAttr s) { return s.isReplicated(); });
+}
+
+Value PartitionContext::getRank(OpBuilder &builder, Location loc) {
+  if (rank)
+    return rank;
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(entryBlock);
+  rank = RankOp::create(builder, loc, builder.getIndexType());
+  return rank;
+}
+
+RankedTensorType mlir::tp::getLocalType(RankedTensorType global,
+                                        ShardingAttr sharding, int64_t tpSize) {
+  if (!sharding || !sharding.isSplit())
+    return global;
+  SmallVector<int64_t> shape(global.getShape());
+  int64_t &size = shape[sharding.getDim()];
+  if (!ShapedType::isDynamic(size))
+    size /= tpSize;
+  return global.clone(shape);
+}

@@ -1,0 +1,199 @@
+//===- TPDialect.cpp - tp dialect, attributes and op verifiers ------------===//
+//
+// Part of tp-mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tp/Dialect/TP/IR/TPDialect.h"
+#include "tp/Dialect/TP/IR/TPOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::tp;
+
+#include "tp/Dialect/TP/IR/TPDialect.cpp.inc"
+#include "tp/Dialect/TP/IR/TPEnums.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "tp/Dialect/TP/IR/TPAttrs.cpp.inc"
+
+#define GET_OP_CLASSES
+#include "tp/Dialect/TP/IR/TPOps.cpp.inc"
+
+void TPDialect::initialize() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "tp/Dialect/TP/IR/TPAttrs.cpp.inc"
+      >();
+  addOperations<
+#define GET_OP_LIST
+#include "tp/Dialect/TP/IR/TPOps.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// ShardingAttr
+//===----------------------------------------------------------------------===//
+
+ShardingAttr ShardingAttr::getReplicated(MLIRContext *ctx) {
+  return get(ctx, ShardingKind::replicated, -1, ReductionKind::sum);
+}
+
+ShardingAttr ShardingAttr::getSplit(MLIRContext *ctx, int64_t dim) {
+  return get(ctx, ShardingKind::split, dim, ReductionKind::sum);
+}
+
+ShardingAttr ShardingAttr::getPartial(MLIRContext *ctx, ReductionKind kind) {
+  return get(ctx, ShardingKind::partial, -1, kind);
+}
+
+LogicalResult
+ShardingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                     ShardingKind kind, int64_t dim, ReductionKind reduction) {
+  if (kind == ShardingKind::split && dim < 0)
+    return emitError() << "a split sharding needs a non-negative dimension";
+  if (kind != ShardingKind::split && dim != -1)
+    return emitError() << "only a split sharding has a dimension";
+  if (kind != ShardingKind::partial && reduction != ReductionKind::sum)
+    return emitError() << "only a partial sharding has a reduction";
+  return success();
+}
+
+// #tp.sharding<replicated> | #tp.sharding<split 1> | #tp.sharding<partial sum>
+Attribute ShardingAttr::parse(AsmParser &parser, Type) {
+  MLIRContext *ctx = parser.getContext();
+  StringRef keyword;
+  if (parser.parseLess() || parser.parseKeyword(&keyword))
+    return {};
+  ShardingAttr result;
+  if (keyword == "replicated") {
+    result = getReplicated(ctx);
+  } else if (keyword == "split") {
+    int64_t dim;
+    if (parser.parseInteger(dim))
+      return {};
+    if (dim < 0) {
+      parser.emitError(parser.getCurrentLocation(),
+                       "split dimension must be non-negative");
+      return {};
+    }
+    result = getSplit(ctx, dim);
+  } else if (keyword == "partial") {
+    StringRef kindName;
+    SMLoc loc = parser.getCurrentLocation();
+    if (parser.parseKeyword(&kindName))
+      return {};
+    std::optional<ReductionKind> kind = symbolizeReductionKind(kindName);
+    if (!kind) {
+      parser.emitError(loc, "expected 'sum', 'max' or 'min'");
+      return {};
+    }
+    result = getPartial(ctx, *kind);
+  } else {
+    parser.emitError(parser.getNameLoc(),
+                     "expected 'replicated', 'split' or 'partial', got '")
+        << keyword << "'";
+    return {};
+  }
+  if (parser.parseGreater())
+    return {};
+  return result;
+}
+
+void ShardingAttr::print(AsmPrinter &printer) const {
+  printer << "<" << stringifyShardingKind(getKind());
+  if (isSplit())
+    printer << " " << getDim();
+  if (isPartial())
+    printer << " " << stringifyReductionKind(getReduction());
+  printer << ">";
+}
+
+//===----------------------------------------------------------------------===//
+// Collective verifiers
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Checks that `big` equals `small` except that dimension `dim` is
+/// `factor` times larger. `bigName`/`smallName` name the two sides in errors.
+LogicalResult verifyScaledDim(Operation *op, ShapedType big, ShapedType small,
+                              int64_t dim, int64_t factor, StringRef bigName,
+                              StringRef smallName) {
+  if (big.getElementType() != small.getElementType())
+    return op->emitOpError("operand and result element types differ");
+  if (big.getRank() != small.getRank())
+    return op->emitOpError("operand and result ranks differ");
+  if (dim < 0 || dim >= big.getRank())
+    return op->emitOpError("dimension ")
+           << dim << " is out of range for a rank-" << big.getRank()
+           << " tensor";
+  for (int64_t i = 0, e = big.getRank(); i < e; ++i) {
+    int64_t b = big.getDimSize(i), s = small.getDimSize(i);
+    if (i != dim) {
+      if (!ShapedType::isDynamic(b) && !ShapedType::isDynamic(s) && b != s)
+        return op->emitOpError("dimension ")
+               << i << " differs between operand and result (" << b << " vs "
+               << s << ")";
+      continue;
+    }
+    if (ShapedType::isDynamic(b) || ShapedType::isDynamic(s))
+      continue;
+    if (b % factor != 0)
+      return op->emitOpError("dimension ")
+             << dim << " of the " << bigName << " (size " << b
+             << ") is not divisible by the group size " << factor;
+    if (b != s * factor)
+      return op->emitOpError("dimension ")
+             << dim << " of the " << bigName << " (size " << b
+             << ") must be the group size " << factor << " times that of the "
+             << smallName << " (size " << s << ")";
+  }
+  return success();
+}
+} // namespace
+
+LogicalResult AllGatherOp::verify() {
+  return verifyScaledDim(*this, getResult().getType(), getInput().getType(),
+                         getDim(), getGroupSize(), "result", "operand");
+}
+
+LogicalResult ReduceScatterOp::verify() {
+  return verifyScaledDim(*this, getInput().getType(), getResult().getType(),
+                         getDim(), getGroupSize(), "operand", "result");
+}
+
+LogicalResult AllSliceOp::verify() {
+  return verifyScaledDim(*this, getInput().getType(), getResult().getType(),
+                         getDim(), getGroupSize(), "operand", "result");
+}
+
+LogicalResult BufferAllReduceOp::verify() {
+  auto in = cast<ShapedType>(getInput().getType());
+  auto out = cast<ShapedType>(getOutput().getType());
+  if (in.getElementType() != out.getElementType())
+    return emitOpError("input and output element types differ");
+  if (in.hasRank() && out.hasRank() && in.getShape() != out.getShape())
+    return emitOpError("input and output shapes differ");
+  return success();
+}
+
+LogicalResult BufferAllGatherOp::verify() {
+  auto in = cast<ShapedType>(getInput().getType());
+  auto out = cast<ShapedType>(getOutput().getType());
+  if (!in.hasRank() || !out.hasRank())
+    return emitOpError("needs ranked buffers");
+  return verifyScaledDim(*this, out, in, getDim(), getGroupSize(), "output",
+                         "input");
+}
+
+LogicalResult BufferReduceScatterOp::verify() {
+  auto in = cast<ShapedType>(getInput().getType());
+  auto out = cast<ShapedType>(getOutput().getType());
+  if (!in.hasRank() || !out.hasRank())
+    return emitOpError("needs ranked buffers");
+  return verifyScaledDim(*this, in, out, getDim(), getGroupSize(), "input",
+                         "output");
+}

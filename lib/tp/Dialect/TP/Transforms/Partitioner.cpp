@@ -1,0 +1,247 @@
+//===- Partitioner.cpp - rewrite a function into its per-rank form --------===//
+//
+// Part of tp-mlir.
+//
+// Walks the function once, in order. Every value is rewritten in place into
+// its local form; before each op, its operands are brought into the shardings
+// the chosen option requires (one collective per value and target sharding,
+// shared by all users); the op's model then builds its local form.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tp/Dialect/TP/Transforms/Partitioner.h"
+#include "tp/Dialect/TP/IR/TPOps.h"
+#include "tp/Dialect/TP/Transforms/Reshard.h"
+
+#include "mlir/IR/Verifier.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "tp-partition"
+
+using namespace mlir;
+using namespace mlir::tp;
+
+LogicalResult mlir::tp::checkPartitionable(func::FuncOp func) {
+  if (func.isExternal())
+    return success();
+  if (!func.getBody().hasOneBlock())
+    return func.emitOpError("has ")
+           << func.getBody().getBlocks().size()
+           << " blocks; tp-partition handles single-block functions (run "
+              "--lift-cf-to-scf first)";
+  bool ok = true;
+  func.walk([&](Operation *op) {
+    if (op->getBlock() != &func.getBody().front() &&
+        op->hasAttr(TPDialect::getParallelAttrName())) {
+      op->emitOpError("'tp.parallel' on an op nested in a region is not "
+                      "supported; annotate ops at the top level of the "
+                      "function");
+      ok = false;
+    }
+  });
+  return success(ok);
+}
+
+namespace {
+
+class FunctionPartitioner {
+public:
+  FunctionPartitioner(func::FuncOp func, ShardingSolver &solver)
+      : func(func), solver(solver), tpSize(solver.getTPSize()),
+        builder(func.getContext()),
+        context(tpSize, &func.getBody().front()) {}
+
+  LogicalResult run();
+
+private:
+  ShardingAttr shardingOf(Value value) const {
+    auto it = shardings.find(value);
+    return it == shardings.end()
+               ? ShardingAttr::getReplicated(value.getContext())
+               : it->second;
+  }
+  FailureOr<Value> getLocal(Value value, ShardingAttr want, Location loc);
+  LogicalResult partitionOp(Operation *op, const ShardingOption &option);
+  LogicalResult replicateOp(Operation *op);
+
+  func::FuncOp func;
+  ShardingSolver &solver;
+  int64_t tpSize;
+  OpBuilder builder;
+  PartitionContext context;
+  DenseMap<Value, ShardingAttr> shardings;
+  DenseMap<std::pair<Value, Attribute>, Value> reshards;
+};
+
+} // namespace
+
+FailureOr<Value> FunctionPartitioner::getLocal(Value value, ShardingAttr want,
+                                               Location loc) {
+  ShardingAttr have = shardingOf(value);
+  if (have == want || !isa<RankedTensorType>(value.getType()))
+    return value;
+  auto key = std::make_pair(value, Attribute(want));
+  auto it = reshards.find(key);
+  if (it != reshards.end())
+    return it->second;
+  FailureOr<Value> local =
+      buildReshard(builder, loc, value, have, want, tpSize);
+  if (failed(local))
+    return emitError(loc, "internal error: no collective turns ")
+           << have << " into " << want;
+  reshards[key] = *local;
+  shardings[*local] = want;
+  return *local;
+}
+
+LogicalResult FunctionPartitioner::partitionOp(Operation *op,
+                                               const ShardingOption &option) {
+  SmallVector<Value> operands;
+  for (auto [i, operand] : llvm::enumerate(op->getOperands())) {
+    FailureOr<Value> local = getLocal(operand, option.operands[i], op->getLoc());
+    if (failed(local))
+      return failure();
+    operands.push_back(*local);
+  }
+  FailureOr<SmallVector<Value>> results =
+      cast<ShardingOpInterface>(op).partition(builder, option, operands,
+                                              context);
+  if (failed(results))
+    return failure();
+  for (auto [oldResult, newResult, sharding] :
+       llvm::zip(op->getResults(), *results, option.results)) {
+    shardings[newResult] = sharding;
+    oldResult.replaceAllUsesWith(newResult);
+  }
+  op->erase();
+  return success();
+}
+
+LogicalResult FunctionPartitioner::replicateOp(Operation *op) {
+  MLIRContext *ctx = op->getContext();
+  ShardingAttr replicated = ShardingAttr::getReplicated(ctx);
+  SmallVector<Value> gathered;
+  for (OpOperand &operand : op->getOpOperands()) {
+    Value value = operand.get();
+    FailureOr<Value> local = getLocal(value, replicated, op->getLoc());
+    if (failed(local))
+      return failure();
+    if (*local != value) {
+      gathered.push_back(value);
+      operand.set(*local);
+    }
+  }
+  llvm::SetVector<Value> captured;
+  getUsedValuesDefinedAbove(op->getRegions(), captured);
+  for (Value value : captured) {
+    FailureOr<Value> local = getLocal(value, replicated, op->getLoc());
+    if (failed(local))
+      return failure();
+    if (*local == value)
+      continue;
+    gathered.push_back(value);
+    value.replaceUsesWithIf(*local, [&](OpOperand &use) {
+      return op->isProperAncestor(use.getOwner());
+    });
+  }
+  if (!gathered.empty())
+    op->emitRemark() << "'" << op->getName()
+                     << "' has no tensor-parallel rule: its sharded operands "
+                        "are gathered and it runs replicated";
+  return success();
+}
+
+LogicalResult FunctionPartitioner::run() {
+  Block &body = func.getBody().front();
+  MLIRContext *ctx = func.getContext();
+
+  SmallVector<Type> globalArgTypes;
+  for (BlockArgument arg : body.getArguments()) {
+    ShardingAttr sharding = solver.getSharding(arg);
+    globalArgTypes.push_back(arg.getType());
+    shardings[arg] = sharding;
+    if (auto type = dyn_cast<RankedTensorType>(arg.getType()))
+      arg.setType(getLocalType(type, sharding, tpSize));
+  }
+
+  SmallVector<Operation *> ops;
+  for (Operation &op : body.without_terminator())
+    ops.push_back(&op);
+  for (Operation *op : ops)
+    op->removeAttr(TPDialect::getParallelAttrName());
+
+  for (Operation *op : ops) {
+    builder.setInsertionPoint(op);
+    if (const ShardingOption *option = solver.getChosenOption(op)) {
+      if (failed(partitionOp(op, *option)))
+        return failure();
+    } else if (solver.isUnknown(op)) {
+      if (failed(replicateOp(op)))
+        return failure();
+    }
+  }
+
+  // Results are returned whole.
+  Operation *terminator = body.getTerminator();
+  builder.setInsertionPoint(terminator);
+  SmallVector<Type> globalResultTypes;
+  for (OpOperand &operand : terminator->getOpOperands()) {
+    Value value = operand.get();
+    FailureOr<Value> local = getLocal(
+        value, ShardingAttr::getReplicated(ctx), terminator->getLoc());
+    if (failed(local))
+      return failure();
+    operand.set(*local);
+    globalResultTypes.push_back(local->getType());
+  }
+
+  func.setType(FunctionType::get(ctx, body.getArgumentTypes(),
+                                 terminator->getOperandTypes()));
+  for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
+    if (!isa<RankedTensorType>(arg.getType()))
+      continue;
+    func.setArgAttr(i, TPDialect::getShardingAttrName(), shardingOf(arg));
+    func.setArgAttr(i, TPDialect::getGlobalTypeAttrName(),
+                    TypeAttr::get(globalArgTypes[i]));
+  }
+  for (auto [i, type] : llvm::enumerate(globalResultTypes)) {
+    if (!isa<RankedTensorType>(type))
+      continue;
+    func.setResultAttr(i, TPDialect::getShardingAttrName(),
+                       ShardingAttr::getReplicated(ctx));
+    func.setResultAttr(i, TPDialect::getGlobalTypeAttrName(),
+                       TypeAttr::get(type));
+  }
+
+  if (failed(verify(func)))
+    return func.emitOpError("internal error: tp-partition produced invalid "
+                            "IR (see the errors above); please report it");
+  return success();
+}
+
+LogicalResult mlir::tp::partitionFunction(func::FuncOp func,
+                                          ShardingSolver &solver) {
+  return FunctionPartitioner(func, solver).run();
+}
+
+void mlir::tp::markReplicated(func::FuncOp func) {
+  MLIRContext *ctx = func.getContext();
+  func.walk([](Operation *op) {
+    op->removeAttr(TPDialect::getParallelAttrName());
+  });
+  auto replicated = ShardingAttr::getReplicated(ctx);
+  for (auto [i, type] : llvm::enumerate(func.getArgumentTypes())) {
+    if (!isa<RankedTensorType>(type))
+      continue;
+    func.setArgAttr(i, TPDialect::getShardingAttrName(), replicated);
+    func.setArgAttr(i, TPDialect::getGlobalTypeAttrName(), TypeAttr::get(type));
+  }
+  for (auto [i, type] : llvm::enumerate(func.getResultTypes())) {
+    if (!isa<RankedTensorType>(type))
+      continue;
+    func.setResultAttr(i, TPDialect::getShardingAttrName(), replicated);
+    func.setResultAttr(i, TPDialect::getGlobalTypeAttrName(),
+                       TypeAttr::get(type));
+  }
+}

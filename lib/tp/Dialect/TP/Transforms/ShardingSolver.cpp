@@ -1,0 +1,356 @@
+//===- ShardingSolver.cpp - choose a sharding for every value -------------===//
+//
+// Part of tp-mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tp/Dialect/TP/Transforms/ShardingSolver.h"
+
+#include "mlir/Transforms/RegionUtils.h"
+#include "llvm/Support/Debug.h"
+#include <algorithm>
+#include "llvm/Support/FormatVariadic.h"
+
+#define DEBUG_TYPE "tp-partition"
+
+using namespace mlir;
+using namespace mlir::tp;
+
+static constexpr double kInfeasible = 1.0e30;
+static constexpr unsigned kMaxSweeps = 16;
+
+//===----------------------------------------------------------------------===//
+// CostModel
+//===----------------------------------------------------------------------===//
+
+double CostModel::getBytes(Type type) {
+  auto shaped = dyn_cast<ShapedType>(type);
+  if (!shaped || !shaped.hasRank())
+    return 0;
+  double elements = 1;
+  for (int64_t size : shaped.getShape())
+    elements *= ShapedType::isDynamic(size) ? 1024.0 : double(size);
+  unsigned bits = shaped.getElementType().getIntOrFloatBitWidth();
+  return elements * std::max(1u, bits / 8);
+}
+
+double CostModel::reshard(ShardingAttr from, ShardingAttr to, Type type,
+                          int64_t p) const {
+  if (from == to || p == 1)
+    return 0;
+  double bytes = getBytes(type);
+  double ring = double(p - 1) / double(p) * bytes;
+  if (to.isPartial())
+    return kInfeasible; // Nothing asks for a partial value.
+  if (from.isReplicated())
+    return slice; // to split
+  if (from.isSplit())
+    return alpha + ring + (to.isSplit() ? slice : 0.0);
+  // from partial
+  if (to.isReplicated())
+    return alpha + 2 * ring;
+  return alpha + ring; // reduce_scatter
+}
+
+double CostModel::memory(ShardingAttr sharding, Type type, int64_t p) const {
+  double bytes = getBytes(type);
+  if (sharding && sharding.isSplit())
+    bytes /= double(p);
+  return beta * bytes;
+}
+
+StringRef mlir::tp::getReshardName(ShardingAttr from, ShardingAttr to) {
+  if (from == to)
+    return "";
+  if (from.isReplicated())
+    return to.isSplit() ? "all_slice" : "invalid";
+  if (from.isSplit())
+    return to.isReplicated() ? "all_gather" : "all_gather+all_slice";
+  if (to.isReplicated())
+    return "all_reduce";
+  return to.isSplit() ? "reduce_scatter" : "invalid";
+}
+
+//===----------------------------------------------------------------------===//
+// ShardingSolver
+//===----------------------------------------------------------------------===//
+
+ShardingSolver::ShardingSolver(func::FuncOp func, int64_t tpSize,
+                               CostModel model)
+    : func(func), body(&func.getBody().front()), tpSize(tpSize),
+      model(model) {}
+
+/// True if `op` touches tensors: it has tensor operands or results, or its
+/// regions use tensors defined outside.
+static bool touchesTensors(Operation *op) {
+  auto isTensor = [](Type t) { return isa<TensorType>(t); };
+  if (llvm::any_of(op->getOperandTypes(), isTensor) ||
+      llvm::any_of(op->getResultTypes(), isTensor))
+    return true;
+  llvm::SetVector<Value> captured;
+  getUsedValuesDefinedAbove(op->getRegions(), captured);
+  return llvm::any_of(captured,
+                      [&](Value v) { return isTensor(v.getType()); });
+}
+
+bool ShardingSolver::isFeasible(const ShardingOption &option, Operation *op,
+                                std::string *reason) const {
+  auto check = [&](Type type, ShardingAttr sharding,
+                   const Twine &what) -> bool {
+    if (!sharding.isSplit())
+      return true;
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (!tensor || sharding.getDim() >= tensor.getRank()) {
+      if (reason)
+        *reason = (what + " cannot be split").str();
+      return false;
+    }
+    int64_t size = tensor.getDimSize(sharding.getDim());
+    if (ShapedType::isDynamic(size)) {
+      if (reason)
+        *reason = llvm::formatv("{0} has a dynamic size on the split dimension "
+                                "{1}; only static dimensions can be split",
+                                what.str(), sharding.getDim());
+      return false;
+    }
+    if (size % tpSize != 0) {
+      if (reason)
+        *reason = llvm::formatv("sharded dimension {0} of {1} (size {2}) is "
+                                "not divisible by tp-size {3}",
+                                sharding.getDim(), what.str(), size, tpSize);
+      return false;
+    }
+    return true;
+  };
+  for (auto [i, sharding] : llvm::enumerate(option.operands))
+    if (!check(op->getOperand(i).getType(), sharding,
+               "operand #" + Twine(i)))
+      return false;
+  for (auto [i, sharding] : llvm::enumerate(option.results))
+    if (!check(op->getResult(i).getType(), sharding, "result #" + Twine(i)))
+      return false;
+  return true;
+}
+
+LogicalResult ShardingSolver::initialize() {
+  MLIRContext *ctx = func.getContext();
+  bool ok = true;
+  for (Operation &op : body->getOperations()) {
+    order.push_back(&op);
+    auto iface = dyn_cast<ShardingOpInterface>(&op);
+    Attribute annotation = op.getAttr(TPDialect::getParallelAttrName());
+    if (!iface) {
+      if (annotation) {
+        op.emitOpError("'tp.parallel' applies only to matmul-like ops "
+                       "(linalg.matmul, linalg.batch_matmul, or a linalg "
+                       "contraction); this op has no tensor-parallel rule");
+        ok = false;
+      }
+      if (touchesTensors(&op) && !isa<func::ReturnOp>(op))
+        unknownOps.insert(&op);
+      continue;
+    }
+    SmallVector<ShardingOption> all;
+    iface.getShardingOptions(tpSize, all);
+    OpState state;
+    for (ShardingOption &option : all)
+      if (isFeasible(option, &op, nullptr))
+        state.options.push_back(option);
+    if (state.options.empty()) {
+      if (annotation) {
+        op.emitOpError("'tp.parallel' cannot be applied: this op has no "
+                       "distributable form");
+        ok = false;
+      }
+      if (touchesTensors(&op))
+        unknownOps.insert(&op);
+      continue;
+    }
+    // Keep the replicated option first.
+    std::stable_partition(state.options.begin(), state.options.end(), [](const ShardingOption &o) {
+      return o.kind == ParallelKind::Replicated;
+    });
+
+    if (annotation) {
+      auto str = dyn_cast<StringAttr>(annotation);
+      std::optional<ParallelKind> kind =
+          str ? parseParallelKind(str.getValue()) : std::nullopt;
+      if (!kind) {
+        op.emitOpError("unknown 'tp.parallel' value ")
+            << annotation << "; expected \"column\", \"row\" or \"replicated\"";
+        ok = false;
+        continue;
+      }
+      bool matmulLike = llvm::any_of(all, [](const ShardingOption &o) {
+        return o.kind == ParallelKind::Column || o.kind == ParallelKind::Row;
+      });
+      if (!matmulLike) {
+        op.emitOpError("'tp.parallel' applies only to matmul-like ops "
+                       "(linalg.matmul, linalg.batch_matmul, or a linalg "
+                       "contraction)");
+        ok = false;
+        continue;
+      }
+      const ShardingOption *wanted = nullptr;
+      for (const ShardingOption &o : all)
+        if (o.kind == *kind)
+          wanted = &o;
+      if (!wanted) {
+        op.emitOpError("has no ") << str << " form";
+        ok = false;
+        continue;
+      }
+      std::string reason;
+      if (!isFeasible(*wanted, &op, &reason)) {
+        op.emitOpError("cannot be partitioned as ")
+            << str << ": " << reason;
+        ok = false;
+        continue;
+      }
+      state.options.assign({*wanted});
+      state.fixed = true;
+    }
+    states[&op] = std::move(state);
+  }
+
+  // Candidate shardings of tensor arguments.
+  for (BlockArgument arg : body->getArguments()) {
+    SmallVector<ShardingAttr> &candidates = argCandidates[arg];
+    candidates.push_back(ShardingAttr::getReplicated(ctx));
+    if (auto type = dyn_cast<RankedTensorType>(arg.getType()))
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        if (!type.isDynamicDim(d) && type.getDimSize(d) % tpSize == 0)
+          candidates.push_back(ShardingAttr::getSplit(ctx, d));
+    argShardings[arg] = candidates.front();
+  }
+  return success(ok);
+}
+
+const ShardingOption *ShardingSolver::getChosenOption(Operation *op) const {
+  auto it = states.find(op);
+  if (it == states.end())
+    return nullptr;
+  return &it->second.options[it->second.chosen];
+}
+
+bool ShardingSolver::isAnnotated(Operation *op) const {
+  auto it = states.find(op);
+  return it != states.end() && it->second.fixed;
+}
+
+ShardingAttr ShardingSolver::getSharding(Value value) const {
+  if (auto arg = dyn_cast<BlockArgument>(value)) {
+    auto it = argShardings.find(arg);
+    if (it != argShardings.end())
+      return it->second;
+  } else if (const ShardingOption *option =
+                 getChosenOption(value.getDefiningOp())) {
+    return option->results[cast<OpResult>(value).getResultNumber()];
+  }
+  return ShardingAttr::getReplicated(value.getContext());
+}
+
+ShardingAttr ShardingSolver::getDemand(OpOperand &use) const {
+  Operation *owner = use.getOwner();
+  // Uses nested in a region belong to the top-level op around them, which
+  // runs replicated unless it has a rule.
+  if (owner->getBlock() != body)
+    return ShardingAttr::getReplicated(owner->getContext());
+  if (const ShardingOption *option = getChosenOption(owner))
+    return option->operands[use.getOperandNumber()];
+  return ShardingAttr::getReplicated(owner->getContext());
+}
+
+double ShardingSolver::optionCost(Operation *op,
+                                  const ShardingOption &option) const {
+  double cost = 0;
+  for (auto [i, operand] : llvm::enumerate(op->getOperands()))
+    cost += model.reshard(getSharding(operand), option.operands[i],
+                          operand.getType(), tpSize);
+  for (auto [i, result] : llvm::enumerate(op->getResults())) {
+    cost += model.memory(option.results[i], result.getType(), tpSize);
+    for (OpOperand &use : result.getUses())
+      cost += model.reshard(option.results[i], getDemand(use),
+                            result.getType(), tpSize);
+  }
+  return cost;
+}
+
+double ShardingSolver::argumentCost(BlockArgument arg,
+                                    ShardingAttr sharding) const {
+  double cost = model.memory(sharding, arg.getType(), tpSize);
+  for (OpOperand &use : arg.getUses())
+    cost += model.reshard(sharding, getDemand(use), arg.getType(), tpSize);
+  return cost;
+}
+
+bool ShardingSolver::improveOp(Operation *op) {
+  auto it = states.find(op);
+  if (it == states.end() || it->second.fixed)
+    return false;
+  OpState &state = it->second;
+  unsigned best = state.chosen;
+  double bestCost = optionCost(op, state.options[best]);
+  for (unsigned i = 0, e = state.options.size(); i < e; ++i) {
+    double cost = optionCost(op, state.options[i]);
+    if (cost < bestCost * (1 - 1e-9) - 1e-9) {
+      best = i;
+      bestCost = cost;
+    }
+  }
+  if (best == state.chosen)
+    return false;
+  state.chosen = best;
+  return true;
+}
+
+bool ShardingSolver::improveArgument(BlockArgument arg) {
+  ShardingAttr &current = argShardings[arg];
+  ShardingAttr best = current;
+  double bestCost = argumentCost(arg, best);
+  for (ShardingAttr candidate : argCandidates[arg]) {
+    double cost = argumentCost(arg, candidate);
+    if (cost < bestCost * (1 - 1e-9) - 1e-9) {
+      best = candidate;
+      bestCost = cost;
+    }
+  }
+  if (best == current)
+    return false;
+  current = best;
+  return true;
+}
+
+void ShardingSolver::solve() {
+  if (tpSize == 1)
+    return;
+  for (unsigned sweep = 0; sweep < kMaxSweeps; ++sweep) {
+    bool changed = false;
+    for (Operation *op : order)
+      changed |= improveOp(op);
+    for (BlockArgument arg : body->getArguments())
+      changed |= improveArgument(arg);
+    for (Operation *op : llvm::reverse(order))
+      changed |= improveOp(op);
+    for (BlockArgument arg : body->getArguments())
+      changed |= improveArgument(arg);
+    LLVM_DEBUG(llvm::dbgs() << "sweep " << sweep << ": cost "
+                            << getTotalCost() << "\n");
+    if (!changed)
+      break;
+  }
+}
+
+double ShardingSolver::getTotalCost() const {
+  double cost = 0;
+  for (BlockArgument arg : body->getArguments())
+    cost += model.memory(getSharding(arg), arg.getType(), tpSize);
+  for (Operation *op : order) {
+    for (OpOperand &use : op->getOpOperands())
+      cost += model.reshard(getSharding(use.get()), getDemand(use),
+                            use.get().getType(), tpSize);
+    for (Value result : op->getResults())
+      cost += model.memory(getSharding(result), result.getType(), tpSize);
+  }
+  return cost;
+}
