@@ -43,7 +43,9 @@ def TP_ShardingOpInterface : OpInterface<"ShardingOpInterface"> {
         insertion point. `localOperands` are the per-rank values of the
         operands, already in the shardings the option requires. Returns the
         per-rank results (in the option's result shardings) or failure with a
-        diagnostic emitted on the op.
+        diagnostic emitted on the op. The partitioner rewrites in program
+        order, so this op's operands may already be the local values: read
+        global shapes from its results and local ones from `localOperands`.
       }],
       /*retTy=*/"::mlir::FailureOr<::llvm::SmallVector<::mlir::Value>>",
       /*methodName=*/"partition",

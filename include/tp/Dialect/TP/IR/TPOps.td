@@ -45,6 +45,7 @@ def TP_AllReduceOp : TP_Op<"all_reduce", [Pure, SameOperandsAndResultType]> {
                        TP_GroupSizeAttr:$group_size);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$kind $input `over` $group_size attr-dict `:` type($input)";
+  let hasFolder = 1;
 }
 
 def TP_AllGatherOp : TP_Op<"all_gather", [Pure]> {
@@ -72,6 +73,7 @@ def TP_AllGatherOp : TP_Op<"all_gather", [Pure]> {
     $input `dim` $dim `over` $group_size attr-dict `:` type($input) `->` type($result)
   }];
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def TP_ReduceScatterOp : TP_Op<"reduce_scatter", [Pure]> {
@@ -101,6 +103,7 @@ def TP_ReduceScatterOp : TP_Op<"reduce_scatter", [Pure]> {
     $kind $input `dim` $dim `over` $group_size attr-dict `:` type($input) `->` type($result)
   }];
   let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 def TP_AllSliceOp : TP_Op<"all_slice", [Pure]> {
@@ -128,6 +131,8 @@ def TP_AllSliceOp : TP_Op<"all_slice", [Pure]> {
     $input `dim` $dim `over` $group_size attr-dict `:` type($input) `->` type($result)
   }];
   let hasVerifier = 1;
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
 }
 
 def TP_RankOp : TP_Op<"rank", [Pure]> {

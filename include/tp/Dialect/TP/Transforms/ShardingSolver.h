@@ -35,7 +35,7 @@ struct CostModel {
   /// Weight of the bytes a rank holds, relative to bytes communicated.
   double beta = 1.0e-3;
   /// Cost of taking a local slice of a replicated tensor.
-  double slice = 1.0;
+  double slice = 1.0e-2;
 
   static double getBytes(Type type);
   /// Cost of turning a value of `type` held as `from` into `to` on `p` ranks.

@@ -8,6 +8,7 @@
 #include "tp/Dialect/TP/IR/TPOps.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -196,4 +197,65 @@ LogicalResult BufferReduceScatterOp::verify() {
     return emitOpError("needs ranked buffers");
   return verifyScaledDim(*this, in, out, getDim(), getGroupSize(), "input",
                          "output");
+}
+
+//===----------------------------------------------------------------------===//
+// Folds and canonicalizations
+//===----------------------------------------------------------------------===//
+
+OpFoldResult AllReduceOp::fold(FoldAdaptor) {
+  if (getGroupSize() == 1)
+    return getInput();
+  return {};
+}
+
+OpFoldResult AllGatherOp::fold(FoldAdaptor) {
+  if (getGroupSize() == 1 && getInput().getType() == getType())
+    return getInput();
+  // Gathering the slices of a replicated value gives the value back.
+  if (auto slice = getInput().getDefiningOp<AllSliceOp>())
+    if (slice.getDim() == getDim() && slice.getGroupSize() == getGroupSize() &&
+        slice.getInput().getType() == getType())
+      return slice.getInput();
+  return {};
+}
+
+OpFoldResult ReduceScatterOp::fold(FoldAdaptor) {
+  if (getGroupSize() == 1 && getInput().getType() == getType())
+    return getInput();
+  return {};
+}
+
+OpFoldResult AllSliceOp::fold(FoldAdaptor) {
+  if (getGroupSize() == 1 && getInput().getType() == getType())
+    return getInput();
+  // This rank's slice of a gathered value is this rank's part.
+  if (auto gather = getInput().getDefiningOp<AllGatherOp>())
+    if (gather.getDim() == getDim() && gather.getGroupSize() == getGroupSize() &&
+        gather.getInput().getType() == getType())
+      return gather.getInput();
+  return {};
+}
+
+namespace {
+/// A slice of an uninitialized tensor is an uninitialized tensor.
+struct SliceOfEmpty : public OpRewritePattern<AllSliceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AllSliceOp op,
+                                PatternRewriter &rewriter) const override {
+    auto empty = op.getInput().getDefiningOp<tensor::EmptyOp>();
+    if (!empty)
+      return rewriter.notifyMatchFailure(op, "operand is not tensor.empty");
+    if (op.getType().isDynamicDim(op.getDim()))
+      return rewriter.notifyMatchFailure(op, "dynamic sliced dimension");
+    rewriter.replaceOpWithNewOp<tensor::EmptyOp>(op, op.getType(),
+                                                 empty.getDynamicSizes());
+    return success();
+  }
+};
+} // namespace
+
+void AllSliceOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                             MLIRContext *context) {
+  results.add<SliceOfEmpty>(context);
 }

@@ -277,12 +277,14 @@ partitionLinalgOp(Operation *op, OpBuilder &builder,
         indices.push_back(index);
     });
     if (!indices.empty()) {
-      int64_t range = linalgOp.getStaticLoopRanges()[option.loopDim];
+      // The local op's loop range is one rank's chunk. (The original op's
+      // operands are already local here: read nothing shape-related from it.)
+      int64_t chunkSize = cast<linalg::LinalgOp>(local)
+                              .getStaticLoopRanges()[option.loopDim];
       OpBuilder::InsertionGuard guard(builder);
       builder.setInsertionPoint(local);
       Value rank = context.getRank(builder, loc);
-      Value chunk =
-          arith::ConstantIndexOp::create(builder, loc, range / tpSize);
+      Value chunk = arith::ConstantIndexOp::create(builder, loc, chunkSize);
       Value offset = arith::MulIOp::create(builder, loc, rank, chunk);
       for (linalg::IndexOp index : indices) {
         builder.setInsertionPointAfter(index);
