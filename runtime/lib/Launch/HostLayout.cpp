@@ -1,0 +1,119 @@
+//===- HostLayout.cpp - Host-side slicing and assembly of tensors ---------===//
+
+#include "Launch/HostLayout.h"
+#include "Common/DType.h"
+
+#include <cstring>
+#include <vector>
+
+namespace tp::launch {
+
+bool convertElements(const void *src, tp_dtype srcType, void *dst,
+                     tp_dtype dstType, int64_t count) {
+  if (srcType == dstType) {
+    if (count > 0)
+      std::memcpy(dst, src, size_t(count) * rt::dtypeSize(srcType));
+    return true;
+  }
+  if (srcType == TP_F32 && rt::isHalfDType(dstType)) {
+    const auto *in = static_cast<const float *>(src);
+    auto *out = static_cast<uint16_t *>(dst);
+    for (int64_t i = 0; i < count; ++i)
+      out[i] = rt::storeHalf(dstType, in[i]);
+    return true;
+  }
+  if (rt::isHalfDType(srcType) && dstType == TP_F32) {
+    const auto *in = static_cast<const uint16_t *>(src);
+    auto *out = static_cast<float *>(dst);
+    for (int64_t i = 0; i < count; ++i)
+      out[i] = rt::loadHalf(srcType, in, i);
+    return true;
+  }
+  return false;
+}
+
+void extractShard(const void *full, tp_dtype fullType, const TensorSpec &spec,
+                  int rank, void *dst) {
+  const size_t inSize = rt::dtypeSize(fullType);
+  const size_t outSize = rt::dtypeSize(spec.dtype);
+  const int64_t localCount = spec.localElements();
+  if (spec.sharding.kind != ShardKind::Split) {
+    if (spec.sharding.kind == ShardKind::Partial &&
+        spec.sharding.reduction == TP_SUM && rank != 0)
+      std::memset(dst, 0, size_t(localCount) * outSize);
+    else
+      convertElements(full, fullType, dst, spec.dtype, localCount);
+    return;
+  }
+  const SplitGeometry g = splitGeometry(spec);
+  const auto *in = static_cast<const unsigned char *>(full);
+  auto *out = static_cast<unsigned char *>(dst);
+  const int64_t first = int64_t(rank) * g.local; // first global row we hold
+  for (int64_t o = 0; o < g.outer; ++o) {
+    for (int64_t j = 0; j < g.local; ++j) {
+      unsigned char *row = out + size_t((o * g.local + j) * g.inner) * outSize;
+      int64_t source = first + j;
+      if (source >= g.global) {
+        std::memset(row, 0, size_t(g.inner) * outSize);
+        continue;
+      }
+      convertElements(in + size_t((o * g.global + source) * g.inner) * inSize,
+                      fullType, row, spec.dtype, g.inner);
+    }
+  }
+}
+
+void copyStridedToContiguous(const void *base, int64_t offset,
+                             const int64_t *sizes, const int64_t *strides,
+                             int rank, size_t elementSize, void *dst) {
+  int64_t count = 1;
+  for (int d = 0; d < rank; ++d)
+    count *= sizes[d];
+  if (count == 0)
+    return;
+  const auto *in = static_cast<const unsigned char *>(base);
+  auto *out = static_cast<unsigned char *>(dst);
+
+  // Fast path: already contiguous row-major.
+  bool contiguous = true;
+  int64_t expected = 1;
+  for (int d = rank - 1; d >= 0; --d) {
+    if (sizes[d] != 1 && strides[d] != expected)
+      contiguous = false;
+    expected *= sizes[d];
+  }
+  if (contiguous) {
+    std::memcpy(out, in + offset * int64_t(elementSize),
+                size_t(count) * elementSize);
+    return;
+  }
+
+  // Odometer over the index space, innermost dimension fastest.
+  std::vector<int64_t> index(size_t(rank), 0);
+  int64_t position = offset;
+  for (int64_t i = 0; i < count; ++i) {
+    std::memcpy(out + size_t(i) * elementSize,
+                in + position * int64_t(elementSize), elementSize);
+    for (int d = rank - 1; d >= 0; --d) {
+      if (++index[d] < sizes[d]) {
+        position += strides[d];
+        break;
+      }
+      position -= strides[d] * (sizes[d] - 1);
+      index[d] = 0;
+    }
+  }
+}
+
+void stripPadding(const void *src, void *dst, const SplitGeometry &g,
+                  int tpSize, size_t elementSize) {
+  const auto *in = static_cast<const unsigned char *>(src);
+  auto *out = static_cast<unsigned char *>(dst);
+  const int64_t padded = g.local * tpSize;
+  const size_t keep = size_t(g.global * g.inner) * elementSize;
+  for (int64_t o = 0; o < g.outer; ++o)
+    std::memmove(out + size_t(o) * keep,
+                 in + size_t(o * padded * g.inner) * elementSize, keep);
+}
+
+} // namespace tp::launch

@@ -1,0 +1,51 @@
+//===- HostLayout.h - Host-side slicing and assembly of tensors -*- C++ -*-===//
+//
+// Everything the launcher does to tensor bytes on the host, independent of
+// the collective backend: cutting a rank's shard out of a full input
+// (converting f32 data to f16 / bf16 and zero-padding uneven splits), copying
+// a strided result view to contiguous memory, and removing split padding from
+// a gathered result.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TP_RUNTIME_LAUNCH_HOSTLAYOUT_H
+#define TP_RUNTIME_LAUNCH_HOSTLAYOUT_H
+
+#include "Launch/Manifest.h"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tp::launch {
+
+/// Converts `count` elements. Supports identical types (a copy), f32 -> f16 /
+/// bf16 (round to nearest even) and f16 / bf16 -> f32. Returns false for any
+/// other pair.
+bool convertElements(const void *src, tp_dtype srcType, void *dst,
+                     tp_dtype dstType, int64_t count);
+
+/// Writes rank `rank`'s local part of `spec` to dst (spec.localShape elements
+/// of spec.dtype), reading the full tensor `full` (spec.globalShape elements
+/// of `fullType`, either spec.dtype or f32 for f16 / bf16 arguments).
+///  - replicated: the whole tensor;
+///  - split(d): rows [rank*L, (rank+1)*L) of dim d; rows past the global size
+///    are zero;
+///  - partial(sum): rank 0 gets the tensor, the others zeros (the sum over
+///    ranks is the tensor); partial(max|min): every rank gets the tensor.
+void extractShard(const void *full, tp_dtype fullType, const TensorSpec &spec,
+                  int rank, void *dst);
+
+/// Copies the strided view (base + offset, sizes, strides; in elements) to
+/// contiguous row-major dst.
+void copyStridedToContiguous(const void *base, int64_t offset,
+                             const int64_t *sizes, const int64_t *strides,
+                             int rank, size_t elementSize, void *dst);
+
+/// dst = src with the split padding removed: src is the gathered
+/// [outer][tpSize * L][inner], dst is [outer][G][inner].
+void stripPadding(const void *src, void *dst, const SplitGeometry &geometry,
+                  int tpSize, size_t elementSize);
+
+} // namespace tp::launch
+
+#endif // TP_RUNTIME_LAUNCH_HOSTLAYOUT_H

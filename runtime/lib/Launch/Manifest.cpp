@@ -1,0 +1,263 @@
+//===- Manifest.cpp - The tp_manifest of a compiled model -----------------===//
+
+#include "Launch/Manifest.h"
+#include "Common/DType.h"
+#include "Launch/Json.h"
+#include "tp/runtime/npy.h"
+
+namespace tp::launch {
+
+namespace {
+
+using Kind = JsonValue::Kind;
+
+class ManifestReader {
+public:
+  std::string error;
+
+  bool fail(const std::string &where, const std::string &message) {
+    error = where.empty() ? message : where + ": " + message;
+    return false;
+  }
+
+  const JsonValue *field(const JsonValue &object, const std::string &where,
+                         const char *key, Kind kind) {
+    const JsonValue *value = object.find(key);
+    std::string at = where.empty() ? std::string(key) : where + "." + key;
+    if (!value) {
+      fail(where, std::string("missing field \"") + key + "\"");
+      return nullptr;
+    }
+    if (value->kind != kind) {
+      JsonValue expected;
+      expected.kind = kind;
+      fail(at, std::string("expected ") + expected.kindName() + ", got " +
+                   value->kindName());
+      return nullptr;
+    }
+    return value;
+  }
+
+  bool integerField(const JsonValue &object, const std::string &where,
+                    const char *key, int64_t &out) {
+    const JsonValue *value = field(object, where, key, Kind::Number);
+    if (!value)
+      return false;
+    if (!value->isInteger)
+      return fail(where.empty() ? key : where + "." + key,
+                  "expected an integer");
+    out = value->integer;
+    return true;
+  }
+
+  bool stringField(const JsonValue &object, const std::string &where,
+                   const char *key, std::string &out) {
+    const JsonValue *value = field(object, where, key, Kind::String);
+    if (!value)
+      return false;
+    out = value->string;
+    return true;
+  }
+
+  bool shapeField(const JsonValue &object, const std::string &where,
+                  const char *key, std::vector<int64_t> &shape) {
+    const JsonValue *value = field(object, where, key, Kind::Array);
+    if (!value)
+      return false;
+    std::string at = where + "." + key;
+    shape.clear();
+    for (const JsonValue &d : value->array) {
+      if (d.kind != Kind::Number || !d.isInteger || d.integer < 0)
+        return fail(at, "dimensions must be non-negative integers");
+      shape.push_back(d.integer);
+    }
+    if (npy::numElements(shape) < 0)
+      return fail(at, "shape is too large");
+    return true;
+  }
+
+  bool tensor(const JsonValue &value, const std::string &where, int64_t tpSize,
+              TensorSpec &spec) {
+    if (value.kind != Kind::Object)
+      return fail(where,
+                  std::string("expected an object, got ") + value.kindName());
+    std::string dtype;
+    if (!stringField(value, where, "dtype", dtype))
+      return false;
+    if (!rt::parseDTypeName(dtype, spec.dtype))
+      return fail(where + ".dtype", "unknown dtype \"" + dtype +
+                                        "\" (expected f32, f64, f16, bf16, "
+                                        "i32 or i64)");
+    if (!shapeField(value, where, "global_shape", spec.globalShape) ||
+        !shapeField(value, where, "local_shape", spec.localShape))
+      return false;
+    const std::vector<int64_t> &g = spec.globalShape, &l = spec.localShape;
+    if (g.size() != l.size())
+      return fail(where, "local_shape " + npy::formatShape(l) +
+                             " and global_shape " + npy::formatShape(g) +
+                             " have different ranks");
+
+    std::string at = where + ".sharding";
+    const JsonValue *sharding = field(value, where, "sharding", Kind::Object);
+    if (!sharding)
+      return false;
+    std::string kind;
+    if (!stringField(*sharding, at, "kind", kind))
+      return false;
+    Sharding &s = spec.sharding;
+    if (kind == "replicated" || kind == "partial") {
+      s.kind =
+          kind == "replicated" ? ShardKind::Replicated : ShardKind::Partial;
+      if (s.kind == ShardKind::Partial) {
+        std::string reduction;
+        if (!stringField(*sharding, at, "reduction", reduction))
+          return false;
+        if (!rt::parseReduceOpName(reduction, s.reduction))
+          return fail(at + ".reduction", "unknown reduction \"" + reduction +
+                                             "\" (expected sum, max or min)");
+      }
+      if (l != g)
+        return fail(where, "a " + kind +
+                               " tensor must have local_shape == "
+                               "global_shape, got " +
+                               npy::formatShape(l) + " and " +
+                               npy::formatShape(g));
+      return true;
+    }
+    if (kind != "split")
+      return fail(at + ".kind", "unknown sharding kind \"" + kind +
+                                    "\" (expected replicated, split or "
+                                    "partial)");
+    s.kind = ShardKind::Split;
+    if (!integerField(*sharding, at, "dim", s.dim))
+      return false;
+    if (s.dim < 0 || s.dim >= int64_t(g.size()))
+      return fail(at + ".dim", "dim " + std::to_string(s.dim) +
+                                   " is out of range for a tensor of rank " +
+                                   std::to_string(g.size()));
+    for (size_t d = 0; d < g.size(); ++d) {
+      if (int64_t(d) == s.dim)
+        continue;
+      if (l[d] != g[d])
+        return fail(where, "local_shape " + npy::formatShape(l) +
+                               " differs from global_shape " +
+                               npy::formatShape(g) +
+                               " outside the split "
+                               "dim " +
+                               std::to_string(s.dim));
+    }
+    int64_t covered;
+    if (__builtin_mul_overflow(l[s.dim], tpSize, &covered) ||
+        covered < g[s.dim])
+      return fail(where, "split dim " + std::to_string(s.dim) +
+                             ": local size " + std::to_string(l[s.dim]) +
+                             " on " + std::to_string(tpSize) +
+                             " ranks does not cover the global size " +
+                             std::to_string(g[s.dim]));
+    return true;
+  }
+
+  bool tensors(const JsonValue &root, const char *key, int64_t tpSize,
+               std::vector<TensorSpec> &out) {
+    const JsonValue *list = field(root, "", key, Kind::Array);
+    if (!list)
+      return false;
+    out.clear();
+    for (size_t i = 0; i < list->array.size(); ++i) {
+      TensorSpec spec;
+      if (!tensor(list->array[i],
+                  std::string(key) + "[" + std::to_string(i) + "]", tpSize,
+                  spec))
+        return false;
+      out.push_back(std::move(spec));
+    }
+    return true;
+  }
+
+  bool read(const JsonValue &root, Manifest &m) {
+    if (root.kind != Kind::Object)
+      return fail("", std::string("expected a JSON object, got ") +
+                          root.kindName());
+    std::string format;
+    if (!stringField(root, "", "format", format))
+      return false;
+    if (format != "tp-manifest")
+      return fail("format", "expected \"tp-manifest\", got \"" + format + "\"");
+    if (!integerField(root, "", "version", m.version))
+      return false;
+    if (m.version != 1)
+      return fail("version", "unsupported manifest version " +
+                                 std::to_string(m.version) +
+                                 " (this runtime reads version 1)");
+    if (!stringField(root, "", "entry", m.entry) ||
+        !integerField(root, "", "tp_size", m.tpSize) ||
+        !stringField(root, "", "target", m.target))
+      return false;
+    if (m.entry.empty())
+      return fail("entry", "empty entry name");
+    if (m.tpSize < 1)
+      return fail("tp_size",
+                  "must be at least 1, got " + std::to_string(m.tpSize));
+    return tensors(root, "args", m.tpSize, m.args) &&
+           tensors(root, "results", m.tpSize, m.results);
+  }
+};
+
+} // namespace
+
+int64_t TensorSpec::localElements() const {
+  return npy::numElements(localShape);
+}
+
+int64_t TensorSpec::globalElements() const {
+  return npy::numElements(globalShape);
+}
+
+bool parseManifest(std::string_view text, Manifest &manifest,
+                   std::string &error) {
+  JsonValue root;
+  std::string jsonError;
+  if (!parseJson(text, root, jsonError)) {
+    error = "malformed JSON: " + jsonError;
+    return false;
+  }
+  ManifestReader reader;
+  Manifest parsed;
+  if (!reader.read(root, parsed)) {
+    error = reader.error;
+    return false;
+  }
+  manifest = std::move(parsed);
+  return true;
+}
+
+std::string describeSharding(const Sharding &sharding) {
+  switch (sharding.kind) {
+  case ShardKind::Replicated:
+    return "replicated";
+  case ShardKind::Split:
+    return "split(dim=" + std::to_string(sharding.dim) + ")";
+  case ShardKind::Partial:
+    return std::string("partial(") + rt::reduceOpName(sharding.reduction) + ")";
+  }
+  return "?";
+}
+
+SplitGeometry splitGeometry(const TensorSpec &spec) {
+  SplitGeometry g;
+  if (spec.sharding.kind != ShardKind::Split) {
+    g.global = g.local = 1;
+    g.inner = spec.globalElements();
+    return g;
+  }
+  int64_t d = spec.sharding.dim;
+  for (int64_t i = 0; i < d; ++i)
+    g.outer *= spec.globalShape[i];
+  g.global = spec.globalShape[d];
+  g.local = spec.localShape[d];
+  for (size_t i = size_t(d) + 1; i < spec.globalShape.size(); ++i)
+    g.inner *= spec.globalShape[i];
+  return g;
+}
+
+} // namespace tp::launch

@@ -1,0 +1,77 @@
+//===- Manifest.h - The tp_manifest of a compiled model ---------*- C++ -*-===//
+//
+// A compiled model exports `const char tp_manifest[]`, a JSON document that
+// says how to feed it (see runtime/README.md for the schema):
+//   {"format": "tp-manifest", "version": 1, "entry": "mlp", "tp_size": 4,
+//    "target": "cpu", "args": [TENSOR...], "results": [TENSOR...]}
+//   TENSOR = {"dtype": "f32", "global_shape": [...], "local_shape": [...],
+//             "sharding": {"kind": "replicated"}
+//                       | {"kind": "split", "dim": D}
+//                       | {"kind": "partial", "reduction": "sum"|"max"|"min"}}
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TP_RUNTIME_LAUNCH_MANIFEST_H
+#define TP_RUNTIME_LAUNCH_MANIFEST_H
+
+#include "tp/runtime/tp_runtime.h"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tp::launch {
+
+enum class ShardKind { Replicated, Split, Partial };
+
+struct Sharding {
+  ShardKind kind = ShardKind::Replicated;
+  int64_t dim = -1;                ///< Split only
+  tp_reduce_op reduction = TP_SUM; ///< Partial only
+};
+
+/// One argument or result of the entry function.
+struct TensorSpec {
+  tp_dtype dtype = TP_F32;
+  std::vector<int64_t> globalShape; ///< the full tensor
+  std::vector<int64_t> localShape;  ///< what each rank holds
+  Sharding sharding;
+
+  int64_t localElements() const;
+  int64_t globalElements() const;
+};
+
+struct Manifest {
+  int64_t version = 0;
+  std::string entry;  ///< entry function name, for messages ("@mlp")
+  int64_t tpSize = 0; ///< number of ranks the model was partitioned for
+  std::string target; ///< "cpu" or "gpu"
+  std::vector<TensorSpec> args;
+  std::vector<TensorSpec> results;
+};
+
+/// Parses and validates a manifest; `error` names the offending field
+/// ("args[1].sharding: missing field \"dim\"").
+bool parseManifest(std::string_view text, Manifest &manifest,
+                   std::string &error);
+
+/// "replicated", "split(dim=0)", "partial(sum)".
+std::string describeSharding(const Sharding &sharding);
+
+/// How a split tensor maps to memory: row-major [outer][extent][inner] where
+/// `extent` is the split dimension (global size G, local size L).
+struct SplitGeometry {
+  int64_t outer = 1;
+  int64_t global = 0; ///< G
+  int64_t local = 0;  ///< L, with L * tpSize >= G (the rest is padding)
+  int64_t inner = 1;
+};
+
+/// Geometry of `spec` seen as a split along its split dimension. Replicated
+/// and partial tensors are reported as a split of a unit dimension.
+SplitGeometry splitGeometry(const TensorSpec &spec);
+
+} // namespace tp::launch
+
+#endif // TP_RUNTIME_LAUNCH_MANIFEST_H

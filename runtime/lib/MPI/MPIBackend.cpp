@@ -1,0 +1,433 @@
+//===- MPIBackend.cpp - tp runtime ABI implemented with MPI ---------------===//
+//
+// libtp_runtime_mpi: one communicator (a dup of MPI_COMM_WORLD with
+// MPI_ERRORS_RETURN) created by tp_init, every collective a blocking MPI
+// collective on it. f16 / bf16 travel as MPI_UINT16_T and are reduced by our
+// own commutative MPI_Ops (widen to f32, combine, round to nearest even).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Common/DType.h"
+#include "Common/Error.h"
+#include "Common/Layout.h"
+#include "tp/runtime/tp_runtime.h"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <atomic>
+#include <climits>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <pthread.h>
+#include <string>
+#include <unistd.h>
+
+using namespace tp::rt;
+
+namespace {
+
+struct Backend {
+  bool initialized = false;
+  bool finalized = false;
+  bool ownsMpi = false; // tp_init called MPI_Init, so tp_finalize finalizes
+  MPI_Comm comm = MPI_COMM_NULL;
+  int size = -1;
+  // halfOps[bf16 ? 1 : 0][op]
+  MPI_Op halfOps[2][3] = {{MPI_OP_NULL, MPI_OP_NULL, MPI_OP_NULL},
+                          {MPI_OP_NULL, MPI_OP_NULL, MPI_OP_NULL}};
+  ScratchBuffer scratch;
+};
+
+Backend backend;
+// Read by tp_abort, possibly from another thread (the launcher's watchdog).
+std::atomic<int> currentRank{-1};
+std::atomic<bool> aborting{false};
+// MPI thread level granted by MPI_Init_thread, and the thread that called
+// tp_init (the only one allowed to call MPI below MPI_THREAD_MULTIPLE).
+int threadLevel = MPI_THREAD_SINGLE;
+pthread_t mpiThread;
+bool knowMpiThread = false;
+
+// Depth of collective calls in progress (see tp_in_collective).
+std::atomic<int> collectiveDepth{0};
+
+/// Marks the scope of a collective.
+struct InCollective {
+  InCollective() { ++collectiveDepth; }
+  ~InCollective() { --collectiveDepth; }
+  InCollective(const InCollective &) = delete;
+  InCollective &operator=(const InCollective &) = delete;
+};
+
+// Largest element count handed to one MPI call (MPI counts are int).
+constexpr int64_t maxMpiCount = INT_MAX;
+
+tp_status mpiError(const char *fn, const char *call, int rc) {
+  char text[MPI_MAX_ERROR_STRING + 1] = "";
+  int length = 0;
+  if (MPI_Error_string(rc, text, &length) != MPI_SUCCESS)
+    std::snprintf(text, sizeof(text), "MPI error code %d", rc);
+  return setError(TP_ERR_BACKEND, "%s: %s failed: %s", fn, call, text);
+}
+
+tp_status requireInitialized(const char *fn) {
+  if (backend.initialized)
+    return TP_OK;
+  return setError(TP_ERR_STATE, "%s: %s", fn,
+                  backend.finalized ? "the runtime was finalized"
+                                    : "tp_init has not been called");
+}
+
+//===----------------------------------------------------------------------===//
+// f16 / bf16 reductions
+//===----------------------------------------------------------------------===//
+
+template <int DType, int Op>
+void reduceHalf(void *in, void *inout, int *length, MPI_Datatype *) {
+  const auto *a = static_cast<const uint16_t *>(in);
+  auto *b = static_cast<uint16_t *>(inout);
+  for (int i = 0; i < *length; ++i) {
+    float x = loadHalf(DType, a, i);
+    float y = loadHalf(DType, b, i);
+    float r;
+    if (Op == TP_SUM)
+      r = x + y;
+    else if (std::isnan(x) || std::isnan(y))
+      r = std::isnan(x) ? x : y;
+    else if (Op == TP_MAX)
+      r = x > y ? x : y;
+    else
+      r = x < y ? x : y;
+    b[i] = storeHalf(DType, r);
+  }
+}
+
+tp_status createHalfOps(const char *fn) {
+  MPI_User_function *functions[2][3] = {
+      {reduceHalf<TP_F16, TP_SUM>, reduceHalf<TP_F16, TP_MAX>,
+       reduceHalf<TP_F16, TP_MIN>},
+      {reduceHalf<TP_BF16, TP_SUM>, reduceHalf<TP_BF16, TP_MAX>,
+       reduceHalf<TP_BF16, TP_MIN>}};
+  for (int t = 0; t < 2; ++t)
+    for (int o = 0; o < 3; ++o)
+      if (int rc = MPI_Op_create(functions[t][o], /*commute=*/1,
+                                 &backend.halfOps[t][o]);
+          rc != MPI_SUCCESS)
+        return mpiError(fn, "MPI_Op_create", rc);
+  return TP_OK;
+}
+
+void freeHalfOps() {
+  for (auto &row : backend.halfOps)
+    for (MPI_Op &op : row)
+      if (op != MPI_OP_NULL)
+        MPI_Op_free(&op);
+}
+
+MPI_Datatype mpiType(int64_t dtype) {
+  switch (dtype) {
+  case TP_F32:
+    return MPI_FLOAT;
+  case TP_F64:
+    return MPI_DOUBLE;
+  case TP_I32:
+    return MPI_INT32_T;
+  case TP_I64:
+    return MPI_INT64_T;
+  default: // f16 / bf16: raw 16-bit words
+    return MPI_UINT16_T;
+  }
+}
+
+MPI_Op mpiOp(int64_t dtype, int64_t op) {
+  if (isHalfDType(dtype))
+    return backend.halfOps[dtype == TP_BF16 ? 1 : 0][op];
+  switch (op) {
+  case TP_MAX:
+    return MPI_MAX;
+  case TP_MIN:
+    return MPI_MIN;
+  default:
+    return MPI_SUM;
+  }
+}
+
+tp_status checkMpiCount(const char *fn, int64_t count) {
+  if (count <= maxMpiCount)
+    return TP_OK;
+  return setError(TP_ERR_UNSUPPORTED,
+                  "%s: %lld elements per rank exceed the MPI backend's limit "
+                  "of %d per collective",
+                  fn, static_cast<long long>(count), INT_MAX);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Setup
+//===----------------------------------------------------------------------===//
+
+extern "C" {
+
+tp_status tp_init(int *argc, char ***argv) {
+  const char *fn = "tp_init";
+  if ((argc == nullptr) != (argv == nullptr))
+    return setError(TP_ERR_INVALID_ARGUMENT,
+                    "%s: argc and argv must both be null or both be non-null",
+                    fn);
+  if (backend.initialized)
+    return TP_OK;
+  if (backend.finalized)
+    return setError(TP_ERR_STATE,
+                    "%s: the runtime was finalized and cannot be initialized "
+                    "again in this process",
+                    fn);
+
+  int mpiInitialized = 0, mpiFinalized = 0;
+  MPI_Initialized(&mpiInitialized);
+  MPI_Finalized(&mpiFinalized);
+  if (mpiFinalized)
+    return setError(TP_ERR_STATE, "%s: MPI was already finalized", fn);
+  if (!mpiInitialized) {
+    // FUNNELED: collectives come from the main thread; the launcher's
+    // watchdog thread only ever calls MPI_Abort (through tp_abort).
+    if (int rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &threadLevel);
+        rc != MPI_SUCCESS)
+      return mpiError(fn, "MPI_Init_thread", rc);
+    backend.ownsMpi = true;
+  } else {
+    MPI_Query_thread(&threadLevel);
+  }
+  mpiThread = pthread_self();
+  knowMpiThread = true;
+
+  int rc = MPI_Comm_dup(MPI_COMM_WORLD, &backend.comm);
+  if (rc != MPI_SUCCESS)
+    return mpiError(fn, "MPI_Comm_dup", rc);
+  if ((rc = MPI_Comm_set_errhandler(backend.comm, MPI_ERRORS_RETURN)) !=
+      MPI_SUCCESS)
+    return mpiError(fn, "MPI_Comm_set_errhandler", rc);
+  int rank = -1;
+  if ((rc = MPI_Comm_rank(backend.comm, &rank)) != MPI_SUCCESS)
+    return mpiError(fn, "MPI_Comm_rank", rc);
+  if ((rc = MPI_Comm_size(backend.comm, &backend.size)) != MPI_SUCCESS)
+    return mpiError(fn, "MPI_Comm_size", rc);
+  if (tp_status status = createHalfOps(fn); status != TP_OK)
+    return status;
+  currentRank = rank;
+  backend.initialized = true;
+  return TP_OK;
+}
+
+tp_status tp_finalize(void) {
+  const char *fn = "tp_finalize";
+  if (tp_status status = requireInitialized(fn); status != TP_OK)
+    return status;
+  backend.initialized = false;
+  backend.finalized = true;
+  currentRank = -1;
+  backend.size = -1;
+  backend.scratch.release();
+  freeHalfOps();
+  int rc = MPI_Comm_free(&backend.comm);
+  if (rc != MPI_SUCCESS)
+    return mpiError(fn, "MPI_Comm_free", rc);
+  if (backend.ownsMpi && (rc = MPI_Finalize()) != MPI_SUCCESS)
+    return mpiError(fn, "MPI_Finalize", rc);
+  return TP_OK;
+}
+
+int tp_rank(void) { return backend.initialized ? currentRank.load() : -1; }
+
+int tp_size(void) { return backend.initialized ? backend.size : -1; }
+
+const char *tp_backend_name(void) { return "mpi"; }
+
+int tp_in_collective(void) { return collectiveDepth.load() > 0 ? 1 : 0; }
+
+//===----------------------------------------------------------------------===//
+// Collectives
+//===----------------------------------------------------------------------===//
+
+tp_status tp_all_reduce(const void *src, void *dst, int64_t count,
+                        tp_dtype dtypeArg, tp_reduce_op opArg) {
+  const char *fn = "tp_all_reduce";
+  InCollective scope;
+  const int64_t dtype = static_cast<int>(dtypeArg);
+  const int64_t op = static_cast<int>(opArg);
+  tp_status status;
+  if ((status = requireInitialized(fn)) || (status = checkDType(fn, dtype)) ||
+      (status = checkReduceOp(fn, op)) ||
+      (status = checkCount(fn, "count", count)) ||
+      (status = checkBuffer(fn, "src", src, count)) ||
+      (status = checkBuffer(fn, "dst", dst, count)))
+    return status;
+  const size_t bytes = size_t(count) * dtypeSize(dtype);
+  if ((status = checkNoOverlap(fn, src, bytes, dst, bytes, true)))
+    return status;
+
+  // Large counts go in pieces of at most INT_MAX elements.
+  const size_t elementSize = dtypeSize(dtype);
+  for (int64_t done = 0; done < count;) {
+    int piece = int(std::min(count - done, maxMpiCount));
+    auto *out = static_cast<char *>(dst) + size_t(done) * elementSize;
+    const void *in = src == dst ? MPI_IN_PLACE
+                                : static_cast<const char *>(src) +
+                                      size_t(done) * elementSize;
+    if (int rc = MPI_Allreduce(in, out, piece, mpiType(dtype), mpiOp(dtype, op),
+                               backend.comm);
+        rc != MPI_SUCCESS)
+      return mpiError(fn, "MPI_Allreduce", rc);
+    done += piece;
+  }
+  return TP_OK;
+}
+
+tp_status tp_all_gather(const void *src, void *dst, int64_t outer,
+                        int64_t chunk, tp_dtype dtypeArg) {
+  const char *fn = "tp_all_gather";
+  InCollective scope;
+  const int64_t dtype = static_cast<int>(dtypeArg);
+  tp_status status;
+  int64_t perRank = 0, total = 0;
+  if ((status = requireInitialized(fn)) || (status = checkDType(fn, dtype)) ||
+      (status = checkCount(fn, "outer", outer)) ||
+      (status = checkCount(fn, "chunk", chunk)) ||
+      (status = checkedProduct(fn, outer, chunk, 1, perRank)) ||
+      (status = checkedProduct(fn, outer, chunk, backend.size, total)) ||
+      (status = checkBuffer(fn, "src", src, perRank)) ||
+      (status = checkBuffer(fn, "dst", dst, total)))
+    return status;
+  const size_t elementSize = dtypeSize(dtype);
+  if ((status = checkNoOverlap(fn, src, size_t(perRank) * elementSize, dst,
+                               size_t(total) * elementSize, false)) ||
+      (status = checkMpiCount(fn, perRank)))
+    return status;
+  if (perRank == 0)
+    return TP_OK;
+
+  // outer == 1: the ranks' blocks are already where MPI puts them.
+  void *receive = dst;
+  if (outer > 1) {
+    receive = backend.scratch.get(size_t(total) * elementSize);
+    if (!receive)
+      return setError(TP_ERR_BACKEND, "%s: out of memory (%zu bytes scratch)",
+                      fn, size_t(total) * elementSize);
+  }
+  if (int rc = MPI_Allgather(src, int(perRank), mpiType(dtype), receive,
+                             int(perRank), mpiType(dtype), backend.comm);
+      rc != MPI_SUCCESS)
+    return mpiError(fn, "MPI_Allgather", rc);
+  // receive is [size][outer][chunk]; dst wants [outer][size][chunk].
+  if (outer > 1)
+    transposeBlocks(receive, dst, backend.size, outer,
+                    size_t(chunk) * elementSize);
+  return TP_OK;
+}
+
+tp_status tp_reduce_scatter(const void *src, void *dst, int64_t outer,
+                            int64_t chunk, tp_dtype dtypeArg,
+                            tp_reduce_op opArg) {
+  const char *fn = "tp_reduce_scatter";
+  InCollective scope;
+  const int64_t dtype = static_cast<int>(dtypeArg);
+  const int64_t op = static_cast<int>(opArg);
+  tp_status status;
+  int64_t perRank = 0, total = 0;
+  if ((status = requireInitialized(fn)) || (status = checkDType(fn, dtype)) ||
+      (status = checkReduceOp(fn, op)) ||
+      (status = checkCount(fn, "outer", outer)) ||
+      (status = checkCount(fn, "chunk", chunk)) ||
+      (status = checkedProduct(fn, outer, chunk, 1, perRank)) ||
+      (status = checkedProduct(fn, outer, chunk, backend.size, total)) ||
+      (status = checkBuffer(fn, "src", src, total)) ||
+      (status = checkBuffer(fn, "dst", dst, perRank)))
+    return status;
+  const size_t elementSize = dtypeSize(dtype);
+  if ((status = checkNoOverlap(fn, src, size_t(total) * elementSize, dst,
+                               size_t(perRank) * elementSize, false)) ||
+      (status = checkMpiCount(fn, perRank)))
+    return status;
+  if (perRank == 0)
+    return TP_OK;
+
+  // MPI scatters rank-major blocks: [outer][size][chunk] ->
+  // [size][outer][chunk]
+  const void *send = src;
+  if (outer > 1) {
+    void *packed = backend.scratch.get(size_t(total) * elementSize);
+    if (!packed)
+      return setError(TP_ERR_BACKEND, "%s: out of memory (%zu bytes scratch)",
+                      fn, size_t(total) * elementSize);
+    transposeBlocks(src, packed, outer, backend.size,
+                    size_t(chunk) * elementSize);
+    send = packed;
+  }
+  if (int rc = MPI_Reduce_scatter_block(send, dst, int(perRank), mpiType(dtype),
+                                        mpiOp(dtype, op), backend.comm);
+      rc != MPI_SUCCESS)
+    return mpiError(fn, "MPI_Reduce_scatter_block", rc);
+  return TP_OK;
+}
+
+tp_status tp_barrier(void) {
+  const char *fn = "tp_barrier";
+  InCollective scope;
+  if (tp_status status = requireInitialized(fn); status != TP_OK)
+    return status;
+  if (int rc = MPI_Barrier(backend.comm); rc != MPI_SUCCESS)
+    return mpiError(fn, "MPI_Barrier", rc);
+  return TP_OK;
+}
+
+//===----------------------------------------------------------------------===//
+// Abort
+//===----------------------------------------------------------------------===//
+
+void tp_abort(int exitCode, const char *message) {
+  if (exitCode == 0)
+    exitCode = 1;
+  // One thread aborts; another thread that gets here waits to be killed.
+  // Re-entry on the aborting thread (MPI_Abort runs exit handlers, which may
+  // call tp_abort again) just exits.
+  static thread_local bool abortingHere = false;
+  if (aborting.exchange(true)) {
+    if (abortingHere)
+      _exit(exitCode);
+    for (;;)
+      pause();
+  }
+  abortingHere = true;
+  std::string line = "tp: ";
+  if (int rank = currentRank.load(); rank >= 0)
+    line += "rank " + std::to_string(rank) + ": ";
+  line += message ? message : "aborted";
+  line += '\n';
+  // One write so that lines from different ranks do not interleave.
+  ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
+  (void)ignored;
+
+  // If MPI_Abort hangs or returns, the default SIGALRM action still ends
+  // this process (and mpiexec then ends the others).
+  std::signal(SIGALRM, SIG_DFL);
+  alarm(10);
+  int mpiInitialized = 0, mpiFinalized = 0;
+  MPI_Initialized(&mpiInitialized);
+  if (mpiInitialized)
+    MPI_Finalized(&mpiFinalized);
+  // From another thread (the launcher's watchdog) MPI_Abort would run MPI
+  // concurrently with the main thread, which UCX does not survive below
+  // MPI_THREAD_MULTIPLE. Exiting is enough there: mpiexec kills the other
+  // ranks of a job when one exits without MPI_Finalize.
+  bool mayCallMpi = !knowMpiThread || threadLevel == MPI_THREAD_MULTIPLE ||
+                    pthread_equal(pthread_self(), mpiThread);
+  if (mpiInitialized && !mpiFinalized && mayCallMpi)
+    MPI_Abort(backend.comm != MPI_COMM_NULL ? backend.comm : MPI_COMM_WORLD,
+              exitCode);
+  _exit(exitCode);
+}
+
+} // extern "C"

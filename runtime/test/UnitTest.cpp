@@ -1,0 +1,336 @@
+//===- UnitTest.cpp - Runtime pieces that need no MPI ---------------------===//
+//
+// f16 / bf16 conversion, block transposes, the JSON reader, manifest
+// validation and the launcher's host-side slicing and assembly.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Common/DType.h"
+#include "Common/Layout.h"
+#include "Launch/HostLayout.h"
+#include "Launch/Json.h"
+#include "Launch/Manifest.h"
+#include "TestUtil.h"
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+using namespace tp;
+using namespace tp::launch;
+
+namespace {
+
+float fromBits(uint32_t u) { return rt::bitsToFloat(u); }
+
+void testBf16() {
+  test::context() = "bf16";
+  TP_CHECK(rt::f32ToBf16(1.0f) == 0x3f80);
+  TP_CHECK(rt::f32ToBf16(-2.0f) == 0xc000);
+  TP_CHECK(rt::f32ToBf16(fromBits(0x3f808000)) == 0x3f80); // tie -> even
+  TP_CHECK(rt::f32ToBf16(fromBits(0x3f818000)) == 0x3f82); // tie -> even
+  TP_CHECK(rt::f32ToBf16(fromBits(0x3f808001)) == 0x3f81); // above the tie
+  TP_CHECK(rt::f32ToBf16(INFINITY) == 0x7f80);
+  TP_CHECK(rt::f32ToBf16(fromBits(0x7f7fffff)) == 0x7f80); // rounds to inf
+  TP_CHECK(std::isnan(rt::bf16ToF32(rt::f32ToBf16(NAN))));
+  TP_CHECK(std::isnan(rt::bf16ToF32(rt::f32ToBf16(fromBits(0x7f800001)))));
+  int bad = 0;
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    float f = rt::bf16ToF32(uint16_t(h));
+    if (std::isnan(f))
+      bad += !std::isnan(rt::bf16ToF32(rt::f32ToBf16(f)));
+    else
+      bad += rt::f32ToBf16(f) != h;
+  }
+  TP_CHECK_MSG(bad == 0, std::to_string(bad) + " bf16 values do not round "
+                                               "trip");
+}
+
+void testF16() {
+  test::context() = "f16";
+  TP_CHECK(rt::f32ToF16(1.0f) == 0x3c00);
+  TP_CHECK(rt::f32ToF16(-2.0f) == 0xc000);
+  TP_CHECK(rt::f32ToF16(65504.0f) == 0x7bff);
+  TP_CHECK(rt::f32ToF16(65519.0f) == 0x7bff);
+  TP_CHECK(rt::f32ToF16(65520.0f) == 0x7c00); // tie with inf -> inf
+  TP_CHECK(rt::f32ToF16(-1e6f) == 0xfc00);
+  TP_CHECK(rt::f32ToF16(1.0f + 0x1p-11f) == 0x3c00);     // tie -> even
+  TP_CHECK(rt::f32ToF16(1.0f + 3 * 0x1p-11f) == 0x3c02); // tie -> even
+  TP_CHECK(rt::f32ToF16(0x1p-14f) == 0x0400);            // smallest normal
+  TP_CHECK(rt::f32ToF16(0x1p-24f) == 0x0001);            // smallest subnormal
+  TP_CHECK(rt::f32ToF16(0x1p-25f) == 0x0000);            // tie -> even 0
+  TP_CHECK(rt::f32ToF16(1.5f * 0x1p-25f) == 0x0001);
+  TP_CHECK(rt::f32ToF16(3 * 0x1p-25f) == 0x0002);        // tie -> even
+  TP_CHECK(rt::f32ToF16(0x1p-14f - 0x1p-25f) == 0x0400); // tie into normals
+  TP_CHECK(rt::f32ToF16(-1e-9f) == 0x8000);
+  TP_CHECK(rt::f16ToF32(0x0001) == 0x1p-24f);
+  TP_CHECK(rt::f16ToF32(0x7c00) == INFINITY);
+  TP_CHECK(rt::f16ToF32(0xfc00) == -INFINITY);
+  TP_CHECK(std::isnan(rt::f16ToF32(rt::f32ToF16(NAN))));
+  int bad = 0;
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    float f = rt::f16ToF32(uint16_t(h));
+    if (std::isnan(f))
+      bad += !std::isnan(rt::f16ToF32(rt::f32ToF16(f)));
+    else
+      bad += rt::f32ToF16(f) != h;
+  }
+  TP_CHECK_MSG(bad == 0, std::to_string(bad) + " f16 values do not round "
+                                               "trip");
+  // Every f32 between two adjacent halves rounds to the nearer one.
+  bad = 0;
+  for (uint32_t h = 0x0001; h < 0x7bff; h += 37) {
+    float lo = rt::f16ToF32(uint16_t(h)), hi = rt::f16ToF32(uint16_t(h + 1));
+    float quarter = lo + (hi - lo) / 4, threeQuarters = hi - (hi - lo) / 4;
+    bad += rt::f32ToF16(quarter) != h;
+    bad += rt::f32ToF16(threeQuarters) != h + 1;
+  }
+  TP_CHECK_MSG(bad == 0, std::to_string(bad) + " f16 roundings wrong");
+}
+
+void testDTypeNames() {
+  test::context() = "dtype names";
+  tp_dtype d;
+  TP_CHECK(rt::parseDTypeName("bf16", d) && d == TP_BF16);
+  TP_CHECK(rt::parseDTypeName("i64", d) && d == TP_I64);
+  TP_CHECK(!rt::parseDTypeName("float32", d));
+  tp_reduce_op op;
+  TP_CHECK(rt::parseReduceOpName("max", op) && op == TP_MAX);
+  TP_CHECK(!rt::parseReduceOpName("prod", op));
+  TP_CHECK(rt::dtypeSize(TP_F16) == 2 && rt::dtypeSize(TP_I64) == 8);
+  TP_CHECK(rt::dtypeSize(42) == 0);
+}
+
+void testTransposeBlocks() {
+  test::context() = "transposeBlocks";
+  // [2][3] blocks of 2 ints.
+  int src[12], dst[12];
+  for (int i = 0; i < 12; ++i)
+    src[i] = i;
+  rt::transposeBlocks(src, dst, 2, 3, 2 * sizeof(int));
+  const int expected[12] = {0, 1, 6, 7, 2, 3, 8, 9, 4, 5, 10, 11};
+  TP_CHECK(std::memcmp(dst, expected, sizeof(dst)) == 0);
+}
+
+void testJson() {
+  test::context() = "json";
+  JsonValue v;
+  std::string error;
+  TP_CHECK(parseJson(R"( {"a": [1, -2.5e1, true, null], "b": "x\"\u00e9\n",
+                          "c": {}, "d": 9007199254740993} )",
+                     v, error));
+  TP_CHECK(v.kind == JsonValue::Kind::Object && v.object.size() == 4);
+  const JsonValue *a = v.find("a");
+  TP_CHECK(a && a->array.size() == 4 && a->array[0].isInteger &&
+           a->array[0].integer == 1 && !a->array[1].isInteger &&
+           a->array[1].number == -25 && a->array[2].boolean &&
+           a->array[3].kind == JsonValue::Kind::Null);
+  TP_CHECK(v.find("b") && v.find("b")->string == "x\"\xc3\xa9\n");
+  TP_CHECK(v.find("d")->integer == 9007199254740993LL);
+  TP_CHECK(!v.find("zz"));
+
+  auto expectError = [](const char *text, const char *part) {
+    JsonValue value;
+    std::string message;
+    TP_CHECK_MSG(!parseJson(text, value, message), text);
+    TP_CHECK_CONTAINS(message, part);
+  };
+  expectError("{\"a\": 1,\n \"b\" 2}", "line 2, column 6: expected ':'");
+  expectError("{\"a\": [1, 2}", "expected ',' or ']'");
+  expectError("{\"a\": 1} x", "unexpected text after");
+  expectError("{\"a\": 01}", "expected ',' or '}'");
+  expectError("{\"a\": \"abc", "unterminated string");
+  expectError("{\"a\": 1, \"a\": 2}", "duplicate key \"a\"");
+  expectError("[tru]", "invalid literal");
+  expectError("", "unexpected end of input");
+  expectError(std::string(100, '[').c_str(), "nesting deeper than 64");
+  expectError("{\"a\": \"\\ud800\"}", "unpaired surrogate");
+}
+
+const char *exampleManifest = R"({"format": "tp-manifest", "version": 1,
+  "entry": "mlp", "tp_size": 4, "target": "cpu",
+  "args": [
+    {"dtype": "f32", "global_shape": [64, 768], "local_shape": [64, 768],
+     "sharding": {"kind": "replicated"}},
+    {"dtype": "f32", "global_shape": [3072, 768], "local_shape": [768, 768],
+     "sharding": {"kind": "split", "dim": 0}},
+    {"dtype": "bf16", "global_shape": [10, 3], "local_shape": [10, 1],
+     "sharding": {"kind": "split", "dim": 1}},
+    {"dtype": "i64", "global_shape": [], "local_shape": [],
+     "sharding": {"kind": "replicated"}}],
+  "results": [
+    {"dtype": "f32", "global_shape": [64, 768], "local_shape": [64, 768],
+     "sharding": {"kind": "partial", "reduction": "sum"}}]})";
+
+void testManifest() {
+  test::context() = "manifest";
+  Manifest m;
+  std::string error;
+  TP_CHECK_MSG(parseManifest(exampleManifest, m, error), error);
+  TP_CHECK(m.entry == "mlp" && m.tpSize == 4 && m.target == "cpu");
+  TP_CHECK(m.args.size() == 4 && m.results.size() == 1);
+  TP_CHECK(m.args[1].sharding.kind == ShardKind::Split &&
+           m.args[1].sharding.dim == 0);
+  TP_CHECK(m.args[2].dtype == TP_BF16 && m.args[2].localElements() == 10);
+  TP_CHECK(m.args[3].globalShape.empty() && m.args[3].localElements() == 1);
+  TP_CHECK(m.results[0].sharding.kind == ShardKind::Partial &&
+           m.results[0].sharding.reduction == TP_SUM);
+  TP_CHECK(describeSharding(m.args[1].sharding) == "split(dim=0)");
+  SplitGeometry g = splitGeometry(m.args[2]);
+  TP_CHECK(g.outer == 10 && g.global == 3 && g.local == 1 && g.inner == 1);
+
+  auto expectError = [](std::string text, const char *part) {
+    Manifest manifest;
+    std::string message;
+    TP_CHECK_MSG(!parseManifest(text, manifest, message), text);
+    TP_CHECK_CONTAINS(message, part);
+  };
+  auto replace = [](std::string text, const std::string &from,
+                    const std::string &to) {
+    size_t at = text.find(from);
+    if (at == std::string::npos) {
+      TP_CHECK_MSG(false, "test bug: '" + from + "' not in the manifest");
+      return text;
+    }
+    return text.replace(at, from.size(), to);
+  };
+  std::string base = exampleManifest;
+  expectError("{\"format\": \"tp-manifest\"", "malformed JSON: line 1");
+  expectError(replace(base, "\"version\": 1", "\"version\": 2"),
+              "unsupported manifest version 2");
+  expectError(replace(base, "\"entry\": \"mlp\",", ""),
+              "missing field \"entry\"");
+  expectError(replace(base, "\"tp_size\": 4", "\"tp_size\": \"4\""),
+              "tp_size: expected a number, got a string");
+  expectError(replace(base, "\"tp_size\": 4", "\"tp_size\": 0"),
+              "tp_size: must be at least 1");
+  expectError(replace(base, "\"dtype\": \"bf16\"", "\"dtype\": \"f8\""),
+              "args[2].dtype: unknown dtype \"f8\"");
+  expectError(
+      replace(base, "\"kind\": \"split\", \"dim\": 0", "\"kind\": \"split\""),
+      "args[1].sharding: missing field \"dim\"");
+  expectError(replace(base, "\"dim\": 1", "\"dim\": 2"),
+              "args[2].sharding.dim: dim 2 is out of range");
+  expectError(replace(base, "\"local_shape\": [768, 768]",
+                      "\"local_shape\": [700, 768]"),
+              "does not cover the global size 3072");
+  expectError(replace(base, "\"local_shape\": [768, 768]",
+                      "\"local_shape\": [768, 700]"),
+              "differs from global_shape [3072, 768] outside the split dim 0");
+  expectError(replace(base, "\"reduction\": \"sum\"", "\"reduction\": \"avg\""),
+              "results[0].sharding.reduction: unknown reduction \"avg\"");
+  expectError(replace(base, "\"kind\": \"partial\"", "\"kind\": \"tiled\""),
+              "unknown sharding kind \"tiled\"");
+  expectError(
+      replace(base,
+              "\"local_shape\": [64, 768],\n     \"sharding\": {\"kind\": "
+              "\"replicated\"}",
+              "\"local_shape\": [64, 700],\n     \"sharding\": {\"kind\": "
+              "\"replicated\"}"),
+      "args[0]: a replicated tensor must have local_shape == global_shape");
+  expectError(replace(base, "\"global_shape\": [], \"local_shape\": []",
+                      "\"global_shape\": [], \"local_shape\": [1]"),
+              "have different ranks");
+  expectError(replace(base, "\"global_shape\": [64, 768], \"local_shape\"",
+                      "\"global_shape\": [64, -1], \"local_shape\""),
+              "dimensions must be non-negative integers");
+  expectError(
+      replace(base, "\"format\": \"tp-manifest\"", "\"format\": \"other\""),
+      "format: expected \"tp-manifest\"");
+  expectError("[1]", "expected a JSON object, got an array");
+}
+
+TensorSpec makeSpec(tp_dtype dtype, std::vector<int64_t> global,
+                    std::vector<int64_t> local, ShardKind kind,
+                    int64_t dim = -1, tp_reduce_op reduction = TP_SUM) {
+  TensorSpec s;
+  s.dtype = dtype;
+  s.globalShape = std::move(global);
+  s.localShape = std::move(local);
+  s.sharding.kind = kind;
+  s.sharding.dim = dim;
+  s.sharding.reduction = reduction;
+  return s;
+}
+
+void testHostLayout() {
+  test::context() = "host layout";
+  // [2][7] split on dim 1 over 3 ranks: L = 3, the last rank holds column 6
+  // and two columns of padding.
+  float full[14];
+  for (int i = 0; i < 14; ++i)
+    full[i] = float(i);
+  TensorSpec split = makeSpec(TP_F32, {2, 7}, {2, 3}, ShardKind::Split, 1);
+  float shard[6];
+  extractShard(full, TP_F32, split, 2, shard);
+  const float expected2[6] = {6, 0, 0, 13, 0, 0};
+  TP_CHECK(std::memcmp(shard, expected2, sizeof(shard)) == 0);
+  extractShard(full, TP_F32, split, 1, shard);
+  const float expected1[6] = {3, 4, 5, 10, 11, 12};
+  TP_CHECK(std::memcmp(shard, expected1, sizeof(shard)) == 0);
+
+  // Gathered [2][9] -> [2][7].
+  float gathered[18], stripped[14];
+  for (int i = 0; i < 18; ++i)
+    gathered[i] = float(i);
+  stripPadding(gathered, stripped, splitGeometry(split), 3, sizeof(float));
+  const float expectedStripped[14] = {0, 1,  2,  3,  4,  5,  6,
+                                      9, 10, 11, 12, 13, 14, 15};
+  TP_CHECK(std::memcmp(stripped, expectedStripped, sizeof(stripped)) == 0);
+
+  // f32 file -> bf16 argument, split on dim 0 of [5] over 2 ranks (L = 3).
+  float values[5] = {1.5f, -2.0f, 3.25f, 100.0f, 0.1f};
+  TensorSpec half = makeSpec(TP_BF16, {5}, {3}, ShardKind::Split, 0);
+  uint16_t h[3];
+  extractShard(values, TP_F32, half, 1, h);
+  TP_CHECK(h[0] == rt::f32ToBf16(100.0f) && h[1] == rt::f32ToBf16(0.1f) &&
+           h[2] == 0);
+
+  // Partial inputs: sum -> rank 0 holds the value, max -> everyone does.
+  int32_t ints[3] = {4, 5, 6}, out[3] = {9, 9, 9};
+  TensorSpec partialSum = makeSpec(TP_I32, {3}, {3}, ShardKind::Partial);
+  extractShard(ints, TP_I32, partialSum, 1, out);
+  TP_CHECK(out[0] == 0 && out[1] == 0 && out[2] == 0);
+  extractShard(ints, TP_I32, partialSum, 0, out);
+  TP_CHECK(out[0] == 4 && out[2] == 6);
+  TensorSpec partialMax =
+      makeSpec(TP_I32, {3}, {3}, ShardKind::Partial, -1, TP_MAX);
+  out[0] = 0;
+  extractShard(ints, TP_I32, partialMax, 3, out);
+  TP_CHECK(out[0] == 4 && out[2] == 6);
+
+  // Strided views: a transposed [3][2] view of a [2][3] buffer, and a
+  // reversed 1-D view.
+  int32_t base[6] = {0, 1, 2, 3, 4, 5}, copy[6];
+  int64_t sizes[2] = {3, 2}, strides[2] = {1, 3};
+  copyStridedToContiguous(base, 0, sizes, strides, 2, 4, copy);
+  const int32_t transposed[6] = {0, 3, 1, 4, 2, 5};
+  TP_CHECK(std::memcmp(copy, transposed, sizeof(copy)) == 0);
+  int64_t size1[1] = {4}, stride1[1] = {-1};
+  copyStridedToContiguous(base, 4, size1, stride1, 1, 4, copy);
+  TP_CHECK(copy[0] == 4 && copy[1] == 3 && copy[2] == 2 && copy[3] == 1);
+  int64_t sizes0[2] = {2, 2}, strides0[2] = {3, 1};
+  copyStridedToContiguous(base, 1, sizes0, strides0, 2, 4, copy);
+  TP_CHECK(copy[0] == 1 && copy[1] == 2 && copy[2] == 4 && copy[3] == 5);
+  copyStridedToContiguous(base, 5, nullptr, nullptr, 0, 4, copy); // scalar
+  TP_CHECK(copy[0] == 5);
+
+  float widened[2];
+  uint16_t halves[2] = {rt::f32ToF16(0.5f), rt::f32ToF16(-3.0f)};
+  TP_CHECK(convertElements(halves, TP_F16, widened, TP_F32, 2));
+  TP_CHECK(widened[0] == 0.5f && widened[1] == -3.0f);
+  TP_CHECK(!convertElements(halves, TP_I32, widened, TP_F32, 2));
+}
+
+} // namespace
+
+int main() {
+  testBf16();
+  testF16();
+  testDTypeNames();
+  testTransposeBlocks();
+  testJson();
+  testManifest();
+  testHostLayout();
+  return test::testResult("runtime unit tests");
+}

@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""End-to-end tests of tp-launch with the hand-written fixture models.
+
+Each ctest test runs one case: `launcher_test.py --case NAME ...`. Inputs are
+written and outputs read with the small .npy helpers below (numpy is not
+needed). See FixtureModel.c for what the fixture computes.
+
+Success cases check every output value at 1..4 ranks. Error cases check that
+the run fails (non-zero exit), quickly, with a message naming the rank and
+the argument / file, and that no output file (or temporary) was left behind.
+"""
+
+import argparse
+import ast
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import time
+
+FORMATS = {"<f4": ("f", 4), "<f8": ("d", 8), "<i4": ("i", 4), "<i8": ("q", 8),
+           ">f4": ("f", 4)}
+
+
+def npy_bytes(descr, shape, values, fortran=False):
+    code, _ = FORMATS[descr]
+    order = ">" if descr.startswith(">") else "<"
+    data = struct.pack(f"{order}{len(values)}{code}", *values)
+    if len(shape) == 1:
+        shape_text = f"({shape[0]},)"
+    else:
+        shape_text = "(" + ", ".join(str(d) for d in shape) + ")"
+    header = ("{'descr': '%s', 'fortran_order': %s, 'shape': %s, }"
+              % (descr, "True" if fortran else "False", shape_text))
+    total = 10 + len(header) + 1
+    header += " " * ((64 - total % 64) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + \
+        header.encode() + data
+
+
+def write_npy(path, descr, shape, values, **kwargs):
+    with open(path, "wb") as f:
+        f.write(npy_bytes(descr, shape, values, **kwargs))
+
+
+def read_npy(path):
+    with open(path, "rb") as f:
+        blob = f.read()
+    assert blob[:6] == b"\x93NUMPY", f"{path}: bad magic"
+    major = blob[6]
+    if major == 1:
+        (length,) = struct.unpack("<H", blob[8:10])
+        start = 10
+    else:
+        (length,) = struct.unpack("<I", blob[8:12])
+        start = 12
+    header = ast.literal_eval(blob[start:start + length].decode())
+    code, size = FORMATS[header["descr"]]
+    data = blob[start + length:]
+    count = len(data) // size
+    values = list(struct.unpack(f"<{count}{code}", data))
+    return header["descr"], tuple(header["shape"]), values
+
+
+# The fixture's inputs (full tensors) and the expected full outputs.
+X = [0.5 * i - 1 for i in range(12)]             # [3, 4]
+A = [0.25 * i for i in range(36)]                # [12, 3]
+B = [i - 5.0 for i in range(14)]                 # [2, 7]
+H = [1.5, -2.0, 3.25, 100.0, 0.125]              # [5], fed to a bf16 argument
+G = [0.5, -1.25, 2.0, 1000.0]                    # [4], fed to an f16 argument
+NUM_RESULTS = 8
+
+
+def expected_outputs(p, mode):
+    return [
+        ("<f4", (3, 4), [x * p * (p + 1) / 2 for x in X]),
+        ("<f4", (12, 3), [2 * a for a in A]),
+        ("<f4", (2, 7), [b + 1 for b in B]),
+        ("<f4", (), [sum(A)]),
+        ("<f4", (5,), [2 * h for h in H]),
+        ("<i4", (), [mode]),
+        ("<i8", (3,), [(p - 1) * 10 + k for k in range(3)]),
+        ("<f4", (4,), [g * p for g in G]),
+    ]
+
+
+class Case:
+    def __init__(self, args):
+        self.args = args
+        self.work = args.work
+        shutil.rmtree(self.work, ignore_errors=True)
+        os.makedirs(self.work)
+        self.outputs = [self.path(f"y{j}.npy") for j in range(NUM_RESULTS)]
+
+    def path(self, name):
+        return os.path.join(self.work, name)
+
+    def fixture(self, name):
+        return os.path.join(self.args.fixtures, name + ".so")
+
+    def write_inputs(self, mode=0):
+        specs = [("x", "<f4", (3, 4), X), ("a", "<f4", (12, 3), A),
+                 ("b", "<f4", (2, 7), B), ("mode", "<i4", (), [mode]),
+                 ("h", "<f4", (5,), H), ("g", "<f4", (4,), G)]
+        paths = []
+        for name, descr, shape, values in specs:
+            paths.append(self.path(name + ".npy"))
+            write_npy(paths[-1], descr, shape, values)
+        return paths
+
+    def run(self, np, model, inputs, outputs=None, extra=(), timeout=30):
+        outputs = self.outputs if outputs is None else outputs
+        command = [self.args.mpiexec, "-n", str(np), self.args.launcher,
+                   "--model", model, "--inputs", ",".join(inputs),
+                   "--output", ",".join(outputs),
+                   "--timeout", str(timeout), *extra]
+        print("+", " ".join(command), flush=True)
+        start = time.monotonic()
+        proc = subprocess.run(command, capture_output=True, text=True,
+                              timeout=60)
+        elapsed = time.monotonic() - start
+        print(f"exit code {proc.returncode} after {elapsed:.1f} s")
+        print("stdout:\n" + proc.stdout + "stderr:\n" + proc.stderr)
+        return proc, elapsed
+
+    def check_outputs(self, p, mode=0):
+        for j, (descr, shape, values) in enumerate(expected_outputs(p, mode)):
+            got_descr, got_shape, got = read_npy(self.outputs[j])
+            check(got_descr == descr, f"y{j}: descr {got_descr} != {descr}")
+            check(got_shape == shape, f"y{j}: shape {got_shape} != {shape}")
+            check(got == values, f"y{j}: values {got} != {values}")
+
+    def expect_failure(self, proc, elapsed, pattern, limit=20,
+                       forbid=r"the model called exit|Assertion"):
+        check(proc.returncode != 0, "the run should have failed")
+        check(re.search(pattern, proc.stderr) is not None,
+              f"stderr lacks /{pattern}/")
+        # No misleading second message, no crash of the MPI library.
+        check(forbid is None or re.search(forbid, proc.stderr) is None,
+              f"stderr has /{forbid}/")
+        check(elapsed < limit, f"took {elapsed:.1f} s (limit {limit} s)")
+        for path in self.outputs:
+            check(not os.path.exists(path), f"{path} was created")
+        leftovers = [n for n in os.listdir(self.work) if ".tmp." in n]
+        check(not leftovers, f"temporary files left behind: {leftovers}")
+
+
+def check(condition, message):
+    if not condition:
+        print("FAILED:", message)
+        sys.exit(1)
+
+
+def case_ok(case, p):
+    inputs = case.write_inputs()
+    # An output that already exists is replaced (only) on success.
+    with open(case.outputs[0], "wb") as f:
+        f.write(b"stale")
+    quiet = ["--quiet"] if p == 1 else []
+    proc, _ = case.run(p, case.fixture(f"fixture_model_tp{p}"), inputs,
+                       extra=quiet)
+    check(proc.returncode == 0, "tp-launch failed")
+    if quiet:
+        check(proc.stdout == "", "--quiet printed something")
+    else:
+        check(re.search(rf"tp-launch: @fixture on {p} ranks? \(mpi\): "
+                        r"tp_entry [0-9.]+ ms \(max over ranks\)",
+                        proc.stdout) is not None, "no summary line")
+    case.check_outputs(p)
+    leftovers = [n for n in os.listdir(case.work) if ".tmp." in n]
+    check(not leftovers, f"temporary files left behind: {leftovers}")
+
+
+def error_case(case, name):
+    model2 = case.fixture("fixture_model_tp2")
+    inputs = case.write_inputs()
+    rank = r"tp: rank \d+: "
+    if name == "wrong_input_count":
+        proc, t = case.run(2, model2, inputs[:-1])
+        case.expect_failure(proc, t, rank + r"expected 6 inputs \(one per "
+                            r"argument of @fixture\), got 5")
+    elif name == "wrong_output_count":
+        proc, t = case.run(2, model2, inputs, outputs=case.outputs[:-1])
+        case.expect_failure(proc, t, rank + r"expected 8 outputs \(one per "
+                            r"result of @fixture\), got 7")
+    elif name == "shape_mismatch":
+        write_npy(inputs[1], "<f4", (3, 12), A)
+        proc, t = case.run(2, model2, inputs)
+        case.expect_failure(proc, t, rank + r"argument 1 \([^)]*a\.npy\): "
+                            r"shape \[3, 12\] does not match the expected "
+                            r"\[12, 3\]")
+    elif name == "dtype_mismatch":
+        write_npy(inputs[0], "<i8", (3, 4), list(range(12)))
+        proc, t = case.run(2, model2, inputs)
+        case.expect_failure(proc, t, rank + r"argument 0 \([^)]*x\.npy\): "
+                            r"dtype i64 does not match the expected f32")
+    elif name == "missing_file":
+        inputs[2] = case.path("no-such-file.npy")
+        proc, t = case.run(2, model2, inputs)
+        case.expect_failure(proc, t, rank + r"argument 2 \([^)]*no-such-file"
+                            r"\.npy\): cannot open file: No such file")
+    elif name == "truncated_file":
+        blob = npy_bytes("<f4", (12, 3), A)
+        with open(inputs[1], "wb") as f:
+            f.write(blob[:-10])
+        proc, t = case.run(2, model2, inputs)
+        case.expect_failure(proc, t, rank + r"argument 1 \([^)]*a\.npy\): "
+                            r"truncated data")
+    elif name == "big_endian_file":
+        write_npy(inputs[0], ">f4", (3, 4), X)
+        proc, t = case.run(2, model2, inputs)
+        case.expect_failure(proc, t, rank + r"argument 0 \([^)]*x\.npy\): "
+                            r"big-endian data")
+    elif name == "tp_size_mismatch":
+        proc, t = case.run(3, model2, inputs)
+        case.expect_failure(proc, t, rank + r"this model was partitioned for "
+                            r"tp-size 2 but launched on 3 ranks")
+    elif name == "bad_manifest":
+        proc, t = case.run(2, case.fixture("fixture_bad_manifest"), inputs)
+        case.expect_failure(proc, t, rank + r"model '[^']*fixture_bad_"
+                            r"manifest\.so': invalid tp_manifest: malformed "
+                            r"JSON: line 1, column \d+")
+    elif name == "missing_model":
+        proc, t = case.run(2, case.path("nothing.so"), inputs)
+        case.expect_failure(proc, t, rank + r"cannot load model "
+                            r"'[^']*nothing\.so'")
+    elif name == "output_dir_missing":
+        case.outputs[3] = case.path("no-such-dir/y3.npy")
+        proc, t = case.run(2, model2, inputs)
+        case.expect_failure(proc, t, r"tp: rank 0: output 3 \([^)]*y3\.npy\): "
+                            r"directory '[^']*no-such-dir' does not exist")
+    elif name == "bad_option":
+        proc, t = case.run(2, model2, inputs, extra=["--bogus"])
+        case.expect_failure(proc, t, rank + r"tp-launch: unknown option "
+                            r"'--bogus'")
+    elif name == "rank_exit":
+        # A pre-existing output survives a failed run untouched.
+        with open(case.outputs[0], "wb") as f:
+            f.write(b"previous result")
+        inputs = case.write_inputs(mode=1)
+        proc, t = case.run(2, model2, inputs)
+        with open(case.outputs[0], "rb") as f:
+            check(f.read() == b"previous result", "y0.npy was modified")
+        os.unlink(case.outputs[0])
+        case.expect_failure(proc, t, r"tp: rank 1: the model called exit\(3\) "
+                            r"inside tp_entry", forbid=r"rank 0: the model|"
+                            r"Assertion")
+    elif name == "rank_abort":
+        inputs = case.write_inputs(mode=2)
+        proc, t = case.run(2, model2, inputs)
+        case.expect_failure(proc, t, r"tp: rank 1: the model crashed inside "
+                            r"tp_entry \(signal SIGABRT\)")
+    elif name == "rank_segfault":
+        inputs = case.write_inputs(mode=5)
+        proc, t = case.run(2, model2, inputs)
+        case.expect_failure(proc, t, r"tp: rank 1: the model crashed inside "
+                            r"tp_entry \(signal SIGSEGV\)")
+    elif name == "rank_bad_collective":
+        inputs = case.write_inputs(mode=4)
+        proc, t = case.run(2, model2, inputs)
+        case.expect_failure(proc, t, r"tp: rank 1: in compiled code: "
+                            r"tp_rt_all_reduce: unknown dtype 99")
+    elif name == "rank_hang":
+        inputs = case.write_inputs(mode=3)
+        proc, t = case.run(2, model2, inputs, timeout=2)
+        case.expect_failure(proc, t, rank + r"timed out after 2 s", limit=15)
+        check(proc.returncode == 124, f"exit code {proc.returncode}, not 124")
+    else:
+        check(False, f"unknown case {name}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--case", required=True)
+    parser.add_argument("--launcher", required=True)
+    parser.add_argument("--fixtures", required=True)
+    parser.add_argument("--mpiexec", required=True)
+    parser.add_argument("--work", required=True)
+    args = parser.parse_args()
+    case = Case(args)
+    match = re.fullmatch(r"ok_np(\d)", args.case)
+    if match:
+        case_ok(case, int(match.group(1)))
+    else:
+        error_case(case, args.case)
+    print("PASSED:", args.case)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,715 @@
+//===- tp-launch.cpp - Run a compiled tp-mlir model on one rank -----------===//
+//
+//   mpiexec -n N tp-launch --model model.so --inputs a.npy,b.npy
+//                          --output y.npy[,z.npy] [--timeout S] [--quiet]
+//
+// Every rank: load the model, read its tp_manifest, validate all inputs (the
+// same checks on every rank, before any collective, so a bad input fails the
+// same way everywhere), cut its shard of each input, call tp_entry, assemble
+// each full result (gather / reduce / take rank 0's) and, on rank 0 only,
+// write the outputs through temporary files renamed into place at the very
+// end. Any failure on any rank goes through tp_abort, which ends every rank;
+// a watchdog does the same after --timeout seconds.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Common/DType.h"
+#include "Launch/ArgumentMemory.h"
+#include "Launch/HostLayout.h"
+#include "Launch/Manifest.h"
+#include "tp/runtime/npy.h"
+#include "tp/runtime/tp_runtime.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <mutex>
+#include <set>
+#include <string>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+using namespace tp;
+using namespace tp::launch;
+
+namespace {
+
+const char usageText[] =
+    "usage: mpiexec -n N tp-launch --model MODEL.so --inputs A.npy[,B.npy...]\n"
+    "                              --output Y.npy[,Z.npy...] [--timeout S] "
+    "[--quiet]\n"
+    "\n"
+    "Runs a model compiled by tp-mlir on every rank of the MPI job. Inputs "
+    "are\n"
+    "the full (unsharded) tensors, one per argument of the entry function;\n"
+    "outputs are the full results, written by rank 0.\n"
+    "  --model PATH     the compiled model (exports tp_manifest and tp_entry)\n"
+    "  --inputs LIST    comma-separated .npy files, one per argument\n"
+    "  --output LIST    comma-separated .npy paths, one per result\n"
+    "  --timeout S      abort every rank after S seconds (default 300; 0: "
+    "never)\n"
+    "  --quiet          print nothing on success\n";
+
+constexpr int timeoutExitCode = 124;
+
+[[noreturn]] void fail(const std::string &message, int exitCode = 1) {
+  tp_abort(exitCode, message.c_str());
+}
+
+std::string plural(size_t n, const char *word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+//===----------------------------------------------------------------------===//
+// Command line
+//===----------------------------------------------------------------------===//
+
+struct Options {
+  std::string model;
+  std::vector<std::string> inputs;
+  std::vector<std::string> outputs;
+  double timeoutSeconds = 300;
+  bool quiet = false;
+  bool help = false;
+};
+
+bool splitList(const std::string &text, std::vector<std::string> &items) {
+  items.clear();
+  if (text.empty())
+    return true;
+  size_t start = 0;
+  for (;;) {
+    size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma - start);
+    if (item.empty())
+      return false;
+    items.push_back(item);
+    if (comma == std::string::npos)
+      return true;
+    start = comma + 1;
+  }
+}
+
+bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
+  bool haveModel = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      options.help = true;
+      return true;
+    }
+    if (arg == "--quiet") {
+      options.quiet = true;
+      continue;
+    }
+    std::string name = arg, value;
+    size_t equals = arg.find('=');
+    bool inlineValue = arg.rfind("--", 0) == 0 && equals != std::string::npos;
+    if (inlineValue) {
+      name = arg.substr(0, equals);
+      value = arg.substr(equals + 1);
+    }
+    if (name != "--model" && name != "--inputs" && name != "--output" &&
+        name != "--timeout") {
+      error = "unknown option '" + arg + "'";
+      return false;
+    }
+    if (!inlineValue) {
+      if (i + 1 >= argc) {
+        error = "option " + name + " needs a value";
+        return false;
+      }
+      value = argv[++i];
+    }
+    if (name == "--model") {
+      options.model = value;
+      haveModel = true;
+    } else if (name == "--inputs" || name == "--output") {
+      if (!splitList(value,
+                     name == "--inputs" ? options.inputs : options.outputs)) {
+        error = "empty file name in " + name + " '" + value + "'";
+        return false;
+      }
+    } else {
+      char *end = nullptr;
+      double seconds = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !(seconds >= 0) || seconds > 1e7) {
+        error = "--timeout wants a number of seconds, got '" + value + "'";
+        return false;
+      }
+      options.timeoutSeconds = seconds;
+    }
+  }
+  if (!haveModel || options.model.empty()) {
+    error = "missing --model";
+    return false;
+  }
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Watchdog and abnormal exits
+//===----------------------------------------------------------------------===//
+
+/// Aborts every rank if stop() is not called within the timeout.
+class Watchdog {
+public:
+  void start(double seconds) {
+    if (seconds <= 0)
+      return;
+    thread = std::thread([this, seconds] {
+      std::unique_lock<std::mutex> lock(mutex);
+      auto limit = std::chrono::duration<double>(seconds);
+      if (!wakeUp.wait_for(lock, limit, [this] { return stopped; })) {
+        char text[64];
+        std::snprintf(text, sizeof(text), "timed out after %g s", seconds);
+        fail(text, timeoutExitCode);
+      }
+    });
+  }
+
+  void stop() {
+    if (!thread.joinable())
+      return;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stopped = true;
+    }
+    wakeUp.notify_all();
+    thread.join();
+  }
+
+private:
+  std::thread thread;
+  std::mutex mutex;
+  std::condition_variable wakeUp;
+  bool stopped = false;
+};
+
+// Set while the model runs: an exit() or a crash inside tp_entry must still
+// end every rank, with a message that says what happened where.
+std::atomic<bool> insideEntry{false};
+char crashMessage[160];
+size_t crashMessageLength = 0;
+
+void onExitDuringEntry(int status, void *) {
+  // Inside a collective, the exit comes from MPI ending this rank because
+  // another one aborted (and said why): let it proceed quietly.
+  if (!insideEntry || tp_in_collective())
+    return;
+  std::string message =
+      "the model called exit(" + std::to_string(status) + ") inside tp_entry";
+  tp_abort(status == 0 ? 1 : status, message.c_str());
+}
+
+void onCrashDuringEntry(int signal) {
+  // Only async-signal-safe calls here; the message was formatted earlier.
+  ssize_t ignored = write(STDERR_FILENO, crashMessage, crashMessageLength);
+  (void)ignored;
+  const char *name = signal == SIGSEGV  ? "SIGSEGV"
+                     : signal == SIGBUS ? "SIGBUS"
+                     : signal == SIGFPE ? "SIGFPE"
+                     : signal == SIGILL ? "SIGILL"
+                                        : "SIGABRT";
+  ignored = write(STDERR_FILENO, name, std::strlen(name));
+  ignored = write(STDERR_FILENO, ")\n", 2);
+  // Die of the same signal: mpiexec sees it and kills the other ranks.
+  std::signal(signal, SIG_DFL);
+  raise(signal);
+}
+
+class CrashHandlers {
+public:
+  explicit CrashHandlers(int rank) {
+    int n = std::snprintf(crashMessage, sizeof(crashMessage),
+                          "tp: rank %d: the model crashed inside tp_entry "
+                          "(signal ",
+                          rank);
+    crashMessageLength = n > 0 ? size_t(n) : 0;
+    struct sigaction action;
+    std::memset(&action, 0, sizeof(action));
+    action.sa_handler = onCrashDuringEntry;
+    sigemptyset(&action.sa_mask);
+    for (size_t i = 0; i < count; ++i)
+      sigaction(signals[i], &action, &saved[i]);
+  }
+  ~CrashHandlers() {
+    for (size_t i = 0; i < count; ++i)
+      sigaction(signals[i], &saved[i], nullptr);
+  }
+
+private:
+  static constexpr int signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+  static constexpr size_t count = sizeof(signals) / sizeof(signals[0]);
+  struct sigaction saved[count];
+};
+
+//===----------------------------------------------------------------------===//
+// Files
+//===----------------------------------------------------------------------===//
+
+/// A read-only mapping of a whole file.
+class MappedFile {
+public:
+  MappedFile() = default;
+  MappedFile(const MappedFile &) = delete;
+  MappedFile &operator=(const MappedFile &) = delete;
+  ~MappedFile() {
+    if (base && base != MAP_FAILED)
+      munmap(base, size);
+  }
+
+  bool open(const std::string &path, std::string &error) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      error = std::string("cannot open file: ") + std::strerror(errno);
+      return false;
+    }
+    struct stat info;
+    if (fstat(fd, &info) != 0) {
+      error = std::string("cannot stat file: ") + std::strerror(errno);
+      close(fd);
+      return false;
+    }
+    size = size_t(info.st_size);
+    if (size > 0)
+      base = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int savedErrno = errno;
+    close(fd);
+    if (base == MAP_FAILED) {
+      error = std::string("cannot map file: ") + std::strerror(savedErrno);
+      return false;
+    }
+    return true;
+  }
+
+  const unsigned char *data() const {
+    return static_cast<const unsigned char *>(base);
+  }
+
+private:
+  void *base = nullptr;
+  size_t size = 0;
+};
+
+std::string directoryOf(const std::string &path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos)
+    return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string baseNameOf(const std::string &path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+//===----------------------------------------------------------------------===//
+// Memref descriptors
+//===----------------------------------------------------------------------===//
+
+// A rank-R memref descriptor is R-dependent, so it is kept as 3 + 2R words:
+// {allocated, aligned, offset, sizes[R], strides[R]}.
+size_t descriptorWords(size_t rank) { return 3 + 2 * rank; }
+
+std::vector<int64_t> makeDescriptor(void *buffer,
+                                    const std::vector<int64_t> &shape) {
+  size_t rank = shape.size();
+  std::vector<int64_t> words(descriptorWords(rank), 0);
+  words[0] = int64_t(reinterpret_cast<intptr_t>(buffer));
+  words[1] = words[0];
+  words[2] = 0;
+  int64_t stride = 1;
+  for (size_t d = rank; d-- > 0;) {
+    words[3 + d] = shape[d];
+    words[3 + rank + d] = stride;
+    stride *= shape[d];
+  }
+  return words;
+}
+
+// MLIR marks memrefs of constant globals with this `allocated` pointer; they
+// were never malloc'ed.
+const intptr_t globalMemrefSentinel = 0xdeadbeef;
+
+//===----------------------------------------------------------------------===//
+// The launch
+//===----------------------------------------------------------------------===//
+
+using EntryFunction = void (*)(void **);
+
+class Launcher {
+public:
+  Launcher(const Options &options, int rank, int size)
+      : options(options), rank(rank), size(size), memory(createHostMemory()) {}
+
+  void loadModel();
+  void validateInputs();
+  void validateOutputs();
+  void prepareArguments();
+  void runEntry();
+  void collectResults();
+  void assembleResults();
+  void writeOutputs();
+  void printSummary();
+  void releaseArguments();
+
+private:
+  const Options &options;
+  const int rank;
+  const int size;
+  std::unique_ptr<ArgumentMemory> memory;
+  Manifest manifest;
+  EntryFunction entry = nullptr;
+  std::vector<npy::Header> inputHeaders;
+  std::vector<void *> argumentBuffers;
+  std::vector<std::vector<int64_t>> argumentDescriptors;
+  std::vector<int64_t> resultWords;
+  std::vector<size_t> resultOffsets; // word offset of each result descriptor
+  std::vector<std::vector<unsigned char>> localResults; // contiguous, host
+  std::vector<std::vector<unsigned char>> fullResults;  // meaningful on rank 0
+  double entryMilliseconds = 0;
+  double maxEntryMilliseconds = 0;
+
+  std::string argumentName(size_t i) const {
+    return "argument " + std::to_string(i) + " (" + options.inputs[i] + ")";
+  }
+  std::string resultName(size_t i) const {
+    return "result " + std::to_string(i) + " (" + options.outputs[i] + ")";
+  }
+};
+
+void Launcher::loadModel() {
+  void *handle = dlopen(options.model.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle)
+    fail("cannot load model '" + options.model + "': " + dlerror());
+  const char *text = static_cast<const char *>(dlsym(handle, "tp_manifest"));
+  if (!text)
+    fail("model '" + options.model +
+         "' does not export tp_manifest (is it a model compiled by tp-mlir?)");
+  entry = reinterpret_cast<EntryFunction>(dlsym(handle, "tp_entry"));
+  if (!entry)
+    fail("model '" + options.model + "' does not export tp_entry");
+  std::string error;
+  if (!parseManifest(text, manifest, error))
+    fail("model '" + options.model + "': invalid tp_manifest: " + error);
+  if (manifest.target != "cpu")
+    fail("model '" + options.model + "' was compiled for target '" +
+         manifest.target + "', but this tp-launch runs the " +
+         tp_backend_name() + " backend, which only runs target 'cpu'");
+  if (manifest.tpSize != size)
+    fail("this model was partitioned for tp-size " +
+         std::to_string(manifest.tpSize) + " but launched on " +
+         plural(size_t(size), "rank") + " (run it with mpiexec -n " +
+         std::to_string(manifest.tpSize) + ")");
+  // Our own argument buffers must fit the descriptors' int64 sizes.
+  for (const TensorSpec &spec : manifest.args)
+    if (spec.localElements() < 0)
+      fail("manifest: an argument is too large");
+}
+
+void Launcher::validateInputs() {
+  if (options.inputs.size() != manifest.args.size())
+    fail("expected " + plural(manifest.args.size(), "input") +
+         " (one per argument of @" + manifest.entry + "), got " +
+         std::to_string(options.inputs.size()));
+  inputHeaders.resize(manifest.args.size());
+  for (size_t i = 0; i < manifest.args.size(); ++i) {
+    const TensorSpec &spec = manifest.args[i];
+    npy::Header &header = inputHeaders[i];
+    std::string error;
+    if (!npy::readHeader(options.inputs[i], header, error))
+      fail(argumentName(i) + ": " + error);
+    bool halfFromF32 = rt::isHalfDType(spec.dtype) && header.dtype == TP_F32;
+    if (header.dtype != spec.dtype && !halfFromF32)
+      fail(argumentName(i) + ": dtype " + rt::dtypeName(header.dtype) +
+           " does not match the expected " + rt::dtypeName(spec.dtype) +
+           (rt::isHalfDType(spec.dtype)
+                ? std::string(" (f32 data is also accepted for ") +
+                      rt::dtypeName(spec.dtype) + " arguments)"
+                : std::string()));
+    if (header.shape != spec.globalShape)
+      fail(argumentName(i) + ": shape " + npy::formatShape(header.shape) +
+           " does not match the expected " +
+           npy::formatShape(spec.globalShape));
+  }
+}
+
+void Launcher::validateOutputs() {
+  if (options.outputs.size() != manifest.results.size())
+    fail("expected " + plural(manifest.results.size(), "output") +
+         " (one per result of @" + manifest.entry + "), got " +
+         std::to_string(options.outputs.size()));
+  if (rank != 0)
+    return; // only rank 0 writes
+  std::set<std::string> seen;
+  for (size_t i = 0; i < options.outputs.size(); ++i) {
+    const std::string &path = options.outputs[i];
+    if (!seen.insert(path).second)
+      fail("output " + std::to_string(i) + " (" + path +
+           ") is named twice in --output");
+    std::string dir = directoryOf(path);
+    struct stat info;
+    if (stat(dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
+      fail("output " + std::to_string(i) + " (" + path + "): directory '" +
+           dir + "' does not exist");
+    if (access(dir.c_str(), W_OK) != 0)
+      fail("output " + std::to_string(i) + " (" + path + "): directory '" +
+           dir + "' is not writable");
+  }
+}
+
+void Launcher::prepareArguments() {
+  argumentBuffers.assign(manifest.args.size(), nullptr);
+  argumentDescriptors.resize(manifest.args.size());
+  for (size_t i = 0; i < manifest.args.size(); ++i) {
+    const TensorSpec &spec = manifest.args[i];
+    const npy::Header &header = inputHeaders[i];
+    std::string error;
+    MappedFile file;
+    if (!file.open(options.inputs[i], error))
+      fail(argumentName(i) + ": " + error);
+    size_t bytes = size_t(spec.localElements()) * rt::dtypeSize(spec.dtype);
+    void *buffer = memory->allocate(bytes, error);
+    if (!buffer)
+      fail(argumentName(i) + ": " + error);
+    argumentBuffers[i] = buffer;
+    const unsigned char *full = file.data() + header.dataOffset;
+    if (memory->hostAccessible()) {
+      extractShard(full, header.dtype, spec, rank, buffer);
+    } else {
+      std::vector<unsigned char> staging(bytes);
+      extractShard(full, header.dtype, spec, rank, staging.data());
+      if (!memory->copyIn(buffer, staging.data(), bytes, error))
+        fail(argumentName(i) + ": " + error);
+    }
+    argumentDescriptors[i] = makeDescriptor(buffer, spec.localShape);
+  }
+}
+
+void Launcher::runEntry() {
+  size_t words = 0;
+  for (const TensorSpec &spec : manifest.results) {
+    resultOffsets.push_back(words);
+    words += descriptorWords(spec.localShape.size());
+  }
+  resultWords.assign(words + 1, 0); // +1: never hand out an empty vector
+  std::vector<void *> packed;
+  packed.push_back(resultWords.data());
+  for (auto &descriptor : argumentDescriptors)
+    packed.push_back(descriptor.data());
+
+  CrashHandlers crashHandlers(rank);
+  insideEntry = true;
+  auto start = std::chrono::steady_clock::now();
+  entry(packed.data());
+  auto end = std::chrono::steady_clock::now();
+  insideEntry = false;
+  entryMilliseconds =
+      std::chrono::duration<double, std::milli>(end - start).count();
+}
+
+void Launcher::collectResults() {
+  std::set<intptr_t> ours;
+  for (void *buffer : argumentBuffers)
+    ours.insert(reinterpret_cast<intptr_t>(buffer));
+  std::set<intptr_t> toFree;
+  localResults.resize(manifest.results.size());
+  for (size_t j = 0; j < manifest.results.size(); ++j) {
+    const TensorSpec &spec = manifest.results[j];
+    const int64_t *d = resultWords.data() + resultOffsets[j];
+    const int r = int(spec.localShape.size());
+    const int64_t *sizes = d + 3, *strides = d + 3 + r;
+    std::vector<int64_t> shape(sizes, sizes + r);
+    if (shape != spec.localShape)
+      fail(resultName(j) + ": the model returned shape " +
+           npy::formatShape(shape) + " but the manifest says " +
+           npy::formatShape(spec.localShape));
+    const size_t elementSize = rt::dtypeSize(spec.dtype);
+    const int64_t count = spec.localElements();
+    auto *aligned = reinterpret_cast<const unsigned char *>(intptr_t(d[1]));
+    if (count > 0 && !aligned)
+      fail(resultName(j) + ": the model returned a null buffer");
+    std::vector<unsigned char> &local = localResults[j];
+    local.resize(size_t(count) * elementSize);
+    if (memory->hostAccessible()) {
+      copyStridedToContiguous(aligned, d[2], sizes, strides, r, elementSize,
+                              local.data());
+    } else if (count > 0) {
+      // Copy the span the view touches to the host, then gather it there.
+      int64_t low = d[2], high = d[2];
+      for (int k = 0; k < r; ++k) {
+        int64_t reach = strides[k] * (sizes[k] - 1);
+        (reach < 0 ? low : high) += reach;
+      }
+      std::vector<unsigned char> span(size_t(high - low + 1) * elementSize);
+      std::string error;
+      if (!memory->copyOut(span.data(), aligned + low * int64_t(elementSize),
+                           span.size(), error))
+        fail(resultName(j) + ": " + error);
+      copyStridedToContiguous(span.data(), d[2] - low, sizes, strides, r,
+                              elementSize, local.data());
+    }
+    intptr_t allocated = intptr_t(d[0]);
+    if (allocated && allocated != globalMemrefSentinel &&
+        !ours.count(allocated))
+      toFree.insert(allocated);
+  }
+  // After all copies: two results may share one allocation.
+  for (intptr_t allocated : toFree)
+    memory->freeModelBuffer(reinterpret_cast<void *>(allocated));
+}
+
+void Launcher::assembleResults() {
+  fullResults.resize(manifest.results.size());
+  for (size_t j = 0; j < manifest.results.size(); ++j) {
+    const TensorSpec &spec = manifest.results[j];
+    std::vector<unsigned char> &local = localResults[j];
+    const size_t elementSize = rt::dtypeSize(spec.dtype);
+    switch (spec.sharding.kind) {
+    case ShardKind::Replicated:
+      fullResults[j] = std::move(local); // rank 0's copy is the result
+      break;
+    case ShardKind::Partial:
+      if (tp_all_reduce(local.data(), local.data(), spec.localElements(),
+                        spec.dtype, spec.sharding.reduction) != TP_OK)
+        fail(resultName(j) + ": " + tp_last_error());
+      fullResults[j] = std::move(local);
+      break;
+    case ShardKind::Split: {
+      SplitGeometry g = splitGeometry(spec);
+      std::vector<unsigned char> gathered(
+          size_t(g.outer * size * g.local * g.inner) * elementSize);
+      if (tp_all_gather(local.data(), gathered.data(), g.outer,
+                        g.local * g.inner, spec.dtype) != TP_OK)
+        fail(resultName(j) + ": " + tp_last_error());
+      std::vector<unsigned char> full(size_t(spec.globalElements()) *
+                                      elementSize);
+      stripPadding(gathered.data(), full.data(), g, size, elementSize);
+      fullResults[j] = std::move(full);
+      local.clear();
+      break;
+    }
+    }
+  }
+  // The last collective: every rank got here, so nothing but rank 0's writes
+  // can fail after it.
+  if (tp_all_reduce(&entryMilliseconds, &maxEntryMilliseconds, 1, TP_F64,
+                    TP_MAX) != TP_OK)
+    fail(std::string("timing: ") + tp_last_error());
+}
+
+void Launcher::writeOutputs() {
+  if (rank != 0)
+    return;
+  std::vector<std::string> temporaries;
+  auto removeTemporaries = [&] {
+    for (const std::string &t : temporaries)
+      unlink(t.c_str());
+  };
+  for (size_t j = 0; j < manifest.results.size(); ++j) {
+    const TensorSpec &spec = manifest.results[j];
+    const std::string &path = options.outputs[j];
+    std::string temporary = directoryOf(path) + "/." + baseNameOf(path) +
+                            ".tmp." + std::to_string(getpid());
+    temporaries.push_back(temporary);
+    const void *data = fullResults[j].data();
+    tp_dtype dtype = spec.dtype;
+    std::vector<float> widened;
+    if (rt::isHalfDType(dtype)) {
+      widened.resize(size_t(spec.globalElements()));
+      convertElements(data, dtype, widened.data(), TP_F32,
+                      spec.globalElements());
+      data = widened.data();
+      dtype = TP_F32;
+    }
+    std::string error;
+    if (!npy::write(temporary, dtype, spec.globalShape, data, error)) {
+      removeTemporaries();
+      fail("output " + std::to_string(j) + " (" + path + "): " + error);
+    }
+  }
+  for (size_t j = 0; j < temporaries.size(); ++j) {
+    if (rename(temporaries[j].c_str(), options.outputs[j].c_str()) != 0) {
+      std::string reason = std::strerror(errno);
+      removeTemporaries();
+      fail("output " + std::to_string(j) + " (" + options.outputs[j] +
+           "): cannot rename the finished file into place: " + reason);
+    }
+  }
+}
+
+void Launcher::printSummary() {
+  if (options.quiet || rank != 0)
+    return;
+  std::string outputs;
+  for (size_t j = 0; j < options.outputs.size(); ++j)
+    outputs += (j ? ", " : "") + options.outputs[j];
+  std::printf("tp-launch: @%s on %s (%s): tp_entry %.3f ms (max over "
+              "ranks); wrote %s\n",
+              manifest.entry.c_str(), plural(size_t(size), "rank").c_str(),
+              tp_backend_name(), maxEntryMilliseconds,
+              outputs.empty() ? "nothing" : outputs.c_str());
+  std::fflush(stdout);
+}
+
+void Launcher::releaseArguments() {
+  for (void *buffer : argumentBuffers)
+    memory->release(buffer);
+  argumentBuffers.clear();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (tp_init(&argc, &argv) != TP_OK)
+    fail(std::string("cannot initialize the runtime: ") + tp_last_error());
+  const int rank = tp_rank(), size = tp_size();
+
+  Options options;
+  std::string error;
+  if (!parseOptions(argc, argv, options, error)) {
+    if (rank == 0)
+      std::fputs(usageText, stderr);
+    fail("tp-launch: " + error, 2);
+  }
+  if (options.help) {
+    if (rank == 0)
+      std::fputs(usageText, stdout);
+    tp_finalize();
+    return 0;
+  }
+
+  Watchdog watchdog;
+  watchdog.start(options.timeoutSeconds);
+  on_exit(onExitDuringEntry, nullptr);
+
+  Launcher launcher(options, rank, size);
+  // Everything up to prepareArguments is local and identical on every rank.
+  launcher.loadModel();
+  launcher.validateInputs();
+  launcher.validateOutputs();
+  launcher.prepareArguments();
+  launcher.runEntry();
+  launcher.collectResults();
+  launcher.assembleResults();
+  launcher.writeOutputs();
+  launcher.printSummary();
+  launcher.releaseArguments();
+
+  watchdog.stop();
+  if (tp_finalize() != TP_OK) {
+    std::fprintf(stderr, "tp: rank %d: %s\n", rank, tp_last_error());
+    return 1;
+  }
+  return 0;
+}
