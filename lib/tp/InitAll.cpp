@@ -7,13 +7,21 @@
 #include "tp/InitAll.h"
 #include "tp/Dialect/TP/IR/TPDialect.h"
 #include "tp/Dialect/TP/ShardingModels/ShardingModels.h"
+#include "tp/Conversion/Passes.h"
+#include "tp/Dialect/TP/Transforms/BufferizableOpInterfaceImpl.h"
 #include "tp/Dialect/TP/Transforms/Passes.h"
+#include "tp/Pipelines/Pipelines.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
 void mlir::registerTPDialect(DialectRegistry &registry) {
   registry.insert<tp::TPDialect>();
   tp::registerShardingModels(registry);
+  tp::registerBufferizableOpInterfaceExternalModels(registry);
 }
 
-void mlir::registerTPPasses() { tp::registerTPPasses(); }
+void mlir::registerTPPasses() {
+  tp::registerTPPasses();
+  tp::registerTPConversionPasses();
+  tp::registerTPPipelines();
+}

@@ -54,4 +54,22 @@ def TPPartition : Pass<"tp-partition", "::mlir::ModuleOp"> {
   ];
 }
 
+def TPLowerSlices : Pass<"tp-lower-slices", "::mlir::ModuleOp"> {
+  let summary = "Turn tp.all_slice into tensor.extract_slice at this rank's offset";
+  let description = [{
+    `tp.all_slice` moves no data: rank `r` keeps slice `r`. This pass rewrites
+    it into `tensor.extract_slice` whose offset along the sliced dimension is
+    `tp.rank` times the slice size, so that bufferization turns it into a view.
+
+    ```mlir
+    %s = tp.all_slice %x dim 1 over 4 : tensor<8x16xf32> -> tensor<8x4xf32>
+    // becomes
+    %r = tp.rank : index
+    %o = arith.muli %r, %c4 : index
+    %s = tensor.extract_slice %x[0, %o] [8, 4] [1, 1] : tensor<8x16xf32> to tensor<8x4xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect"];
+}
+
 #endif // TP_DIALECT_TP_TRANSFORMS_PASSES_TD

@@ -1,0 +1,267 @@
+//===- TPToRuntime.cpp - tp collectives to tp runtime calls ---------------===//
+//
+// Part of tp-mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tp/Conversion/Passes.h"
+#include "tp/Dialect/TP/IR/TPOps.h"
+
+#include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir {
+namespace tp {
+#define GEN_PASS_DEF_TPLOWERTORUNTIME
+#include "tp/Conversion/Passes.h.inc"
+} // namespace tp
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::tp;
+
+namespace {
+
+/// The runtime's dtype code of an element type (see tp_runtime.h).
+std::optional<int32_t> getDTypeCode(Type type) {
+  if (type.isF32())
+    return 0;
+  if (type.isF64())
+    return 1;
+  if (type.isF16())
+    return 2;
+  if (type.isBF16())
+    return 3;
+  if (type.isSignlessInteger(32))
+    return 4;
+  if (type.isSignlessInteger(64))
+    return 5;
+  return std::nullopt;
+}
+
+int32_t getReductionCode(ReductionKind kind) {
+  switch (kind) {
+  case ReductionKind::sum:
+    return 0;
+  case ReductionKind::max:
+    return 1;
+  case ReductionKind::min:
+    return 2;
+  }
+  llvm_unreachable("unknown reduction");
+}
+
+/// Declares `name` in the module (once) and calls it.
+func::CallOp callRuntime(PatternRewriter &rewriter, Location loc,
+                         Operation *from, StringRef name, TypeRange results,
+                         ValueRange operands) {
+  auto module = from->getParentOfType<ModuleOp>();
+  auto decl = module.lookupSymbol<func::FuncOp>(name);
+  if (!decl) {
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(module.getBody());
+    decl = func::FuncOp::create(
+        rewriter, loc, name,
+        rewriter.getFunctionType(operands.getTypes(), results));
+    decl.setPrivate();
+  }
+  return func::CallOp::create(rewriter, loc, decl, operands);
+}
+
+bool isContiguous(MemRefType type) {
+  return type.getLayout().isIdentity() ||
+         memref::isStaticShapeAndContiguousRowMajor(type);
+}
+
+/// Returns `buffer` itself when contiguous, else a contiguous copy of it
+/// (`copyIn`) or an uninitialized contiguous buffer of its shape; `temps`
+/// collects the buffers to free.
+Value makeContiguous(PatternRewriter &rewriter, Location loc, Value buffer,
+                     bool copyIn, SmallVectorImpl<Value> &temps) {
+  auto type = cast<MemRefType>(buffer.getType());
+  if (isContiguous(type))
+    return buffer;
+  SmallVector<Value> dynamicSizes;
+  for (int64_t i = 0, e = type.getRank(); i < e; ++i)
+    if (type.isDynamicDim(i))
+      dynamicSizes.push_back(memref::DimOp::create(rewriter, loc, buffer, i));
+  Value temp = memref::AllocOp::create(
+      rewriter, loc, MemRefType::get(type.getShape(), type.getElementType()),
+      dynamicSizes);
+  if (copyIn)
+    linalg::CopyOp::create(rewriter, loc, buffer, temp);
+  temps.push_back(temp);
+  return temp;
+}
+
+/// The address of the first element of a contiguous buffer.
+Value getPointer(PatternRewriter &rewriter, Location loc, Value buffer) {
+  auto type = cast<MemRefType>(buffer.getType());
+  Value aligned =
+      memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, buffer);
+  auto metadata =
+      memref::ExtractStridedMetadataOp::create(rewriter, loc, buffer);
+  Value bytes = arith::ConstantIndexOp::create(
+      rewriter, loc,
+      std::max<int64_t>(1, type.getElementTypeBitWidth() / 8));
+  Value offset =
+      arith::MulIOp::create(rewriter, loc, metadata.getOffset(), bytes);
+  Value address = arith::AddIOp::create(rewriter, loc, aligned, offset);
+  Value asInt = arith::IndexCastOp::create(rewriter, loc,
+                                           rewriter.getI64Type(), address);
+  return LLVM::IntToPtrOp::create(
+      rewriter, loc, LLVM::LLVMPointerType::get(rewriter.getContext()), asInt);
+}
+
+/// Product of the sizes of dims [begin, end) of `buffer`, as i64.
+Value getNumElements(PatternRewriter &rewriter, Location loc, Value buffer,
+                     int64_t begin, int64_t end) {
+  auto type = cast<MemRefType>(buffer.getType());
+  int64_t staticPart = 1;
+  Value result;
+  for (int64_t i = begin; i < end; ++i) {
+    if (!type.isDynamicDim(i)) {
+      staticPart *= type.getDimSize(i);
+      continue;
+    }
+    Value dim = memref::DimOp::create(rewriter, loc, buffer, i);
+    result = result ? arith::MulIOp::create(rewriter, loc, result, dim)
+                    : dim;
+  }
+  Value c = arith::ConstantIndexOp::create(rewriter, loc, staticPart);
+  result = result ? arith::MulIOp::create(rewriter, loc, result, c) : c;
+  return arith::IndexCastOp::create(rewriter, loc, rewriter.getI64Type(),
+                                    result);
+}
+
+Value i32Constant(PatternRewriter &rewriter, Location loc, int32_t value) {
+  return arith::ConstantIntOp::create(rewriter, loc, value, 32);
+}
+
+/// Shared lowering of the three buffer collectives. `dim` is the gather or
+/// scatter dimension (-1 for all_reduce), `reduction` is set for reducing
+/// collectives.
+LogicalResult lowerCollective(PatternRewriter &rewriter, Operation *op,
+                              Value input, Value output, int64_t dim,
+                              std::optional<ReductionKind> reduction,
+                              StringRef callee) {
+  Location loc = op->getLoc();
+  auto inType = cast<MemRefType>(input.getType());
+  std::optional<int32_t> dtype = getDTypeCode(inType.getElementType());
+  if (!dtype)
+    return rewriter.notifyMatchFailure(op, "unsupported element type");
+
+  SmallVector<Value> temps;
+  Value src = makeContiguous(rewriter, loc, input, /*copyIn=*/true, temps);
+  Value dst = makeContiguous(rewriter, loc, output, /*copyIn=*/false, temps);
+  SmallVector<Value> operands{getPointer(rewriter, loc, src),
+                              getPointer(rewriter, loc, dst)};
+  if (dim < 0) {
+    operands.push_back(
+        getNumElements(rewriter, loc, src, 0, inType.getRank()));
+  } else {
+    // The slab layout: [outer][rank][chunk] on the big side.
+    Value small = isa<BufferAllGatherOp>(op) ? src : dst;
+    operands.push_back(getNumElements(rewriter, loc, small, 0, dim));
+    operands.push_back(
+        getNumElements(rewriter, loc, small, dim, inType.getRank()));
+  }
+  operands.push_back(i32Constant(rewriter, loc, *dtype));
+  if (reduction)
+    operands.push_back(
+        i32Constant(rewriter, loc, getReductionCode(*reduction)));
+  callRuntime(rewriter, loc, op, callee, {}, operands);
+  if (dst != output)
+    linalg::CopyOp::create(rewriter, loc, dst, output);
+  for (Value temp : temps)
+    memref::DeallocOp::create(rewriter, loc, temp);
+  rewriter.eraseOp(op);
+  return success();
+}
+
+struct LowerAllReduce : public OpRewritePattern<BufferAllReduceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BufferAllReduceOp op,
+                                PatternRewriter &rewriter) const override {
+    return lowerCollective(rewriter, op, op.getInput(), op.getOutput(), -1,
+                           op.getKind(), "tp_rt_all_reduce");
+  }
+};
+
+struct LowerAllGather : public OpRewritePattern<BufferAllGatherOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BufferAllGatherOp op,
+                                PatternRewriter &rewriter) const override {
+    return lowerCollective(rewriter, op, op.getInput(), op.getOutput(),
+                           op.getDim(), std::nullopt, "tp_rt_all_gather");
+  }
+};
+
+struct LowerReduceScatter : public OpRewritePattern<BufferReduceScatterOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(BufferReduceScatterOp op,
+                                PatternRewriter &rewriter) const override {
+    return lowerCollective(rewriter, op, op.getInput(), op.getOutput(),
+                           op.getDim(), op.getKind(), "tp_rt_reduce_scatter");
+  }
+};
+
+struct LowerRank : public OpRewritePattern<RankOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RankOp op,
+                                PatternRewriter &rewriter) const override {
+    Value rank = callRuntime(rewriter, op.getLoc(), op, "tp_rt_rank",
+                             {rewriter.getI32Type()}, {})
+                     .getResult(0);
+    rewriter.replaceOpWithNewOp<arith::IndexCastOp>(op, rewriter.getIndexType(),
+                                                    rank);
+    return success();
+  }
+};
+
+struct TPLowerToRuntimePass
+    : public tp::impl::TPLowerToRuntimeBase<TPLowerToRuntimePass> {
+  using Base::Base;
+
+  LogicalResult initialize(MLIRContext *ctx) override {
+    RewritePatternSet set(ctx);
+    set.add<LowerAllReduce, LowerAllGather, LowerReduceScatter, LowerRank>(
+        ctx);
+    patterns = FrozenRewritePatternSet(std::move(set));
+    return success();
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    bool tensorsLeft = false;
+    module.walk([&](Operation *op) {
+      if (isa<AllReduceOp, AllGatherOp, ReduceScatterOp, AllSliceOp>(op)) {
+        op->emitOpError("must be bufferized (and tp.all_slice lowered by "
+                        "tp-lower-slices) before tp-lower-to-runtime");
+        tensorsLeft = true;
+      }
+    });
+    if (tensorsLeft)
+      return signalPassFailure();
+    GreedyRewriteConfig config;
+    config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
+    if (failed(applyPatternsGreedily(module, patterns, config)))
+      return signalPassFailure();
+    WalkResult left = module.walk([](Operation *op) {
+      if (isa<BufferAllReduceOp, BufferAllGatherOp, BufferReduceScatterOp>(
+              op)) {
+        op->emitOpError("has an element type the tp runtime does not "
+                        "support (f32, f64, f16, bf16, i32, i64)");
+        return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
+    if (left.wasInterrupted())
+      signalPassFailure();
+  }
+
+  FrozenRewritePatternSet patterns;
+};
+
+} // namespace

@@ -1,0 +1,81 @@
+//===- LowerSlices.cpp - tp.all_slice to tensor.extract_slice -------------===//
+//
+// Part of tp-mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tp/Dialect/TP/IR/TPOps.h"
+#include "tp/Dialect/TP/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir {
+namespace tp {
+#define GEN_PASS_DEF_TPLOWERSLICES
+#include "tp/Dialect/TP/Transforms/Passes.h.inc"
+} // namespace tp
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::tp;
+
+namespace {
+
+struct LowerAllSlice : public OpRewritePattern<AllSliceOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(AllSliceOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    RankedTensorType resultType = op.getType();
+    int64_t dim = op.getDim();
+    if (resultType.isDynamicDim(dim))
+      return rewriter.notifyMatchFailure(op, "dynamic sliced dimension");
+    Value rank = RankOp::create(rewriter, loc, rewriter.getIndexType());
+    Value size =
+        arith::ConstantIndexOp::create(rewriter, loc, resultType.getDimSize(dim));
+    Value offset = arith::MulIOp::create(rewriter, loc, rank, size);
+
+    SmallVector<OpFoldResult> offsets(resultType.getRank(),
+                                      rewriter.getIndexAttr(0));
+    SmallVector<OpFoldResult> sizes =
+        tensor::getMixedSizes(rewriter, loc, op.getInput());
+    SmallVector<OpFoldResult> strides(resultType.getRank(),
+                                      rewriter.getIndexAttr(1));
+    offsets[dim] = offset;
+    sizes[dim] = rewriter.getIndexAttr(resultType.getDimSize(dim));
+    rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(
+        op, resultType, op.getInput(), offsets, sizes, strides);
+    return success();
+  }
+};
+
+struct TPLowerSlicesPass
+    : public tp::impl::TPLowerSlicesBase<TPLowerSlicesPass> {
+  using Base::Base;
+
+  LogicalResult initialize(MLIRContext *ctx) override {
+    RewritePatternSet set(ctx);
+    set.add<LowerAllSlice>(ctx);
+    patterns = FrozenRewritePatternSet(std::move(set));
+    return success();
+  }
+
+  void runOnOperation() override {
+    if (failed(applyPatternsGreedily(getOperation(), patterns)))
+      return signalPassFailure();
+    WalkResult left = getOperation().walk([](AllSliceOp op) {
+      op.emitOpError("could not be lowered: the sliced dimension is dynamic");
+      return WalkResult::interrupt();
+    });
+    if (left.wasInterrupted())
+      signalPassFailure();
+  }
+
+  FrozenRewritePatternSet patterns;
+};
+
+} // namespace
