@@ -286,6 +286,14 @@ void testHostLayout() {
   TP_CHECK(h[0] == rt::f32ToBf16(100.0f) && h[1] == rt::f32ToBf16(0.1f) &&
            h[2] == 0);
 
+  // A rank that holds only padding: [5] split over 4 ranks with L = 2.
+  TensorSpec sparse = makeSpec(TP_F32, {5}, {2}, ShardKind::Split, 0);
+  float pair[2] = {7, 7};
+  extractShard(values, TP_F32, sparse, 3, pair);
+  TP_CHECK(pair[0] == 0 && pair[1] == 0);
+  extractShard(values, TP_F32, sparse, 2, pair);
+  TP_CHECK(pair[0] == 0.1f && pair[1] == 0);
+
   // Partial inputs: sum -> rank 0 holds the value, max -> everyone does.
   int32_t ints[3] = {4, 5, 6}, out[3] = {9, 9, 9};
   TensorSpec partialSum = makeSpec(TP_I32, {3}, {3}, ShardKind::Partial);

@@ -133,7 +133,8 @@ class Case:
             check(got == values, f"y{j}: values {got} != {values}")
 
     def expect_failure(self, proc, elapsed, pattern, limit=20,
-                       forbid=r"the model called exit|Assertion"):
+                       forbid=r"the model called exit|Assertion|Sanitizer|"
+                              r"runtime error"):
         check(proc.returncode != 0, "the run should have failed")
         check(re.search(pattern, proc.stderr) is not None,
               f"stderr lacks /{pattern}/")
@@ -245,7 +246,8 @@ def error_case(case, name):
             check(f.read() == b"previous result", "y0.npy was modified")
         os.unlink(case.outputs[0])
         case.expect_failure(proc, t, r"tp: rank 1: the model called exit\(3\) "
-                            r"inside tp_entry", forbid=r"rank 0: the model|"
+                            r"inside tp_entry",
+                            forbid=r"rank 0: the model|Sanitizer|"
                             r"Assertion")
     elif name == "rank_abort":
         inputs = case.write_inputs(mode=2)
@@ -265,8 +267,9 @@ def error_case(case, name):
     elif name == "rank_hang":
         inputs = case.write_inputs(mode=3)
         proc, t = case.run(2, model2, inputs, timeout=2)
-        case.expect_failure(proc, t, rank + r"timed out after 2 s", limit=15)
-        check(proc.returncode == 124, f"exit code {proc.returncode}, not 124")
+        # Usually 124, but hydra may report a rank it SIGKILLed (README).
+        case.expect_failure(proc, t, r"tp: rank 0: timed out after 2 s",
+                            limit=15)
     else:
         check(False, f"unknown case {name}")
 

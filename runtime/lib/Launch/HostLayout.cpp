@@ -3,6 +3,7 @@
 #include "Launch/HostLayout.h"
 #include "Common/DType.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -48,18 +49,19 @@ void extractShard(const void *full, tp_dtype fullType, const TensorSpec &spec,
   const SplitGeometry g = splitGeometry(spec);
   const auto *in = static_cast<const unsigned char *>(full);
   auto *out = static_cast<unsigned char *>(dst);
-  const int64_t first = int64_t(rank) * g.local; // first global row we hold
+  // Within one outer index our rows [first, first + L) are contiguous in the
+  // full tensor: copy the rows that exist in one piece, zero the padding.
+  const int64_t first = int64_t(rank) * g.local;
+  const int64_t valid =
+      std::max<int64_t>(0, std::min(g.local, g.global - first));
   for (int64_t o = 0; o < g.outer; ++o) {
-    for (int64_t j = 0; j < g.local; ++j) {
-      unsigned char *row = out + size_t((o * g.local + j) * g.inner) * outSize;
-      int64_t source = first + j;
-      if (source >= g.global) {
-        std::memset(row, 0, size_t(g.inner) * outSize);
-        continue;
-      }
-      convertElements(in + size_t((o * g.global + source) * g.inner) * inSize,
-                      fullType, row, spec.dtype, g.inner);
-    }
+    unsigned char *block = out + size_t(o * g.local * g.inner) * outSize;
+    if (valid > 0)
+      convertElements(in + size_t((o * g.global + first) * g.inner) * inSize,
+                      fullType, block, spec.dtype, valid * g.inner);
+    if (valid < g.local)
+      std::memset(block + size_t(valid * g.inner) * outSize, 0,
+                  size_t((g.local - valid) * g.inner) * outSize);
   }
 }
 
@@ -88,13 +90,18 @@ void copyStridedToContiguous(const void *base, int64_t offset,
     return;
   }
 
-  // Odometer over the index space, innermost dimension fastest.
-  std::vector<int64_t> index(size_t(rank), 0);
+  // Odometer over the outer dimensions; the innermost dimension is copied
+  // as one block when its stride is 1.
+  const bool innerContiguous = strides[rank - 1] == 1;
+  const int64_t block = innerContiguous ? sizes[rank - 1] : 1;
+  const int outerRank = innerContiguous ? rank - 1 : rank;
+  const size_t blockBytes = size_t(block) * elementSize;
+  std::vector<int64_t> index(size_t(outerRank), 0);
   int64_t position = offset;
-  for (int64_t i = 0; i < count; ++i) {
-    std::memcpy(out + size_t(i) * elementSize,
-                in + position * int64_t(elementSize), elementSize);
-    for (int d = rank - 1; d >= 0; --d) {
+  for (int64_t i = 0; i < count / block; ++i) {
+    std::memcpy(out + size_t(i) * blockBytes,
+                in + position * int64_t(elementSize), blockBytes);
+    for (int d = outerRank - 1; d >= 0; --d) {
       if (++index[d] < sizes[d]) {
         position += strides[d];
         break;

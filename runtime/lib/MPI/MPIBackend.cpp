@@ -45,9 +45,7 @@ Backend backend;
 // Read by tp_abort, possibly from another thread (the launcher's watchdog).
 std::atomic<int> currentRank{-1};
 std::atomic<bool> aborting{false};
-// MPI thread level granted by MPI_Init_thread, and the thread that called
-// tp_init (the only one allowed to call MPI below MPI_THREAD_MULTIPLE).
-int threadLevel = MPI_THREAD_SINGLE;
+// The thread that called tp_init, the only one that calls MPI.
 pthread_t mpiThread;
 bool knowMpiThread = false;
 
@@ -192,14 +190,13 @@ tp_status tp_init(int *argc, char ***argv) {
   if (mpiFinalized)
     return setError(TP_ERR_STATE, "%s: MPI was already finalized", fn);
   if (!mpiInitialized) {
-    // FUNNELED: collectives come from the main thread; the launcher's
-    // watchdog thread only ever calls MPI_Abort (through tp_abort).
-    if (int rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &threadLevel);
+    // FUNNELED: the collectives come from one thread. tp_abort on another
+    // thread never calls MPI (see there).
+    int provided = 0;
+    if (int rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
         rc != MPI_SUCCESS)
       return mpiError(fn, "MPI_Init_thread", rc);
     backend.ownsMpi = true;
-  } else {
-    MPI_Query_thread(&threadLevel);
   }
   mpiThread = pthread_self();
   knowMpiThread = true;
@@ -418,12 +415,13 @@ void tp_abort(int exitCode, const char *message) {
   MPI_Initialized(&mpiInitialized);
   if (mpiInitialized)
     MPI_Finalized(&mpiFinalized);
-  // From another thread (the launcher's watchdog) MPI_Abort would run MPI
-  // concurrently with the main thread, which UCX does not survive below
-  // MPI_THREAD_MULTIPLE. Exiting is enough there: mpiexec kills the other
-  // ranks of a job when one exits without MPI_Finalize.
-  bool mayCallMpi = !knowMpiThread || threadLevel == MPI_THREAD_MULTIPLE ||
-                    pthread_equal(pthread_self(), mpiThread);
+  // Only the thread that called tp_init may call MPI_Abort. From another
+  // thread (the launcher's watchdog) while that thread is inside a
+  // collective, MPI_Abort trips a UCX assertion at MPI_THREAD_FUNNELED and
+  // spins forever at MPI_THREAD_MULTIPLE (MPICH 4.0.2, ch4:ucx). Exiting is
+  // enough: mpiexec kills the other ranks of a job when one exits without
+  // MPI_Finalize.
+  bool mayCallMpi = !knowMpiThread || pthread_equal(pthread_self(), mpiThread);
   if (mpiInitialized && !mpiFinalized && mayCallMpi)
     MPI_Abort(backend.comm != MPI_COMM_NULL ? backend.comm : MPI_COMM_WORLD,
               exitCode);

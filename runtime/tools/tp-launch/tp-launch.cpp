@@ -160,15 +160,20 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
 // Watchdog and abnormal exits
 //===----------------------------------------------------------------------===//
 
-/// Aborts every rank if stop() is not called within the timeout.
+/// Aborts every rank if stop() is not called within the timeout. It runs on
+/// its own thread, so tp_abort ends only this process there (no MPI call)
+/// and mpiexec ends the rest. Rank 0 fires first and the others a second
+/// later, so that normally only rank 0 reports the timeout; they still fire
+/// if rank 0 cannot.
 class Watchdog {
 public:
-  void start(double seconds) {
+  void start(double seconds, int rank) {
     if (seconds <= 0)
       return;
-    thread = std::thread([this, seconds] {
+    double grace = rank == 0 ? 0.0 : 1.0;
+    thread = std::thread([this, seconds, grace] {
       std::unique_lock<std::mutex> lock(mutex);
-      auto limit = std::chrono::duration<double>(seconds);
+      auto limit = std::chrono::duration<double>(seconds + grace);
       if (!wakeUp.wait_for(lock, limit, [this] { return stopped; })) {
         char text[64];
         std::snprintf(text, sizeof(text), "timed out after %g s", seconds);
@@ -198,8 +203,7 @@ private:
 // Set while the model runs: an exit() or a crash inside tp_entry must still
 // end every rank, with a message that says what happened where.
 std::atomic<bool> insideEntry{false};
-char crashMessage[160];
-size_t crashMessageLength = 0;
+char crashMessage[64]; // "tp: rank R: the model crashed "
 
 void onExitDuringEntry(int status, void *) {
   // Inside a collective, the exit comes from MPI ending this rank because
@@ -211,17 +215,31 @@ void onExitDuringEntry(int status, void *) {
   tp_abort(status == 0 ? 1 : status, message.c_str());
 }
 
+void appendText(char *buffer, size_t &length, size_t capacity,
+                const char *text) {
+  for (; *text && length + 1 < capacity; ++text)
+    buffer[length++] = *text;
+}
+
 void onCrashDuringEntry(int signal) {
-  // Only async-signal-safe calls here; the message was formatted earlier.
-  ssize_t ignored = write(STDERR_FILENO, crashMessage, crashMessageLength);
+  // Only async-signal-safe calls here; the rank was formatted earlier. One
+  // write() so that lines from different ranks do not interleave.
+  char line[256];
+  size_t length = 0;
+  appendText(line, length, sizeof(line), crashMessage);
+  appendText(line, length, sizeof(line),
+             tp_in_collective() ? "inside a collective called by tp_entry"
+                                : "inside tp_entry");
+  appendText(line, length, sizeof(line), " (signal ");
+  appendText(line, length, sizeof(line),
+             signal == SIGSEGV  ? "SIGSEGV"
+             : signal == SIGBUS ? "SIGBUS"
+             : signal == SIGFPE ? "SIGFPE"
+             : signal == SIGILL ? "SIGILL"
+                                : "SIGABRT");
+  appendText(line, length, sizeof(line), ")\n");
+  ssize_t ignored = write(STDERR_FILENO, line, length);
   (void)ignored;
-  const char *name = signal == SIGSEGV  ? "SIGSEGV"
-                     : signal == SIGBUS ? "SIGBUS"
-                     : signal == SIGFPE ? "SIGFPE"
-                     : signal == SIGILL ? "SIGILL"
-                                        : "SIGABRT";
-  ignored = write(STDERR_FILENO, name, std::strlen(name));
-  ignored = write(STDERR_FILENO, ")\n", 2);
   // Die of the same signal: mpiexec sees it and kills the other ranks.
   std::signal(signal, SIG_DFL);
   raise(signal);
@@ -230,11 +248,8 @@ void onCrashDuringEntry(int signal) {
 class CrashHandlers {
 public:
   explicit CrashHandlers(int rank) {
-    int n = std::snprintf(crashMessage, sizeof(crashMessage),
-                          "tp: rank %d: the model crashed inside tp_entry "
-                          "(signal ",
-                          rank);
-    crashMessageLength = n > 0 ? size_t(n) : 0;
+    std::snprintf(crashMessage, sizeof(crashMessage),
+                  "tp: rank %d: the model crashed ", rank);
     struct sigaction action;
     std::memset(&action, 0, sizeof(action));
     action.sa_handler = onCrashDuringEntry;
@@ -690,7 +705,7 @@ int main(int argc, char **argv) {
   }
 
   Watchdog watchdog;
-  watchdog.start(options.timeoutSeconds);
+  watchdog.start(options.timeoutSeconds, rank);
   on_exit(onExitDuringEntry, nullptr);
 
   Launcher launcher(options, rank, size);
@@ -706,10 +721,11 @@ int main(int argc, char **argv) {
   launcher.printSummary();
   launcher.releaseArguments();
 
-  watchdog.stop();
+  // The watchdog also covers MPI_Finalize, which waits for every rank.
   if (tp_finalize() != TP_OK) {
     std::fprintf(stderr, "tp: rank %d: %s\n", rank, tp_last_error());
     return 1;
   }
+  watchdog.stop();
   return 0;
 }

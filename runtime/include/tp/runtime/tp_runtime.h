@@ -66,11 +66,12 @@ typedef enum { TP_SUM = 0, TP_MAX = 1, TP_MIN = 2 } tp_reduce_op;
  * Setup
  *---------------------------------------------------------------------------*/
 
-/* Initializes the backend (MPI_Init_thread, or adopts MPI if the host program
- * already initialized it) and creates the runtime's communicator, once, with
- * every rank of MPI_COMM_WORLD. argc/argv may both be NULL. Calling tp_init
- * again while initialized is a no-op that returns TP_OK; calling it after
- * tp_finalize returns TP_ERR_STATE (MPI cannot be re-initialized). */
+/* Initializes the backend (MPI_Init_thread with MPI_THREAD_FUNNELED, or
+ * adopts MPI if the host program already initialized it) and creates the
+ * runtime's communicator, once, with every rank of MPI_COMM_WORLD. argc/argv
+ * may both be NULL. Calling tp_init again while initialized is a no-op that
+ * returns TP_OK; calling it after tp_finalize returns TP_ERR_STATE (MPI cannot
+ * be re-initialized). */
 TP_API tp_status tp_init(int *argc, char ***argv);
 
 /* Frees the communicator; finalizes MPI only if tp_init initialized it.
@@ -142,8 +143,11 @@ TP_API tp_status tp_barrier(void);
 TP_API const char *tp_last_error(void);
 
 /* Writes "tp: rank R: <message>\n" to stderr (R omitted when unknown) and
- * terminates every rank of the job (MPI_Abort) with exit_code (0 becomes 1).
- * Never returns. Safe to call from any thread and before tp_init. */
+ * terminates every rank of the job with exit_code (0 becomes 1). Never
+ * returns. On the thread that called tp_init (or before tp_init) it calls
+ * MPI_Abort. On any other thread it only exits this process, because
+ * MPI_Abort is not safe there while a collective runs; mpiexec then kills the
+ * other ranks (and may report another exit code than exit_code). */
 TP_API TP_NORETURN void tp_abort(int exit_code, const char *message);
 
 /* 1 while this process is inside a collective (or tp_barrier), else 0.
