@@ -8,23 +8,41 @@
 #include "tp/Conversion/Passes.h"
 #include "tp/Dialect/TP/Transforms/Passes.h"
 
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
-#include "llvm/Support/ErrorHandling.h"
-#include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
 using namespace mlir::tp;
 
-/// Appends upstream passes written as a textual pipeline. The strings are
-/// fixed, so a parse error is a bug in this file.
-static void addUpstream(OpPassManager &pm, StringRef pipeline) {
-  std::string error;
-  llvm::raw_string_ostream os(error);
-  if (failed(parsePassPipeline(pipeline, pm, os)))
-    llvm::report_fatal_error(llvm::Twine("tp pipeline: invalid upstream "
-                                         "pipeline '") +
-                             pipeline + "': " + error);
+/// One-shot bufferization across function boundaries with contiguous
+/// (identity-layout) buffers at the boundaries, then buffer deallocation.
+static void addBufferization(OpPassManager &pm) {
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::buildBufferDeallocationPipeline(pm);
+}
+
+/// Loops, memrefs, arith, math and functions on the host to the LLVM dialect.
+static void addHostLowering(OpPassManager &pm) {
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
 void mlir::tp::buildTPPartitionPipeline(OpPassManager &pm,
@@ -43,16 +61,10 @@ void mlir::tp::buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options) {
   pm.addPass(createTPEmitManifest(manifest));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createTPLowerSlices());
-  addUpstream(pm, "one-shot-bufferize{bufferize-function-boundaries "
-                  "function-boundary-type-conversion=identity-layout-map}");
-  addUpstream(pm, "buffer-deallocation-pipeline");
+  addBufferization(pm);
   pm.addPass(createTPLowerToRuntime());
-  addUpstream(pm, "convert-linalg-to-loops,lower-affine,convert-scf-to-cf,"
-                  "expand-strided-metadata,finalize-memref-to-llvm,"
-                  "convert-math-to-llvm,convert-math-to-libm,"
-                  "convert-arith-to-llvm,convert-index-to-llvm,"
-                  "convert-func-to-llvm,convert-cf-to-llvm,"
-                  "reconcile-unrealized-casts");
+  pm.addPass(createConvertLinalgToLoopsPass());
+  addHostLowering(pm);
   pm.addPass(createTPEmitEntryPoint());
 }
 

@@ -23,6 +23,14 @@ namespace tp {
 #define GEN_PASS_REGISTRATION
 #include "tp/Dialect/TP/Transforms/Passes.h.inc"
 
+struct PartitionReport;
+
+/// tp-partition that also fills `report` (for drivers such as tp-run that
+/// print or post-process it).
+std::unique_ptr<Pass>
+createTPPartitionWithReport(const TPPartitionOptions &options,
+                            std::shared_ptr<PartitionReport> report);
+
 } // namespace tp
 } // namespace mlir
 

@@ -44,7 +44,11 @@ def TPPartition : Pass<"tp-partition", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"tpSize", "tp-size", "int64_t", /*default=*/"2",
-           "Number of ranks in the tensor-parallel group">
+           "Number of ranks in the tensor-parallel group">,
+    Option<"report", "report", "std::string", /*default=*/"\"\"",
+           "Write a report of the choices and collectives: '-' prints a "
+           "table to stdout, a path ending in .json gets JSON, any other "
+           "path the table">
   ];
   let dependentDialects = [
     "::mlir::tp::TPDialect",

@@ -6,8 +6,14 @@
 
 #include "tp/Dialect/TP/Transforms/Partitioner.h"
 #include "tp/Dialect/TP/Transforms/Passes.h"
+#include "tp/Dialect/TP/Transforms/Report.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/ToolOutputFile.h"
 
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/FormatVariadic.h"
 
 namespace mlir {
 namespace tp {
@@ -23,6 +29,9 @@ namespace {
 
 struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
   using Base::Base;
+  TPPartitionPass(const TPPartitionOptions &options,
+                  std::shared_ptr<PartitionReport> sink)
+      : Base(options), sink(std::move(sink)) {}
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -41,6 +50,8 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
     }
     if (!ok)
       return signalPassFailure();
+    if (failed(writeReport(module)))
+      return signalPassFailure();
     module->setAttr(TPDialect::getSizeAttrName(),
                     IntegerAttr::get(IntegerType::get(&getContext(), 64),
                                      tpSize));
@@ -50,11 +61,13 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
     ShardingSolver solver(func, tpSize);
     if (failed(solver.initialize()))
       return failure();
+    solver.solve();
+    collected.recordPlan(func, solver);
     if (tpSize == 1) {
       markReplicated(func);
+      collected.recordPartitioned(func);
       return success();
     }
-    solver.solve();
     // A function whose signature changes cannot keep its callers.
     bool changesSignature = llvm::any_of(
         func.getArguments(),
@@ -63,8 +76,41 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
       return func.emitOpError(
           "is called from elsewhere in the module; tp-partition would change "
           "its signature (inline it first, e.g. with --inline)");
-    return partitionFunction(func, solver);
+    if (failed(partitionFunction(func, solver)))
+      return failure();
+    collected.recordPartitioned(func);
+    return success();
   }
+
+  LogicalResult writeReport(ModuleOp module) {
+    if (sink)
+      *sink = collected;
+    if (report.empty())
+      return success();
+    if (report == "-") {
+      collected.printTable(llvm::outs());
+      return success();
+    }
+    std::string error;
+    auto file = openOutputFile(report, &error);
+    if (!file)
+      return module.emitError("cannot write the partition report: ") << error;
+    if (StringRef(report).ends_with(".json"))
+      file->os() << llvm::formatv("{0:2}", collected.toJSON()) << "\n";
+    else
+      collected.printTable(file->os());
+    file->keep();
+    return success();
+  }
+
+  PartitionReport collected;
+  std::shared_ptr<PartitionReport> sink;
 };
 
 } // namespace
+
+std::unique_ptr<Pass>
+mlir::tp::createTPPartitionWithReport(const TPPartitionOptions &options,
+                                      std::shared_ptr<PartitionReport> report) {
+  return std::make_unique<TPPartitionPass>(options, std::move(report));
+}

@@ -62,6 +62,11 @@ private:
                : it->second;
   }
   FailureOr<Value> getLocal(Value value, ShardingAttr want, Location loc);
+  /// Collectives are located at the value they move (first) and at the user
+  /// that needs them.
+  static Location reshardLoc(Value value, Operation *user) {
+    return FusedLoc::get(user->getContext(), {value.getLoc(), user->getLoc()});
+  }
   LogicalResult partitionOp(Operation *op, const ShardingOption &option);
   LogicalResult replicateOp(Operation *op);
 
@@ -99,7 +104,8 @@ LogicalResult FunctionPartitioner::partitionOp(Operation *op,
                                                const ShardingOption &option) {
   SmallVector<Value> operands;
   for (auto [i, operand] : llvm::enumerate(op->getOperands())) {
-    FailureOr<Value> local = getLocal(operand, option.operands[i], op->getLoc());
+    FailureOr<Value> local =
+        getLocal(operand, option.operands[i], reshardLoc(operand, op));
     if (failed(local))
       return failure();
     operands.push_back(*local);
@@ -124,7 +130,8 @@ LogicalResult FunctionPartitioner::replicateOp(Operation *op) {
   SmallVector<Value> gathered;
   for (OpOperand &operand : op->getOpOperands()) {
     Value value = operand.get();
-    FailureOr<Value> local = getLocal(value, replicated, op->getLoc());
+    FailureOr<Value> local =
+        getLocal(value, replicated, reshardLoc(value, op));
     if (failed(local))
       return failure();
     if (*local != value) {
@@ -135,7 +142,8 @@ LogicalResult FunctionPartitioner::replicateOp(Operation *op) {
   llvm::SetVector<Value> captured;
   getUsedValuesDefinedAbove(op->getRegions(), captured);
   for (Value value : captured) {
-    FailureOr<Value> local = getLocal(value, replicated, op->getLoc());
+    FailureOr<Value> local =
+        getLocal(value, replicated, reshardLoc(value, op));
     if (failed(local))
       return failure();
     if (*local == value)
@@ -189,7 +197,7 @@ LogicalResult FunctionPartitioner::run() {
   for (OpOperand &operand : terminator->getOpOperands()) {
     Value value = operand.get();
     FailureOr<Value> local = getLocal(
-        value, ShardingAttr::getReplicated(ctx), terminator->getLoc());
+        value, ShardingAttr::getReplicated(ctx), reshardLoc(value, terminator));
     if (failed(local))
       return failure();
     operand.set(*local);

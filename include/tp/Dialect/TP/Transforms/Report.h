@@ -1,0 +1,66 @@
+//===- Report.h - what tp-partition chose and what it costs -----*- C++ -*-===//
+//
+// Part of tp-mlir.
+//
+// A partition report lists, for one function: every matmul-like op with the
+// form chosen for it and why, every collective of the per-rank program with
+// its size, and the argument (weight) memory per rank against the unsharded
+// program. tp-run --report prints it as a table; tp-partition can write it as
+// JSON (report=FILE.json) or print the table (report=-).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TP_DIALECT_TP_TRANSFORMS_REPORT_H
+#define TP_DIALECT_TP_TRANSFORMS_REPORT_H
+
+#include "tp/Dialect/TP/Transforms/ShardingSolver.h"
+
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir {
+namespace tp {
+
+struct PartitionReport {
+  struct Matmul {
+    std::string op;       ///< "linalg.matmul"
+    std::string location; ///< "model.mlir:31:12"
+    std::string form;     ///< "column", "row", "replicated", "split loop 0"
+    std::string reason;
+  };
+  struct Collective {
+    std::string op;       ///< "tp.all_reduce"
+    std::string detail;   ///< "sum", "dim 1", ...
+    std::string type;     ///< local operand type
+    std::string location;
+    int64_t tensorBytes = 0; ///< bytes of the full (gathered/reduced) tensor
+    int64_t trafficBytes = 0; ///< bytes each rank sends (ring algorithm)
+  };
+  struct Function {
+    std::string name;
+    int64_t tpSize = 1;
+    std::vector<Matmul> matmuls;
+    std::vector<Collective> collectives;
+    int64_t argumentBytes = 0;        ///< all arguments, unsharded
+    int64_t argumentBytesPerRank = 0; ///< all arguments, one rank's part
+  };
+  std::vector<Function> functions;
+
+  /// Records the solver's choice for every matmul-like op of `func`. Call
+  /// before `func` is rewritten.
+  void recordPlan(func::FuncOp func, const ShardingSolver &solver);
+  /// Records the collectives and argument memory of the rewritten `func`
+  /// (the last function recorded by `recordPlan`).
+  void recordPartitioned(func::FuncOp func);
+
+  void printTable(llvm::raw_ostream &os) const;
+  llvm::json::Value toJSON() const;
+};
+
+} // namespace tp
+} // namespace mlir
+
+#endif // TP_DIALECT_TP_TRANSFORMS_REPORT_H

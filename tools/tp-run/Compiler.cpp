@@ -1,0 +1,207 @@
+//===- Compiler.cpp - tp-run: from MLIR to a model shared object ----------===//
+//
+// Part of tp-mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Compiler.h"
+
+#include "tp/Dialect/TP/IR/TPDialect.h"
+#include "tp/Dialect/TP/Transforms/Passes.h"
+#include "tp/Pipelines/Pipelines.h"
+
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/Passes.h"
+
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+
+#include <chrono>
+
+using namespace mlir;
+
+namespace {
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                       start)
+      .count();
+}
+
+std::unique_ptr<llvm::TargetMachine> createTargetMachine(StringRef cpuName) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
+  std::string error;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target) {
+    llvm::errs() << "tp-run: no LLVM target for " << triple.str() << ": "
+                 << error << "\n";
+    return nullptr;
+  }
+  std::string cpu = cpuName.str();
+  std::string features;
+  if (cpuName == "native") {
+    cpu = llvm::sys::getHostCPUName().str();
+    llvm::SubtargetFeatures set;
+    for (auto &feature : llvm::sys::getHostCPUFeatures())
+      set.AddFeature(feature.first(), feature.second);
+    features = set.getString();
+  }
+  return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
+      triple, cpu, features, llvm::TargetOptions(), llvm::Reloc::PIC_,
+      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+}
+
+LogicalResult linkSharedObject(const std::string &object,
+                               const std::string &soPath) {
+  llvm::ErrorOr<std::string> cc = llvm::sys::findProgramByName("cc");
+  if (!cc) {
+    llvm::errs() << "tp-run: cannot find 'cc' on PATH to link " << soPath
+                 << "\n";
+    return failure();
+  }
+  SmallVector<StringRef> args{*cc, "-shared", "-o", soPath, object, "-lm"};
+  std::string error;
+  int rc = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0,
+                                     &error);
+  if (rc != 0) {
+    llvm::errs() << "tp-run: linking " << soPath << " failed"
+                 << (error.empty() ? "" : ": " + error) << "\n";
+    return failure();
+  }
+  return success();
+}
+
+} // namespace
+
+bool tp_run::hasAnnotations(ModuleOp module) {
+  bool found = false;
+  module.walk([&](Operation *op) {
+    if (op->hasAttr(tp::TPDialect::getParallelAttrName())) {
+      found = true;
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return found;
+}
+
+LogicalResult tp_run::compileModel(ModuleOp module,
+                                   const CompileOptions &options,
+                                   const std::string &soPath,
+                                   tp::PartitionReport *report,
+                                   CompileTimes &times) {
+  MLIRContext *ctx = module.getContext();
+  OwningOpRef<ModuleOp> copy(cast<ModuleOp>(module->clone()));
+
+  // Partition.
+  auto start = std::chrono::steady_clock::now();
+  {
+    PassManager pm(ctx);
+    tp::TPPartitionOptions partition;
+    partition.tpSize = options.tpSize;
+    auto sink = std::make_shared<tp::PartitionReport>();
+    pm.addPass(tp::createTPPartitionWithReport(partition, sink));
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+    if (failed(pm.run(*copy))) {
+      llvm::errs() << "tp-run: partitioning for tp-size " << options.tpSize
+                   << " failed (see the errors above)\n";
+      return failure();
+    }
+    if (report)
+      *report = *sink;
+  }
+  times.partitionSeconds = secondsSince(start);
+  if (!options.partitionedPath.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(options.partitionedPath, ec);
+    if (!ec)
+      copy->print(os);
+  }
+
+  // Lower to the LLVM dialect.
+  start = std::chrono::steady_clock::now();
+  {
+    PassManager pm(ctx);
+    tp::TPOptions pipeline;
+    pipeline.tpSize = options.tpSize;
+    pipeline.entry = options.entry;
+    if (options.target != "cpu") {
+      llvm::errs() << "tp-run: target '" << options.target
+                   << "' is not available in this build\n";
+      return failure();
+    }
+    tp::buildTPCPUPipeline(pm, pipeline);
+    if (failed(pm.run(*copy))) {
+      llvm::errs() << "tp-run: lowering for the " << options.target
+                   << " target failed (see the errors above)\n";
+      return failure();
+    }
+  }
+  times.lowerSeconds = secondsSince(start);
+
+  // LLVM IR, optimization, object file.
+  start = std::chrono::steady_clock::now();
+  registerBuiltinDialectTranslation(*ctx);
+  registerLLVMDialectTranslation(*ctx);
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(*copy, llvmContext, "tp-model");
+  if (!llvmModule) {
+    llvm::errs() << "tp-run: translation to LLVM IR failed\n";
+    return failure();
+  }
+  std::unique_ptr<llvm::TargetMachine> machine =
+      createTargetMachine(options.cpu);
+  if (!machine)
+    return failure();
+  llvmModule->setDataLayout(machine->createDataLayout());
+  llvmModule->setTargetTriple(machine->getTargetTriple());
+  if (llvm::Error error =
+          makeOptimizingTransformer(3, 0, machine.get())(llvmModule.get())) {
+    llvm::errs() << "tp-run: LLVM optimization failed: "
+                 << llvm::toString(std::move(error)) << "\n";
+    return failure();
+  }
+  std::string object = soPath + ".o";
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(object, ec, llvm::sys::fs::OF_None);
+    if (ec) {
+      llvm::errs() << "tp-run: cannot write " << object << ": "
+                   << ec.message() << "\n";
+      return failure();
+    }
+    llvm::legacy::PassManager codegen;
+    if (machine->addPassesToEmitFile(codegen, os, nullptr,
+                                     llvm::CodeGenFileType::ObjectFile)) {
+      llvm::errs() << "tp-run: the target cannot emit object files\n";
+      return failure();
+    }
+    codegen.run(*llvmModule);
+  }
+  times.codegenSeconds = secondsSince(start);
+
+  start = std::chrono::steady_clock::now();
+  LogicalResult linked = linkSharedObject(object, soPath);
+  llvm::sys::fs::remove(object);
+  times.linkSeconds = secondsSince(start);
+  return linked;
+}

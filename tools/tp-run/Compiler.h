@@ -1,0 +1,54 @@
+//===- Compiler.h - tp-run: from MLIR to a model shared object --*- C++ -*-===//
+//
+// Part of tp-mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TP_TOOLS_TP_RUN_COMPILER_H
+#define TP_TOOLS_TP_RUN_COMPILER_H
+
+#include "tp/Dialect/TP/Transforms/Report.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <memory>
+#include <string>
+
+namespace tp_run {
+
+struct CompileOptions {
+  int64_t tpSize = 1;
+  std::string entry;
+  std::string target = "cpu";
+  /// CPU to generate host code for: "native" or an LLVM CPU name.
+  std::string cpu = "native";
+  /// If set, the partitioned module (tensor level) is written here.
+  std::string partitionedPath;
+};
+
+struct CompileTimes {
+  double partitionSeconds = 0;
+  double lowerSeconds = 0;
+  double codegenSeconds = 0;
+  double linkSeconds = 0;
+  double total() const {
+    return partitionSeconds + lowerSeconds + codegenSeconds + linkSeconds;
+  }
+};
+
+/// Partitions a copy of `module`, lowers it for the target and writes a shared
+/// object with `tp_entry` and `tp_manifest` to `soPath`. Diagnostics go to the
+/// context's handler; returns failure after printing a message.
+mlir::LogicalResult compileModel(mlir::ModuleOp module,
+                                 const CompileOptions &options,
+                                 const std::string &soPath,
+                                 mlir::tp::PartitionReport *report,
+                                 CompileTimes &times);
+
+/// True if any op of `module` carries a `tp.parallel` annotation.
+bool hasAnnotations(mlir::ModuleOp module);
+
+} // namespace tp_run
+
+#endif // TP_TOOLS_TP_RUN_COMPILER_H

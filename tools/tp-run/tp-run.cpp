@@ -1,0 +1,409 @@
+//===- tp-run.cpp - partition, compile, run on N ranks and check ----------===//
+//
+// Part of tp-mlir.
+//
+//   tp-run MODEL.mlir --tp-size=N [--target=cpu] [--inputs=a.npy,b.npy,...]
+//          [--output=y.npy] [--check] [--report] ...
+//
+// Partitions the model (as annotated), compiles it into a shared object that
+// needs no LLVM/MLIR at run time, launches N ranks (mpiexec + tp-launch),
+// and with --check runs the unsharded program (tp-size 1, same path) on the
+// same inputs and compares.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Compiler.h"
+
+#include "tp/Conversion/EntryPoint/Manifest.h"
+#include "tp/InitAll.h"
+#include "tp/runtime/npy.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <cmath>
+#include <random>
+
+extern char **environ;
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
+                                      cl::desc("<model.mlir>"));
+static cl::opt<int64_t> tpSize("tp-size", cl::desc("Number of ranks"),
+                               cl::init(1));
+static cl::opt<std::string> target("target",
+                                   cl::desc("cpu (MPI ranks) or gpu"),
+                                   cl::init("cpu"));
+static cl::opt<std::string>
+    inputs("inputs",
+           cl::desc("Comma-separated .npy files, one full tensor per argument "
+                    "of the entry function, in order (default: random data)"));
+static cl::opt<std::string>
+    outputs("output", cl::desc("Comma-separated .npy files for the results"));
+static cl::opt<bool> check("check",
+                           cl::desc("Also run the unsharded program and compare"));
+static cl::opt<double> tolerance(
+    "tolerance",
+    cl::desc("--check fails when max|y - ref| / max|ref| exceeds this"),
+    cl::init(1e-5));
+static cl::opt<bool> report("report",
+                            cl::desc("Print the plan: forms, collectives, bytes"));
+static cl::opt<std::string> entry("entry",
+                                  cl::desc("Entry function (default: the only "
+                                           "public function)"));
+static cl::opt<std::string>
+    buildDir("build-dir",
+             cl::desc("Keep the artifacts (model.so, model.ref.so, "
+                      "partitioned.mlir, inputs) in this directory"));
+static cl::opt<bool> buildOnly("build-only",
+                               cl::desc("Build the artifacts, do not run"));
+static cl::opt<unsigned> timeout("timeout",
+                                 cl::desc("Seconds before every rank is ended"),
+                                 cl::init(300));
+static cl::opt<unsigned> seed("seed", cl::desc("Seed of the random inputs"),
+                              cl::init(0));
+static cl::opt<std::string> mpiexec("mpiexec",
+                                    cl::desc("The MPI launcher to use"),
+                                    cl::init("mpiexec"));
+static cl::opt<bool> quiet("quiet", cl::desc("Print only errors and --check"));
+
+namespace {
+
+double now() {
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int fail(const llvm::Twine &message) {
+  llvm::errs() << "tp-run: " << message << "\n";
+  return 1;
+}
+
+/// Writes uniformly random inputs for every argument of `func`.
+LogicalResult writeRandomInputs(func::FuncOp func, StringRef dir,
+                                std::vector<std::string> &paths) {
+  std::mt19937_64 rng(seed);
+  for (auto [i, type] : llvm::enumerate(func.getArgumentTypes())) {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (!tensor || !tensor.hasStaticShape())
+      return func.emitOpError("argument #")
+             << i << " has type " << type
+             << "; random inputs need statically shaped tensors";
+    std::vector<int64_t> shape(tensor.getShape().begin(),
+                               tensor.getShape().end());
+    int64_t n = tensor.getNumElements();
+    std::string path =
+        (llvm::Twine(dir) + "/input" + llvm::Twine(i) + ".npy").str();
+    std::string error;
+    Type elem = tensor.getElementType();
+    bool ok;
+    if (elem.isF32() || elem.isF16() || elem.isBF16()) {
+      std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+      std::vector<float> data(n);
+      for (float &v : data)
+        v = dist(rng);
+      ok = ::tp::npy::write(path, TP_F32, shape, data.data(), error);
+    } else if (elem.isF64()) {
+      std::uniform_real_distribution<double> dist(-1.0, 1.0);
+      std::vector<double> data(n);
+      for (double &v : data)
+        v = dist(rng);
+      ok = ::tp::npy::write(path, TP_F64, shape, data.data(), error);
+    } else {
+      return func.emitOpError("argument #")
+             << i << " has element type " << elem
+             << "; pass --inputs for integer arguments";
+    }
+    if (!ok)
+      return func.emitOpError("cannot write ") << path << ": " << error;
+    paths.push_back(path);
+  }
+  return success();
+}
+
+/// Runs `mpiexec -n N tp-launch ...`; returns the exit code.
+int launch(StringRef launcher, const std::string &model, int64_t ranks,
+           const std::vector<std::string> &inputPaths,
+           const std::vector<std::string> &outputPaths) {
+  llvm::ErrorOr<std::string> mpi = llvm::sys::findProgramByName(mpiexec);
+  if (!mpi) {
+    fail("cannot find '" + mpiexec + "' (install mpich, or pass --mpiexec)");
+    return 1;
+  }
+  std::string rankCount = std::to_string(ranks);
+  std::string inputList = llvm::join(inputPaths, ",");
+  std::string outputList = llvm::join(outputPaths, ",");
+  std::string timeoutArg = std::to_string(timeout.getValue());
+  SmallVector<StringRef> args{*mpi,        "-n",        rankCount,
+                              launcher,    "--model",   model,
+                              "--inputs",  inputList,   "--output",
+                              outputList,  "--timeout", timeoutArg};
+  if (quiet)
+    args.push_back("--quiet");
+  // Hydra's own limit, a little after tp-launch's watchdog, so that a hung
+  // job is ended even if a rank cannot run its watchdog.
+  std::vector<std::string> envStorage;
+  for (char **e = environ; *e; ++e)
+    if (!StringRef(*e).starts_with("MPIEXEC_TIMEOUT="))
+      envStorage.push_back(*e);
+  if (timeout > 0)
+    envStorage.push_back("MPIEXEC_TIMEOUT=" +
+                         std::to_string(timeout.getValue() + 15));
+  SmallVector<StringRef> env(envStorage.begin(), envStorage.end());
+  std::string error;
+  unsigned wait = timeout > 0 ? timeout + 30 : 0;
+  llvm::outs().flush();
+  llvm::errs().flush();
+  int rc = llvm::sys::ExecuteAndWait(*mpi, args, env, {}, wait, 0, &error);
+  if (rc < 0)
+    fail("running " + *mpi + " failed: " + error);
+  return rc;
+}
+
+struct Comparison {
+  double maxAbs = 0;
+  double maxRef = 0;
+  double relative() const { return maxRef > 0 ? maxAbs / maxRef : maxAbs; }
+};
+
+double elementAsDouble(const ::tp::npy::Array &a, int64_t i) {
+  const unsigned char *p = a.data.data();
+  switch (a.dtype) {
+  case TP_F32:
+    return reinterpret_cast<const float *>(p)[i];
+  case TP_F64:
+    return reinterpret_cast<const double *>(p)[i];
+  case TP_I32:
+    return reinterpret_cast<const int32_t *>(p)[i];
+  case TP_I64:
+    return double(reinterpret_cast<const int64_t *>(p)[i]);
+  default:
+    return NAN;
+  }
+}
+
+FailureOr<Comparison> compare(const std::string &got, const std::string &ref) {
+  ::tp::npy::Array a, b;
+  std::string error;
+  if (!::tp::npy::read(got, a, error)) {
+    fail(got + ": " + error);
+    return failure();
+  }
+  if (!::tp::npy::read(ref, b, error)) {
+    fail(ref + ": " + error);
+    return failure();
+  }
+  if (a.shape != b.shape || a.dtype != b.dtype) {
+    fail("the sharded and unsharded results differ in shape or dtype (" +
+         ::tp::npy::formatShape(a.shape) + " vs " +
+         ::tp::npy::formatShape(b.shape) + ")");
+    return failure();
+  }
+  Comparison c;
+  for (int64_t i = 0, e = a.numElements(); i < e; ++i) {
+    double x = elementAsDouble(a, i), y = elementAsDouble(b, i);
+    double d = std::fabs(x - y);
+    if (std::isnan(d))
+      d = INFINITY;
+    c.maxAbs = std::max(c.maxAbs, d);
+    c.maxRef = std::max(c.maxRef, std::fabs(y));
+  }
+  return c;
+}
+
+/// Removes the scratch directory at exit unless the user named it.
+struct ScratchDir {
+  std::string path;
+  bool keep = false;
+  ~ScratchDir() {
+    if (!keep && !path.empty())
+      llvm::sys::fs::remove_directories(path);
+  }
+};
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "tp-run: partition an MLIR model for tensor parallelism, compile it, run "
+      "it on N ranks and check it against the unsharded program\n");
+  if (tpSize < 1)
+    return fail("--tp-size must be at least 1, got " +
+                std::to_string(tpSize.getValue()));
+  if (target != "cpu" && target != "gpu")
+    return fail("--target must be cpu or gpu, got '" + target + "'");
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerTPDialect(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  std::string error;
+  auto file = openInputFile(modelPath, &error);
+  if (!file)
+    return fail(error);
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return fail("cannot parse " + modelPath);
+  func::FuncOp entryFunc = mlir::tp::findEntryFunction(*module, entry);
+  if (!entryFunc)
+    return 1;
+
+  if (!tp_run::hasAnnotations(*module) && !quiet)
+    llvm::errs() << "tp-run: note: " << modelPath
+                 << " has no tp.parallel annotations; every matmul is "
+                    "placed by the cost model\n";
+
+  // Where artifacts go.
+  ScratchDir scratch;
+  if (!buildDir.empty()) {
+    scratch.path = buildDir;
+    scratch.keep = true;
+    if (std::error_code ec = llvm::sys::fs::create_directories(buildDir))
+      return fail("cannot create " + buildDir + ": " + ec.message());
+  } else {
+    SmallString<128> dir;
+    if (std::error_code ec =
+            llvm::sys::fs::createUniqueDirectory("tp-run", dir))
+      return fail("cannot create a scratch directory: " + ec.message());
+    scratch.path = dir.str().str();
+  }
+  std::string modelSo = scratch.path + "/model.so";
+  std::string refSo = scratch.path + "/model.ref.so";
+
+  // Compile.
+  tp_run::CompileOptions options;
+  options.tpSize = tpSize;
+  options.entry = entryFunc.getName().str();
+  options.target = target;
+  options.cpu = buildOnly ? "x86-64" : "native";
+  if (!buildDir.empty())
+    options.partitionedPath = scratch.path + "/partitioned.mlir";
+  mlir::tp::PartitionReport plan;
+  tp_run::CompileTimes times, refTimes;
+  if (failed(tp_run::compileModel(*module, options, modelSo, &plan, times)))
+    return 1;
+  if (report)
+    plan.printTable(llvm::outs());
+  if (check) {
+    tp_run::CompileOptions refOptions = options;
+    refOptions.tpSize = 1;
+    refOptions.partitionedPath.clear();
+    if (failed(tp_run::compileModel(*module, refOptions, refSo, nullptr,
+                                    refTimes)))
+      return 1;
+  }
+  if (!quiet)
+    llvm::outs() << llvm::formatv(
+        "tp-run: compile {0:f3} s (partition {1:f3} s, lower {2:f3} s, "
+        "codegen {3:f3} s, link {4:f3} s){5}\n",
+        times.total(), times.partitionSeconds, times.lowerSeconds,
+        times.codegenSeconds, times.linkSeconds,
+        check ? llvm::formatv(" + reference {0:f3} s", refTimes.total()).str()
+              : std::string());
+  if (buildOnly) {
+    llvm::outs() << "tp-run: built " << modelSo << (check ? " and " + refSo : "")
+                 << "\n";
+    return 0;
+  }
+
+  // Inputs.
+  std::vector<std::string> inputPaths;
+  if (!inputs.empty()) {
+    for (StringRef path : llvm::split(inputs, ','))
+      inputPaths.push_back(path.str());
+  } else if (failed(writeRandomInputs(entryFunc, scratch.path, inputPaths))) {
+    return 1;
+  }
+
+  // Outputs.
+  unsigned numResults = entryFunc.getNumResults();
+  std::vector<std::string> outputPaths;
+  if (!outputs.empty()) {
+    for (StringRef path : llvm::split(outputs, ','))
+      outputPaths.push_back(path.str());
+    if (outputPaths.size() != numResults)
+      return fail(llvm::formatv("expected {0} output file(s) (one per result "
+                                "of @{1}), got {2}",
+                                numResults, entryFunc.getName(),
+                                outputPaths.size())
+                      .str());
+  } else {
+    for (unsigned i = 0; i < numResults; ++i)
+      outputPaths.push_back(scratch.path + "/output" + std::to_string(i) +
+                            ".npy");
+  }
+
+  // Run.
+  SmallString<256> launcher(
+      llvm::sys::fs::getMainExecutable(argv[0], (void *)&fail));
+  llvm::sys::path::remove_filename(launcher);
+  llvm::sys::path::append(launcher, "tp-launch");
+  if (!llvm::sys::fs::can_execute(launcher))
+    return fail("cannot find the launcher " + launcher.str().str());
+  double start = now();
+  int rc = launch(launcher, modelSo, tpSize, inputPaths, outputPaths);
+  double runSeconds = now() - start;
+  if (rc != 0)
+    return fail(llvm::formatv("the {0}-rank run failed (exit code {1})",
+                              tpSize.getValue(), rc)
+                    .str());
+  if (!quiet)
+    llvm::outs() << llvm::formatv("tp-run: run {0:f3} s on {1} rank(s)\n",
+                                  runSeconds, tpSize.getValue());
+  if (!check)
+    return 0;
+
+  std::vector<std::string> refPaths;
+  for (unsigned i = 0; i < numResults; ++i)
+    refPaths.push_back(scratch.path + "/reference" + std::to_string(i) +
+                       ".npy");
+  rc = launch(launcher, refSo, 1, inputPaths, refPaths);
+  if (rc != 0)
+    return fail(llvm::formatv("the unsharded reference run failed (exit code "
+                              "{0})",
+                              rc)
+                    .str());
+  bool ok = true;
+  for (unsigned i = 0; i < numResults; ++i) {
+    FailureOr<Comparison> c = compare(outputPaths[i], refPaths[i]);
+    if (failed(c))
+      return 1;
+    bool pass = c->relative() <= tolerance;
+    ok &= pass;
+    llvm::outs() << llvm::formatv(
+        "check: result {0}: max abs error {1:e2}, relative error {2:e2} "
+        "(max|y-ref|/max|ref|, tolerance {3:e1}): {4}\n",
+        i, c->maxAbs, c->relative(), tolerance.getValue(),
+        pass ? "ok" : "FAILED");
+  }
+  if (!ok)
+    return fail("--check failed: the sharded result differs from the "
+                "unsharded program beyond the tolerance");
+  return 0;
+}
