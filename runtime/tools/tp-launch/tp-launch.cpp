@@ -405,8 +405,11 @@ private:
 
 void Launcher::loadModel() {
   void *handle = dlopen(options.model.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!handle)
-    fail("cannot load model '" + options.model + "': " + dlerror());
+  if (!handle) {
+    const char *reason = dlerror();
+    fail("cannot load model '" + options.model +
+         "': " + (reason ? reason : "unknown error"));
+  }
   const char *text = static_cast<const char *>(dlsym(handle, "tp_manifest"));
   if (!text)
     fail("model '" + options.model +
