@@ -30,3 +30,14 @@ if config.tp_enable_cuda:
     config.available_features.add("cuda")
 if config.tp_enable_sanitizers:
     config.available_features.add("sanitizers")
+
+# The dialect + pass plugin and the stock mlir-opt it loads into
+# (test/Embedding). A sanitizer build's plugin cannot load into an
+# uninstrumented mlir-opt.
+config.substitutions.append(("%tp_plugin",
+                             os.path.join(config.tp_lib_dir, "TPPlugin.so")))
+config.substitutions.append(("%mlir_opt",
+                             os.path.join(config.llvm_tools_dir, "mlir-opt")))
+if (os.path.exists(os.path.join(config.llvm_tools_dir, "mlir-opt"))
+        and not config.tp_enable_sanitizers):
+    config.available_features.add("tp_plugin")
