@@ -1,11 +1,12 @@
 //===- CompiledCodeEntryPoints.cpp - tp_rt_* symbols for compiled code ----===//
 //
-// Compiled model code calls these; they forward to the tp_* ABI of whichever
-// backend they are linked into and turn every failure into tp_abort, because
-// generated code has no way to handle an error. Backend-neutral.
+// Compiled model code calls these; they forward to the backend they are
+// linked into (Common/Backend.h) and turn every failure into tp_abort,
+// because generated code has no way to handle an error. Backend-neutral.
 //
 //===----------------------------------------------------------------------===//
 
+#include "Common/Backend.h"
 #include "Common/Error.h"
 #include "tp/runtime/tp_runtime.h"
 
@@ -51,7 +52,7 @@ int32_t tp_rt_size(void) {
 void tp_rt_all_reduce(const void *src, void *dst, int64_t count, int32_t dtype,
                       int32_t op) {
   checkCodes("tp_rt_all_reduce", dtype, op, true);
-  if (tp_all_reduce(src, dst, count, static_cast<tp_dtype>(dtype),
+  if (tp::rt::compiledAllReduce(src, dst, count, static_cast<tp_dtype>(dtype),
                     static_cast<tp_reduce_op>(op)) != TP_OK)
     abortAfterFailure();
 }
@@ -59,15 +60,15 @@ void tp_rt_all_reduce(const void *src, void *dst, int64_t count, int32_t dtype,
 void tp_rt_all_gather(const void *src, void *dst, int64_t outer, int64_t chunk,
                       int32_t dtype) {
   checkCodes("tp_rt_all_gather", dtype, 0, false);
-  if (tp_all_gather(src, dst, outer, chunk, static_cast<tp_dtype>(dtype)) !=
-      TP_OK)
+  if (tp::rt::compiledAllGather(src, dst, outer, chunk,
+                                static_cast<tp_dtype>(dtype)) != TP_OK)
     abortAfterFailure();
 }
 
 void tp_rt_reduce_scatter(const void *src, void *dst, int64_t outer,
                           int64_t chunk, int32_t dtype, int32_t op) {
   checkCodes("tp_rt_reduce_scatter", dtype, op, true);
-  if (tp_reduce_scatter(src, dst, outer, chunk, static_cast<tp_dtype>(dtype),
+  if (tp::rt::compiledReduceScatter(src, dst, outer, chunk, static_cast<tp_dtype>(dtype),
                         static_cast<tp_reduce_op>(op)) != TP_OK)
     abortAfterFailure();
 }

@@ -12,6 +12,7 @@
 #define TP_RUNTIME_LAUNCH_ARGUMENTMEMORY_H
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -51,6 +52,22 @@ public:
 /// Plain host memory: aligned_alloc for arguments, free() for the model's
 /// result buffers (the CPU target's generated code allocates with malloc).
 std::unique_ptr<ArgumentMemory> createHostMemory();
+
+/// The GPU runtime's allocator and copies (libtp_runtime_nccl.so exports
+/// them; tp-launch finds them with dlsym). All on the runtime's persistent
+/// stream.
+struct DeviceFunctions {
+  void *(*memAlloc)(uint64_t bytes, void *stream, bool hostShared) = nullptr;
+  void (*memFree)(void *pointer, void *stream) = nullptr;
+  void (*memcpy)(void *dst, void *src, size_t bytes, void *stream) = nullptr;
+  void (*sync)() = nullptr;
+};
+
+/// Device memory through those functions: mgpuMemAlloc for arguments,
+/// mgpuMemFree for them and for the model's result buffers (which the GPU
+/// target's generated code allocates with mgpuMemAlloc), and copies followed
+/// by a wait for the stream.
+std::unique_ptr<ArgumentMemory> createDeviceMemory(const DeviceFunctions &);
 
 } // namespace tp::launch
 

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Common/Backend.h"
 #include "Common/DType.h"
 #include "Common/Error.h"
 #include "Common/Layout.h"
@@ -429,3 +430,20 @@ void tp_abort(int exitCode, const char *message) {
 }
 
 } // extern "C"
+
+// Compiled code's collectives: the MPI ones are blocking anyway.
+namespace tp::rt {
+tp_status compiledAllReduce(const void *src, void *dst, int64_t count,
+                            tp_dtype dtype, tp_reduce_op op) {
+  return tp_all_reduce(src, dst, count, dtype, op);
+}
+tp_status compiledAllGather(const void *src, void *dst, int64_t outer,
+                            int64_t chunk, tp_dtype dtype) {
+  return tp_all_gather(src, dst, outer, chunk, dtype);
+}
+tp_status compiledReduceScatter(const void *src, void *dst, int64_t outer,
+                                int64_t chunk, tp_dtype dtype,
+                                tp_reduce_op op) {
+  return tp_reduce_scatter(src, dst, outer, chunk, dtype, op);
+}
+} // namespace tp::rt

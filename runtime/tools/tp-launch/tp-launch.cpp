@@ -2,6 +2,15 @@
 //
 //   mpiexec -n N tp-launch --model model.so --inputs a.npy,b.npy
 //                          --output y.npy[,z.npy] [--timeout S] [--quiet]
+//   tp-launch --spawn N --model gpu-model.so ...     (GPU models, one node)
+//
+// tp-launch links no backend: it reads the model's manifest from the file
+// (Launch/ElfManifest.h) and dlopens libtp_runtime_mpi.so for target "cpu"
+// or libtp_runtime_nccl.so for target "gpu" (from ../lib next to the
+// executable, or TP_RUNTIME_LIB; --backend overrides the choice), RTLD_GLOBAL
+// so that the model's tp_rt_* / mgpu* calls resolve against it. With
+// --spawn N it starts N ranks of itself (Bootstrap/Spawn.h) instead of
+// running one.
 //
 // Every rank: load the model, read its tp_manifest, validate all inputs (the
 // same checks on every rank, before any collective, so a bad input fails the
@@ -13,8 +22,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Bootstrap/Spawn.h"
 #include "Common/DType.h"
 #include "Launch/ArgumentMemory.h"
+#include "Launch/ElfManifest.h"
 #include "Launch/HostLayout.h"
 #include "Launch/Manifest.h"
 #include "tp/runtime/npy.h"
@@ -47,9 +58,10 @@ const char usageText[] =
     "usage: mpiexec -n N tp-launch --model MODEL.so --inputs A.npy[,B.npy...]\n"
     "                              --output Y.npy[,Z.npy...] [--timeout S] "
     "[--quiet]\n"
+    "       tp-launch --spawn N --model GPU_MODEL.so ...   (one node, no "
+    "mpiexec)\n"
     "\n"
-    "Runs a model compiled by tp-mlir on every rank of the MPI job. Inputs "
-    "are\n"
+    "Runs a model compiled by tp-mlir on every rank of the job. Inputs are\n"
     "the full (unsharded) tensors, one per argument of the entry function;\n"
     "outputs are the full results, written by rank 0.\n"
     "  --model PATH     the compiled model (exports tp_manifest and tp_entry)\n"
@@ -57,12 +69,47 @@ const char usageText[] =
     "  --output LIST    comma-separated .npy paths, one per result\n"
     "  --timeout S      abort every rank after S seconds (default 300; 0: "
     "never)\n"
-    "  --quiet          print nothing on success\n";
+    "  --quiet          print nothing on success\n"
+    "  --spawn N        start N ranks of this program on this node, rank r "
+    "on GPU\n"
+    "                   r % (visible GPUs); GPU models only\n"
+    "  --backend NAME   mpi or nccl (default: from the model's target, cpu "
+    "or gpu)\n"
+    "GPU models run on the nccl backend; see runtime/README.md for the "
+    "TP_*\n"
+    "environment variables that place ranks started by mpirun or srun.\n";
 
 constexpr int timeoutExitCode = 124;
 
+/// The backend's C ABI, found with dlsym in the library loaded at startup.
+struct RuntimeApi {
+  std::string name; // "mpi" or "nccl"
+  tp_status (*init)(int *, char ***) = nullptr;
+  tp_status (*finalize)() = nullptr;
+  int (*rank)() = nullptr;
+  int (*size)() = nullptr;
+  const char *(*backendName)() = nullptr;
+  tp_status (*allReduce)(const void *, void *, int64_t, tp_dtype,
+                         tp_reduce_op) = nullptr;
+  tp_status (*allGather)(const void *, void *, int64_t, int64_t,
+                         tp_dtype) = nullptr;
+  const char *(*lastError)() = nullptr;
+  void (*abort)(int, const char *) = nullptr;
+  int (*inCollective)() = nullptr;
+  DeviceFunctions device; // nccl only
+  bool gpu() const { return device.sync != nullptr; }
+};
+
+RuntimeApi api;
+
 [[noreturn]] void fail(const std::string &message, int exitCode = 1) {
-  tp_abort(exitCode, message.c_str());
+  if (api.abort)
+    api.abort(exitCode, message.c_str());
+  // No backend loaded yet (or it returned): this process only.
+  std::string line = "tp: " + message + "\n";
+  ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
+  (void)ignored;
+  _exit(exitCode == 0 ? 1 : exitCode);
 }
 
 std::string plural(size_t n, const char *word) {
@@ -80,6 +127,8 @@ struct Options {
   double timeoutSeconds = 300;
   bool quiet = false;
   bool help = false;
+  int spawn = 0;       ///< --spawn N (0: this process is one rank)
+  std::string backend; ///< --backend, "" = from the manifest
 };
 
 bool splitList(const std::string &text, std::vector<std::string> &items) {
@@ -119,7 +168,7 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
       value = arg.substr(equals + 1);
     }
     if (name != "--model" && name != "--inputs" && name != "--output" &&
-        name != "--timeout") {
+        name != "--timeout" && name != "--spawn" && name != "--backend") {
       error = "unknown option '" + arg + "'";
       return false;
     }
@@ -139,6 +188,21 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
         error = "empty file name in " + name + " '" + value + "'";
         return false;
       }
+    } else if (name == "--spawn") {
+      char *end = nullptr;
+      long n = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || n < 1 || n > 1024) {
+        error = "--spawn wants a number of ranks (1..1024), got '" + value +
+                "'";
+        return false;
+      }
+      options.spawn = int(n);
+    } else if (name == "--backend") {
+      if (value != "mpi" && value != "nccl") {
+        error = "--backend must be mpi or nccl, got '" + value + "'";
+        return false;
+      }
+      options.backend = value;
     } else {
       char *end = nullptr;
       double seconds = std::strtod(value.c_str(), &end);
@@ -208,11 +272,11 @@ char crashMessage[64]; // "tp: rank R: the model crashed "
 void onExitDuringEntry(int status, void *) {
   // Inside a collective, the exit comes from MPI ending this rank because
   // another one aborted (and said why): let it proceed quietly.
-  if (!insideEntry || tp_in_collective())
+  if (!insideEntry || api.inCollective())
     return;
   std::string message =
       "the model called exit(" + std::to_string(status) + ") inside tp_entry";
-  tp_abort(status == 0 ? 1 : status, message.c_str());
+  fail(message, status == 0 ? 1 : status);
 }
 
 void appendText(char *buffer, size_t &length, size_t capacity,
@@ -228,7 +292,7 @@ void onCrashDuringEntry(int signal) {
   size_t length = 0;
   appendText(line, length, sizeof(line), crashMessage);
   appendText(line, length, sizeof(line),
-             tp_in_collective() ? "inside a collective called by tp_entry"
+             api.inCollective() ? "inside a collective called by tp_entry"
                                 : "inside tp_entry");
   appendText(line, length, sizeof(line), " (signal ");
   appendText(line, length, sizeof(line),
@@ -365,7 +429,9 @@ using EntryFunction = void (*)(void **);
 class Launcher {
 public:
   Launcher(const Options &options, int rank, int size)
-      : options(options), rank(rank), size(size), memory(createHostMemory()) {}
+      : options(options), rank(rank), size(size),
+        memory(api.gpu() ? createDeviceMemory(api.device)
+                         : createHostMemory()) {}
 
   void loadModel();
   void validateInputs();
@@ -401,7 +467,34 @@ private:
   std::string resultName(size_t i) const {
     return "result " + std::to_string(i) + " (" + options.outputs[i] + ")";
   }
+
+  /// Runs a collective on host data: directly on the CPU backend, through
+  /// device copies on the GPU one. src == dst means in place.
+  template <typename Collective>
+  tp_status onHostData(const void *src, size_t srcBytes, void *dst,
+                       size_t dstBytes, Collective collective);
 };
+
+template <typename Collective>
+tp_status Launcher::onHostData(const void *src, size_t srcBytes, void *dst,
+                               size_t dstBytes, Collective collective) {
+  if (memory->hostAccessible())
+    return collective(src, dst);
+  std::string error;
+  void *deviceSrc = memory->allocate(srcBytes, error);
+  void *deviceDst = src == dst ? deviceSrc : memory->allocate(dstBytes, error);
+  if (!deviceSrc || !deviceDst)
+    fail(error);
+  if (!memory->copyIn(deviceSrc, src, srcBytes, error))
+    fail(error);
+  tp_status status = collective(deviceSrc, deviceDst);
+  if (status == TP_OK && !memory->copyOut(dst, deviceDst, dstBytes, error))
+    fail(error);
+  memory->release(deviceSrc);
+  if (deviceDst != deviceSrc)
+    memory->release(deviceDst);
+  return status;
+}
 
 void Launcher::loadModel() {
   void *handle = dlopen(options.model.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -420,15 +513,20 @@ void Launcher::loadModel() {
   std::string error;
   if (!parseManifest(text, manifest, error))
     fail("model '" + options.model + "': invalid tp_manifest: " + error);
-  if (manifest.target != "cpu")
+  const char *wanted = api.gpu() ? "gpu" : "cpu";
+  if (manifest.target != wanted)
     fail("model '" + options.model + "' was compiled for target '" +
          manifest.target + "', but this tp-launch runs the " +
-         tp_backend_name() + " backend, which only runs target 'cpu'");
+         api.backendName() + " backend, which only runs target '" + wanted +
+         "'");
   if (manifest.tpSize != size)
     fail("this model was partitioned for tp-size " +
          std::to_string(manifest.tpSize) + " but launched on " +
-         plural(size_t(size), "rank") + " (run it with mpiexec -n " +
-         std::to_string(manifest.tpSize) + ")");
+         plural(size_t(size), "rank") +
+         (api.gpu() ? " (run it with tp-launch --spawn " +
+                          std::to_string(manifest.tpSize) + ")"
+                    : " (run it with mpiexec -n " +
+                          std::to_string(manifest.tpSize) + ")"));
   // Our own argument buffers must fit the descriptors' int64 sizes.
   for (const TensorSpec &spec : manifest.args)
     if (spec.localElements() < 0)
@@ -530,6 +628,8 @@ void Launcher::runEntry() {
   insideEntry = true;
   auto start = std::chrono::steady_clock::now();
   entry(packed.data());
+  if (api.gpu())
+    api.device.sync(); // the model only enqueued its work
   auto end = std::chrono::steady_clock::now();
   insideEntry = false;
   entryMilliseconds =
@@ -598,18 +698,25 @@ void Launcher::assembleResults() {
       fullResults[j] = std::move(local); // rank 0's copy is the result
       break;
     case ShardKind::Partial:
-      if (tp_all_reduce(local.data(), local.data(), spec.localElements(),
-                        spec.dtype, spec.sharding.reduction) != TP_OK)
-        fail(resultName(j) + ": " + tp_last_error());
+      if (onHostData(local.data(), local.size(), local.data(), local.size(),
+                     [&](const void *src, void *dst) {
+                       return api.allReduce(src, dst, spec.localElements(),
+                                            spec.dtype,
+                                            spec.sharding.reduction);
+                     }) != TP_OK)
+        fail(resultName(j) + ": " + api.lastError());
       fullResults[j] = std::move(local);
       break;
     case ShardKind::Split: {
       SplitGeometry g = splitGeometry(spec);
       std::vector<unsigned char> gathered(
           size_t(g.outer * size * g.local * g.inner) * elementSize);
-      if (tp_all_gather(local.data(), gathered.data(), g.outer,
-                        g.local * g.inner, spec.dtype) != TP_OK)
-        fail(resultName(j) + ": " + tp_last_error());
+      if (onHostData(local.data(), local.size(), gathered.data(),
+                     gathered.size(), [&](const void *src, void *dst) {
+                       return api.allGather(src, dst, g.outer,
+                                            g.local * g.inner, spec.dtype);
+                     }) != TP_OK)
+        fail(resultName(j) + ": " + api.lastError());
       std::vector<unsigned char> full(size_t(spec.globalElements()) *
                                       elementSize);
       stripPadding(gathered.data(), full.data(), g, size, elementSize);
@@ -621,9 +728,11 @@ void Launcher::assembleResults() {
   }
   // The last collective: every rank got here, so nothing but rank 0's writes
   // can fail after it.
-  if (tp_all_reduce(&entryMilliseconds, &maxEntryMilliseconds, 1, TP_F64,
-                    TP_MAX) != TP_OK)
-    fail(std::string("timing: ") + tp_last_error());
+  if (onHostData(&entryMilliseconds, sizeof(double), &maxEntryMilliseconds,
+                 sizeof(double), [&](const void *src, void *dst) {
+                   return api.allReduce(src, dst, 1, TP_F64, TP_MAX);
+                 }) != TP_OK)
+    fail(std::string("timing: ") + api.lastError());
 }
 
 void Launcher::writeOutputs() {
@@ -675,7 +784,7 @@ void Launcher::printSummary() {
   std::printf("tp-launch: @%s on %s (%s): tp_entry %.3f ms (max over "
               "ranks); wrote %s\n",
               manifest.entry.c_str(), plural(size_t(size), "rank").c_str(),
-              tp_backend_name(), maxEntryMilliseconds,
+              api.backendName(), maxEntryMilliseconds,
               outputs.empty() ? "nothing" : outputs.c_str());
   std::fflush(stdout);
 }
@@ -686,25 +795,151 @@ void Launcher::releaseArguments() {
   argumentBuffers.clear();
 }
 
+//===----------------------------------------------------------------------===//
+// Choosing and loading the backend
+//===----------------------------------------------------------------------===//
+
+std::string executablePath() {
+  char buffer[4096];
+  ssize_t n = readlink("/proc/self/exe", buffer, sizeof(buffer) - 1);
+  if (n <= 0)
+    return "";
+  buffer[n] = '\0';
+  return buffer;
+}
+
+/// The runtime library for `backend`: $TP_RUNTIME_LIB, else
+/// <dir of tp-launch>/../lib/libtp_runtime_<backend>.so.
+std::string runtimeLibraryPath(const std::string &backend) {
+  if (const char *path = std::getenv("TP_RUNTIME_LIB"); path && *path)
+    return path;
+  std::string exe = executablePath();
+  std::string bin = directoryOf(exe.empty() ? std::string(".") : exe);
+  return bin + "/../lib/libtp_runtime_" + backend + ".so";
+}
+
+/// Which backend to load: --backend, else the model's target (read from the
+/// file; if it cannot be read, the MPI backend when it exists, so that the
+/// error is reported as before from the model loader).
+std::string chooseBackend(const Options &options, bool optionsOk) {
+  if (!options.backend.empty())
+    return options.backend;
+  if (optionsOk && !options.model.empty()) {
+    std::string text, error;
+    if (readElfString(options.model, text, error)) {
+      std::string target = manifestTarget(text);
+      if (target == "gpu")
+        return "nccl";
+      if (target == "cpu")
+        return "mpi";
+    }
+  }
+  if (const char *path = std::getenv("TP_RUNTIME_LIB");
+      path && std::strstr(path, "nccl"))
+    return "nccl";
+  struct stat info;
+  return stat(runtimeLibraryPath("mpi").c_str(), &info) == 0 ? "mpi" : "nccl";
+}
+
+template <typename T> void bind(void *library, const char *name, T &pointer) {
+  pointer = reinterpret_cast<T>(dlsym(library, name));
+  if (!pointer)
+    fail(std::string("the runtime library does not export ") + name);
+}
+
+void loadBackend(const std::string &backend) {
+  std::string path = runtimeLibraryPath(backend);
+  void *library = dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
+  if (!library) {
+    const char *reason = dlerror();
+    fail("cannot load the " + backend + " runtime '" + path +
+         "': " + (reason ? reason : "unknown error") +
+         (backend == "nccl" ? " (GPU models need libtp_runtime_nccl.so and "
+                              "the CUDA, cuBLASLt and NCCL libraries on the "
+                              "library path)"
+                            : ""));
+  }
+  RuntimeApi loaded;
+  loaded.name = backend;
+  bind(library, "tp_init", loaded.init);
+  bind(library, "tp_finalize", loaded.finalize);
+  bind(library, "tp_rank", loaded.rank);
+  bind(library, "tp_size", loaded.size);
+  bind(library, "tp_backend_name", loaded.backendName);
+  bind(library, "tp_all_reduce", loaded.allReduce);
+  bind(library, "tp_all_gather", loaded.allGather);
+  bind(library, "tp_last_error", loaded.lastError);
+  bind(library, "tp_in_collective", loaded.inCollective);
+  bind(library, "tp_abort", loaded.abort);
+  if (backend == "nccl") {
+    bind(library, "mgpuMemAlloc", loaded.device.memAlloc);
+    bind(library, "mgpuMemFree", loaded.device.memFree);
+    bind(library, "mgpuMemcpy", loaded.device.memcpy);
+    bind(library, "tp_rt_sync", loaded.device.sync);
+  }
+  api = loaded;
+}
+
+/// --spawn N: start N ranks of this program (without --spawn) and wait.
+int spawnRanks(int argc, char **argv, const Options &options) {
+  std::vector<std::string> arguments{argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--spawn") {
+      ++i;
+      continue;
+    }
+    if (arg.rfind("--spawn=", 0) == 0)
+      continue;
+    arguments.push_back(arg);
+  }
+  if (options.backend.empty()) {
+    arguments.push_back("--backend");
+    arguments.push_back("nccl");
+  }
+  boot::SpawnConfig config;
+  config.executable = executablePath();
+  config.arguments = arguments;
+  config.ranks = options.spawn;
+  // The ranks' own watchdogs fire at the timeout; this is the backstop.
+  config.backstopSeconds =
+      options.timeoutSeconds > 0 ? options.timeoutSeconds + 15 : 0;
+  config.graceSeconds = 10;
+  std::string error;
+  int code = boot::spawnRanks(config, error);
+  if (code < 0)
+    fail("tp-launch: " + error);
+  return code;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
-  if (tp_init(&argc, &argv) != TP_OK)
-    fail(std::string("cannot initialize the runtime: ") + tp_last_error());
-  const int rank = tp_rank(), size = tp_size();
-
   Options options;
   std::string error;
-  if (!parseOptions(argc, argv, options, error)) {
+  const bool optionsOk = parseOptions(argc, argv, options, error);
+  if (optionsOk && options.help) {
+    std::fputs(usageText, stdout);
+    return 0;
+  }
+  const std::string backend = chooseBackend(options, optionsOk);
+  if (optionsOk && options.spawn > 0) {
+    if (backend != "nccl")
+      fail("tp-launch: --spawn runs GPU models (the nccl backend); model '" +
+               options.model +
+               "' is for target 'cpu': run it with mpiexec -n N tp-launch",
+           2);
+    return spawnRanks(argc, argv, options);
+  }
+  loadBackend(backend);
+
+  if (api.init(&argc, &argv) != TP_OK)
+    fail(std::string("cannot initialize the runtime: ") + api.lastError());
+  const int rank = api.rank(), size = api.size();
+  if (!optionsOk) {
     if (rank == 0)
       std::fputs(usageText, stderr);
     fail("tp-launch: " + error, 2);
-  }
-  if (options.help) {
-    if (rank == 0)
-      std::fputs(usageText, stdout);
-    tp_finalize();
-    return 0;
   }
 
   Watchdog watchdog;
@@ -724,9 +959,9 @@ int main(int argc, char **argv) {
   launcher.printSummary();
   launcher.releaseArguments();
 
-  // The watchdog also covers MPI_Finalize, which waits for every rank.
-  if (tp_finalize() != TP_OK) {
-    std::fprintf(stderr, "tp: rank %d: %s\n", rank, tp_last_error());
+  // The watchdog also covers finalization, which waits for every rank.
+  if (api.finalize() != TP_OK) {
+    std::fprintf(stderr, "tp: rank %d: %s\n", rank, api.lastError());
     return 1;
   }
   watchdog.stop();

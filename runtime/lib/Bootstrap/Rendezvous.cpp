@@ -1,0 +1,492 @@
+//===- Rendezvous.cpp - TCP id exchange and liveness channel --------------===//
+
+#include "Bootstrap/Rendezvous.h"
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <set>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+namespace tp::boot {
+
+namespace {
+
+constexpr uint32_t magic = 0x54505256; // "TPRV"
+constexpr uint32_t maxBody = 1 << 20;
+
+enum MessageType : uint32_t {
+  Hello = 1,   // a = rank, b = size
+  Payload = 2, // body = the id
+  Error = 3,   // body = text
+  Bye = 4,
+  Abort = 5, // a = origin rank, b = exit code, body = text
+};
+
+struct Message {
+  uint32_t type = 0;
+  int32_t a = 0;
+  int32_t b = 0;
+  std::string body;
+};
+
+using Clock = std::chrono::steady_clock;
+
+int millisecondsUntil(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  deadline - Clock::now())
+                  .count();
+  return left < 0 ? 0 : left > 1000000000 ? 1000000000 : int(left);
+}
+
+std::string errnoText(int e) { return std::strerror(e); }
+
+/// Sends the whole buffer; never raises SIGPIPE. `wait` false: give up
+/// instead of blocking on a full socket buffer.
+bool sendAll(int fd, const void *data, size_t bytes, bool wait = true) {
+  const char *p = static_cast<const char *>(data);
+  while (bytes > 0) {
+    ssize_t n =
+        ::send(fd, p, bytes, MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    p += n;
+    bytes -= size_t(n);
+  }
+  return true;
+}
+
+bool sendMessage(int fd, uint32_t type, int32_t a, int32_t b,
+                 const void *body, size_t length, bool wait = true) {
+  uint32_t header[5] = {htonl(magic), htonl(type), htonl(uint32_t(a)),
+                        htonl(uint32_t(b)), htonl(uint32_t(length))};
+  std::string frame(reinterpret_cast<const char *>(header), sizeof(header));
+  frame.append(static_cast<const char *>(body), length);
+  return sendAll(fd, frame.data(), frame.size(), wait);
+}
+
+enum class ReadResult { Ok, Closed, TimedOut, Garbage };
+
+/// Reads exactly `bytes` before the deadline.
+ReadResult readAll(int fd, void *data, size_t bytes,
+                   Clock::time_point deadline) {
+  char *p = static_cast<char *>(data);
+  while (bytes > 0) {
+    pollfd pfd{fd, POLLIN, 0};
+    int ready = ::poll(&pfd, 1, millisecondsUntil(deadline));
+    if (ready < 0 && errno == EINTR)
+      continue;
+    if (ready == 0)
+      return ReadResult::TimedOut;
+    ssize_t n = ::recv(fd, p, bytes, 0);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+      continue;
+    if (n <= 0)
+      return ReadResult::Closed;
+    p += n;
+    bytes -= size_t(n);
+  }
+  return ReadResult::Ok;
+}
+
+ReadResult readMessage(int fd, Message &message, Clock::time_point deadline) {
+  uint32_t header[5];
+  ReadResult r = readAll(fd, header, sizeof(header), deadline);
+  if (r != ReadResult::Ok)
+    return r;
+  if (ntohl(header[0]) != magic)
+    return ReadResult::Garbage;
+  message.type = ntohl(header[1]);
+  message.a = int32_t(ntohl(header[2]));
+  message.b = int32_t(ntohl(header[3]));
+  uint32_t length = ntohl(header[4]);
+  if (length > maxBody)
+    return ReadResult::Garbage;
+  message.body.assign(length, '\0');
+  if (length == 0)
+    return ReadResult::Ok;
+  return readAll(fd, message.body.data(), length, deadline);
+}
+
+void setCloseOnExec(int fd) {
+  int flags = fcntl(fd, F_GETFD);
+  if (flags >= 0)
+    fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+void setNoDelay(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+std::string endpoint(const MasterAddress &address) {
+  return address.host + ":" + std::to_string(address.port);
+}
+
+/// A listening socket on the master address (the address itself if it is
+/// local, else every interface).
+int listenOn(const MasterAddress &address, int backlog, std::string &error) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = "socket: " + errnoText(errno);
+    return -1;
+  }
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in any{};
+  any.sin_family = AF_INET;
+  any.sin_port = htons(uint16_t(address.port));
+  any.sin_addr.s_addr = htonl(INADDR_ANY);
+  bool bound = false;
+  addrinfo hints{}, *found = nullptr;
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  if (getaddrinfo(address.host.c_str(), nullptr, &hints, &found) == 0) {
+    for (addrinfo *a = found; a && !bound; a = a->ai_next) {
+      sockaddr_in local = *reinterpret_cast<sockaddr_in *>(a->ai_addr);
+      local.sin_port = htons(uint16_t(address.port));
+      bound = ::bind(fd, reinterpret_cast<sockaddr *>(&local),
+                     sizeof(local)) == 0;
+    }
+    freeaddrinfo(found);
+  }
+  if (!bound &&
+      ::bind(fd, reinterpret_cast<sockaddr *>(&any), sizeof(any)) != 0) {
+    error = "cannot listen on " + endpoint(address) + ": " +
+            errnoText(errno) + " (set TP_MASTER_PORT to a free port)";
+    ::close(fd);
+    return -1;
+  }
+  if (::listen(fd, backlog) != 0) {
+    error = "cannot listen on " + endpoint(address) + ": " + errnoText(errno);
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/// One connection attempt with a bounded wait; -1 and `error` on failure.
+int connectOnce(const MasterAddress &address, Clock::time_point deadline,
+                std::string &error) {
+  addrinfo hints{}, *found = nullptr;
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  std::string port = std::to_string(address.port);
+  if (int rc = getaddrinfo(address.host.c_str(), port.c_str(), &hints, &found);
+      rc != 0) {
+    error = "cannot resolve '" + address.host + "': " + gai_strerror(rc);
+    return -1;
+  }
+  int result = -1;
+  for (addrinfo *a = found; a && result < 0; a = a->ai_next) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+      error = "socket: " + errnoText(errno);
+      continue;
+    }
+    int rc = ::connect(fd, a->ai_addr, a->ai_addrlen);
+    if (rc != 0 && errno == EINPROGRESS) {
+      pollfd pfd{fd, POLLOUT, 0};
+      int wait = std::min(millisecondsUntil(deadline), 2000);
+      rc = ::poll(&pfd, 1, wait) == 1 ? 0 : -1;
+      int soError = ETIMEDOUT;
+      socklen_t len = sizeof(soError);
+      if (rc == 0 &&
+          getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &len) == 0 &&
+          soError == 0) {
+        rc = 0;
+      } else {
+        rc = -1;
+        errno = soError ? soError : ETIMEDOUT;
+      }
+    }
+    if (rc == 0) {
+      int flags = fcntl(fd, F_GETFL);
+      fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+      setNoDelay(fd);
+      result = fd;
+    } else {
+      error = errnoText(errno);
+      ::close(fd);
+    }
+  }
+  freeaddrinfo(found);
+  return result;
+}
+
+std::string rankList(const std::set<int> &ranks) {
+  std::string text;
+  for (int r : ranks)
+    text += (text.empty() ? "" : ", ") + std::to_string(r);
+  return text;
+}
+
+} // namespace
+
+Rendezvous::~Rendezvous() {
+  std::lock_guard<std::mutex> lock(mutex);
+  for (size_t i = 0; i < fds.size(); ++i)
+    closeLocked(int(i));
+}
+
+void Rendezvous::closeLocked(int index) {
+  if (fds[index] >= 0)
+    ::close(fds[index]);
+  fds[index] = -1;
+}
+
+bool Rendezvous::exchange(int rankArg, int sizeArg,
+                          const MasterAddress &address,
+                          std::vector<unsigned char> &payload,
+                          std::string &error) {
+  rank = rankArg;
+  size = sizeArg;
+  lastTimedOut = false;
+  if (size <= 1)
+    return true;
+  const auto deadline =
+      Clock::now() + std::chrono::milliseconds(
+                         int64_t(address.timeoutSeconds * 1000.0 + 0.5));
+  char seconds[32];
+  std::snprintf(seconds, sizeof(seconds), "%g s", address.timeoutSeconds);
+
+  if (rank != 0) {
+    // Connect, retrying while rank 0 is not listening yet.
+    int fd = -1;
+    std::string reason;
+    while (fd < 0) {
+      fd = connectOnce(address, deadline, reason);
+      if (fd >= 0)
+        break;
+      if (millisecondsUntil(deadline) == 0) {
+        lastTimedOut = true;
+        error = "rendezvous: could not connect to rank 0 at " +
+                endpoint(address) + " within " + seconds + " (" + reason +
+                "); is rank 0 running, and are TP_MASTER_ADDR / "
+                "TP_MASTER_PORT the same on every rank?";
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(
+          std::min(100, millisecondsUntil(deadline))));
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      fds.assign(1, fd);
+    }
+    if (!sendMessage(fd, Hello, rank, size, nullptr, 0)) {
+      error = "rendezvous: lost the connection to rank 0 at " +
+              endpoint(address) + " while saying hello";
+      return false;
+    }
+    // A little longer than rank 0's own deadline, so that its message about
+    // the missing ranks arrives first.
+    Message message;
+    ReadResult r =
+        readMessage(fd, message, deadline + std::chrono::seconds(3));
+    if (r == ReadResult::TimedOut) {
+      lastTimedOut = true;
+      error = std::string("rendezvous: rank 0 did not send the id within ") +
+              seconds + " (waiting for the other ranks?)";
+      return false;
+    }
+    if (r != ReadResult::Ok) {
+      error = "rendezvous: rank 0 closed the connection before sending the "
+              "id (it failed or was not a tp rank)";
+      return false;
+    }
+    if (message.type == Error) {
+      error = "rendezvous failed on rank 0: " + message.body;
+      return false;
+    }
+    if (message.type != Payload) {
+      error = "rendezvous: unexpected message from rank 0";
+      return false;
+    }
+    payload.assign(message.body.begin(), message.body.end());
+    return true;
+  }
+
+  // Rank 0.
+  int listener = address.listenFd;
+  if (listener < 0) {
+    listener = listenOn(address, size + 8, error);
+    if (listener < 0) {
+      error = "rendezvous: " + error;
+      return false;
+    }
+  } else {
+    setCloseOnExec(listener);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    fds.assign(size_t(size), -1);
+  }
+  std::set<int> missing;
+  for (int r = 1; r < size; ++r)
+    missing.insert(r);
+  auto failAll = [&](const std::string &text) {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (int r = 1; r < size; ++r)
+      if (fds[r] >= 0) {
+        sendMessage(fds[r], Error, 0, 0, text.data(), text.size(), false);
+        closeLocked(r);
+      }
+    ::close(listener);
+    error = "rendezvous: " + text;
+    return false;
+  };
+  while (!missing.empty()) {
+    pollfd pfd{listener, POLLIN, 0};
+    int ready = ::poll(&pfd, 1, millisecondsUntil(deadline));
+    if (ready < 0 && errno == EINTR)
+      continue;
+    if (ready == 0) {
+      lastTimedOut = true;
+      return failAll("timed out after " + std::string(seconds) +
+                     " waiting for rank" + (missing.size() > 1 ? "s " : " ") +
+                     rankList(missing) + " (of " + std::to_string(size) +
+                     ") to connect to " + endpoint(address));
+    }
+    int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0)
+      continue;
+    setNoDelay(fd);
+    Message hello;
+    auto helloDeadline =
+        std::min(deadline, Clock::now() + std::chrono::seconds(10));
+    if (readMessage(fd, hello, helloDeadline) != ReadResult::Ok ||
+        hello.type != Hello) {
+      ::close(fd); // not one of ours (a port scan, a stale job): ignore
+      continue;
+    }
+    std::string problem;
+    if (hello.b != size)
+      problem = "rank " + std::to_string(hello.a) + " thinks the job has " +
+                std::to_string(hello.b) + " ranks, rank 0 thinks " +
+                std::to_string(size);
+    else if (hello.a < 1 || hello.a >= size)
+      problem = "a peer says it is rank " + std::to_string(hello.a) +
+                ", outside [1, " + std::to_string(size) + ")";
+    else if (!missing.count(hello.a))
+      problem = "two processes say they are rank " + std::to_string(hello.a);
+    if (!problem.empty()) {
+      sendMessage(fd, Error, 0, 0, problem.data(), problem.size(), false);
+      ::close(fd);
+      return failAll(problem);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      fds[hello.a] = fd;
+    }
+    missing.erase(hello.a);
+  }
+  ::close(listener);
+  std::lock_guard<std::mutex> lock(mutex);
+  for (int r = 1; r < size; ++r)
+    if (!sendMessage(fds[r], Payload, 0, 0, payload.data(), payload.size())) {
+      error = "rendezvous: lost rank " + std::to_string(r) +
+              " while sending the id";
+      for (int q = 1; q < size; ++q)
+        closeLocked(q);
+      return false;
+    }
+  return true;
+}
+
+PeerEvent Rendezvous::poll(int timeoutMs) {
+  PeerEvent event;
+  std::vector<pollfd> pfds;
+  std::vector<int> owners;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (size_t i = 0; i < fds.size(); ++i)
+      if (fds[i] >= 0) {
+        pfds.push_back(pollfd{fds[i], POLLIN, 0});
+        owners.push_back(int(i));
+      }
+  }
+  if (pfds.empty()) {
+    if (timeoutMs > 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(timeoutMs));
+    return event;
+  }
+  int ready = ::poll(pfds.data(), pfds.size(), timeoutMs);
+  if (ready <= 0)
+    return event;
+  for (size_t k = 0; k < pfds.size(); ++k) {
+    if (!pfds[k].revents)
+      continue;
+    const int index = owners[k];
+    const int peer = rank == 0 ? index : 0;
+    Message message;
+    ReadResult r = readMessage(pfds[k].fd, message,
+                               Clock::now() + std::chrono::seconds(2));
+    std::lock_guard<std::mutex> lock(mutex);
+    if (fds[index] != pfds[k].fd)
+      continue; // closed meanwhile
+    if (r != ReadResult::Ok) {
+      closeLocked(index);
+      event.kind = PeerEvent::PeerLost;
+      event.peer = peer;
+      return event;
+    }
+    if (message.type == Bye) {
+      closeLocked(index);
+      continue;
+    }
+    if (message.type == Abort) {
+      event.kind = PeerEvent::PeerAborted;
+      event.peer = message.a;
+      event.exitCode = message.b;
+      event.message = message.body;
+      if (rank == 0)
+        for (int r2 = 1; r2 < size; ++r2)
+          if (r2 != index && fds[r2] >= 0)
+            sendMessage(fds[r2], Abort, message.a, message.b,
+                        message.body.data(), message.body.size(), false);
+      return event;
+    }
+    // Anything else after the exchange is ignored.
+  }
+  return event;
+}
+
+void Rendezvous::announceAbort(int origin, int exitCode,
+                               const std::string &message) {
+  std::lock_guard<std::mutex> lock(mutex);
+  for (int fd : fds)
+    if (fd >= 0)
+      sendMessage(fd, Abort, origin, exitCode, message.data(), message.size(),
+                  false);
+}
+
+void Rendezvous::goodbye() {
+  std::lock_guard<std::mutex> lock(mutex);
+  for (size_t i = 0; i < fds.size(); ++i)
+    if (fds[i] >= 0) {
+      sendMessage(fds[i], Bye, rank, 0, nullptr, 0, false);
+      closeLocked(int(i));
+    }
+}
+
+int Rendezvous::connectedPeers() {
+  std::lock_guard<std::mutex> lock(mutex);
+  int n = 0;
+  for (int fd : fds)
+    n += fd >= 0;
+  return n;
+}
+
+} // namespace tp::boot

@@ -1,0 +1,93 @@
+//===- Rendezvous.h - TCP id exchange and liveness channel ------*- C++ -*-===//
+//
+// NCCL needs the unique id that rank 0 creates on every rank before
+// ncclCommInitRank. Rank 0 listens on TP_MASTER_ADDR:TP_MASTER_PORT (or on a
+// socket inherited from tp-launch --spawn); every other rank connects (with
+// retries until the timeout), says hello, and receives the id once ALL ranks
+// have connected, so that a missing rank fails everyone with a message
+// instead of a hang inside NCCL.
+//
+// The connections then stay open as a liveness channel (a star around rank
+// 0): a connection that closes without a goodbye is a dead peer. Rank 0
+// forwards an abort announced by one rank to all others. The backend polls
+// the channel from its watchdog thread (see NCCLBackend.cpp).
+//
+// Wire format: a 20-byte header {magic, type, a, b, length} in network byte
+// order, then `length` bytes. IPv4.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TP_RUNTIME_BOOTSTRAP_RENDEZVOUS_H
+#define TP_RUNTIME_BOOTSTRAP_RENDEZVOUS_H
+
+#include "Bootstrap/Environment.h"
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace tp::boot {
+
+/// Something the liveness channel reported.
+struct PeerEvent {
+  enum Kind {
+    None,       ///< nothing happened within the poll's timeout
+    PeerLost,   ///< `peer` closed its connection without a goodbye
+    PeerAborted ///< rank `peer` announced an abort (exitCode, message)
+  };
+  Kind kind = None;
+  int peer = -1;
+  int exitCode = 0;
+  std::string message;
+};
+
+class Rendezvous {
+public:
+  Rendezvous() = default;
+  Rendezvous(const Rendezvous &) = delete;
+  Rendezvous &operator=(const Rendezvous &) = delete;
+  /// Closes the channel without a goodbye (peers see this rank as lost).
+  ~Rendezvous();
+
+  /// Rank 0 sends `payload` to every other rank once all of them have
+  /// connected; any other rank receives it into `payload`. Size 1 does
+  /// nothing. On failure `error` says what happened and which ranks were
+  /// missing; rank 0 also tells the connected ranks why.
+  bool exchange(int rank, int size, const MasterAddress &address,
+                std::vector<unsigned char> &payload, std::string &error);
+
+  /// Waits up to `timeoutMs` for an event on the liveness channel. Goodbyes
+  /// are consumed silently. Rank 0 forwards an abort to the other ranks
+  /// before returning it. One thread polls at a time.
+  PeerEvent poll(int timeoutMs);
+
+  /// Tells the peers that rank `origin` is aborting (rank 0: every peer;
+  /// others: rank 0, which forwards it). Does not block; safe from any
+  /// thread and concurrently with poll().
+  void announceAbort(int origin, int exitCode, const std::string &message);
+
+  /// Tells the peers that this rank finished normally, then closes.
+  void goodbye();
+
+  /// Number of peers still connected (for tests and messages).
+  int connectedPeers();
+
+  /// Whether the last exchange() failed because its timeout elapsed.
+  bool timedOut() const { return lastTimedOut; }
+
+private:
+  int rank = 0;
+  int size = 1;
+  std::mutex mutex; // guards fds and sends
+  /// Rank 0: fds[r] is rank r's connection (fds[0] unused); other ranks:
+  /// fds[0] is the connection to rank 0. -1 once closed.
+  std::vector<int> fds;
+  bool lastTimedOut = false;
+
+  void closeLocked(int index);
+};
+
+} // namespace tp::boot
+
+#endif // TP_RUNTIME_BOOTSTRAP_RENDEZVOUS_H

@@ -1,0 +1,246 @@
+//===- Spawn.cpp - Start N ranks of a program on this node ----------------===//
+
+#include "Bootstrap/Spawn.h"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+extern char **environ;
+
+namespace tp::boot {
+
+std::vector<std::string> rankEnvironment(const std::vector<std::string> &base,
+                                         int rank, int size, int port,
+                                         int listenFd) {
+  static const char *const replaced[] = {
+      "TP_RANK=",        "TP_WORLD_SIZE=",  "TP_LOCAL_RANK=",
+      "TP_MASTER_ADDR=", "TP_MASTER_PORT=", "TP_RENDEZVOUS_FD="};
+  std::vector<std::string> env;
+  for (const std::string &entry : base) {
+    bool drop = false;
+    for (const char *prefix : replaced)
+      drop |= entry.rfind(prefix, 0) == 0;
+    if (!drop)
+      env.push_back(entry);
+  }
+  env.push_back("TP_RANK=" + std::to_string(rank));
+  env.push_back("TP_WORLD_SIZE=" + std::to_string(size));
+  env.push_back("TP_LOCAL_RANK=" + std::to_string(rank));
+  env.push_back("TP_MASTER_ADDR=127.0.0.1");
+  env.push_back("TP_MASTER_PORT=" + std::to_string(port));
+  if (rank == 0 && listenFd >= 0)
+    env.push_back("TP_RENDEZVOUS_FD=" + std::to_string(listenFd));
+  return env;
+}
+
+int overallExitCode(const std::vector<RankExit> &exits) {
+  for (const RankExit &e : exits)
+    if (!e.killedByUs && (e.signaled || e.code != 0))
+      return e.code == 0 ? 1 : e.code;
+  for (const RankExit &e : exits)
+    if (e.signaled || e.code != 0)
+      return e.code == 0 ? 1 : e.code;
+  return 0;
+}
+
+namespace {
+
+volatile sig_atomic_t terminateRequested = 0;
+
+void onTerminate(int) { terminateRequested = 1; }
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+void say(const std::string &name, const std::string &text) {
+  std::string line = name + ": " + text + "\n";
+  ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
+  (void)ignored;
+}
+
+} // namespace
+
+int spawnRanks(const SpawnConfig &config, std::string &error,
+               std::vector<RankExit> *exitsOut) {
+  if (config.ranks < 1) {
+    error = "--spawn needs at least 1 rank";
+    return -1;
+  }
+  // The rendezvous socket: rank 0 inherits it, so the port is ours before
+  // any child starts.
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listener < 0) {
+    error = std::string("socket: ") + std::strerror(errno);
+    return -1;
+  }
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof(address);
+  if (::bind(listener, reinterpret_cast<sockaddr *>(&address),
+             sizeof(address)) != 0 ||
+      ::listen(listener, config.ranks + 8) != 0 ||
+      getsockname(listener, reinterpret_cast<sockaddr *>(&address),
+                  &length) != 0) {
+    error = std::string("cannot open the rendezvous socket on 127.0.0.1: ") +
+            std::strerror(errno);
+    ::close(listener);
+    return -1;
+  }
+  const int port = ntohs(address.sin_port);
+
+  std::vector<std::string> base;
+  for (char **e = environ; *e; ++e)
+    base.push_back(*e);
+
+  // Everything the children need is built before fork (only async-signal
+  // safe calls in between fork and exec).
+  std::vector<char *> argv;
+  for (const std::string &a : config.arguments)
+    argv.push_back(const_cast<char *>(a.c_str()));
+  argv.push_back(nullptr);
+
+  struct sigaction action {}, savedTerm{}, savedInt{};
+  action.sa_handler = onTerminate;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, &savedTerm);
+  sigaction(SIGINT, &action, &savedInt);
+  terminateRequested = 0;
+
+  std::vector<pid_t> pids(size_t(config.ranks), -1);
+  std::vector<std::vector<std::string>> envs(size_t(config.ranks));
+  std::vector<std::vector<char *>> envps(size_t(config.ranks));
+  for (int r = 0; r < config.ranks; ++r) {
+    envs[r] = rankEnvironment(base, r, config.ranks, port, listener);
+    for (std::string &s : envs[r])
+      envps[r].push_back(s.data());
+    envps[r].push_back(nullptr);
+  }
+  std::fflush(nullptr);
+  for (int r = 0; r < config.ranks; ++r) {
+    pid_t pid = fork();
+    if (pid < 0) {
+      error = std::string("fork: ") + std::strerror(errno);
+      for (pid_t p : pids)
+        if (p > 0)
+          kill(p, SIGKILL);
+      for (pid_t p : pids)
+        if (p > 0)
+          waitpid(p, nullptr, 0);
+      ::close(listener);
+      sigaction(SIGTERM, &savedTerm, nullptr);
+      sigaction(SIGINT, &savedInt, nullptr);
+      return -1;
+    }
+    if (pid == 0) {
+      signal(SIGTERM, SIG_DFL);
+      signal(SIGINT, SIG_DFL);
+      if (r == 0) {
+        int flags = fcntl(listener, F_GETFD);
+        fcntl(listener, F_SETFD, flags & ~FD_CLOEXEC);
+      }
+      execve(config.executable.c_str(), argv.data(), envps[r].data());
+      const char text[] = ": cannot execute the rank program\n";
+      ssize_t ignored =
+          write(STDERR_FILENO, config.name.data(), config.name.size());
+      ignored = write(STDERR_FILENO, text, sizeof(text) - 1);
+      (void)ignored;
+      _exit(127);
+    }
+    pids[r] = pid;
+  }
+  ::close(listener);
+
+  std::vector<RankExit> exits;
+  int running = config.ranks;
+  const auto start = Clock::now();
+  Clock::time_point firstFailure{};
+  bool failed = false, killedAll = false, timedOut = false;
+  std::vector<bool> killed(size_t(config.ranks), false);
+  auto killRemaining = [&](int sig) {
+    for (int r = 0; r < config.ranks; ++r)
+      if (pids[r] > 0) {
+        kill(pids[r], sig);
+        killed[r] = killed[r] || sig == SIGKILL;
+      }
+  };
+  bool forwardedTerm = false;
+  while (running > 0) {
+    int status = 0;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid > 0) {
+      for (int r = 0; r < config.ranks; ++r) {
+        if (pids[r] != pid)
+          continue;
+        pids[r] = -1;
+        --running;
+        RankExit e;
+        e.rank = r;
+        e.signaled = WIFSIGNALED(status);
+        e.code = e.signaled ? WTERMSIG(status) : WEXITSTATUS(status);
+        e.killedByUs = killed[r];
+        exits.push_back(e);
+        if (e.signaled && !e.killedByUs)
+          say(config.name, "rank " + std::to_string(r) + " was killed by " +
+                               "signal " + std::to_string(e.code) + " (" +
+                               strsignal(e.code) + ")");
+        if ((e.signaled || e.code != 0) && !failed) {
+          failed = true;
+          firstFailure = Clock::now();
+        }
+      }
+      continue;
+    }
+    if (pid < 0 && errno != EINTR)
+      break;
+    if (terminateRequested && !forwardedTerm) {
+      forwardedTerm = true;
+      killRemaining(SIGTERM);
+    }
+    if (failed && !killedAll && secondsSince(firstFailure) > config.graceSeconds) {
+      std::string list;
+      for (int r = 0; r < config.ranks; ++r)
+        if (pids[r] > 0)
+          list += (list.empty() ? "" : ", ") + std::to_string(r);
+      say(config.name, "rank(s) " + list + " did not end within " +
+                           std::to_string(int(config.graceSeconds)) +
+                           " s of the first failure; killing them");
+      killRemaining(SIGKILL);
+      killedAll = true;
+    }
+    if (config.backstopSeconds > 0 && !killedAll &&
+        secondsSince(start) > config.backstopSeconds) {
+      say(config.name, "the ranks did not end within " +
+                           std::to_string(int(config.backstopSeconds)) +
+                           " s; killing them");
+      killRemaining(SIGKILL);
+      killedAll = true;
+      timedOut = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  sigaction(SIGTERM, &savedTerm, nullptr);
+  sigaction(SIGINT, &savedInt, nullptr);
+  if (exitsOut)
+    *exitsOut = exits;
+  int code = overallExitCode(exits);
+  if (timedOut && code == 9)
+    code = 124;
+  return code;
+}
+
+} // namespace tp::boot

@@ -1,0 +1,224 @@
+//===- Cuda.cpp - The process's CUDA context and persistent stream --------===//
+
+#include "GPU/Cuda.h"
+
+#include "Bootstrap/Environment.h"
+#include "tp/runtime/tp_runtime.h"
+#include "tp/runtime/tp_runtime_gpu.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+namespace tp::gpu {
+
+namespace {
+
+// Never destroyed: model modules unload from global destructors at exit,
+// after any static object here would be gone.
+struct State {
+  std::mutex mutex;
+  std::atomic<bool> ready{false};
+  int requestedDevice = -1; // mgpuSetDefaultDevice
+  int ordinal = -1;
+  CUdevice device = 0;
+  CUcontext context = nullptr;
+  CUstream stream = nullptr;
+  bool tf32 = false;
+  std::string failure; // why creation failed (it is not retried)
+  std::mutex syncMutex;
+  SyncPolicy *policy = nullptr;
+};
+
+State &state() {
+  static State *s = new State;
+  return *s;
+}
+
+thread_local bool contextCurrent = false;
+
+bool envFlag(const char *name) {
+  const char *v = std::getenv(name);
+  return v && std::strcmp(v, "1") == 0;
+}
+
+bool create(State &s, std::string &error) {
+  CUresult r = cuInit(0);
+  if (r != CUDA_SUCCESS) {
+    error = "cuInit: " + cuErrorText(r);
+    return false;
+  }
+  int count = 0;
+  if ((r = cuDeviceGetCount(&count)) != CUDA_SUCCESS) {
+    error = "cuDeviceGetCount: " + cuErrorText(r);
+    return false;
+  }
+  boot::GetEnv env = boot::processEnvironment();
+  boot::Placement placement;
+  if (!boot::detectPlacement(env, placement, error))
+    return false;
+  int ordinal = s.requestedDevice;
+  if (ordinal < 0) {
+    ordinal = boot::chooseDevice(env, placement, count, error);
+    if (ordinal < 0)
+      return false;
+  } else if (ordinal >= count) {
+    error = "mgpuSetDefaultDevice(" + std::to_string(ordinal) +
+            "): only " + std::to_string(count) + " device(s) are visible";
+    return false;
+  }
+  if ((r = cuDeviceGet(&s.device, ordinal)) != CUDA_SUCCESS) {
+    error = "cuDeviceGet: " + cuErrorText(r);
+    return false;
+  }
+  if ((r = cuDevicePrimaryCtxRetain(&s.context, s.device)) != CUDA_SUCCESS) {
+    error = "cuDevicePrimaryCtxRetain: " + cuErrorText(r);
+    return false;
+  }
+  if ((r = cuCtxSetCurrent(s.context)) != CUDA_SUCCESS) {
+    error = "cuCtxSetCurrent: " + cuErrorText(r);
+    return false;
+  }
+  cudaError_t e = cudaSetDevice(ordinal);
+  if (e != cudaSuccess) {
+    error = std::string("cudaSetDevice: ") + cudaGetErrorString(e);
+    return false;
+  }
+  cudaStream_t created = nullptr;
+  if ((e = cudaStreamCreateWithFlags(&created, cudaStreamNonBlocking)) !=
+      cudaSuccess) {
+    error = std::string("cudaStreamCreateWithFlags: ") + cudaGetErrorString(e);
+    return false;
+  }
+  // Keep freed stream-ordered memory in the pool instead of returning it to
+  // the driver at every synchronization.
+  cudaMemPool_t pool;
+  if (cudaDeviceGetDefaultMemPool(&pool, ordinal) == cudaSuccess) {
+    uint64_t threshold = UINT64_MAX;
+    cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold);
+  }
+  s.stream = reinterpret_cast<CUstream>(created);
+  s.ordinal = ordinal;
+  s.tf32 = envFlag("TP_ALLOW_TF32");
+  s.policy = new SyncPolicy(envFlag("TP_STRICT_SYNC"));
+  return true;
+}
+
+} // namespace
+
+std::string cuErrorText(CUresult result) {
+  const char *text = nullptr;
+  const char *name = nullptr;
+  if (cuGetErrorString(result, &text) == CUDA_SUCCESS && text) {
+    if (cuGetErrorName(result, &name) == CUDA_SUCCESS && name)
+      return std::string(text) + " (" + name + ")";
+    return text;
+  }
+  switch (result) {
+  case CUDA_ERROR_STUB_LIBRARY:
+    return "CUDA driver is a stub library (CUDA_ERROR_STUB_LIBRARY): this "
+           "machine has no GPU driver";
+  case CUDA_ERROR_NO_DEVICE:
+    return "no CUDA-capable device is detected (CUDA_ERROR_NO_DEVICE)";
+  default:
+    return "CUDA driver error " + std::to_string(int(result));
+  }
+}
+
+void fatal(const std::string &message) { tp_abort(1, message.c_str()); }
+
+bool tryEnsureContext(std::string &error) {
+  State &s = state();
+  if (!s.ready.load(std::memory_order_acquire)) {
+    std::lock_guard<std::mutex> lock(s.mutex);
+    if (!s.ready.load(std::memory_order_relaxed)) {
+      if (!s.failure.empty()) {
+        error = s.failure;
+        return false;
+      }
+      if (!create(s, error)) {
+        s.failure = error;
+        return false;
+      }
+      contextCurrent = true;
+      s.ready.store(true, std::memory_order_release);
+    }
+  }
+  if (!contextCurrent) {
+    CUresult r = cuCtxSetCurrent(s.context);
+    if (r != CUDA_SUCCESS) {
+      error = "cuCtxSetCurrent: " + cuErrorText(r);
+      return false;
+    }
+    cudaError_t e = cudaSetDevice(s.ordinal);
+    if (e != cudaSuccess) {
+      error = std::string("cudaSetDevice: ") + cudaGetErrorString(e);
+      return false;
+    }
+    contextCurrent = true;
+  }
+  return true;
+}
+
+void ensureContext() {
+  if (contextCurrent)
+    return;
+  std::string error;
+  if (!tryEnsureContext(error))
+    fatal(error);
+}
+
+CUstream stream() { return state().stream; }
+
+int deviceOrdinal() { return state().ordinal; }
+
+bool allowTf32() { return state().tf32; }
+
+SyncPolicy &syncPolicy() { return *state().policy; }
+
+std::mutex &syncMutex() { return state().syncMutex; }
+
+void setDefaultDevice(int device) {
+  State &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (s.ready.load()) {
+    if (device != s.ordinal)
+      fatal("mgpuSetDefaultDevice(" + std::to_string(device) +
+            "): the runtime already uses device " +
+            std::to_string(s.ordinal) + " (one device per process)");
+    return;
+  }
+  s.requestedDevice = device;
+}
+
+void synchronizeStream(bool force, const char *what) {
+  ensureContext();
+  {
+    std::lock_guard<std::mutex> lock(syncMutex());
+    if (!force && !syncPolicy().mustWait())
+      return;
+  }
+  checkCu(cuStreamSynchronize(stream()), what);
+  std::lock_guard<std::mutex> lock(syncMutex());
+  syncPolicy().waited();
+}
+
+} // namespace tp::gpu
+
+extern "C" {
+
+void tp_rt_sync(void) {
+  tp::gpu::synchronizeStream(true, "tp_rt_sync: cuStreamSynchronize");
+}
+
+void *tp_rt_stream(void) {
+  tp::gpu::ensureContext();
+  return tp::gpu::stream();
+}
+
+int32_t tp_rt_device(void) {
+  tp::gpu::ensureContext();
+  return tp::gpu::deviceOrdinal();
+}
+
+} // extern "C"

@@ -1,0 +1,69 @@
+//===- Cuda.h - The process's CUDA context and persistent stream -*- C++ -*-===//
+//
+// One device, its primary context (shared by the driver API, cudart, cuBLASLt
+// and NCCL) and ONE persistent non-blocking stream per process, all created
+// lazily on first use from any thread: compiled models load their kernel
+// modules from global constructors, before main and before tp_init.
+//
+// Every CUDA status is checked; a failure ends every rank through tp_abort
+// with "tp: rank R: <call>: <reason>".
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TP_RUNTIME_GPU_CUDA_H
+#define TP_RUNTIME_GPU_CUDA_H
+
+#include "GPU/DeviceLayout.h"
+
+#include <cuda.h>
+#include <cuda_runtime_api.h>
+
+#include <mutex>
+#include <string>
+
+namespace tp::gpu {
+
+/// Creates the context and stream if needed and makes the context current
+/// on this thread. Aborts on failure.
+void ensureContext();
+
+/// Same, returning false with `error` instead of aborting (tp_init).
+bool tryEnsureContext(std::string &error);
+
+/// The persistent stream (ensureContext() first).
+CUstream stream();
+
+/// The device ordinal in use (ensureContext() first).
+int deviceOrdinal();
+
+/// mgpuSetDefaultDevice: chooses the device for a context not created yet.
+void setDefaultDevice(int device);
+
+/// Whether TP_ALLOW_TF32=1 was set when the context was created.
+bool allowTf32();
+
+/// The sync policy and the lock that guards it.
+SyncPolicy &syncPolicy();
+std::mutex &syncMutex();
+
+/// Waits for the persistent stream (always, `force`) or only when the sync
+/// policy says the host may look at the results.
+void synchronizeStream(bool force, const char *what);
+
+[[noreturn]] void fatal(const std::string &message);
+
+std::string cuErrorText(CUresult result);
+
+inline void checkCu(CUresult result, const char *call) {
+  if (result != CUDA_SUCCESS)
+    fatal(std::string(call) + ": " + cuErrorText(result));
+}
+
+inline void checkCuda(cudaError_t result, const char *call) {
+  if (result != cudaSuccess)
+    fatal(std::string(call) + ": " + cudaGetErrorString(result));
+}
+
+} // namespace tp::gpu
+
+#endif // TP_RUNTIME_GPU_CUDA_H

@@ -1,0 +1,557 @@
+//===- NCCLBackend.cpp - tp runtime ABI implemented with NCCL -------------===//
+//
+// libtp_runtime_nccl: the tp_* ABI of tp_runtime.h on DEVICE pointers. One
+// NCCL communicator per process, created by tp_init:
+//   1. rank / size / local rank from the environment (Bootstrap/Environment.h);
+//   2. rank 0 creates the NCCL unique id and the TCP rendezvous hands it to
+//      every rank (Bootstrap/Rendezvous.h); its connections stay open as the
+//      liveness channel;
+//   3. a watchdog thread polls that channel and ncclCommGetAsyncError every
+//      100 ms: a peer that dies (connection closed without a goodbye), an
+//      abort announced by a peer, or an asynchronous NCCL error makes this
+//      rank ncclCommAbort and exit -- never hang;
+//   4. the CUDA context on device (TP_DEVICE or local rank % devices) and
+//      ncclCommInitRank.
+// Collectives are NCCL calls on the persistent stream (Cuda.h). The public
+// tp_* functions then wait for the stream (they are blocking, as the header
+// says); the tp_rt_* ones called by compiled code only enqueue.
+// Middle-dimension layouts (outer > 1) are packed through a device scratch
+// buffer with one cudaMemcpy2DAsync per rank (DeviceLayout.h).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Bootstrap/Environment.h"
+#include "Bootstrap/Rendezvous.h"
+#include "Common/Backend.h"
+#include "Common/DType.h"
+#include "Common/Error.h"
+#include "GPU/Cuda.h"
+#include "GPU/DeviceLayout.h"
+#include "tp/runtime/tp_runtime.h"
+#include "tp/runtime/tp_runtime_gpu.h"
+
+#include <nccl.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unistd.h>
+
+using namespace tp::rt;
+using namespace tp::gpu;
+
+namespace {
+
+struct Backend {
+  bool initialized = false;
+  bool finalized = false;
+  int size = -1;
+  ncclComm_t comm = nullptr;
+  void *scratch = nullptr; // device, grows
+  size_t scratchBytes = 0;
+  int32_t *barrierWord = nullptr; // device
+};
+
+Backend backend;
+std::atomic<int> currentRank{-1};
+std::atomic<int> collectiveDepth{0};
+
+// The liveness channel and the watchdog. Leaked on purpose: tp_abort may run
+// during exit.
+tp::boot::Rendezvous &rendezvous() {
+  static auto *r = new tp::boot::Rendezvous;
+  return *r;
+}
+std::thread *watchdog = nullptr;
+std::atomic<bool> stopWatchdog{false};
+std::mutex commMutex;            // guards watchedComm against finalize
+ncclComm_t watchedComm = nullptr; // what the watchdog checks / aborts
+
+struct InCollective {
+  InCollective() { ++collectiveDepth; }
+  ~InCollective() { --collectiveDepth; }
+  InCollective(const InCollective &) = delete;
+  InCollective &operator=(const InCollective &) = delete;
+};
+
+/// Ends this process: prints (optionally), tells the peers (optionally),
+/// aborts the communicator and exits. Safe from any thread; the first caller
+/// wins.
+[[noreturn]] void terminate(int exitCode, const std::string &message,
+                            bool print, bool announce) {
+  if (exitCode == 0)
+    exitCode = 1;
+  static std::atomic<bool> aborting{false};
+  static thread_local bool abortingHere = false;
+  if (aborting.exchange(true)) {
+    if (abortingHere)
+      _exit(exitCode);
+    for (;;)
+      pause();
+  }
+  abortingHere = true;
+  if (print) {
+    std::string line = "tp: ";
+    if (int rank = currentRank.load(); rank >= 0)
+      line += "rank " + std::to_string(rank) + ": ";
+    line += message.empty() ? "aborted" : message;
+    line += '\n';
+    ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
+    (void)ignored;
+  }
+  if (announce)
+    rendezvous().announceAbort(currentRank.load(), exitCode,
+                               print ? message : std::string());
+  // If aborting the communicator hangs, SIGALRM still ends the process.
+  std::signal(SIGALRM, SIG_DFL);
+  alarm(10);
+  ncclComm_t comm = nullptr;
+  if (commMutex.try_lock()) {
+    comm = watchedComm;
+    commMutex.unlock();
+  }
+  if (comm)
+    ncclCommAbort(comm);
+  _exit(exitCode);
+}
+
+void watchdogLoop() {
+  while (!stopWatchdog.load()) {
+    tp::boot::PeerEvent event = rendezvous().poll(100);
+    if (stopWatchdog.load())
+      break;
+    if (event.kind == tp::boot::PeerEvent::PeerLost) {
+      const int rank = currentRank.load();
+      std::string message =
+          event.peer == 0
+              ? "lost the connection to rank 0 (it exited or crashed); "
+                "aborting"
+              : "rank " + std::to_string(event.peer) +
+                    " ended without finishing (it exited or crashed); "
+                    "aborting every rank";
+      // Rank 0 tells the others; another rank just goes.
+      terminate(1, message, true, rank == 0);
+    }
+    if (event.kind == tp::boot::PeerEvent::PeerAborted) {
+      // The rank that aborted said why (rank 0 already forwarded it).
+      terminate(event.exitCode, std::string(), false, false);
+    }
+    ncclResult_t asyncError = ncclSuccess;
+    {
+      std::lock_guard<std::mutex> lock(commMutex);
+      if (watchedComm &&
+          ncclCommGetAsyncError(watchedComm, &asyncError) != ncclSuccess)
+        asyncError = ncclSuccess; // cannot tell; try again
+    }
+    if (asyncError != ncclSuccess && asyncError != ncclInProgress)
+      terminate(1,
+                std::string("NCCL reported an asynchronous error: ") +
+                    ncclGetErrorString(asyncError) +
+                    " (ncclCommGetAsyncError); aborting every rank",
+                true, true);
+  }
+}
+
+tp_status requireInitialized(const char *fn) {
+  if (backend.initialized)
+    return TP_OK;
+  return setError(TP_ERR_STATE, "%s: %s", fn,
+                  backend.finalized ? "the runtime was finalized"
+                                    : "tp_init has not been called");
+}
+
+tp_status ncclFailure(const char *fn, const char *call, ncclResult_t r) {
+  const char *detail = backend.comm ? ncclGetLastError(backend.comm) : "";
+  return setError(TP_ERR_BACKEND, "%s: %s failed: %s%s%s%s", fn, call,
+                  ncclGetErrorString(r), detail && *detail ? " (" : "",
+                  detail ? detail : "", detail && *detail ? ")" : "");
+}
+
+tp_status cudaFailure(const char *fn, const char *call, cudaError_t e) {
+  return setError(TP_ERR_BACKEND, "%s: %s failed: %s", fn, call,
+                  cudaGetErrorString(e));
+}
+
+ncclDataType_t ncclType(int64_t dtype) {
+  switch (dtype) {
+  case TP_F32:
+    return ncclFloat32;
+  case TP_F64:
+    return ncclFloat64;
+  case TP_F16:
+    return ncclFloat16;
+  case TP_BF16:
+    return ncclBfloat16;
+  case TP_I32:
+    return ncclInt32;
+  default:
+    return ncclInt64;
+  }
+}
+
+ncclRedOp_t ncclOp(int64_t op) {
+  return op == TP_MAX ? ncclMax : op == TP_MIN ? ncclMin : ncclSum;
+}
+
+cudaStream_t ncclStream() { return reinterpret_cast<cudaStream_t>(stream()); }
+
+/// The public functions take device pointers; catch a host pointer with a
+/// message rather than an illegal-address error later.
+tp_status checkDevicePointer(const char *fn, const char *what, const void *p,
+                             int64_t elements) {
+  if (elements == 0 || !p)
+    return TP_OK;
+  cudaPointerAttributes attributes;
+  if (cudaPointerGetAttributes(&attributes, p) != cudaSuccess) {
+    cudaGetLastError();
+    return setError(TP_ERR_INVALID_ARGUMENT,
+                    "%s: %s is not CUDA memory (the nccl backend's "
+                    "collectives take device pointers)",
+                    fn, what);
+  }
+  if (attributes.type == cudaMemoryTypeUnregistered)
+    return setError(TP_ERR_INVALID_ARGUMENT,
+                    "%s: %s is pageable host memory (the nccl backend's "
+                    "collectives take device pointers)",
+                    fn, what);
+  return TP_OK;
+}
+
+tp_status waitForStream(const char *fn) {
+  if (cudaError_t e = cudaStreamSynchronize(ncclStream()); e != cudaSuccess)
+    return cudaFailure(fn, "cudaStreamSynchronize", e);
+  ncclResult_t asyncError = ncclSuccess;
+  ncclCommGetAsyncError(backend.comm, &asyncError);
+  if (asyncError != ncclSuccess && asyncError != ncclInProgress)
+    return ncclFailure(fn, "a collective", asyncError);
+  return TP_OK;
+}
+
+void *scratch(size_t bytes) {
+  if (bytes <= backend.scratchBytes)
+    return backend.scratch;
+  if (backend.scratch)
+    cudaFreeAsync(backend.scratch, ncclStream());
+  backend.scratch = nullptr;
+  backend.scratchBytes = 0;
+  if (cudaMallocAsync(&backend.scratch, bytes, ncclStream()) != cudaSuccess) {
+    cudaGetLastError();
+    backend.scratch = nullptr;
+    return nullptr;
+  }
+  backend.scratchBytes = bytes;
+  return backend.scratch;
+}
+
+tp_status copies2D(const char *fn, const std::vector<Copy2D> &copies,
+                   const void *src, void *dst) {
+  for (const Copy2D &c : copies)
+    if (cudaError_t e = cudaMemcpy2DAsync(
+            static_cast<char *>(dst) + c.dstOffset, c.dstPitch,
+            static_cast<const char *>(src) + c.srcOffset, c.srcPitch, c.width,
+            c.height, cudaMemcpyDeviceToDevice, ncclStream());
+        e != cudaSuccess)
+      return cudaFailure(fn, "cudaMemcpy2DAsync", e);
+  return TP_OK;
+}
+
+//===----------------------------------------------------------------------===//
+// The collectives (blocking: wait for the stream before returning)
+//===----------------------------------------------------------------------===//
+
+tp_status allReduce(const void *src, void *dst, int64_t count, int64_t dtype,
+                    int64_t op, bool blocking) {
+  const char *fn = blocking ? "tp_all_reduce" : "tp_rt_all_reduce";
+  InCollective scope;
+  tp_status status;
+  if ((status = requireInitialized(fn)) || (status = checkDType(fn, dtype)) ||
+      (status = checkReduceOp(fn, op)) ||
+      (status = checkCount(fn, "count", count)) ||
+      (status = checkBuffer(fn, "src", src, count)) ||
+      (status = checkBuffer(fn, "dst", dst, count)))
+    return status;
+  const size_t bytes = size_t(count) * dtypeSize(dtype);
+  if ((status = checkNoOverlap(fn, src, bytes, dst, bytes, true)))
+    return status;
+  if (blocking && ((status = checkDevicePointer(fn, "src", src, count)) ||
+                   (status = checkDevicePointer(fn, "dst", dst, count))))
+    return status;
+  if (count == 0)
+    return TP_OK;
+  if (ncclResult_t r = ncclAllReduce(src, dst, size_t(count), ncclType(dtype),
+                                     ncclOp(op), backend.comm, ncclStream());
+      r != ncclSuccess)
+    return ncclFailure(fn, "ncclAllReduce", r);
+  return blocking ? waitForStream(fn) : TP_OK;
+}
+
+tp_status allGather(const void *src, void *dst, int64_t outer, int64_t chunk,
+                    int64_t dtype, bool blocking) {
+  const char *fn = blocking ? "tp_all_gather" : "tp_rt_all_gather";
+  InCollective scope;
+  tp_status status;
+  int64_t perRank = 0, total = 0;
+  if ((status = requireInitialized(fn)) || (status = checkDType(fn, dtype)) ||
+      (status = checkCount(fn, "outer", outer)) ||
+      (status = checkCount(fn, "chunk", chunk)) ||
+      (status = checkedProduct(fn, outer, chunk, 1, perRank)) ||
+      (status = checkedProduct(fn, outer, chunk, backend.size, total)) ||
+      (status = checkBuffer(fn, "src", src, perRank)) ||
+      (status = checkBuffer(fn, "dst", dst, total)))
+    return status;
+  const size_t elementSize = dtypeSize(dtype);
+  if ((status = checkNoOverlap(fn, src, size_t(perRank) * elementSize, dst,
+                               size_t(total) * elementSize, false)))
+    return status;
+  if (blocking && ((status = checkDevicePointer(fn, "src", src, perRank)) ||
+                   (status = checkDevicePointer(fn, "dst", dst, total))))
+    return status;
+  if (perRank == 0)
+    return TP_OK;
+  void *receive = dst;
+  if (outer > 1 && backend.size > 1) {
+    receive = scratch(size_t(total) * elementSize);
+    if (!receive)
+      return setError(TP_ERR_BACKEND,
+                      "%s: out of device memory (%zu bytes of scratch)", fn,
+                      size_t(total) * elementSize);
+  }
+  if (ncclResult_t r =
+          ncclAllGather(src, receive, size_t(perRank), ncclType(dtype),
+                        backend.comm, ncclStream());
+      r != ncclSuccess)
+    return ncclFailure(fn, "ncclAllGather", r);
+  // receive is [size][outer][chunk]; dst wants [outer][size][chunk].
+  if (receive != dst &&
+      (status = copies2D(fn,
+                         gatherUnpackCopies(outer, backend.size, chunk,
+                                            elementSize),
+                         receive, dst)))
+    return status;
+  return blocking ? waitForStream(fn) : TP_OK;
+}
+
+tp_status reduceScatter(const void *src, void *dst, int64_t outer,
+                        int64_t chunk, int64_t dtype, int64_t op,
+                        bool blocking) {
+  const char *fn = blocking ? "tp_reduce_scatter" : "tp_rt_reduce_scatter";
+  InCollective scope;
+  tp_status status;
+  int64_t perRank = 0, total = 0;
+  if ((status = requireInitialized(fn)) || (status = checkDType(fn, dtype)) ||
+      (status = checkReduceOp(fn, op)) ||
+      (status = checkCount(fn, "outer", outer)) ||
+      (status = checkCount(fn, "chunk", chunk)) ||
+      (status = checkedProduct(fn, outer, chunk, 1, perRank)) ||
+      (status = checkedProduct(fn, outer, chunk, backend.size, total)) ||
+      (status = checkBuffer(fn, "src", src, total)) ||
+      (status = checkBuffer(fn, "dst", dst, perRank)))
+    return status;
+  const size_t elementSize = dtypeSize(dtype);
+  if ((status = checkNoOverlap(fn, src, size_t(total) * elementSize, dst,
+                               size_t(perRank) * elementSize, false)))
+    return status;
+  if (blocking && ((status = checkDevicePointer(fn, "src", src, total)) ||
+                   (status = checkDevicePointer(fn, "dst", dst, perRank))))
+    return status;
+  if (perRank == 0)
+    return TP_OK;
+  // NCCL scatters rank-major blocks: [outer][size][chunk] -> [size][outer][chunk].
+  const void *send = src;
+  if (outer > 1 && backend.size > 1) {
+    void *packed = scratch(size_t(total) * elementSize);
+    if (!packed)
+      return setError(TP_ERR_BACKEND,
+                      "%s: out of device memory (%zu bytes of scratch)", fn,
+                      size_t(total) * elementSize);
+    if ((status = copies2D(fn,
+                           scatterPackCopies(outer, backend.size, chunk,
+                                             elementSize),
+                           src, packed)))
+      return status;
+    send = packed;
+  }
+  if (ncclResult_t r = ncclReduceScatter(send, dst, size_t(perRank),
+                                         ncclType(dtype), ncclOp(op),
+                                         backend.comm, ncclStream());
+      r != ncclSuccess)
+    return ncclFailure(fn, "ncclReduceScatter", r);
+  return blocking ? waitForStream(fn) : TP_OK;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// The C ABI
+//===----------------------------------------------------------------------===//
+
+extern "C" {
+
+tp_status tp_init(int *argc, char ***argv) {
+  const char *fn = "tp_init";
+  if ((argc == nullptr) != (argv == nullptr))
+    return setError(TP_ERR_INVALID_ARGUMENT,
+                    "%s: argc and argv must both be null or both be non-null",
+                    fn);
+  if (backend.initialized)
+    return TP_OK;
+  if (backend.finalized)
+    return setError(TP_ERR_STATE,
+                    "%s: the runtime was finalized and cannot be initialized "
+                    "again in this process",
+                    fn);
+  tp::boot::GetEnv env = tp::boot::processEnvironment();
+  tp::boot::Placement placement;
+  tp::boot::MasterAddress address;
+  std::string error;
+  if (!tp::boot::detectPlacement(env, placement, error) ||
+      !tp::boot::masterAddress(env, placement, address, error))
+    return setError(TP_ERR_INVALID_ARGUMENT, "%s: %s", fn, error.c_str());
+  currentRank = placement.rank;
+
+  // The id, from rank 0 to everyone, before any CUDA work: a rank that then
+  // fails is seen by the others through the liveness channel.
+  ncclUniqueId id;
+  std::memset(&id, 0, sizeof(id));
+  std::vector<unsigned char> payload;
+  if (placement.rank == 0) {
+    if (ncclResult_t r = ncclGetUniqueId(&id); r != ncclSuccess)
+      return ncclFailure(fn, "ncclGetUniqueId", r);
+    payload.assign(reinterpret_cast<unsigned char *>(&id),
+                   reinterpret_cast<unsigned char *>(&id) + sizeof(id));
+  }
+  if (!rendezvous().exchange(placement.rank, placement.size, address, payload,
+                             error))
+    return setError(rendezvous().timedOut() ? TP_ERR_TIMEOUT : TP_ERR_BACKEND,
+                    "%s: %s", fn, error.c_str());
+  if (payload.size() != sizeof(id))
+    return setError(TP_ERR_BACKEND,
+                    "%s: rendezvous: got a %zu-byte id, expected %zu", fn,
+                    payload.size(), sizeof(id));
+  std::memcpy(&id, payload.data(), sizeof(id));
+  if (placement.size > 1) {
+    stopWatchdog = false;
+    watchdog = new std::thread(watchdogLoop);
+  }
+
+  if (!tryEnsureContext(error))
+    return setError(TP_ERR_BACKEND, "%s: %s", fn, error.c_str());
+  ncclComm_t comm = nullptr;
+  if (ncclResult_t r =
+          ncclCommInitRank(&comm, placement.size, id, placement.rank);
+      r != ncclSuccess)
+    return ncclFailure(fn, "ncclCommInitRank", r);
+  backend.comm = comm;
+  {
+    std::lock_guard<std::mutex> lock(commMutex);
+    watchedComm = comm;
+  }
+  if (cudaError_t e = cudaMalloc(reinterpret_cast<void **>(&backend.barrierWord),
+                                 sizeof(int32_t));
+      e != cudaSuccess)
+    return cudaFailure(fn, "cudaMalloc", e);
+  backend.size = placement.size;
+  backend.initialized = true;
+  return TP_OK;
+}
+
+tp_status tp_finalize(void) {
+  const char *fn = "tp_finalize";
+  if (tp_status status = requireInitialized(fn); status != TP_OK)
+    return status;
+  tp_status result = TP_OK;
+  if (cudaError_t e = cudaStreamSynchronize(ncclStream()); e != cudaSuccess)
+    result = cudaFailure(fn, "cudaStreamSynchronize", e);
+  if (backend.scratch)
+    cudaFree(backend.scratch);
+  cudaFree(backend.barrierWord);
+  backend.scratch = nullptr;
+  backend.scratchBytes = 0;
+  backend.barrierWord = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(commMutex);
+    watchedComm = nullptr;
+  }
+  // Collective: the watchdog still watches the peers meanwhile.
+  if (ncclResult_t r = ncclCommFinalize(backend.comm);
+      r != ncclSuccess && result == TP_OK)
+    result = ncclFailure(fn, "ncclCommFinalize", r);
+  if (ncclResult_t r = ncclCommDestroy(backend.comm);
+      r != ncclSuccess && result == TP_OK)
+    result = ncclFailure(fn, "ncclCommDestroy", r);
+  backend.comm = nullptr;
+  if (watchdog) {
+    stopWatchdog = true;
+    watchdog->join();
+    delete watchdog;
+    watchdog = nullptr;
+  }
+  rendezvous().goodbye();
+  backend.initialized = false;
+  backend.finalized = true;
+  backend.size = -1;
+  currentRank = -1;
+  return result;
+}
+
+int tp_rank(void) { return backend.initialized ? currentRank.load() : -1; }
+
+int tp_size(void) { return backend.initialized ? backend.size : -1; }
+
+const char *tp_backend_name(void) { return "nccl"; }
+
+int tp_in_collective(void) { return collectiveDepth.load() > 0 ? 1 : 0; }
+
+tp_status tp_all_reduce(const void *src, void *dst, int64_t count,
+                        tp_dtype dtype, tp_reduce_op op) {
+  return allReduce(src, dst, count, int(dtype), int(op), true);
+}
+
+tp_status tp_all_gather(const void *src, void *dst, int64_t outer,
+                        int64_t chunk, tp_dtype dtype) {
+  return allGather(src, dst, outer, chunk, int(dtype), true);
+}
+
+tp_status tp_reduce_scatter(const void *src, void *dst, int64_t outer,
+                            int64_t chunk, tp_dtype dtype, tp_reduce_op op) {
+  return reduceScatter(src, dst, outer, chunk, int(dtype), int(op), true);
+}
+
+tp_status tp_barrier(void) {
+  const char *fn = "tp_barrier";
+  InCollective scope;
+  if (tp_status status = requireInitialized(fn); status != TP_OK)
+    return status;
+  if (ncclResult_t r =
+          ncclAllReduce(backend.barrierWord, backend.barrierWord, 1, ncclInt32,
+                        ncclSum, backend.comm, ncclStream());
+      r != ncclSuccess)
+    return ncclFailure(fn, "ncclAllReduce", r);
+  return waitForStream(fn);
+}
+
+void tp_abort(int exitCode, const char *message) {
+  terminate(exitCode, message ? message : "aborted", true, true);
+}
+
+} // extern "C"
+
+// Compiled code's collectives: stream-ordered, no wait.
+namespace tp::rt {
+tp_status compiledAllReduce(const void *src, void *dst, int64_t count,
+                            tp_dtype dtype, tp_reduce_op op) {
+  return allReduce(src, dst, count, int(dtype), int(op), false);
+}
+tp_status compiledAllGather(const void *src, void *dst, int64_t outer,
+                            int64_t chunk, tp_dtype dtype) {
+  return allGather(src, dst, outer, chunk, int(dtype), false);
+}
+tp_status compiledReduceScatter(const void *src, void *dst, int64_t outer,
+                                int64_t chunk, tp_dtype dtype,
+                                tp_reduce_op op) {
+  return reduceScatter(src, dst, outer, chunk, int(dtype), int(op), false);
+}
+} // namespace tp::rt
