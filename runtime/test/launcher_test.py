@@ -8,6 +8,11 @@ needed). See FixtureModel.c for what the fixture computes.
 Success cases check every output value at 1..4 ranks. Error cases check that
 the run fails (non-zero exit), quickly, with a message naming the rank and
 the argument / file, and that no output file (or temporary) was left behind.
+
+GPU cases use the hand-written GPU model (GpuFixtureModel.c): gpu_stub_*
+run against CUDA's stub driver (no GPU here: the runtime must fail cleanly on
+every rank), gpu_ok_spawnN run it for real and exit 77 (skipped) where there
+is no GPU.
 """
 
 import argparse
@@ -110,16 +115,24 @@ class Case:
             write_npy(paths[-1], descr, shape, values)
         return paths
 
-    def run(self, np, model, inputs, outputs=None, extra=(), timeout=30):
+    def run(self, np, model, inputs, outputs=None, extra=(), timeout=30,
+            spawn=False, env=None):
+        """np ranks through mpiexec, or tp-launch --spawn np, or (np = 0)
+        one plain process."""
         outputs = self.outputs if outputs is None else outputs
-        command = [self.args.mpiexec, "-n", str(np), self.args.launcher,
-                   "--model", model, "--inputs", ",".join(inputs),
+        if spawn:
+            prefix = [self.args.launcher, "--spawn", str(np)]
+        elif np == 0:
+            prefix = [self.args.launcher]
+        else:
+            prefix = [self.args.mpiexec, "-n", str(np), self.args.launcher]
+        command = [*prefix, "--model", model, "--inputs", ",".join(inputs),
                    "--output", ",".join(outputs),
                    "--timeout", str(timeout), *extra]
         print("+", " ".join(command), flush=True)
         start = time.monotonic()
         proc = subprocess.run(command, capture_output=True, text=True,
-                              timeout=60)
+                              timeout=90, env=env)
         elapsed = time.monotonic() - start
         print(f"exit code {proc.returncode} after {elapsed:.1f} s")
         print("stdout:\n" + proc.stdout + "stderr:\n" + proc.stderr)
@@ -270,6 +283,100 @@ def error_case(case, name):
         # Usually 124, but hydra may report a rank it SIGKILLed (README).
         case.expect_failure(proc, t, r"tp: rank 0: timed out after 2 s",
                             limit=15)
+    elif name == "spawn_cpu_model":
+        proc, t = case.run(2, model2, inputs, spawn=True)
+        case.expect_failure(proc, t, r"tp: tp-launch: --spawn runs GPU models "
+                            r"\(the nccl backend\); model '[^']*fixture_model"
+                            r"_tp2\.so' is for target 'cpu'")
+        check(proc.returncode == 2, "exit code should be 2")
+    elif name == "bad_backend":
+        proc, t = case.run(1, model2, inputs, extra=["--backend", "cuda"])
+        case.expect_failure(proc, t, rank + r"tp-launch: --backend must be mpi "
+                            r"or nccl, got 'cuda'")
+    elif name == "mpi_runs_gpu_model":
+        case.outputs = [case.path("gy.npy"), case.path("gh.npy")]
+        proc, t = case.run(1, case.fixture("fixture_gpu_tp1"),
+                           gpu_inputs(case), extra=["--backend", "mpi"])
+        case.expect_failure(proc, t, rank + r"model '[^']*fixture_gpu_tp1\.so'"
+                            r" was compiled for target 'gpu', but this "
+                            r"tp-launch runs the mpi backend")
+    else:
+        check(False, f"unknown case {name}")
+
+
+# The GPU fixture: y = relu(x w + b) v (replicated), h = relu(x w + b).
+GX = [float((i * 7) % 5 - 2) for i in range(8 * 16)]       # [8, 16]
+GW = [float((i * 3) % 5 - 2) for i in range(16 * 12)]      # [16, 12]
+GB = [float(i % 3 - 1) for i in range(12)]                 # [12]
+GV = [float((i * 5) % 3 - 1) for i in range(12 * 8)]       # [12, 8]
+
+
+def gpu_expected():
+    h = [[max(0.0, sum(GX[i * 16 + p] * GW[p * 12 + j] for p in range(16)) +
+              GB[j]) for j in range(12)] for i in range(8)]
+    y = [[sum(h[i][q] * GV[q * 8 + j] for q in range(12)) for j in range(8)]
+         for i in range(8)]
+    return ([v for row in y for v in row], [v for row in h for v in row])
+
+
+def gpu_inputs(case):
+    paths = []
+    for name, shape, values in [("x", (8, 16), GX), ("w", (16, 12), GW),
+                                ("b", (12,), GB), ("v", (12, 8), GV)]:
+        paths.append(case.path(name + ".npy"))
+        write_npy(paths[-1], "<f4", shape, values)
+    return paths
+
+
+def stub_env(case):
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = case.args.stub_driver + (
+        ":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+    return env
+
+
+def have_gpu():
+    if os.path.exists("/dev/nvidia0"):
+        return True
+    try:
+        return subprocess.run(["nvidia-smi", "-L"], capture_output=True,
+                              timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def gpu_case(case, name):
+    outputs = [case.path("gy.npy"), case.path("gh.npy")]
+    case.outputs = outputs
+    inputs = gpu_inputs(case)
+    stub = r"cuInit: CUDA driver is a stub library"
+    if name == "gpu_stub_np1":
+        proc, t = case.run(0, case.fixture("fixture_gpu_tp1"), inputs,
+                           env=stub_env(case))
+        case.expect_failure(proc, t, r"tp: rank 0: cannot initialize the "
+                            r"runtime: tp_init: " + stub)
+    elif name == "gpu_stub_spawn2":
+        proc, t = case.run(2, case.fixture("fixture_gpu_tp2"), inputs,
+                           spawn=True, env=stub_env(case))
+        case.expect_failure(proc, t, r"tp: rank [01]: cannot initialize the "
+                            r"runtime: tp_init: " + stub)
+    elif name.startswith("gpu_ok_spawn"):
+        n = int(name[len("gpu_ok_spawn"):])
+        if not have_gpu():
+            print("SKIPPED: no GPU on this machine")
+            sys.exit(77)
+        proc, _ = case.run(n, case.fixture(f"fixture_gpu_tp{n}"), inputs,
+                           spawn=True)
+        check(proc.returncode == 0, "tp-launch failed")
+        check(re.search(rf"tp-launch: @gpu_mlp on {n} ranks? \(nccl\): "
+                        r"tp_entry [0-9.]+ ms", proc.stdout) is not None,
+              "no summary line")
+        want_y, want_h = gpu_expected()
+        for path, shape, want in [(outputs[0], (8, 8), want_y),
+                                  (outputs[1], (8, 12), want_h)]:
+            _, got_shape, got = read_npy(path)
+            check(got_shape == shape, f"{path}: shape {got_shape}")
+            check(got == want, f"{path}: {got} != {want}")
     else:
         check(False, f"unknown case {name}")
 
@@ -279,13 +386,16 @@ def main():
     parser.add_argument("--case", required=True)
     parser.add_argument("--launcher", required=True)
     parser.add_argument("--fixtures", required=True)
-    parser.add_argument("--mpiexec", required=True)
+    parser.add_argument("--mpiexec", default="mpiexec")
+    parser.add_argument("--stub-driver", default="")
     parser.add_argument("--work", required=True)
     args = parser.parse_args()
     case = Case(args)
     match = re.fullmatch(r"ok_np(\d)", args.case)
     if match:
         case_ok(case, int(match.group(1)))
+    elif args.case.startswith("gpu_"):
+        gpu_case(case, args.case)
     else:
         error_case(case, args.case)
     print("PASSED:", args.case)

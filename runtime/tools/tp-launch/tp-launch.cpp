@@ -497,21 +497,33 @@ tp_status Launcher::onHostData(const void *src, size_t srcBytes, void *dst,
 }
 
 void Launcher::loadModel() {
+  // A model for the other backend would fail to load on its undefined
+  // symbols; say what is wrong instead.
+  std::string text, error;
+  if (readElfString(options.model, text, error)) {
+    std::string target = manifestTarget(text);
+    const char *wanted = api.gpu() ? "gpu" : "cpu";
+    if (!target.empty() && target != wanted)
+      fail("model '" + options.model + "' was compiled for target '" +
+           target + "', but this tp-launch runs the " + api.backendName() +
+           " backend, which only runs target '" + wanted + "'" +
+           (target == "gpu" ? " (drop --backend, or use --backend nccl)"
+                            : " (drop --backend, or use --backend mpi)"));
+  }
   void *handle = dlopen(options.model.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char *reason = dlerror();
     fail("cannot load model '" + options.model +
          "': " + (reason ? reason : "unknown error"));
   }
-  const char *text = static_cast<const char *>(dlsym(handle, "tp_manifest"));
-  if (!text)
+  if (!dlsym(handle, "tp_manifest"))
     fail("model '" + options.model +
          "' does not export tp_manifest (is it a model compiled by tp-mlir?)");
   entry = reinterpret_cast<EntryFunction>(dlsym(handle, "tp_entry"));
   if (!entry)
     fail("model '" + options.model + "' does not export tp_entry");
-  std::string error;
-  if (!parseManifest(text, manifest, error))
+  const char *loaded = static_cast<const char *>(dlsym(handle, "tp_manifest"));
+  if (!parseManifest(loaded, manifest, error))
     fail("model '" + options.model + "': invalid tp_manifest: " + error);
   const char *wanted = api.gpu() ? "gpu" : "cpu";
   if (manifest.target != wanted)
