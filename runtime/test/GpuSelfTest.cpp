@@ -542,6 +542,54 @@ int childMain() {
   return failed ? 1 : 0;
 }
 
+/// Here, without a GPU (libcuda.so.1 is CUDA's stub): two spawned ranks get
+/// through the rendezvous, fail tp_init at cuInit, and then rank 1 dies
+/// (mode "die") or aborts (mode "abort"). Rank 0 just sleeps: its watchdog
+/// must end it, with the right exit code, long before the sleep is over.
+int watchdogChild(const std::string &mode) {
+  tp_status status = tp_init(nullptr, nullptr);
+  const char *rankText = std::getenv("TP_RANK");
+  const int rank = rankText ? std::atoi(rankText) : -1;
+  if (status == TP_OK) {
+    std::printf("rank %d: tp_init unexpectedly succeeded\n", rank);
+    return 0;
+  }
+  if (rank == 1) {
+    if (mode == "abort")
+      tp_abort(5, "rank 1 gives up");
+    _exit(0); // dies without finalizing
+  }
+  sleep(30);
+  std::printf("rank %d: the watchdog did not end this rank\n", rank);
+  return 0;
+}
+
+int watchdogTest(const char *self, const std::string &mode, int expected) {
+  tp::boot::SpawnConfig config;
+  config.executable = self;
+  config.arguments = {self, "--watchdog-child", mode};
+  config.ranks = 2;
+  config.graceSeconds = 60;
+  config.backstopSeconds = 60;
+  config.name = "tp_gpu_selftest";
+  std::string error;
+  auto start = std::chrono::steady_clock::now();
+  std::vector<tp::boot::RankExit> exits;
+  int code = tp::boot::spawnRanks(config, error, &exits);
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  int rankZero = -1;
+  for (const auto &e : exits)
+    if (e.rank == 0)
+      rankZero = e.signaled ? 128 + e.code : e.code;
+  std::printf("watchdog %s: rank 0 exit code %d after %.1f s (job %d)\n",
+              mode.c_str(), rankZero, seconds, code);
+  bool ok = rankZero == expected && seconds < 15;
+  std::printf("watchdog %s: %s\n", mode.c_str(), ok ? "ok" : "FAILED");
+  return ok ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -556,6 +604,13 @@ int main(int argc, char **argv) {
     }
     if (arg == "--child")
       return childMain();
+    if (arg == "--watchdog-child" && i + 1 < argc)
+      return watchdogChild(argv[i + 1]);
+    if (arg == "--expect-no-driver-watchdog") {
+      int failures = watchdogTest(argv[0], "die", 1) +
+                     watchdogTest(argv[0], "abort", 5);
+      return failures ? 1 : 0;
+    }
     if (arg == "--ranks" && i + 1 < argc) {
       maxRanks = std::atoi(argv[++i]);
       continue;
