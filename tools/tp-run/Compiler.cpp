@@ -110,12 +110,31 @@ LogicalResult tp_run::compileModel(ModuleOp module,
   MLIRContext *ctx = module.getContext();
   OwningOpRef<ModuleOp> copy(cast<ModuleOp>(module->clone()));
 
-  // Partition.
+  // Plan.
   auto start = std::chrono::steady_clock::now();
+  if (options.plan) {
+    PassManager pm(ctx);
+    tp::TPPlanOptions plan;
+    plan.tpSize = options.tpSize;
+    plan.uneven = options.uneven;
+    plan.minWeightFraction = options.minWeightFraction;
+    pm.addPass(tp::createTPPlan(plan));
+    if (failed(pm.run(*copy))) {
+      llvm::errs() << "tp-run: planning for tp-size " << options.tpSize
+                   << " failed (see the errors above)\n";
+      return failure();
+    }
+  }
+  times.planSeconds = secondsSince(start);
+
+  // Partition.
+  start = std::chrono::steady_clock::now();
   {
     PassManager pm(ctx);
     tp::TPPartitionOptions partition;
     partition.tpSize = options.tpSize;
+    partition.uneven = options.uneven == "replicate" ? "replicate" : "error";
+    partition.dot = options.dotPath;
     auto sink = std::make_shared<tp::PartitionReport>();
     pm.addPass(tp::createTPPartitionWithReport(partition, sink));
     pm.addPass(createCanonicalizerPass());

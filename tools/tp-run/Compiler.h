@@ -25,15 +25,24 @@ struct CompileOptions {
   std::string cpu = "native";
   /// If set, the partitioned module (tensor level) is written here.
   std::string partitionedPath;
+  /// Run tp-plan first (the model has no annotations).
+  bool plan = false;
+  /// Uneven-size policy: error, replicate (or pad).
+  std::string uneven = "error";
+  double minWeightFraction = 0.005;
+  /// Graphviz rendering of the partitioned dataflow.
+  std::string dotPath;
 };
 
 struct CompileTimes {
+  double planSeconds = 0;
   double partitionSeconds = 0;
   double lowerSeconds = 0;
   double codegenSeconds = 0;
   double linkSeconds = 0;
   double total() const {
-    return partitionSeconds + lowerSeconds + codegenSeconds + linkSeconds;
+    return planSeconds + partitionSeconds + lowerSeconds + codegenSeconds +
+           linkSeconds;
   }
 };
 

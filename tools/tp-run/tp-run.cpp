@@ -83,6 +83,23 @@ static cl::opt<std::string> mpiexec("mpiexec",
                                     cl::desc("The MPI launcher to use"),
                                     cl::init("mpiexec"));
 static cl::opt<bool> quiet("quiet", cl::desc("Print only errors and --check"));
+static cl::opt<std::string>
+    uneven("uneven",
+           cl::desc("A split dimension that does not divide evenly: error "
+                    "(default), replicate (keep it whole) or pad"),
+           cl::init("error"));
+static cl::opt<double> minWeightFraction(
+    "min-weight-fraction",
+    cl::desc("Planner: weights below this fraction of all weights stay "
+             "replicated"),
+    cl::init(0.005));
+static cl::opt<std::string>
+    planReport("plan-report",
+               cl::desc("Write the plan report (forms, reasons, collectives, "
+                        "bytes, memory) as JSON to this file"));
+static cl::opt<std::string>
+    dotFile("dot", cl::desc("Write the partitioned dataflow (shardings and "
+                            "collectives) as Graphviz to this file"));
 
 namespace {
 
@@ -252,6 +269,9 @@ int main(int argc, char **argv) {
                 std::to_string(tpSize.getValue()));
   if (target != "cpu" && target != "gpu")
     return fail("--target must be cpu or gpu, got '" + target + "'");
+  if (uneven != "error" && uneven != "replicate" && uneven != "pad")
+    return fail("--uneven must be error, replicate or pad, got '" + uneven +
+                "'");
 
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -274,10 +294,11 @@ int main(int argc, char **argv) {
   if (!entryFunc)
     return 1;
 
-  if (!tp_run::hasAnnotations(*module) && !quiet)
-    llvm::errs() << "tp-run: note: " << modelPath
-                 << " has no tp.parallel annotations; every matmul is "
-                    "placed by the cost model\n";
+  bool plan = !tp_run::hasAnnotations(*module);
+  if (plan && !quiet)
+    llvm::errs() << "tp-run: " << modelPath
+                 << " has no tp.parallel annotations: planning automatically "
+                    "(tp-plan)\n";
 
   // Where artifacts go.
   ScratchDir scratch;
@@ -304,28 +325,41 @@ int main(int argc, char **argv) {
   options.cpu = buildOnly ? "x86-64" : "native";
   if (!buildDir.empty())
     options.partitionedPath = scratch.path + "/partitioned.mlir";
-  mlir::tp::PartitionReport plan;
+  options.plan = plan;
+  options.uneven = uneven;
+  options.minWeightFraction = minWeightFraction;
+  options.dotPath = dotFile;
+  mlir::tp::PartitionReport planReport_;
   tp_run::CompileTimes times, refTimes;
-  if (failed(tp_run::compileModel(*module, options, modelSo, &plan, times)))
+  if (failed(tp_run::compileModel(*module, options, modelSo, &planReport_, times)))
     return 1;
   if (report)
-    plan.printTable(llvm::outs());
+    planReport_.printTable(llvm::outs());
+  if (!planReport.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(planReport, ec);
+    if (ec)
+      return fail("cannot write " + planReport + ": " + ec.message());
+    os << llvm::formatv("{0:2}", planReport_.toJSON()) << "\n";
+  }
   if (check) {
     tp_run::CompileOptions refOptions = options;
     refOptions.tpSize = 1;
     refOptions.partitionedPath.clear();
+    refOptions.dotPath.clear();
     if (failed(tp_run::compileModel(*module, refOptions, refSo, nullptr,
                                     refTimes)))
       return 1;
   }
   if (!quiet)
     llvm::outs() << llvm::formatv(
-        "tp-run: compile {0:f3} s (partition {1:f3} s, lower {2:f3} s, "
-        "codegen {3:f3} s, link {4:f3} s){5}\n",
+        "tp-run: compile {0:f3} s (plan {6:f3} s, partition {1:f3} s, lower "
+        "{2:f3} s, codegen {3:f3} s, link {4:f3} s){5}\n",
         times.total(), times.partitionSeconds, times.lowerSeconds,
         times.codegenSeconds, times.linkSeconds,
         check ? llvm::formatv(" + reference {0:f3} s", refTimes.total()).str()
-              : std::string());
+              : std::string(),
+        times.planSeconds);
   if (buildOnly) {
     llvm::outs() << "tp-run: built " << modelSo << (check ? " and " + refSo : "")
                  << "\n";

@@ -4,13 +4,18 @@
 //
 // The stages of the tp flow as pass pipelines, for tp-opt
 // (`--tp-partition-pipeline`, `--tp-cpu-pipeline`) and for compilers that
-// embed tp-mlir:
+// embed tp-mlir (find_package(TPMLIR), target TPMLIR::TPMLIR; see
+// docs/embedding.md):
 //
-//   PassManager pm(ctx);
+//   PassManager pm(ctx);            // ctx's registry has registerTPDialect
 //   tp::TPOptions options;
 //   options.tpSize = 4;
 //   tp::buildTPPartitionPipeline(pm, options);
 //   tp::buildTPCPUPipeline(pm, options);
+//   if (failed(pm.run(module))) ...
+//
+// Both pipelines run on a builtin.module. Options can also be parsed from
+// text: `options.parseFromString("tp-size=4 entry=mlp")`.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,7 +28,8 @@
 namespace mlir {
 namespace tp {
 
-/// Options shared by the tp pipelines.
+/// Options shared by the tp pipelines (typed; the names in quotes are the
+/// textual option names).
 struct TPOptions : public PassPipelineOptions<TPOptions> {
   PassOptions::Option<int64_t> tpSize{
       *this, "tp-size",

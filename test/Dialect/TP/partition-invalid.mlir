@@ -20,7 +20,7 @@ func.func @negative_row_indivisible_k(%x: tensor<8x18xf32>, %w: tensor<18x32xf32
 // -----
 
 func.func @negative_unknown_annotation_value(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %init: tensor<8x32xf32>) -> tensor<8x32xf32> {
-  // expected-error @+1 {{unknown 'tp.parallel' value "diagonal"; expected "column", "row" or "replicated"}}
+  // expected-error @+1 {{unknown 'tp.parallel' value "diagonal"; expected "column", "row", "replicated" or "vocab"}}
   %y = linalg.matmul {tp.parallel = "diagonal"} ins(%x, %w : tensor<8x16xf32>, tensor<16x32xf32>) outs(%init : tensor<8x32xf32>) -> tensor<8x32xf32>
   return %y : tensor<8x32xf32>
 }
@@ -28,7 +28,7 @@ func.func @negative_unknown_annotation_value(%x: tensor<8x16xf32>, %w: tensor<16
 // -----
 
 func.func @negative_annotation_not_a_string(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %init: tensor<8x32xf32>) -> tensor<8x32xf32> {
-  // expected-error @+1 {{unknown 'tp.parallel' value 1 : i64; expected "column", "row" or "replicated"}}
+  // expected-error @+1 {{unknown 'tp.parallel' value 1 : i64; expected "column", "row", "replicated" or "vocab"}}
   %y = linalg.matmul {tp.parallel = 1} ins(%x, %w : tensor<8x16xf32>, tensor<16x32xf32>) outs(%init : tensor<8x32xf32>) -> tensor<8x32xf32>
   return %y : tensor<8x32xf32>
 }
@@ -36,7 +36,7 @@ func.func @negative_annotation_not_a_string(%x: tensor<8x16xf32>, %w: tensor<16x
 // -----
 
 func.func @negative_annotation_on_transpose(%w: tensor<32x16xf32>, %init: tensor<16x32xf32>) -> tensor<16x32xf32> {
-  // expected-error @+1 {{'tp.parallel' applies only to matmul-like ops (linalg.matmul, linalg.batch_matmul, or a linalg contraction)}}
+  // expected-error @+1 {{'tp.parallel' applies only to matmul-like ops (linalg.matmul, linalg.batch_matmul, or a linalg contraction) and embedding lookups}}
   %t = linalg.transpose ins(%w : tensor<32x16xf32>) outs(%init : tensor<16x32xf32>) permutation = [1, 0] {tp.parallel = "column"}
   return %t : tensor<16x32xf32>
 }

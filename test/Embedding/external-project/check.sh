@@ -1,6 +1,6 @@
 #!/bin/sh
 # ctest embedding-external-project: tp-mlir as an installed package.
-#   check.sh BUILD_DIR SOURCE_DIR LLVM_TOOLS_DIR CMAKE MAKE_PROGRAM RUN_TOOLS
+#   check.sh BUILD_DIR SOURCE_DIR LLVM_TOOLS_DIR CMAKE GENERATOR MAKE_PROGRAM RUN_TOOLS
 # 1. installs BUILD_DIR into a temporary prefix (removed when the test passes,
 #    kept for inspection when it fails);
 # 2. configures this directory against the installed TPMLIR package (only
@@ -10,7 +10,7 @@
 #    the installed tools run: tp-opt, the plugin in the stock mlir-opt and
 #    (RUN_TOOLS=ON, i.e. with MPI) tp-run + tp-launch + libtp_runtime_mpi.so.
 set -eu
-build=$1 src=$2 llvm_tools=$3 cmake=$4 make_program=$5 run_tools=$6
+build=$1 src=$2 llvm_tools=$3 cmake=$4 generator=$5 make_program=$6 run_tools=$7
 here=$src/test/Embedding/external-project
 example=$src/examples/gpt2-mlp.mlir
 
@@ -38,7 +38,7 @@ for f in "$prefix"/bin/* "$prefix"/lib/*.so*; do
 done
 
 step "configure and build the external project"
-"$cmake" -G Ninja -S "$here" -B "$work/build" \
+"$cmake" -G "$generator" -S "$here" -B "$work/build" \
   -DCMAKE_MAKE_PROGRAM="$make_program" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$prefix" > "$work/configure.log" \
   || { cat "$work/configure.log"; exit 1; }

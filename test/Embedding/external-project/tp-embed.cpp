@@ -70,9 +70,12 @@ int main(int argc, char **argv) {
 // all_reduce on the output.
 // CHECK: module attributes {tp.size = 4 : i64}
 // CHECK-LABEL: func.func @mlp
-// CHECK-SAME: tensor<768x768xf32> {tp.global_type = tensor<3072x768xf32>, tp.sharding = #tp.sharding<split 0>}
-// CHECK-SAME: tensor<768x768xf32> {tp.global_type = tensor<768x3072xf32>, tp.sharding = #tp.sharding<split 1>}
-// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<64x768xf32>, tensor<768x768xf32>) outs(%{{.*}} : tensor<64x768xf32>)
+// CHECK-SAME: tensor<768x768xf32> {tp.global_type = tensor<3072x768xf32>
+// CHECK-SAME: tp.sharding = #tp.sharding<split 0>}
+// CHECK-SAME: tensor<768x768xf32> {tp.global_type = tensor<768x3072xf32>
+// CHECK-SAME: tp.sharding = #tp.sharding<split 1>}
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<64x768xf32>,
+// CHECK-SAME: tensor<768x768xf32>) outs(%{{.*}} : tensor<64x768xf32>)
 // CHECK: %[[Y:.*]] = linalg.matmul
 // CHECK: tp.all_reduce sum %[[Y]] over 4 : tensor<64x768xf32>
 // CHECK-NOT: tp.all_gather

@@ -21,10 +21,11 @@ namespace mlir {
 namespace tp {
 
 /// What a user annotation (`tp.parallel`) selects. Matmul-like ops tag their
-/// options so that annotations and plan reports can name them.
-enum class ParallelKind { Replicated, Column, Row, Other };
+/// options column/row, embedding lookups vocab, so that annotations and plan
+/// reports can name them.
+enum class ParallelKind { Replicated, Column, Row, Vocab, Other };
 
-/// Returns "replicated", "column", "row" or "other".
+/// Returns "replicated", "column", "row", "vocab" or "other".
 llvm::StringRef stringifyParallelKind(ParallelKind kind);
 /// Parses the value of a `tp.parallel` annotation.
 std::optional<ParallelKind> parseParallelKind(llvm::StringRef value);
@@ -35,11 +36,17 @@ struct ShardingOption {
   llvm::SmallVector<ShardingAttr> operands;
   /// Sharding of every result.
   llvm::SmallVector<ShardingAttr> results;
+  /// Tensors defined outside the op and read inside its regions (for
+  /// instance the table of an embedding lookup), with the sharding the option
+  /// needs. Captured tensors not listed here must be replicated.
+  llvm::SmallVector<std::pair<Value, ShardingAttr>> captures;
   /// Op-specific payload (for structured ops: the split loop, or -1).
   int64_t loopDim = -1;
   ParallelKind kind = ParallelKind::Other;
 
   bool isReplicated() const;
+  /// The sharding this option needs for `captured` (replicated if unlisted).
+  ShardingAttr getCaptureSharding(Value captured) const;
 };
 
 /// Per-function state that op models may use while building local ops.

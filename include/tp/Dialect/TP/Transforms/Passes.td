@@ -48,7 +48,12 @@ def TPPartition : Pass<"tp-partition", "::mlir::ModuleOp"> {
     Option<"report", "report", "std::string", /*default=*/"\"\"",
            "Write a report of the choices and collectives: '-' prints a "
            "table to stdout, a path ending in .json gets JSON, any other "
-           "path the table">
+           "path the table">,
+    Option<"dot", "dot", "std::string", /*default=*/"\"\"",
+           "Write the dataflow with shardings and collectives as Graphviz">,
+    Option<"uneven", "uneven", "std::string", /*default=*/"\"error\"",
+           "An annotated split that does not divide evenly: error, or "
+           "replicate (keep that op replicated, with a remark)">
   ];
   let dependentDialects = [
     "::mlir::tp::TPDialect",
@@ -56,6 +61,63 @@ def TPPartition : Pass<"tp-partition", "::mlir::ModuleOp"> {
     "::mlir::linalg::LinalgDialect",
     "::mlir::tensor::TensorDialect"
   ];
+}
+
+def TPPlan : Pass<"tp-plan", "::mlir::ModuleOp"> {
+  let summary = "Choose column, row or replicated for every weight op (Megatron-style)";
+  let description = [{
+    Plans the functions of the module for a tensor-parallel group of
+    `tp-size` ranks and writes the plan as `tp.parallel` annotations (plus a
+    `tp.plan_reason` string per op), which tp-partition consumes. User
+    annotations are kept and win. Run `tp-partition` after it (or
+    `tp-partition="report=-"` to see the plan with its collectives).
+
+    Splits start at weight ops (matmuls with a parameter operand, embedding
+    lookups of a parameter table). A weight matmul whose activation arrives
+    split along the contraction is `row`; one whose activation arrives whole
+    is `column` when its split reaches a row layer (or the result) without an
+    all_gather, else `replicated`; a lookup is `vocab`. Weights below
+    `min-weight-fraction` of all weights stay replicated. A split dimension
+    that does not divide is an error unless `uneven=replicate`; one smaller
+    than the tp size (fewer KV heads than ranks) stays replicated.
+
+    With `propagate-reshapes` (default), named batched contractions next to
+    reshapes are generalized and the reshapes folded into them first (upstream
+    fusion by expansion), so that attention heads hidden in a collapsed batch
+    dimension ([B, H] -> B*H) become loops that can be split.
+  }];
+  let options = [
+    Option<"tpSize", "tp-size", "int64_t", /*default=*/"2",
+           "Number of ranks in the tensor-parallel group">,
+    Option<"uneven", "uneven", "std::string", /*default=*/"\"error\"",
+           "What to do with a split dimension that does not divide evenly: "
+           "error, replicate or pad">,
+    Option<"minWeightFraction", "min-weight-fraction", "double",
+           /*default=*/"0.005",
+           "Weights smaller than this fraction of all weights stay replicated">,
+    Option<"propagateReshapes", "propagate-reshapes", "bool",
+           /*default=*/"true",
+           "Fold reshapes into batched contractions before planning">
+  ];
+  let dependentDialects = [
+    "::mlir::tp::TPDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+def TPPropagateReshapes : Pass<"tp-propagate-reshapes", "::mlir::ModuleOp"> {
+  let summary = "Fold reshapes into batched contractions (heads become loops)";
+  let description = [{
+    Generalizes named linalg ops (except linalg.matmul, linalg.fill and
+    linalg.transpose) that consume a `tensor.collapse_shape` or feed a
+    `tensor.expand_shape`, then applies upstream's fusion of reshapes by
+    expansion. Attention written as `collapse [B, H, S, D] -> [B*H, S, D]`,
+    `batch_matmul`, `expand` becomes a contraction over (b, h, s, t, d), so
+    the head dimension can be split whatever the batch size. tp-plan runs it
+    first by default.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
 }
 
 def TPLowerSlices : Pass<"tp-lower-slices", "::mlir::ModuleOp"> {

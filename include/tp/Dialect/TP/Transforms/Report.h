@@ -24,6 +24,10 @@
 namespace mlir {
 namespace tp {
 
+/// "file.mlir:12:3" for file locations (looking through fused and named
+/// locations), "?" otherwise.
+std::string formatLocation(Location loc);
+
 struct PartitionReport {
   struct Matmul {
     std::string op;       ///< "linalg.matmul"
@@ -48,6 +52,8 @@ struct PartitionReport {
     int64_t argumentBytesPerRank = 0; ///< all arguments, one rank's part
   };
   std::vector<Function> functions;
+  /// Graphviz rendering of the planned dataflow (see recordDot).
+  std::string dot;
 
   /// Records the solver's choice for every matmul-like op of `func`. Call
   /// before `func` is rewritten.
@@ -55,6 +61,12 @@ struct PartitionReport {
   /// Records the collectives and argument memory of the rewritten `func`
   /// (the last function recorded by `recordPlan`).
   void recordPartitioned(func::FuncOp func);
+
+  /// Appends a Graphviz digraph of `func`'s dataflow to `dot`: one node per
+  /// argument and op (with the sharding of its results and the form of
+  /// matmul-like ops), one edge per use, red with the collective's name where
+  /// a value changes sharding. Call before `func` is rewritten.
+  void recordDot(func::FuncOp func, const ShardingSolver &solver);
 
   void printTable(llvm::raw_ostream &os) const;
   llvm::json::Value toJSON() const;

@@ -48,9 +48,27 @@ struct CostModel {
 /// Which collective (if any) turns `from` into `to`, for reports.
 llvm::StringRef getReshardName(ShardingAttr from, ShardingAttr to);
 
+/// Why an option cannot be used at a tp size: the first split it asks for on
+/// a dimension that is dynamic or not divisible.
+struct Infeasibility {
+  Value value;        ///< the operand, result or captured tensor
+  std::string what;   ///< "operand #1", "result #0", "a captured tensor"
+  int64_t dim = -1;
+  int64_t size = 0;   ///< ShapedType::kDynamic for a dynamic size
+  std::string message() const;
+};
+
+/// Returns std::nullopt if every split of `option` on `op` divides evenly by
+/// `tpSize`.
+std::optional<Infeasibility> checkFeasible(const ShardingOption &option,
+                                           Operation *op, int64_t tpSize);
+
 class ShardingSolver {
 public:
-  ShardingSolver(func::FuncOp func, int64_t tpSize, CostModel model = {});
+  /// With `replicateUneven`, an annotated op whose split does not divide
+  /// evenly runs replicated (with a remark) instead of failing.
+  ShardingSolver(func::FuncOp func, int64_t tpSize, CostModel model = {},
+                 bool replicateUneven = false);
 
   /// Collects the options of every op and applies the annotations. Emits a
   /// diagnostic and fails on an invalid annotation.
@@ -82,8 +100,6 @@ private:
     bool fixed = false;
   };
 
-  bool isFeasible(const ShardingOption &option, Operation *op,
-                  std::string *reason) const;
   double optionCost(Operation *op, const ShardingOption &option) const;
   double argumentCost(BlockArgument arg, ShardingAttr sharding) const;
   bool improveOp(Operation *op);
@@ -93,6 +109,7 @@ private:
   Block *body;
   int64_t tpSize;
   CostModel model;
+  bool replicateUneven;
   llvm::DenseMap<Operation *, OpState> states;
   llvm::DenseSet<Operation *> unknownOps;
   SmallVector<Operation *> order;

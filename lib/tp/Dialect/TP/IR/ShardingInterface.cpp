@@ -20,6 +20,8 @@ StringRef mlir::tp::stringifyParallelKind(ParallelKind kind) {
     return "column";
   case ParallelKind::Row:
     return "row";
+  case ParallelKind::Vocab:
+    return "vocab";
   case ParallelKind::Other:
     return "other";
   }
@@ -33,12 +35,23 @@ std::optional<ParallelKind> mlir::tp::parseParallelKind(StringRef value) {
     return ParallelKind::Column;
   if (value == "row")
     return ParallelKind::Row;
+  if (value == "vocab")
+    return ParallelKind::Vocab;
   return std::nullopt;
 }
 
 bool ShardingOption::isReplicated() const {
-  return llvm::all_of(operands, [](ShardingAttr s) { return s.isReplicated(); }) &&
-         llvm::all_of(results, [](ShardingAttr s) { return s.isReplicated(); });
+  auto replicated = [](ShardingAttr s) { return s.isReplicated(); };
+  return llvm::all_of(operands, replicated) &&
+         llvm::all_of(results, replicated) &&
+         llvm::all_of(captures, [&](auto &c) { return replicated(c.second); });
+}
+
+ShardingAttr ShardingOption::getCaptureSharding(Value captured) const {
+  for (auto &[value, sharding] : captures)
+    if (value == captured)
+      return sharding;
+  return ShardingAttr::getReplicated(captured.getContext());
 }
 
 Value PartitionContext::getRank(OpBuilder &builder, Location loc) {

@@ -16,6 +16,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 
@@ -83,6 +84,118 @@ mlir::tp::getReductionCombiner(linalg::LinalgOp op, unsigned resultIndex) {
   if (dependsOnOutputs(op, other))
     return std::nullopt;
   return kind;
+}
+
+
+//===----------------------------------------------------------------------===//
+// Gathers (embedding lookups)
+//===----------------------------------------------------------------------===//
+
+/// An embedding lookup as frontends write it: a parallel linalg.generic whose
+/// body reads a table defined outside with `tensor.extract`, the first index
+/// computed from an input element (a token id), and yields what it read.
+struct Gather {
+  tensor::ExtractOp extract;
+  Value table;
+};
+
+static std::optional<Gather> matchGather(linalg::LinalgOp op) {
+  auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+  if (!generic || generic.getNumReductionLoops() != 0 ||
+      generic.getNumDpsInits() != 1)
+    return std::nullopt;
+  Block *body = generic.getBody();
+  tensor::ExtractOp extract;
+  for (Operation &nested : *body) {
+    auto e = dyn_cast<tensor::ExtractOp>(nested);
+    if (!e)
+      continue;
+    if (extract)
+      return std::nullopt; // More than one lookup.
+    extract = e;
+  }
+  if (!extract || extract.getIndices().empty())
+    return std::nullopt;
+  Value table = extract.getTensor();
+  if (generic->isAncestor(table.getParentRegion()->getParentOp()))
+    return std::nullopt; // The table must come from outside.
+  // The row index depends on an input element.
+  Value row = extract.getIndices()[0];
+  bool fromInput = false;
+  SmallVector<Value> worklist{row};
+  while (!worklist.empty() && !fromInput) {
+    Value v = worklist.pop_back_val();
+    if (auto arg = dyn_cast<BlockArgument>(v)) {
+      fromInput = arg.getOwner() == body &&
+                  arg.getArgNumber() < generic.getNumDpsInputs();
+      continue;
+    }
+    if (Operation *def = v.getDefiningOp())
+      if (def->getBlock() == body)
+        llvm::append_range(worklist, def->getOperands());
+  }
+  if (!fromInput)
+    return std::nullopt;
+  // The output is only written, and it is the looked-up value (maybe cast).
+  if (!body->getArgument(generic.getNumDpsInputs()).use_empty())
+    return std::nullopt;
+  Value yielded = body->getTerminator()->getOperand(0);
+  while (Operation *def = yielded.getDefiningOp()) {
+    if (!isa<arith::ExtFOp, arith::TruncFOp>(def))
+      break;
+    yielded = def->getOperand(0);
+  }
+  if (yielded != extract.getResult())
+    return std::nullopt;
+  return Gather{extract, table};
+}
+
+/// The vocabulary-parallel form of a gather: each rank holds rows
+/// [r*chunk, (r+1)*chunk) of the table, looks up the ids that fall there
+/// (zero elsewhere) and the result is a partial sum.
+static ShardingOption vocabParallelOption(Operation *op, const Gather &gather) {
+  MLIRContext *ctx = op->getContext();
+  ShardingOption option;
+  option.kind = ParallelKind::Vocab;
+  option.loopDim = -2; // Marks the vocabulary-parallel gather.
+  option.operands.assign(op->getNumOperands(), ShardingAttr::getReplicated(ctx));
+  option.results.assign(op->getNumResults(),
+                        ShardingAttr::getPartial(ctx, ReductionKind::sum));
+  option.captures.push_back({gather.table, ShardingAttr::getSplit(ctx, 0)});
+  return option;
+}
+
+static void maskVocabParallelGather(Operation *local,
+                                    PartitionContext &context,
+                                    OpBuilder &builder) {
+  auto generic = cast<linalg::GenericOp>(local);
+  std::optional<Gather> gather = matchGather(generic);
+  assert(gather && "the clone of a gather is a gather");
+  tensor::ExtractOp extract = gather->extract;
+  Location loc = extract.getLoc();
+  auto tableType = cast<RankedTensorType>(extract.getTensor().getType());
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPoint(local);
+  Value rank = context.getRank(builder, loc);
+  Value chunk =
+      arith::ConstantIndexOp::create(builder, loc, tableType.getDimSize(0));
+  Value offset = arith::MulIOp::create(builder, loc, rank, chunk);
+  builder.setInsertionPoint(extract);
+  Value row = extract.getIndices()[0];
+  Value localRow = arith::SubIOp::create(builder, loc, row, offset);
+  // Unsigned compare: rows below the offset wrap around and fail too.
+  Value inRange = arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::ult,
+                                        localRow, chunk);
+  Value zeroIndex = arith::ConstantIndexOp::create(builder, loc, 0);
+  Value safeRow =
+      arith::SelectOp::create(builder, loc, inRange, localRow, zeroIndex);
+  extract.getIndicesMutable()[0].set(safeRow);
+  builder.setInsertionPointAfter(extract);
+  Value zero = arith::ConstantOp::create(
+      builder, loc, builder.getZeroAttr(extract.getType()));
+  auto masked = arith::SelectOp::create(builder, loc, inRange,
+                                        extract.getResult(), zero);
+  extract.getResult().replaceAllUsesExcept(masked, masked);
 }
 
 //===----------------------------------------------------------------------===//
@@ -218,6 +331,9 @@ static void getLinalgShardingOptions(Operation *op,
       option.kind = ParallelKind::Row;
     options.push_back(std::move(option));
   }
+
+  if (std::optional<Gather> gather = matchGather(linalgOp))
+    options.push_back(vocabParallelOption(op, *gather));
 }
 
 static FailureOr<SmallVector<Value>>
@@ -264,6 +380,10 @@ partitionLinalgOp(Operation *op, OpBuilder &builder,
   IRMapping mapping;
   mapping.map(op->getOperands(), operands);
   Operation *local = builder.clone(*op, mapping);
+  if (option.loopDim == -2) {
+    maskVocabParallelGather(local, context, builder);
+    return SmallVector<Value>(local->getResults());
+  }
   for (auto [result, sharding] :
        llvm::zip(local->getResults(), option.results))
     result.setType(getLocalType(cast<RankedTensorType>(result.getType()),
@@ -316,6 +436,44 @@ struct LinalgShardingModel
   }
 };
 
+/// linalg.softmax splits along any dimension but the normalized one.
+struct SoftmaxShardingModel
+    : public ShardingOpInterface::ExternalModel<SoftmaxShardingModel,
+                                                linalg::SoftmaxOp> {
+  void getShardingOptions(Operation *op, int64_t,
+                          SmallVectorImpl<ShardingOption> &options) const {
+    auto softmax = cast<linalg::SoftmaxOp>(op);
+    MLIRContext *ctx = op->getContext();
+    if (!isa<RankedTensorType>(softmax.getInput().getType()))
+      return;
+    int64_t rank = softmax.getInputOperandRank();
+    for (int64_t d = -1; d < rank; ++d) {
+      if (d == static_cast<int64_t>(softmax.getDimension()))
+        continue;
+      ShardingAttr s = d < 0 ? ShardingAttr::getReplicated(ctx)
+                             : ShardingAttr::getSplit(ctx, d);
+      ShardingOption option;
+      option.kind = d < 0 ? ParallelKind::Replicated : ParallelKind::Other;
+      option.operands.assign(op->getNumOperands(), s);
+      option.results.assign(op->getNumResults(), s);
+      options.push_back(std::move(option));
+    }
+  }
+
+  FailureOr<SmallVector<Value>>
+  partition(Operation *op, OpBuilder &builder, const ShardingOption &option,
+            ValueRange localOperands, PartitionContext &context) const {
+    IRMapping mapping;
+    mapping.map(op->getOperands(), localOperands);
+    Operation *local = builder.clone(*op, mapping);
+    for (auto [result, sharding] :
+         llvm::zip(local->getResults(), option.results))
+      result.setType(getLocalType(cast<RankedTensorType>(result.getType()),
+                                  sharding, context.getTPSize()));
+    return SmallVector<Value>(local->getResults());
+  }
+};
+
 template <typename... OpTys>
 void attachLinalgModels(MLIRContext *ctx) {
   (OpTys::template attachInterface<LinalgShardingModel<OpTys>>(*ctx), ...);
@@ -329,5 +487,6 @@ void mlir::tp::registerLinalgShardingModels(DialectRegistry &registry) {
 #define GET_OP_LIST
 #include "mlir/Dialect/Linalg/IR/LinalgStructuredOps.cpp.inc"
                        >(ctx);
+    linalg::SoftmaxOp::attachInterface<SoftmaxShardingModel>(*ctx);
   });
 }

@@ -7,7 +7,9 @@
 #include "tp/Dialect/TP/ShardingModels/ShardingModels.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/SmallBitVector.h"
 
 using namespace mlir;
 using namespace mlir::tp;
@@ -47,11 +49,241 @@ struct EmptyShardingModel
   }
 };
 
+/// The dimension of a reassociation group that a contiguous split of the
+/// collapsed dimension lands on: the first one of size > 1 (all before it are
+/// 1, so cutting the collapsed dimension into p contiguous chunks cuts that
+/// one into p chunks when it is divisible). The last one if all are 1.
+int64_t splitDimOfGroup(ArrayRef<int64_t> group, ArrayRef<int64_t> shape) {
+  for (int64_t d : group)
+    if (shape[d] != 1)
+      return d;
+  return group.back();
+}
+
+ShardingOption replicatedOption(Operation *op) {
+  MLIRContext *ctx = op->getContext();
+  ShardingOption option;
+  option.kind = ParallelKind::Replicated;
+  option.operands.assign(op->getNumOperands(), ShardingAttr::getReplicated(ctx));
+  option.results.assign(op->getNumResults(), ShardingAttr::getReplicated(ctx));
+  return option;
+}
+
+/// A reshape maps a split of one collapsed dimension to a split of the first
+/// non-unit dimension of its expanded group, and a partial value to a partial
+/// value (reshapes are linear).
+void getReshapeOptions(Operation *op, ArrayRef<ReassociationIndices> groups,
+                       ArrayRef<int64_t> expandedShape, bool sourceIsCollapsed,
+                       SmallVectorImpl<ShardingOption> &options) {
+  MLIRContext *ctx = op->getContext();
+  options.push_back(replicatedOption(op));
+  for (auto [collapsedDim, group] : llvm::enumerate(groups)) {
+    int64_t expandedDim = splitDimOfGroup(group, expandedShape);
+    ShardingOption option = replicatedOption(op);
+    option.kind = ParallelKind::Other;
+    auto collapsed = ShardingAttr::getSplit(ctx, collapsedDim);
+    auto expanded = ShardingAttr::getSplit(ctx, expandedDim);
+    option.operands[0] = sourceIsCollapsed ? collapsed : expanded;
+    option.results[0] = sourceIsCollapsed ? expanded : collapsed;
+    options.push_back(std::move(option));
+  }
+  for (ReductionKind kind :
+       {ReductionKind::sum, ReductionKind::max, ReductionKind::min}) {
+    ShardingOption option = replicatedOption(op);
+    option.kind = ParallelKind::Other;
+    option.operands[0] = option.results[0] = ShardingAttr::getPartial(ctx, kind);
+    options.push_back(std::move(option));
+  }
+}
+
+struct ExpandShapeShardingModel
+    : public ShardingOpInterface::ExternalModel<ExpandShapeShardingModel,
+                                                tensor::ExpandShapeOp> {
+  void getShardingOptions(Operation *op, int64_t,
+                          SmallVectorImpl<ShardingOption> &options) const {
+    auto expand = cast<tensor::ExpandShapeOp>(op);
+    if (!expand.getResultType().hasStaticShape())
+      return options.push_back(replicatedOption(op));
+    getReshapeOptions(op, expand.getReassociationIndices(),
+                      expand.getResultType().getShape(),
+                      /*sourceIsCollapsed=*/true, options);
+  }
+
+  FailureOr<SmallVector<Value>>
+  partition(Operation *op, OpBuilder &builder, const ShardingOption &option,
+            ValueRange localOperands, PartitionContext &context) const {
+    auto expand = cast<tensor::ExpandShapeOp>(op);
+    RankedTensorType type = getLocalType(expand.getResultType(),
+                                         option.results[0], context.getTPSize());
+    return SmallVector<Value>{tensor::ExpandShapeOp::create(
+        builder, op->getLoc(), type, localOperands[0],
+        expand.getReassociationIndices())};
+  }
+};
+
+struct CollapseShapeShardingModel
+    : public ShardingOpInterface::ExternalModel<CollapseShapeShardingModel,
+                                                tensor::CollapseShapeOp> {
+  void getShardingOptions(Operation *op, int64_t,
+                          SmallVectorImpl<ShardingOption> &options) const {
+    auto collapse = cast<tensor::CollapseShapeOp>(op);
+    if (!collapse.getSrcType().hasStaticShape())
+      return options.push_back(replicatedOption(op));
+    getReshapeOptions(op, collapse.getReassociationIndices(),
+                      collapse.getSrcType().getShape(),
+                      /*sourceIsCollapsed=*/false, options);
+  }
+
+  FailureOr<SmallVector<Value>>
+  partition(Operation *op, OpBuilder &builder, const ShardingOption &option,
+            ValueRange localOperands, PartitionContext &context) const {
+    auto collapse = cast<tensor::CollapseShapeOp>(op);
+    RankedTensorType type = getLocalType(collapse.getResultType(),
+                                         option.results[0], context.getTPSize());
+    return SmallVector<Value>{tensor::CollapseShapeOp::create(
+        builder, op->getLoc(), type, localOperands[0],
+        collapse.getReassociationIndices())};
+  }
+};
+
+/// An extract_slice keeps a split of a dimension it takes whole (offset 0,
+/// full size, stride 1, not dropped).
+struct ExtractSliceShardingModel
+    : public ShardingOpInterface::ExternalModel<ExtractSliceShardingModel,
+                                                tensor::ExtractSliceOp> {
+  /// Source dimension -> result dimension for dimensions taken whole.
+  static SmallVector<std::pair<int64_t, int64_t>>
+  wholeDims(tensor::ExtractSliceOp slice) {
+    SmallVector<std::pair<int64_t, int64_t>> result;
+    RankedTensorType src = slice.getSourceType();
+    llvm::SmallBitVector dropped = slice.getDroppedDims();
+    int64_t resultDim = 0;
+    for (int64_t d = 0, e = src.getRank(); d < e; ++d) {
+      if (dropped.test(d))
+        continue;
+      std::optional<int64_t> offset =
+          getConstantIntValue(slice.getMixedOffsets()[d]);
+      std::optional<int64_t> size =
+          getConstantIntValue(slice.getMixedSizes()[d]);
+      std::optional<int64_t> stride =
+          getConstantIntValue(slice.getMixedStrides()[d]);
+      if (offset == 0 && stride == 1 && size && !src.isDynamicDim(d) &&
+          *size == src.getDimSize(d))
+        result.push_back({d, resultDim});
+      ++resultDim;
+    }
+    return result;
+  }
+
+  void getShardingOptions(Operation *op, int64_t,
+                          SmallVectorImpl<ShardingOption> &options) const {
+    auto slice = cast<tensor::ExtractSliceOp>(op);
+    MLIRContext *ctx = op->getContext();
+    options.push_back(replicatedOption(op));
+    for (auto [srcDim, resultDim] : wholeDims(slice)) {
+      ShardingOption option = replicatedOption(op);
+      option.kind = ParallelKind::Other;
+      option.operands[0] = ShardingAttr::getSplit(ctx, srcDim);
+      option.results[0] = ShardingAttr::getSplit(ctx, resultDim);
+      options.push_back(std::move(option));
+    }
+  }
+
+  FailureOr<SmallVector<Value>>
+  partition(Operation *op, OpBuilder &builder, const ShardingOption &option,
+            ValueRange localOperands, PartitionContext &context) const {
+    auto slice = cast<tensor::ExtractSliceOp>(op);
+    IRMapping mapping;
+    mapping.map(op->getOperands(), localOperands);
+    if (!option.operands[0].isSplit())
+      return SmallVector<Value>{builder.clone(*op, mapping)->getResult(0)};
+    // The split dimension is taken whole: its size becomes the local size.
+    SmallVector<OpFoldResult> sizes = slice.getMixedSizes();
+    int64_t dim = option.operands[0].getDim();
+    auto localSrc = cast<RankedTensorType>(localOperands[0].getType());
+    sizes[dim] = builder.getIndexAttr(localSrc.getDimSize(dim));
+    RankedTensorType type = getLocalType(slice.getResultType(),
+                                         option.results[0], context.getTPSize());
+    return SmallVector<Value>{tensor::ExtractSliceOp::create(
+        builder, op->getLoc(), type, localOperands[0],
+        slice.getMixedOffsets(), sizes, slice.getMixedStrides())};
+  }
+};
+
+/// A concat keeps a split of any dimension but the concatenated one.
+struct ConcatShardingModel
+    : public ShardingOpInterface::ExternalModel<ConcatShardingModel,
+                                                tensor::ConcatOp> {
+  void getShardingOptions(Operation *op, int64_t,
+                          SmallVectorImpl<ShardingOption> &options) const {
+    auto concat = cast<tensor::ConcatOp>(op);
+    MLIRContext *ctx = op->getContext();
+    options.push_back(replicatedOption(op));
+    for (int64_t d = 0, e = concat.getResultType().getRank(); d < e; ++d) {
+      if (d == static_cast<int64_t>(concat.getDim()))
+        continue;
+      ShardingOption option = replicatedOption(op);
+      option.kind = ParallelKind::Other;
+      for (ShardingAttr &s : option.operands)
+        s = ShardingAttr::getSplit(ctx, d);
+      option.results[0] = ShardingAttr::getSplit(ctx, d);
+      options.push_back(std::move(option));
+    }
+  }
+
+  FailureOr<SmallVector<Value>>
+  partition(Operation *op, OpBuilder &builder, const ShardingOption &option,
+            ValueRange localOperands, PartitionContext &context) const {
+    auto concat = cast<tensor::ConcatOp>(op);
+    return SmallVector<Value>{tensor::ConcatOp::create(
+        builder, op->getLoc(), concat.getDim(), localOperands)};
+  }
+};
+
+/// A pad keeps a split of a dimension it does not pad.
+struct PadShardingModel
+    : public ShardingOpInterface::ExternalModel<PadShardingModel,
+                                                tensor::PadOp> {
+  void getShardingOptions(Operation *op, int64_t,
+                          SmallVectorImpl<ShardingOption> &options) const {
+    auto pad = cast<tensor::PadOp>(op);
+    MLIRContext *ctx = op->getContext();
+    options.push_back(replicatedOption(op));
+    for (int64_t d = 0, e = pad.getResultType().getRank(); d < e; ++d) {
+      if (getConstantIntValue(pad.getMixedLowPad()[d]) != 0 ||
+          getConstantIntValue(pad.getMixedHighPad()[d]) != 0)
+        continue;
+      ShardingOption option = replicatedOption(op);
+      option.kind = ParallelKind::Other;
+      option.operands[0] = ShardingAttr::getSplit(ctx, d);
+      option.results[0] = ShardingAttr::getSplit(ctx, d);
+      options.push_back(std::move(option));
+    }
+  }
+
+  FailureOr<SmallVector<Value>>
+  partition(Operation *op, OpBuilder &builder, const ShardingOption &option,
+            ValueRange localOperands, PartitionContext &context) const {
+    IRMapping mapping;
+    mapping.map(op->getOperands(), localOperands);
+    Operation *local = builder.clone(*op, mapping);
+    local->getResult(0).setType(
+        getLocalType(cast<RankedTensorType>(local->getResult(0).getType()),
+                     option.results[0], context.getTPSize()));
+    return SmallVector<Value>{local->getResult(0)};
+  }
+};
+
 } // namespace
 
 void mlir::tp::registerTensorShardingModels(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, tensor::TensorDialect *) {
     tensor::EmptyOp::attachInterface<EmptyShardingModel>(*ctx);
+    tensor::ExpandShapeOp::attachInterface<ExpandShapeShardingModel>(*ctx);
+    tensor::CollapseShapeOp::attachInterface<CollapseShapeShardingModel>(*ctx);
+    tensor::ExtractSliceOp::attachInterface<ExtractSliceShardingModel>(*ctx);
+    tensor::ConcatOp::attachInterface<ConcatShardingModel>(*ctx);
+    tensor::PadOp::attachInterface<PadShardingModel>(*ctx);
   });
 }
 

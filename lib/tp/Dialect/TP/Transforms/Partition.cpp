@@ -40,6 +40,11 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
           << static_cast<int64_t>(tpSize);
       return signalPassFailure();
     }
+    if (uneven != "error" && uneven != "replicate") {
+      module.emitError("unknown uneven policy '")
+          << uneven << "'; tp-partition takes error or replicate";
+      return signalPassFailure();
+    }
     bool ok = true;
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isExternal())
@@ -58,11 +63,14 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
   }
 
   LogicalResult partitionOne(ModuleOp module, func::FuncOp func) {
-    ShardingSolver solver(func, tpSize);
+    ShardingSolver solver(func, tpSize, CostModel(),
+                          /*replicateUneven=*/uneven == "replicate");
     if (failed(solver.initialize()))
       return failure();
     solver.solve();
     collected.recordPlan(func, solver);
+    if (!dot.empty())
+      collected.recordDot(func, solver);
     if (tpSize == 1) {
       markReplicated(func);
       collected.recordPartitioned(func);
@@ -85,6 +93,14 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
   LogicalResult writeReport(ModuleOp module) {
     if (sink)
       *sink = collected;
+    if (!dot.empty()) {
+      std::string error;
+      auto file = openOutputFile(dot, &error);
+      if (!file)
+        return module.emitError("cannot write the dataflow graph: ") << error;
+      file->os() << collected.dot;
+      file->keep();
+    }
     if (report.empty())
       return success();
     if (report == "-") {

@@ -11,6 +11,7 @@
 
 #include "tp/Dialect/TP/Transforms/Partitioner.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
+#include "tp/Dialect/TP/Transforms/Planner.h"
 #include "tp/Dialect/TP/Transforms/Reshard.h"
 
 #include "mlir/IR/Verifier.h"
@@ -110,6 +111,21 @@ LogicalResult FunctionPartitioner::partitionOp(Operation *op,
       return failure();
     operands.push_back(*local);
   }
+  // Tensors read inside the op's regions: the option says how it needs them.
+  llvm::SetVector<Value> captured;
+  getUsedValuesDefinedAbove(op->getRegions(), captured);
+  for (Value value : captured) {
+    if (!isa<RankedTensorType>(value.getType()))
+      continue;
+    FailureOr<Value> local = getLocal(value, option.getCaptureSharding(value),
+                                      reshardLoc(value, op));
+    if (failed(local))
+      return failure();
+    if (*local != value)
+      value.replaceUsesWithIf(*local, [&](OpOperand &use) {
+        return op->isProperAncestor(use.getOwner());
+      });
+  }
   FailureOr<SmallVector<Value>> results =
       cast<ShardingOpInterface>(op).partition(builder, option, operands,
                                               context);
@@ -176,8 +192,10 @@ LogicalResult FunctionPartitioner::run() {
   SmallVector<Operation *> ops;
   for (Operation &op : body.without_terminator())
     ops.push_back(&op);
-  for (Operation *op : ops)
+  for (Operation *op : ops) {
     op->removeAttr(TPDialect::getParallelAttrName());
+    op->removeAttr(kPlanReasonAttrName);
+  }
 
   for (Operation *op : ops) {
     builder.setInsertionPoint(op);
@@ -237,6 +255,7 @@ void mlir::tp::markReplicated(func::FuncOp func) {
   MLIRContext *ctx = func.getContext();
   func.walk([](Operation *op) {
     op->removeAttr(TPDialect::getParallelAttrName());
+    op->removeAttr(kPlanReasonAttrName);
   });
   auto replicated = ShardingAttr::getReplicated(ctx);
   for (auto [i, type] : llvm::enumerate(func.getArgumentTypes())) {

@@ -6,6 +6,7 @@
 
 #include "tp/Dialect/TP/Transforms/Report.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
+#include "tp/Dialect/TP/Transforms/Planner.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "llvm/Support/Format.h"
@@ -14,7 +15,7 @@
 using namespace mlir;
 using namespace mlir::tp;
 
-static std::string locationString(Location loc) {
+std::string mlir::tp::formatLocation(Location loc) {
   if (auto file = dyn_cast<FileLineColLoc>(loc))
     return llvm::formatv("{0}:{1}:{2}", file.getFilename().getValue(),
                          file.getLine(), file.getColumn())
@@ -24,7 +25,7 @@ static std::string locationString(Location loc) {
   if (auto fused = dyn_cast<FusedLoc>(loc))
     for (Location inner : fused.getLocations())
       if (isa<FileLineColLoc, NameLoc>(inner))
-        return locationString(inner);
+        return formatLocation(inner);
   return "?";
 }
 
@@ -57,7 +58,7 @@ void PartitionReport::recordPlan(func::FuncOp func,
       continue;
     Matmul m;
     m.op = op.getName().getStringRef().str();
-    m.location = locationString(op.getLoc());
+    m.location = formatLocation(op.getLoc());
     const ShardingOption *option = solver.getChosenOption(&op);
     if (!option || option->isReplicated())
       m.form = "replicated";
@@ -65,7 +66,9 @@ void PartitionReport::recordPlan(func::FuncOp func,
       m.form = llvm::formatv("split loop {0}", option->loopDim).str();
     else
       m.form = stringifyParallelKind(option->kind).str();
-    if (solver.isAnnotated(&op))
+    if (auto planned = op.getAttrOfType<StringAttr>(kPlanReasonAttrName))
+      m.reason = "planned: " + planned.getValue().str();
+    else if (solver.isAnnotated(&op))
       m.reason = "annotated (tp.parallel)";
     else if (f.tpSize == 1)
       m.reason = "tp-size 1";
@@ -85,7 +88,7 @@ void PartitionReport::recordPartitioned(func::FuncOp func) {
   };
   func.walk([&](Operation *op) {
     Collective c;
-    c.location = locationString(op->getLoc());
+    c.location = formatLocation(op->getLoc());
     c.op = op->getName().getStringRef().str();
     double ring = double(p - 1) / double(p);
     if (auto ar = dyn_cast<AllReduceOp>(op)) {
@@ -195,4 +198,79 @@ llvm::json::Value PartitionReport::toJSON() const {
   return llvm::json::Object{{"format", "tp-plan-report"},
                             {"version", 1},
                             {"functions", std::move(fs)}};
+}
+
+static std::string shardingString(ShardingAttr s) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << stringifyShardingKind(s.getKind());
+  if (s.isSplit())
+    os << " " << s.getDim();
+  if (s.isPartial())
+    os << " " << stringifyReductionKind(s.getReduction());
+  return text;
+}
+
+static std::string escapeDot(StringRef text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\')
+      out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+void PartitionReport::recordDot(func::FuncOp func,
+                                const ShardingSolver &solver) {
+  llvm::raw_string_ostream os(dot);
+  Block &body = func.getBody().front();
+  DenseMap<Value, std::string> nodeOf;
+  os << "digraph \"" << escapeDot(func.getName()) << "\" {\n"
+     << "  label=\"@" << escapeDot(func.getName()) << " at tp-size "
+     << solver.getTPSize()
+     << "\";\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n"
+     << "  edge [fontname=\"monospace\", fontsize=9];\n";
+  for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
+    std::string id = "arg" + std::to_string(i);
+    nodeOf[arg] = id;
+    std::string type = typeString(arg.getType());
+    os << "  " << id << " [shape=ellipse, label=\"%arg" << i << " : "
+       << escapeDot(type) << "\\n" << shardingString(solver.getSharding(arg))
+       << "\"];\n";
+  }
+  unsigned n = 0;
+  for (Operation &op : body) {
+    std::string id = "op" + std::to_string(n++);
+    for (Value r : op.getResults())
+      nodeOf[r] = id;
+    std::string label = op.getName().getStringRef().str();
+    if (const ShardingOption *option = solver.getChosenOption(&op)) {
+      if (option->kind == ParallelKind::Column ||
+          option->kind == ParallelKind::Row ||
+          option->kind == ParallelKind::Vocab)
+        label += " (" + stringifyParallelKind(option->kind).str() + ")";
+      for (ShardingAttr r : option->results)
+        label += "\\n-> " + shardingString(r);
+    } else if (solver.isUnknown(&op)) {
+      label += "\\n(no rule: replicated)";
+    }
+    label += "\\n" + formatLocation(op.getLoc());
+    bool matmul = isMatmulLike(&op, solver.getTPSize());
+    os << "  " << id << " [label=\"" << escapeDot(label) << "\""
+       << (matmul ? ", style=filled, fillcolor=lightblue" : "") << "];\n";
+    for (OpOperand &use : op.getOpOperands()) {
+      auto it = nodeOf.find(use.get());
+      if (it == nodeOf.end() || !isa<TensorType>(use.get().getType()))
+        continue;
+      ShardingAttr have = solver.getSharding(use.get());
+      ShardingAttr want = solver.getDemand(use);
+      os << "  " << it->second << " -> " << id;
+      if (have != want)
+        os << " [color=red, fontcolor=red, label=\""
+           << getReshardName(have, want) << "\"]";
+      os << ";\n";
+    }
+  }
+  os << "}\n";
 }

@@ -76,9 +76,9 @@ StringRef mlir::tp::getReshardName(ShardingAttr from, ShardingAttr to) {
 //===----------------------------------------------------------------------===//
 
 ShardingSolver::ShardingSolver(func::FuncOp func, int64_t tpSize,
-                               CostModel model)
+                               CostModel model, bool replicateUneven)
     : func(func), body(&func.getBody().front()), tpSize(tpSize),
-      model(model) {}
+      model(model), replicateUneven(replicateUneven) {}
 
 /// True if `op` touches tensors: it has tensor operands or results, or its
 /// regions use tensors defined outside.
@@ -93,43 +93,45 @@ static bool touchesTensors(Operation *op) {
                       [&](Value v) { return isTensor(v.getType()); });
 }
 
-bool ShardingSolver::isFeasible(const ShardingOption &option, Operation *op,
-                                std::string *reason) const {
-  auto check = [&](Type type, ShardingAttr sharding,
-                   const Twine &what) -> bool {
+std::string Infeasibility::message() const {
+  if (ShapedType::isDynamic(size))
+    return llvm::formatv("{0} has a dynamic size on the split dimension {1}; "
+                         "only static dimensions can be split",
+                         what, dim);
+  if (size < 0)
+    return what + " cannot be split";
+  return llvm::formatv("sharded dimension {0} of {1} (size {2}) is not "
+                       "divisible by tp-size",
+                       dim, what, size);
+}
+
+std::optional<Infeasibility>
+mlir::tp::checkFeasible(const ShardingOption &option, Operation *op,
+                        int64_t tpSize) {
+  auto check = [&](Value value, ShardingAttr sharding,
+                   const Twine &what) -> std::optional<Infeasibility> {
     if (!sharding.isSplit())
-      return true;
-    auto tensor = dyn_cast<RankedTensorType>(type);
-    if (!tensor || sharding.getDim() >= tensor.getRank()) {
-      if (reason)
-        *reason = (what + " cannot be split").str();
-      return false;
-    }
-    int64_t size = tensor.getDimSize(sharding.getDim());
-    if (ShapedType::isDynamic(size)) {
-      if (reason)
-        *reason = llvm::formatv("{0} has a dynamic size on the split dimension "
-                                "{1}; only static dimensions can be split",
-                                what.str(), sharding.getDim());
-      return false;
-    }
-    if (size % tpSize != 0) {
-      if (reason)
-        *reason = llvm::formatv("sharded dimension {0} of {1} (size {2}) is "
-                                "not divisible by tp-size {3}",
-                                sharding.getDim(), what.str(), size, tpSize);
-      return false;
-    }
-    return true;
+      return std::nullopt;
+    Infeasibility issue{value, what.str(), sharding.getDim(), -1};
+    auto tensor = dyn_cast<RankedTensorType>(value.getType());
+    if (!tensor || sharding.getDim() >= tensor.getRank())
+      return issue;
+    issue.size = tensor.getDimSize(sharding.getDim());
+    if (ShapedType::isDynamic(issue.size) || issue.size % tpSize != 0)
+      return issue;
+    return std::nullopt;
   };
   for (auto [i, sharding] : llvm::enumerate(option.operands))
-    if (!check(op->getOperand(i).getType(), sharding,
-               "operand #" + Twine(i)))
-      return false;
+    if (auto issue =
+            check(op->getOperand(i), sharding, "operand #" + Twine(i)))
+      return issue;
   for (auto [i, sharding] : llvm::enumerate(option.results))
-    if (!check(op->getResult(i).getType(), sharding, "result #" + Twine(i)))
-      return false;
-  return true;
+    if (auto issue = check(op->getResult(i), sharding, "result #" + Twine(i)))
+      return issue;
+  for (auto &[value, sharding] : option.captures)
+    if (auto issue = check(value, sharding, "a captured tensor"))
+      return issue;
+  return std::nullopt;
 }
 
 LogicalResult ShardingSolver::initialize() {
@@ -154,7 +156,7 @@ LogicalResult ShardingSolver::initialize() {
     iface.getShardingOptions(tpSize, all);
     OpState state;
     for (ShardingOption &option : all)
-      if (isFeasible(option, &op, nullptr))
+      if (!checkFeasible(option, &op, tpSize))
         state.options.push_back(option);
     if (state.options.empty()) {
       if (annotation) {
@@ -177,33 +179,54 @@ LogicalResult ShardingSolver::initialize() {
           str ? parseParallelKind(str.getValue()) : std::nullopt;
       if (!kind) {
         op.emitOpError("unknown 'tp.parallel' value ")
-            << annotation << "; expected \"column\", \"row\" or \"replicated\"";
+            << annotation
+            << "; expected \"column\", \"row\", \"replicated\" or \"vocab\"";
         ok = false;
         continue;
       }
-      bool matmulLike = llvm::any_of(all, [](const ShardingOption &o) {
-        return o.kind == ParallelKind::Column || o.kind == ParallelKind::Row;
-      });
-      if (!matmulLike) {
+      auto hasKind = [&](ParallelKind k) {
+        return llvm::any_of(all,
+                            [&](const ShardingOption &o) { return o.kind == k; });
+      };
+      bool matmulLike = hasKind(ParallelKind::Column) || hasKind(ParallelKind::Row);
+      bool lookup = hasKind(ParallelKind::Vocab);
+      if (!matmulLike && !lookup) {
         op.emitOpError("'tp.parallel' applies only to matmul-like ops "
                        "(linalg.matmul, linalg.batch_matmul, or a linalg "
-                       "contraction)");
+                       "contraction) and embedding lookups");
         ok = false;
         continue;
       }
       const ShardingOption *wanted = nullptr;
       for (const ShardingOption &o : all)
-        if (o.kind == *kind)
+        if (o.kind == *kind && !wanted)
           wanted = &o;
       if (!wanted) {
-        op.emitOpError("has no ") << str << " form";
+        op.emitOpError("has no ") << str << " form ("
+                                  << (lookup ? "an embedding lookup takes "
+                                               "\"vocab\" or \"replicated\""
+                                             : "a matmul takes \"column\", "
+                                               "\"row\" or \"replicated\"")
+                                  << ")";
         ok = false;
         continue;
       }
-      std::string reason;
-      if (!isFeasible(*wanted, &op, &reason)) {
-        op.emitOpError("cannot be partitioned as ")
-            << str << ": " << reason;
+      if (std::optional<Infeasibility> issue =
+              checkFeasible(*wanted, &op, tpSize)) {
+        std::string message = issue->message();
+        if (!ShapedType::isDynamic(issue->size))
+          message += " " + std::to_string(tpSize);
+        if (replicateUneven && wanted->kind != ParallelKind::Replicated &&
+            !state.options.empty() &&
+            state.options.front().kind == ParallelKind::Replicated) {
+          op.emitRemark("kept replicated (uneven=replicate): ")
+              << str << " needs " << message;
+          state.options.resize(1);
+          state.fixed = true;
+          states[&op] = std::move(state);
+          continue;
+        }
+        op.emitOpError("cannot be partitioned as ") << str << ": " << message;
         ok = false;
         continue;
       }
@@ -252,10 +275,14 @@ ShardingAttr ShardingSolver::getSharding(Value value) const {
 
 ShardingAttr ShardingSolver::getDemand(OpOperand &use) const {
   Operation *owner = use.getOwner();
-  // Uses nested in a region belong to the top-level op around them, which
-  // runs replicated unless it has a rule.
-  if (owner->getBlock() != body)
+  // Uses nested in a region belong to the top-level op around them: its option
+  // says how it needs the captured value (replicated unless it has a rule).
+  if (owner->getBlock() != body) {
+    Operation *top = body->findAncestorOpInBlock(*owner);
+    if (const ShardingOption *option = top ? getChosenOption(top) : nullptr)
+      return option->getCaptureSharding(use.get());
     return ShardingAttr::getReplicated(owner->getContext());
+  }
   if (const ShardingOption *option = getChosenOption(owner))
     return option->operands[use.getOperandNumber()];
   return ShardingAttr::getReplicated(owner->getContext());
@@ -264,6 +291,9 @@ ShardingAttr ShardingSolver::getDemand(OpOperand &use) const {
 double ShardingSolver::optionCost(Operation *op,
                                   const ShardingOption &option) const {
   double cost = 0;
+  for (auto &[value, sharding] : option.captures)
+    cost += model.reshard(getSharding(value), sharding, value.getType(),
+                          tpSize);
   for (auto [i, operand] : llvm::enumerate(op->getOperands()))
     cost += model.reshard(getSharding(operand), option.operands[i],
                           operand.getType(), tpSize);
@@ -349,6 +379,10 @@ double ShardingSolver::getTotalCost() const {
     for (OpOperand &use : op->getOpOperands())
       cost += model.reshard(getSharding(use.get()), getDemand(use),
                             use.get().getType(), tpSize);
+    if (const ShardingOption *option = getChosenOption(op))
+      for (auto &[value, sharding] : option->captures)
+        cost += model.reshard(getSharding(value), sharding, value.getType(),
+                              tpSize);
     for (Value result : op->getResults())
       cost += model.memory(getSharding(result), result.getType(), tpSize);
   }

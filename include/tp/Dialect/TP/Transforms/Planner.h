@@ -1,0 +1,70 @@
+//===- Planner.h - choose column/row/replicated for every weight -*- C++ -*-===//
+//
+// Part of tp-mlir.
+//
+// The planner finds, on a function without annotations, the plan Megatron-LM's
+// authors found by hand, and writes it as `tp.parallel` annotations (with a
+// `tp.plan_reason` explaining each) that tp-partition consumes:
+//
+//  * splits start at weight ops: matmul-like ops with a parameter operand (a
+//    function argument or constant reached without another contraction) and
+//    embedding lookups of a parameter table;
+//  * one forward pass in program order predicts every value's sharding: an op
+//    keeps the sharding of its split operands when it can (elementwise ops,
+//    reductions along other dimensions, reshapes that keep heads whole,
+//    attention's batched matmuls), and a partial value is reduced first;
+//  * a weight matmul whose activation arrives split along its contraction
+//    dimension is "row" (one all_reduce after it);
+//  * one whose activation arrives whole is "column" if a look-ahead shows its
+//    split reaching a row layer (or the function's result) without an
+//    all_gather; otherwise it stays "replicated" (this is how K/V projections
+//    with fewer KV heads than ranks stay whole, and their heads are sliced
+//    locally);
+//  * an embedding lookup of a parameter table is "vocab" (vocabulary-parallel:
+//    a masked local lookup and one all_reduce);
+//  * a weight smaller than `minWeightFraction` of all weights stays
+//    replicated: no collective is worth so little memory;
+//  * a dimension that would be split but is not divisible by the tp size is
+//    an error by default (naming the value, dimension, size and tp size);
+//    `uneven=replicate` keeps that weight replicated instead. A dimension
+//    smaller than the tp size (fewer KV heads than ranks) is never an error:
+//    the weight stays replicated.
+//
+// User annotations always win.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TP_DIALECT_TP_TRANSFORMS_PLANNER_H
+#define TP_DIALECT_TP_TRANSFORMS_PLANNER_H
+
+#include "tp/Dialect/TP/IR/ShardingInterface.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+namespace mlir {
+namespace tp {
+
+enum class UnevenPolicy { Error, Replicate, Pad };
+
+/// Parses "error", "replicate" or "pad".
+std::optional<UnevenPolicy> parseUnevenPolicy(llvm::StringRef value);
+
+struct PlannerOptions {
+  int64_t tpSize = 2;
+  UnevenPolicy uneven = UnevenPolicy::Error;
+  /// Weights below this fraction of all weight bytes stay replicated.
+  double minWeightFraction = 0.005;
+};
+
+/// Plans `func` and writes `tp.parallel` / `tp.plan_reason` annotations on
+/// its weight ops. Fails with a diagnostic (e.g. an uneven dimension under
+/// the error policy).
+LogicalResult planFunction(func::FuncOp func, const PlannerOptions &options);
+
+/// Name of the attribute holding the planner's explanation of a choice.
+constexpr llvm::StringLiteral kPlanReasonAttrName = "tp.plan_reason";
+
+} // namespace tp
+} // namespace mlir
+
+#endif // TP_DIALECT_TP_TRANSFORMS_PLANNER_H

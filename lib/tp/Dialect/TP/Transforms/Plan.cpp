@@ -1,0 +1,50 @@
+//===- Plan.cpp - the tp-plan pass ----------------------------------------===//
+//
+// Part of tp-mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tp/Dialect/TP/Transforms/Passes.h"
+#include "tp/Dialect/TP/Transforms/Planner.h"
+
+namespace mlir {
+namespace tp {
+#define GEN_PASS_DEF_TPPLAN
+#include "tp/Dialect/TP/Transforms/Passes.h.inc"
+} // namespace tp
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::tp;
+
+namespace {
+
+struct TPPlanPass : public tp::impl::TPPlanBase<TPPlanPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (tpSize < 1) {
+      module.emitError("tp-size must be at least 1, got ")
+          << static_cast<int64_t>(tpSize);
+      return signalPassFailure();
+    }
+    std::optional<UnevenPolicy> policy = parseUnevenPolicy(uneven);
+    if (!policy) {
+      module.emitError("unknown uneven policy '")
+          << uneven << "'; expected error, replicate or pad";
+      return signalPassFailure();
+    }
+    if (propagateReshapes && failed(tp::propagateReshapes(module)))
+      return signalPassFailure();
+    PlannerOptions options;
+    options.tpSize = tpSize;
+    options.uneven = *policy;
+    options.minWeightFraction = minWeightFraction;
+    for (auto func : module.getOps<func::FuncOp>())
+      if (failed(planFunction(func, options)))
+        return signalPassFailure();
+  }
+};
+
+} // namespace
