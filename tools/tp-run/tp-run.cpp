@@ -79,6 +79,10 @@ static cl::opt<unsigned> timeout("timeout",
                                  cl::init(300));
 static cl::opt<unsigned> seed("seed", cl::desc("Seed of the random inputs"),
                               cl::init(0));
+static cl::opt<int64_t> intRange(
+    "int-range",
+    cl::desc("Random integer inputs (token ids) are uniform in [0, N)"),
+    cl::init(2));
 static cl::opt<std::string> mpiexec("mpiexec",
                                     cl::desc("The MPI launcher to use"),
                                     cl::init("mpiexec"));
@@ -144,10 +148,25 @@ LogicalResult writeRandomInputs(func::FuncOp func, StringRef dir,
       for (double &v : data)
         v = dist(rng);
       ok = ::tp::npy::write(path, TP_F64, shape, data.data(), error);
+    } else if (elem.isSignlessInteger(32) || elem.isSignlessInteger(64)) {
+      if (intRange < 1)
+        return func.emitOpError("--int-range must be at least 1");
+      std::uniform_int_distribution<int64_t> dist(0, intRange - 1);
+      if (elem.isSignlessInteger(64)) {
+        std::vector<int64_t> data(n);
+        for (int64_t &v : data)
+          v = dist(rng);
+        ok = ::tp::npy::write(path, TP_I64, shape, data.data(), error);
+      } else {
+        std::vector<int32_t> data(n);
+        for (int32_t &v : data)
+          v = static_cast<int32_t>(dist(rng));
+        ok = ::tp::npy::write(path, TP_I32, shape, data.data(), error);
+      }
     } else {
       return func.emitOpError("argument #")
              << i << " has element type " << elem
-             << "; pass --inputs for integer arguments";
+             << "; pass --inputs for this argument";
     }
     if (!ok)
       return func.emitOpError("cannot write ") << path << ": " << error;

@@ -32,9 +32,11 @@ static void addBufferization(OpPassManager &pm) {
 
 /// Loops, memrefs, arith, math and functions on the host to the LLVM dialect.
 static void addHostLowering(OpPassManager &pm) {
+  // expand-strided-metadata emits affine.apply for offsets: lower affine
+  // after it.
+  pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());

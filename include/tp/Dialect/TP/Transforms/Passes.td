@@ -109,10 +109,10 @@ def TPPlan : Pass<"tp-plan", "::mlir::ModuleOp"> {
 def TPPropagateReshapes : Pass<"tp-propagate-reshapes", "::mlir::ModuleOp"> {
   let summary = "Fold reshapes into batched contractions (heads become loops)";
   let description = [{
-    Generalizes named linalg ops (except linalg.matmul, linalg.fill and
-    linalg.transpose) that consume a `tensor.collapse_shape` or feed a
-    `tensor.expand_shape`, then applies upstream's fusion of reshapes by
-    expansion. Attention written as `collapse [B, H, S, D] -> [B*H, S, D]`,
+    Generalizes named batched contractions (batch_matmul and friends) that
+    consume a `tensor.collapse_shape` or feed a `tensor.expand_shape`, then
+    applies upstream's fusion of reshapes by expansion to the reshapes around
+    batched contractions only. Attention written as `collapse [B, H, S, D] -> [B*H, S, D]`,
     `batch_matmul`, `expand` becomes a contraction over (b, h, s, t, d), so
     the head dimension can be split whatever the batch size. tp-plan runs it
     first by default.

@@ -323,6 +323,14 @@ Lookahead Planner::lookahead(Operation *weightOp,
     }
     if (!option)
       continue;
+    // A reduction across the split leaves partial values to all-reduce: the
+    // split did not reach a row layer for free.
+    if (llvm::any_of(option->results,
+                     [](ShardingAttr r) { return r.isPartial(); })) {
+      result.gathered = true;
+      result.where = op;
+      return result;
+    }
     for (auto [r, sharding] : llvm::zip(op->getResults(), option->results))
       if (!sharding.isReplicated()) {
         overlay[r] = sharding;

@@ -23,18 +23,47 @@ using namespace mlir::tp;
 
 namespace {
 
-/// Generalizes a named structured op that touches a reshape, so that upstream
-/// fusion by expansion can fold the reshape into it. Matmuls, fills and
-/// transposes stay named (they are rarely what hides a head dimension).
+/// A contraction with batch dimensions (attention's scores and context): the
+/// only ops whose reshapes are folded. Folding more (projections, the repeat of
+/// KV heads) would re-express other dimensions in reshaped loop spaces.
+bool isBatchedContraction(Operation *op) {
+  auto linalgOp = dyn_cast_or_null<linalg::LinalgOp>(op);
+  if (!linalgOp || linalgOp.getNumDpsInputs() != 2)
+    return false;
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(linalgOp);
+  return succeeded(dims) && !dims->batch.empty() && !dims->k.empty();
+}
+
+/// True for reshapes that only merge (or split) the leading dimensions, as
+/// frontends do to flatten [B, H] into one batch for batch_matmul. Others (the
+/// repeat of KV heads, [G, rep] -> H) are left alone: folding them would
+/// re-express heads as (g, r) loops.
+bool mergesOnlyLeadingDims(Operation *reshape) {
+  SmallVector<ReassociationIndices> groups;
+  if (auto c = dyn_cast_or_null<tensor::CollapseShapeOp>(reshape))
+    groups = c.getReassociationIndices();
+  else if (auto e = dyn_cast_or_null<tensor::ExpandShapeOp>(reshape))
+    groups = e.getReassociationIndices();
+  else
+    return false;
+  for (auto [i, group] : llvm::enumerate(groups))
+    if (group.size() > 1 && i != 0)
+      return false;
+  return true;
+}
+
+/// Generalizes a named batched contraction that touches a reshape, so that
+/// upstream fusion by expansion can fold the reshape into it.
 struct GeneralizeNextToReshape
     : public OpInterfaceRewritePattern<linalg::LinalgOp> {
   using OpInterfaceRewritePattern::OpInterfaceRewritePattern;
 
   LogicalResult matchAndRewrite(linalg::LinalgOp op,
                                 PatternRewriter &rewriter) const override {
-    if (isa<linalg::GenericOp, linalg::MatmulOp, linalg::FillOp,
-            linalg::TransposeOp>(op.getOperation()))
-      return rewriter.notifyMatchFailure(op, "kept named");
+    if (isa<linalg::GenericOp>(op.getOperation()) ||
+        !isBatchedContraction(op))
+      return rewriter.notifyMatchFailure(op, "not a named batched contraction");
     bool touches = llvm::any_of(op->getOperands(), [](Value v) {
       return v.getDefiningOp<tensor::CollapseShapeOp>() != nullptr;
     });
@@ -55,9 +84,21 @@ LogicalResult mlir::tp::propagateReshapes(Operation *root) {
   RewritePatternSet patterns(ctx);
   patterns.add<GeneralizeNextToReshape>(ctx);
   linalg::populateFoldReshapeOpsByExpansionPatterns(
-      patterns, [](OpOperand *) { return true; });
-  tensor::ExpandShapeOp::getCanonicalizationPatterns(patterns, ctx);
-  tensor::CollapseShapeOp::getCanonicalizationPatterns(patterns, ctx);
+      patterns, [](OpOperand *fused) {
+        // A reshape feeding a linalg op, or a linalg op feeding a reshape.
+        Operation *owner = fused->getOwner();
+        Operation *reshape = owner;
+        Operation *linalgOp = fused->get().getDefiningOp();
+        if (!isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(owner)) {
+          reshape = fused->get().getDefiningOp();
+          linalgOp = owner;
+        }
+        return isBatchedContraction(linalgOp) &&
+               mergesOnlyLeadingDims(reshape);
+      });
+  // No reshape canonicalizations: composing collapse(collapse) would merge the
+  // repeat of KV heads ([G, rep] -> H) into the batch collapse ([B, H] -> B*H)
+  // and re-express heads as (g, r) loops. Folds (expand of collapse) still run.
   return applyPatternsGreedily(root, std::move(patterns));
 }
 

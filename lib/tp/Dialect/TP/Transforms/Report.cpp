@@ -36,7 +36,7 @@ static std::string typeString(Type type) {
   return s;
 }
 
-/// True for ops whose options name a column or a row form.
+/// True for ops whose options name a column, row or vocab form (weight ops).
 static bool isMatmulLike(Operation *op, int64_t tpSize) {
   auto iface = dyn_cast<ShardingOpInterface>(op);
   if (!iface)
@@ -44,7 +44,8 @@ static bool isMatmulLike(Operation *op, int64_t tpSize) {
   SmallVector<ShardingOption> options;
   iface.getShardingOptions(tpSize, options);
   return llvm::any_of(options, [](const ShardingOption &o) {
-    return o.kind == ParallelKind::Column || o.kind == ParallelKind::Row;
+    return o.kind == ParallelKind::Column || o.kind == ParallelKind::Row ||
+           o.kind == ParallelKind::Vocab;
   });
 }
 
@@ -137,7 +138,7 @@ static std::string humanBytes(int64_t bytes) {
 void PartitionReport::printTable(llvm::raw_ostream &os) const {
   for (const Function &f : functions) {
     os << "tp plan for @" << f.name << " at tp-size " << f.tpSize << "\n";
-    os << "  matmul-like ops:\n";
+    os << "  weight ops (matmul-like and lookups):\n";
     if (f.matmuls.empty())
       os << "    (none)\n";
     for (const Matmul &m : f.matmuls)
