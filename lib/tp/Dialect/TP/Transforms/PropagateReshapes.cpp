@@ -6,8 +6,10 @@
 
 #include "tp/Dialect/TP/Transforms/Passes.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -96,6 +98,11 @@ LogicalResult mlir::tp::propagateReshapes(Operation *root) {
         return isBatchedContraction(linalgOp) &&
                mergesOnlyLeadingDims(reshape);
       });
+  // Reshaped fills and empties become fills and empties of the new shape, so
+  // that accumulators of the folded contractions are created split.
+  linalg::FillOp::getCanonicalizationPatterns(patterns, ctx);
+  tensor::EmptyOp::getCanonicalizationPatterns(patterns, ctx);
+  tensor::populateFoldTensorEmptyPatterns(patterns);
   // No reshape canonicalizations: composing collapse(collapse) would merge the
   // repeat of KV heads ([G, rep] -> H) into the batch collapse ([B, H] -> B*H)
   // and re-express heads as (g, r) loops. Folds (expand of collapse) still run.
