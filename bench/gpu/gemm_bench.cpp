@@ -157,9 +157,9 @@ int main(int argc, char **argv) {
     const cudaDataType_t type = dtype == TP_F32   ? CUDA_R_32F
                                 : dtype == TP_F16 ? CUDA_R_16F
                                                   : CUDA_R_16BF;
-    const cublasComputeType_t compute =
-        dtype == TP_F32 && tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32
-                                : CUBLAS_COMPUTE_32F;
+    const cublasComputeType_t compute = dtype == TP_F32 && tf32
+                                            ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                            : CUBLAS_COMPUTE_32F;
     const size_t es = dtype == TP_F32 ? 4 : 2;
     for (const std::string &tpText : split(tps)) {
       const int tp = std::atoi(tpText.c_str());

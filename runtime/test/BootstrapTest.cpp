@@ -76,26 +76,28 @@ void placementFails(const Env &env, const std::string &message) {
 void testPlacement() {
   placementOk({}, 0, 1, 0, "default");
   placementOk({{"TP_RANK", "2"}, {"TP_WORLD_SIZE", "4"}}, 2, 4, 2, "TP_RANK");
-  placementOk({{"TP_RANK", "5"}, {"TP_WORLD_SIZE", "8"},
-               {"TP_LOCAL_RANK", "1"}},
-              5, 8, 1, "TP_RANK/TP_WORLD_SIZE");
-  placementOk({{"OMPI_COMM_WORLD_RANK", "3"}, {"OMPI_COMM_WORLD_SIZE", "4"},
+  placementOk(
+      {{"TP_RANK", "5"}, {"TP_WORLD_SIZE", "8"}, {"TP_LOCAL_RANK", "1"}}, 5, 8,
+      1, "TP_RANK/TP_WORLD_SIZE");
+  placementOk({{"OMPI_COMM_WORLD_RANK", "3"},
+               {"OMPI_COMM_WORLD_SIZE", "4"},
                {"OMPI_COMM_WORLD_LOCAL_RANK", "1"}},
               3, 4, 1, "OMPI_COMM_WORLD_RANK");
   placementOk({{"PMI_RANK", "1"}, {"PMI_SIZE", "2"}, {"MPI_LOCALRANKID", "0"}},
               1, 2, 0, "PMI_RANK/PMI_SIZE");
-  placementOk({{"SLURM_PROCID", "6"}, {"SLURM_NTASKS", "8"},
-               {"SLURM_LOCALID", "2"}},
-              6, 8, 2, "SLURM_PROCID/SLURM_NTASKS");
+  placementOk(
+      {{"SLURM_PROCID", "6"}, {"SLURM_NTASKS", "8"}, {"SLURM_LOCALID", "2"}}, 6,
+      8, 2, "SLURM_PROCID/SLURM_NTASKS");
   // Generic LOCAL_RANK when the family has none.
-  placementOk({{"PMI_RANK", "3"}, {"PMI_SIZE", "4"}, {"LOCAL_RANK", "1"}}, 3,
-              4, 1, "PMI_RANK");
+  placementOk({{"PMI_RANK", "3"}, {"PMI_SIZE", "4"}, {"LOCAL_RANK", "1"}}, 3, 4,
+              1, "PMI_RANK");
   // TP_* wins over the launcher's variables.
-  placementOk({{"TP_RANK", "0"}, {"TP_WORLD_SIZE", "2"},
-               {"OMPI_COMM_WORLD_RANK", "1"}, {"OMPI_COMM_WORLD_SIZE", "2"}},
+  placementOk({{"TP_RANK", "0"},
+               {"TP_WORLD_SIZE", "2"},
+               {"OMPI_COMM_WORLD_RANK", "1"},
+               {"OMPI_COMM_WORLD_SIZE", "2"}},
               0, 2, 0, "TP_RANK");
-  placementFails({{"TP_RANK", "1"}},
-                 "TP_RANK is set but TP_WORLD_SIZE is not");
+  placementFails({{"TP_RANK", "1"}}, "TP_RANK is set but TP_WORLD_SIZE is not");
   placementFails({{"SLURM_NTASKS", "4"}},
                  "SLURM_NTASKS is set but SLURM_PROCID is not");
   placementFails({{"TP_RANK", "x"}, {"TP_WORLD_SIZE", "2"}},
@@ -106,9 +108,9 @@ void testPlacement() {
                  "must be at least 1");
   placementFails({{"TP_RANK", "0"}, {"TP_WORLD_SIZE", "2 "}},
                  "is not an integer");
-  placementFails({{"PMI_RANK", "0"}, {"PMI_SIZE", "2"},
-                  {"MPI_LOCALRANKID", "-1"}},
-                 "must not be negative");
+  placementFails(
+      {{"PMI_RANK", "0"}, {"PMI_SIZE", "2"}, {"MPI_LOCALRANKID", "-1"}},
+      "must not be negative");
 }
 
 void testDeviceChoice() {
@@ -143,8 +145,10 @@ void testMasterAddress() {
   TP_CHECK(!masterAddress(lookup({}), two, a, error));
   TP_CHECK_CONTAINS(error, "needs TP_MASTER_ADDR and TP_MASTER_PORT");
   TP_CHECK_CONTAINS(error, "from PMI_RANK/PMI_SIZE");
-  Env ok{{"TP_MASTER_ADDR", "node0"}, {"TP_MASTER_PORT", "29500"},
-         {"TP_RENDEZVOUS_TIMEOUT", "2.5"}, {"TP_RENDEZVOUS_FD", "7"}};
+  Env ok{{"TP_MASTER_ADDR", "node0"},
+         {"TP_MASTER_PORT", "29500"},
+         {"TP_RENDEZVOUS_TIMEOUT", "2.5"},
+         {"TP_RENDEZVOUS_FD", "7"}};
   TP_CHECK_MSG(masterAddress(lookup(ok), two, a, error), error);
   TP_CHECK(a.host == "node0" && a.port == 29500 && a.timeoutSeconds == 2.5);
   TP_CHECK(a.listenFd == -1); // only rank 0 takes the inherited socket
@@ -285,8 +289,8 @@ bool forkRanks(const std::vector<int> &ranks,
 #define CHILD_CHECK(cond, ...)                                                 \
   do {                                                                         \
     if (!(cond)) {                                                             \
-      std::fprintf(stderr, "  rank %d: %s:%d: %s: ", rank, __FILE__,          \
-                   __LINE__, #cond);                                           \
+      std::fprintf(stderr, "  rank %d: %s:%d: %s: ", rank, __FILE__, __LINE__, \
+                   #cond);                                                     \
       std::fprintf(stderr, __VA_ARGS__);                                       \
       std::fprintf(stderr, "\n");                                              \
       return 1;                                                                \
@@ -310,24 +314,26 @@ std::vector<int> allRanks(int n) {
 }
 
 void testExchange(int n, bool inherited) {
-  tp::test::context() = "exchange n=" + std::to_string(n) +
-                        (inherited ? " inherited" : " port");
+  tp::test::context() =
+      "exchange n=" + std::to_string(n) + (inherited ? " inherited" : " port");
   int port = 0;
   int listener = inherited ? ephemeralListener(port) : -1;
   if (!inherited)
     port = unusedPort();
   bool ok = forkRanks(allRanks(n), [&](int rank) {
     Rendezvous r;
-    std::vector<unsigned char> id = rank == 0 ? testId()
-                                              : std::vector<unsigned char>();
+    std::vector<unsigned char> id =
+        rank == 0 ? testId() : std::vector<unsigned char>();
     std::string error;
     if (rank != 0 && listener >= 0)
       close(listener);
-    CHILD_CHECK(r.exchange(rank, n, addressFor(rank, port, listener, 10), id,
-                           error),
-                "%s", error.c_str());
+    CHILD_CHECK(
+        r.exchange(rank, n, addressFor(rank, port, listener, 10), id, error),
+        "%s", error.c_str());
     CHILD_CHECK(id == testId(), "wrong id");
-    CHILD_CHECK(r.connectedPeers() == (n == 1 ? 0 : rank == 0 ? n - 1 : 1),
+    CHILD_CHECK(r.connectedPeers() == (n == 1      ? 0
+                                       : rank == 0 ? n - 1
+                                                   : 1),
                 "%d peers", r.connectedPeers());
     // Nothing happens while everyone is alive; goodbyes are not deaths.
     PeerEvent e = waitForEvent(r, 0.3);
@@ -367,8 +373,7 @@ void testMissingPeer() {
     return 0;
   });
   close(listener);
-  double seconds =
-      std::chrono::duration<double>(Clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   TP_CHECK(ok);
   TP_CHECK_MSG(seconds < 5, std::to_string(seconds) + " s");
   tp::test::context().clear();
@@ -403,9 +408,9 @@ void testWrongSize() {
     std::vector<unsigned char> id = testId();
     std::string error;
     int size = rank == 0 ? 2 : 3;
-    CHILD_CHECK(!r.exchange(rank, size, addressFor(rank, port, listener, 5),
-                            id, error),
-                "exchange succeeded");
+    CHILD_CHECK(
+        !r.exchange(rank, size, addressFor(rank, port, listener, 5), id, error),
+        "exchange succeeded");
     CHILD_CHECK(error.find("rank 1 thinks the job has 3 ranks, rank 0 thinks "
                            "2") != std::string::npos,
                 "%s", error.c_str());
@@ -420,8 +425,8 @@ void testWrongSize() {
 /// alive) must see it and tell the others; if rank 0 died, the others see
 /// that.
 void testDeadPeer(int n, int dead) {
-  tp::test::context() = "dead peer " + std::to_string(dead) + " of " +
-                        std::to_string(n);
+  tp::test::context() =
+      "dead peer " + std::to_string(dead) + " of " + std::to_string(n);
   int port = 0;
   int listener = ephemeralListener(port);
   auto start = Clock::now();
@@ -429,9 +434,9 @@ void testDeadPeer(int n, int dead) {
     Rendezvous r;
     std::vector<unsigned char> id = testId();
     std::string error;
-    CHILD_CHECK(r.exchange(rank, n, addressFor(rank, port, listener, 10), id,
-                           error),
-                "%s", error.c_str());
+    CHILD_CHECK(
+        r.exchange(rank, n, addressFor(rank, port, listener, 10), id, error),
+        "%s", error.c_str());
     if (rank == dead)
       _exit(0); // a crash: no goodbye
     PeerEvent e = waitForEvent(r, 5);
@@ -455,8 +460,7 @@ void testDeadPeer(int n, int dead) {
     return 0;
   });
   close(listener);
-  double seconds =
-      std::chrono::duration<double>(Clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   TP_CHECK(ok);
   TP_CHECK_MSG(seconds < 5, std::to_string(seconds) + " s");
   tp::test::context().clear();
@@ -471,9 +475,9 @@ void testForwardedAbort() {
     Rendezvous r;
     std::vector<unsigned char> id = testId();
     std::string error;
-    CHILD_CHECK(r.exchange(rank, 3, addressFor(rank, port, listener, 10), id,
-                           error),
-                "%s", error.c_str());
+    CHILD_CHECK(
+        r.exchange(rank, 3, addressFor(rank, port, listener, 10), id, error),
+        "%s", error.c_str());
     if (rank == 1) {
       r.announceAbort(1, 5, "boom");
       _exit(0);
@@ -507,11 +511,10 @@ int childMain(const std::string &mode) {
   rank = p.rank;
   if (mode == "exchange") {
     Rendezvous r;
-    std::vector<unsigned char> id = rank == 0 ? testId()
-                                              : std::vector<unsigned char>();
+    std::vector<unsigned char> id =
+        rank == 0 ? testId() : std::vector<unsigned char>();
     a.timeoutSeconds = 10;
-    CHILD_CHECK(r.exchange(p.rank, p.size, a, id, error), "%s",
-                error.c_str());
+    CHILD_CHECK(r.exchange(p.rank, p.size, a, id, error), "%s", error.c_str());
     CHILD_CHECK(id == testId(), "wrong id");
     CHILD_CHECK(p.localRank == p.rank, "local rank %d", p.localRank);
     r.goodbye();
@@ -544,8 +547,7 @@ void testSpawn(const char *self) {
   config.graceSeconds = 1;
   auto start = Clock::now();
   code = spawnRanks(config, error, &exits);
-  double seconds =
-      std::chrono::duration<double>(Clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   TP_CHECK_MSG(code == 3, "code " + std::to_string(code));
   TP_CHECK_MSG(seconds < 10, std::to_string(seconds) + " s");
   bool killedRankZero = false;

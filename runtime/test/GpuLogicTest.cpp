@@ -370,13 +370,15 @@ void testCopyPlans() {
               viaTranspose(bytes, 1);
           for (size_t i = 0; i < bytes; ++i)
             src[i] = static_cast<unsigned char>(i * 31 + 7);
-          // all_gather: scratch [size][outer][chunk] -> dst [outer][size][chunk]
+          // all_gather: scratch [size][outer][chunk] -> dst
+          // [outer][size][chunk]
           for (const Copy2D &c : gatherUnpackCopies(outer, size, chunk, es))
             applyCopy2D(c, src.data(), viaCopies.data());
           rt::transposeBlocks(src.data(), viaTranspose.data(), size, outer,
                               size_t(chunk) * es);
           TP_CHECK(viaCopies == viaTranspose);
-          // reduce_scatter: src [outer][size][chunk] -> scratch [size][outer][chunk]
+          // reduce_scatter: src [outer][size][chunk] -> scratch
+          // [size][outer][chunk]
           std::fill(viaCopies.begin(), viaCopies.end(), 0);
           for (const Copy2D &c : scatterPackCopies(outer, size, chunk, es))
             applyCopy2D(c, src.data(), viaCopies.data());
@@ -420,8 +422,8 @@ void testSyncPolicy() {
 
 void testMemRefGeometry() {
   static float data[2 * 3 * 4];
-  int64_t dense[3 + 2 * 3] = {int64_t(intptr_t(data)), int64_t(intptr_t(data)),
-                              2, 2, 3, 4, 12, 4, 1};
+  int64_t dense[3 + 2 * 3] = {
+      int64_t(intptr_t(data)), int64_t(intptr_t(data)), 2, 2, 3, 4, 12, 4, 1};
   MemRefView v = readMemRef(3, dense);
   TP_CHECK(v.aligned == reinterpret_cast<char *>(data) && v.offset == 2);
   TP_CHECK((v.sizes == std::vector<int64_t>{2, 3, 4}));

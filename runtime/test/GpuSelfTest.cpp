@@ -140,9 +140,9 @@ void testMgpu() {
 
   // A kernel, from PTX through both loaders.
   for (int jit = 0; jit < 2; ++jit) {
-    void *module = jit ? mgpuModuleLoadJIT(const_cast<char *>(addOnePtx), 2)
-                       : mgpuModuleLoad(const_cast<char *>(addOnePtx),
-                                        sizeof(addOnePtx));
+    void *module =
+        jit ? mgpuModuleLoadJIT(const_cast<char *>(addOnePtx), 2)
+            : mgpuModuleLoad(const_cast<char *>(addOnePtx), sizeof(addOnePtx));
     void *f = mgpuModuleGetFunction(module, "add_one");
     void *pointer = d;
     uint32_t count = uint32_t(n);
@@ -281,8 +281,9 @@ void runGemm(const GemmCase &t) {
       for (int64_t j = 0; j < t.n; ++j) {
         double sum = 0;
         for (int64_t p = 0; p < t.k; ++p)
-          sum += double(t.ta ? a[q * sa + p * lda + i] : a[q * sa + i * lda + p]) *
-                 double(t.tb ? b[q * sb + j * ldb + p] : b[q * sb + p * ldb + j]);
+          sum +=
+              double(t.ta ? a[q * sa + p * lda + i] : a[q * sa + i * lda + p]) *
+              double(t.tb ? b[q * sb + j * ldb + p] : b[q * sb + p * ldb + j]);
         float x = float(sum) + (useBias ? bias[j] : 0.0f);
         if (t.epilogue == 2 || t.epilogue == 3)
           x = gelu(x);
@@ -345,8 +346,8 @@ void testGemm() {
   runGemm({TP_BF16, 0, 1, 12, 128, 128, 64, 0, 0, 0.0f});
   runGemm({TP_F32, 0, 0, 1, 256, 3072, 768, 0, 1, 1.0f});
   // Degenerate sizes do nothing.
-  tp_rt_gemm(TP_F32, 0, 0, 1, 0, 8, 8, nullptr, 8, 0, nullptr, 8, 0, nullptr,
-             8, 0, nullptr, 0, 0.0f);
+  tp_rt_gemm(TP_F32, 0, 0, 1, 0, 8, 8, nullptr, 8, 0, nullptr, 8, 0, nullptr, 8,
+             0, nullptr, 0, 0.0f);
   tp_rt_sync();
   check(true, "tp_rt_gemm with m = 0");
 }
@@ -397,7 +398,9 @@ double load(int dtype, const void *buffer, int64_t i) {
 }
 
 double combine(int op, double a, double b) {
-  return op == TP_SUM ? a + b : op == TP_MAX ? std::fmax(a, b) : std::fmin(a, b);
+  return op == TP_SUM   ? a + b
+         : op == TP_MAX ? std::fmax(a, b)
+                        : std::fmin(a, b);
 }
 
 /// A device buffer of `count` elements filled from f(i) (+1 spare element).
@@ -486,8 +489,7 @@ void testCollectives(int rank, int size, bool viaCompiledEntryPoints) {
             tp_rt_sync();
           } else {
             check(tp_reduce_scatter(rsSrc.device, rsDst.device, outer, chunk,
-                                    tp_dtype(dtype),
-                                    tp_reduce_op(op)) == TP_OK,
+                                    tp_dtype(dtype), tp_reduce_op(op)) == TP_OK,
                   std::string("tp_reduce_scatter: ") + tp_last_error());
           }
           auto out = rsDst.read();
@@ -576,9 +578,9 @@ int watchdogTest(const char *self, const std::string &mode, int expected) {
   auto start = std::chrono::steady_clock::now();
   std::vector<tp::boot::RankExit> exits;
   int code = tp::boot::spawnRanks(config, error, &exits);
-  double seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   int rankZero = -1;
   for (const auto &e : exits)
     if (e.rank == 0)
@@ -607,8 +609,8 @@ int main(int argc, char **argv) {
     if (arg == "--watchdog-child" && i + 1 < argc)
       return watchdogChild(argv[i + 1]);
     if (arg == "--expect-no-driver-watchdog") {
-      int failures = watchdogTest(argv[0], "die", 1) +
-                     watchdogTest(argv[0], "abort", 5);
+      int failures =
+          watchdogTest(argv[0], "die", 1) + watchdogTest(argv[0], "abort", 5);
       return failures ? 1 : 0;
     }
     if (arg == "--ranks" && i + 1 < argc) {
@@ -656,9 +658,9 @@ int main(int argc, char **argv) {
                          error);
     ++rankRuns;
   }
-  double seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   std::printf("tp_gpu_selftest: %.1f s, collectives run at %d world size(s)\n",
               seconds, rankRuns);
   std::printf("%d passed, %d failed\n", passed, failed);

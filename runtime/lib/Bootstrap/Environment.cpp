@@ -45,8 +45,8 @@ bool readInt(const GetEnv &env, const char *name, int &value,
              std::string &error) {
   const char *text = env(name);
   if (!parseInt(text, value)) {
-    error = std::string(name) + "='" + (text ? text : "") +
-            "' is not an integer";
+    error =
+        std::string(name) + "='" + (text ? text : "") + "' is not an integer";
     return false;
   }
   return true;
@@ -73,14 +73,12 @@ bool detectPlacement(const GetEnv &env, Placement &placement,
         !readInt(env, family.size, size, error))
       return false;
     if (size < 1) {
-      error = std::string(family.size) + "=" + sizeText +
-              " must be at least 1";
+      error = std::string(family.size) + "=" + sizeText + " must be at least 1";
       return false;
     }
     if (rank < 0 || rank >= size) {
-      error = std::string(family.rank) + "=" + rankText +
-              " is outside [0, " + std::to_string(size) + ") (" +
-              family.size + "=" + sizeText + ")";
+      error = std::string(family.rank) + "=" + rankText + " is outside [0, " +
+              std::to_string(size) + ") (" + family.size + "=" + sizeText + ")";
       return false;
     }
     placement.rank = rank;
@@ -106,8 +104,8 @@ bool detectPlacement(const GetEnv &env, Placement &placement,
   return true;
 }
 
-int chooseDevice(const GetEnv &env, const Placement &placement,
-                 int deviceCount, std::string &error) {
+int chooseDevice(const GetEnv &env, const Placement &placement, int deviceCount,
+                 std::string &error) {
   if (deviceCount < 1) {
     error = "no CUDA device is visible (check CUDA_VISIBLE_DEVICES and "
             "nvidia-smi)";
@@ -117,8 +115,8 @@ int chooseDevice(const GetEnv &env, const Placement &placement,
     int device = 0;
     if (!parseInt(text, device) || device < 0 || device >= deviceCount) {
       error = std::string("TP_DEVICE='") + text +
-              "' is not a device number in [0, " +
-              std::to_string(deviceCount) + ")";
+              "' is not a device number in [0, " + std::to_string(deviceCount) +
+              ")";
       return -1;
     }
     return device;
@@ -156,8 +154,8 @@ bool masterAddress(const GetEnv &env, const Placement &placement,
   const char *host = env("TP_MASTER_ADDR");
   const char *port = env("TP_MASTER_PORT");
   if (!host || !*host || !port) {
-    error = "a job of " + std::to_string(placement.size) +
-            " ranks (from " + placement.source +
+    error = "a job of " + std::to_string(placement.size) + " ranks (from " +
+            placement.source +
             ") needs TP_MASTER_ADDR and TP_MASTER_PORT: the host name of "
             "rank 0 and a free TCP port there, the same on every rank (or "
             "start the ranks with tp-launch --spawn on one node)";

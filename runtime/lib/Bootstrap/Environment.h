@@ -50,8 +50,8 @@ bool detectPlacement(const GetEnv &env, Placement &placement,
 /// The GPU this process uses: TP_DEVICE if set (must be < deviceCount), else
 /// localRank % deviceCount. -1 with `error` set when there is no device or
 /// TP_DEVICE is bad.
-int chooseDevice(const GetEnv &env, const Placement &placement,
-                 int deviceCount, std::string &error);
+int chooseDevice(const GetEnv &env, const Placement &placement, int deviceCount,
+                 std::string &error);
 
 /// Where rank 0 serves the NCCL unique id.
 struct MasterAddress {

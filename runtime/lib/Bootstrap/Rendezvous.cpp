@@ -56,8 +56,7 @@ std::string errnoText(int e) { return std::strerror(e); }
 bool sendAll(int fd, const void *data, size_t bytes, bool wait = true) {
   const char *p = static_cast<const char *>(data);
   while (bytes > 0) {
-    ssize_t n =
-        ::send(fd, p, bytes, MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT));
+    ssize_t n = ::send(fd, p, bytes, MSG_NOSIGNAL | (wait ? 0 : MSG_DONTWAIT));
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0)
@@ -68,8 +67,8 @@ bool sendAll(int fd, const void *data, size_t bytes, bool wait = true) {
   return true;
 }
 
-bool sendMessage(int fd, uint32_t type, int32_t a, int32_t b,
-                 const void *body, size_t length, bool wait = true) {
+bool sendMessage(int fd, uint32_t type, int32_t a, int32_t b, const void *body,
+                 size_t length, bool wait = true) {
   uint32_t header[5] = {htonl(magic), htonl(type), htonl(uint32_t(a)),
                         htonl(uint32_t(b)), htonl(uint32_t(length))};
   std::string frame(reinterpret_cast<const char *>(header), sizeof(header));
@@ -157,15 +156,15 @@ int listenOn(const MasterAddress &address, int backlog, std::string &error) {
     for (addrinfo *a = found; a && !bound; a = a->ai_next) {
       sockaddr_in local = *reinterpret_cast<sockaddr_in *>(a->ai_addr);
       local.sin_port = htons(uint16_t(address.port));
-      bound = ::bind(fd, reinterpret_cast<sockaddr *>(&local),
-                     sizeof(local)) == 0;
+      bound =
+          ::bind(fd, reinterpret_cast<sockaddr *>(&local), sizeof(local)) == 0;
     }
     freeaddrinfo(found);
   }
   if (!bound &&
       ::bind(fd, reinterpret_cast<sockaddr *>(&any), sizeof(any)) != 0) {
-    error = "cannot listen on " + endpoint(address) + ": " +
-            errnoText(errno) + " (set TP_MASTER_PORT to a free port)";
+    error = "cannot listen on " + endpoint(address) + ": " + errnoText(errno) +
+            " (set TP_MASTER_PORT to a free port)";
     ::close(fd);
     return -1;
   }
@@ -257,8 +256,8 @@ bool Rendezvous::exchange(int rankArg, int sizeArg,
   if (size <= 1)
     return true;
   const auto deadline =
-      Clock::now() + std::chrono::milliseconds(
-                         int64_t(address.timeoutSeconds * 1000.0 + 0.5));
+      Clock::now() +
+      std::chrono::milliseconds(int64_t(address.timeoutSeconds * 1000.0 + 0.5));
   char seconds[32];
   std::snprintf(seconds, sizeof(seconds), "%g s", address.timeoutSeconds);
 
@@ -293,8 +292,7 @@ bool Rendezvous::exchange(int rankArg, int sizeArg,
     // A little longer than rank 0's own deadline, so that its message about
     // the missing ranks arrives first.
     Message message;
-    ReadResult r =
-        readMessage(fd, message, deadline + std::chrono::seconds(3));
+    ReadResult r = readMessage(fd, message, deadline + std::chrono::seconds(3));
     if (r == ReadResult::TimedOut) {
       lastTimedOut = true;
       error = std::string("rendezvous: rank 0 did not send the id within ") +

@@ -94,8 +94,8 @@ int spawnRanks(const SpawnConfig &config, std::string &error,
   if (::bind(listener, reinterpret_cast<sockaddr *>(&address),
              sizeof(address)) != 0 ||
       ::listen(listener, config.ranks + 8) != 0 ||
-      getsockname(listener, reinterpret_cast<sockaddr *>(&address),
-                  &length) != 0) {
+      getsockname(listener, reinterpret_cast<sockaddr *>(&address), &length) !=
+          0) {
     error = std::string("cannot open the rendezvous socket on 127.0.0.1: ") +
             std::strerror(errno);
     ::close(listener);
@@ -114,7 +114,8 @@ int spawnRanks(const SpawnConfig &config, std::string &error,
     argv.push_back(const_cast<char *>(a.c_str()));
   argv.push_back(nullptr);
 
-  struct sigaction action {}, savedTerm{}, savedInt{};
+  struct sigaction action {
+  }, savedTerm{}, savedInt{};
   action.sa_handler = onTerminate;
   sigemptyset(&action.sa_mask);
   sigaction(SIGTERM, &action, &savedTerm);
@@ -211,7 +212,8 @@ int spawnRanks(const SpawnConfig &config, std::string &error,
       forwardedTerm = true;
       killRemaining(SIGTERM);
     }
-    if (failed && !killedAll && secondsSince(firstFailure) > config.graceSeconds) {
+    if (failed && !killedAll &&
+        secondsSince(firstFailure) > config.graceSeconds) {
       std::string list;
       for (int r = 0; r < config.ranks; ++r)
         if (pids[r] > 0)

@@ -20,8 +20,7 @@ tp_status compiledAllReduce(const void *src, void *dst, int64_t count,
 tp_status compiledAllGather(const void *src, void *dst, int64_t outer,
                             int64_t chunk, tp_dtype dtype);
 tp_status compiledReduceScatter(const void *src, void *dst, int64_t outer,
-                                int64_t chunk, tp_dtype dtype,
-                                tp_reduce_op op);
+                                int64_t chunk, tp_dtype dtype, tp_reduce_op op);
 
 } // namespace tp::rt
 

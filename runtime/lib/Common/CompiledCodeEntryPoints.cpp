@@ -53,7 +53,7 @@ void tp_rt_all_reduce(const void *src, void *dst, int64_t count, int32_t dtype,
                       int32_t op) {
   checkCodes("tp_rt_all_reduce", dtype, op, true);
   if (tp::rt::compiledAllReduce(src, dst, count, static_cast<tp_dtype>(dtype),
-                    static_cast<tp_reduce_op>(op)) != TP_OK)
+                                static_cast<tp_reduce_op>(op)) != TP_OK)
     abortAfterFailure();
 }
 
@@ -68,8 +68,9 @@ void tp_rt_all_gather(const void *src, void *dst, int64_t outer, int64_t chunk,
 void tp_rt_reduce_scatter(const void *src, void *dst, int64_t outer,
                           int64_t chunk, int32_t dtype, int32_t op) {
   checkCodes("tp_rt_reduce_scatter", dtype, op, true);
-  if (tp::rt::compiledReduceScatter(src, dst, outer, chunk, static_cast<tp_dtype>(dtype),
-                        static_cast<tp_reduce_op>(op)) != TP_OK)
+  if (tp::rt::compiledReduceScatter(src, dst, outer, chunk,
+                                    static_cast<tp_dtype>(dtype),
+                                    static_cast<tp_reduce_op>(op)) != TP_OK)
     abortAfterFailure();
 }
 

@@ -63,8 +63,8 @@ bool create(State &s, std::string &error) {
     if (ordinal < 0)
       return false;
   } else if (ordinal >= count) {
-    error = "mgpuSetDefaultDevice(" + std::to_string(ordinal) +
-            "): only " + std::to_string(count) + " device(s) are visible";
+    error = "mgpuSetDefaultDevice(" + std::to_string(ordinal) + "): only " +
+            std::to_string(count) + " device(s) are visible";
     return false;
   }
   if ((r = cuDeviceGet(&s.device, ordinal)) != CUDA_SUCCESS) {
@@ -184,8 +184,8 @@ void setDefaultDevice(int device) {
   if (s.ready.load()) {
     if (device != s.ordinal)
       fatal("mgpuSetDefaultDevice(" + std::to_string(device) +
-            "): the runtime already uses device " +
-            std::to_string(s.ordinal) + " (one device per process)");
+            "): the runtime already uses device " + std::to_string(s.ordinal) +
+            " (one device per process)");
     return;
   }
   s.requestedDevice = device;

@@ -1,4 +1,5 @@
-//===- Cuda.h - The process's CUDA context and persistent stream -*- C++ -*-===//
+//===- Cuda.h - The process's CUDA context and persistent stream -*- C++
+//-*-===//
 //
 // One device, its primary context (shared by the driver API, cudart, cuBLASLt
 // and NCCL) and ONE persistent non-blocking stream per process, all created

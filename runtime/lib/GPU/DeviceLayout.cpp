@@ -81,12 +81,11 @@ bool tensorMapGeometry(const MemRefView &memref, int64_t dataType,
                        const int64_t *boxDims, TensorMapGeometry &geometry,
                        std::string &error) {
   // Element sizes of CUtensorMapDataType 0..12 (UINT8 ... TFLOAT32_FTZ).
-  static constexpr int elementBytes[] = {1, 2, 4, 4, 8, 8, 2,
-                                         4, 8, 2, 4, 4, 4};
+  static constexpr int elementBytes[] = {1, 2, 4, 4, 8, 8, 2, 4, 8, 2, 4, 4, 4};
   const int64_t rank = int64_t(memref.sizes.size());
   if (rank < 1 || rank > 5) {
-    error = "tensor maps need a memref of rank 1 to 5, got " +
-            std::to_string(rank);
+    error =
+        "tensor maps need a memref of rank 1 to 5, got " + std::to_string(rank);
     return false;
   }
   if (dataType < 0 || dataType > 12) {

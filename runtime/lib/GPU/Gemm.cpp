@@ -95,8 +95,8 @@ Entry &entryFor(Gemms &g, const GemmArgs &args, bool activationWithBeta) {
           sizeof(plan.transFirst), "cublasLtMatmulDescSetAttribute(TRANSA)");
   setDesc(CUBLASLT_MATMUL_DESC_TRANSB, &plan.transSecond,
           sizeof(plan.transSecond), "cublasLtMatmulDescSetAttribute(TRANSB)");
-  setDesc(CUBLASLT_MATMUL_DESC_EPILOGUE, &plan.epilogue,
-          sizeof(plan.epilogue), "cublasLtMatmulDescSetAttribute(EPILOGUE)");
+  setDesc(CUBLASLT_MATMUL_DESC_EPILOGUE, &plan.epilogue, sizeof(plan.epilogue),
+          "cublasLtMatmulDescSetAttribute(EPILOGUE)");
   if (plan.usesBias) {
     setDesc(CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &plan.biasType,
             sizeof(plan.biasType),
@@ -111,8 +111,8 @@ Entry &entryFor(Gemms &g, const GemmArgs &args, bool activationWithBeta) {
   if (activationWithBeta) {
     LtLayout dense = plan.c;
     dense.ld = int64_t(dense.rows);
-    dense.batchStride = dense.batchCount > 1 ? int64_t(dense.rows * dense.cols)
-                                             : 0;
+    dense.batchStride =
+        dense.batchCount > 1 ? int64_t(dense.rows * dense.cols) : 0;
     entry->dense = makeLayout(dense, args);
     checkLt(cublasLtMatrixTransformDescCreate(&entry->transform, CUDA_R_32F),
             "cublasLtMatrixTransformDescCreate", args);
@@ -142,8 +142,8 @@ Entry &entryFor(Gemms &g, const GemmArgs &args, bool activationWithBeta) {
                 sizeof(alignD));
   cublasLtMatmulHeuristicResult_t result = {};
   int found2 = 0;
-  cublasLtMatrixLayout_t outLayout = activationWithBeta ? entry->dense
-                                                        : entry->c;
+  cublasLtMatrixLayout_t outLayout =
+      activationWithBeta ? entry->dense : entry->c;
   checkLt(cublasLtMatmulAlgoGetHeuristic(g.handle, entry->desc, entry->first,
                                          entry->second, outLayout, outLayout,
                                          preference, 1, &result, &found2),
@@ -202,10 +202,9 @@ extern "C" void tp_rt_gemm(int32_t dtype, int32_t trans_a, int32_t trans_b,
     checkCuda(cudaMalloc(&g.workspace, workspaceBytes),
               "tp_rt_gemm: cudaMalloc(workspace)");
   }
-  const bool activation = epilogue == TP_EPILOGUE_GELU ||
-                          epilogue == TP_EPILOGUE_BIAS_GELU ||
-                          epilogue == TP_EPILOGUE_RELU ||
-                          epilogue == TP_EPILOGUE_BIAS_RELU;
+  const bool activation =
+      epilogue == TP_EPILOGUE_GELU || epilogue == TP_EPILOGUE_BIAS_GELU ||
+      epilogue == TP_EPILOGUE_RELU || epilogue == TP_EPILOGUE_BIAS_RELU;
   const bool activationWithBeta = activation && beta != 0.0f;
   Entry &entry = entryFor(g, args, activationWithBeta);
   if (entry.plan.usesBias)

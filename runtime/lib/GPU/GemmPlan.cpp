@@ -42,13 +42,12 @@ uint32_t pointerAlignment(const void *p) {
 
 std::string describeGemm(const GemmArgs &args) {
   char text[256];
-  std::snprintf(text, sizeof(text),
-                "%s %s%s m=%lld n=%lld k=%lld batch=%lld epilogue=%s",
-                rt::dtypeName(args.dtype), args.transA ? "T" : "N",
-                args.transB ? "T" : "N", static_cast<long long>(args.m),
-                static_cast<long long>(args.n), static_cast<long long>(args.k),
-                static_cast<long long>(args.batch),
-                epilogueName(args.epilogue));
+  std::snprintf(
+      text, sizeof(text), "%s %s%s m=%lld n=%lld k=%lld batch=%lld epilogue=%s",
+      rt::dtypeName(args.dtype), args.transA ? "T" : "N",
+      args.transB ? "T" : "N", static_cast<long long>(args.m),
+      static_cast<long long>(args.n), static_cast<long long>(args.k),
+      static_cast<long long>(args.batch), epilogueName(args.epilogue));
   return text;
 }
 
@@ -90,7 +89,8 @@ bool planGemm(const GemmArgs &args, bool allowTf32, GemmPlan &plan,
   switch (args.dtype) {
   case TP_F32:
     type = CUDA_R_32F;
-    plan.compute = allowTf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+    plan.compute =
+        allowTf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
     break;
   case TP_F16:
     type = CUDA_R_16F;
@@ -139,15 +139,17 @@ bool planGemm(const GemmArgs &args, bool allowTf32, GemmPlan &plan,
   const int64_t bRows = args.transB ? args.n : args.k;
   const int64_t bCols = args.transB ? args.k : args.n;
   if (args.lda < aCols)
-    return fail(error, "lda (%lld) is smaller than the %lld columns of A as "
+    return fail(error,
+                "lda (%lld) is smaller than the %lld columns of A as "
                 "stored (%s)",
-                static_cast<long long>(args.lda),
-                static_cast<long long>(aCols), describeGemm(args).c_str());
+                static_cast<long long>(args.lda), static_cast<long long>(aCols),
+                describeGemm(args).c_str());
   if (args.ldb < bCols)
-    return fail(error, "ldb (%lld) is smaller than the %lld columns of B as "
+    return fail(error,
+                "ldb (%lld) is smaller than the %lld columns of B as "
                 "stored (%s)",
-                static_cast<long long>(args.ldb),
-                static_cast<long long>(bCols), describeGemm(args).c_str());
+                static_cast<long long>(args.ldb), static_cast<long long>(bCols),
+                describeGemm(args).c_str());
   if (args.ldc < args.n)
     return fail(error, "ldc (%lld) is smaller than the %lld columns of C (%s)",
                 static_cast<long long>(args.ldc),
@@ -167,12 +169,12 @@ bool planGemm(const GemmArgs &args, bool allowTf32, GemmPlan &plan,
     return fail(error, "epilogue %s needs a bias pointer",
                 epilogueName(args.epilogue));
 
-  plan.first = columnMajorView(type, bRows, bCols, args.ldb, args.batch,
-                               args.strideB);
-  plan.second = columnMajorView(type, aRows, aCols, args.lda, args.batch,
-                                args.strideA);
-  plan.c = columnMajorView(type, args.m, args.n, args.ldc, args.batch,
-                           args.strideC);
+  plan.first =
+      columnMajorView(type, bRows, bCols, args.ldb, args.batch, args.strideB);
+  plan.second =
+      columnMajorView(type, aRows, aCols, args.lda, args.batch, args.strideA);
+  plan.c =
+      columnMajorView(type, args.m, args.n, args.ldc, args.batch, args.strideC);
   plan.transFirst = args.transB ? CUBLAS_OP_T : CUBLAS_OP_N;
   plan.transSecond = args.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
   switch (args.epilogue) {
@@ -207,9 +209,9 @@ bool GemmKey::operator==(const GemmKey &o) const {
   return dtype == o.dtype && transA == o.transA && transB == o.transB &&
          epilogue == o.epilogue && batch == o.batch && m == o.m && n == o.n &&
          k == o.k && lda == o.lda && ldb == o.ldb && ldc == o.ldc &&
-         strideA == o.strideA && strideB == o.strideB &&
-         strideC == o.strideC && alignA == o.alignA && alignB == o.alignB &&
-         alignC == o.alignC && alignBias == o.alignBias && tf32 == o.tf32 && betaPass == o.betaPass;
+         strideA == o.strideA && strideB == o.strideB && strideC == o.strideC &&
+         alignA == o.alignA && alignB == o.alignB && alignC == o.alignC &&
+         alignBias == o.alignBias && tf32 == o.tf32 && betaPass == o.betaPass;
 }
 
 GemmKey gemmKey(const GemmArgs &args, bool allowTf32) {
@@ -237,10 +239,9 @@ GemmKey gemmKey(const GemmArgs &args, bool allowTf32) {
                   args.epilogue == EpilogueBiasRelu;
   key.alignBias = usesBias ? pointerAlignment(args.bias) : 0;
   key.tf32 = args.dtype == TP_F32 && allowTf32;
-  bool activation = args.epilogue == EpilogueGelu ||
-                    args.epilogue == EpilogueBiasGelu ||
-                    args.epilogue == EpilogueRelu ||
-                    args.epilogue == EpilogueBiasRelu;
+  bool activation =
+      args.epilogue == EpilogueGelu || args.epilogue == EpilogueBiasGelu ||
+      args.epilogue == EpilogueRelu || args.epilogue == EpilogueBiasRelu;
   key.betaPass = activation && args.beta != 0.0f;
   return key;
 }
@@ -254,13 +255,26 @@ size_t GemmKeyHash::operator()(const GemmKey &key) const {
       h *= 1099511628211ull;
     }
   };
-  for (int64_t v : {int64_t(key.dtype), int64_t(key.transA),
-                    int64_t(key.transB), int64_t(key.epilogue), key.batch,
-                    key.m, key.n, key.k, key.lda, key.ldb, key.ldc,
-                    key.strideA, key.strideB, key.strideC,
-                    int64_t(key.alignA), int64_t(key.alignB),
-                    int64_t(key.alignC), int64_t(key.alignBias),
-                    int64_t(key.tf32), int64_t(key.betaPass)})
+  for (int64_t v : {int64_t(key.dtype),
+                    int64_t(key.transA),
+                    int64_t(key.transB),
+                    int64_t(key.epilogue),
+                    key.batch,
+                    key.m,
+                    key.n,
+                    key.k,
+                    key.lda,
+                    key.ldb,
+                    key.ldc,
+                    key.strideA,
+                    key.strideB,
+                    key.strideC,
+                    int64_t(key.alignA),
+                    int64_t(key.alignB),
+                    int64_t(key.alignC),
+                    int64_t(key.alignBias),
+                    int64_t(key.tf32),
+                    int64_t(key.betaPass)})
     mix(uint64_t(v));
   return size_t(h);
 }

@@ -79,9 +79,9 @@ struct GemmPlan {
   cudaDataType_t scaleType = CUDA_R_32F;
   cublasOperation_t transFirst = CUBLAS_OP_N;  ///< CUBLASLT_MATMUL_DESC_TRANSA
   cublasOperation_t transSecond = CUBLAS_OP_N; ///< CUBLASLT_MATMUL_DESC_TRANSB
-  LtLayout first;  ///< cuBLASLt's A = our B
-  LtLayout second; ///< cuBLASLt's B = our A
-  LtLayout c;      ///< C and D (in place)
+  LtLayout first;                              ///< cuBLASLt's A = our B
+  LtLayout second;                             ///< cuBLASLt's B = our A
+  LtLayout c;                                  ///< C and D (in place)
   cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_DEFAULT;
   bool usesBias = false;
   cudaDataType_t biasType = CUDA_R_32F;

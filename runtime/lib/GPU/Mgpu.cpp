@@ -1,4 +1,5 @@
-//===- Mgpu.cpp - MLIR 22's mgpu* entry points over the CUDA driver --------===//
+//===- Mgpu.cpp - MLIR 22's mgpu* entry points over the CUDA driver
+//--------===//
 //
 // The symbols MLIR's gpu-to-llvm lowering calls (signatures of LLVM 22's
 // CudaRuntimeWrappers.cpp; Debian ships no libmlir_cuda_runtime), with two
@@ -96,9 +97,8 @@ namespace {
 void allowSharedMemory(CUfunction function, int32_t smem) {
   if (smem <= 48 * 1024)
     return;
-  checkCu(cuFuncSetAttribute(function,
-                             CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                             smem),
+  checkCu(cuFuncSetAttribute(
+              function, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem),
           "mgpuLaunchKernel: cuFuncSetAttribute(max dynamic shared memory)");
 }
 } // namespace
@@ -112,8 +112,8 @@ TP_MGPU void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
   allowSharedMemory(function, smem);
   checkCu(cuLaunchKernel(function, unsigned(gridX), unsigned(gridY),
                          unsigned(gridZ), unsigned(blockX), unsigned(blockY),
-                         unsigned(blockZ), unsigned(smem), ourStream(s),
-                         params, extra),
+                         unsigned(blockZ), unsigned(smem), ourStream(s), params,
+                         extra),
           "mgpuLaunchKernel: cuLaunchKernel");
 }
 
@@ -142,9 +142,8 @@ TP_MGPU void mgpuLaunchClusterKernel(CUfunction function, intptr_t clusterX,
   config.hStream = ourStream(s);
   config.attrs = &attribute;
   config.numAttrs = 1;
-  checkCu(cuFuncSetAttribute(function,
-                             CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED,
-                             1),
+  checkCu(cuFuncSetAttribute(
+              function, CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED, 1),
           "mgpuLaunchClusterKernel: cuFuncSetAttribute");
   checkCu(cuLaunchKernelEx(&config, function, params, extra),
           "mgpuLaunchClusterKernel: cuLaunchKernelEx");
@@ -195,7 +194,8 @@ TP_MGPU void mgpuEventDestroy(CUevent event) {
 
 TP_MGPU void mgpuEventSynchronize(CUevent event) {
   ensureContext();
-  checkCu(cuEventSynchronize(event), "mgpuEventSynchronize: cuEventSynchronize");
+  checkCu(cuEventSynchronize(event),
+          "mgpuEventSynchronize: cuEventSynchronize");
   std::lock_guard<std::mutex> lock(syncMutex());
   syncPolicy().waited();
 }
@@ -223,8 +223,8 @@ TP_MGPU void *mgpuMemAlloc(uint64_t sizeBytes, CUstream s, bool isHostShared) {
     syncPolicy().hostVisibleMemoryAdded();
     return p;
   }
-  cudaError_t e = cudaMallocAsync(
-      &p, sizeBytes, reinterpret_cast<cudaStream_t>(ourStream(s)));
+  cudaError_t e = cudaMallocAsync(&p, sizeBytes,
+                                  reinterpret_cast<cudaStream_t>(ourStream(s)));
   if (e != cudaSuccess)
     fatal("mgpuMemAlloc: cudaMallocAsync(" + std::to_string(sizeBytes) +
           " bytes): " + cudaGetErrorString(e));
@@ -303,8 +303,8 @@ TP_MGPU void mgpuMemHostRegisterMemRef(int64_t rank, void *descriptor,
   void *start = nullptr;
   size_t bytes = 0;
   std::string error;
-  if (!denseRegion(readMemRef(rank, descriptor), elementSizeBytes, start,
-                   bytes, error))
+  if (!denseRegion(readMemRef(rank, descriptor), elementSizeBytes, start, bytes,
+                   error))
     fatal("mgpuMemHostRegisterMemRef: " + error);
   mgpuMemHostRegister(start, bytes);
 }
@@ -314,8 +314,8 @@ TP_MGPU void mgpuMemHostUnregisterMemRef(int64_t rank, void *descriptor,
   void *start = nullptr;
   size_t bytes = 0;
   std::string error;
-  if (!denseRegion(readMemRef(rank, descriptor), elementSizeBytes, start,
-                   bytes, error))
+  if (!denseRegion(readMemRef(rank, descriptor), elementSizeBytes, start, bytes,
+                   error))
     fatal("mgpuMemHostUnregisterMemRef: " + error);
   mgpuMemHostUnregister(start);
 }
@@ -326,10 +326,11 @@ TP_MGPU void mgpuSetDefaultDevice(int32_t device) { setDefaultDevice(device); }
 // TMA descriptors (nvgpu.tma.create.descriptor)
 //===----------------------------------------------------------------------===//
 
-TP_MGPU void *mgpuTensorMapEncodeTiledMemref(
-    int64_t tensorRank, void *descriptor, int64_t dataType, int64_t interleave,
-    int64_t swizzle, int64_t l2Promotion, int64_t oobFill,
-    int64_t *inputBoxDims) {
+TP_MGPU void *
+mgpuTensorMapEncodeTiledMemref(int64_t tensorRank, void *descriptor,
+                               int64_t dataType, int64_t interleave,
+                               int64_t swizzle, int64_t l2Promotion,
+                               int64_t oobFill, int64_t *inputBoxDims) {
   ensureContext();
   MemRefView memref = readMemRef(tensorRank, descriptor);
   TensorMapGeometry g;

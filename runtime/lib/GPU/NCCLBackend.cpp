@@ -48,6 +48,7 @@ namespace {
 struct Backend {
   bool initialized = false;
   bool finalized = false;
+  bool bootstrapped = false; // the rendezvous ran (it cannot run twice)
   int size = -1;
   ncclComm_t comm = nullptr;
   void *scratch = nullptr; // device, grows
@@ -67,7 +68,7 @@ tp::boot::Rendezvous &rendezvous() {
 }
 std::thread *watchdog = nullptr;
 std::atomic<bool> stopWatchdog{false};
-std::mutex commMutex;            // guards watchedComm against finalize
+std::mutex commMutex;             // guards watchedComm against finalize
 ncclComm_t watchedComm = nullptr; // what the watchdog checks / aborts
 
 struct InCollective {
@@ -196,7 +197,10 @@ ncclRedOp_t ncclOp(int64_t op) {
   return op == TP_MAX ? ncclMax : op == TP_MIN ? ncclMin : ncclSum;
 }
 
-cudaStream_t ncclStream() { return reinterpret_cast<cudaStream_t>(stream()); }
+cudaStream_t ncclStream() {
+  ensureContext(); // current on this thread too
+  return reinterpret_cast<cudaStream_t>(stream());
+}
 
 /// The public functions take device pointers; catch a host pointer with a
 /// message rather than an illegal-address error later.
@@ -326,10 +330,9 @@ tp_status allGather(const void *src, void *dst, int64_t outer, int64_t chunk,
     return ncclFailure(fn, "ncclAllGather", r);
   // receive is [size][outer][chunk]; dst wants [outer][size][chunk].
   if (receive != dst &&
-      (status = copies2D(fn,
-                         gatherUnpackCopies(outer, backend.size, chunk,
-                                            elementSize),
-                         receive, dst)))
+      (status = copies2D(
+           fn, gatherUnpackCopies(outer, backend.size, chunk, elementSize),
+           receive, dst)))
     return status;
   return blocking ? waitForStream(fn) : TP_OK;
 }
@@ -359,7 +362,8 @@ tp_status reduceScatter(const void *src, void *dst, int64_t outer,
     return status;
   if (perRank == 0)
     return TP_OK;
-  // NCCL scatters rank-major blocks: [outer][size][chunk] -> [size][outer][chunk].
+  // NCCL scatters rank-major blocks: [outer][size][chunk] ->
+  // [size][outer][chunk].
   const void *send = src;
   if (outer > 1 && backend.size > 1) {
     void *packed = scratch(size_t(total) * elementSize);
@@ -367,16 +371,15 @@ tp_status reduceScatter(const void *src, void *dst, int64_t outer,
       return setError(TP_ERR_BACKEND,
                       "%s: out of device memory (%zu bytes of scratch)", fn,
                       size_t(total) * elementSize);
-    if ((status = copies2D(fn,
-                           scatterPackCopies(outer, backend.size, chunk,
-                                             elementSize),
-                           src, packed)))
+    if ((status = copies2D(
+             fn, scatterPackCopies(outer, backend.size, chunk, elementSize),
+             src, packed)))
       return status;
     send = packed;
   }
-  if (ncclResult_t r = ncclReduceScatter(send, dst, size_t(perRank),
-                                         ncclType(dtype), ncclOp(op),
-                                         backend.comm, ncclStream());
+  if (ncclResult_t r =
+          ncclReduceScatter(send, dst, size_t(perRank), ncclType(dtype),
+                            ncclOp(op), backend.comm, ncclStream());
       r != ncclSuccess)
     return ncclFailure(fn, "ncclReduceScatter", r);
   return blocking ? waitForStream(fn) : TP_OK;
@@ -402,6 +405,11 @@ tp_status tp_init(int *argc, char ***argv) {
     return setError(TP_ERR_STATE,
                     "%s: the runtime was finalized and cannot be initialized "
                     "again in this process",
+                    fn);
+  if (backend.bootstrapped)
+    return setError(TP_ERR_STATE,
+                    "%s: an earlier tp_init failed after the rendezvous; it "
+                    "cannot be retried in this process",
                     fn);
   tp::boot::GetEnv env = tp::boot::processEnvironment();
   tp::boot::Placement placement;
@@ -432,6 +440,7 @@ tp_status tp_init(int *argc, char ***argv) {
                     "%s: rendezvous: got a %zu-byte id, expected %zu", fn,
                     payload.size(), sizeof(id));
   std::memcpy(&id, payload.data(), sizeof(id));
+  backend.bootstrapped = true;
   if (placement.size > 1) {
     stopWatchdog = false;
     watchdog = new std::thread(watchdogLoop);
@@ -449,8 +458,8 @@ tp_status tp_init(int *argc, char ***argv) {
     std::lock_guard<std::mutex> lock(commMutex);
     watchedComm = comm;
   }
-  if (cudaError_t e = cudaMalloc(reinterpret_cast<void **>(&backend.barrierWord),
-                                 sizeof(int32_t));
+  if (cudaError_t e = cudaMalloc(
+          reinterpret_cast<void **>(&backend.barrierWord), sizeof(int32_t));
       e != cudaSuccess)
     return cudaFailure(fn, "cudaMalloc", e);
   backend.size = placement.size;

@@ -1,4 +1,5 @@
-//===- ElfManifest.h - Read tp_manifest without loading the model -*- C++ -*-===//
+//===- ElfManifest.h - Read tp_manifest without loading the model -*- C++
+//-*-===//
 //
 // tp-launch picks its backend (MPI for target "cpu", NCCL for "gpu") before
 // it may dlopen the model: a GPU model's constructors already call mgpu*

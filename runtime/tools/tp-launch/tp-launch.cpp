@@ -192,8 +192,8 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
       char *end = nullptr;
       long n = std::strtol(value.c_str(), &end, 10);
       if (value.empty() || *end != '\0' || n < 1 || n > 1024) {
-        error = "--spawn wants a number of ranks (1..1024), got '" + value +
-                "'";
+        error =
+            "--spawn wants a number of ranks (1..1024), got '" + value + "'";
         return false;
       }
       options.spawn = int(n);
@@ -504,8 +504,8 @@ void Launcher::loadModel() {
     std::string target = manifestTarget(text);
     const char *wanted = api.gpu() ? "gpu" : "cpu";
     if (!target.empty() && target != wanted)
-      fail("model '" + options.model + "' was compiled for target '" +
-           target + "', but this tp-launch runs the " + api.backendName() +
+      fail("model '" + options.model + "' was compiled for target '" + target +
+           "', but this tp-launch runs the " + api.backendName() +
            " backend, which only runs target '" + wanted + "'" +
            (target == "gpu" ? " (drop --backend, or use --backend nccl)"
                             : " (drop --backend, or use --backend mpi)"));

@@ -2,7 +2,8 @@
 |*                                                                            *|
 |* The one ABI between compiled tp-mlir programs (and the tp-launch launcher) *|
 |* and a collective backend. Two backends implement it with the same symbols: *|
-|* libtp_runtime_mpi.so (CPU ranks, MPI) and, later, libtp_runtime_nccl.so.   *|
+|* libtp_runtime_mpi.so (CPU ranks, MPI) and libtp_runtime_nccl.so (GPU       *|
+|* ranks, NCCL, device pointers; GPU additions in tp_runtime_gpu.h).          *|
 |*                                                                            *|
 |* Conventions shared by every function below:                               *|
 |*  - Counts are in elements, never bytes.                                    *|

@@ -27,7 +27,7 @@ typedef enum {
   TP_EPILOGUE_GELU = 2,      /* gelu (tanh approximation)                 */
   TP_EPILOGUE_BIAS_GELU = 3, /* bias, then gelu                           */
   TP_EPILOGUE_RELU = 4,
-  TP_EPILOGUE_BIAS_RELU = 5  /* bias, then relu                           */
+  TP_EPILOGUE_BIAS_RELU = 5 /* bias, then relu                           */
 } tp_gemm_epilogue;
 
 /* For each b < batch:
