@@ -91,7 +91,12 @@ if ! "$bin/tp_gpu_selftest" --help > "$work/load" 2>&1 && \
   say "rebuilding the runtime from src/ (cmake, no LLVM)"
   mkdir -p "$work/src" && tar xzf "$art/src/tp-runtime-src.tar.gz" -C "$work/src"
   cuda_root=/usr/local/cuda
-  nccl_root="$(dirname "$(find / -name nccl.h -path '*include*' 2>/dev/null | head -1)")/.."
+  nccl_h="$(ls /usr/local/cuda/include/nccl.h /usr/include/nccl.h 2>/dev/null | head -1)"
+  for s in $wheels; do
+    [ -n "$nccl_h" ] && break
+    nccl_h="$(find "$s/nvidia" -name nccl.h 2>/dev/null | head -1)"
+  done
+  nccl_root="$(dirname "${nccl_h:-/usr/local/cuda/include/nccl.h}")/.."
   if cmake -G Ninja -S "$work/src/runtime" -B "$work/build" -DTP_ENABLE_MPI=OFF \
        -DTP_CUDA_ROOT="$cuda_root" -DTP_NCCL_ROOT="$nccl_root" >> "$log" 2>&1 && \
      ninja -C "$work/build" tp-launch tp_runtime_nccl tp_gpu_selftest \
