@@ -15,6 +15,9 @@ config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%tp_src_root", config.tp_src_root))
 config.substitutions.append(("%tp_lib_dir", config.tp_lib_dir))
+import sys
+config.substitutions.append(("%gen_transformer", sys.executable + " " +
+                             os.path.join(config.tp_src_root, "scripts", "gen_transformer.py")))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP",
                                      "ASAN_OPTIONS", "UBSAN_OPTIONS"])

@@ -1,0 +1,42 @@
+// RUN: tp-opt %s -split-input-file --tp-plan="tp-size=2" | FileCheck %s
+// RUN: tp-opt %s -split-input-file --tp-plan="tp-size=2 min-weight-fraction=0.0" | FileCheck %s --check-prefix=NOMIN
+
+// A tiny weight (the 8x2 gate is 0.3% of all weight bytes, below the default
+// min-weight-fraction of 0.5%) stays replicated, with the reason; a user
+// annotation is kept (it wins over the planner).
+// CHECK-LABEL: func @small_weight_replicated_user_annotation_wins
+// CHECK: linalg.matmul {tp.parallel = "row"} ins(%arg0, %arg1
+// CHECK: linalg.matmul {tp.parallel = "replicated", tp.plan_reason = "replicated: its weight is 0.{{[0-9]+}}% of all weights (below min-weight-fraction 0.50%)"} ins(%arg0, %arg2
+// NOMIN-LABEL: func @small_weight_replicated_user_annotation_wins
+// NOMIN: linalg.matmul {tp.parallel = "row"} ins(%arg0, %arg1
+// NOMIN: linalg.matmul {tp.parallel = "column"
+func.func @small_weight_replicated_user_annotation_wins(%x: tensor<4x8xf32>, %w: tensor<8x640xf32>, %gate: tensor<8x2xf32>) -> (tensor<4x640xf32>, tensor<4x2xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x640xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<4x640xf32>) -> tensor<4x640xf32>
+  %y = linalg.matmul {tp.parallel = "row"} ins(%x, %w : tensor<4x8xf32>, tensor<8x640xf32>) outs(%f : tensor<4x640xf32>) -> tensor<4x640xf32>
+  %e2 = tensor.empty() : tensor<4x2xf32>
+  %f2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<4x2xf32>) -> tensor<4x2xf32>
+  %g = linalg.matmul ins(%x, %gate : tensor<4x8xf32>, tensor<8x2xf32>) outs(%f2 : tensor<4x2xf32>) -> tensor<4x2xf32>
+  return %y, %g : tensor<4x640xf32>, tensor<4x2xf32>
+}
+
+// -----
+
+// An op without a sharding rule in the middle of an MLP: the column layer's
+// split would be gathered there, so the planner keeps it replicated (and the
+// reason names the op); nothing is computed wrong.
+// CHECK-LABEL: func @unknown_op_in_the_way
+// CHECK: linalg.matmul {tp.parallel = "replicated", tp.plan_reason = "replicated: a column split would be gathered again at 'func.call'
+func.func private @opaque(tensor<4x64xf32>) -> tensor<4x64xf32>
+func.func @unknown_op_in_the_way(%x: tensor<4x32xf32>, %w1: tensor<32x64xf32>, %w2: tensor<64x32xf32>) -> tensor<4x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e1 = tensor.empty() : tensor<4x64xf32>
+  %f1 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<4x64xf32>) -> tensor<4x64xf32>
+  %h = linalg.matmul ins(%x, %w1 : tensor<4x32xf32>, tensor<32x64xf32>) outs(%f1 : tensor<4x64xf32>) -> tensor<4x64xf32>
+  %o = func.call @opaque(%h) : (tensor<4x64xf32>) -> tensor<4x64xf32>
+  %e2 = tensor.empty() : tensor<4x32xf32>
+  %f2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<4x32xf32>) -> tensor<4x32xf32>
+  %y = linalg.matmul ins(%o, %w2 : tensor<4x64xf32>, tensor<64x32xf32>) outs(%f2 : tensor<4x32xf32>) -> tensor<4x32xf32>
+  return %y : tensor<4x32xf32>
+}
