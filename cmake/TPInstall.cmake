@@ -25,7 +25,11 @@ include(CMakePackageConfigHelpers)
 set(TP_INSTALL_PACKAGE_DIR lib/cmake/TPMLIR)
 
 # The compiler libraries, in dependency order (all static, DISABLE_INSTALL in
-# add_mlir_library, so they are installed here).
+# add_mlir_library, so they are installed here). Every library that
+# TPInitAll links must be in the export set, or `install(EXPORT)` fails at
+# configure time ("requires target ... that is not in any export set"): a new
+# library either joins this list or installs itself with
+# `install(TARGETS X EXPORT TPMLIRTargets ARCHIVE DESTINATION lib)`, not both.
 set(TP_LIBRARIES
   TPDialect
   TPShardingModels
