@@ -29,7 +29,7 @@ struct CompileOptions {
   bool plan = false;
   /// Uneven-size policy: error, replicate (or pad).
   std::string uneven = "error";
-  double minWeightFraction = 0.005;
+  double minWeightFraction = 0.01;
   /// Graphviz rendering of the partitioned dataflow.
   std::string dotPath;
 };

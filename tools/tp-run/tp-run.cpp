@@ -94,9 +94,9 @@ static cl::opt<std::string>
            cl::init("error"));
 static cl::opt<double> minWeightFraction(
     "min-weight-fraction",
-    cl::desc("Planner: weights below this fraction of all weights stay "
-             "replicated"),
-    cl::init(0.005));
+    cl::desc("Planner: weights below this fraction of the largest weight "
+             "stay replicated"),
+    cl::init(0.01));
 static cl::opt<std::string>
     planReport("plan-report",
                cl::desc("Write the plan report (forms, reasons, collectives, "

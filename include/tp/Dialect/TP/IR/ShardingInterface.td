@@ -46,6 +46,9 @@ def TP_ShardingOpInterface : OpInterface<"ShardingOpInterface"> {
         diagnostic emitted on the op. The partitioner rewrites in program
         order, so this op's operands may already be the local values: read
         global shapes from its results and local ones from `localOperands`.
+        A model may also update the op in place (operands, result types) and
+        return the op's own results; otherwise the op is erased after its
+        results are replaced.
       }],
       /*retTy=*/"::mlir::FailureOr<::llvm::SmallVector<::mlir::Value>>",
       /*methodName=*/"partition",

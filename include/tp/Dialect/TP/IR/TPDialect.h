@@ -13,10 +13,12 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/OpImplementation.h"
 
-#include "tp/Dialect/TP/IR/TPDialect.h.inc"
+// Enums and attributes first: the dialect caches sharding attributes.
 #include "tp/Dialect/TP/IR/TPEnums.h.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "tp/Dialect/TP/IR/TPAttrs.h.inc"
+
+#include "tp/Dialect/TP/IR/TPDialect.h.inc"
 
 #endif // TP_DIALECT_TP_IR_TPDIALECT_H

@@ -42,6 +42,18 @@ def TP_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral getGlobalTypeAttrName() { return "tp.global_type"; }
     /// Module attribute: the tensor-parallel group size a module was partitioned for.
     static constexpr ::llvm::StringLiteral getSizeAttrName() { return "tp.size"; }
+
+    /// The common sharding attributes, created once per context (partitioning
+    /// a large model asks for them millions of times).
+    ShardingAttr getCachedSharding(ShardingKind kind, int64_t dim,
+                                   ReductionKind reduction);
+
+  private:
+    ShardingAttr replicatedSharding;
+    ::llvm::SmallVector<ShardingAttr, 16> splitShardings;
+    ShardingAttr partialShardings[3];
+
+  public:
   }];
 }
 

@@ -77,7 +77,7 @@ def TPPlan : Pass<"tp-plan", "::mlir::ModuleOp"> {
     split along the contraction is `row`; one whose activation arrives whole
     is `column` when its split reaches a row layer (or the result) without an
     all_gather, else `replicated`; a lookup is `vocab`. Weights below
-    `min-weight-fraction` of all weights stay replicated. A split dimension
+    `min-weight-fraction` of the function's largest weight stay replicated. A split dimension
     that does not divide is an error unless `uneven=replicate`; one smaller
     than the tp size (fewer KV heads than ranks) stays replicated.
 
@@ -93,8 +93,9 @@ def TPPlan : Pass<"tp-plan", "::mlir::ModuleOp"> {
            "What to do with a split dimension that does not divide evenly: "
            "error, replicate or pad">,
     Option<"minWeightFraction", "min-weight-fraction", "double",
-           /*default=*/"0.005",
-           "Weights smaller than this fraction of all weights stay replicated">,
+           /*default=*/"0.01",
+           "Weights smaller than this fraction of the largest weight stay "
+           "replicated">,
     Option<"propagateReshapes", "propagate-reshapes", "bool",
            /*default=*/"true",
            "Fold reshapes into batched contractions before planning">

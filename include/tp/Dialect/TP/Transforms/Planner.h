@@ -22,8 +22,9 @@
 //    locally);
 //  * an embedding lookup of a parameter table is "vocab" (vocabulary-parallel:
 //    a masked local lookup and one all_reduce);
-//  * a weight smaller than `minWeightFraction` of all weights stays
-//    replicated: no collective is worth so little memory;
+//  * a weight smaller than `minWeightFraction` of the function's largest
+//    weight stays replicated (an MoE router next to the MLPs): no collective
+//    is worth so little memory;
 //  * a dimension that would be split but is not divisible by the tp size is
 //    an error by default (naming the value, dimension, size and tp size);
 //    `uneven=replicate` keeps that weight replicated instead. A dimension
@@ -52,8 +53,8 @@ std::optional<UnevenPolicy> parseUnevenPolicy(llvm::StringRef value);
 struct PlannerOptions {
   int64_t tpSize = 2;
   UnevenPolicy uneven = UnevenPolicy::Error;
-  /// Weights below this fraction of all weight bytes stay replicated.
-  double minWeightFraction = 0.005;
+  /// Weights below this fraction of the largest weight stay replicated.
+  double minWeightFraction = 0.01;
 };
 
 /// Plans `func` and writes `tp.parallel` / `tp.plan_reason` annotations on

@@ -83,6 +83,9 @@ public:
   bool isUnknown(Operation *op) const { return unknownOps.contains(op); }
   /// True if the user's annotation fixed `op`'s option.
   bool isAnnotated(Operation *op) const;
+  /// True if `op` has a column, row or vocab form (a matmul-like op or an
+  /// embedding lookup).
+  bool isWeightOpLike(Operation *op) const { return weightLike.contains(op); }
   /// The sharding `value` has in the solution (replicated if untracked).
   ShardingAttr getSharding(Value value) const;
   /// The sharding the user of `use` requires for it.
@@ -101,6 +104,9 @@ private:
   };
 
   double optionCost(Operation *op, const ShardingOption &option) const;
+  /// Picks, for every op in order, the option that needs the least
+  /// resharding of its operands: a good start for the improvement sweeps.
+  void propagateForward();
   double argumentCost(BlockArgument arg, ShardingAttr sharding) const;
   bool improveOp(Operation *op);
   bool improveArgument(BlockArgument arg);
@@ -112,6 +118,7 @@ private:
   bool replicateUneven;
   llvm::DenseMap<Operation *, OpState> states;
   llvm::DenseSet<Operation *> unknownOps;
+  llvm::DenseSet<Operation *> weightLike;
   SmallVector<Operation *> order;
   llvm::DenseMap<Value, ShardingAttr> argShardings;
   llvm::DenseMap<Value, SmallVector<ShardingAttr>> argCandidates;

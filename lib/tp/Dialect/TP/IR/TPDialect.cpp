@@ -33,22 +33,58 @@ void TPDialect::initialize() {
 #define GET_OP_LIST
 #include "tp/Dialect/TP/IR/TPOps.cpp.inc"
       >();
+
+  MLIRContext *ctx = getContext();
+  replicatedSharding =
+      ShardingAttr::get(ctx, ShardingKind::replicated, -1, ReductionKind::sum);
+  for (int64_t dim = 0; dim < 16; ++dim)
+    splitShardings.push_back(
+        ShardingAttr::get(ctx, ShardingKind::split, dim, ReductionKind::sum));
+  for (ReductionKind kind :
+       {ReductionKind::sum, ReductionKind::max, ReductionKind::min})
+    partialShardings[static_cast<int>(kind)] =
+        ShardingAttr::get(ctx, ShardingKind::partial, -1, kind);
 }
 
 //===----------------------------------------------------------------------===//
 // ShardingAttr
 //===----------------------------------------------------------------------===//
 
+ShardingAttr TPDialect::getCachedSharding(ShardingKind kind, int64_t dim,
+                                          ReductionKind reduction) {
+  // Filled once in initialize(): reads only, so safe from any thread.
+  switch (kind) {
+  case ShardingKind::replicated:
+    return replicatedSharding;
+  case ShardingKind::split:
+    if (dim >= 0 && dim < static_cast<int64_t>(splitShardings.size()))
+      return splitShardings[dim];
+    return ShardingAttr::get(getContext(), kind, dim, reduction);
+  case ShardingKind::partial:
+    return partialShardings[static_cast<int>(reduction)];
+  }
+  llvm_unreachable("unknown sharding kind");
+}
+
+/// The dialect's cache when the dialect is loaded (it always is once tp
+/// attributes exist); the uniquer otherwise.
+static ShardingAttr getSharding(MLIRContext *ctx, ShardingKind kind,
+                                int64_t dim, ReductionKind reduction) {
+  if (auto *dialect = ctx->getLoadedDialect<TPDialect>())
+    return dialect->getCachedSharding(kind, dim, reduction);
+  return ShardingAttr::get(ctx, kind, dim, reduction);
+}
+
 ShardingAttr ShardingAttr::getReplicated(MLIRContext *ctx) {
-  return get(ctx, ShardingKind::replicated, -1, ReductionKind::sum);
+  return getSharding(ctx, ShardingKind::replicated, -1, ReductionKind::sum);
 }
 
 ShardingAttr ShardingAttr::getSplit(MLIRContext *ctx, int64_t dim) {
-  return get(ctx, ShardingKind::split, dim, ReductionKind::sum);
+  return getSharding(ctx, ShardingKind::split, dim, ReductionKind::sum);
 }
 
 ShardingAttr ShardingAttr::getPartial(MLIRContext *ctx, ReductionKind kind) {
-  return get(ctx, ShardingKind::partial, -1, kind);
+  return getSharding(ctx, ShardingKind::partial, -1, kind);
 }
 
 LogicalResult

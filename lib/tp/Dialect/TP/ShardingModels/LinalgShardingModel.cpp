@@ -279,6 +279,10 @@ static void getLinalgShardingOptions(Operation *op,
 
   SmallVector<utils::IteratorType> iterators =
       linalgOp.getIteratorTypesArray();
+  // Named ops build their maps (and their init operand ranges) on every
+  // query: ask once. Operands are the inputs, then the inits.
+  SmallVector<AffineMap> maps = linalgOp.getIndexingMapsArray();
+  unsigned numInputs = linalgOp.getNumDpsInputs();
   for (unsigned loop = 0, e = linalgOp.getNumLoops(); loop < e; ++loop) {
     ShardingOption option;
     option.loopDim = loop;
@@ -289,7 +293,7 @@ static void getLinalgShardingOptions(Operation *op,
         option.operands.push_back(ShardingAttr::getReplicated(ctx));
         continue;
       }
-      AffineMap map = linalgOp.getMatchingIndexingMap(&operand);
+      AffineMap map = maps[operand.getOperandNumber()];
       std::optional<ShardingAttr> sharding =
           shardingForLoop(ctx, map, loop);
       if (!sharding) {
@@ -298,7 +302,7 @@ static void getLinalgShardingOptions(Operation *op,
       }
       // Every init must be cut along a split parallel loop; along a split
       // reduction it stays whole.
-      if (linalgOp.isDpsInit(&operand) && !reduction &&
+      if (operand.getOperandNumber() >= numInputs && !reduction &&
           sharding->isReplicated()) {
         valid = false;
         break;
@@ -310,9 +314,7 @@ static void getLinalgShardingOptions(Operation *op,
     for (OpResult result : op->getResults()) {
       if (!reduction) {
         option.results.push_back(
-            option.operands[linalgOp.getDpsInitOperand(
-                                         result.getResultNumber())
-                                ->getOperandNumber()]);
+            option.operands[numInputs + result.getResultNumber()]);
         continue;
       }
       std::optional<ReductionKind> combiner =
@@ -377,9 +379,10 @@ partitionLinalgOp(Operation *op, OpBuilder &builder,
     }
   }
 
-  IRMapping mapping;
-  mapping.map(op->getOperands(), operands);
-  Operation *local = builder.clone(*op, mapping);
+  // Update the op in place: new operands and result types; its region only
+  // works on elements, so nothing in it depends on the shapes.
+  Operation *local = op;
+  op->setOperands(operands);
   if (option.loopDim == -2) {
     maskVocabParallelGather(local, context, builder);
     return SmallVector<Value>(local->getResults());

@@ -102,7 +102,7 @@ private:
   DenseMap<Operation *, Decision> decisions;
   DenseMap<Value, ShardingAttr> predicted;
   DenseMap<Value, bool> parameterCache;
-  int64_t totalWeightBytes = 0;
+  int64_t largestWeightBytes = 0;
 };
 
 } // namespace
@@ -387,13 +387,13 @@ LogicalResult Planner::replicateUneven(Operation *op,
 
 LogicalResult Planner::decideMatmul(Operation *op, const WeightOp &weight) {
   Decision &d = decisions[op];
-  double fraction = totalWeightBytes
-                        ? double(weight.weightBytes) / double(totalWeightBytes)
-                        : 1.0;
+  double fraction = largestWeightBytes ? double(weight.weightBytes) /
+                                             double(largestWeightBytes)
+                                       : 1.0;
   if (fraction < options.minWeightFraction) {
     d.kind = ParallelKind::Replicated;
-    d.reason = llvm::formatv("replicated: its weight is {0:f2}% of all weights "
-                             "(below min-weight-fraction {1:f2}%)",
+    d.reason = llvm::formatv("replicated: its weight is {0:f2}% of the largest "
+                             "weight (below min-weight-fraction {1:f2}%)",
                              100 * fraction, 100 * options.minWeightFraction);
     return success();
   }
@@ -451,13 +451,13 @@ LogicalResult Planner::decideMatmul(Operation *op, const WeightOp &weight) {
 
 LogicalResult Planner::decideGather(Operation *op, const WeightOp &weight) {
   Decision &d = decisions[op];
-  double fraction = totalWeightBytes
-                        ? double(weight.weightBytes) / double(totalWeightBytes)
-                        : 1.0;
+  double fraction = largestWeightBytes ? double(weight.weightBytes) /
+                                             double(largestWeightBytes)
+                                       : 1.0;
   if (fraction < options.minWeightFraction) {
     d.kind = ParallelKind::Replicated;
-    d.reason = llvm::formatv("replicated: its table is {0:f2}% of all weights "
-                             "(below min-weight-fraction {1:f2}%)",
+    d.reason = llvm::formatv("replicated: its table is {0:f2}% of the largest "
+                             "weight (below min-weight-fraction {1:f2}%)",
                              100 * fraction, 100 * options.minWeightFraction);
     return success();
   }
@@ -490,7 +490,7 @@ LogicalResult Planner::run() {
   for (Operation &op : *body)
     if (std::optional<WeightOp> w = matchWeightOp(&op)) {
       weightOps[&op] = *w;
-      totalWeightBytes += w->weightBytes;
+      largestWeightBytes = std::max(largestWeightBytes, w->weightBytes);
     }
 
   for (Operation &op : *body) {

@@ -106,7 +106,24 @@ LogicalResult mlir::tp::propagateReshapes(Operation *root) {
   // No reshape canonicalizations: composing collapse(collapse) would merge the
   // repeat of KV heads ([G, rep] -> H) into the batch collapse ([B, H] -> B*H)
   // and re-express heads as (g, r) loops. Folds (expand of collapse) still run.
-  return applyPatternsGreedily(root, std::move(patterns));
+  // Only the batched contractions and what touches them can change: seed the
+  // rewrite with those instead of walking every op of a large model.
+  SmallVector<Operation *> seeds;
+  root->walk([&](Operation *op) {
+    if (!isBatchedContraction(op))
+      return;
+    seeds.push_back(op);
+    for (Value operand : op->getOperands())
+      if (Operation *def = operand.getDefiningOp())
+        seeds.push_back(def);
+    for (Operation *user : op->getUsers())
+      seeds.push_back(user);
+  });
+  if (seeds.empty())
+    return success();
+  GreedyRewriteConfig config;
+  config.setStrictness(GreedyRewriteStrictness::AnyOp);
+  return applyOpPatternsGreedily(seeds, std::move(patterns), config);
 }
 
 namespace {

@@ -36,26 +36,13 @@ static std::string typeString(Type type) {
   return s;
 }
 
-/// True for ops whose options name a column, row or vocab form (weight ops).
-static bool isMatmulLike(Operation *op, int64_t tpSize) {
-  auto iface = dyn_cast<ShardingOpInterface>(op);
-  if (!iface)
-    return false;
-  SmallVector<ShardingOption> options;
-  iface.getShardingOptions(tpSize, options);
-  return llvm::any_of(options, [](const ShardingOption &o) {
-    return o.kind == ParallelKind::Column || o.kind == ParallelKind::Row ||
-           o.kind == ParallelKind::Vocab;
-  });
-}
-
 void PartitionReport::recordPlan(func::FuncOp func,
                                  const ShardingSolver &solver) {
   Function &f = functions.emplace_back();
   f.name = func.getName().str();
   f.tpSize = solver.getTPSize();
   for (Operation &op : func.getBody().front()) {
-    if (!isMatmulLike(&op, f.tpSize))
+    if (!solver.isWeightOpLike(&op))
       continue;
     Matmul m;
     m.op = op.getName().getStringRef().str();
@@ -88,6 +75,8 @@ void PartitionReport::recordPartitioned(func::FuncOp func) {
     return static_cast<int64_t>(CostModel::getBytes(type));
   };
   func.walk([&](Operation *op) {
+    if (!isa<AllReduceOp, AllGatherOp, ReduceScatterOp>(op))
+      return;
     Collective c;
     c.location = formatLocation(op->getLoc());
     c.op = op->getName().getStringRef().str();
@@ -257,7 +246,7 @@ void PartitionReport::recordDot(func::FuncOp func,
       label += "\\n(no rule: replicated)";
     }
     label += "\\n" + formatLocation(op.getLoc());
-    bool matmul = isMatmulLike(&op, solver.getTPSize());
+    bool matmul = solver.isWeightOpLike(&op);
     os << "  " << id << " [label=\"" << escapeDot(label) << "\""
        << (matmul ? ", style=filled, fillcolor=lightblue" : "") << "];\n";
     for (OpOperand &use : op.getOpOperands()) {

@@ -7,6 +7,7 @@
 #include "tp/Dialect/TP/Transforms/ShardingSolver.h"
 
 #include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/Support/Debug.h"
 #include <algorithm>
 #include "llvm/Support/FormatVariadic.h"
@@ -24,13 +25,20 @@ static constexpr unsigned kMaxSweeps = 16;
 //===----------------------------------------------------------------------===//
 
 double CostModel::getBytes(Type type) {
-  auto shaped = dyn_cast<ShapedType>(type);
-  if (!shaped || !shaped.hasRank())
-    return 0;
+  auto shaped = dyn_cast<RankedTensorType>(type);
+  if (!shaped) {
+    auto memref = dyn_cast<MemRefType>(type);
+    if (!memref)
+      return 0;
+    return getBytes(RankedTensorType::get(memref.getShape(),
+                                          memref.getElementType()));
+  }
   double elements = 1;
   for (int64_t size : shaped.getShape())
     elements *= ShapedType::isDynamic(size) ? 1024.0 : double(size);
-  unsigned bits = shaped.getElementType().getIntOrFloatBitWidth();
+  Type element = shaped.getElementType();
+  unsigned bits = element.isIntOrIndexOrFloat() ? element.getIntOrFloatBitWidth()
+                                                : 64;
   return elements * std::max(1u, bits / 8);
 }
 
@@ -154,6 +162,11 @@ LogicalResult ShardingSolver::initialize() {
     }
     SmallVector<ShardingOption> all;
     iface.getShardingOptions(tpSize, all);
+    if (llvm::any_of(all, [](const ShardingOption &o) {
+          return o.kind == ParallelKind::Column ||
+                 o.kind == ParallelKind::Row || o.kind == ParallelKind::Vocab;
+        }))
+      weightLike.insert(&op);
     OpState state;
     for (ShardingOption &option : all)
       if (!checkFeasible(option, &op, tpSize))
@@ -351,24 +364,86 @@ bool ShardingSolver::improveArgument(BlockArgument arg) {
   return true;
 }
 
+void ShardingSolver::propagateForward() {
+  // A partial value is reduced whole here (Megatron): turning it into a split
+  // one with reduce_scatter is cheaper for one op but leads the sweeps into
+  // a reduce_scatter + all_gather minimum; sequence parallelism is a separate
+  // decision.
+  auto cost = [&](ShardingAttr from, ShardingAttr to, Type type) {
+    if (from.isPartial() && to.isSplit())
+      return model.reshard(from, ShardingAttr::getReplicated(to.getContext()),
+                           type, tpSize) +
+             model.slice;
+    return model.reshard(from, to, type, tpSize);
+  };
+  for (Operation *op : order) {
+    auto it = states.find(op);
+    if (it == states.end() || it->second.fixed)
+      continue;
+    OpState &state = it->second;
+    double bestCost = 0;
+    for (unsigned i = 0, e = state.options.size(); i < e; ++i) {
+      const ShardingOption &option = state.options[i];
+      double total = 0;
+      for (auto [j, operand] : llvm::enumerate(op->getOperands()))
+        total += cost(getSharding(operand), option.operands[j],
+                      operand.getType());
+      for (auto &[value, sharding] : option.captures)
+        total += cost(getSharding(value), sharding, value.getType());
+      if (i == 0 || total < bestCost) {
+        state.chosen = i;
+        bestCost = total;
+      }
+    }
+  }
+}
+
 void ShardingSolver::solve() {
   if (tpSize == 1)
     return;
-  for (unsigned sweep = 0; sweep < kMaxSweeps; ++sweep) {
-    bool changed = false;
-    for (Operation *op : order)
-      changed |= improveOp(op);
-    for (BlockArgument arg : body->getArguments())
-      changed |= improveArgument(arg);
-    for (Operation *op : llvm::reverse(order))
-      changed |= improveOp(op);
-    for (BlockArgument arg : body->getArguments())
-      changed |= improveArgument(arg);
-    LLVM_DEBUG(llvm::dbgs() << "sweep " << sweep << ": cost "
-                            << getTotalCost() << "\n");
-    if (!changed)
-      break;
+  propagateForward();
+  // Local improvement: every op once, then only the neighbours of ops and
+  // arguments whose choice changed, until nothing changes (bounded).
+  SetVector<Operation *> worklist;
+  for (Operation *op : order)
+    if (states.count(op))
+      worklist.insert(op);
+  auto pushNeighbours = [&](Operation *op) {
+    for (Value operand : op->getOperands())
+      if (Operation *def = operand.getDefiningOp())
+        if (states.count(def))
+          worklist.insert(def);
+    for (Operation *user : op->getUsers()) {
+      Operation *top = body->findAncestorOpInBlock(*user);
+      if (top && states.count(top))
+        worklist.insert(top);
+    }
+  };
+  size_t budget = kMaxSweeps * (order.size() + body->getNumArguments());
+  for (BlockArgument arg : body->getArguments())
+    if (improveArgument(arg))
+      for (Operation *user : arg.getUsers())
+        if (Operation *top = body->findAncestorOpInBlock(*user))
+          if (states.count(top))
+            worklist.insert(top);
+  while (!worklist.empty() && budget-- > 0) {
+    Operation *op = worklist.pop_back_val();
+    if (!improveOp(op))
+      continue;
+    pushNeighbours(op);
+    // Arguments follow the demands of their users.
+    for (Value operand : op->getOperands())
+      if (auto arg = dyn_cast<BlockArgument>(operand))
+        if (arg.getOwner() == body && improveArgument(arg))
+          for (Operation *user : arg.getUsers())
+            if (Operation *top = body->findAncestorOpInBlock(*user))
+              if (states.count(top))
+                worklist.insert(top);
   }
+  // Settle the arguments against the final choices.
+  for (BlockArgument arg : body->getArguments())
+    improveArgument(arg);
+  LLVM_DEBUG(llvm::dbgs() << "solved: cost " << getTotalCost() << "\n");
 }
 
 double ShardingSolver::getTotalCost() const {

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Planning and partitioning time of a GPT-3-width model (hidden 12288, 96
+heads, 4x MLP) against the time tp-opt takes to parse and print it, at 24, 48
+and 96 layers (time should grow linearly with layers), and the same figures
+for upstream MLIR's sharding-propagation + shard-partition on an annotated
+MLP-only model of the same size.
+
+  bench/plan_scaling.py [--build build] [--layers 24,48,96] [--tp-size 8]
+                        [--repeat 3]
+
+Times come from --mlir-timing (wall time of each pass; parse and print are
+the Parser and Output rows). Nothing here fails on a time: it prints the
+figures and the ratios.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p.add_argument("--build", default=os.path.join(root, "build"))
+p.add_argument("--layers", default="24,48,96")
+p.add_argument("--tp-size", type=int, default=8)
+p.add_argument("--repeat", type=int, default=3)
+p.add_argument("--mlir-opt", default="/usr/lib/llvm-22/bin/mlir-opt")
+a = p.parse_args()
+
+tp_opt = os.path.join(a.build, "bin", "tp-opt")
+gen = os.path.join(root, "scripts", "gen_transformer.py")
+row_re = re.compile(r"^\s*([0-9.]+) \(\s*[0-9.]+%\)\s+(.*\S)\s*$")
+
+
+def timing(cmd):
+    """Best-of-repeat per-pass wall times (seconds) from --mlir-timing."""
+    best = None
+    for _ in range(a.repeat):
+        out = subprocess.run(cmd + ["--mlir-timing", "-o", os.devnull],
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            sys.exit(f"failed: {' '.join(cmd)}\n{out.stderr[-2000:]}")
+        rows = {}
+        for line in out.stderr.splitlines():
+            m = row_re.match(line)
+            if m and m.group(2) != "Total":
+                rows[m.group(2)] = rows.get(m.group(2), 0.0) + float(m.group(1))
+        if best is None or sum(rows.values()) < sum(best.values()):
+            best = rows
+    return best
+
+
+def mlp_shard_model(path, layers, hidden, tokens):
+    """An MLP-only model annotated for upstream's shard dialect (Megatron)."""
+    ffn = 4 * hidden
+    lines = [f"shard.grid @tp(shape = {a.tp_size})", "func.func @mlp("]
+    args = [f"%x: tensor<{tokens}x{hidden}xf32>"]
+    for l in range(layers):
+        args += [f"%w1_{l}: tensor<{hidden}x{ffn}xf32>", f"%w2_{l}: tensor<{ffn}x{hidden}xf32>"]
+    lines.append("    " + ",\n    ".join(args) + f") -> tensor<{tokens}x{hidden}xf32> {{")
+    lines.append("  %zero = arith.constant 0.0 : f32")
+    lines.append("  %col = shard.sharding @tp split_axes = [[], [0]] : !shard.sharding")
+    lines.append("  %row = shard.sharding @tp split_axes = [[0], []] : !shard.sharding")
+    cur = "%x"
+    for l in range(layers):
+        lines.append(f"  %w1s_{l} = shard.shard %w1_{l} to %col : tensor<{hidden}x{ffn}xf32>")
+        lines.append(f"  %w2s_{l} = shard.shard %w2_{l} to %row : tensor<{ffn}x{hidden}xf32>")
+        lines.append(f"  %e1_{l} = tensor.empty() : tensor<{tokens}x{ffn}xf32>")
+        lines.append(f"  %f1_{l} = linalg.fill ins(%zero : f32) outs(%e1_{l} : tensor<{tokens}x{ffn}xf32>) -> tensor<{tokens}x{ffn}xf32>")
+        lines.append(f"  %h_{l} = linalg.matmul ins({cur}, %w1s_{l} : tensor<{tokens}x{hidden}xf32>, tensor<{hidden}x{ffn}xf32>) outs(%f1_{l} : tensor<{tokens}x{ffn}xf32>) -> tensor<{tokens}x{ffn}xf32>")
+        lines.append(f"  %r_{l} = linalg.generic {{indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = [\"parallel\", \"parallel\"]}} ins(%h_{l} : tensor<{tokens}x{ffn}xf32>) outs(%e1_{l} : tensor<{tokens}x{ffn}xf32>) {{")
+        lines.append("  ^bb0(%a: f32, %o: f32):")
+        lines.append("    %m = arith.maximumf %a, %zero : f32")
+        lines.append("    linalg.yield %m : f32")
+        lines.append(f"  }} -> tensor<{tokens}x{ffn}xf32>")
+        lines.append(f"  %e2_{l} = tensor.empty() : tensor<{tokens}x{hidden}xf32>")
+        lines.append(f"  %f2_{l} = linalg.fill ins(%zero : f32) outs(%e2_{l} : tensor<{tokens}x{hidden}xf32>) -> tensor<{tokens}x{hidden}xf32>")
+        lines.append(f"  %y_{l} = linalg.matmul ins(%r_{l}, %w2s_{l} : tensor<{tokens}x{ffn}xf32>, tensor<{ffn}x{hidden}xf32>) outs(%f2_{l} : tensor<{tokens}x{hidden}xf32>) -> tensor<{tokens}x{hidden}xf32>")
+        cur = f"%y_{l}"
+    lines.append(f"  return {cur} : tensor<{tokens}x{hidden}xf32>")
+    lines.append("}")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def tp_mlp_model(path, layers, hidden, tokens):
+    """The same MLP-only model with tp.parallel annotations."""
+    text = open(path.replace(".tp.", ".shard.")).read()
+    text = re.sub(r"shard\.grid.*\n", "", text)
+    text = re.sub(r"  %(col|row) = shard\.sharding.*\n", "", text)
+    text = re.sub(r"  %(w[12])s_(\d+) = shard\.shard %\1_\2 to %\w+ : .*\n", "", text)
+    text = re.sub(r"%(w[12])s_(\d+)", r"%\1_\2", text)
+    text = re.sub(r"(%h_\d+ = linalg\.matmul)", r'\1 {tp.parallel = "column"}', text)
+    text = re.sub(r"(%y_\d+ = linalg\.matmul)", r'\1 {tp.parallel = "row"}', text)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+hidden, heads, tokens = 12288, 96, 2048
+tmp = tempfile.mkdtemp(prefix="tp-bench-")
+print(f"GPT-3 width: hidden {hidden}, {heads} heads, ffn {4 * hidden}, seq {tokens}; tp-size {a.tp_size}; best of {a.repeat}")
+print()
+print(f"{'layers':>6} {'ops':>7} {'parse s':>8} {'print s':>8} {'plan s':>8} {'partition s':>11} "
+      f"{'(plan+part)/(parse+print)':>26} {'plan+part s/layer':>18}")
+per_layer = []
+for layers in [int(x) for x in a.layers.split(",")]:
+    model = os.path.join(tmp, f"gpt3-{layers}.mlir")
+    subprocess.run([sys.executable, gen, "--arch", "gpt2", "--layers", str(layers), "--hidden", str(hidden),
+                    "--heads", str(heads), "--seq", str(tokens), "-o", model], check=True)
+    ops = sum(1 for line in open(model) if "=" in line and "%" in line)
+    base = timing([tp_opt, model])
+    full = timing([tp_opt, model, f"--tp-plan=tp-size={a.tp_size}", f"--tp-partition=tp-size={a.tp_size}"])
+    parse, output = base.get("Parser", 0), base.get("Output", 0)
+    plan, part = full.get("TPPlan", 0), full.get("TPPartition", 0)
+    per_layer.append((plan + part) / layers)
+    print(f"{layers:>6} {ops:>7} {parse:8.3f} {output:8.3f} {plan:8.3f} {part:11.3f} "
+          f"{(plan + part) / (parse + output):26.2f} {(plan + part) / layers * 1000:15.2f} ms")
+print(f"linearity: time per layer at the most layers / at the fewest = {per_layer[-1] / per_layer[0]:.2f} (1.00 = linear)")
+
+print()
+print("MLP-only model (no attention), annotated: tp-mlir vs upstream sharding-propagation + shard-partition")
+print(f"{'layers':>6} {'tp parse s':>10} {'tp-partition s':>14} {'shard parse s':>13} {'propagation s':>13} "
+      f"{'shard-partition s':>17} {'upstream/tp':>11}")
+for layers in [int(x) for x in a.layers.split(",")]:
+    shard_model = os.path.join(tmp, f"mlp-{layers}.shard.mlir")
+    mlp_shard_model(shard_model, layers, hidden, tokens)
+    tp_model = os.path.join(tmp, f"mlp-{layers}.tp.mlir")
+    tp_mlp_model(tp_model, layers, hidden, tokens)
+    tp = timing([tp_opt, tp_model, f"--tp-partition=tp-size={a.tp_size}"])
+    up = timing([a.mlir_opt, shard_model,
+                 "--pass-pipeline=builtin.module(func.func(sharding-propagation,shard-partition))"])
+    prop = sum(v for k, v in up.items() if "ShardingPropagation" in k or "sharding-propagation" in k)
+    spart = sum(v for k, v in up.items() if "Partition" in k or "partition" in k)
+    ours = tp.get("TPPartition", 0)
+    print(f"{layers:>6} {tp.get('Parser', 0):10.3f} {ours:14.3f} {up.get('Parser', 0):13.3f} {prop:13.3f} "
+          f"{spart:17.3f} {(prop + spart) / ours if ours else float('nan'):11.2f}")
