@@ -9,8 +9,11 @@ MLP-only model of the same size.
                         [--repeat 3]
 
 Times come from --mlir-timing (wall time of each pass; parse and print are
-the Parser and Output rows). Nothing here fails on a time: it prints the
-figures and the ratios.
+the Parser and Output rows), best of --repeat runs. They are taken twice:
+with --verify-each=false (each pass's own work; tp-opt otherwise re-verifies
+the whole module after every pass, once after parsing but twice more here)
+and with the verifier on. Nothing here fails on a time: it prints the figures
+and the ratios.
 """
 import argparse
 import os
@@ -33,11 +36,14 @@ gen = os.path.join(root, "scripts", "gen_transformer.py")
 row_re = re.compile(r"^\s*([0-9.]+) \(\s*[0-9.]+%\)\s+(.*\S)\s*$")
 
 
-def timing(cmd):
+def timing(cmd, verify=False):
     """Best-of-repeat per-pass wall times (seconds) from --mlir-timing."""
     best = None
+    flags = ["--mlir-timing", "-o", os.devnull]
+    if not verify:
+        flags.append("--verify-each=false")
     for _ in range(a.repeat):
-        out = subprocess.run(cmd + ["--mlir-timing", "-o", os.devnull],
+        out = subprocess.run(cmd + flags,
                              capture_output=True, text=True)
         if out.returncode != 0:
             sys.exit(f"failed: {' '.join(cmd)}\n{out.stderr[-2000:]}")
@@ -102,20 +108,24 @@ tmp = tempfile.mkdtemp(prefix="tp-bench-")
 print(f"GPT-3 width: hidden {hidden}, {heads} heads, ffn {4 * hidden}, seq {tokens}; tp-size {a.tp_size}; best of {a.repeat}")
 print()
 print(f"{'layers':>6} {'ops':>7} {'parse s':>8} {'print s':>8} {'plan s':>8} {'partition s':>11} "
-      f"{'(plan+part)/(parse+print)':>26} {'plan+part s/layer':>18}")
+      f"{'(plan+part)/(parse+print)':>26} {'plan+part s/layer':>18} {'ratio, verifier on':>19}")
 per_layer = []
 for layers in [int(x) for x in a.layers.split(",")]:
     model = os.path.join(tmp, f"gpt3-{layers}.mlir")
     subprocess.run([sys.executable, gen, "--arch", "gpt2", "--layers", str(layers), "--hidden", str(hidden),
                     "--heads", str(heads), "--seq", str(tokens), "-o", model], check=True)
     ops = sum(1 for line in open(model) if "=" in line and "%" in line)
+    passes = [f"--tp-plan=tp-size={a.tp_size}", f"--tp-partition=tp-size={a.tp_size}"]
     base = timing([tp_opt, model])
-    full = timing([tp_opt, model, f"--tp-plan=tp-size={a.tp_size}", f"--tp-partition=tp-size={a.tp_size}"])
+    full = timing([tp_opt, model] + passes)
     parse, output = base.get("Parser", 0), base.get("Output", 0)
     plan, part = full.get("TPPlan", 0), full.get("TPPartition", 0)
+    vbase = timing([tp_opt, model], verify=True)
+    vfull = timing([tp_opt, model] + passes, verify=True)
+    vratio = (vfull.get("TPPlan", 0) + vfull.get("TPPartition", 0)) / (vbase.get("Parser", 0) + vbase.get("Output", 0))
     per_layer.append((plan + part) / layers)
     print(f"{layers:>6} {ops:>7} {parse:8.3f} {output:8.3f} {plan:8.3f} {part:11.3f} "
-          f"{(plan + part) / (parse + output):26.2f} {(plan + part) / layers * 1000:15.2f} ms")
+          f"{(plan + part) / (parse + output):26.2f} {(plan + part) / layers * 1000:15.2f} ms {vratio:19.2f}")
 print(f"linearity: time per layer at the most layers / at the fewest = {per_layer[-1] / per_layer[0]:.2f} (1.00 = linear)")
 
 print()
