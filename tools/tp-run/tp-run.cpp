@@ -18,7 +18,12 @@
 #include "tp/InitAll.h"
 #include "tp/runtime/npy.h"
 
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -309,6 +314,25 @@ int main(int argc, char **argv) {
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module)
     return fail("cannot parse " + modelPath);
+  // TOSA input goes through upstream's tosa-to-linalg first.
+  bool tosa = false;
+  module->walk([&](Operation *op) {
+    if (isa<tosa::TosaDialect>(op->getDialect())) {
+      tosa = true;
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  if (tosa) {
+    PassManager pm(&context);
+    tosa::addTosaToLinalgPasses(pm, TosaToLinalgOptions());
+    pm.addPass(createTosaToTensorPass()); // tosa.reshape, slices, concat
+    pm.addPass(createTosaToArithPass());  // tosa.const, tosa.const_shape
+    pm.addPass(createCanonicalizerPass());
+    if (failed(pm.run(*module)))
+      return fail("converting the TOSA input to linalg failed (see the "
+                  "errors above)");
+  }
   func::FuncOp entryFunc = mlir::tp::findEntryFunction(*module, entry);
   if (!entryFunc)
     return 1;
