@@ -234,7 +234,8 @@ void PartitionReport::recordDot(func::FuncOp func,
     std::string id = "op" + std::to_string(n++);
     for (Value r : op.getResults())
       nodeOf[r] = id;
-    std::string label = op.getName().getStringRef().str();
+    // Pieces are escaped one by one; "\\n" separates lines for Graphviz.
+    std::string label = escapeDot(op.getName().getStringRef());
     if (const ShardingOption *option = solver.getChosenOption(&op)) {
       if (option->kind == ParallelKind::Column ||
           option->kind == ParallelKind::Row ||
@@ -245,9 +246,9 @@ void PartitionReport::recordDot(func::FuncOp func,
     } else if (solver.isUnknown(&op)) {
       label += "\\n(no rule: replicated)";
     }
-    label += "\\n" + formatLocation(op.getLoc());
+    label += "\\n" + escapeDot(formatLocation(op.getLoc()));
     bool matmul = solver.isWeightOpLike(&op);
-    os << "  " << id << " [label=\"" << escapeDot(label) << "\""
+    os << "  " << id << " [label=\"" << label << "\""
        << (matmul ? ", style=filled, fillcolor=lightblue" : "") << "];\n";
     for (OpOperand &use : op.getOpOperands()) {
       auto it = nodeOf.find(use.get());
