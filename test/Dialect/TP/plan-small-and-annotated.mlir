@@ -1,5 +1,5 @@
 // RUN: tp-opt %s -split-input-file --tp-plan="tp-size=2" | FileCheck %s
-// RUN: tp-opt %s -split-input-file --tp-plan="tp-size=2 min-weight-fraction=0.0" | FileCheck %s --check-prefix=NOMIN
+// RUN: tp-opt %s -split-input-file --tp-plan="tp-size=2 min-weight-fraction=0.0 min-savings-ratio=0.0" | FileCheck %s --check-prefix=NOMIN
 
 // A tiny weight (the 8x2 gate is 0.3% of the largest weight, below the
 // default min-weight-fraction of 1%) stays replicated, with the reason; a user
@@ -39,4 +39,25 @@ func.func @unknown_op_in_the_way(%x: tensor<4x32xf32>, %w1: tensor<32x64xf32>, %
   %f2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<4x32xf32>) -> tensor<4x32xf32>
   %y = linalg.matmul ins(%o, %w2 : tensor<4x64xf32>, tensor<64x32xf32>) outs(%f2 : tensor<4x32xf32>) -> tensor<4x32xf32>
   return %y : tensor<4x32xf32>
+}
+
+// -----
+
+// Many tokens, narrow layers: splitting the pair would save 1 KiB of weights
+// per rank but all-reduce 32 KiB per step, so the cost model keeps both
+// layers replicated (and says why); with min-savings-ratio=0 they are split.
+// CHECK-LABEL: func @pair_not_worth_splitting
+// CHECK: linalg.matmul {tp.parallel = "replicated", tp.plan_reason = "replicated: splitting it saves 1024 bytes of weights per rank for 32768 bytes moved per step (below min-savings-ratio 1.00)"}
+// CHECK: linalg.matmul {tp.parallel = "replicated"
+// NOMIN-LABEL: func @pair_not_worth_splitting
+// NOMIN: linalg.matmul {tp.parallel = "column"
+func.func @pair_not_worth_splitting(%x: tensor<1024x8xf32>, %w1: tensor<8x32xf32>, %w2: tensor<32x8xf32>) -> tensor<1024x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e1 = tensor.empty() : tensor<1024x32xf32>
+  %f1 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<1024x32xf32>) -> tensor<1024x32xf32>
+  %h = linalg.matmul ins(%x, %w1 : tensor<1024x8xf32>, tensor<8x32xf32>) outs(%f1 : tensor<1024x32xf32>) -> tensor<1024x32xf32>
+  %e2 = tensor.empty() : tensor<1024x8xf32>
+  %f2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<1024x8xf32>) -> tensor<1024x8xf32>
+  %y = linalg.matmul ins(%h, %w2 : tensor<1024x32xf32>, tensor<32x8xf32>) outs(%f2 : tensor<1024x8xf32>) -> tensor<1024x8xf32>
+  return %y : tensor<1024x8xf32>
 }

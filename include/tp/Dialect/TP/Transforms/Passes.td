@@ -77,7 +77,10 @@ def TPPlan : Pass<"tp-plan", "::mlir::ModuleOp"> {
     split along the contraction is `row`; one whose activation arrives whole
     is `column` when its split reaches a row layer (or the result) without an
     all_gather, else `replicated`; a lookup is `vocab`. Weights below
-    `min-weight-fraction` of the function's largest weight stay replicated. A split dimension
+    `min-weight-fraction` of the function's largest weight stay replicated,
+    and so does a column layer whose split (with its row partner) saves fewer
+    weight bytes per rank than `min-savings-ratio` times the bytes its
+    collective moves per step (ring algorithm). A split dimension
     that does not divide is an error unless `uneven=replicate`; one smaller
     than the tp size (fewer KV heads than ranks) stays replicated.
 
@@ -96,6 +99,10 @@ def TPPlan : Pass<"tp-plan", "::mlir::ModuleOp"> {
            /*default=*/"0.01",
            "Weights smaller than this fraction of the largest weight stay "
            "replicated">,
+    Option<"minSavingsRatio", "min-savings-ratio", "double",
+           /*default=*/"1.0",
+           "Split a column/row pair only if it saves at least this many "
+           "weight bytes per rank per byte its collective moves per step">,
     Option<"propagateReshapes", "propagate-reshapes", "bool",
            /*default=*/"true",
            "Fold reshapes into batched contractions before planning">

@@ -23,8 +23,11 @@
 //  * an embedding lookup of a parameter table is "vocab" (vocabulary-parallel:
 //    a masked local lookup and one all_reduce);
 //  * a weight smaller than `minWeightFraction` of the function's largest
-//    weight stays replicated (an MoE router next to the MLPs): no collective
-//    is worth so little memory;
+//    weight stays replicated (an MoE router next to the MLPs), and so does a
+//    column layer whose split (with its row partner) saves fewer weight bytes
+//    per rank than `minSavingsRatio` times the bytes its all_reduce (or the
+//    result's all_gather) moves per step, ring algorithm: the cost model
+//    says the memory is not worth the communication;
 //  * a dimension that would be split but is not divisible by the tp size is
 //    an error by default (naming the value, dimension, size and tp size);
 //    `uneven=replicate` keeps that weight replicated instead. A dimension
@@ -55,6 +58,10 @@ struct PlannerOptions {
   UnevenPolicy uneven = UnevenPolicy::Error;
   /// Weights below this fraction of the largest weight stay replicated.
   double minWeightFraction = 0.01;
+  /// A column layer (with its row partner) is split only if the weight bytes
+  /// it saves per rank are at least this many times the bytes its collective
+  /// moves per step.
+  double minSavingsRatio = 1.0;
 };
 
 /// Plans `func` and writes `tp.parallel` / `tp.plan_reason` annotations on

@@ -41,6 +41,7 @@ struct TPPlanPass : public tp::impl::TPPlanBase<TPPlanPass> {
     options.tpSize = tpSize;
     options.uneven = *policy;
     options.minWeightFraction = minWeightFraction;
+    options.minSavingsRatio = minSavingsRatio;
     for (auto func : module.getOps<func::FuncOp>())
       if (failed(planFunction(func, options)))
         return signalPassFailure();

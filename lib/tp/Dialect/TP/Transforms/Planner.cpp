@@ -438,14 +438,44 @@ LogicalResult Planner::decideMatmul(Operation *op, const WeightOp &weight) {
                              formatLocation(ahead.where->getLoc()));
     return success();
   }
+  // The cost model: the split must save at least min-savings-ratio times as
+  // many weight bytes per rank as its collective moves per step (ring
+  // algorithm: all_reduce 2(p-1)/p, all_gather (p-1)/p of the tensor).
+  double keep = double(p - 1) / double(p);
+  double saved = weight.weightBytes * keep;
+  double traffic = 0;
+  if (ahead.partner) {
+    auto partner = weightOps.find(ahead.partner);
+    if (partner != weightOps.end())
+      saved += partner->second.weightBytes * keep;
+    for (Type t : ahead.partner->getResultTypes())
+      traffic += 2 * keep * CostModel::getBytes(t);
+  } else {
+    for (Type t : op->getResultTypes())
+      traffic += keep * CostModel::getBytes(t);
+  }
+  std::string costs =
+      llvm::formatv("saves {0} bytes of weights per rank for {1} bytes "
+                    "moved per step",
+                    int64_t(saved), int64_t(traffic))
+          .str();
+  if (saved < options.minSavingsRatio * traffic) {
+    d.kind = ParallelKind::Replicated;
+    d.reason = "replicated: splitting it " + costs +
+               llvm::formatv(" (below min-savings-ratio {0})",
+                             options.minSavingsRatio)
+                   .str();
+    return success();
+  }
   d.kind = ParallelKind::Column;
   d.reason = ahead.partner
                  ? llvm::formatv("column: output features split; the split "
-                                 "reaches the row layer at {0}",
-                                 formatLocation(ahead.partner->getLoc()))
+                                 "reaches the row layer at {0}; {1}",
+                                 formatLocation(ahead.partner->getLoc()), costs)
                        .str()
-                 : std::string("column: output features split; gathered only "
-                               "for the function's result");
+                 : "column: output features split; gathered only for the "
+                   "function's result; " +
+                       costs;
   return success();
 }
 
