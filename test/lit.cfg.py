@@ -33,6 +33,14 @@ if config.tp_enable_cuda:
     config.available_features.add("cuda")
 if config.tp_enable_sanitizers:
     config.available_features.add("sanitizers")
+    # Our instrumented code inlines llvm::BumpPtrAllocator, which poisons a
+    # fresh slab and unpoisons each allocation it makes; the uninstrumented
+    # libMLIR.so allocates from the same slabs (the context's uniquer) without
+    # unpoisoning, so ASan would report its writes as use-after-poison.
+    # Ignoring manual poisoning keeps every real heap check.
+    asan = config.environment.get("ASAN_OPTIONS", "")
+    config.environment["ASAN_OPTIONS"] = (
+        (asan + ":" if asan else "") + "allow_user_poisoning=0")
 
 # The dialect + pass plugin and the stock mlir-opt it loads into
 # (test/Embedding). A sanitizer build's plugin cannot load into an

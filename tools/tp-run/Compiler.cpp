@@ -133,7 +133,7 @@ LogicalResult tp_run::compileModel(ModuleOp module,
     PassManager pm(ctx);
     tp::TPPartitionOptions partition;
     partition.tpSize = options.tpSize;
-    partition.uneven = options.uneven == "replicate" ? "replicate" : "error";
+    partition.uneven = options.uneven;
     partition.dot = options.dotPath;
     auto sink = std::make_shared<tp::PartitionReport>();
     pm.addPass(tp::createTPPartitionWithReport(partition, sink));

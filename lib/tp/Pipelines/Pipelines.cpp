@@ -65,6 +65,7 @@ void mlir::tp::buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options) {
   pm.addPass(createTPLowerSlices());
   addBufferization(pm);
   pm.addPass(createTPLowerToRuntime());
+  pm.addPass(createTPLowerStridedCopies());
   pm.addPass(createConvertLinalgToLoopsPass());
   addHostLowering(pm);
   pm.addPass(createTPEmitEntryPoint());

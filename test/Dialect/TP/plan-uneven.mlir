@@ -1,7 +1,9 @@
 // Uneven sizes. 12 heads do not divide by 8 ranks: by default an error names
 // the value, the dimension, the size and the tp size; uneven=replicate keeps
 // attention whole (a remark per weight) and still splits the MLP; uneven=pad
-// is not implemented yet and says so.
+// cannot pad a split that a reshape regroups (the heads) and says so
+// (partition-uneven-pad.mlir and Integration/uneven-pad-check.test cover
+// what it does pad).
 //
 // RUN: not tp-opt %tp_src_root/examples/gpt2-layer.mlir --tp-plan="tp-size=8" 2>&1 | FileCheck %s --check-prefix=ERROR
 // RUN: tp-opt %tp_src_root/examples/gpt2-layer.mlir --tp-plan="tp-size=8 uneven=replicate" 2>&1 | FileCheck %s --check-prefix=REPLICATE
@@ -15,5 +17,5 @@
 // REPLICATE: linalg.matmul {tp.parallel = "column"
 // REPLICATE: linalg.matmul {tp.parallel = "row"
 // ONE: {{^1$}}
-// PAD: error: uneven=pad is not implemented yet: result #0 ('tensor<2x16x12x8xf32>') dimension 2 (size 12) is not divisible by tp-size 8; use uneven=replicate
+// PAD: gpt2-layer.mlir:{{[0-9]+}}:{{[0-9]+}}: error: uneven=pad cannot pad result #0 ('tensor<2x16x12x8xf32>') of 'tensor.expand_shape' along dimension 2 (size 12, tp-size 8): a reshape or slice cannot keep a padded split; use uneven=replicate, or a tp-size that divides it
 // POLICY: error: unknown uneven policy 'sometimes'; expected error, replicate or pad

@@ -42,6 +42,11 @@ struct ShardingOption {
   llvm::SmallVector<std::pair<Value, ShardingAttr>> captures;
   /// Op-specific payload (for structured ops: the split loop, or -1).
   int64_t loopDim = -1;
+  /// Global size of the split loop (structured ops), or -1.
+  int64_t loopSize = -1;
+  /// False if the op cannot be partitioned with a split that does not divide
+  /// evenly (padded to ceil(size / tp-size) per rank): reshapes, slices.
+  bool paddable = true;
   ParallelKind kind = ParallelKind::Other;
 
   bool isReplicated() const;
@@ -66,7 +71,9 @@ private:
 };
 
 /// Returns the type of one rank's part of a value of type `global` with
-/// `sharding` (only split shardings change the shape).
+/// `sharding` (only split shardings change the shape). A split dimension that
+/// does not divide evenly (uneven=pad) gets ceil(size / tpSize) per rank, the
+/// last ranks holding zero padding.
 RankedTensorType getLocalType(RankedTensorType global, ShardingAttr sharding,
                               int64_t tpSize);
 

@@ -52,8 +52,9 @@ def TPPartition : Pass<"tp-partition", "::mlir::ModuleOp"> {
     Option<"dot", "dot", "std::string", /*default=*/"\"\"",
            "Write the dataflow with shardings and collectives as Graphviz">,
     Option<"uneven", "uneven", "std::string", /*default=*/"\"error\"",
-           "An annotated split that does not divide evenly: error, or "
-           "replicate (keep that op replicated, with a remark)">
+           "An annotated split that does not divide evenly: error, "
+           "replicate (keep that op replicated, with a remark) or pad "
+           "(ceil(size / tp-size) per rank, zero padding, masked reductions)">
   ];
   let dependentDialects = [
     "::mlir::tp::TPDialect",
@@ -81,8 +82,10 @@ def TPPlan : Pass<"tp-plan", "::mlir::ModuleOp"> {
     and so does a column layer whose split (with its row partner) saves fewer
     weight bytes per rank than `min-savings-ratio` times the bytes its
     collective moves per step (ring algorithm). A split dimension
-    that does not divide is an error unless `uneven=replicate`; one smaller
-    than the tp size (fewer KV heads than ranks) stays replicated.
+    that does not divide is an error unless `uneven=replicate` (the op stays
+    replicated) or `uneven=pad` (ceil(size / tp-size) per rank, padding
+    masked; not through a reshape that regroups the split dimension); one
+    smaller than the tp size (fewer KV heads than ranks) stays replicated.
 
     With `propagate-reshapes` (default), named batched contractions next to
     reshapes are generalized and the reshapes folded into them first (upstream
@@ -126,6 +129,18 @@ def TPPropagateReshapes : Pass<"tp-propagate-reshapes", "::mlir::ModuleOp"> {
     first by default.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
+}
+
+def TPLowerStridedCopies : Pass<"tp-lower-strided-copies", "::mlir::ModuleOp"> {
+  let summary = "Turn memref.copy between non-contiguous buffers into linalg.copy";
+  let description = [{
+    `finalize-memref-to-llvm` lowers a `memref.copy` between contiguous
+    buffers to a `memcpy`, but one involving a strided view (a slice) to a
+    call of `memrefCopy` from MLIR's C runner library, which a compiled model
+    must not need at run time. This pass rewrites those copies into
+    `linalg.copy`, which becomes loops. Contiguous copies are left alone.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
 def TPLowerSlices : Pass<"tp-lower-slices", "::mlir::ModuleOp"> {

@@ -30,9 +30,11 @@
 //    says the memory is not worth the communication;
 //  * a dimension that would be split but is not divisible by the tp size is
 //    an error by default (naming the value, dimension, size and tp size);
-//    `uneven=replicate` keeps that weight replicated instead. A dimension
-//    smaller than the tp size (fewer KV heads than ranks) is never an error:
-//    the weight stays replicated.
+//    `uneven=replicate` keeps that weight replicated instead, `uneven=pad`
+//    splits it into ceil(size / tp-size) per rank with zero padding (not
+//    through reshapes or slices). A dimension smaller than the tp size
+//    (fewer KV heads than ranks) is never an error: the weight stays
+//    replicated.
 //
 // User annotations always win.
 //

@@ -13,12 +13,15 @@
 namespace mlir {
 namespace tp {
 
-/// Builds the collectives that turn `local` (one rank's part of a value held
-/// as `from`) into the same value held as `to`. Returns failure for a
-/// transition no collective implements (anything into a partial value).
+/// Builds the collectives that turn `local` (one rank's part of a value of
+/// type `global` held as `from`) into the same value held as `to`. A split
+/// that does not divide evenly holds ceil(size / tpSize) per rank: it is
+/// padded with zeros before slicing or scattering and the padding is cut off
+/// after gathering. Returns failure for a transition no collective implements
+/// (anything into a partial value).
 FailureOr<Value> buildReshard(OpBuilder &builder, Location loc, Value local,
                               ShardingAttr from, ShardingAttr to,
-                              int64_t tpSize);
+                              int64_t tpSize, RankedTensorType global);
 
 } // namespace tp
 } // namespace mlir

@@ -59,16 +59,18 @@ struct Infeasibility {
 };
 
 /// Returns std::nullopt if every split of `option` on `op` divides evenly by
-/// `tpSize`.
+/// `tpSize` (or, with `allowPadding` and a paddable option, is static).
 std::optional<Infeasibility> checkFeasible(const ShardingOption &option,
-                                           Operation *op, int64_t tpSize);
+                                           Operation *op, int64_t tpSize,
+                                           bool allowPadding = false);
 
 class ShardingSolver {
 public:
   /// With `replicateUneven`, an annotated op whose split does not divide
-  /// evenly runs replicated (with a remark) instead of failing.
+  /// evenly runs replicated (with a remark) instead of failing; with
+  /// `allowPadding`, such splits are padded (uneven=pad).
   ShardingSolver(func::FuncOp func, int64_t tpSize, CostModel model = {},
-                 bool replicateUneven = false);
+                 bool replicateUneven = false, bool allowPadding = false);
 
   /// Collects the options of every op and applies the annotations. Emits a
   /// diagnostic and fails on an invalid annotation.
@@ -116,6 +118,7 @@ private:
   int64_t tpSize;
   CostModel model;
   bool replicateUneven;
+  bool allowPadding;
   llvm::DenseMap<Operation *, OpState> states;
   llvm::DenseSet<Operation *> unknownOps;
   llvm::DenseSet<Operation *> weightLike;

@@ -70,6 +70,6 @@ RankedTensorType mlir::tp::getLocalType(RankedTensorType global,
   SmallVector<int64_t> shape(global.getShape());
   int64_t &size = shape[sharding.getDim()];
   if (!ShapedType::isDynamic(size))
-    size /= tpSize;
+    size = (size + tpSize - 1) / tpSize;
   return global.clone(shape);
 }

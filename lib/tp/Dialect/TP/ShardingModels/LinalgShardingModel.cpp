@@ -283,9 +283,11 @@ static void getLinalgShardingOptions(Operation *op,
   // query: ask once. Operands are the inputs, then the inits.
   SmallVector<AffineMap> maps = linalgOp.getIndexingMapsArray();
   unsigned numInputs = linalgOp.getNumDpsInputs();
+  SmallVector<int64_t> loopSizes = linalgOp.getStaticLoopRanges();
   for (unsigned loop = 0, e = linalgOp.getNumLoops(); loop < e; ++loop) {
     ShardingOption option;
     option.loopDim = loop;
+    option.loopSize = loopSizes[loop];
     bool reduction = iterators[loop] == utils::IteratorType::reduction;
     bool valid = true;
     for (OpOperand &operand : op->getOpOperands()) {
@@ -338,6 +340,35 @@ static void getLinalgShardingOptions(Operation *op,
     options.push_back(vocabParallelOption(op, *gather));
 }
 
+/// Makes the iterations of `loop` beyond its global `size` (the zero
+/// padding of an uneven split) leave every accumulator unchanged.
+static void maskPadding(linalg::GenericOp generic, unsigned loop,
+                        int64_t size, PartitionContext &context,
+                        OpBuilder &builder) {
+  OpBuilder::InsertionGuard guard(builder);
+  Location loc = generic.getLoc();
+  int64_t chunkSize = generic.getStaticLoopRanges()[loop];
+  builder.setInsertionPoint(generic);
+  Value rank = context.getRank(builder, loc);
+  Value offset = arith::MulIOp::create(
+      builder, loc, rank,
+      arith::ConstantIndexOp::create(builder, loc, chunkSize));
+  Value limit = arith::ConstantIndexOp::create(builder, loc, size);
+  Block *body = generic.getBody();
+  Operation *yield = body->getTerminator();
+  builder.setInsertionPoint(yield);
+  Value index = linalg::IndexOp::create(builder, loc, loop);
+  Value global = arith::AddIOp::create(builder, loc, index, offset);
+  Value inRange = arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::ult,
+                                        global, limit);
+  for (OpOperand &yielded : yield->getOpOperands()) {
+    Value out =
+        body->getArgument(generic.getNumDpsInputs() + yielded.getOperandNumber());
+    yielded.set(arith::SelectOp::create(builder, loc, inRange, yielded.get(),
+                                        out));
+  }
+}
+
 static FailureOr<SmallVector<Value>>
 partitionLinalgOp(Operation *op, OpBuilder &builder,
                   const ShardingOption &option, ValueRange localOperands,
@@ -379,10 +410,33 @@ partitionLinalgOp(Operation *op, OpBuilder &builder,
     }
   }
 
-  // Update the op in place: new operands and result types; its region only
-  // works on elements, so nothing in it depends on the shapes.
+  // A reduction split that does not divide evenly (uneven=pad) must skip the
+  // padding: only a generic's body can be masked, so a named op is rebuilt
+  // as its generic form.
+  bool paddedReduction =
+      option.loopDim >= 0 && option.loopSize > 0 &&
+      option.loopSize % tpSize != 0 &&
+      linalgOp.getIteratorTypesArray()[option.loopDim] ==
+          utils::IteratorType::reduction;
   Operation *local = op;
-  op->setOperands(operands);
+  if (paddedReduction && !isa<linalg::GenericOp>(op)) {
+    SmallVector<Type> resultTypes;
+    for (Value init : ValueRange(operands).drop_front(
+             linalgOp.getNumDpsInputs()))
+      resultTypes.push_back(init.getType());
+    auto generic = linalg::GenericOp::create(
+        builder, loc, resultTypes,
+        ValueRange(operands).take_front(linalgOp.getNumDpsInputs()),
+        ValueRange(operands).drop_front(linalgOp.getNumDpsInputs()),
+        linalgOp.getIndexingMapsArray(), linalgOp.getIteratorTypesArray());
+    IRMapping mapping;
+    op->getRegion(0).cloneInto(&generic.getRegion(), mapping);
+    local = generic;
+  } else {
+    // Update the op in place: new operands and result types; its region only
+    // works on elements, so nothing in it depends on the shapes.
+    op->setOperands(operands);
+  }
   if (option.loopDim == -2) {
     maskVocabParallelGather(local, context, builder);
     return SmallVector<Value>(local->getResults());
@@ -417,6 +471,9 @@ partitionLinalgOp(Operation *op, OpBuilder &builder,
       }
     }
   }
+  if (paddedReduction)
+    maskPadding(cast<linalg::GenericOp>(local), option.loopDim,
+                option.loopSize, context, builder);
   return SmallVector<Value>(local->getResults());
 }
 

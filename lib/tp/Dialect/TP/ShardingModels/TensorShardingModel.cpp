@@ -81,6 +81,10 @@ void getReshapeOptions(Operation *op, ArrayRef<ReassociationIndices> groups,
     int64_t expandedDim = splitDimOfGroup(group, expandedShape);
     ShardingOption option = replicatedOption(op);
     option.kind = ParallelKind::Other;
+    // A padded split (uneven=pad) survives a reshape only on a dimension the
+    // reshape leaves alone: padding a merged dimension would not line up
+    // with the dimensions it is made of.
+    option.paddable = group.size() == 1;
     auto collapsed = ShardingAttr::getSplit(ctx, collapsedDim);
     auto expanded = ShardingAttr::getSplit(ctx, expandedDim);
     option.operands[0] = sourceIsCollapsed ? collapsed : expanded;

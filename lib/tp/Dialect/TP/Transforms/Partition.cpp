@@ -40,9 +40,9 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
           << static_cast<int64_t>(tpSize);
       return signalPassFailure();
     }
-    if (uneven != "error" && uneven != "replicate") {
+    if (uneven != "error" && uneven != "replicate" && uneven != "pad") {
       module.emitError("unknown uneven policy '")
-          << uneven << "'; tp-partition takes error or replicate";
+          << uneven << "'; expected error, replicate or pad";
       return signalPassFailure();
     }
     bool ok = true;
@@ -64,7 +64,8 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
 
   LogicalResult partitionOne(ModuleOp module, func::FuncOp func) {
     ShardingSolver solver(func, tpSize, CostModel(),
-                          /*replicateUneven=*/uneven == "replicate");
+                          /*replicateUneven=*/uneven == "replicate",
+                          /*allowPadding=*/uneven == "pad");
     if (failed(solver.initialize()))
       return failure();
     solver.solve();

@@ -76,6 +76,9 @@ private:
   OpBuilder builder;
   PartitionContext context;
   DenseMap<Value, ShardingAttr> shardings;
+  /// The unsharded type of every local value that differs from it (a padded
+  /// split cannot be undone from the local shape alone).
+  DenseMap<Value, RankedTensorType> globalTypes;
   DenseMap<std::pair<Value, Attribute>, Value> reshards;
 };
 
@@ -90,13 +93,17 @@ FailureOr<Value> FunctionPartitioner::getLocal(Value value, ShardingAttr want,
   auto it = reshards.find(key);
   if (it != reshards.end())
     return it->second;
+  auto global = globalTypes.lookup(value);
+  if (!global)
+    global = cast<RankedTensorType>(value.getType());
   FailureOr<Value> local =
-      buildReshard(builder, loc, value, have, want, tpSize);
+      buildReshard(builder, loc, value, have, want, tpSize, global);
   if (failed(local))
     return emitError(loc, "internal error: no collective turns ")
            << have << " into " << want;
   reshards[key] = *local;
   shardings[*local] = want;
+  globalTypes[*local] = global;
   return *local;
 }
 
@@ -128,6 +135,7 @@ LogicalResult FunctionPartitioner::partitionOp(Operation *op,
   // A replicated op whose operands did not change is its own local form.
   if (option.isReplicated() && llvm::equal(operands, op->getOperands()))
     return success();
+  SmallVector<Type> global(op->getResultTypes());
   FailureOr<SmallVector<Value>> results =
       cast<ShardingOpInterface>(op).partition(builder, option, operands,
                                               context);
@@ -135,9 +143,11 @@ LogicalResult FunctionPartitioner::partitionOp(Operation *op,
     return failure();
   // Models may update the op in place and return its own results.
   bool inPlace = !results->empty() && (*results)[0].getDefiningOp() == op;
-  for (auto [oldResult, newResult, sharding] :
-       llvm::zip(op->getResults(), *results, option.results)) {
+  for (auto [oldResult, newResult, sharding, type] :
+       llvm::zip(op->getResults(), *results, option.results, global)) {
     shardings[newResult] = sharding;
+    if (auto tensor = dyn_cast<RankedTensorType>(type))
+      globalTypes[newResult] = tensor;
     if (!inPlace)
       oldResult.replaceAllUsesWith(newResult);
   }
@@ -191,8 +201,10 @@ LogicalResult FunctionPartitioner::run() {
     ShardingAttr sharding = solver.getSharding(arg);
     globalArgTypes.push_back(arg.getType());
     shardings[arg] = sharding;
-    if (auto type = dyn_cast<RankedTensorType>(arg.getType()))
+    if (auto type = dyn_cast<RankedTensorType>(arg.getType())) {
+      globalTypes[arg] = type;
       arg.setType(getLocalType(type, sharding, tpSize));
+    }
   }
 
   SmallVector<Operation *> ops;

@@ -91,6 +91,7 @@ private:
                                 Operation *where, StringRef form);
   const ShardingOption *findKind(Operation *op, ParallelKind kind,
                                  bool feasibleOnly) const;
+  bool padding() const { return options.uneven == UnevenPolicy::Pad; }
 
   func::FuncOp func;
   Block *body;
@@ -294,7 +295,7 @@ Lookahead Planner::lookahead(Operation *weightOp,
       result.where = op;
       if (row && tainted(activation) &&
           row->operands[w->second.activation] == overlay[activation])
-        result.unevenCause = checkFeasible(*row, op, p);
+        result.unevenCause = checkFeasible(*row, op, p, padding());
       return result;
     }
     int index = choose(op, lookup);
@@ -315,7 +316,7 @@ Lookahead Planner::lookahead(Operation *weightOp,
       if (it != infos.end())
         for (const ShardingOption &o : it->second.all)
           if (o.operands[i] == have)
-            if (auto issue = checkFeasible(o, op, p)) {
+            if (auto issue = checkFeasible(o, op, p, padding())) {
               result.unevenCause = issue;
               break;
             }
@@ -369,11 +370,14 @@ LogicalResult Planner::replicateUneven(Operation *op,
     op->emitRemark() << "kept replicated: " << d.reason;
     return success();
   case UnevenPolicy::Pad:
-    return where->emitError("uneven=pad is not implemented yet: ")
-           << issue.what << " (" << issue.value.getType() << ") dimension "
-           << issue.dim << " (size " << issue.size
-           << ") is not divisible by tp-size " << p
-           << "; use uneven=replicate";
+    // Only reached for ops that cannot be padded (reshapes, slices): the
+    // padding would not line up with the reshaped dimension.
+    return where->emitError("uneven=pad cannot pad ")
+           << issue.what << " (" << issue.value.getType() << ") of '"
+           << where->getName() << "' along dimension " << issue.dim
+           << " (size " << issue.size << ", tp-size " << p
+           << "): a reshape or slice cannot keep a padded split; use "
+              "uneven=replicate, or a tp-size that divides it";
   case UnevenPolicy::Error:
     break;
   }
@@ -382,7 +386,8 @@ LogicalResult Planner::replicateUneven(Operation *op,
          << issue.dim << ": size " << issue.size
          << " is not divisible by tp-size " << p << " (needed for a " << form
          << " split of the op at " << formatLocation(op->getLoc())
-         << "); choose a tp-size that divides it, or pass uneven=replicate";
+         << "); choose a tp-size that divides it, or pass uneven=replicate "
+            "(keep it whole) or uneven=pad (pad the split)";
 }
 
 LogicalResult Planner::decideMatmul(Operation *op, const WeightOp &weight) {
@@ -404,7 +409,7 @@ LogicalResult Planner::decideMatmul(Operation *op, const WeightOp &weight) {
 
   if (in.isSplit()) {
     if (row && row->operands[weight.activation] == in) {
-      if (auto issue = checkFeasible(*row, op, p))
+      if (auto issue = checkFeasible(*row, op, p, padding()))
         return replicateUneven(op, *issue, op, "row");
       d.kind = ParallelKind::Row;
       d.reason = llvm::formatv("row: its input arrives split along the "
@@ -425,7 +430,7 @@ LogicalResult Planner::decideMatmul(Operation *op, const WeightOp &weight) {
     d.reason = "replicated: no output-feature dimension to split";
     return success();
   }
-  if (auto issue = checkFeasible(*column, op, p))
+  if (auto issue = checkFeasible(*column, op, p, padding()))
     return replicateUneven(op, *issue, op, "column");
   Lookahead ahead = lookahead(op, *column);
   if (ahead.gathered) {
@@ -492,7 +497,7 @@ LogicalResult Planner::decideGather(Operation *op, const WeightOp &weight) {
     return success();
   }
   const ShardingOption *vocab = findKind(op, ParallelKind::Vocab, false);
-  if (auto issue = checkFeasible(*vocab, op, p))
+  if (auto issue = checkFeasible(*vocab, op, p, padding()))
     return replicateUneven(op, *issue, op, "vocabulary");
   d.kind = ParallelKind::Vocab;
   d.reason = "vocab: each rank looks up the ids in its rows of the table "
@@ -513,7 +518,7 @@ LogicalResult Planner::run() {
                               return o.kind == ParallelKind::Replicated;
                             });
       for (const ShardingOption &o : info.all)
-        if (!checkFeasible(o, &op, p))
+        if (!checkFeasible(o, &op, p, padding()))
           info.feasible.push_back(o);
     }
   }

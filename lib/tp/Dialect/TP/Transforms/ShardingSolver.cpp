@@ -84,9 +84,11 @@ StringRef mlir::tp::getReshardName(ShardingAttr from, ShardingAttr to) {
 //===----------------------------------------------------------------------===//
 
 ShardingSolver::ShardingSolver(func::FuncOp func, int64_t tpSize,
-                               CostModel model, bool replicateUneven)
+                               CostModel model, bool replicateUneven,
+                               bool allowPadding)
     : func(func), body(&func.getBody().front()), tpSize(tpSize),
-      model(model), replicateUneven(replicateUneven) {}
+      model(model), replicateUneven(replicateUneven),
+      allowPadding(allowPadding) {}
 
 /// True if `op` touches tensors: it has tensor operands or results, or its
 /// regions use tensors defined outside.
@@ -115,7 +117,7 @@ std::string Infeasibility::message() const {
 
 std::optional<Infeasibility>
 mlir::tp::checkFeasible(const ShardingOption &option, Operation *op,
-                        int64_t tpSize) {
+                        int64_t tpSize, bool allowPadding) {
   auto check = [&](Value value, ShardingAttr sharding,
                    const Twine &what) -> std::optional<Infeasibility> {
     if (!sharding.isSplit())
@@ -125,7 +127,9 @@ mlir::tp::checkFeasible(const ShardingOption &option, Operation *op,
     if (!tensor || sharding.getDim() >= tensor.getRank())
       return issue;
     issue.size = tensor.getDimSize(sharding.getDim());
-    if (ShapedType::isDynamic(issue.size) || issue.size % tpSize != 0)
+    if (ShapedType::isDynamic(issue.size))
+      return issue;
+    if (issue.size % tpSize != 0 && !(allowPadding && option.paddable))
       return issue;
     return std::nullopt;
   };
@@ -169,7 +173,7 @@ LogicalResult ShardingSolver::initialize() {
       weightLike.insert(&op);
     OpState state;
     for (ShardingOption &option : all)
-      if (!checkFeasible(option, &op, tpSize))
+      if (!checkFeasible(option, &op, tpSize, allowPadding))
         state.options.push_back(option);
     if (state.options.empty()) {
       if (annotation) {
@@ -225,7 +229,7 @@ LogicalResult ShardingSolver::initialize() {
         continue;
       }
       if (std::optional<Infeasibility> issue =
-              checkFeasible(*wanted, &op, tpSize)) {
+              checkFeasible(*wanted, &op, tpSize, allowPadding)) {
         std::string message = issue->message();
         if (!ShapedType::isDynamic(issue->size))
           message += " " + std::to_string(tpSize);
@@ -239,6 +243,11 @@ LogicalResult ShardingSolver::initialize() {
           states[&op] = std::move(state);
           continue;
         }
+        if (!ShapedType::isDynamic(issue->size) && issue->size >= 0)
+          message += wanted->paddable && !allowPadding
+                         ? "; uneven=pad pads the split, uneven=replicate "
+                           "keeps the op whole"
+                         : "; uneven=replicate keeps the op whole";
         op.emitOpError("cannot be partitioned as ") << str << ": " << message;
         ok = false;
         continue;
@@ -255,7 +264,8 @@ LogicalResult ShardingSolver::initialize() {
     candidates.push_back(ShardingAttr::getReplicated(ctx));
     if (auto type = dyn_cast<RankedTensorType>(arg.getType()))
       for (int64_t d = 0; d < type.getRank(); ++d)
-        if (!type.isDynamicDim(d) && type.getDimSize(d) % tpSize == 0)
+        if (!type.isDynamicDim(d) &&
+            (type.getDimSize(d) % tpSize == 0 || allowPadding))
           candidates.push_back(ShardingAttr::getSplit(ctx, d));
     argShardings[arg] = candidates.front();
   }
