@@ -7,15 +7,17 @@
 #                            [MODEL.mlir[:key=value,...] ...]
 #
 # DIR defaults to build-gpu/gpu-artifacts (git-ignored: a device run names it
-# in `carry`). MODEL defaults to
+# in `carry`). MODEL defaults to three models:
 #   examples/gpt2-mlp.mlir:part=mlp,hidden=768,heads=12,seq=64,batch=1,dtype=f32
+#   examples/gpt2-layer.mlir:part=layer,hidden=96,heads=12,seq=16,batch=2,dtype=f32
+#   gpt2-layer-bf16.mlir (scripts/gen_transformer.py: GPT-2 small's layer,
+#     768 wide, 12 heads, seq 128, batch 4, bf16; the timing model)
 # where the keys describe the model for the PyTorch comparison (part = mlp |
 # attention | layer; seq * batch = tokens) and tolerance= overrides the
 # check's max|y - ref| / max|ref| (default 1e-3 for f32, 3e-2 for bf16/f16).
 # Each model is built with `tp-run --target=gpu --build-only` at tp 1, 2, 4,
 # and run here once on the CPU at tp 1 (random inputs, --seed) for the
-# reference outputs. --no-models collects the runtime pieces only (e.g. while
-# tp-run cannot build GPU models yet).
+# reference outputs. --no-models collects the runtime pieces only.
 #
 # Layout of DIR:
 #   ARTIFACTS.md                 what is here, from which commit
@@ -53,8 +55,15 @@ while [ $# -gt 0 ]; do
     *) specs+=("$1"); shift ;;
   esac
 done
+gen_dir=""
 if [ ${#specs[@]} -eq 0 ]; then
-  specs=("$root/examples/gpt2-mlp.mlir:part=mlp,hidden=768,heads=12,seq=64,batch=1,dtype=f32")
+  gen_dir="$(mktemp -d)"
+  python3 "$root/scripts/gen_transformer.py" --arch gpt2 --dtype bf16 \
+    --hidden 768 --heads 12 --ffn 3072 --seq 128 --batch 4 \
+    --name gpt2_layer_bf16 -o "$gen_dir/gpt2-layer-bf16.mlir"
+  specs=("$root/examples/gpt2-mlp.mlir:part=mlp,hidden=768,heads=12,seq=64,batch=1,dtype=f32"
+         "$root/examples/gpt2-layer.mlir:part=layer,hidden=96,heads=12,seq=16,batch=2,dtype=f32"
+         "$gen_dir/gpt2-layer-bf16.mlir:part=layer,hidden=768,heads=12,seq=128,batch=4,dtype=bf16")
 fi
 
 say() { echo "gpu-artifacts: $*"; }
@@ -91,7 +100,7 @@ if $models; then
     exit 1
   fi
   scratch="$(mktemp -d)"
-  trap 'rm -rf "$scratch"' EXIT
+  trap 'rm -rf "$scratch" ${gen_dir:+"$gen_dir"}' EXIT
   for spec in "${specs[@]}"; do
     model="${spec%%:*}"
     options=""
@@ -118,10 +127,8 @@ if $models; then
              --build-dir="$scratch/gpu-$name-$tp" --quiet \
              > "$scratch/log" 2>&1; then
         cat "$scratch/log" >&2
-        say "tp-run cannot build '$model' for --target=gpu (output above)." \
-            "Until the compiler's GPU pipeline exists, run" \
-            "'scripts/gpu-artifacts.sh --no-models' to collect the runtime" \
-            "pieces only." >&2
+        say "tp-run cannot build '$model' for --target=gpu at tp $tp" \
+            "(output above)" >&2
         exit 1
       fi
       cp "$scratch/gpu-$name-$tp/model.so" "$dir/tp$tp/model.so"

@@ -6,6 +6,7 @@
 
 #include "Compiler.h"
 
+#include "tp/Conversion/Passes.h"
 #include "tp/Dialect/TP/IR/TPDialect.h"
 #include "tp/Dialect/TP/Transforms/Passes.h"
 #include "tp/Pipelines/Pipelines.h"
@@ -162,12 +163,15 @@ LogicalResult tp_run::compileModel(ModuleOp module,
     tp::TPOptions pipeline;
     pipeline.tpSize = options.tpSize;
     pipeline.entry = options.entry;
-    if (options.target != "cpu") {
-      llvm::errs() << "tp-run: target '" << options.target
-                   << "' is not available in this build\n";
+    if (options.target == "gpu") {
+      pipeline.cudaToolkit = options.cudaToolkit;
+      tp::buildTPGPUPipeline(pm, pipeline);
+    } else if (options.target == "cpu") {
+      tp::buildTPCPUPipeline(pm, pipeline);
+    } else {
+      llvm::errs() << "tp-run: unknown target '" << options.target << "'\n";
       return failure();
     }
-    tp::buildTPCPUPipeline(pm, pipeline);
     if (failed(pm.run(*copy))) {
       llvm::errs() << "tp-run: lowering for the " << options.target
                    << " target failed (see the errors above)\n";
@@ -180,6 +184,13 @@ LogicalResult tp_run::compileModel(ModuleOp module,
   start = std::chrono::steady_clock::now();
   registerBuiltinDialectTranslation(*ctx);
   registerLLVMDialectTranslation(*ctx);
+  // Kernels are embedded (gpu.binary) and launched (gpu.launch_func) by the
+  // GPU dialect's translation.
+  if (options.target == "gpu") {
+    DialectRegistry gpuRegistry;
+    tp::registerGPUTargetInterfaces(gpuRegistry);
+    ctx->appendDialectRegistry(gpuRegistry);
+  }
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(*copy, llvmContext, "tp-model");

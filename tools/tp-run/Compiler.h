@@ -21,6 +21,8 @@ struct CompileOptions {
   int64_t tpSize = 1;
   std::string entry;
   std::string target = "cpu";
+  /// CUDA toolkit with ptxas and fatbinary (target gpu).
+  std::string cudaToolkit = "/usr/local/cuda";
   /// CPU to generate host code for: "native" or an LLVM CPU name.
   std::string cpu = "native";
   /// If set, the partitioned module (tensor level) is written here.

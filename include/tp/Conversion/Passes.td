@@ -80,4 +80,177 @@ def TPEmitEntryPoint : Pass<"tp-emit-entry-point", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// GPU target (tp-gpu-pipeline)
+//===----------------------------------------------------------------------===//
+
+def TPGPUCheckInput : Pass<"tp-gpu-check-input", "::mlir::ModuleOp"> {
+  let summary = "Reject, with a diagnostic, what the GPU target cannot compile";
+  let description = [{
+    First pass of `tp-gpu-pipeline`, on the partitioned module (tensors).
+    Reports, at the op that uses it:
+
+    - element types other than f16, bf16, f32, f64, i1, i8, i16, i32, i64
+      and index (the NVVM lowering and the runtime support no others);
+    - `tensor.extract` / `tensor.insert` outside a linalg body: the GPU target
+      keeps tensors in device memory, and host code never dereferences it.
+
+    Nothing is rewritten.
+  }];
+}
+
+def TPGPUFuseElementwise : Pass<"tp-gpu-fuse-elementwise", "::mlir::ModuleOp"> {
+  let summary = "Fuse chains of elementwise linalg ops (fewer, larger GPU kernels)";
+  let description = [{
+    Upstream linalg elementwise fusion (`populateElementwiseOpsFusionPatterns`)
+    with a control that keeps what `tp-form-gemms` needs intact: nothing is
+    fused into a contraction (its operands stay the stored tensors, so
+    cuBLASLt reads them in place), and a producer is fused only into its single
+    user (no recomputation). Named elementwise ops (`linalg.add`, ...) are
+    generalized first so that they take part. A bias add followed by a GELU
+    becomes one generic, which `tp-form-gemms` can then fold into the GEMM's
+    epilogue.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def TPFormGemms : Pass<"tp-form-gemms", "::mlir::ModuleOp"> {
+  let summary = "Turn linalg contractions into tp.gemm (cuBLASLt GEMMs)";
+  let description = [{
+    Runs on tensors before bufferization. A contraction -- `linalg.matmul`
+    (also with `indexing_maps`), `linalg.batch_matmul`, or a
+    `linalg.generic` / `linalg.contract` whose body is a multiply-add -- with
+    loops (batch..., m..., n..., k...) becomes one `tp.gemm` when
+
+    - the output is indexed (batch..., m..., n...), the LHS (batch..., m...,
+      k...) or (batch..., k..., m...), the RHS (batch..., k..., n...) or
+      (batch..., n..., k...), each group of loops in the same order wherever
+      it appears (several adjacent loops of a group are collapsed into one
+      dimension with `tensor.collapse_shape`, the result expanded back);
+    - every shape is static, and all operands have one element type, f32, f16
+      or bf16.
+
+    Folded into the GEMM: a zero `linalg.fill` of the accumulator (beta 0;
+    otherwise the accumulator is read, beta 1), an operand that is a transpose
+    of the last two dimensions of a tensor (`linalg.transpose` or a copying
+    `linalg.generic`; the tensor is used in place with `trans_a` / `trans_b`),
+    and the elementwise `linalg.generic` that is the only user of the result
+    when it computes `act(x + bias)` or `act(x)` with act the tanh GELU,
+    ReLU or (with a bias) the identity, and a bias broadcast over the rows.
+    The function of the generic's body is recognized by evaluating it on
+    sample points, so any spelling of these functions qualifies; a body
+    that is not one of them (for example the erf GELU) stays a kernel.
+    Contractions that do not qualify stay linalg (GPU kernels), with a remark
+    that says why.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::tp::TPDialect"];
+}
+
+def TPLowerGemmToRuntime : Pass<"tp-lower-gemm-to-runtime", "::mlir::ModuleOp"> {
+  let summary = "Lower tp.gemm on memrefs to tp_rt_gemm calls";
+  let description = [{
+    Runs after bufferization. Each `tp.gemm` on memrefs becomes
+
+    ```
+    tp_rt_gemm(dtype, trans_a, trans_b, batch, m, n, k, a, lda, stride_a,
+               b, ldb, stride_b, c, ldc, stride_c, bias, epilogue, beta)
+    ```
+
+    on raw pointers (aligned pointer + offset). Operands are passed in place:
+    a matrix whose innermost stride is 1 is row-major with leading dimension
+    its row stride; one whose row stride is 1 is its transpose (the trans flag
+    flips); a rank-2 operand of a batched GEMM has batch stride 0. Only other
+    layouts (and dynamic strides) are first copied into a contiguous
+    temporary, and a result that is not row-major is written to one and
+    copied back.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def TPGPUDeviceMemory : Pass<"tp-gpu-device-memory", "::mlir::ModuleOp"> {
+  let summary = "Put every host-level buffer in device memory";
+  let description = [{
+    Runs after bufferization, deallocation and the runtime calls, before
+    linalg becomes loops. In host code (outside loops that become kernels):
+
+    - `memref.alloc` / `memref.dealloc` become `gpu.alloc` / `gpu.dealloc`
+      (the launcher frees result buffers with `mgpuMemFree`);
+    - `memref.copy` becomes `gpu.memcpy` between identity-layout buffers, and a
+      `linalg.copy` (a kernel) otherwise;
+    - `memref.get_global` (constants) becomes a device buffer filled from the
+      global by `gpu.memcpy`, freed at the end of the function unless it is
+      returned;
+    - a linalg op without parallel loops (a full reduction, a 0-d op) is put
+      in a one-iteration `scf.parallel`, so that it too runs on the device.
+
+    The async tokens are added later by `tp-gpu-async-chain`.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def TPGPUTileParallelLoops : Pass<"tp-gpu-tile-parallel-loops", "::mlir::ModuleOp"> {
+  let summary = "Shape each outermost scf.parallel into blocks of threads";
+  let description = [{
+    Runs after `convert-linalg-to-parallel-loops`, right before
+    `gpu-map-parallel-loops` (no canonicalization in between, which would
+    fold a one-iteration outer loop). For each outermost `scf.parallel`:
+
+    - nested `scf.parallel` ops become `scf.for` nests (they run inside one
+      thread);
+    - a loop of rank > 1 is collapsed into one dimension (its innermost
+      dimension then varies fastest between neighbouring threads, so accesses
+      coalesce, and no dimension is left beyond the three the GPU maps);
+    - the loop is tiled with upstream's `tileParallelLoop` into an outer loop
+      (blocks) and an inner loop of `block-size` iterations (threads), or of
+      the loop's trip count when that is smaller; an `scf.if` guards the
+      last block.
+
+    Memory accesses left in host code outside any `scf.parallel` would
+    dereference device memory on the host; they are reported as errors.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
+def TPGPUMergeKernelModules : Pass<"tp-gpu-merge-kernel-modules", "::mlir::ModuleOp"> {
+  let summary = "Put every outlined kernel into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` gives each kernel its own `gpu.module`, which
+    becomes its own binary: one `ptxas` and `fatbinary` run at build time and
+    one module load at start-up per kernel. Moving every kernel into the first
+    module (renaming a kernel whose name clashes, and the `gpu.launch_func`
+    ops that name it) makes one binary per host module. Runs before
+    `nvvm-attach-target`.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def TPGPUAsyncChain : Pass<"tp-gpu-async-chain", "::mlir::ModuleOp"> {
+  let summary = "Chain every GPU op of a function on one async token (one stream)";
+  let description = [{
+    Runs after kernel outlining. In each function with GPU ops, one
+    `gpu.wait async` at the entry creates the token (lowered to one
+    `mgpuStreamCreate`, which the tp runtime answers with its persistent
+    stream); every `gpu.launch_func`, `gpu.alloc`, `gpu.dealloc`,
+    `gpu.memcpy` and `gpu.memset` becomes async on the token of the previous
+    one, and each return waits for the last (`mgpuStreamSynchronize`, a no-op
+    for device-only work in the tp runtime). Calls into the tp runtime
+    (`tp_rt_gemm`, collectives) enqueue on the same stream, so, unlike
+    upstream `gpu-async-region`, no host synchronization and no new stream is
+    needed around them. Ops nested in host control flow depend on the token
+    current at their region's op.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 #endif // TP_CONVERSION_PASSES_TD

@@ -11,10 +11,10 @@
 //   tp::TPOptions options;
 //   options.tpSize = 4;
 //   tp::buildTPPartitionPipeline(pm, options);
-//   tp::buildTPCPUPipeline(pm, options);
+//   tp::buildTPCPUPipeline(pm, options);   // or buildTPGPUPipeline
 //   if (failed(pm.run(module))) ...
 //
-// Both pipelines run on a builtin.module. Options can also be parsed from
+// The pipelines run on a builtin.module. Options can also be parsed from
 // text: `options.parseFromString("tp-size=4 entry=mlp")`.
 //
 //===----------------------------------------------------------------------===//
@@ -39,6 +39,26 @@ struct TPOptions : public PassPipelineOptions<TPOptions> {
       *this, "entry",
       llvm::cl::desc("Entry function (default: the only public function)"),
       llvm::cl::init("")};
+  // GPU target only (tp-gpu-pipeline).
+  PassOptions::Option<std::string> cudaToolkit{
+      *this, "cuda-toolkit",
+      llvm::cl::desc("CUDA toolkit whose ptxas and fatbinary build the "
+                     "kernels (GPU target)"),
+      llvm::cl::init("/usr/local/cuda")};
+  PassOptions::Option<std::string> gpuChip{
+      *this, "gpu-chip",
+      llvm::cl::desc("GPU architecture of the kernels (GPU target)"),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> gpuFeatures{
+      *this, "gpu-features",
+      llvm::cl::desc("PTX features of the kernels; sm_90 needs +ptx80 or "
+                     "later (GPU target)"),
+      llvm::cl::init("+ptx80")};
+  PassOptions::Option<int64_t> gpuBlockSize{
+      *this, "gpu-block-size",
+      llvm::cl::desc("Threads per block of the generated kernels (GPU "
+                     "target)"),
+      llvm::cl::init(256)};
 };
 
 /// tp-partition, then cleanups (canonicalize, CSE): the per-rank program with
@@ -50,6 +70,22 @@ void buildTPPartitionPipeline(OpPassManager &pm, const TPOptions &options);
 /// LLVM, and the `tp_entry` wrapper. Translate the result with
 /// `mlir-translate --mlir-to-llvmir` and link it against a tp runtime.
 void buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options);
+
+/// From a partitioned module to the LLVM dialect for the GPU target (CUDA,
+/// sm_90 by default): manifest (target "gpu"), elementwise fusion, local
+/// GEMMs as `tp_rt_gemm` calls (cuBLASLt, bias/GELU/ReLU epilogues folded),
+/// bufferization into device memory (`gpu.alloc`), collectives as `tp_rt_*`
+/// calls on device pointers, the other linalg ops as kernels (parallel loops
+/// in blocks of `gpu-block-size` threads, NVVM, a fatbin built with the
+/// toolkit's ptxas and fatbinary, embedded in the module), every GPU op on one
+/// async token chain (one stream per call), and `tp_entry`. The pipeline
+/// registers what it needs beyond the dialects (NVVM target, LLVM IR
+/// translations for the kernels; tp/Conversion/Passes.h,
+/// registerGPUTargetInterfaces) in the context when it runs. Translate the
+/// result with `mlir-translate --mlir-to-llvmir` (the builtin, LLVM and GPU
+/// dialect translations) and link the object against libtp_runtime_nccl.so
+/// (its mgpu* and tp_rt_* symbols).
+void buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options);
 
 /// Registers the pipelines with the global pass registry.
 void registerTPPipelines();

@@ -9,9 +9,13 @@
 #include "tp/Dialect/TP/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -67,6 +71,85 @@ void mlir::tp::buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options) {
   pm.addPass(createTPLowerToRuntime());
   pm.addPass(createTPLowerStridedCopies());
   pm.addPass(createConvertLinalgToLoopsPass());
+  // bf16 (and f16) on the CPU: math and arithmetic in f32, and the
+  // conversions as integer ops. LLVM would otherwise call __truncsfbf2 /
+  // __extendbfsf2, which Debian 12's libgcc does not have.
+  math::MathExtendToSupportedTypesOptions extend;
+  extend.targetTypeStr = "f32";
+  pm.addPass(math::createMathExtendToSupportedTypes(extend));
+  arith::ArithEmulateUnsupportedFloatsOptions emulate;
+  emulate.sourceTypeStrs = {"bf16"};
+  emulate.targetTypeStr = "f32";
+  pm.addPass(arith::createArithEmulateUnsupportedFloats(emulate));
+  arith::ArithExpandOpsPassOptions expand;
+  expand.includeBf16 = true;
+  pm.addPass(arith::createArithExpandOpsPass(expand));
+  addHostLowering(pm);
+  pm.addPass(createTPEmitEntryPoint());
+}
+
+void mlir::tp::buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options) {
+  // Tensors: manifest, slices, fusion, GEMMs.
+  TPEmitManifestOptions manifest;
+  manifest.entry = options.entry;
+  manifest.target = "gpu";
+  pm.addPass(createTPEmitManifest(manifest));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createTPLowerSlices());
+  pm.addPass(createTPGPUCheckInput());
+  pm.addPass(createTPGPUFuseElementwise());
+  pm.addPass(createTPFormGemms());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  // Buffers in device memory; GEMMs and collectives as runtime calls.
+  addBufferization(pm);
+  pm.addPass(createTPLowerToRuntime());
+  pm.addPass(createTPLowerGemmToRuntime());
+  pm.addPass(createTPGPUDeviceMemory());
+
+  // The remaining linalg ops as kernels. No canonicalization between the
+  // tiling and the mapping: it would fold one-block outer loops.
+  pm.addPass(createConvertLinalgToParallelLoopsPass());
+  TPGPUTileParallelLoopsOptions tile;
+  tile.blockSize = options.gpuBlockSize;
+  pm.addPass(createTPGPUTileParallelLoops(tile));
+  pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
+  pm.addPass(createConvertParallelLoopToGpuPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createTPGPUMergeKernelModules());
+  pm.addPass(createTPGPUAsyncChain());
+
+  // Kernels: bf16 (and f16) math that NVVM has no instruction for is
+  // computed in f32.
+  math::MathExtendToSupportedTypesOptions extend;
+  extend.targetTypeStr = "f32";
+  pm.addNestedPass<gpu::GPUModuleOp>(math::createMathExtendToSupportedTypes(extend));
+  arith::ArithEmulateUnsupportedFloatsOptions emulate;
+  emulate.sourceTypeStrs = {"bf16"};
+  emulate.targetTypeStr = "f32";
+  pm.addNestedPass<gpu::GPUModuleOp>(
+      arith::createArithEmulateUnsupportedFloats(emulate));
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.gpuChip;
+  target.features = options.gpuFeatures;
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+
+  // Host and kernels to the LLVM dialect, kernels to a fatbin.
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createConvertGpuOpsToNVVMOps());
+  pm.addNestedPass<gpu::GPUModuleOp>(createCanonicalizerPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createCSEPass());
+  pm.addNestedPass<gpu::GPUModuleOp>(createReconcileUnrealizedCastsPass());
+  pm.addPass(createGpuToLLVMConversionPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.toolkitPath = options.cudaToolkit;
+  binary.compilationTarget = "fatbin";
+  pm.addPass(createGpuModuleToBinaryPass(binary));
   addHostLowering(pm);
   pm.addPass(createTPEmitEntryPoint());
 }
@@ -82,4 +165,9 @@ void mlir::tp::registerTPPipelines() {
       "Lower a partitioned module to the LLVM dialect for the CPU target "
       "(MPI runtime)",
       buildTPCPUPipeline);
+  PassPipelineRegistration<TPOptions>(
+      "tp-gpu-pipeline",
+      "Lower a partitioned module to the LLVM dialect for the GPU target "
+      "(cuBLASLt GEMMs, NVVM kernels in a fatbin, NCCL runtime)",
+      buildTPGPUPipeline);
 }

@@ -11,6 +11,8 @@ include "tp/Dialect/TP/IR/TPDialect.td"
 include "tp/Dialect/TP/IR/TPAttrs.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
+include "mlir/Dialect/Bufferization/IR/BufferizableOpInterface.td"
 
 class TP_Op<string mnemonic, list<Trait> traits = []>
     : Op<TP_Dialect, mnemonic, traits>;
@@ -148,6 +150,86 @@ def TP_RankOp : TP_Op<"rank", [Pure]> {
   }];
   let results = (outs Index:$result);
   let assemblyFormat = "attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Local GEMM (the GPU target's cuBLASLt call)
+//===----------------------------------------------------------------------===//
+
+def TP_GemmEpilogue : I32EnumAttr<"GemmEpilogue", "what tp.gemm applies to the product", [
+    I32EnumAttrCase<"none", 0>,
+    I32EnumAttrCase<"bias", 1>,
+    I32EnumAttrCase<"gelu", 2>,
+    I32EnumAttrCase<"bias_gelu", 3>,
+    I32EnumAttrCase<"relu", 4>,
+    I32EnumAttrCase<"bias_relu", 5>
+  ]> {
+  let cppNamespace = "::mlir::tp";
+}
+
+def TP_GemmOp : TP_Op<"gemm", [
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+    DeclareOpInterfaceMethods<BufferizableOpInterface,
+        ["bufferizesToMemoryRead", "bufferizesToMemoryWrite",
+         "getAliasingValues", "bufferize"]>]> {
+  let summary = "A row-major (batched) matrix product with an optional bias and activation";
+  let description = [{
+    One local GEMM of the GPU target, in the form of the runtime's
+    `tp_rt_gemm` (cuBLASLt): for every batch `b`,
+
+    ```
+    C_b := beta * C_b + act(op(A_b) @ op(B_b) [+ bias])
+    ```
+
+    where `op(X)` is `X`, or its transpose (of the last two dimensions) with
+    `trans_a` / `trans_b`; `op(A)` is `m x k`, `op(B)` is `k x n`, `C` is
+    `m x n`. `A` and `B` are rank 2 or 3 (`[batch, rows, cols]`); `C` is rank 3
+    when either is, and a rank-2 operand of a batched product is shared by
+    every batch. `bias` (rank 1, `n` elements) is broadcast over the rows of
+    `C` and is present exactly when the epilogue names it; the activation is
+    the tanh approximation of GELU or ReLU. All operands have one element
+    type, f32, f16 or bf16; products accumulate in f32. `init` is only read
+    when `beta` is not 0.
+
+    The op is destination-style: on tensors it returns the updated `init`, on
+    memrefs it writes `init` in place (any strides whose innermost stride is 1,
+    or a transposed layout, are passed to the runtime as they are).
+    `tp-form-gemms` creates it from linalg contractions (GPU pipeline) and
+    `tp-lower-gemm-to-runtime` turns the memref form into a `tp_rt_gemm`
+    call.
+
+    Example (GPT-2's first MLP layer with its bias and GELU, the weight used
+    as stored, `[out, in]`):
+
+    ```mlir
+    %y = tp.gemm ins(%x, %w : tensor<64x768xf32>, tensor<3072x768xf32>)
+                 bias(%b : tensor<3072xf32>) outs(%empty : tensor<64x3072xf32>)
+                 trans_b epilogue(bias_gelu) beta(0.0) -> tensor<64x3072xf32>
+    ```
+  }];
+  let arguments = (ins AnyShaped:$a, AnyShaped:$b, Optional<AnyShaped>:$bias,
+                       AnyShaped:$init, UnitAttr:$trans_a, UnitAttr:$trans_b,
+                       TP_GemmEpilogue:$epilogue, F32Attr:$beta);
+  let results = (outs Optional<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    `ins` `(` $a `,` $b `:` type($a) `,` type($b) `)`
+    (`bias` `(` $bias^ `:` type($bias) `)`)?
+    `outs` `(` $init `:` type($init) `)`
+    (`trans_a` $trans_a^)? (`trans_b` $trans_b^)?
+    `epilogue` `(` $epilogue `)` `beta` `(` $beta `)`
+    attr-dict (`->` type($result)^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() { return getInitMutable(); }
+    /// True if the epilogue adds a bias.
+    bool hasBiasEpilogue() {
+      auto e = getEpilogue();
+      return e == GemmEpilogue::bias || e == GemmEpilogue::bias_gelu ||
+             e == GemmEpilogue::bias_relu;
+    }
+  }];
 }
 
 //===----------------------------------------------------------------------===//
