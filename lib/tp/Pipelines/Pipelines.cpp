@@ -67,6 +67,7 @@ void mlir::tp::buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options) {
   pm.addPass(createTPEmitManifest(manifest));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createTPLowerSlices());
+  pm.addPass(createTPWidenAccumulators());
   addBufferization(pm);
   pm.addPass(createTPLowerToRuntime());
   pm.addPass(createTPLowerStridedCopies());
@@ -99,6 +100,7 @@ void mlir::tp::buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options) {
   pm.addPass(createTPGPUCheckInput());
   pm.addPass(createTPGPUFuseElementwise());
   pm.addPass(createTPFormGemms());
+  pm.addPass(createTPWidenAccumulators());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 

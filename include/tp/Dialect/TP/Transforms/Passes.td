@@ -131,6 +131,31 @@ def TPPropagateReshapes : Pass<"tp-propagate-reshapes", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
 }
 
+def TPWidenAccumulators : Pass<"tp-widen-accumulators", "::mlir::ModuleOp"> {
+  let summary = "Accumulate bf16 / f16 reductions in f32";
+  let description = [{
+    A linalg op on tensors with a reduction loop whose result is bf16 or f16
+    (a matmul, a batched matmul, a contraction or reduction written as
+    `linalg.generic`) accumulates, as written, in that narrow type: every
+    partial sum is rounded, so the result depends on the order of the sum,
+    and a sharded run (partial sums over ranks, then an all-reduce) differs
+    from the unsharded one by far more than one rounding. cuBLASLt and
+    PyTorch accumulate such reductions in f32.
+
+    This pass rewrites each such op into a `linalg.generic` whose
+    accumulator is f32: the init is extended to f32, the body computes in
+    f32 (its bf16 / f16 arith and math ops take f32 operands; extensions
+    and truncations between the narrow type and f32 disappear), and one
+    truncation back to the narrow type follows the op. An op whose body
+    holds anything but arith and math ops, `linalg.index` and the yield is
+    left alone. The CPU and GPU pipelines run it (the GPU pipeline after
+    `tp-form-gemms`, so cuBLASLt GEMMs are not affected).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def TPLowerStridedCopies : Pass<"tp-lower-strided-copies", "::mlir::ModuleOp"> {
   let summary = "Turn memref.copy between non-contiguous buffers into linalg.copy";
   let description = [{
