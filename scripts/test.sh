@@ -25,7 +25,7 @@ fi
 
 if [ "$mode" != "plain" ]; then
   "$root/scripts/build.sh" "$root/build-sanitizers" \
-    -DTP_ENABLE_SANITIZERS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    -DTP_ENABLE_SANITIZERS=ON -DCMAKE_BUILD_TYPE=Release
   # LeakSanitizer is off: MLIR's global registries are intentionally leaked.
   # allow_user_poisoning=0: see test/lit.cfg.py (uninstrumented libMLIR.so
   # shares BumpPtrAllocator slabs with our instrumented inline code).

@@ -67,6 +67,7 @@ void mlir::tp::buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options) {
   pm.addPass(createTPEmitManifest(manifest));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createTPLowerSlices());
+  pm.addPass(createTPDecomposeAggregates());
   pm.addPass(createTPWidenAccumulators());
   addBufferization(pm);
   pm.addPass(createTPLowerToRuntime());
@@ -97,6 +98,7 @@ void mlir::tp::buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options) {
   pm.addPass(createTPEmitManifest(manifest));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createTPLowerSlices());
+  pm.addPass(createTPDecomposeAggregates());
   pm.addPass(createTPGPUCheckInput());
   pm.addPass(createTPGPUFuseElementwise());
   pm.addPass(createTPFormGemms());

@@ -131,6 +131,24 @@ def TPPropagateReshapes : Pass<"tp-propagate-reshapes", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
 }
 
+def TPDecomposeAggregates : Pass<"tp-decompose-aggregates", "::mlir::ModuleOp"> {
+  let summary = "Decompose aggregate linalg ops (linalg.softmax) into generics";
+  let description = [{
+    `linalg.softmax` (and any other op with upstream's
+    `AggregatedOpInterface`) is not a structured op: no loop lowering and no
+    GPU mapping knows it. After partitioning (which keeps it whole, so its
+    sharding rule applies), the CPU and GPU pipelines run this pass on
+    tensors to replace it with its decomposition: a max reduction, an
+    exponential of the difference, a sum reduction and a division, each a
+    `linalg.generic` (or `linalg.fill`). An op whose decomposition fails is
+    an error at that op.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def TPWidenAccumulators : Pass<"tp-widen-accumulators", "::mlir::ModuleOp"> {
   let summary = "Accumulate bf16 / f16 reductions in f32";
   let description = [{
