@@ -57,6 +57,11 @@ static cl::opt<std::string> target("target",
                                    cl::desc("cpu (MPI ranks) or gpu"),
                                    cl::init("cpu"));
 static cl::opt<std::string>
+    cudaToolkit("cuda-toolkit",
+                cl::desc("CUDA toolkit whose ptxas and fatbinary build the "
+                         "kernels (--target=gpu)"),
+                cl::init("/usr/local/cuda"));
+static cl::opt<std::string>
     inputs("inputs",
            cl::desc("Comma-separated .npy files, one full tensor per argument "
                     "of the entry function, in order (default: random data)"));
@@ -365,6 +370,7 @@ int main(int argc, char **argv) {
   options.tpSize = tpSize;
   options.entry = entryFunc.getName().str();
   options.target = target;
+  options.cudaToolkit = cudaToolkit;
   options.cpu = buildOnly ? "x86-64" : "native";
   if (!buildDir.empty())
     options.partitionedPath = scratch.path + "/partitioned.mlir";
