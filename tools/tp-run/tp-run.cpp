@@ -298,6 +298,17 @@ int main(int argc, char **argv) {
                 std::to_string(tpSize.getValue()));
   if (target != "cpu" && target != "gpu")
     return fail("--target must be cpu or gpu, got '" + target + "'");
+  // Upstream's gpu-module-to-binary reports a missing toolkit but then takes
+  // whatever ptxas is on PATH; a toolkit named here must be the one used.
+  if (target == "gpu") {
+    SmallString<128> ptxas(cudaToolkit.getValue());
+    llvm::sys::path::append(ptxas, "bin", "ptxas");
+    if (!llvm::sys::fs::can_execute(ptxas))
+      return fail("--cuda-toolkit=" + cudaToolkit + ": no executable " +
+                  ptxas.str().str() +
+                  " (the GPU target builds its kernels with the toolkit's "
+                  "ptxas and fatbinary)");
+  }
   if (uneven != "error" && uneven != "replicate" && uneven != "pad")
     return fail("--uneven must be error, replicate or pad, got '" + uneven +
                 "'");
