@@ -60,14 +60,21 @@ void mlir::tp::buildTPPartitionPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
 }
 
-void mlir::tp::buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options) {
+/// What both targets do first, on tensors: the manifest, slices as views,
+/// aggregate ops (linalg.softmax) decomposed.
+static void addTensorPrologue(OpPassManager &pm, const TPOptions &options,
+                              StringRef target) {
   TPEmitManifestOptions manifest;
   manifest.entry = options.entry;
-  manifest.target = "cpu";
+  manifest.target = target.str();
   pm.addPass(createTPEmitManifest(manifest));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createTPLowerSlices());
   pm.addPass(createTPDecomposeAggregates());
+}
+
+void mlir::tp::buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options) {
+  addTensorPrologue(pm, options, "cpu");
   pm.addPass(createTPWidenAccumulators());
   addBufferization(pm);
   pm.addPass(createTPLowerToRuntime());
@@ -92,13 +99,7 @@ void mlir::tp::buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options) {
 
 void mlir::tp::buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options) {
   // Tensors: manifest, slices, fusion, GEMMs.
-  TPEmitManifestOptions manifest;
-  manifest.entry = options.entry;
-  manifest.target = "gpu";
-  pm.addPass(createTPEmitManifest(manifest));
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createTPLowerSlices());
-  pm.addPass(createTPDecomposeAggregates());
+  addTensorPrologue(pm, options, "gpu");
   pm.addPass(createTPGPUCheckInput());
   pm.addPass(createTPGPUFuseElementwise());
   pm.addPass(createTPFormGemms());

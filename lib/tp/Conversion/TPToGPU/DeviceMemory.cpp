@@ -6,6 +6,8 @@
 
 #include "tp/Conversion/Passes.h"
 
+#include "HostLevel.h"
+
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/IR/PatternMatch.h"
@@ -21,18 +23,6 @@ using namespace mlir;
 using namespace mlir::tp;
 
 namespace {
-
-/// True for ops that run in host code: not inside a loop or op that becomes a
-/// kernel.
-bool isHostLevel(Operation *op) {
-  for (Operation *parent = op->getParentOp(); parent;
-       parent = parent->getParentOp()) {
-    if (isa<scf::ParallelOp, gpu::LaunchOp, gpu::GPUModuleOp,
-            linalg::LinalgOp>(parent))
-      return false;
-  }
-  return true;
-}
 
 /// True if `value`, or a view of it, is an operand of `terminator`.
 bool escapesThrough(Value value, Operation *terminator) {

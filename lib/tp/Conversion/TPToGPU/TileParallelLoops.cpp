@@ -6,6 +6,8 @@
 
 #include "tp/Conversion/Passes.h"
 
+#include "HostLevel.h"
+
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/IR/IRMapping.h"
@@ -22,15 +24,6 @@ using namespace mlir;
 using namespace mlir::tp;
 
 namespace {
-
-/// True for ops in host code (not in a loop that becomes a kernel).
-bool isHostLevel(Operation *op) {
-  for (Operation *parent = op->getParentOp(); parent;
-       parent = parent->getParentOp())
-    if (isa<scf::ParallelOp, gpu::LaunchOp, gpu::GPUModuleOp>(parent))
-      return false;
-  return true;
-}
 
 /// Replaces `op` (no reductions) by a nest of scf.for loops.
 void sequentialize(RewriterBase &rewriter, scf::ParallelOp op) {
