@@ -238,6 +238,27 @@ void testManifest() {
       replace(base, "\"format\": \"tp-manifest\"", "\"format\": \"other\""),
       "format: expected \"tp-manifest\"");
   expectError("[1]", "expected a JSON object, got an array");
+
+  // Segmented splits (fused projections): the segments must cover the
+  // split dimension and each divide by the tp size.
+  std::string segmented = replace(
+      base, "\"sharding\": {\"kind\": \"split\", \"dim\": 0}",
+      "\"sharding\": {\"kind\": \"split\", \"dim\": 0, "
+      "\"segments\": [2048, 512, 512]}");
+  Manifest withSegments;
+  TP_CHECK_MSG(parseManifest(segmented, withSegments, error), error);
+  TP_CHECK(withSegments.args[1].sharding.segments ==
+           std::vector<int64_t>({2048, 512, 512}));
+  TP_CHECK(describeSharding(withSegments.args[1].sharding) ==
+           "split(dim=0, segments=[2048,512,512])");
+  expectError(replace(segmented, "[2048, 512, 512]", "[2048, 512]"),
+              "segments sum to 2560");
+  expectError(replace(segmented, "[2048, 512, 512]", "[2048, 510, 514]"),
+              "segment size 510 is not divisible by tp_size 4");
+  expectError(replace(segmented, "[2048, 512, 512]", "[3072]"),
+              "at least two segment sizes");
+  expectError(replace(segmented, "[2048, 512, 512]", "[2048, 1536, -512]"),
+              "segment sizes must be positive integers");
 }
 
 TensorSpec makeSpec(tp_dtype dtype, std::vector<int64_t> global,
@@ -277,6 +298,29 @@ void testHostLayout() {
   const float expectedStripped[14] = {0, 1,  2,  3,  4,  5,  6,
                                       9, 10, 11, 12, 13, 14, 15};
   TP_CHECK(std::memcmp(stripped, expectedStripped, sizeof(stripped)) == 0);
+
+  // [2][12] split on dim 1 in segments [4, 4, 4] (Q, K, V) over 2 ranks:
+  // rank 1 holds columns 2-3, 6-7, 10-11 of each row.
+  float fused[24];
+  for (int i = 0; i < 24; ++i)
+    fused[i] = float(i);
+  TensorSpec qkv = makeSpec(TP_F32, {2, 12}, {2, 6}, ShardKind::Split, 1);
+  qkv.sharding.segments = {4, 4, 4};
+  float mine[12];
+  extractShard(fused, TP_F32, qkv, 1, mine);
+  const float expectedMine[12] = {2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23};
+  TP_CHECK(std::memcmp(mine, expectedMine, sizeof(mine)) == 0);
+  // Gathering both ranks' parts (rank-major) and putting the slices back in
+  // segment order restores the tensor.
+  float both[24], restored[24];
+  for (int r = 0; r < 2; ++r) {
+    extractShard(fused, TP_F32, qkv, r, mine);
+    for (int row = 0; row < 2; ++row)
+      std::memcpy(both + row * 12 + r * 6, mine + row * 6, 6 * sizeof(float));
+  }
+  placeSegments(both, restored, splitGeometry(qkv), qkv.sharding.segments, 2,
+                sizeof(float));
+  TP_CHECK(std::memcmp(restored, fused, sizeof(fused)) == 0);
 
   // f32 file -> bf16 argument, split on dim 0 of [5] over 2 ranks (L = 3).
   float values[5] = {1.5f, -2.0f, 3.25f, 100.0f, 0.1f};

@@ -61,7 +61,8 @@ void mlir::tp::buildTPPartitionPipeline(OpPassManager &pm,
 }
 
 /// What both targets do first, on tensors: the manifest, slices as views,
-/// aggregate ops (linalg.softmax) decomposed.
+/// aggregate ops (linalg.softmax) decomposed, elementwise arith / math ops on
+/// tensors as linalg.generic (bufferization has no rule for them).
 static void addTensorPrologue(OpPassManager &pm, const TPOptions &options,
                               StringRef target) {
   TPEmitManifestOptions manifest;
@@ -71,6 +72,7 @@ static void addTensorPrologue(OpPassManager &pm, const TPOptions &options,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createTPLowerSlices());
   pm.addPass(createTPDecomposeAggregates());
+  pm.addPass(createConvertElementwiseToLinalgPass());
 }
 
 void mlir::tp::buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options) {

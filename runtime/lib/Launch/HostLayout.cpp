@@ -49,6 +49,26 @@ void extractShard(const void *full, tp_dtype fullType, const TensorSpec &spec,
   const SplitGeometry g = splitGeometry(spec);
   const auto *in = static_cast<const unsigned char *>(full);
   auto *out = static_cast<unsigned char *>(dst);
+  if (!spec.sharding.segments.empty()) {
+    // Segment j (global start `start`, size s) gives rows
+    // [start + rank * s/p, ...) of s/p rows, stored after the earlier ones.
+    const int64_t tpSize = g.global / g.local;
+    for (int64_t o = 0; o < g.outer; ++o) {
+      int64_t start = 0, localStart = 0;
+      for (int64_t segment : spec.sharding.segments) {
+        const int64_t chunk = segment / tpSize;
+        convertElements(
+            in + size_t((o * g.global + start + rank * chunk) * g.inner) *
+                     inSize,
+            fullType,
+            out + size_t((o * g.local + localStart) * g.inner) * outSize,
+            spec.dtype, chunk * g.inner);
+        start += segment;
+        localStart += chunk;
+      }
+    }
+    return;
+  }
   // Within one outer index our rows [first, first + L) are contiguous in the
   // full tensor: copy the rows that exist in one piece, zero the padding.
   const int64_t first = int64_t(rank) * g.local;
@@ -110,6 +130,28 @@ void copyStridedToContiguous(const void *base, int64_t offset,
       index[d] = 0;
     }
   }
+}
+
+void placeSegments(const void *src, void *dst, const SplitGeometry &g,
+                   const std::vector<int64_t> &segments, int tpSize,
+                   size_t elementSize) {
+  const auto *in = static_cast<const unsigned char *>(src);
+  auto *out = static_cast<unsigned char *>(dst);
+  for (int64_t o = 0; o < g.outer; ++o)
+    for (int64_t r = 0; r < tpSize; ++r) {
+      int64_t start = 0, localStart = 0;
+      for (int64_t segment : segments) {
+        const int64_t chunk = segment / tpSize;
+        std::memcpy(
+            out + size_t((o * g.global + start + r * chunk) * g.inner) *
+                      elementSize,
+            in + size_t(((o * tpSize + r) * g.local + localStart) * g.inner) *
+                     elementSize,
+            size_t(chunk * g.inner) * elementSize);
+        start += segment;
+        localStart += chunk;
+      }
+    }
 }
 
 void stripPadding(const void *src, void *dst, const SplitGeometry &g,

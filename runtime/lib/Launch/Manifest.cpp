@@ -146,6 +146,30 @@ public:
                                "dim " +
                                std::to_string(s.dim));
     }
+    if (const JsonValue *segments = sharding->find("segments")) {
+      std::string sat = at + ".segments";
+      if (segments->kind != Kind::Array || segments->array.size() < 2)
+        return fail(sat, "expected an array of at least two segment sizes");
+      int64_t total = 0;
+      for (const JsonValue &v : segments->array) {
+        if (v.kind != Kind::Number || !v.isInteger || v.integer <= 0)
+          return fail(sat, "segment sizes must be positive integers");
+        if (v.integer % tpSize != 0)
+          return fail(sat, "segment size " + std::to_string(v.integer) +
+                               " is not divisible by tp_size " +
+                               std::to_string(tpSize));
+        if (__builtin_add_overflow(total, v.integer, &total))
+          return fail(sat, "segment sizes are too large");
+        s.segments.push_back(v.integer);
+      }
+      if (total != g[s.dim] || l[s.dim] * tpSize != g[s.dim])
+        return fail(sat, "segments sum to " + std::to_string(total) +
+                             "; expected the global size " +
+                             std::to_string(g[s.dim]) + " of dim " +
+                             std::to_string(s.dim) +
+                             ", split evenly into the local size " +
+                             std::to_string(l[s.dim]));
+    }
     int64_t covered;
     if (__builtin_mul_overflow(l[s.dim], tpSize, &covered) ||
         covered < g[s.dim])
@@ -235,8 +259,16 @@ std::string describeSharding(const Sharding &sharding) {
   switch (sharding.kind) {
   case ShardKind::Replicated:
     return "replicated";
-  case ShardKind::Split:
-    return "split(dim=" + std::to_string(sharding.dim) + ")";
+  case ShardKind::Split: {
+    std::string text = "split(dim=" + std::to_string(sharding.dim);
+    if (!sharding.segments.empty()) {
+      text += ", segments=[";
+      for (size_t i = 0; i < sharding.segments.size(); ++i)
+        text += (i ? "," : "") + std::to_string(sharding.segments[i]);
+      text += "]";
+    }
+    return text + ")";
+  }
   case ShardKind::Partial:
     return std::string("partial(") + rt::reduceOpName(sharding.reduction) + ")";
   }

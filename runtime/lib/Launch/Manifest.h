@@ -6,7 +6,7 @@
 //    "target": "cpu", "args": [TENSOR...], "results": [TENSOR...]}
 //   TENSOR = {"dtype": "f32", "global_shape": [...], "local_shape": [...],
 //             "sharding": {"kind": "replicated"}
-//                       | {"kind": "split", "dim": D}
+//                       | {"kind": "split", "dim": D[, "segments": [S...]]}
 //                       | {"kind": "partial", "reduction": "sum"|"max"|"min"}}
 //
 //===----------------------------------------------------------------------===//
@@ -28,6 +28,9 @@ enum class ShardKind { Replicated, Split, Partial };
 struct Sharding {
   ShardKind kind = ShardKind::Replicated;
   int64_t dim = -1;                ///< Split only
+  /// Split only, optional: the split dimension is made of these segments
+  /// and each rank holds its equal slice of every one, in segment order.
+  std::vector<int64_t> segments;
   tp_reduce_op reduction = TP_SUM; ///< Partial only
 };
 

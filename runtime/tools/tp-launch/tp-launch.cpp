@@ -731,7 +731,11 @@ void Launcher::assembleResults() {
         fail(resultName(j) + ": " + api.lastError());
       std::vector<unsigned char> full(size_t(spec.globalElements()) *
                                       elementSize);
-      stripPadding(gathered.data(), full.data(), g, size, elementSize);
+      if (spec.sharding.segments.empty())
+        stripPadding(gathered.data(), full.data(), g, size, elementSize);
+      else
+        placeSegments(gathered.data(), full.data(), g, spec.sharding.segments,
+                      size, elementSize);
       fullResults[j] = std::move(full);
       local.clear();
       break;

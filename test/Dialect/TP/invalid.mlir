@@ -72,3 +72,13 @@ func.func private @negative_bad_sharding_kind(tensor<4xf32> {tp.sharding = #tp.s
 
 // expected-error @+1 {{expected 'sum', 'max' or 'min'}}
 func.func private @negative_bad_partial_kind(tensor<4xf32> {tp.sharding = #tp.sharding<partial prod>})
+
+// -----
+
+// expected-error @+1 {{a segmented split needs at least two segments}}
+func.func private @negative_one_segment(tensor<4xf32> {tp.sharding = #tp.sharding<split 0 segments [4]>})
+
+// -----
+
+// expected-error @+1 {{segment sizes must be positive}}
+func.func private @negative_empty_segment(tensor<4xf32> {tp.sharding = #tp.sharding<split 0 segments [4, 0]>})

@@ -58,12 +58,15 @@ func.func @slice_concat_pad_keep_split(%x: tensor<4x16xf32>, %w1: tensor<16x16xf
 // -----
 
 // A slice of part of the split dimension (a fused QKV projection cut into
-// Q, K, V) cannot keep the split: the value is gathered first.
-// CHECK-LABEL: func @slice_of_split_dim_gathers
+// Q, K, V) makes the column split segmented: every rank holds its slice of
+// each segment and takes its part of the slice locally (more in
+// partition-segmented.mlir).
+// CHECK-LABEL: func @slice_of_split_dim
+// CHECK-SAME: tensor<16x12xf32> {tp.global_type = tensor<16x24xf32>, tp.sharding = #tp.sharding<split 1 segments [8, 8, 8]>}
 // CHECK: %[[H:.*]] = linalg.matmul {{.*}} -> tensor<4x12xf32>
-// CHECK: %[[G:.*]] = tp.all_gather %[[H]] dim 1 over 2 : tensor<4x12xf32> -> tensor<4x24xf32>
-// CHECK: tensor.extract_slice %[[G]][0, 8] [4, 8] [1, 1]
-func.func @slice_of_split_dim_gathers(%x: tensor<4x16xf32>, %w: tensor<16x24xf32>) -> tensor<4x8xf32> {
+// CHECK: %[[S:.*]] = tensor.extract_slice %[[H]][0, 4] [4, 4] [1, 1] : tensor<4x12xf32> to tensor<4x4xf32>
+// CHECK: tp.all_gather %[[S]] dim 1 over 2 : tensor<4x4xf32> -> tensor<4x8xf32>
+func.func @slice_of_split_dim(%x: tensor<4x16xf32>, %w: tensor<16x24xf32>) -> tensor<4x8xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<4x24xf32>
   %f = linalg.fill ins(%zero : f32) outs(%e : tensor<4x24xf32>) -> tensor<4x24xf32>

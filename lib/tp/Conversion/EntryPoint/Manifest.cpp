@@ -68,6 +68,8 @@ llvm::json::Object shardingOf(ShardingAttr sharding) {
   result["kind"] = stringifyShardingKind(sharding.getKind()).str();
   if (sharding.isSplit())
     result["dim"] = sharding.getDim();
+  if (sharding.isSegmented())
+    result["segments"] = shapeOf(sharding.getSegments());
   if (sharding.isPartial())
     result["reduction"] = stringifyReductionKind(sharding.getReduction()).str();
   return result;

@@ -47,6 +47,15 @@ struct ShardingOption {
   /// False if the op cannot be partitioned with a split that does not divide
   /// evenly (padded to ceil(size / tp-size) per rank): reshapes, slices.
   bool paddable = true;
+  /// True if the op treats every position along the split the same way:
+  /// permuting those positions (the same permutation in every split operand
+  /// and result) permutes the results alike. Such an option also runs on a
+  /// segmented split (`#tp.sharding<split d segments [...]>`, every rank
+  /// holding a slice of each segment) with the same local op; the planner
+  /// derives those variants (see SegmentedSplits.h). False for options whose
+  /// local op depends on where a rank's slice lies (linalg.index of the
+  /// split loop, masked lookups, reshapes that merge the split dimension).
+  bool segmentable = false;
   ParallelKind kind = ParallelKind::Other;
 
   bool isReplicated() const;

@@ -37,6 +37,11 @@ def TP_ShardingAttr : AttrDef<TP_Dialect, "Sharding"> {
     * `#tp.sharding<replicated>`: every rank holds the whole tensor;
     * `#tp.sharding<split 1>`: dimension 1 is cut into `tp-size` contiguous,
       equal slices; rank `r` holds slice `r`;
+    * `#tp.sharding<split 1 segments [768, 768, 768]>`: dimension 1 is made
+      of consecutive segments (here three of 768, as in a fused QKV
+      projection) and each segment is cut into `tp-size` equal slices; rank
+      `r` holds slice `r` of every segment, in segment order. The segments
+      sum to the dimension's size and each is divisible by `tp-size`;
     * `#tp.sharding<partial sum>` (or `max`, `min`): every rank holds a tensor of
       the full shape and the value is the sum (maximum, minimum) over ranks.
 
@@ -47,21 +52,31 @@ def TP_ShardingAttr : AttrDef<TP_Dialect, "Sharding"> {
   let parameters = (ins
     "::mlir::tp::ShardingKind":$kind,
     DefaultValuedParameter<"int64_t", "-1">:$dim,
-    DefaultValuedParameter<"::mlir::tp::ReductionKind", "::mlir::tp::ReductionKind::sum">:$reduction
+    DefaultValuedParameter<"::mlir::tp::ReductionKind", "::mlir::tp::ReductionKind::sum">:$reduction,
+    OptionalArrayRefParameter<"int64_t">:$segments
   );
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let builders = [
     AttrBuilder<(ins), [{ return $_get($_ctxt, ::mlir::tp::ShardingKind::replicated, -1,
-                                        ::mlir::tp::ReductionKind::sum); }]>
+                                        ::mlir::tp::ReductionKind::sum,
+                                        ::llvm::ArrayRef<int64_t>()); }]>
   ];
   let extraClassDeclaration = [{
     static ShardingAttr getReplicated(::mlir::MLIRContext *ctx);
     static ShardingAttr getSplit(::mlir::MLIRContext *ctx, int64_t dim);
+    /// A split of `dim` made of `segments` (see above); a plain split when
+    /// `segments` has fewer than two entries.
+    static ShardingAttr getSegmented(::mlir::MLIRContext *ctx, int64_t dim,
+                                     ::llvm::ArrayRef<int64_t> segments);
     static ShardingAttr getPartial(::mlir::MLIRContext *ctx, ::mlir::tp::ReductionKind kind);
     bool isReplicated() const { return getKind() == ::mlir::tp::ShardingKind::replicated; }
     bool isSplit() const { return getKind() == ::mlir::tp::ShardingKind::split; }
     bool isPartial() const { return getKind() == ::mlir::tp::ShardingKind::partial; }
+    /// A split made of several segments (every rank holds a slice of each).
+    bool isSegmented() const { return !getSegments().empty(); }
+    /// The same split without its segments (plain splits are returned as is).
+    ShardingAttr withoutSegments() const;
   }];
 }
 

@@ -17,7 +17,9 @@ namespace tp {
 /// type `global` held as `from`) into the same value held as `to`. A split
 /// that does not divide evenly holds ceil(size / tpSize) per rank: it is
 /// padded with zeros before slicing or scattering and the padding is cut off
-/// after gathering. Returns failure for a transition no collective implements
+/// after gathering. A segmented split is gathered and its slices put back in
+/// segment order (slices and inserts), and sliced segment by segment.
+/// Returns failure for a transition no collective implements
 /// (anything into a partial value).
 FailureOr<Value> buildReshard(OpBuilder &builder, Location loc, Value local,
                               ShardingAttr from, ShardingAttr to,

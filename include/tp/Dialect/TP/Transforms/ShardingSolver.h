@@ -55,11 +55,15 @@ struct Infeasibility {
   std::string what;   ///< "operand #1", "result #0", "a captured tensor"
   int64_t dim = -1;
   int64_t size = 0;   ///< ShapedType::kDynamic for a dynamic size
+  /// For a segmented split: the segment that does not divide (its size is
+  /// `size`), or -1.
+  int64_t segment = -1;
   std::string message() const;
 };
 
 /// Returns std::nullopt if every split of `option` on `op` divides evenly by
-/// `tpSize` (or, with `allowPadding` and a paddable option, is static).
+/// `tpSize` (or, with `allowPadding` and a paddable option, is static). Every
+/// segment of a segmented split must divide evenly (they are never padded).
 std::optional<Infeasibility> checkFeasible(const ShardingOption &option,
                                            Operation *op, int64_t tpSize,
                                            bool allowPadding = false);

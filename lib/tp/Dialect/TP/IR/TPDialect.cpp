@@ -36,14 +36,15 @@ void TPDialect::initialize() {
 
   MLIRContext *ctx = getContext();
   replicatedSharding =
-      ShardingAttr::get(ctx, ShardingKind::replicated, -1, ReductionKind::sum);
+      ShardingAttr::get(ctx, ShardingKind::replicated, -1, ReductionKind::sum,
+                        {});
   for (int64_t dim = 0; dim < 16; ++dim)
     splitShardings.push_back(
-        ShardingAttr::get(ctx, ShardingKind::split, dim, ReductionKind::sum));
+        ShardingAttr::get(ctx, ShardingKind::split, dim, ReductionKind::sum, {}));
   for (ReductionKind kind :
        {ReductionKind::sum, ReductionKind::max, ReductionKind::min})
     partialShardings[static_cast<int>(kind)] =
-        ShardingAttr::get(ctx, ShardingKind::partial, -1, kind);
+        ShardingAttr::get(ctx, ShardingKind::partial, -1, kind, {});
 }
 
 //===----------------------------------------------------------------------===//
@@ -59,7 +60,7 @@ ShardingAttr TPDialect::getCachedSharding(ShardingKind kind, int64_t dim,
   case ShardingKind::split:
     if (dim >= 0 && dim < static_cast<int64_t>(splitShardings.size()))
       return splitShardings[dim];
-    return ShardingAttr::get(getContext(), kind, dim, reduction);
+    return ShardingAttr::get(getContext(), kind, dim, reduction, {});
   case ShardingKind::partial:
     return partialShardings[static_cast<int>(reduction)];
   }
@@ -72,7 +73,7 @@ static ShardingAttr getSharding(MLIRContext *ctx, ShardingKind kind,
                                 int64_t dim, ReductionKind reduction) {
   if (auto *dialect = ctx->getLoadedDialect<TPDialect>())
     return dialect->getCachedSharding(kind, dim, reduction);
-  return ShardingAttr::get(ctx, kind, dim, reduction);
+  return ShardingAttr::get(ctx, kind, dim, reduction, {});
 }
 
 ShardingAttr ShardingAttr::getReplicated(MLIRContext *ctx) {
@@ -87,9 +88,30 @@ ShardingAttr ShardingAttr::getPartial(MLIRContext *ctx, ReductionKind kind) {
   return getSharding(ctx, ShardingKind::partial, -1, kind);
 }
 
+ShardingAttr ShardingAttr::getSegmented(MLIRContext *ctx, int64_t dim,
+                                        ArrayRef<int64_t> segments) {
+  if (segments.size() < 2)
+    return getSplit(ctx, dim);
+  return ShardingAttr::get(ctx, ShardingKind::split, dim, ReductionKind::sum,
+                           segments);
+}
+
+ShardingAttr ShardingAttr::withoutSegments() const {
+  return isSegmented() ? getSplit(getContext(), getDim()) : *this;
+}
+
 LogicalResult
 ShardingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                     ShardingKind kind, int64_t dim, ReductionKind reduction) {
+                     ShardingKind kind, int64_t dim, ReductionKind reduction,
+                     ArrayRef<int64_t> segments) {
+  if (!segments.empty()) {
+    if (kind != ShardingKind::split)
+      return emitError() << "only a split sharding has segments";
+    if (segments.size() < 2)
+      return emitError() << "a segmented split needs at least two segments";
+    if (llvm::any_of(segments, [](int64_t s) { return s <= 0; }))
+      return emitError() << "segment sizes must be positive";
+  }
   if (kind == ShardingKind::split && dim < 0)
     return emitError() << "a split sharding needs a non-negative dimension";
   if (kind != ShardingKind::split && dim != -1)
@@ -100,6 +122,7 @@ ShardingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 }
 
 // #tp.sharding<replicated> | #tp.sharding<split 1> | #tp.sharding<partial sum>
+// | #tp.sharding<split 1 segments [64, 16, 16]>
 Attribute ShardingAttr::parse(AsmParser &parser, Type) {
   MLIRContext *ctx = parser.getContext();
   StringRef keyword;
@@ -118,6 +141,19 @@ Attribute ShardingAttr::parse(AsmParser &parser, Type) {
       return {};
     }
     result = getSplit(ctx, dim);
+    if (succeeded(parser.parseOptionalKeyword("segments"))) {
+      SmallVector<int64_t> segments;
+      SMLoc loc = parser.getCurrentLocation();
+      if (parser.parseCommaSeparatedList(
+              AsmParser::Delimiter::Square,
+              [&] { return parser.parseInteger(segments.emplace_back()); }))
+        return {};
+      result = getChecked(
+          [&] { return parser.emitError(loc); }, ctx, ShardingKind::split,
+          dim, ReductionKind::sum, segments);
+      if (!result)
+        return {};
+    }
   } else if (keyword == "partial") {
     StringRef kindName;
     SMLoc loc = parser.getCurrentLocation();
@@ -144,6 +180,11 @@ void ShardingAttr::print(AsmPrinter &printer) const {
   printer << "<" << stringifyShardingKind(getKind());
   if (isSplit())
     printer << " " << getDim();
+  if (isSegmented()) {
+    printer << " segments [";
+    llvm::interleaveComma(getSegments(), printer);
+    printer << "]";
+  }
   if (isPartial())
     printer << " " << stringifyReductionKind(getReduction());
   printer << ">";

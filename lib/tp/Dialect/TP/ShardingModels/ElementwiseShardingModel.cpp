@@ -35,6 +35,7 @@ void getSameShapeOptions(Operation *op, int64_t rank,
                              : ShardingAttr::getSplit(ctx, dim);
     ShardingOption option;
     option.kind = dim < 0 ? ParallelKind::Replicated : ParallelKind::Other;
+    option.segmentable = dim >= 0;
     for (Value v : op->getOperands())
       option.operands.push_back(shardingFor(v, s));
     for (Value v : op->getResults())

@@ -284,6 +284,10 @@ static void getLinalgShardingOptions(Operation *op,
   SmallVector<AffineMap> maps = linalgOp.getIndexingMapsArray();
   unsigned numInputs = linalgOp.getNumDpsInputs();
   SmallVector<int64_t> loopSizes = linalgOp.getStaticLoopRanges();
+  SmallVector<uint64_t> indexedLoops;
+  op->walk([&](linalg::IndexOp index) {
+    indexedLoops.push_back(index.getDim());
+  });
   for (unsigned loop = 0, e = linalgOp.getNumLoops(); loop < e; ++loop) {
     ShardingOption option;
     option.loopDim = loop;
@@ -329,6 +333,8 @@ static void getLinalgShardingOptions(Operation *op,
     }
     if (!valid)
       continue;
+    // Positions along the loop matter only to linalg.index of it.
+    option.segmentable = !llvm::is_contained(indexedLoops, loop);
     if (columnLoop && loop == *columnLoop)
       option.kind = ParallelKind::Column;
     else if (rowLoop && loop == *rowLoop)
@@ -514,6 +520,7 @@ struct SoftmaxShardingModel
                              : ShardingAttr::getSplit(ctx, d);
       ShardingOption option;
       option.kind = d < 0 ? ParallelKind::Replicated : ParallelKind::Other;
+      option.segmentable = d >= 0;
       option.operands.assign(op->getNumOperands(), s);
       option.results.assign(op->getNumResults(), s);
       options.push_back(std::move(option));

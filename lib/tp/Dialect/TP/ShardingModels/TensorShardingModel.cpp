@@ -29,6 +29,7 @@ struct EmptyShardingModel
     for (int64_t dim = -1; dim < rank; ++dim) {
       ShardingOption option;
       option.kind = dim < 0 ? ParallelKind::Replicated : ParallelKind::Other;
+      option.segmentable = dim >= 0;
       // Dynamic sizes are index operands: replicated.
       option.operands.assign(op->getNumOperands(),
                              ShardingAttr::getReplicated(ctx));
@@ -85,6 +86,7 @@ void getReshapeOptions(Operation *op, ArrayRef<ReassociationIndices> groups,
     // reshape leaves alone: padding a merged dimension would not line up
     // with the dimensions it is made of.
     option.paddable = group.size() == 1;
+    option.segmentable = group.size() == 1;
     auto collapsed = ShardingAttr::getSplit(ctx, collapsedDim);
     auto expanded = ShardingAttr::getSplit(ctx, expandedDim);
     option.operands[0] = sourceIsCollapsed ? collapsed : expanded;
@@ -187,6 +189,7 @@ struct ExtractSliceShardingModel
     for (auto [srcDim, resultDim] : wholeDims(slice)) {
       ShardingOption option = replicatedOption(op);
       option.kind = ParallelKind::Other;
+      option.segmentable = true;
       option.operands[0] = ShardingAttr::getSplit(ctx, srcDim);
       option.results[0] = ShardingAttr::getSplit(ctx, resultDim);
       options.push_back(std::move(option));
@@ -201,16 +204,33 @@ struct ExtractSliceShardingModel
     mapping.map(op->getOperands(), localOperands);
     if (!option.operands[0].isSplit())
       return SmallVector<Value>{builder.clone(*op, mapping)->getResult(0)};
-    // The split dimension is taken whole: its size becomes the local size.
+    SmallVector<OpFoldResult> offsets = slice.getMixedOffsets();
     SmallVector<OpFoldResult> sizes = slice.getMixedSizes();
-    int64_t dim = option.operands[0].getDim();
+    ShardingAttr source = option.operands[0];
+    int64_t dim = source.getDim();
     auto localSrc = cast<RankedTensorType>(localOperands[0].getType());
-    sizes[dim] = builder.getIndexAttr(localSrc.getDimSize(dim));
-    RankedTensorType type = getLocalType(slice.getResultType(),
-                                         option.results[0], context.getTPSize());
+    int64_t tpSize = context.getTPSize();
+    std::optional<int64_t> offset = getConstantIntValue(offsets[dim]);
+    std::optional<int64_t> size = getConstantIntValue(sizes[dim]);
+    // (The source may already be local: tell a slice of segments from a
+    // whole dimension by the result, which keeps all the segments only in
+    // the latter.)
+    if (source.isSegmented() && offset && size &&
+        option.results[0].getSegments() != source.getSegments()) {
+      // Whole segments of a segmented split: every rank holds its slice of
+      // each, in segment order, so the slice is [offset, offset + size)
+      // divided by the group size (segments are divisible by it).
+      offsets[dim] = builder.getIndexAttr(*offset / tpSize);
+      sizes[dim] = builder.getIndexAttr(*size / tpSize);
+    } else {
+      // The split dimension is taken whole: its size becomes the local size.
+      sizes[dim] = builder.getIndexAttr(localSrc.getDimSize(dim));
+    }
+    RankedTensorType type =
+        getLocalType(slice.getResultType(), option.results[0], tpSize);
     return SmallVector<Value>{tensor::ExtractSliceOp::create(
-        builder, op->getLoc(), type, localOperands[0],
-        slice.getMixedOffsets(), sizes, slice.getMixedStrides())};
+        builder, op->getLoc(), type, localOperands[0], offsets, sizes,
+        slice.getMixedStrides())};
   }
 };
 
@@ -228,6 +248,7 @@ struct ConcatShardingModel
         continue;
       ShardingOption option = replicatedOption(op);
       option.kind = ParallelKind::Other;
+      option.segmentable = true;
       for (ShardingAttr &s : option.operands)
         s = ShardingAttr::getSplit(ctx, d);
       option.results[0] = ShardingAttr::getSplit(ctx, d);
@@ -259,6 +280,7 @@ struct PadShardingModel
         continue;
       ShardingOption option = replicatedOption(op);
       option.kind = ParallelKind::Other;
+      option.segmentable = true;
       option.operands[0] = ShardingAttr::getSplit(ctx, d);
       option.results[0] = ShardingAttr::getSplit(ctx, d);
       options.push_back(std::move(option));

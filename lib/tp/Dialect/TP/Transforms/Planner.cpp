@@ -11,6 +11,7 @@
 #include "tp/Dialect/TP/Transforms/Planner.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
 #include "tp/Dialect/TP/Transforms/Report.h"
+#include "tp/Dialect/TP/Transforms/SegmentedSplits.h"
 #include "tp/Dialect/TP/Transforms/ShardingSolver.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -473,14 +474,24 @@ LogicalResult Planner::decideMatmul(Operation *op, const WeightOp &weight) {
     return success();
   }
   d.kind = ParallelKind::Column;
+  // A fused projection (its output cut apart by slices) splits each part.
+  std::string features = "output features split";
+  for (ShardingAttr result : column->results)
+    if (result.isSegmented()) {
+      features = "output features split within each of the segments [";
+      llvm::raw_string_ostream os(features);
+      llvm::interleaveComma(result.getSegments(), os);
+      os << "] (a fused projection)";
+      break;
+    }
   d.reason = ahead.partner
-                 ? llvm::formatv("column: output features split; the split "
-                                 "reaches the row layer at {0}; {1}",
+                 ? llvm::formatv("column: {0}; the split reaches the row "
+                                 "layer at {1}; {2}",
+                                 features,
                                  formatLocation(ahead.partner->getLoc()), costs)
                        .str()
-                 : "column: output features split; gathered only for the "
-                   "function's result; " +
-                       costs;
+                 : "column: " + features +
+                       "; gathered only for the function's result; " + costs;
   return success();
 }
 
@@ -511,16 +522,26 @@ LogicalResult Planner::run() {
   for (Operation &op : *body) {
     OpInfo &info = infos[&op];
     info.index = index++;
-    if (auto iface = dyn_cast<ShardingOpInterface>(&op)) {
+    if (auto iface = dyn_cast<ShardingOpInterface>(&op))
       iface.getShardingOptions(p, info.all);
-      std::stable_partition(info.all.begin(), info.all.end(),
-                            [](const ShardingOption &o) {
-                              return o.kind == ParallelKind::Replicated;
-                            });
-      for (const ShardingOption &o : info.all)
-        if (!checkFeasible(o, &op, p, padding()))
-          info.feasible.push_back(o);
-    }
+  }
+  // Segmented variants (fused projections cut by slices), then the order
+  // the choices rely on: replicated first.
+  SegmentedSplits segments(body, p, [&](Operation *op) {
+    auto it = infos.find(op);
+    return it == infos.end() ? ArrayRef<ShardingOption>()
+                             : ArrayRef<ShardingOption>(it->second.all);
+  });
+  for (Operation &op : *body) {
+    OpInfo &info = infos[&op];
+    segments.extend(&op, info.all);
+    std::stable_partition(info.all.begin(), info.all.end(),
+                          [](const ShardingOption &o) {
+                            return o.kind == ParallelKind::Replicated;
+                          });
+    for (const ShardingOption &o : info.all)
+      if (!checkFeasible(o, &op, p, padding()))
+        info.feasible.push_back(o);
   }
   for (Operation &op : *body)
     if (std::optional<WeightOp> w = matchWeightOp(&op)) {

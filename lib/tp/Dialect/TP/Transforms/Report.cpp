@@ -196,6 +196,11 @@ static std::string shardingString(ShardingAttr s) {
   os << stringifyShardingKind(s.getKind());
   if (s.isSplit())
     os << " " << s.getDim();
+  if (s.isSegmented()) {
+    os << " segments [";
+    llvm::interleaveComma(s.getSegments(), os);
+    os << "]";
+  }
   if (s.isPartial())
     os << " " << stringifyReductionKind(s.getReduction());
   return text;

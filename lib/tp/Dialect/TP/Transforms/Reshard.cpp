@@ -45,6 +45,84 @@ static Value resizeDim(OpBuilder &builder, Location loc, Value value,
   return tensor::PadOp::create(builder, loc, target, value, low, high, zero);
 }
 
+/// `value` with dimension `dim` sliced to [offset, offset + size).
+static Value sliceDim(OpBuilder &builder, Location loc, Value value,
+                      int64_t dim, int64_t offset, int64_t size) {
+  auto type = cast<RankedTensorType>(value.getType());
+  SmallVector<OpFoldResult> offsets(type.getRank(), builder.getIndexAttr(0));
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(builder, loc, value);
+  SmallVector<OpFoldResult> strides(type.getRank(), builder.getIndexAttr(1));
+  offsets[dim] = builder.getIndexAttr(offset);
+  sizes[dim] = builder.getIndexAttr(size);
+  return tensor::ExtractSliceOp::create(builder, loc,
+                                        withDim(type, dim, size), value,
+                                        offsets, sizes, strides);
+}
+
+/// Moves `pieces` (each [value, position along `dim`]) into a new tensor
+/// shaped like `like` with dimension `dim` of `size`.
+static Value assemble(OpBuilder &builder, Location loc, Value like,
+                      int64_t dim, int64_t size,
+                      ArrayRef<std::pair<Value, int64_t>> pieces) {
+  auto type = withDim(cast<RankedTensorType>(like.getType()), dim, size);
+  SmallVector<OpFoldResult> shape = tensor::getMixedSizes(builder, loc, like);
+  shape[dim] = builder.getIndexAttr(size);
+  Value result = tensor::EmptyOp::create(builder, loc, shape,
+                                         type.getElementType());
+  for (auto [piece, position] : pieces) {
+    SmallVector<OpFoldResult> offsets(type.getRank(), builder.getIndexAttr(0));
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(builder, loc, piece);
+    SmallVector<OpFoldResult> strides(type.getRank(), builder.getIndexAttr(1));
+    offsets[dim] = builder.getIndexAttr(position);
+    result = tensor::InsertSliceOp::create(builder, loc, piece, result,
+                                           offsets, sizes, strides);
+  }
+  return result;
+}
+
+/// The whole value from the gathered slices of a segmented split: the
+/// all_gather puts rank r's slices of every segment at [r * L, (r + 1) * L)
+/// (L the local size); segment j of size s starts at `start` in the whole
+/// value and rank r's slice of it belongs at start + r * s / p.
+static Value gatherSegments(OpBuilder &builder, Location loc, Value local,
+                            ShardingAttr from, int64_t tpSize) {
+  int64_t dim = from.getDim();
+  auto type = cast<RankedTensorType>(local.getType());
+  int64_t localSize = type.getDimSize(dim);
+  Value gathered = AllGatherOp::create(
+      builder, loc, withDim(type, dim, localSize * tpSize), local, dim, tpSize);
+  SmallVector<std::pair<Value, int64_t>> pieces;
+  int64_t start = 0;
+  for (int64_t segment : from.getSegments()) {
+    int64_t chunk = segment / tpSize;
+    for (int64_t r = 0; r < tpSize; ++r)
+      pieces.push_back({sliceDim(builder, loc, gathered, dim,
+                                 r * localSize + start / tpSize, chunk),
+                        start + r * chunk});
+    start += segment;
+  }
+  return assemble(builder, loc, gathered, dim, start, pieces);
+}
+
+/// This rank's part of a segmented split of the whole value `full`: its
+/// slice of every segment, one after the other.
+static Value sliceSegments(OpBuilder &builder, Location loc, Value full,
+                           ShardingAttr to, int64_t tpSize) {
+  int64_t dim = to.getDim();
+  SmallVector<std::pair<Value, int64_t>> pieces;
+  int64_t start = 0;
+  for (int64_t segment : to.getSegments()) {
+    Value whole = sliceDim(builder, loc, full, dim, start, segment);
+    auto type = cast<RankedTensorType>(whole.getType());
+    Value mine = AllSliceOp::create(builder, loc,
+                                    withDim(type, dim, segment / tpSize),
+                                    whole, dim, tpSize);
+    pieces.push_back({mine, start / tpSize});
+    start += segment;
+  }
+  return assemble(builder, loc, full, dim, start / tpSize, pieces);
+}
+
 FailureOr<Value> mlir::tp::buildReshard(OpBuilder &builder, Location loc,
                                         Value local, ShardingAttr from,
                                         ShardingAttr to, int64_t tpSize,
@@ -63,7 +141,9 @@ FailureOr<Value> mlir::tp::buildReshard(OpBuilder &builder, Location loc,
 
   // Make it replicated first, then slice if needed.
   Value full = local;
-  if (from.isSplit()) {
+  if (from.isSegmented()) {
+    full = gatherSegments(builder, loc, local, from, tpSize);
+  } else if (from.isSplit()) {
     int64_t dim = from.getDim();
     RankedTensorType gathered = type;
     if (!ShapedType::isDynamic(type.getDimSize(dim)))
@@ -71,7 +151,7 @@ FailureOr<Value> mlir::tp::buildReshard(OpBuilder &builder, Location loc,
     full = AllGatherOp::create(builder, loc, gathered, local, dim, tpSize);
     full = resizeDim(builder, loc, full, dim, global.getDimSize(dim));
   } else if (from.isPartial()) {
-    if (to.isSplit()) {
+    if (to.isSplit() && !to.isSegmented()) {
       int64_t dim = to.getDim();
       Value padded = resizeDim(builder, loc, local, dim, chunk(dim) * tpSize);
       return ReduceScatterOp::create(builder, loc,
@@ -84,6 +164,8 @@ FailureOr<Value> mlir::tp::buildReshard(OpBuilder &builder, Location loc,
   }
   if (to.isReplicated())
     return full;
+  if (to.isSegmented())
+    return sliceSegments(builder, loc, full, to, tpSize);
   int64_t dim = to.getDim();
   Value padded = resizeDim(builder, loc, full, dim, chunk(dim) * tpSize);
   auto fullType = cast<RankedTensorType>(padded.getType());

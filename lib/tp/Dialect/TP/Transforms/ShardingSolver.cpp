@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tp/Dialect/TP/Transforms/ShardingSolver.h"
+#include "tp/Dialect/TP/Transforms/SegmentedSplits.h"
 
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/SetVector.h"
@@ -110,6 +111,10 @@ std::string Infeasibility::message() const {
                          what, dim);
   if (size < 0)
     return what + " cannot be split";
+  if (segment >= 0)
+    return llvm::formatv("segment {0} (size {1}) of the split dimension {2} "
+                         "of {3} is not divisible by tp-size",
+                         segment, size, dim, what);
   return llvm::formatv("sharded dimension {0} of {1} (size {2}) is not "
                        "divisible by tp-size",
                        dim, what, size);
@@ -129,6 +134,23 @@ mlir::tp::checkFeasible(const ShardingOption &option, Operation *op,
     issue.size = tensor.getDimSize(sharding.getDim());
     if (ShapedType::isDynamic(issue.size))
       return issue;
+    if (sharding.isSegmented()) {
+      ArrayRef<int64_t> segments = sharding.getSegments();
+      int64_t total = 0;
+      for (int64_t s : segments)
+        total += s;
+      if (total != issue.size) {
+        issue.size = -1; // The segments do not describe this dimension.
+        return issue;
+      }
+      for (auto [i, s] : llvm::enumerate(segments))
+        if (s % tpSize != 0) {
+          issue.segment = i;
+          issue.size = s;
+          return issue;
+        }
+      return std::nullopt;
+    }
     if (issue.size % tpSize != 0 && !(allowPadding && option.paddable))
       return issue;
     return std::nullopt;
@@ -149,6 +171,16 @@ mlir::tp::checkFeasible(const ShardingOption &option, Operation *op,
 LogicalResult ShardingSolver::initialize() {
   MLIRContext *ctx = func.getContext();
   bool ok = true;
+  // Every op's structural options, then their segmented variants.
+  llvm::DenseMap<Operation *, SmallVector<ShardingOption>> structural;
+  for (Operation &op : body->getOperations())
+    if (auto iface = dyn_cast<ShardingOpInterface>(&op))
+      iface.getShardingOptions(tpSize, structural[&op]);
+  SegmentedSplits segments(body, tpSize, [&](Operation *op) {
+    auto it = structural.find(op);
+    return it == structural.end() ? ArrayRef<ShardingOption>()
+                                  : ArrayRef<ShardingOption>(it->second);
+  });
   for (Operation &op : body->getOperations()) {
     order.push_back(&op);
     auto iface = dyn_cast<ShardingOpInterface>(&op);
@@ -164,8 +196,8 @@ LogicalResult ShardingSolver::initialize() {
         unknownOps.insert(&op);
       continue;
     }
-    SmallVector<ShardingOption> all;
-    iface.getShardingOptions(tpSize, all);
+    SmallVector<ShardingOption> all = std::move(structural[&op]);
+    segments.extend(&op, all);
     if (llvm::any_of(all, [](const ShardingOption &o) {
           return o.kind == ParallelKind::Column ||
                  o.kind == ParallelKind::Row || o.kind == ParallelKind::Vocab;
@@ -214,7 +246,13 @@ LogicalResult ShardingSolver::initialize() {
         ok = false;
         continue;
       }
+      // The first feasible option of that kind (a segmented variant comes
+      // before the plain split it derives from); else the first, to report.
       const ShardingOption *wanted = nullptr;
+      for (const ShardingOption &o : all)
+        if (o.kind == *kind && !wanted &&
+            !checkFeasible(o, &op, tpSize, allowPadding))
+          wanted = &o;
       for (const ShardingOption &o : all)
         if (o.kind == *kind && !wanted)
           wanted = &o;
@@ -267,6 +305,7 @@ LogicalResult ShardingSolver::initialize() {
         if (!type.isDynamicDim(d) &&
             (type.getDimSize(d) % tpSize == 0 || allowPadding))
           candidates.push_back(ShardingAttr::getSplit(ctx, d));
+    segments.addArgumentCandidates(arg, candidates);
     argShardings[arg] = candidates.front();
   }
   return success(ok);

@@ -1,0 +1,83 @@
+//===- SegmentedSplits.h - splits of dimensions made of segments -*- C++ -*-===//
+//
+// Part of tp-mlir.
+//
+// A fused QKV projection computes Q, K and V with one matmul whose output
+// features are [Q | K | V], and the program cuts them apart with
+// tensor.extract_slice. A plain column split of that matmul gives rank 0 all
+// of Q and part of K: not head-aligned, so the slices would need the whole
+// tensor. A segmented split (`#tp.sharding<split 1 segments [E, E, E]>`)
+// gives every rank the same slice of each segment instead, so the slices
+// become local and each rank holds its heads of Q, K and V.
+//
+// This analysis finds where segmented splits can help and offers them:
+//
+//  1. Seeds: the static extract_slices of a value along a dimension cut it
+//     into segments (the points where slices start and end).
+//  2. Propagation: a segmentable option (ShardingOption::segmentable) runs
+//     the same on a segmented split as on a plain one, so the segments of
+//     one of its split values carry to the others: from the slices' source
+//     back through a bias add and the matmul to the weight and the bias.
+//  3. Options: every segmentable option of an op whose split values carry
+//     segments gets a segmented twin (placed before it, so an annotation
+//     "column" selects it), every extract_slice of segments gets an option
+//     that takes its slice locally, and a function argument with segments
+//     gets them as a candidate sharding.
+//
+// Only segments that every rank can hold an equal slice of (each divisible
+// by the tp size) are offered: segmented splits are never padded.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TP_DIALECT_TP_TRANSFORMS_SEGMENTEDSPLITS_H
+#define TP_DIALECT_TP_TRANSFORMS_SEGMENTEDSPLITS_H
+
+#include "tp/Dialect/TP/IR/ShardingInterface.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+
+namespace mlir {
+namespace tp {
+
+class SegmentedSplits {
+public:
+  using OptionsFn = llvm::function_ref<ArrayRef<ShardingOption>(Operation *)>;
+
+  /// Analyzes the ops of `body`; `optionsOf(op)` returns the structural
+  /// options of a top-level op (empty for ops without a sharding rule).
+  SegmentedSplits(Block *body, int64_t tpSize, OptionsFn optionsOf);
+
+  /// Adds to `options` (the structural options of `op`) the segmented
+  /// variants described above.
+  void extend(Operation *op, SmallVectorImpl<ShardingOption> &options) const;
+
+  /// Appends the segmented shardings worth trying for `arg`.
+  void addArgumentCandidates(BlockArgument arg,
+                             SmallVectorImpl<ShardingAttr> &candidates) const;
+
+  /// True if nothing in the function is cut into segments.
+  bool empty() const { return segments.empty(); }
+
+private:
+  struct Segments {
+    int64_t dim;
+    SmallVector<int64_t> sizes;
+  };
+
+  /// Records `sizes` for dimension `dim` of `value`; returns true if new.
+  bool add(Value value, int64_t dim, ArrayRef<int64_t> sizes);
+  /// The segment lists known for dimension `dim` of `value`.
+  SmallVector<ArrayRef<int64_t>> lookup(Value value, int64_t dim) const;
+  /// Every distinct segment list known for any of `entries`.
+  SmallVector<ArrayRef<int64_t>>
+  collect(ArrayRef<std::pair<Value, int64_t>> entries) const;
+
+  int64_t tpSize;
+  llvm::DenseMap<Value, SmallVector<Segments, 1>> segments;
+};
+
+} // namespace tp
+} // namespace mlir
+
+#endif // TP_DIALECT_TP_TRANSFORMS_SEGMENTEDSPLITS_H

@@ -1,0 +1,296 @@
+//===- SegmentedSplits.cpp - splits of dimensions made of segments --------===//
+//
+// Part of tp-mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tp/Dialect/TP/Transforms/SegmentedSplits.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/SmallBitVector.h"
+
+using namespace mlir;
+using namespace mlir::tp;
+
+/// At most this many segment lists per dimension of a value (a dimension is
+/// normally cut one way; the bound keeps odd programs cheap).
+static constexpr size_t kMaxListsPerDim = 4;
+
+namespace {
+
+/// What an extract_slice takes along one dimension of its source.
+struct SliceRange {
+  int64_t sourceDim;
+  int64_t resultDim;
+  int64_t offset;
+  int64_t size;
+};
+
+} // namespace
+
+/// The dimensions that `slice` takes a static, unit-stride part of (not all
+/// of it, and not a dropped unit dimension).
+static SmallVector<SliceRange> partialRanges(tensor::ExtractSliceOp slice) {
+  SmallVector<SliceRange> ranges;
+  RankedTensorType source = slice.getSourceType();
+  llvm::SmallBitVector dropped = slice.getDroppedDims();
+  int64_t resultDim = 0;
+  for (int64_t d = 0, e = source.getRank(); d < e; ++d) {
+    if (dropped.test(d))
+      continue;
+    std::optional<int64_t> offset =
+        getConstantIntValue(slice.getMixedOffsets()[d]);
+    std::optional<int64_t> size = getConstantIntValue(slice.getMixedSizes()[d]);
+    std::optional<int64_t> stride =
+        getConstantIntValue(slice.getMixedStrides()[d]);
+    if (offset && size && stride == 1 && !source.isDynamicDim(d) &&
+        *size != source.getDimSize(d))
+      ranges.push_back({d, resultDim, *offset, *size});
+    ++resultDim;
+  }
+  return ranges;
+}
+
+/// The segments of `segments` that [offset, offset + size) covers exactly
+/// (first index and count), or std::nullopt if it does not start and end on
+/// segment boundaries.
+static std::optional<std::pair<size_t, size_t>>
+coveredSegments(ArrayRef<int64_t> segments, int64_t offset, int64_t size) {
+  int64_t start = 0;
+  std::optional<size_t> first;
+  for (auto [i, s] : llvm::enumerate(segments)) {
+    if (start == offset)
+      first = i;
+    if (first && start + s == offset + size)
+      return std::make_pair(*first, i - *first + 1);
+    start += s;
+  }
+  return std::nullopt;
+}
+
+/// The (value, dimension) of every plain split in `option`.
+static SmallVector<std::pair<Value, int64_t>>
+splitEntries(Operation *op, const ShardingOption &option) {
+  SmallVector<std::pair<Value, int64_t>> entries;
+  auto add = [&](Value value, ShardingAttr sharding) {
+    if (sharding && sharding.isSplit() && !sharding.isSegmented())
+      entries.push_back({value, sharding.getDim()});
+  };
+  for (auto [i, sharding] : llvm::enumerate(option.operands))
+    add(op->getOperand(i), sharding);
+  for (auto [i, sharding] : llvm::enumerate(option.results))
+    add(op->getResult(i), sharding);
+  for (auto &[value, sharding] : option.captures)
+    add(value, sharding);
+  return entries;
+}
+
+static int64_t staticDimSize(Value value, int64_t dim) {
+  auto type = dyn_cast<RankedTensorType>(value.getType());
+  if (!type || dim >= type.getRank())
+    return ShapedType::kDynamic;
+  return type.getDimSize(dim);
+}
+
+bool SegmentedSplits::add(Value value, int64_t dim, ArrayRef<int64_t> sizes) {
+  int64_t size = staticDimSize(value, dim);
+  if (ShapedType::isDynamic(size) || sizes.size() < 2)
+    return false;
+  int64_t total = 0;
+  for (int64_t s : sizes) {
+    if (s <= 0 || s % tpSize != 0)
+      return false;
+    total += s;
+  }
+  if (total != size)
+    return false;
+  SmallVector<Segments, 1> &known = segments[value];
+  size_t forDim = 0;
+  for (const Segments &s : known) {
+    if (s.dim != dim)
+      continue;
+    if (llvm::equal(s.sizes, sizes))
+      return false;
+    ++forDim;
+  }
+  if (forDim >= kMaxListsPerDim)
+    return false;
+  known.push_back({dim, SmallVector<int64_t>(sizes)});
+  return true;
+}
+
+SmallVector<ArrayRef<int64_t>> SegmentedSplits::lookup(Value value,
+                                                       int64_t dim) const {
+  SmallVector<ArrayRef<int64_t>> result;
+  auto it = segments.find(value);
+  if (it == segments.end())
+    return result;
+  for (const Segments &s : it->second)
+    if (s.dim == dim)
+      result.push_back(s.sizes);
+  return result;
+}
+
+SmallVector<ArrayRef<int64_t>> SegmentedSplits::collect(
+    ArrayRef<std::pair<Value, int64_t>> entries) const {
+  SmallVector<ArrayRef<int64_t>> found;
+  for (auto [value, dim] : entries)
+    for (ArrayRef<int64_t> sizes : lookup(value, dim))
+      if (!llvm::any_of(found, [&](ArrayRef<int64_t> f) {
+            return llvm::equal(f, sizes);
+          }))
+        found.push_back(sizes);
+  return found;
+}
+
+SegmentedSplits::SegmentedSplits(Block *body, int64_t tpSize,
+                                 OptionsFn optionsOf)
+    : tpSize(tpSize) {
+  if (tpSize < 2)
+    return;
+  llvm::SetVector<Operation *> worklist;
+  auto touch = [&](Value value) {
+    if (Operation *def = value.getDefiningOp())
+      if (Operation *top = body->findAncestorOpInBlock(*def))
+        worklist.insert(top);
+    for (Operation *user : value.getUsers())
+      if (Operation *top = body->findAncestorOpInBlock(*user))
+        worklist.insert(top);
+  };
+
+  // 1. Seeds: where the static slices of a dimension start and end.
+  llvm::MapVector<std::pair<Value, int64_t>, SmallVector<int64_t>> cuts;
+  for (Operation &op : *body)
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op))
+      for (const SliceRange &range : partialRanges(slice)) {
+        SmallVector<int64_t> &points = cuts[{slice.getSource(), range.sourceDim}];
+        points.push_back(range.offset);
+        points.push_back(range.offset + range.size);
+      }
+  for (auto &[key, points] : cuts) {
+    int64_t size = staticDimSize(key.first, key.second);
+    points.push_back(0);
+    points.push_back(size);
+    llvm::sort(points);
+    points.erase(std::unique(points.begin(), points.end()), points.end());
+    if (points.front() < 0 || points.back() > size)
+      continue; // An out-of-bounds slice: the verifier reports it.
+    SmallVector<int64_t> sizes;
+    for (size_t i = 1; i < points.size(); ++i)
+      sizes.push_back(points[i] - points[i - 1]);
+    if (add(key.first, key.second, sizes))
+      touch(key.first);
+  }
+
+  // 2. Propagation through segmentable options and slices of segments.
+  while (!worklist.empty()) {
+    Operation *op = worklist.pop_back_val();
+    for (const ShardingOption &option : optionsOf(op)) {
+      if (!option.segmentable)
+        continue;
+      SmallVector<std::pair<Value, int64_t>> entries =
+          splitEntries(op, option);
+      // Copies: add() may grow the lists the references point into.
+      SmallVector<SmallVector<int64_t>> found;
+      for (ArrayRef<int64_t> sizes : collect(entries))
+        found.emplace_back(sizes);
+      for (auto [value, dim] : entries)
+        for (ArrayRef<int64_t> sizes : found)
+          if (add(value, dim, sizes))
+            touch(value);
+    }
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op))
+      for (const SliceRange &range : partialRanges(slice))
+        for (ArrayRef<int64_t> known :
+             lookup(slice.getSource(), range.sourceDim)) {
+          // A copy: add() may move the lists `known` points into.
+          SmallVector<int64_t> sizes(known);
+          if (auto covered =
+                  coveredSegments(sizes, range.offset, range.size))
+            if (add(slice.getResult(), range.resultDim,
+                    ArrayRef<int64_t>(sizes).slice(covered->first,
+                                                   covered->second)))
+              touch(slice.getResult());
+        }
+  }
+}
+
+void SegmentedSplits::extend(Operation *op,
+                             SmallVectorImpl<ShardingOption> &options) const {
+  if (segments.empty())
+    return;
+  MLIRContext *ctx = op->getContext();
+  SmallVector<ShardingOption> extended;
+  for (ShardingOption &option : options) {
+    if (option.segmentable) {
+      SmallVector<std::pair<Value, int64_t>> entries =
+          splitEntries(op, option);
+      for (ArrayRef<int64_t> sizes : collect(entries)) {
+        // Every split of the option is the same loop, so the same size; a
+        // value the propagation could not give these segments (dynamic)
+        // rules the variant out.
+        bool valid = llvm::all_of(entries, [&](auto entry) {
+          return llvm::any_of(lookup(entry.first, entry.second),
+                              [&](ArrayRef<int64_t> s) {
+                                return llvm::equal(s, sizes);
+                              });
+        });
+        if (!valid)
+          continue;
+        ShardingOption variant = option;
+        variant.paddable = false;
+        auto segment = [&](ShardingAttr &sharding) {
+          if (sharding && sharding.isSplit())
+            sharding = ShardingAttr::getSegmented(ctx, sharding.getDim(),
+                                                  sizes);
+        };
+        for (ShardingAttr &s : variant.operands)
+          segment(s);
+        for (ShardingAttr &s : variant.results)
+          segment(s);
+        for (auto &capture : variant.captures)
+          segment(capture.second);
+        extended.push_back(std::move(variant));
+      }
+    }
+    extended.push_back(std::move(option));
+  }
+
+  // A slice of whole segments of a segmented source is local.
+  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
+    for (const SliceRange &range : partialRanges(slice)) {
+      for (ArrayRef<int64_t> sizes :
+           lookup(slice.getSource(), range.sourceDim)) {
+        auto covered = coveredSegments(sizes, range.offset, range.size);
+        if (!covered)
+          continue;
+        ShardingOption option;
+        option.kind = ParallelKind::Other;
+        option.paddable = false;
+        option.operands.assign(op->getNumOperands(),
+                               ShardingAttr::getReplicated(ctx));
+        option.operands[0] =
+            ShardingAttr::getSegmented(ctx, range.sourceDim, sizes);
+        option.results.push_back(ShardingAttr::getSegmented(
+            ctx, range.resultDim,
+            sizes.slice(covered->first, covered->second)));
+        extended.push_back(std::move(option));
+      }
+    }
+  }
+  options.assign(std::make_move_iterator(extended.begin()),
+                 std::make_move_iterator(extended.end()));
+}
+
+void SegmentedSplits::addArgumentCandidates(
+    BlockArgument arg, SmallVectorImpl<ShardingAttr> &candidates) const {
+  auto it = segments.find(arg);
+  if (it == segments.end())
+    return;
+  for (const Segments &s : it->second)
+    candidates.push_back(
+        ShardingAttr::getSegmented(arg.getContext(), s.dim, s.sizes));
+}
