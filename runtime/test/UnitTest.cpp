@@ -259,6 +259,22 @@ void testManifest() {
               "at least two segment sizes");
   expectError(replace(segmented, "[2048, 512, 512]", "[2048, 1536, -512]"),
               "segment sizes must be positive integers");
+  // Replicated segments: each rank holds them whole.
+  std::string mixed = replace(
+      replace(segmented, "[2048, 512, 512]",
+              "[2560, 256, 256], \"replicated_segments\": [1, 2]"),
+      "\"local_shape\": [768, 768]", "\"local_shape\": [1152, 768]");
+  Manifest withReplicated;
+  TP_CHECK_MSG(parseManifest(mixed, withReplicated, error), error);
+  TP_CHECK(withReplicated.args[1].sharding.replicatedSegments ==
+           std::vector<int64_t>({1, 2}));
+  TP_CHECK(describeSharding(withReplicated.args[1].sharding) ==
+           "split(dim=0, segments=[2560,256,256], replicated=[1,2])");
+  expectError(replace(mixed, "[1, 2]", "[2, 1]"),
+              "expected increasing indices of segments");
+  expectError(replace(mixed, "[1, 2]", "[1]"), "hold 960 per rank");
+  expectError(replace(mixed, "[1, 2]", "[0, 1, 2]"),
+              "every segment is replicated");
 }
 
 TensorSpec makeSpec(tp_dtype dtype, std::vector<int64_t> global,
@@ -272,6 +288,27 @@ TensorSpec makeSpec(tp_dtype dtype, std::vector<int64_t> global,
   s.sharding.dim = dim;
   s.sharding.reduction = reduction;
   return s;
+}
+
+/// Gathers every rank's shard of the f32 tensor `full` (rank-major along the
+/// split dimension, as tp_all_gather does), puts the segments back in order
+/// and compares with `full`.
+bool segmentsRoundTrip(const float *full, const TensorSpec &spec, int ranks) {
+  SplitGeometry g = splitGeometry(spec);
+  std::vector<float> shard(size_t(spec.localElements()));
+  std::vector<float> gathered(size_t(g.outer * ranks * g.local * g.inner));
+  for (int r = 0; r < ranks; ++r) {
+    extractShard(full, TP_F32, spec, r, shard.data());
+    for (int64_t o = 0; o < g.outer; ++o)
+      std::memcpy(&gathered[size_t((o * ranks + r) * g.local * g.inner)],
+                  &shard[size_t(o * g.local * g.inner)],
+                  size_t(g.local * g.inner) * sizeof(float));
+  }
+  std::vector<float> restored(size_t(spec.globalElements()));
+  placeSegments(gathered.data(), restored.data(), g, spec.sharding, ranks,
+                sizeof(float));
+  return std::memcmp(restored.data(), full,
+                     restored.size() * sizeof(float)) == 0;
 }
 
 void testHostLayout() {
@@ -310,17 +347,21 @@ void testHostLayout() {
   extractShard(fused, TP_F32, qkv, 1, mine);
   const float expectedMine[12] = {2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23};
   TP_CHECK(std::memcmp(mine, expectedMine, sizeof(mine)) == 0);
-  // Gathering both ranks' parts (rank-major) and putting the slices back in
-  // segment order restores the tensor.
-  float both[24], restored[24];
-  for (int r = 0; r < 2; ++r) {
-    extractShard(fused, TP_F32, qkv, r, mine);
-    for (int row = 0; row < 2; ++row)
-      std::memcpy(both + row * 12 + r * 6, mine + row * 6, 6 * sizeof(float));
-  }
-  placeSegments(both, restored, splitGeometry(qkv), qkv.sharding.segments, 2,
-                sizeof(float));
-  TP_CHECK(std::memcmp(restored, fused, sizeof(fused)) == 0);
+  TP_CHECK(segmentsRoundTrip(fused, qkv, 2));
+
+  // Segments [4, 2, 2] with K and V replicated over 2 ranks (a fused GQA
+  // projection with fewer KV heads than ranks): L = 2 + 2 + 2.
+  float gqa[16];
+  for (int i = 0; i < 16; ++i)
+    gqa[i] = float(i);
+  TensorSpec mixed = makeSpec(TP_F32, {2, 8}, {2, 6}, ShardKind::Split, 1);
+  mixed.sharding.segments = {4, 2, 2};
+  mixed.sharding.replicatedSegments = {1, 2};
+  float part[12];
+  extractShard(gqa, TP_F32, mixed, 1, part);
+  const float expectedPart[12] = {2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15};
+  TP_CHECK(std::memcmp(part, expectedPart, sizeof(part)) == 0);
+  TP_CHECK(segmentsRoundTrip(gqa, mixed, 2));
 
   // f32 file -> bf16 argument, split on dim 0 of [5] over 2 ranks (L = 3).
   float values[5] = {1.5f, -2.0f, 3.25f, 100.0f, 0.1f};

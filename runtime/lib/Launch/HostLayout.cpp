@@ -51,19 +51,30 @@ void extractShard(const void *full, tp_dtype fullType, const TensorSpec &spec,
   auto *out = static_cast<unsigned char *>(dst);
   if (!spec.sharding.segments.empty()) {
     // Segment j (global start `start`, size s) gives rows
-    // [start + rank * s/p, ...) of s/p rows, stored after the earlier ones.
-    const int64_t tpSize = g.global / g.local;
+    // [start + rank * s/p, ...) of s/p rows (all s rows if it is
+    // replicated), stored after the earlier ones.
+    const Sharding &s = spec.sharding;
+    // The group size, from what the split segments leave per rank (the
+    // manifest parser checked that they divide and that one is split).
+    int64_t splitGlobal = 0, splitLocal = g.local;
+    for (size_t j = 0; j < s.segments.size(); ++j) {
+      if (s.isSegmentReplicated(j))
+        splitLocal -= s.segments[j];
+      else
+        splitGlobal += s.segments[j];
+    }
+    const int64_t tpSize = splitGlobal / splitLocal;
     for (int64_t o = 0; o < g.outer; ++o) {
       int64_t start = 0, localStart = 0;
-      for (int64_t segment : spec.sharding.segments) {
-        const int64_t chunk = segment / tpSize;
+      for (size_t j = 0; j < s.segments.size(); ++j) {
+        const int64_t chunk = s.localSegmentSize(j, tpSize);
+        const int64_t first =
+            start + (s.isSegmentReplicated(j) ? 0 : rank * chunk);
         convertElements(
-            in + size_t((o * g.global + start + rank * chunk) * g.inner) *
-                     inSize,
-            fullType,
+            in + size_t((o * g.global + first) * g.inner) * inSize, fullType,
             out + size_t((o * g.local + localStart) * g.inner) * outSize,
             spec.dtype, chunk * g.inner);
-        start += segment;
+        start += s.segments[j];
         localStart += chunk;
       }
     }
@@ -133,15 +144,21 @@ void copyStridedToContiguous(const void *base, int64_t offset,
 }
 
 void placeSegments(const void *src, void *dst, const SplitGeometry &g,
-                   const std::vector<int64_t> &segments, int tpSize,
-                   size_t elementSize) {
+                   const Sharding &s, int tpSize, size_t elementSize) {
   const auto *in = static_cast<const unsigned char *>(src);
   auto *out = static_cast<unsigned char *>(dst);
   for (int64_t o = 0; o < g.outer; ++o)
     for (int64_t r = 0; r < tpSize; ++r) {
       int64_t start = 0, localStart = 0;
-      for (int64_t segment : segments) {
-        const int64_t chunk = segment / tpSize;
+      for (size_t j = 0; j < s.segments.size(); ++j) {
+        const int64_t segment = s.segments[j];
+        const int64_t chunk = s.localSegmentSize(j, tpSize);
+        if (s.isSegmentReplicated(j) && r != 0) {
+          // Every rank holds it; rank 0's copy was placed.
+          start += segment;
+          localStart += chunk;
+          continue;
+        }
         std::memcpy(
             out + size_t((o * g.global + start + r * chunk) * g.inner) *
                       elementSize,

@@ -32,7 +32,8 @@ bool convertElements(const void *src, tp_dtype srcType, void *dst,
 ///  - split(d): rows [rank*L, (rank+1)*L) of dim d; rows past the global size
 ///    are zero;
 ///  - split(d) with segments: rows [start + rank*s/p, start + (rank+1)*s/p)
-///    of every segment (start, size s), one after the other;
+///    of every segment (start, size s), one after the other; all of a
+///    replicated segment;
 ///  - partial(sum): rank 0 gets the tensor, the others zeros (the sum over
 ///    ranks is the tensor); partial(max|min): every rank gets the tensor.
 void extractShard(const void *full, tp_dtype fullType, const TensorSpec &spec,
@@ -44,12 +45,12 @@ void copyStridedToContiguous(const void *base, int64_t offset,
                              const int64_t *sizes, const int64_t *strides,
                              int rank, size_t elementSize, void *dst);
 
-/// dst = the whole tensor from the gathered slices of a segmented split:
+/// dst = the whole tensor from the gathered parts of a segmented split:
 /// src is [outer][tpSize * L][inner] (rank-major, each rank's L rows its
-/// slices of every segment), dst is [outer][G][inner] in segment order.
+/// slices of every segment, or all of a replicated one), dst is
+/// [outer][G][inner] in segment order.
 void placeSegments(const void *src, void *dst, const SplitGeometry &geometry,
-                   const std::vector<int64_t> &segments, int tpSize,
-                   size_t elementSize);
+                   const Sharding &sharding, int tpSize, size_t elementSize);
 
 /// dst = src with the split padding removed: src is the gathered
 /// [outer][tpSize * L][inner], dst is [outer][G][inner].

@@ -150,25 +150,48 @@ public:
       std::string sat = at + ".segments";
       if (segments->kind != Kind::Array || segments->array.size() < 2)
         return fail(sat, "expected an array of at least two segment sizes");
-      int64_t total = 0;
       for (const JsonValue &v : segments->array) {
-        if (v.kind != Kind::Number || !v.isInteger || v.integer <= 0)
-          return fail(sat, "segment sizes must be positive integers");
-        if (v.integer % tpSize != 0)
-          return fail(sat, "segment size " + std::to_string(v.integer) +
-                               " is not divisible by tp_size " +
-                               std::to_string(tpSize));
-        if (__builtin_add_overflow(total, v.integer, &total))
-          return fail(sat, "segment sizes are too large");
+        if (v.kind != Kind::Number || !v.isInteger || v.integer <= 0 ||
+            v.integer > g[s.dim])
+          return fail(sat, "segment sizes must be positive integers no "
+                           "larger than the dimension");
         s.segments.push_back(v.integer);
       }
-      if (total != g[s.dim] || l[s.dim] * tpSize != g[s.dim])
+      if (const JsonValue *whole = sharding->find("replicated_segments")) {
+        std::string rat = at + ".replicated_segments";
+        if (whole->kind != Kind::Array)
+          return fail(rat, "expected an array of segment indices");
+        for (const JsonValue &v : whole->array) {
+          if (v.kind != Kind::Number || !v.isInteger || v.integer < 0 ||
+              v.integer >= int64_t(s.segments.size()) ||
+              (!s.replicatedSegments.empty() &&
+               v.integer <= s.replicatedSegments.back()))
+            return fail(rat, "expected increasing indices of segments");
+          s.replicatedSegments.push_back(v.integer);
+        }
+        if (s.replicatedSegments.size() == s.segments.size())
+          return fail(rat, "every segment is replicated: the tensor is "
+                           "replicated");
+      }
+      int64_t total = 0, local = 0;
+      for (size_t i = 0; i < s.segments.size(); ++i) {
+        if (!s.isSegmentReplicated(i) && s.segments[i] % tpSize != 0)
+          return fail(sat, "segment size " + std::to_string(s.segments[i]) +
+                               " is not divisible by tp_size " +
+                               std::to_string(tpSize));
+        total += s.segments[i];
+        local += s.localSegmentSize(i, tpSize);
+      }
+      if (total != g[s.dim] || local != l[s.dim])
         return fail(sat, "segments sum to " + std::to_string(total) +
-                             "; expected the global size " +
-                             std::to_string(g[s.dim]) + " of dim " +
-                             std::to_string(s.dim) +
-                             ", split evenly into the local size " +
-                             std::to_string(l[s.dim]));
+                             " and hold " + std::to_string(local) +
+                             " per rank; expected the global size " +
+                             std::to_string(g[s.dim]) + " and the local size " +
+                             std::to_string(l[s.dim]) + " of dim " +
+                             std::to_string(s.dim));
+      return true;
+    } else if (sharding->find("replicated_segments")) {
+      return fail(at + ".replicated_segments", "needs \"segments\"");
     }
     int64_t covered;
     if (__builtin_mul_overflow(l[s.dim], tpSize, &covered) ||
@@ -255,6 +278,17 @@ bool parseManifest(std::string_view text, Manifest &manifest,
   return true;
 }
 
+bool Sharding::isSegmentReplicated(size_t i) const {
+  for (int64_t r : replicatedSegments)
+    if (r == int64_t(i))
+      return true;
+  return false;
+}
+
+int64_t Sharding::localSegmentSize(size_t i, int64_t tpSize) const {
+  return isSegmentReplicated(i) ? segments[i] : segments[i] / tpSize;
+}
+
 std::string describeSharding(const Sharding &sharding) {
   switch (sharding.kind) {
   case ShardKind::Replicated:
@@ -265,6 +299,12 @@ std::string describeSharding(const Sharding &sharding) {
       text += ", segments=[";
       for (size_t i = 0; i < sharding.segments.size(); ++i)
         text += (i ? "," : "") + std::to_string(sharding.segments[i]);
+      text += "]";
+    }
+    if (!sharding.replicatedSegments.empty()) {
+      text += ", replicated=[";
+      for (size_t i = 0; i < sharding.replicatedSegments.size(); ++i)
+        text += (i ? "," : "") + std::to_string(sharding.replicatedSegments[i]);
       text += "]";
     }
     return text + ")";

@@ -6,7 +6,8 @@
 //    "target": "cpu", "args": [TENSOR...], "results": [TENSOR...]}
 //   TENSOR = {"dtype": "f32", "global_shape": [...], "local_shape": [...],
 //             "sharding": {"kind": "replicated"}
-//                       | {"kind": "split", "dim": D[, "segments": [S...]]}
+//                       | {"kind": "split", "dim": D[, "segments": [S...]
+//                          [, "replicated_segments": [I...]]]}
 //                       | {"kind": "partial", "reduction": "sum"|"max"|"min"}}
 //
 //===----------------------------------------------------------------------===//
@@ -31,6 +32,12 @@ struct Sharding {
   /// Split only, optional: the split dimension is made of these segments
   /// and each rank holds its equal slice of every one, in segment order.
   std::vector<int64_t> segments;
+  /// Indices of segments every rank holds whole (optional, with segments).
+  std::vector<int64_t> replicatedSegments;
+
+  bool isSegmentReplicated(size_t i) const;
+  /// What one rank holds of segment i.
+  int64_t localSegmentSize(size_t i, int64_t tpSize) const;
   tp_reduce_op reduction = TP_SUM; ///< Partial only
 };
 

@@ -734,8 +734,8 @@ void Launcher::assembleResults() {
       if (spec.sharding.segments.empty())
         stripPadding(gathered.data(), full.data(), g, size, elementSize);
       else
-        placeSegments(gathered.data(), full.data(), g, spec.sharding.segments,
-                      size, elementSize);
+        placeSegments(gathered.data(), full.data(), g, spec.sharding, size,
+                      elementSize);
       fullResults[j] = std::move(full);
       local.clear();
       break;

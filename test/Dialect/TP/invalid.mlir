@@ -82,3 +82,13 @@ func.func private @negative_one_segment(tensor<4xf32> {tp.sharding = #tp.shardin
 
 // expected-error @+1 {{segment sizes must be positive}}
 func.func private @negative_empty_segment(tensor<4xf32> {tp.sharding = #tp.sharding<split 0 segments [4, 0]>})
+
+// -----
+
+// expected-error @+1 {{replicated segments must be increasing indices of segments}}
+func.func private @negative_bad_replicated_segment(tensor<4xf32> {tp.sharding = #tp.sharding<split 0 segments [2, 2] replicated [2]>})
+
+// -----
+
+// expected-error @+1 {{a segmented split with every segment replicated is replicated}}
+func.func private @negative_all_segments_replicated(tensor<4xf32> {tp.sharding = #tp.sharding<split 0 segments [2, 2] replicated [0, 1]>})

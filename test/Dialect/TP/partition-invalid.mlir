@@ -118,3 +118,13 @@ func.func @caller(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %init: tensor<8x3
   %y = func.call @negative_callee_signature_changes(%x, %w, %init) : (tensor<8x16xf32>, tensor<16x32xf32>, tensor<8x32xf32>) -> tensor<8x32xf32>
   return %y : tensor<8x32xf32>
 }
+
+// -----
+
+// tp.result_sharding must name a form the op has: no slices cut this output
+// into segments.
+func.func @negative_result_sharding_not_a_form(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %init: tensor<8x32xf32>) -> tensor<8x32xf32> {
+  // expected-error @+1 {{has no "column" form whose result is #tp.sharding<split 1 segments [16, 16]> ('tp.result_sharding')}}
+  %y = linalg.matmul {tp.parallel = "column", tp.result_sharding = #tp.sharding<split 1 segments [16, 16]>} ins(%x, %w : tensor<8x16xf32>, tensor<16x32xf32>) outs(%init : tensor<8x32xf32>) -> tensor<8x32xf32>
+  return %y : tensor<8x32xf32>
+}

@@ -107,3 +107,49 @@ func.func @weight_from_unknown_op(%x: tensor<4x16xf32>, %part: tensor<16x8xf32>,
   %k = tensor.extract_slice %h[0, 8] [4, 8] [1, 1] : tensor<4x24xf32> to tensor<4x8xf32>
   return %k : tensor<4x8xf32>
 }
+
+// -----
+
+// tp.result_sharding picks a column form with segments 1 and 2 (K, V) held
+// whole by every rank: the weight is sliced per segment, the slices of K and
+// V are whole, and gathering the output takes them from rank 0's part.
+// CHECK-LABEL: func.func @replicated_segments
+// CHECK-NOT: tp.result_sharding
+// CHECK: %[[W:.*]] = tensor.insert_slice
+// CHECK: %[[S0:.*]] = tensor.extract_slice %[[W]][0, 0] [16, 12] [1, 1]
+// CHECK: %[[A0:.*]] = tp.all_slice %[[S0]] dim 1 over 2 : tensor<16x12xf32> -> tensor<16x6xf32>
+// CHECK: %[[S1:.*]] = tensor.extract_slice %[[W]][0, 12] [16, 4] [1, 1]
+// CHECK: %[[S2:.*]] = tensor.extract_slice %[[W]][0, 16] [16, 4] [1, 1]
+// CHECK: %[[L0:.*]] = tensor.insert_slice %[[A0]] into %{{.*}}[0, 0] [16, 6]
+// CHECK: %[[L1:.*]] = tensor.insert_slice %[[S1]] into %[[L0]][0, 6] [16, 4]
+// CHECK: %[[L2:.*]] = tensor.insert_slice %[[S2]] into %[[L1]][0, 10] [16, 4]
+// CHECK: %[[H:.*]] = linalg.matmul ins(%{{.*}}, %[[L2]] : tensor<4x16xf32>, tensor<16x14xf32>)
+// CHECK: %[[K:.*]] = tensor.extract_slice %[[H]][0, 6] [4, 4] [1, 1]
+// CHECK: %[[V:.*]] = tensor.extract_slice %[[H]][0, 10] [4, 4] [1, 1]
+// CHECK: %[[KV:.*]] = arith.addf %[[K]], %[[V]] : tensor<4x4xf32>
+// CHECK: %[[G:.*]] = tp.all_gather %[[H]] dim 1 over 2 : tensor<4x14xf32> -> tensor<4x28xf32>
+// CHECK-DAG: %[[Q0:.*]] = tensor.extract_slice %[[G]][0, 0] [4, 6]
+// CHECK-DAG: %[[Q1:.*]] = tensor.extract_slice %[[G]][0, 14] [4, 6]
+// CHECK-DAG: %[[K0:.*]] = tensor.extract_slice %[[G]][0, 6] [4, 4]
+// CHECK-DAG: %[[V0:.*]] = tensor.extract_slice %[[G]][0, 10] [4, 4]
+// CHECK: tensor.insert_slice %[[Q0]] into %{{.*}}[0, 0] [4, 6]
+// CHECK: tensor.insert_slice %[[Q1]] into %{{.*}}[0, 6] [4, 6]
+// CHECK: tensor.insert_slice %[[K0]] into %{{.*}}[0, 12] [4, 4]
+// CHECK: %[[R:.*]] = tensor.insert_slice %[[V0]] into %{{.*}}[0, 16] [4, 4]
+// CHECK: return %[[KV]], %[[R]]
+
+// At tp-size 3 the same form holds a third of Q (12 / 3) and all of K and V.
+// TP3-LABEL: func.func @replicated_segments
+// TP3: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x16xf32>, tensor<16x12xf32>)
+func.func @replicated_segments(%x: tensor<4x16xf32>, %part: tensor<16x8xf32>, %w: tensor<16x20xf32>) -> (tensor<4x4xf32>, tensor<4x20xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %wp = tensor.insert_slice %part into %w[0, 0] [16, 8] [1, 1] : tensor<16x8xf32> into tensor<16x20xf32>
+  %e = tensor.empty() : tensor<4x20xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<4x20xf32>) -> tensor<4x20xf32>
+  %h = linalg.matmul {tp.parallel = "column", tp.result_sharding = #tp.sharding<split 1 segments [12, 4, 4] replicated [1, 2]>} ins(%x, %wp : tensor<4x16xf32>, tensor<16x20xf32>) outs(%f : tensor<4x20xf32>) -> tensor<4x20xf32>
+  %q = tensor.extract_slice %h[0, 0] [4, 12] [1, 1] : tensor<4x20xf32> to tensor<4x12xf32>
+  %k = tensor.extract_slice %h[0, 12] [4, 4] [1, 1] : tensor<4x20xf32> to tensor<4x4xf32>
+  %v = tensor.extract_slice %h[0, 16] [4, 4] [1, 1] : tensor<4x20xf32> to tensor<4x4xf32>
+  %kv = arith.addf %k, %v : tensor<4x4xf32>
+  return %kv, %h : tensor<4x4xf32>, tensor<4x20xf32>
+}

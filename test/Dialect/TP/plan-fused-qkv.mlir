@@ -11,6 +11,8 @@
 // RUN: tp-opt %t.llama.mlir --tp-plan="tp-size=2" --tp-partition="tp-size=2" | FileCheck %s --check-prefix=GQA
 // RUN: tp-opt %t.llama.mlir --tp-plan="tp-size=2" --tp-partition="tp-size=2" | grep -c -E "tp\.(all_|reduce_scatter)" | FileCheck %s --check-prefix=TWO
 // RUN: tp-opt %t.llama.mlir --tp-plan="tp-size=4" | FileCheck %s --check-prefix=FEW
+// RUN: tp-opt %t.llama.mlir --tp-plan="tp-size=4" --tp-partition="tp-size=4" | FileCheck %s --check-prefix=FEWPART
+// RUN: tp-opt %t.llama.mlir --tp-plan="tp-size=4" --tp-partition="tp-size=4" | grep -c -E "tp\.(all_reduce|all_gather|reduce_scatter)" | FileCheck %s --check-prefix=TWO
 // TWO: {{^2$}}
 
 // PLAN: linalg.matmul {tp.parallel = "column", tp.plan_reason = "column: output features split within each of the segments [64, 64, 64] (a fused projection); the split reaches the row layer at
@@ -44,6 +46,14 @@
 // GQA: tensor.extract_slice %{{.*}}[0, 32] [8, 16] [1, 1] : tensor<8x64xf32> to tensor<8x16xf32>
 // GQA: tensor.extract_slice %{{.*}}[0, 48] [8, 16] [1, 1] : tensor<8x64xf32> to tensor<8x16xf32>
 
-// With fewer KV heads than ranks, a fused projection cannot give every rank
-// whole KV heads: it stays replicated, and says why.
-// FEW: linalg.matmul {tp.parallel = "replicated", tp.plan_reason = "replicated: a column split needs dimension 2 of result #0 of 'tensor.expand_shape' at {{.*}}, of size 2: fewer than tp-size 4"
+// With fewer KV heads (2) than ranks (4), every rank holds its query heads
+// and all of K and V (as separate projections would: K and V replicated);
+// the plan records which column form it chose.
+// FEW: linalg.matmul {tp.parallel = "column", tp.plan_reason = "column: output features split within each of the segments [64, 32, 32] (a fused projection), except segments [1, 2] kept whole on every rank; the split reaches the row layer at {{.*}}", tp.result_sharding = #tp.sharding<split 1 segments [64, 32, 32] replicated [1, 2]>}
+// FEWPART-LABEL: func.func @llama_layer
+// FEWPART-SAME: tensor<80x64xf32> {tp.global_type = tensor<128x64xf32>, tp.sharding = #tp.sharding<split 0 segments [64, 32, 32] replicated [1, 2]>}
+// FEWPART-NOT: tp.result_sharding
+// FEWPART: tensor.extract_slice %{{.*}}[0, 0] [8, 16] [1, 1] : tensor<8x80xf32> to tensor<8x16xf32>
+// FEWPART: tensor.extract_slice %{{.*}}[0, 16] [8, 32] [1, 1] : tensor<8x80xf32> to tensor<8x32xf32>
+// FEWPART: tensor.extract_slice %{{.*}}[0, 48] [8, 32] [1, 1] : tensor<8x80xf32> to tensor<8x32xf32>
+// FEWPART-NOT: tp.all_gather

@@ -70,6 +70,8 @@ llvm::json::Object shardingOf(ShardingAttr sharding) {
     result["dim"] = sharding.getDim();
   if (sharding.isSegmented())
     result["segments"] = shapeOf(sharding.getSegments());
+  if (!sharding.getReplicatedSegments().empty())
+    result["replicated_segments"] = shapeOf(sharding.getReplicatedSegments());
   if (sharding.isPartial())
     result["reduction"] = stringifyReductionKind(sharding.getReduction()).str();
   return result;

@@ -82,7 +82,8 @@ private:
 /// Returns the type of one rank's part of a value of type `global` with
 /// `sharding` (only split shardings change the shape). A split dimension that
 /// does not divide evenly (uneven=pad) gets ceil(size / tpSize) per rank, the
-/// last ranks holding zero padding.
+/// last ranks holding zero padding. A segmented split holds its slice of
+/// every split segment and the whole of every replicated one.
 RankedTensorType getLocalType(RankedTensorType global, ShardingAttr sharding,
                               int64_t tpSize);
 

@@ -42,6 +42,10 @@ def TP_ShardingAttr : AttrDef<TP_Dialect, "Sharding"> {
       projection) and each segment is cut into `tp-size` equal slices; rank
       `r` holds slice `r` of every segment, in segment order. The segments
       sum to the dimension's size and each is divisible by `tp-size`;
+    * `#tp.sharding<split 1 segments [1024, 256, 256] replicated [1, 2]>`:
+      as above, but every rank holds the listed segments whole (a fused
+      grouped-query QKV projection with fewer KV heads than ranks: Q split,
+      K and V replicated);
     * `#tp.sharding<partial sum>` (or `max`, `min`): every rank holds a tensor of
       the full shape and the value is the sum (maximum, minimum) over ranks.
 
@@ -53,13 +57,15 @@ def TP_ShardingAttr : AttrDef<TP_Dialect, "Sharding"> {
     "::mlir::tp::ShardingKind":$kind,
     DefaultValuedParameter<"int64_t", "-1">:$dim,
     DefaultValuedParameter<"::mlir::tp::ReductionKind", "::mlir::tp::ReductionKind::sum">:$reduction,
-    OptionalArrayRefParameter<"int64_t">:$segments
+    OptionalArrayRefParameter<"int64_t">:$segments,
+    OptionalArrayRefParameter<"int64_t">:$replicatedSegments
   );
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let builders = [
     AttrBuilder<(ins), [{ return $_get($_ctxt, ::mlir::tp::ShardingKind::replicated, -1,
                                         ::mlir::tp::ReductionKind::sum,
+                                        ::llvm::ArrayRef<int64_t>(),
                                         ::llvm::ArrayRef<int64_t>()); }]>
   ];
   let extraClassDeclaration = [{
@@ -68,15 +74,23 @@ def TP_ShardingAttr : AttrDef<TP_Dialect, "Sharding"> {
     /// A split of `dim` made of `segments` (see above); a plain split when
     /// `segments` has fewer than two entries.
     static ShardingAttr getSegmented(::mlir::MLIRContext *ctx, int64_t dim,
-                                     ::llvm::ArrayRef<int64_t> segments);
+                                     ::llvm::ArrayRef<int64_t> segments,
+                                     ::llvm::ArrayRef<int64_t> replicated = {});
     static ShardingAttr getPartial(::mlir::MLIRContext *ctx, ::mlir::tp::ReductionKind kind);
     bool isReplicated() const { return getKind() == ::mlir::tp::ShardingKind::replicated; }
     bool isSplit() const { return getKind() == ::mlir::tp::ShardingKind::split; }
     bool isPartial() const { return getKind() == ::mlir::tp::ShardingKind::partial; }
     /// A split made of several segments (every rank holds a slice of each).
     bool isSegmented() const { return !getSegments().empty(); }
-    /// The same split without its segments (plain splits are returned as is).
-    ShardingAttr withoutSegments() const;
+    /// True if segment `i` is held whole by every rank.
+    bool isSegmentReplicated(int64_t i) const {
+      return ::llvm::is_contained(getReplicatedSegments(), i);
+    }
+    /// What one rank holds of segment `i`.
+    int64_t getLocalSegmentSize(int64_t i, int64_t tpSize) const {
+      return isSegmentReplicated(i) ? getSegments()[i]
+                                    : getSegments()[i] / tpSize;
+    }
   }];
 }
 

@@ -36,6 +36,10 @@ def TP_Dialect : Dialect {
   let extraClassDeclaration = [{
     /// Name of the discardable attribute users put on matmul-like ops.
     static constexpr ::llvm::StringLiteral getParallelAttrName() { return "tp.parallel"; }
+    /// Optional, next to `tp.parallel`: the sharding of result #0 that the
+    /// annotated form must produce, to choose among several forms of the
+    /// same kind (the segmented column splits of a fused projection).
+    static constexpr ::llvm::StringLiteral getResultShardingAttrName() { return "tp.result_sharding"; }
     /// Argument/result attribute carrying a value's sharding in a partitioned function.
     static constexpr ::llvm::StringLiteral getShardingAttrName() { return "tp.sharding"; }
     /// Argument/result attribute carrying the full (unsharded) type of a partitioned value.

@@ -69,7 +69,12 @@ RankedTensorType mlir::tp::getLocalType(RankedTensorType global,
     return global;
   SmallVector<int64_t> shape(global.getShape());
   int64_t &size = shape[sharding.getDim()];
-  if (!ShapedType::isDynamic(size))
+  if (sharding.isSegmented()) {
+    size = 0;
+    for (int64_t i = 0, e = sharding.getSegments().size(); i < e; ++i)
+      size += sharding.getLocalSegmentSize(i, tpSize);
+  } else if (!ShapedType::isDynamic(size)) {
     size = (size + tpSize - 1) / tpSize;
+  }
   return global.clone(shape);
 }

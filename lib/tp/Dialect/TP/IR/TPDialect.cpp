@@ -37,14 +37,15 @@ void TPDialect::initialize() {
   MLIRContext *ctx = getContext();
   replicatedSharding =
       ShardingAttr::get(ctx, ShardingKind::replicated, -1, ReductionKind::sum,
-                        {});
+                        {}, {});
   for (int64_t dim = 0; dim < 16; ++dim)
     splitShardings.push_back(
-        ShardingAttr::get(ctx, ShardingKind::split, dim, ReductionKind::sum, {}));
+        ShardingAttr::get(ctx, ShardingKind::split, dim, ReductionKind::sum, {},
+                          {}));
   for (ReductionKind kind :
        {ReductionKind::sum, ReductionKind::max, ReductionKind::min})
     partialShardings[static_cast<int>(kind)] =
-        ShardingAttr::get(ctx, ShardingKind::partial, -1, kind, {});
+        ShardingAttr::get(ctx, ShardingKind::partial, -1, kind, {}, {});
 }
 
 //===----------------------------------------------------------------------===//
@@ -60,7 +61,7 @@ ShardingAttr TPDialect::getCachedSharding(ShardingKind kind, int64_t dim,
   case ShardingKind::split:
     if (dim >= 0 && dim < static_cast<int64_t>(splitShardings.size()))
       return splitShardings[dim];
-    return ShardingAttr::get(getContext(), kind, dim, reduction, {});
+    return ShardingAttr::get(getContext(), kind, dim, reduction, {}, {});
   case ShardingKind::partial:
     return partialShardings[static_cast<int>(reduction)];
   }
@@ -73,7 +74,7 @@ static ShardingAttr getSharding(MLIRContext *ctx, ShardingKind kind,
                                 int64_t dim, ReductionKind reduction) {
   if (auto *dialect = ctx->getLoadedDialect<TPDialect>())
     return dialect->getCachedSharding(kind, dim, reduction);
-  return ShardingAttr::get(ctx, kind, dim, reduction, {});
+  return ShardingAttr::get(ctx, kind, dim, reduction, {}, {});
 }
 
 ShardingAttr ShardingAttr::getReplicated(MLIRContext *ctx) {
@@ -89,21 +90,33 @@ ShardingAttr ShardingAttr::getPartial(MLIRContext *ctx, ReductionKind kind) {
 }
 
 ShardingAttr ShardingAttr::getSegmented(MLIRContext *ctx, int64_t dim,
-                                        ArrayRef<int64_t> segments) {
+                                        ArrayRef<int64_t> segments,
+                                        ArrayRef<int64_t> replicated) {
+  if (replicated.size() == segments.size())
+    return getReplicated(ctx);
   if (segments.size() < 2)
     return getSplit(ctx, dim);
   return ShardingAttr::get(ctx, ShardingKind::split, dim, ReductionKind::sum,
-                           segments);
-}
-
-ShardingAttr ShardingAttr::withoutSegments() const {
-  return isSegmented() ? getSplit(getContext(), getDim()) : *this;
+                           segments, replicated);
 }
 
 LogicalResult
 ShardingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                      ShardingKind kind, int64_t dim, ReductionKind reduction,
-                     ArrayRef<int64_t> segments) {
+                     ArrayRef<int64_t> segments,
+                     ArrayRef<int64_t> replicated) {
+  if (!replicated.empty()) {
+    if (segments.empty())
+      return emitError() << "only a segmented split has replicated segments";
+    for (auto [i, index] : llvm::enumerate(replicated))
+      if (index < 0 || index >= static_cast<int64_t>(segments.size()) ||
+          (i > 0 && index <= replicated[i - 1]))
+        return emitError() << "replicated segments must be increasing "
+                              "indices of segments";
+    if (replicated.size() == segments.size())
+      return emitError() << "a segmented split with every segment "
+                            "replicated is replicated";
+  }
   if (!segments.empty()) {
     if (kind != ShardingKind::split)
       return emitError() << "only a split sharding has segments";
@@ -148,9 +161,15 @@ Attribute ShardingAttr::parse(AsmParser &parser, Type) {
               AsmParser::Delimiter::Square,
               [&] { return parser.parseInteger(segments.emplace_back()); }))
         return {};
+      SmallVector<int64_t> replicated;
+      if (succeeded(parser.parseOptionalKeyword("replicated")) &&
+          parser.parseCommaSeparatedList(
+              AsmParser::Delimiter::Square,
+              [&] { return parser.parseInteger(replicated.emplace_back()); }))
+        return {};
       result = getChecked(
           [&] { return parser.emitError(loc); }, ctx, ShardingKind::split,
-          dim, ReductionKind::sum, segments);
+          dim, ReductionKind::sum, segments, replicated);
       if (!result)
         return {};
     }
@@ -184,6 +203,11 @@ void ShardingAttr::print(AsmPrinter &printer) const {
     printer << " segments [";
     llvm::interleaveComma(getSegments(), printer);
     printer << "]";
+    if (!getReplicatedSegments().empty()) {
+      printer << " replicated [";
+      llvm::interleaveComma(getReplicatedSegments(), printer);
+      printer << "]";
+    }
   }
   if (isPartial())
     printer << " " << stringifyReductionKind(getReduction());

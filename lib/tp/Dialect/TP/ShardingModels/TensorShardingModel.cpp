@@ -217,11 +217,19 @@ struct ExtractSliceShardingModel
     // the latter.)
     if (source.isSegmented() && offset && size &&
         option.results[0].getSegments() != source.getSegments()) {
-      // Whole segments of a segmented split: every rank holds its slice of
-      // each, in segment order, so the slice is [offset, offset + size)
-      // divided by the group size (segments are divisible by it).
-      offsets[dim] = builder.getIndexAttr(*offset / tpSize);
-      sizes[dim] = builder.getIndexAttr(*size / tpSize);
+      // Whole segments of a segmented split: every rank holds its part of
+      // each (a slice, or all of a replicated segment), in segment order.
+      int64_t start = 0, localStart = 0, localSize = 0;
+      for (auto [i, segment] : llvm::enumerate(source.getSegments())) {
+        int64_t local = source.getLocalSegmentSize(i, tpSize);
+        if (start < *offset)
+          localStart += local;
+        else if (start < *offset + *size)
+          localSize += local;
+        start += segment;
+      }
+      offsets[dim] = builder.getIndexAttr(localStart);
+      sizes[dim] = builder.getIndexAttr(localSize);
     } else {
       // The split dimension is taken whole: its size becomes the local size.
       sizes[dim] = builder.getIndexAttr(localSrc.getDimSize(dim));

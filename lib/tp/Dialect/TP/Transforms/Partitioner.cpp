@@ -212,6 +212,7 @@ LogicalResult FunctionPartitioner::run() {
     ops.push_back(&op);
   for (Operation *op : ops) {
     op->removeAttr(TPDialect::getParallelAttrName());
+    op->removeAttr(TPDialect::getResultShardingAttrName());
     op->removeAttr(kPlanReasonAttrName);
   }
 
@@ -271,6 +272,7 @@ void mlir::tp::markReplicated(func::FuncOp func) {
   MLIRContext *ctx = func.getContext();
   func.walk([](Operation *op) {
     op->removeAttr(TPDialect::getParallelAttrName());
+    op->removeAttr(TPDialect::getResultShardingAttrName());
     op->removeAttr(kPlanReasonAttrName);
   });
   auto replicated = ShardingAttr::getReplicated(ctx);

@@ -50,6 +50,9 @@ struct WeightOp {
 struct Decision {
   ParallelKind kind = ParallelKind::Replicated;
   std::string reason;
+  /// The chosen option when its kind has several (segmented column splits
+  /// of a fused projection); null otherwise.
+  const ShardingOption *option = nullptr;
 };
 
 /// Where a look-ahead from a column candidate stopped.
@@ -431,9 +434,29 @@ LogicalResult Planner::decideMatmul(Operation *op, const WeightOp &weight) {
     d.reason = "replicated: no output-feature dimension to split";
     return success();
   }
-  if (auto issue = checkFeasible(*column, op, p, padding()))
-    return replicateUneven(op, *issue, op, "column");
+  // A fused projection has several column forms (segmented splits, with some
+  // segments replicated, then the plain split): the first whose split
+  // reaches a row layer without a gather wins; otherwise the first explains.
+  SmallVector<const ShardingOption *> columns;
+  for (const ShardingOption &o : infos[op].feasible)
+    if (o.kind == ParallelKind::Column)
+      columns.push_back(&o);
+  if (columns.empty())
+    return replicateUneven(op, *checkFeasible(*column, op, p, padding()), op,
+                           "column");
+  column = columns.front();
   Lookahead ahead = lookahead(op, *column);
+  for (const ShardingOption *other : ArrayRef(columns).drop_front()) {
+    if (!ahead.gathered)
+      break;
+    Lookahead next = lookahead(op, *other);
+    if (!next.gathered) {
+      column = other;
+      ahead = next;
+    }
+  }
+  if (columns.size() > 1)
+    d.option = column;
   if (ahead.gathered) {
     if (ahead.unevenCause)
       return replicateUneven(op, *ahead.unevenCause, ahead.where, "column");
@@ -448,7 +471,19 @@ LogicalResult Planner::decideMatmul(Operation *op, const WeightOp &weight) {
   // many weight bytes per rank as its collective moves per step (ring
   // algorithm: all_reduce 2(p-1)/p, all_gather (p-1)/p of the tensor).
   double keep = double(p - 1) / double(p);
-  double saved = weight.weightBytes * keep;
+  // What a rank does not hold of this weight: (p-1)/p of it, less the
+  // segments a fused projection keeps whole.
+  double weightKeep = keep;
+  for (ShardingAttr result : column->results)
+    if (result.isSegmented()) {
+      int64_t total = 0, local = 0;
+      for (int64_t i = 0, e = result.getSegments().size(); i < e; ++i) {
+        total += result.getSegments()[i];
+        local += result.getLocalSegmentSize(i, p);
+      }
+      weightKeep = 1.0 - double(local) / double(total);
+    }
+  double saved = weight.weightBytes * weightKeep;
   double traffic = 0;
   if (ahead.partner) {
     auto partner = weightOps.find(ahead.partner);
@@ -482,6 +517,11 @@ LogicalResult Planner::decideMatmul(Operation *op, const WeightOp &weight) {
       llvm::raw_string_ostream os(features);
       llvm::interleaveComma(result.getSegments(), os);
       os << "] (a fused projection)";
+      if (!result.getReplicatedSegments().empty()) {
+        os << ", except segments [";
+        llvm::interleaveComma(result.getReplicatedSegments(), os);
+        os << "] kept whole on every rank";
+      }
       break;
     }
   d.reason = ahead.partner
@@ -559,6 +599,14 @@ LogicalResult Planner::run() {
       std::optional<ParallelKind> kind = parseParallelKind(annotation);
       const ShardingOption *option =
           kind ? findKind(&op, *kind, true) : nullptr;
+      if (auto result = op.getAttrOfType<ShardingAttr>(
+              TPDialect::getResultShardingAttrName())) {
+        option = nullptr;
+        for (const ShardingOption &o : infos[&op].feasible)
+          if (kind && o.kind == *kind && !option && !o.results.empty() &&
+              o.results[0] == result)
+            option = &o;
+      }
       if (option)
         apply(&op, *option);
       continue;
@@ -568,8 +616,10 @@ LogicalResult Planner::run() {
       if (failed(w->second.isGather ? decideGather(&op, w->second)
                                     : decideMatmul(&op, w->second)))
         return failure();
+      const Decision &decision = decisions[&op];
       const ShardingOption *option =
-          findKind(&op, decisions[&op].kind, true);
+          decision.option ? decision.option
+                          : findKind(&op, decision.kind, true);
       if (option)
         apply(&op, *option);
       continue;
@@ -584,6 +634,10 @@ LogicalResult Planner::run() {
     op->setAttr(TPDialect::getParallelAttrName(),
                 StringAttr::get(ctx, stringifyParallelKind(decision.kind)));
     op->setAttr(kPlanReasonAttrName, StringAttr::get(ctx, decision.reason));
+    if (decision.option && decision.kind == decision.option->kind &&
+        !decision.option->results.empty())
+      op->setAttr(TPDialect::getResultShardingAttrName(),
+                  decision.option->results[0]);
     LLVM_DEBUG(llvm::dbgs() << "plan: " << formatLocation(op->getLoc())
                             << ": " << decision.reason << "\n");
   }

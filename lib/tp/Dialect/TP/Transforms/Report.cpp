@@ -200,6 +200,11 @@ static std::string shardingString(ShardingAttr s) {
     os << " segments [";
     llvm::interleaveComma(s.getSegments(), os);
     os << "]";
+    if (!s.getReplicatedSegments().empty()) {
+      os << " replicated [";
+      llvm::interleaveComma(s.getReplicatedSegments(), os);
+      os << "]";
+    }
   }
   if (s.isPartial())
     os << " " << stringifyReductionKind(s.getReduction());

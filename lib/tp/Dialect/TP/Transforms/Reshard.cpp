@@ -80,10 +80,11 @@ static Value assemble(OpBuilder &builder, Location loc, Value like,
   return result;
 }
 
-/// The whole value from the gathered slices of a segmented split: the
-/// all_gather puts rank r's slices of every segment at [r * L, (r + 1) * L)
-/// (L the local size); segment j of size s starts at `start` in the whole
-/// value and rank r's slice of it belongs at start + r * s / p.
+/// The whole value from the gathered parts of a segmented split: the
+/// all_gather puts rank r's part at [r * L, (r + 1) * L) (L the local size).
+/// Segment j (global start `start`, size s) of a rank's part starts at
+/// `localStart`; rank r's slice of it belongs at start + r * s / p, and a
+/// replicated segment is taken from rank 0's part.
 static Value gatherSegments(OpBuilder &builder, Location loc, Value local,
                             ShardingAttr from, int64_t tpSize) {
   int64_t dim = from.getDim();
@@ -92,35 +93,41 @@ static Value gatherSegments(OpBuilder &builder, Location loc, Value local,
   Value gathered = AllGatherOp::create(
       builder, loc, withDim(type, dim, localSize * tpSize), local, dim, tpSize);
   SmallVector<std::pair<Value, int64_t>> pieces;
-  int64_t start = 0;
-  for (int64_t segment : from.getSegments()) {
-    int64_t chunk = segment / tpSize;
-    for (int64_t r = 0; r < tpSize; ++r)
+  int64_t start = 0, localStart = 0;
+  for (auto [i, segment] : llvm::enumerate(from.getSegments())) {
+    int64_t chunk = from.getLocalSegmentSize(i, tpSize);
+    int64_t ranks = from.isSegmentReplicated(i) ? 1 : tpSize;
+    for (int64_t r = 0; r < ranks; ++r)
       pieces.push_back({sliceDim(builder, loc, gathered, dim,
-                                 r * localSize + start / tpSize, chunk),
+                                 r * localSize + localStart, chunk),
                         start + r * chunk});
     start += segment;
+    localStart += chunk;
   }
   return assemble(builder, loc, gathered, dim, start, pieces);
 }
 
 /// This rank's part of a segmented split of the whole value `full`: its
-/// slice of every segment, one after the other.
+/// slice of every split segment and all of every replicated one, one after
+/// the other.
 static Value sliceSegments(OpBuilder &builder, Location loc, Value full,
                            ShardingAttr to, int64_t tpSize) {
   int64_t dim = to.getDim();
   SmallVector<std::pair<Value, int64_t>> pieces;
-  int64_t start = 0;
-  for (int64_t segment : to.getSegments()) {
-    Value whole = sliceDim(builder, loc, full, dim, start, segment);
-    auto type = cast<RankedTensorType>(whole.getType());
-    Value mine = AllSliceOp::create(builder, loc,
-                                    withDim(type, dim, segment / tpSize),
-                                    whole, dim, tpSize);
-    pieces.push_back({mine, start / tpSize});
+  int64_t start = 0, localStart = 0;
+  for (auto [i, segment] : llvm::enumerate(to.getSegments())) {
+    Value mine = sliceDim(builder, loc, full, dim, start, segment);
+    int64_t chunk = to.getLocalSegmentSize(i, tpSize);
+    if (!to.isSegmentReplicated(i)) {
+      auto type = cast<RankedTensorType>(mine.getType());
+      mine = AllSliceOp::create(builder, loc, withDim(type, dim, chunk), mine,
+                                dim, tpSize);
+    }
+    pieces.push_back({mine, localStart});
     start += segment;
+    localStart += chunk;
   }
-  return assemble(builder, loc, full, dim, start / tpSize, pieces);
+  return assemble(builder, loc, full, dim, localStart, pieces);
 }
 
 FailureOr<Value> mlir::tp::buildReshard(OpBuilder &builder, Location loc,

@@ -11,6 +11,7 @@
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/SmallBitVector.h"
+#include "llvm/ADT/bit.h"
 
 using namespace mlir;
 using namespace mlir::tp;
@@ -71,6 +72,54 @@ coveredSegments(ArrayRef<int64_t> segments, int64_t offset, int64_t size) {
   return std::nullopt;
 }
 
+/// At most this many segments get variants with some segments replicated
+/// (2^n - 1 of them); beyond, only the all-split variant.
+static constexpr size_t kMaxMaskedSegments = 4;
+
+/// The ways to hold segments `sizes` on `tpSize` ranks, as lists of the
+/// segments held whole: every segment split first, then fewer and fewer
+/// split (a fused grouped-query QKV projection with fewer KV heads than
+/// ranks splits Q and replicates K and V). A split segment must divide.
+static SmallVector<SmallVector<int64_t>>
+replicationChoices(ArrayRef<int64_t> sizes, int64_t tpSize) {
+  SmallVector<SmallVector<int64_t>> choices;
+  size_t n = sizes.size();
+  unsigned all = (1u << n) - 1;
+  SmallVector<unsigned> masks; // bit i set: segment i replicated
+  if (n > kMaxMaskedSegments)
+    masks.push_back(0);
+  else
+    for (unsigned mask = 0; mask < all; ++mask)
+      masks.push_back(mask);
+  llvm::stable_sort(masks, [](unsigned a, unsigned b) {
+    return llvm::popcount(a) < llvm::popcount(b);
+  });
+  for (unsigned mask : masks) {
+    SmallVector<int64_t> replicated;
+    bool valid = true;
+    for (size_t i = 0; i < n; ++i) {
+      if (mask & (1u << i))
+        replicated.push_back(i);
+      else if (sizes[i] % tpSize != 0)
+        valid = false;
+    }
+    if (valid)
+      choices.push_back(std::move(replicated));
+  }
+  return choices;
+}
+
+/// The replicated segments among [first, first + count), renumbered.
+static SmallVector<int64_t> subRange(ArrayRef<int64_t> replicated,
+                                     size_t first, size_t count) {
+  SmallVector<int64_t> result;
+  for (int64_t i : replicated)
+    if (i >= static_cast<int64_t>(first) &&
+        i < static_cast<int64_t>(first + count))
+      result.push_back(i - first);
+  return result;
+}
+
 /// The (value, dimension) of every plain split in `option`.
 static SmallVector<std::pair<Value, int64_t>>
 splitEntries(Operation *op, const ShardingOption &option) {
@@ -101,7 +150,7 @@ bool SegmentedSplits::add(Value value, int64_t dim, ArrayRef<int64_t> sizes) {
     return false;
   int64_t total = 0;
   for (int64_t s : sizes) {
-    if (s <= 0 || s % tpSize != 0)
+    if (s <= 0)
       return false;
     total += s;
   }
@@ -240,20 +289,33 @@ void SegmentedSplits::extend(Operation *op,
         });
         if (!valid)
           continue;
-        ShardingOption variant = option;
-        variant.paddable = false;
-        auto segment = [&](ShardingAttr &sharding) {
-          if (sharding && sharding.isSplit())
-            sharding = ShardingAttr::getSegmented(ctx, sharding.getDim(),
-                                                  sizes);
-        };
-        for (ShardingAttr &s : variant.operands)
-          segment(s);
-        for (ShardingAttr &s : variant.results)
-          segment(s);
-        for (auto &capture : variant.captures)
-          segment(capture.second);
-        extended.push_back(std::move(variant));
+        // Replicated segments only where the split loop is parallel: a
+        // split reduction would count a replicated segment on every rank.
+        bool reduces = llvm::any_of(option.results, [](ShardingAttr r) {
+          return r && r.isPartial();
+        });
+        SmallVector<SmallVector<int64_t>> choices =
+            replicationChoices(sizes, tpSize);
+        if (reduces)
+          llvm::erase_if(choices, [](ArrayRef<int64_t> replicated) {
+            return !replicated.empty();
+          });
+        for (ArrayRef<int64_t> replicated : choices) {
+          ShardingOption variant = option;
+          variant.paddable = false;
+          auto segment = [&](ShardingAttr &sharding) {
+            if (sharding && sharding.isSplit())
+              sharding = ShardingAttr::getSegmented(
+                  ctx, sharding.getDim(), sizes, replicated);
+          };
+          for (ShardingAttr &s : variant.operands)
+            segment(s);
+          for (ShardingAttr &s : variant.results)
+            segment(s);
+          for (auto &capture : variant.captures)
+            segment(capture.second);
+          extended.push_back(std::move(variant));
+        }
       }
     }
     extended.push_back(std::move(option));
@@ -267,17 +329,20 @@ void SegmentedSplits::extend(Operation *op,
         auto covered = coveredSegments(sizes, range.offset, range.size);
         if (!covered)
           continue;
-        ShardingOption option;
-        option.kind = ParallelKind::Other;
-        option.paddable = false;
-        option.operands.assign(op->getNumOperands(),
-                               ShardingAttr::getReplicated(ctx));
-        option.operands[0] =
-            ShardingAttr::getSegmented(ctx, range.sourceDim, sizes);
-        option.results.push_back(ShardingAttr::getSegmented(
-            ctx, range.resultDim,
-            sizes.slice(covered->first, covered->second)));
-        extended.push_back(std::move(option));
+        for (ArrayRef<int64_t> replicated : replicationChoices(sizes, tpSize)) {
+          ShardingOption option;
+          option.kind = ParallelKind::Other;
+          option.paddable = false;
+          option.operands.assign(op->getNumOperands(),
+                                 ShardingAttr::getReplicated(ctx));
+          option.operands[0] = ShardingAttr::getSegmented(
+              ctx, range.sourceDim, sizes, replicated);
+          option.results.push_back(ShardingAttr::getSegmented(
+              ctx, range.resultDim,
+              sizes.slice(covered->first, covered->second),
+              subRange(replicated, covered->first, covered->second)));
+          extended.push_back(std::move(option));
+        }
       }
     }
   }
@@ -291,6 +356,7 @@ void SegmentedSplits::addArgumentCandidates(
   if (it == segments.end())
     return;
   for (const Segments &s : it->second)
-    candidates.push_back(
-        ShardingAttr::getSegmented(arg.getContext(), s.dim, s.sizes));
+    for (ArrayRef<int64_t> replicated : replicationChoices(s.sizes, tpSize))
+      candidates.push_back(ShardingAttr::getSegmented(arg.getContext(), s.dim,
+                                                      s.sizes, replicated));
 }

@@ -63,8 +63,17 @@ double CostModel::reshard(ShardingAttr from, ShardingAttr to, Type type,
 
 double CostModel::memory(ShardingAttr sharding, Type type, int64_t p) const {
   double bytes = getBytes(type);
-  if (sharding && sharding.isSplit())
+  if (sharding && sharding.isSegmented()) {
+    // The fraction of the split dimension one rank holds.
+    int64_t total = 0, local = 0;
+    for (int64_t i = 0, e = sharding.getSegments().size(); i < e; ++i) {
+      total += sharding.getSegments()[i];
+      local += sharding.getLocalSegmentSize(i, p);
+    }
+    bytes = bytes * double(local) / double(total);
+  } else if (sharding && sharding.isSplit()) {
     bytes /= double(p);
+  }
   return beta * bytes;
 }
 
@@ -144,7 +153,7 @@ mlir::tp::checkFeasible(const ShardingOption &option, Operation *op,
         return issue;
       }
       for (auto [i, s] : llvm::enumerate(segments))
-        if (s % tpSize != 0) {
+        if (s % tpSize != 0 && !sharding.isSegmentReplicated(i)) {
           issue.segment = i;
           issue.size = s;
           return issue;
@@ -171,15 +180,15 @@ mlir::tp::checkFeasible(const ShardingOption &option, Operation *op,
 LogicalResult ShardingSolver::initialize() {
   MLIRContext *ctx = func.getContext();
   bool ok = true;
-  // Every op's structural options, then their segmented variants.
+  // Segmented variants of the options (fused projections cut by slices).
+  // The analysis asks for the options of the ops near the slices only.
   llvm::DenseMap<Operation *, SmallVector<ShardingOption>> structural;
-  for (Operation &op : body->getOperations())
-    if (auto iface = dyn_cast<ShardingOpInterface>(&op))
-      iface.getShardingOptions(tpSize, structural[&op]);
   SegmentedSplits segments(body, tpSize, [&](Operation *op) {
-    auto it = structural.find(op);
-    return it == structural.end() ? ArrayRef<ShardingOption>()
-                                  : ArrayRef<ShardingOption>(it->second);
+    auto [it, inserted] = structural.try_emplace(op);
+    if (inserted)
+      if (auto iface = dyn_cast<ShardingOpInterface>(op))
+        iface.getShardingOptions(tpSize, it->second);
+    return ArrayRef<ShardingOption>(it->second);
   });
   for (Operation &op : body->getOperations()) {
     order.push_back(&op);
@@ -196,7 +205,8 @@ LogicalResult ShardingSolver::initialize() {
         unknownOps.insert(&op);
       continue;
     }
-    SmallVector<ShardingOption> all = std::move(structural[&op]);
+    SmallVector<ShardingOption> all;
+    iface.getShardingOptions(tpSize, all);
     segments.extend(&op, all);
     if (llvm::any_of(all, [](const ShardingOption &o) {
           return o.kind == ParallelKind::Column ||
@@ -248,14 +258,35 @@ LogicalResult ShardingSolver::initialize() {
       }
       // The first feasible option of that kind (a segmented variant comes
       // before the plain split it derives from); else the first, to report.
+      // `tp.result_sharding` narrows the choice to the form producing it.
+      // (On one rank every form is the same: the unsharded reference.)
+      auto resultSharding =
+          tpSize > 1 ? op.getAttrOfType<ShardingAttr>(
+                           TPDialect::getResultShardingAttrName())
+                     : ShardingAttr();
+      auto matches = [&](const ShardingOption &o) {
+        return o.kind == *kind &&
+               (!resultSharding ||
+                (!o.results.empty() && o.results[0] == resultSharding));
+      };
       const ShardingOption *wanted = nullptr;
       for (const ShardingOption &o : all)
-        if (o.kind == *kind && !wanted &&
+        if (matches(o) && !wanted &&
             !checkFeasible(o, &op, tpSize, allowPadding))
           wanted = &o;
       for (const ShardingOption &o : all)
-        if (o.kind == *kind && !wanted)
+        if (matches(o) && !wanted)
           wanted = &o;
+      if (!wanted && resultSharding &&
+          llvm::any_of(all, [&](const ShardingOption &o) {
+            return o.kind == *kind;
+          })) {
+        op.emitOpError("has no ")
+            << str << " form whose result is " << resultSharding
+            << " ('tp.result_sharding')";
+        ok = false;
+        continue;
+      }
       if (!wanted) {
         op.emitOpError("has no ") << str << " form ("
                                   << (lookup ? "an embedding lookup takes "
