@@ -242,6 +242,9 @@ def main():
     p.add_argument("--embed", action="store_true")
     p.add_argument("--lm-head", action="store_true")
     p.add_argument("--fused-qkv", action="store_true")
+    p.add_argument("--fused-qkv-view", action="store_true",
+                   help="fused QKV cut apart as qkv.view(B, S, 3, H, D).permute(2, 0, 3, 1, 4)[i] "
+                        "(expand_shape, transpose, select) instead of by slices; needs kv-heads == heads")
     p.add_argument("--scores", choices=["bmm", "generic"], default="bmm")
     p.add_argument("--transpose", choices=["generic", "named"], default="generic")
     p.add_argument("--softmax", choices=["generic", "named"], default="generic")
@@ -257,6 +260,8 @@ def main():
     F = a.ffn or (4 * E if a.arch == "gpt2" else int(8 * E / 3 // 16 * 16) or 16)
     if E % H or H % G:
         sys.exit("hidden must be divisible by heads and heads by kv-heads")
+    if a.fused_qkv_view and G != H:
+        sys.exit("--fused-qkv-view needs kv-heads == heads")
     gpt2 = a.arch == "gpt2"
     named_t = a.transpose == "named"
     em = Emitter(a.dtype)
@@ -299,7 +304,18 @@ def main():
             v, s = em.expand(y, [T, nheads * D], [[0, 1], [2, 3]], [B, S, nheads, D])
             return em.transpose(v, s, [0, 2, 1, 3], named_t)  # [B, nh, S, D]
 
-        if a.fused_qkv:
+        if a.fused_qkv_view:
+            wqkv = param(pre + "wqkv", [3 * E, E])
+            qkv, qkvs = em.linear(h2, h2s, wqkv, 3 * E, bias("bqkv", 3 * E), named_t, ann("column"))
+            v5, v5s = em.expand(qkv, qkvs, [[0, 1], [2, 3, 4]], [B, S, 3, H, D])
+            t5, t5s = em.transpose(v5, v5s, [2, 0, 3, 1, 4], named_t)  # [3, B, H, S, D]
+            def select(i):
+                v = em.fresh("sel")
+                em.emit(f"{v} = tensor.extract_slice {t5}[{i}, 0, 0, 0, 0] [1, {B}, {H}, {S}, {D}] [1, 1, 1, 1, 1] : {em.t(t5s)} to {em.t([B, H, S, D])}")
+                return v
+            qh, kh, vh = select(0), select(1), select(2)
+            qhs = khs = vhs = [B, H, S, D]
+        elif a.fused_qkv:
             wqkv = param(pre + "wqkv", [(H + 2 * G) * D, E])
             qkv, qkvs = em.linear(h2, h2s, wqkv, (H + 2 * G) * D, bias("bqkv", (H + 2 * G) * D), named_t, ann("column"))
             def part(off, size):
@@ -316,9 +332,10 @@ def main():
             q, _ = em.linear(h2, h2s, wq, H * D, bias("bq", H * D), named_t, ann("column"))
             k, _ = em.linear(h2, h2s, wk, G * D, bias("bk", G * D), named_t, ann("column" if G % 1 == 0 else None))
             v, _ = em.linear(h2, h2s, wv, G * D, bias("bv", G * D), named_t, ann("column"))
-        qh, qhs = heads_of(q, H)
-        kh, khs = heads_of(k, G)
-        vh, vhs = heads_of(v, G)
+        if not a.fused_qkv_view:
+            qh, qhs = heads_of(q, H)
+            kh, khs = heads_of(k, G)
+            vh, vhs = heads_of(v, G)
         if G != H:
             rep = H // G
             def repeat(t, ts):

@@ -13,6 +13,9 @@
 // RUN: tp-opt %t.llama.mlir --tp-plan="tp-size=4" | FileCheck %s --check-prefix=FEW
 // RUN: tp-opt %t.llama.mlir --tp-plan="tp-size=4" --tp-partition="tp-size=4" | FileCheck %s --check-prefix=FEWPART
 // RUN: tp-opt %t.llama.mlir --tp-plan="tp-size=4" --tp-partition="tp-size=4" | grep -c -E "tp\.(all_reduce|all_gather|reduce_scatter)" | FileCheck %s --check-prefix=TWO
+// RUN: %gen_transformer --arch gpt2 --fused-qkv-view --hidden 64 --heads 4 --ffn 128 --seq 8 -o %t.view.mlir
+// RUN: tp-opt %t.view.mlir --tp-plan="tp-size=4" --tp-partition="tp-size=4" | FileCheck %s --check-prefix=VIEW
+// RUN: tp-opt %t.view.mlir --tp-plan="tp-size=4" --tp-partition="tp-size=4" | grep -c -E "tp\.(all_|reduce_scatter)" | FileCheck %s --check-prefix=TWO
 // TWO: {{^2$}}
 
 // PLAN: linalg.matmul {tp.parallel = "column", tp.plan_reason = "column: output features split within each of the segments [64, 64, 64] (a fused projection); the split reaches the row layer at
@@ -57,3 +60,13 @@
 // FEWPART: tensor.extract_slice %{{.*}}[0, 16] [8, 32] [1, 1] : tensor<8x80xf32> to tensor<8x32xf32>
 // FEWPART: tensor.extract_slice %{{.*}}[0, 48] [8, 32] [1, 1] : tensor<8x80xf32> to tensor<8x32xf32>
 // FEWPART-NOT: tp.all_gather
+
+// The fused output cut apart by a reshape instead: qkv.view(B, S, 3, H, D)
+// .permute(2, 0, 3, 1, 4)[i]. The expand_shape takes the segmented [3 * E]
+// to [.., 3, H / p, D]; the selects of Q, K and V are local.
+// VIEW-LABEL: func.func @gpt2_layer
+// VIEW-SAME: tensor<48x64xf32> {tp.global_type = tensor<192x64xf32>, tp.sharding = #tp.sharding<split 0 segments [64, 64, 64]>}
+// VIEW: tensor.expand_shape {{.*}} output_shape [1, 8, 3, 1, 16] : tensor<8x48xf32> into tensor<1x8x3x1x16xf32>
+// VIEW: tensor.extract_slice %{{.*}}[0, 0, 0, 0, 0] [1, 1, 1, 8, 16] [1, 1, 1, 1, 1] : tensor<3x1x1x8x16xf32> to tensor<1x1x8x16xf32>
+// VIEW-NOT: tp.all_gather
+// VIEW: tp.all_reduce

@@ -19,6 +19,8 @@ using namespace mlir::tp;
 /// At most this many segment lists per dimension of a value (a dimension is
 /// normally cut one way; the bound keeps odd programs cheap).
 static constexpr size_t kMaxListsPerDim = 4;
+/// How many ops a reshaped segment dimension is followed through.
+static constexpr unsigned kMaxFollowDepth = 4;
 
 namespace {
 
@@ -118,6 +120,47 @@ static SmallVector<int64_t> subRange(ArrayRef<int64_t> replicated,
         i < static_cast<int64_t>(first + count))
       result.push_back(i - first);
   return result;
+}
+
+namespace {
+
+/// A reshape group that splits one collapsed dimension into [b, rest...]: a
+/// segmented split of the collapsed dimension (b segments) is a plain split
+/// of `innerDim`, the first non-unit dimension after `outerDim`.
+struct OuterGroup {
+  int64_t collapsedDim;
+  int64_t outerDim; ///< expanded dimension of size b (the segment index)
+  int64_t innerDim; ///< expanded dimension the split lands on
+  int64_t count;    ///< b
+};
+
+} // namespace
+
+static SmallVector<OuterGroup> outerGroups(tensor::ExpandShapeOp expand) {
+  SmallVector<OuterGroup> groups;
+  if (!expand.getResultType().hasStaticShape())
+    return groups;
+  ArrayRef<int64_t> shape = expand.getResultType().getShape();
+  for (auto [collapsedDim, group] :
+       llvm::enumerate(expand.getReassociationIndices())) {
+    SmallVector<int64_t> nonUnit;
+    for (int64_t d : group)
+      if (shape[d] != 1)
+        nonUnit.push_back(d);
+    if (nonUnit.size() >= 2)
+      groups.push_back({static_cast<int64_t>(collapsedDim), nonUnit[0],
+                        nonUnit[1], shape[nonUnit[0]]});
+  }
+  return groups;
+}
+
+/// True if `slice` takes a static part (not all) of source dimension `dim`,
+/// a dropped unit part included.
+static bool cutsDim(tensor::ExtractSliceOp slice, int64_t dim) {
+  std::optional<int64_t> size =
+      getConstantIntValue(slice.getMixedSizes()[dim]);
+  return size && !slice.getSourceType().isDynamicDim(dim) &&
+         *size != slice.getSourceType().getDimSize(dim);
 }
 
 /// The (value, dimension) of every plain split in `option`.
@@ -234,6 +277,55 @@ SegmentedSplits::SegmentedSplits(Block *body, int64_t tpSize,
       touch(key.first);
   }
 
+  // Seeds through reshapes: an expand_shape of [.., n, ..] into
+  // [.., b, rest.., ..] whose b dimension is later cut (q, k, v =
+  // qkv.view(B, S, 3, H, D).permute(...)[i]) makes b segments of n. The b
+  // dimension is followed forward through segmentable options (a transpose
+  // moves it) for a few ops.
+  for (Operation &op : *body) {
+    auto expand = dyn_cast<tensor::ExpandShapeOp>(op);
+    if (!expand)
+      continue;
+    for (const OuterGroup &group : outerGroups(expand)) {
+      SmallVector<std::tuple<Value, int64_t, unsigned>> follow{
+          {expand.getResult(), group.outerDim, 0}};
+      bool cut = false;
+      while (!follow.empty() && !cut) {
+        auto [value, dim, depth] = follow.pop_back_val();
+        for (Operation *user : value.getUsers()) {
+          if (user->getBlock() != body || cut)
+            continue;
+          if (auto slice = dyn_cast<tensor::ExtractSliceOp>(user)) {
+            cut = cutsDim(slice, dim);
+            continue;
+          }
+          if (depth >= kMaxFollowDepth)
+            continue;
+          for (const ShardingOption &option : optionsOf(user)) {
+            if (!option.segmentable)
+              continue;
+            bool carries = false;
+            for (auto [i, sharding] : llvm::enumerate(option.operands))
+              carries |= user->getOperand(i) == value && sharding.isSplit() &&
+                         sharding.getDim() == dim;
+            if (!carries)
+              continue;
+            for (auto [i, sharding] : llvm::enumerate(option.results))
+              if (sharding.isSplit())
+                follow.push_back({user->getResult(i), sharding.getDim(),
+                                  depth + 1});
+          }
+        }
+      }
+      int64_t size = staticDimSize(expand.getSrc(), group.collapsedDim);
+      if (!cut || size % group.count != 0)
+        continue;
+      SmallVector<int64_t> sizes(group.count, size / group.count);
+      if (add(expand.getSrc(), group.collapsedDim, sizes))
+        touch(expand.getSrc());
+    }
+  }
+
   // 2. Propagation through segmentable options and slices of segments.
   while (!worklist.empty()) {
     Operation *op = worklist.pop_back_val();
@@ -319,6 +411,28 @@ void SegmentedSplits::extend(Operation *op,
       }
     }
     extended.push_back(std::move(option));
+  }
+
+  // An expand_shape of b equal segments into [b, rest..] splits `rest`.
+  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
+    for (const OuterGroup &group : outerGroups(expand)) {
+      for (ArrayRef<int64_t> sizes :
+           lookup(expand.getSrc(), group.collapsedDim)) {
+        if (static_cast<int64_t>(sizes.size()) != group.count ||
+            !llvm::all_equal(sizes) || sizes.front() % tpSize != 0)
+          continue;
+        ShardingOption option;
+        option.kind = ParallelKind::Other;
+        option.paddable = false;
+        option.operands.assign(op->getNumOperands(),
+                               ShardingAttr::getReplicated(ctx));
+        option.operands[0] =
+            ShardingAttr::getSegmented(ctx, group.collapsedDim, sizes);
+        option.results.push_back(
+            ShardingAttr::getSplit(ctx, group.innerDim));
+        extended.push_back(std::move(option));
+      }
+    }
   }
 
   // A slice of whole segments of a segmented source is local.
