@@ -92,3 +92,8 @@ func.func private @negative_bad_replicated_segment(tensor<4xf32> {tp.sharding = 
 
 // expected-error @+1 {{a segmented split with every segment replicated is replicated}}
 func.func private @negative_all_segments_replicated(tensor<4xf32> {tp.sharding = #tp.sharding<split 0 segments [2, 2] replicated [0, 1]>})
+
+// -----
+
+// expected-error @+1 {{the granule of a split must be positive}}
+func.func private @negative_zero_granule(tensor<4xf32> {tp.sharding = #tp.sharding<split 0 granule 0>})

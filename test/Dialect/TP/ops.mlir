@@ -42,12 +42,14 @@ func.func @collectives_on_buffers(%a: memref<64x768xf32>, %b: memref<64x768xf32>
 // CHECK-SAME: tp.sharding = #tp.sharding<split 0 segments [8, 2, 2]>
 // CHECK-SAME: tp.sharding = #tp.sharding<split 1>
 // CHECK-SAME: tp.sharding = #tp.sharding<split 0 segments [8, 2, 2] replicated [1, 2]>
+// CHECK-SAME: tp.sharding = #tp.sharding<split 1 granule 64>
 func.func @sharding_attrs(%a: tensor<4xf32> {tp.sharding = #tp.sharding<replicated>},
                           %b: tensor<4x4xf32> {tp.sharding = #tp.sharding<split 1>},
                           %c: tensor<4xf32> {tp.sharding = #tp.sharding<partial sum>},
                           %d: tensor<4xf32> {tp.sharding = #tp.sharding<partial max>},
                           %e: tensor<12xf32> {tp.sharding = #tp.sharding<split 0 segments [8, 2, 2]>},
                           %f: tensor<4x4xf32> {tp.sharding = #tp.sharding<split 1 segments []>},
-                          %g: tensor<12xf32> {tp.sharding = #tp.sharding<split 0 segments [8, 2, 2] replicated [1, 2]>}) {
+                          %g: tensor<12xf32> {tp.sharding = #tp.sharding<split 0 segments [8, 2, 2] replicated [1, 2]>},
+                          %h: tensor<4x768xf32> {tp.sharding = #tp.sharding<split 1 granule 64>}) {
   return
 }

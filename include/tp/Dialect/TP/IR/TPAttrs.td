@@ -46,6 +46,10 @@ def TP_ShardingAttr : AttrDef<TP_Dialect, "Sharding"> {
       as above, but every rank holds the listed segments whole (a fused
       grouped-query QKV projection with fewer KV heads than ranks: Q split,
       K and V replicated);
+    * `#tp.sharding<split 1 granule 64>` (uneven=pad only): a padded split
+      in whole units of 64 (a head of a `[.., heads * 64]` dimension that a
+      reshape regroups): every rank holds `ceil(n / (tp-size * 64)) * 64`
+      elements of dimension 1, the last ranks zero padding;
     * `#tp.sharding<partial sum>` (or `max`, `min`): every rank holds a tensor of
       the full shape and the value is the sum (maximum, minimum) over ranks.
 
@@ -58,7 +62,8 @@ def TP_ShardingAttr : AttrDef<TP_Dialect, "Sharding"> {
     DefaultValuedParameter<"int64_t", "-1">:$dim,
     DefaultValuedParameter<"::mlir::tp::ReductionKind", "::mlir::tp::ReductionKind::sum">:$reduction,
     OptionalArrayRefParameter<"int64_t">:$segments,
-    OptionalArrayRefParameter<"int64_t">:$replicatedSegments
+    OptionalArrayRefParameter<"int64_t">:$replicatedSegments,
+    DefaultValuedParameter<"int64_t", "1">:$granule
   );
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
@@ -66,7 +71,7 @@ def TP_ShardingAttr : AttrDef<TP_Dialect, "Sharding"> {
     AttrBuilder<(ins), [{ return $_get($_ctxt, ::mlir::tp::ShardingKind::replicated, -1,
                                         ::mlir::tp::ReductionKind::sum,
                                         ::llvm::ArrayRef<int64_t>(),
-                                        ::llvm::ArrayRef<int64_t>()); }]>
+                                        ::llvm::ArrayRef<int64_t>(), 1); }]>
   ];
   let extraClassDeclaration = [{
     static ShardingAttr getReplicated(::mlir::MLIRContext *ctx);
@@ -82,6 +87,10 @@ def TP_ShardingAttr : AttrDef<TP_Dialect, "Sharding"> {
     bool isPartial() const { return getKind() == ::mlir::tp::ShardingKind::partial; }
     /// A split made of several segments (every rank holds a slice of each).
     bool isSegmented() const { return !getSegments().empty(); }
+    /// A padded split of `dim` in whole units of `granule` elements; a plain
+    /// split when `granule` is 1.
+    static ShardingAttr getGranular(::mlir::MLIRContext *ctx, int64_t dim,
+                                    int64_t granule);
     /// True if segment `i` is held whole by every rank.
     bool isSegmentReplicated(int64_t i) const {
       return ::llvm::is_contained(getReplicatedSegments(), i);

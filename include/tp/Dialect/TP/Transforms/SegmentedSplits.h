@@ -27,6 +27,12 @@
 // Only segments that every rank can hold an equal slice of (each divisible
 // by the tp size) are offered: segmented splits are never padded.
 //
+// The same propagation carries granules under uneven=pad: a reshape that
+// regroups a padded split (12 heads of 64 on 8 ranks) can keep it only if
+// the collapsed dimension is cut in whole heads (`#tp.sharding<split d
+// granule 64>`, 128 per rank instead of 96), so the projections before it
+// and the row layer after it get variants with that granule.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef TP_DIALECT_TP_TRANSFORMS_SEGMENTEDSPLITS_H
@@ -46,7 +52,8 @@ public:
 
   /// Analyzes the ops of `body`; `optionsOf(op)` returns the structural
   /// options of a top-level op (empty for ops without a sharding rule).
-  SegmentedSplits(Block *body, int64_t tpSize, OptionsFn optionsOf);
+  SegmentedSplits(Block *body, int64_t tpSize, bool allowPadding,
+                  OptionsFn optionsOf);
 
   /// Adds to `options` (the structural options of `op`) the segmented
   /// variants described above.
@@ -56,8 +63,8 @@ public:
   void addArgumentCandidates(BlockArgument arg,
                              SmallVectorImpl<ShardingAttr> &candidates) const;
 
-  /// True if nothing in the function is cut into segments.
-  bool empty() const { return segments.empty(); }
+  /// True if nothing in the function is cut into segments or granules.
+  bool empty() const { return segments.empty() && granules.empty(); }
 
 private:
   struct Segments {
@@ -73,8 +80,18 @@ private:
   SmallVector<ArrayRef<int64_t>>
   collect(ArrayRef<std::pair<Value, int64_t>> entries) const;
 
+  /// Records a padded split of `dim` of `value` in units of `granule`
+  /// where that differs from the plain padded split; true if new.
+  bool addGranule(Value value, int64_t dim, int64_t granule);
+  /// The granules known for dimension `dim` of `value`.
+  SmallVector<int64_t> lookupGranules(Value value, int64_t dim) const;
+  /// Every distinct granule known for any of `entries`.
+  SmallVector<int64_t>
+  collectGranules(ArrayRef<std::pair<Value, int64_t>> entries) const;
+
   int64_t tpSize;
   llvm::DenseMap<Value, SmallVector<Segments, 1>> segments;
+  llvm::DenseMap<Value, SmallVector<std::pair<int64_t, int64_t>, 1>> granules;
 };
 
 } // namespace tp

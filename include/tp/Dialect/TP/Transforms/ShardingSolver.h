@@ -58,6 +58,8 @@ struct Infeasibility {
   /// For a segmented split: the segment that does not divide (its size is
   /// `size`), or -1.
   int64_t segment = -1;
+  /// For a split in whole units (`granule`), the unit, else 1.
+  int64_t granule = 1;
   std::string message() const;
 };
 

@@ -74,7 +74,8 @@ RankedTensorType mlir::tp::getLocalType(RankedTensorType global,
     for (int64_t i = 0, e = sharding.getSegments().size(); i < e; ++i)
       size += sharding.getLocalSegmentSize(i, tpSize);
   } else if (!ShapedType::isDynamic(size)) {
-    size = (size + tpSize - 1) / tpSize;
+    int64_t unit = tpSize * sharding.getGranule();
+    size = (size + unit - 1) / unit * sharding.getGranule();
   }
   return global.clone(shape);
 }

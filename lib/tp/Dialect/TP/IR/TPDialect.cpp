@@ -37,15 +37,15 @@ void TPDialect::initialize() {
   MLIRContext *ctx = getContext();
   replicatedSharding =
       ShardingAttr::get(ctx, ShardingKind::replicated, -1, ReductionKind::sum,
-                        {}, {});
+                        {}, {}, 1);
   for (int64_t dim = 0; dim < 16; ++dim)
     splitShardings.push_back(
         ShardingAttr::get(ctx, ShardingKind::split, dim, ReductionKind::sum, {},
-                          {}));
+                          {}, 1));
   for (ReductionKind kind :
        {ReductionKind::sum, ReductionKind::max, ReductionKind::min})
     partialShardings[static_cast<int>(kind)] =
-        ShardingAttr::get(ctx, ShardingKind::partial, -1, kind, {}, {});
+        ShardingAttr::get(ctx, ShardingKind::partial, -1, kind, {}, {}, 1);
 }
 
 //===----------------------------------------------------------------------===//
@@ -61,7 +61,7 @@ ShardingAttr TPDialect::getCachedSharding(ShardingKind kind, int64_t dim,
   case ShardingKind::split:
     if (dim >= 0 && dim < static_cast<int64_t>(splitShardings.size()))
       return splitShardings[dim];
-    return ShardingAttr::get(getContext(), kind, dim, reduction, {}, {});
+    return ShardingAttr::get(getContext(), kind, dim, reduction, {}, {}, 1);
   case ShardingKind::partial:
     return partialShardings[static_cast<int>(reduction)];
   }
@@ -74,7 +74,7 @@ static ShardingAttr getSharding(MLIRContext *ctx, ShardingKind kind,
                                 int64_t dim, ReductionKind reduction) {
   if (auto *dialect = ctx->getLoadedDialect<TPDialect>())
     return dialect->getCachedSharding(kind, dim, reduction);
-  return ShardingAttr::get(ctx, kind, dim, reduction, {}, {});
+  return ShardingAttr::get(ctx, kind, dim, reduction, {}, {}, 1);
 }
 
 ShardingAttr ShardingAttr::getReplicated(MLIRContext *ctx) {
@@ -97,14 +97,26 @@ ShardingAttr ShardingAttr::getSegmented(MLIRContext *ctx, int64_t dim,
   if (segments.size() < 2)
     return getSplit(ctx, dim);
   return ShardingAttr::get(ctx, ShardingKind::split, dim, ReductionKind::sum,
-                           segments, replicated);
+                           segments, replicated, 1);
+}
+
+ShardingAttr ShardingAttr::getGranular(MLIRContext *ctx, int64_t dim,
+                                       int64_t granule) {
+  if (granule <= 1)
+    return getSplit(ctx, dim);
+  return ShardingAttr::get(ctx, ShardingKind::split, dim, ReductionKind::sum,
+                           {}, {}, granule);
 }
 
 LogicalResult
 ShardingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                      ShardingKind kind, int64_t dim, ReductionKind reduction,
                      ArrayRef<int64_t> segments,
-                     ArrayRef<int64_t> replicated) {
+                     ArrayRef<int64_t> replicated, int64_t granule) {
+  if (granule < 1)
+    return emitError() << "the granule of a split must be positive";
+  if (granule != 1 && (kind != ShardingKind::split || !segments.empty()))
+    return emitError() << "only a plain split has a granule";
   if (!replicated.empty()) {
     if (segments.empty())
       return emitError() << "only a segmented split has replicated segments";
@@ -154,7 +166,17 @@ Attribute ShardingAttr::parse(AsmParser &parser, Type) {
       return {};
     }
     result = getSplit(ctx, dim);
-    if (succeeded(parser.parseOptionalKeyword("segments"))) {
+    if (succeeded(parser.parseOptionalKeyword("granule"))) {
+      int64_t granule;
+      SMLoc loc = parser.getCurrentLocation();
+      if (parser.parseInteger(granule))
+        return {};
+      result = getChecked([&] { return parser.emitError(loc); }, ctx,
+                          ShardingKind::split, dim, ReductionKind::sum,
+                          ArrayRef<int64_t>(), ArrayRef<int64_t>(), granule);
+      if (!result)
+        return {};
+    } else if (succeeded(parser.parseOptionalKeyword("segments"))) {
       SmallVector<int64_t> segments;
       SMLoc loc = parser.getCurrentLocation();
       if (parser.parseCommaSeparatedList(
@@ -169,7 +191,7 @@ Attribute ShardingAttr::parse(AsmParser &parser, Type) {
         return {};
       result = getChecked(
           [&] { return parser.emitError(loc); }, ctx, ShardingKind::split,
-          dim, ReductionKind::sum, segments, replicated);
+          dim, ReductionKind::sum, segments, replicated, 1);
       if (!result)
         return {};
     }
@@ -199,6 +221,8 @@ void ShardingAttr::print(AsmPrinter &printer) const {
   printer << "<" << stringifyShardingKind(getKind());
   if (isSplit())
     printer << " " << getDim();
+  if (getGranule() != 1)
+    printer << " granule " << getGranule();
   if (isSegmented()) {
     printer << " segments [";
     llvm::interleaveComma(getSegments(), printer);

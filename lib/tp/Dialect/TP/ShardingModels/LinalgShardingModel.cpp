@@ -419,9 +419,14 @@ partitionLinalgOp(Operation *op, OpBuilder &builder,
   // A reduction split that does not divide evenly (uneven=pad) must skip the
   // padding: only a generic's body can be masked, so a named op is rebuilt
   // as its generic form.
+  // (A split in whole units, `granule`, is padded even when the size
+  // divides: it exists only where it pads.)
+  bool inUnits = llvm::any_of(option.operands, [](ShardingAttr s) {
+    return s && s.isSplit() && s.getGranule() != 1;
+  });
   bool paddedReduction =
       option.loopDim >= 0 && option.loopSize > 0 &&
-      option.loopSize % tpSize != 0 &&
+      (option.loopSize % tpSize != 0 || inUnits) &&
       linalgOp.getIteratorTypesArray()[option.loopDim] ==
           utils::IteratorType::reduction;
   Operation *local = op;

@@ -75,6 +75,7 @@ ShardingOption replicatedOption(Operation *op) {
 /// value (reshapes are linear).
 void getReshapeOptions(Operation *op, ArrayRef<ReassociationIndices> groups,
                        ArrayRef<int64_t> expandedShape, bool sourceIsCollapsed,
+                       int64_t tpSize,
                        SmallVectorImpl<ShardingOption> &options) {
   MLIRContext *ctx = op->getContext();
   options.push_back(replicatedOption(op));
@@ -85,13 +86,35 @@ void getReshapeOptions(Operation *op, ArrayRef<ReassociationIndices> groups,
     // A padded split (uneven=pad) survives a reshape only on a dimension the
     // reshape leaves alone: padding a merged dimension would not line up
     // with the dimensions it is made of.
-    option.paddable = group.size() == 1;
-    option.segmentable = group.size() == 1;
+    // (Unit dimensions in the group do not count.)
+    bool alone = llvm::count_if(group, [&](int64_t d) {
+                   return expandedShape[d] != 1;
+                 }) <= 1;
+    option.paddable = alone;
+    option.segmentable = alone;
     auto collapsed = ShardingAttr::getSplit(ctx, collapsedDim);
     auto expanded = ShardingAttr::getSplit(ctx, expandedDim);
     option.operands[0] = sourceIsCollapsed ? collapsed : expanded;
     option.results[0] = sourceIsCollapsed ? expanded : collapsed;
-    options.push_back(std::move(option));
+    options.push_back(option);
+    // Padded (uneven=pad), it lines up when the collapsed dimension is cut
+    // in whole units of the dimensions after the split one (12 heads of 64
+    // on 8 ranks: 2 heads, 128 elements, per rank): a split with a granule.
+    int64_t unit = 1, size = 1;
+    for (int64_t d : group) {
+      size *= expandedShape[d];
+      if (d > expandedDim)
+        unit *= expandedShape[d];
+    }
+    int64_t plainChunk = (size + tpSize - 1) / tpSize;
+    int64_t unitChunk = (size + tpSize * unit - 1) / (tpSize * unit) * unit;
+    if (unit > 1 && tpSize > 1 && unitChunk != plainChunk) {
+      option.paddable = true;
+      collapsed = ShardingAttr::getGranular(ctx, collapsedDim, unit);
+      option.operands[0] = sourceIsCollapsed ? collapsed : expanded;
+      option.results[0] = sourceIsCollapsed ? expanded : collapsed;
+      options.push_back(std::move(option));
+    }
   }
   for (ReductionKind kind :
        {ReductionKind::sum, ReductionKind::max, ReductionKind::min}) {
@@ -105,14 +128,14 @@ void getReshapeOptions(Operation *op, ArrayRef<ReassociationIndices> groups,
 struct ExpandShapeShardingModel
     : public ShardingOpInterface::ExternalModel<ExpandShapeShardingModel,
                                                 tensor::ExpandShapeOp> {
-  void getShardingOptions(Operation *op, int64_t,
+  void getShardingOptions(Operation *op, int64_t tpSize,
                           SmallVectorImpl<ShardingOption> &options) const {
     auto expand = cast<tensor::ExpandShapeOp>(op);
     if (!expand.getResultType().hasStaticShape())
       return options.push_back(replicatedOption(op));
     getReshapeOptions(op, expand.getReassociationIndices(),
                       expand.getResultType().getShape(),
-                      /*sourceIsCollapsed=*/true, options);
+                      /*sourceIsCollapsed=*/true, tpSize, options);
   }
 
   FailureOr<SmallVector<Value>>
@@ -130,14 +153,14 @@ struct ExpandShapeShardingModel
 struct CollapseShapeShardingModel
     : public ShardingOpInterface::ExternalModel<CollapseShapeShardingModel,
                                                 tensor::CollapseShapeOp> {
-  void getShardingOptions(Operation *op, int64_t,
+  void getShardingOptions(Operation *op, int64_t tpSize,
                           SmallVectorImpl<ShardingOption> &options) const {
     auto collapse = cast<tensor::CollapseShapeOp>(op);
     if (!collapse.getSrcType().hasStaticShape())
       return options.push_back(replicatedOption(op));
     getReshapeOptions(op, collapse.getReassociationIndices(),
                       collapse.getSrcType().getShape(),
-                      /*sourceIsCollapsed=*/false, options);
+                      /*sourceIsCollapsed=*/false, tpSize, options);
   }
 
   FailureOr<SmallVector<Value>>

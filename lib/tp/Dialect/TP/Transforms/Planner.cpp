@@ -15,6 +15,7 @@
 #include "tp/Dialect/TP/Transforms/ShardingSolver.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/PriorityQueue.h"
 #include "llvm/Support/Debug.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -305,6 +306,22 @@ Lookahead Planner::lookahead(Operation *weightOp,
     int index = choose(op, lookup);
     const ShardingOption *option =
         index >= 0 ? &infos[op].feasible[index] : nullptr;
+    // Padded (uneven=pad) heads fewer than ranks: most ranks would hold only
+    // padding. Such K/V projections stay whole, as without padding.
+    if (option && isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op))
+      for (auto [value, sharding] :
+           llvm::zip(op->getResults(), option->results))
+        if (auto type = dyn_cast<RankedTensorType>(value.getType());
+            type && sharding.isSplit() &&
+            !type.isDynamicDim(sharding.getDim()) &&
+            type.getDimSize(sharding.getDim()) < p && tainted(op->getOperand(0))) {
+          result.gathered = true;
+          result.where = op;
+          result.unevenCause = Infeasibility{value, "result #0",
+                                             sharding.getDim(),
+                                             type.getDimSize(sharding.getDim())};
+          return result;
+        }
     // Which tainted operands would have to be gathered?
     for (auto [i, operand] : llvm::enumerate(op->getOperands())) {
       if (!tainted(operand))
@@ -473,15 +490,15 @@ LogicalResult Planner::decideMatmul(Operation *op, const WeightOp &weight) {
   double keep = double(p - 1) / double(p);
   // What a rank does not hold of this weight: (p-1)/p of it, less the
   // segments a fused projection keeps whole.
+  // (or plus the padding of a split in whole units).
   double weightKeep = keep;
-  for (ShardingAttr result : column->results)
-    if (result.isSegmented()) {
-      int64_t total = 0, local = 0;
-      for (int64_t i = 0, e = result.getSegments().size(); i < e; ++i) {
-        total += result.getSegments()[i];
-        local += result.getLocalSegmentSize(i, p);
-      }
-      weightKeep = 1.0 - double(local) / double(total);
+  for (auto [result, sharding] : llvm::zip(op->getResults(), column->results))
+    if (auto type = dyn_cast<RankedTensorType>(result.getType());
+        type && sharding.isSplit() && type.hasStaticShape()) {
+      int64_t global = type.getDimSize(sharding.getDim());
+      int64_t local =
+          getLocalType(type, sharding, p).getDimSize(sharding.getDim());
+      weightKeep = std::max(0.0, 1.0 - double(local) / double(global));
     }
   double saved = weight.weightBytes * weightKeep;
   double traffic = 0;
@@ -567,7 +584,7 @@ LogicalResult Planner::run() {
   }
   // Segmented variants (fused projections cut by slices), then the order
   // the choices rely on: replicated first.
-  SegmentedSplits segments(body, p, [&](Operation *op) {
+  SegmentedSplits segments(body, p, padding(), [&](Operation *op) {
     auto it = infos.find(op);
     return it == infos.end() ? ArrayRef<ShardingOption>()
                              : ArrayRef<ShardingOption>(it->second.all);

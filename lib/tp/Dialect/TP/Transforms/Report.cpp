@@ -196,6 +196,8 @@ static std::string shardingString(ShardingAttr s) {
   os << stringifyShardingKind(s.getKind());
   if (s.isSplit())
     os << " " << s.getDim();
+  if (s.getGranule() != 1)
+    os << " granule " << s.getGranule();
   if (s.isSegmented()) {
     os << " segments [";
     llvm::interleaveComma(s.getSegments(), os);

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tp/Dialect/TP/Transforms/Reshard.h"
+#include "tp/Dialect/TP/IR/ShardingInterface.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -139,11 +140,10 @@ FailureOr<Value> mlir::tp::buildReshard(OpBuilder &builder, Location loc,
   auto type = cast<RankedTensorType>(local.getType());
   if (to.isPartial())
     return failure();
-  // Per-rank chunk of a split of `dim`: ceil(size / tpSize).
+  // Per-rank chunk of the target split: ceil(size / tpSize), in whole
+  // granules.
   auto chunk = [&](int64_t dim) {
-    int64_t size = global.getDimSize(dim);
-    return ShapedType::isDynamic(size) ? size
-                                       : (size + tpSize - 1) / tpSize;
+    return getLocalType(global, to, tpSize).getDimSize(dim);
   };
 
   // Make it replicated first, then slice if needed.

@@ -163,12 +163,25 @@ static bool cutsDim(tensor::ExtractSliceOp slice, int64_t dim) {
          *size != slice.getSourceType().getDimSize(dim);
 }
 
+/// True if every split of `option` is plain (no segments, no granule): only
+/// such options get segmented or granular variants.
+static bool hasOnlyPlainSplits(const ShardingOption &option) {
+  auto plain = [](ShardingAttr s) {
+    return !s || !s.isSplit() || (!s.isSegmented() && s.getGranule() == 1);
+  };
+  return llvm::all_of(option.operands, plain) &&
+         llvm::all_of(option.results, plain) &&
+         llvm::all_of(option.captures,
+                      [&](const auto &c) { return plain(c.second); });
+}
+
 /// The (value, dimension) of every plain split in `option`.
 static SmallVector<std::pair<Value, int64_t>>
 splitEntries(Operation *op, const ShardingOption &option) {
   SmallVector<std::pair<Value, int64_t>> entries;
   auto add = [&](Value value, ShardingAttr sharding) {
-    if (sharding && sharding.isSplit() && !sharding.isSegmented())
+    if (sharding && sharding.isSplit() && !sharding.isSegmented() &&
+        sharding.getGranule() == 1)
       entries.push_back({value, sharding.getDim()});
   };
   for (auto [i, sharding] : llvm::enumerate(option.operands))
@@ -214,6 +227,43 @@ bool SegmentedSplits::add(Value value, int64_t dim, ArrayRef<int64_t> sizes) {
   return true;
 }
 
+bool SegmentedSplits::addGranule(Value value, int64_t dim, int64_t granule) {
+  int64_t size = staticDimSize(value, dim);
+  if (ShapedType::isDynamic(size) || granule <= 1)
+    return false;
+  int64_t plain = (size + tpSize - 1) / tpSize;
+  int64_t inUnits = (size + tpSize * granule - 1) / (tpSize * granule) * granule;
+  if (plain == inUnits)
+    return false;
+  auto &known = granules[value];
+  if (llvm::is_contained(known, std::make_pair(dim, granule)) ||
+      known.size() >= kMaxListsPerDim)
+    return false;
+  known.push_back({dim, granule});
+  return true;
+}
+
+SmallVector<int64_t> SegmentedSplits::lookupGranules(Value value,
+                                                     int64_t dim) const {
+  SmallVector<int64_t> result;
+  auto it = granules.find(value);
+  if (it != granules.end())
+    for (auto [d, granule] : it->second)
+      if (d == dim)
+        result.push_back(granule);
+  return result;
+}
+
+SmallVector<int64_t> SegmentedSplits::collectGranules(
+    ArrayRef<std::pair<Value, int64_t>> entries) const {
+  SmallVector<int64_t> found;
+  for (auto [value, dim] : entries)
+    for (int64_t granule : lookupGranules(value, dim))
+      if (!llvm::is_contained(found, granule))
+        found.push_back(granule);
+  return found;
+}
+
 SmallVector<ArrayRef<int64_t>> SegmentedSplits::lookup(Value value,
                                                        int64_t dim) const {
   SmallVector<ArrayRef<int64_t>> result;
@@ -239,7 +289,7 @@ SmallVector<ArrayRef<int64_t>> SegmentedSplits::collect(
 }
 
 SegmentedSplits::SegmentedSplits(Block *body, int64_t tpSize,
-                                 OptionsFn optionsOf)
+                                 bool allowPadding, OptionsFn optionsOf)
     : tpSize(tpSize) {
   if (tpSize < 2)
     return;
@@ -326,11 +376,28 @@ SegmentedSplits::SegmentedSplits(Block *body, int64_t tpSize,
     }
   }
 
+  // Granules (uneven=pad): the reshapes whose padded split lines up only in
+  // whole units.
+  if (allowPadding)
+    for (Operation &op : *body) {
+      if (!isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op))
+        continue;
+      for (const ShardingOption &option : optionsOf(&op)) {
+        auto seed = [&](Value value, ShardingAttr sharding) {
+          if (sharding.isSplit() && sharding.getGranule() != 1 &&
+              addGranule(value, sharding.getDim(), sharding.getGranule()))
+            touch(value);
+        };
+        seed(op.getOperand(0), option.operands[0]);
+        seed(op.getResult(0), option.results[0]);
+      }
+    }
+
   // 2. Propagation through segmentable options and slices of segments.
   while (!worklist.empty()) {
     Operation *op = worklist.pop_back_val();
     for (const ShardingOption &option : optionsOf(op)) {
-      if (!option.segmentable)
+      if (!option.segmentable || !hasOnlyPlainSplits(option))
         continue;
       SmallVector<std::pair<Value, int64_t>> entries =
           splitEntries(op, option);
@@ -341,6 +408,17 @@ SegmentedSplits::SegmentedSplits(Block *body, int64_t tpSize,
       for (auto [value, dim] : entries)
         for (ArrayRef<int64_t> sizes : found)
           if (add(value, dim, sizes))
+            touch(value);
+    }
+    for (const ShardingOption &option : optionsOf(op)) {
+      if (!option.paddable || !hasOnlyPlainSplits(option))
+        continue;
+      SmallVector<std::pair<Value, int64_t>> entries =
+          splitEntries(op, option);
+      SmallVector<int64_t> found = collectGranules(entries);
+      for (auto [value, dim] : entries)
+        for (int64_t granule : found)
+          if (addGranule(value, dim, granule))
             touch(value);
     }
     if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op))
@@ -361,12 +439,13 @@ SegmentedSplits::SegmentedSplits(Block *body, int64_t tpSize,
 
 void SegmentedSplits::extend(Operation *op,
                              SmallVectorImpl<ShardingOption> &options) const {
-  if (segments.empty())
+  if (empty())
     return;
   MLIRContext *ctx = op->getContext();
   SmallVector<ShardingOption> extended;
   for (ShardingOption &option : options) {
-    if (option.segmentable) {
+    bool plain = hasOnlyPlainSplits(option);
+    if (option.segmentable && plain) {
       SmallVector<std::pair<Value, int64_t>> entries =
           splitEntries(op, option);
       for (ArrayRef<int64_t> sizes : collect(entries)) {
@@ -408,6 +487,34 @@ void SegmentedSplits::extend(Operation *op,
             segment(capture.second);
           extended.push_back(std::move(variant));
         }
+      }
+    }
+    if (option.paddable && plain) {
+      // Padded splits in whole units (uneven=pad through a reshape).
+      SmallVector<std::pair<Value, int64_t>> entries =
+          splitEntries(op, option);
+      for (int64_t granule : collectGranules(entries)) {
+        bool valid = llvm::all_of(entries, [&](auto entry) {
+          return llvm::is_contained(
+              lookupGranules(entry.first, entry.second), granule);
+        });
+        if (!valid)
+          continue;
+        ShardingOption variant = option;
+        variant.segmentable = false;
+        auto unit = [&](ShardingAttr &sharding) {
+          if (sharding && sharding.isSplit() && !sharding.isSegmented() &&
+              sharding.getGranule() == 1)
+            sharding =
+                ShardingAttr::getGranular(ctx, sharding.getDim(), granule);
+        };
+        for (ShardingAttr &s : variant.operands)
+          unit(s);
+        for (ShardingAttr &s : variant.results)
+          unit(s);
+        for (auto &capture : variant.captures)
+          unit(capture.second);
+        extended.push_back(std::move(variant));
       }
     }
     extended.push_back(std::move(option));
@@ -466,6 +573,10 @@ void SegmentedSplits::extend(Operation *op,
 
 void SegmentedSplits::addArgumentCandidates(
     BlockArgument arg, SmallVectorImpl<ShardingAttr> &candidates) const {
+  if (auto g = granules.find(arg); g != granules.end())
+    for (auto [dim, granule] : g->second)
+      candidates.push_back(
+          ShardingAttr::getGranular(arg.getContext(), dim, granule));
   auto it = segments.find(arg);
   if (it == segments.end())
     return;

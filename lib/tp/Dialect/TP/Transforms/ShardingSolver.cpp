@@ -120,6 +120,10 @@ std::string Infeasibility::message() const {
                          what, dim);
   if (size < 0)
     return what + " cannot be split";
+  if (granule != 1)
+    return llvm::formatv("sharded dimension {0} of {1} (size {2}) does not "
+                         "divide into whole units of {3} by tp-size",
+                         dim, what, size, granule);
   if (segment >= 0)
     return llvm::formatv("segment {0} (size {1}) of the split dimension {2} "
                          "of {3} is not divisible by tp-size",
@@ -160,8 +164,11 @@ mlir::tp::checkFeasible(const ShardingOption &option, Operation *op,
         }
       return std::nullopt;
     }
-    if (issue.size % tpSize != 0 && !(allowPadding && option.paddable))
+    int64_t unit = tpSize * sharding.getGranule();
+    if (issue.size % unit != 0 && !(allowPadding && option.paddable)) {
+      issue.granule = sharding.getGranule();
       return issue;
+    }
     return std::nullopt;
   };
   for (auto [i, sharding] : llvm::enumerate(option.operands))
@@ -183,7 +190,7 @@ LogicalResult ShardingSolver::initialize() {
   // Segmented variants of the options (fused projections cut by slices).
   // The analysis asks for the options of the ops near the slices only.
   llvm::DenseMap<Operation *, SmallVector<ShardingOption>> structural;
-  SegmentedSplits segments(body, tpSize, [&](Operation *op) {
+  SegmentedSplits segments(body, tpSize, allowPadding, [&](Operation *op) {
     auto [it, inserted] = structural.try_emplace(op);
     if (inserted)
       if (auto iface = dyn_cast<ShardingOpInterface>(op))
