@@ -105,7 +105,12 @@ def TPPlan : Pass<"tp-plan", "::mlir::ModuleOp"> {
     Option<"minSavingsRatio", "min-savings-ratio", "double",
            /*default=*/"1.0",
            "Split a column/row pair only if it saves at least this many "
-           "weight bytes per rank per byte its collective moves per step">,
+           "weight bytes per rank (plus the FLOPs it saves each rank, "
+           "divided by flops-per-byte) per byte its collective moves per "
+           "step">,
+    Option<"flopsPerByte", "flops-per-byte", "double", /*default=*/"2000.0",
+           "FLOPs a rank computes in the time its link moves one byte: how "
+           "the cost check weighs compute saved against bytes moved">,
     Option<"propagateReshapes", "propagate-reshapes", "bool",
            /*default=*/"true",
            "Fold reshapes into batched contractions before planning">

@@ -26,8 +26,10 @@
 //    weight stays replicated (an MoE router next to the MLPs), and so does a
 //    column layer whose split (with its row partner) saves fewer weight bytes
 //    per rank than `minSavingsRatio` times the bytes its all_reduce (or the
-//    result's all_gather) moves per step, ring algorithm: the cost model
-//    says the memory is not worth the communication;
+//    result's all_gather) moves per step, ring algorithm, where the FLOPs
+//    the split takes off each rank (compute balance: with padding a rank
+//    computes more than 1/p) count as `flopsPerByte` FLOPs per byte: the
+//    cost model says the memory and compute are not worth the communication;
 //  * a dimension that would be split but is not divisible by the tp size is
 //    an error by default (naming the value, dimension, size and tp size);
 //    `uneven=replicate` keeps that weight replicated instead, `uneven=pad`
@@ -64,6 +66,11 @@ struct PlannerOptions {
   /// it saves per rank are at least this many times the bytes its collective
   /// moves per step.
   double minSavingsRatio = 1.0;
+  /// FLOPs a rank computes in the time its link moves one byte (an H100:
+  /// ~990 TFLOP/s dense bf16 against ~450 GB/s of NVLink per direction,
+  /// about 2000). The cost check counts the FLOPs a split saves each rank
+  /// as FLOPs / flopsPerByte bytes, next to the weight bytes it saves.
+  double flopsPerByte = 2000.0;
 };
 
 /// Plans `func` and writes `tp.parallel` / `tp.plan_reason` annotations on

@@ -42,6 +42,7 @@ struct TPPlanPass : public tp::impl::TPPlanBase<TPPlanPass> {
     options.uneven = *policy;
     options.minWeightFraction = minWeightFraction;
     options.minSavingsRatio = minSavingsRatio;
+    options.flopsPerByte = flopsPerByte;
     for (auto func : module.getOps<func::FuncOp>())
       if (failed(planFunction(func, options)))
         return signalPassFailure();

@@ -194,6 +194,21 @@ std::optional<WeightOp> Planner::matchWeightOp(Operation *op) {
   return w;
 }
 
+/// 2 * the product of the loop ranges of a linalg op (a multiply and an add
+/// per iteration of a contraction); 0 when not static.
+static double getFlops(Operation *op) {
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  if (!linalgOp)
+    return 0;
+  double flops = 2;
+  for (int64_t size : linalgOp.getStaticLoopRanges()) {
+    if (ShapedType::isDynamic(size))
+      return 0;
+    flops *= double(size);
+  }
+  return flops;
+}
+
 double Planner::reshardCost(ShardingAttr have, ShardingAttr want,
                             Type type) const {
   if (!have || have == want)
@@ -502,21 +517,30 @@ LogicalResult Planner::decideMatmul(Operation *op, const WeightOp &weight) {
     }
   double saved = weight.weightBytes * weightKeep;
   double traffic = 0;
+  // Compute balance: the pair's FLOPs are shared out; each rank computes
+  // its part (padding included), 1 - weightKeep of the total.
+  double flops = getFlops(op);
   if (ahead.partner) {
     auto partner = weightOps.find(ahead.partner);
     if (partner != weightOps.end())
       saved += partner->second.weightBytes * keep;
+    flops += getFlops(ahead.partner);
     for (Type t : ahead.partner->getResultTypes())
       traffic += 2 * keep * CostModel::getBytes(t);
   } else {
     for (Type t : op->getResultTypes())
       traffic += keep * CostModel::getBytes(t);
   }
+  double savedFlops = flops * weightKeep;
   std::string costs =
-      llvm::formatv("saves {0} bytes of weights per rank for {1} bytes "
+      llvm::formatv("saves {0} bytes of weights and {1} FLOPs per rank "
+                    "(each rank computes {2:f1}% of the work) for {3} bytes "
                     "moved per step",
-                    int64_t(saved), int64_t(traffic))
+                    int64_t(saved), int64_t(savedFlops),
+                    100.0 * (1.0 - weightKeep), int64_t(traffic))
           .str();
+  // FLOPs count as the bytes a link moves in the same time.
+  saved += savedFlops / std::max(options.flopsPerByte, 1e-9);
   if (saved < options.minSavingsRatio * traffic) {
     d.kind = ParallelKind::Replicated;
     d.reason = "replicated: splitting it " + costs +
