@@ -305,13 +305,17 @@ SegmentedSplits::SegmentedSplits(Block *body, int64_t tpSize,
 
   // 1. Seeds: where the static slices of a dimension start and end.
   llvm::MapVector<std::pair<Value, int64_t>, SmallVector<int64_t>> cuts;
+  bool anyCut = false; // Does any slice take part of a dimension?
   for (Operation &op : *body)
-    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op))
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
+      for (int64_t d = 0, e = slice.getSourceType().getRank(); d < e; ++d)
+        anyCut |= cutsDim(slice, d);
       for (const SliceRange &range : partialRanges(slice)) {
         SmallVector<int64_t> &points = cuts[{slice.getSource(), range.sourceDim}];
         points.push_back(range.offset);
         points.push_back(range.offset + range.size);
       }
+    }
   for (auto &[key, points] : cuts) {
     int64_t size = staticDimSize(key.first, key.second);
     points.push_back(0);
@@ -334,7 +338,7 @@ SegmentedSplits::SegmentedSplits(Block *body, int64_t tpSize,
   // moves it) for a few ops.
   for (Operation &op : *body) {
     auto expand = dyn_cast<tensor::ExpandShapeOp>(op);
-    if (!expand)
+    if (!expand || !anyCut)
       continue;
     for (const OuterGroup &group : outerGroups(expand)) {
       SmallVector<std::tuple<Value, int64_t, unsigned>> follow{

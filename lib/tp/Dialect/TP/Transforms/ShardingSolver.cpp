@@ -213,7 +213,10 @@ LogicalResult ShardingSolver::initialize() {
       continue;
     }
     SmallVector<ShardingOption> all;
-    iface.getShardingOptions(tpSize, all);
+    if (auto it = structural.find(&op); it != structural.end())
+      all = std::move(it->second); // Asked for by the analysis already.
+    else
+      iface.getShardingOptions(tpSize, all);
     segments.extend(&op, all);
     if (llvm::any_of(all, [](const ShardingOption &o) {
           return o.kind == ParallelKind::Column ||
