@@ -16,6 +16,13 @@
 // RUN: %gen_transformer --arch gpt2 --fused-qkv-view --hidden 64 --heads 4 --ffn 128 --seq 8 -o %t.view.mlir
 // RUN: tp-opt %t.view.mlir --tp-plan="tp-size=4" --tp-partition="tp-size=4" | FileCheck %s --check-prefix=VIEW
 // RUN: tp-opt %t.view.mlir --tp-plan="tp-size=4" --tp-partition="tp-size=4" | grep -c -E "tp\.(all_|reduce_scatter)" | FileCheck %s --check-prefix=TWO
+// A fused projection the cost check keeps whole is predicted whole: the
+// output projection after it is not made row-parallel on its account.
+// RUN: tp-opt %t.gpt2.mlir --tp-plan="tp-size=4 min-savings-ratio=1e9" | FileCheck %s --check-prefix=WHOLE
+// RUN: tp-opt %t.gpt2.mlir --tp-plan="tp-size=4 min-savings-ratio=1e9" --tp-partition="tp-size=4" | not grep -E "tp\.(all_|reduce_scatter)"
+// WHOLE-LABEL: func.func @gpt2_layer
+// WHOLE-NOT: tp.parallel = "row"
+// WHOLE: return
 // TWO: {{^2$}}
 
 // PLAN: linalg.matmul {tp.parallel = "column", tp.plan_reason = "column: output features split within each of the segments [64, 64, 64] (a fused projection); the split reaches the row layer at

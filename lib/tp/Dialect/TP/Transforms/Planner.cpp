@@ -659,8 +659,9 @@ LogicalResult Planner::run() {
         return failure();
       const Decision &decision = decisions[&op];
       const ShardingOption *option =
-          decision.option ? decision.option
-                          : findKind(&op, decision.kind, true);
+          decision.option && decision.option->kind == decision.kind
+              ? decision.option
+              : findKind(&op, decision.kind, true);
       if (option)
         apply(&op, *option);
       continue;
