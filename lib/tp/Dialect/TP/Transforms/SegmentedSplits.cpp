@@ -175,6 +175,25 @@ static bool hasOnlyPlainSplits(const ShardingOption &option) {
                       [&](const auto &c) { return plain(c.second); });
 }
 
+/// `option` with every split of dimension d replaced by `split(d)` (the
+/// variants of an option whose splits are all plain).
+static ShardingOption
+withSplits(const ShardingOption &option,
+           llvm::function_ref<ShardingAttr(int64_t)> split) {
+  ShardingOption variant = option;
+  auto replace = [&](ShardingAttr &sharding) {
+    if (sharding && sharding.isSplit())
+      sharding = split(sharding.getDim());
+  };
+  for (ShardingAttr &s : variant.operands)
+    replace(s);
+  for (ShardingAttr &s : variant.results)
+    replace(s);
+  for (auto &capture : variant.captures)
+    replace(capture.second);
+  return variant;
+}
+
 /// The (value, dimension) of every plain split in `option`.
 static SmallVector<std::pair<Value, int64_t>>
 splitEntries(Operation *op, const ShardingOption &option) {
@@ -476,19 +495,10 @@ void SegmentedSplits::extend(Operation *op,
             return !replicated.empty();
           });
         for (ArrayRef<int64_t> replicated : choices) {
-          ShardingOption variant = option;
+          ShardingOption variant = withSplits(option, [&](int64_t dim) {
+            return ShardingAttr::getSegmented(ctx, dim, sizes, replicated);
+          });
           variant.paddable = false;
-          auto segment = [&](ShardingAttr &sharding) {
-            if (sharding && sharding.isSplit())
-              sharding = ShardingAttr::getSegmented(
-                  ctx, sharding.getDim(), sizes, replicated);
-          };
-          for (ShardingAttr &s : variant.operands)
-            segment(s);
-          for (ShardingAttr &s : variant.results)
-            segment(s);
-          for (auto &capture : variant.captures)
-            segment(capture.second);
           extended.push_back(std::move(variant));
         }
       }
@@ -504,20 +514,10 @@ void SegmentedSplits::extend(Operation *op,
         });
         if (!valid)
           continue;
-        ShardingOption variant = option;
+        ShardingOption variant = withSplits(option, [&](int64_t dim) {
+          return ShardingAttr::getGranular(ctx, dim, granule);
+        });
         variant.segmentable = false;
-        auto unit = [&](ShardingAttr &sharding) {
-          if (sharding && sharding.isSplit() && !sharding.isSegmented() &&
-              sharding.getGranule() == 1)
-            sharding =
-                ShardingAttr::getGranular(ctx, sharding.getDim(), granule);
-        };
-        for (ShardingAttr &s : variant.operands)
-          unit(s);
-        for (ShardingAttr &s : variant.results)
-          unit(s);
-        for (auto &capture : variant.captures)
-          unit(capture.second);
         extended.push_back(std::move(variant));
       }
     }
