@@ -8,6 +8,8 @@ reductions), for tp-mlir's examples, tests and benchmarks.
   gen_transformer.py --arch gpt2|llama [--layers N] [--batch B] [--seq S]
                      [--hidden E] [--heads H] [--kv-heads G] [--ffn F]
                      [--vocab V] [--embed] [--lm-head] [--fused-qkv]
+                     [--rope slices|concat|interleaved]
+                     [--rope-table arg|const|gather] [--rope-layout bhsd|bshd]
                      [--scores bmm|generic] [--transpose generic|named]
                      [--softmax generic|named] [--dtype f32|bf16]
                      [--annotate] [-o FILE]
@@ -15,7 +17,15 @@ reductions), for tp-mlir's examples, tests and benchmarks.
 gpt2: LayerNorm, biases, tanh-GELU MLP. llama: RMSNorm, no biases, SwiGLU
 MLP, grouped-query attention (--kv-heads). --embed adds a token embedding
 lookup (token ids as an i64 argument), --lm-head a final norm and an LM head
-over the vocabulary. --annotate writes Megatron's tp.parallel annotations
+over the vocabulary. --rope applies rotary position embeddings to Q and K
+in one of the forms frontends emit: rotate_half as two extract_slice halves,
+a negation and two insert_slices into a tensor.empty (TorchDynamo/TOSA
+importers), rotate_half as tensor.concat (torch-mlir's torch.cat), or
+Meta's interleaved pairs (a [.., D/2, 2] view whose partner element is read
+with tensor.extract); the cos/sin tables are arguments, constants, or
+gathered by position ids (an i64 argument) from [2S, ..] tables;
+--rope-layout says whether it is applied after the head transpose
+([B, H, S, D], default) or before it ([B, S, H, D]). --annotate writes Megatron's tp.parallel annotations
 (otherwise the program has none and tp-plan decides).
 """
 import argparse
@@ -228,6 +238,104 @@ class Emitter:
                             lambda a: [f"%q = arith.divf {a[0]}, {a[1]} : {self.dt}", f"linalg.yield %q : {self.dt}"])
 
 
+def rope_tables(em, a, S, D, param):
+    """cos/sin tables for rotary embeddings: (cos, sin, shape) where shape is
+    [S, W] or [B, S, W] (gathered by position ids); W = D (rotate_half) or
+    D/2 (interleaved pairs)."""
+    W = D // 2 if a.rope == "interleaved" else D
+    half = D // 2
+
+    def freq(pos, j):
+        i = j % half if a.rope != "interleaved" else j
+        return pos / (10000.0 ** (2.0 * i / D))
+
+    if a.rope_table == "arg":
+        return param("rope_cos", [S, W]), param("rope_sin", [S, W]), [S, W]
+    if a.rope_table == "const":
+        out = []
+        for fn in (math.cos, math.sin):
+            rows = ", ".join("[" + ", ".join(f"{fn(freq(s_, j)):.6e}" for j in range(W)) + "]" for s_ in range(S))
+            v = em.fresh("rope")
+            em.emit(f"{v} = arith.constant dense<[{rows}]> : {em.t([S, W])}")
+            out.append(v)
+        return out[0], out[1], [S, W]
+    # gather: position ids [B, S] index [2S, W] tables
+    B = a.batch
+    ids = param("pos_ids", [B, S], "i64")
+    tables = [param("rope_cos_table", [2 * S, W]), param("rope_sin_table", [2 * S, W])]
+    out = []
+    for table in tables:
+        e = em.empty([B, S, W])
+        v = em.fresh("rg")
+        em.emit(f"{v} = linalg.generic {{indexing_maps = [{em.amap(3, ['d0', 'd1'])}, {em.amap(3, ['d0', 'd1', 'd2'])}], iterator_types = [\"parallel\", \"parallel\", \"parallel\"]}} ins({ids} : {em.t([B, S], 'i64')}) outs({e} : {em.t([B, S, W])}) {{")
+        em.emit(f"^bb0(%id: i64, %o: {em.dt}):")
+        em.emit("  %row = arith.index_cast %id : i64 to index")
+        em.emit("  %col = linalg.index 2 : index")
+        em.emit(f"  %val = tensor.extract {table}[%row, %col] : {em.t([2 * S, W])}")
+        em.emit(f"  linalg.yield %val : {em.dt}")
+        em.emit(f"}} -> {em.t([B, S, W])}")
+        out.append(v)
+    return out[0], out[1], [B, S, W]
+
+
+def apply_rope(em, a, x, shape, tables):
+    """Rotary embedding of x ([B, H, S, D] or [B, S, H, D] per --rope-layout)."""
+    cos, sin, tshape = tables
+    n = 4
+    D = shape[3]
+    half = D // 2
+    bhsd = a.rope_layout == "bhsd"
+    s_dim = 2 if bhsd else 1
+    ident = em.amap(n, [f"d{i}" for i in range(n)])
+    if a.rope == "interleaved":
+        n = 5
+        x5, x5s = em.expand(x, shape, [[0], [1], [2], [3, 4]], shape[:3] + [half, 2])
+        tmap = ([f"d{s_dim}", "d3"] if len(tshape) == 2 else ["d0", f"d{s_dim}", "d3"])
+        ident5 = em.amap(5, [f"d{i}" for i in range(5)])
+        def body(args):
+            return ["%i0 = linalg.index 0 : index", "%i1 = linalg.index 1 : index",
+                    "%i2 = linalg.index 2 : index", "%i3 = linalg.index 3 : index",
+                    "%j = linalg.index 4 : index", "%one = arith.constant 1 : index",
+                    "%pj = arith.subi %one, %j : index",
+                    f"%partner = tensor.extract {x5}[%i0, %i1, %i2, %i3, %pj] : {em.t(x5s)}",
+                    "%zero = arith.constant 0 : index",
+                    "%isreal = arith.cmpi eq, %j, %zero : index",
+                    f"%xc = arith.mulf {args[0]}, {args[1]} : {em.dt}",
+                    f"%ps = arith.mulf %partner, {args[2]} : {em.dt}",
+                    f"%neg = arith.negf %ps : {em.dt}",
+                    f"%term = arith.select %isreal, %neg, %ps : {em.dt}",
+                    f"%r = arith.addf %xc, %term : {em.dt}",
+                    f"linalg.yield %r : {em.dt}"]
+        y5 = em.generic([(x5, x5s), (cos, tshape), (sin, tshape)], x5s,
+                        [ident5, em.amap(5, tmap), em.amap(5, tmap), ident5], ["parallel"] * 5, body)
+        return em.collapse(y5, x5s, [[0], [1], [2], [3, 4]])[0]
+    hshape = shape[:3] + [half]
+
+    def half_slice(off):
+        v = em.fresh("rh")
+        em.emit(f"{v} = tensor.extract_slice {x}[0, 0, 0, {off}] [{', '.join(map(str, hshape))}] [1, 1, 1, 1] : {em.t(shape)} to {em.t(hshape)}")
+        return v
+    x1, x2 = half_slice(0), half_slice(half)
+    ident_h = em.amap(4, [f"d{i}" for i in range(4)])
+    n2 = em.generic([(x2, hshape)], hshape, [ident_h, ident_h], ["parallel"] * 4,
+                    lambda args: [f"%n = arith.negf {args[0]} : {em.dt}", f"linalg.yield %n : {em.dt}"])
+    if a.rope == "concat":
+        rot = em.fresh("rc")
+        em.emit(f"{rot} = tensor.concat dim(3) {n2}, {x1} : ({em.t(hshape)}, {em.t(hshape)}) -> {em.t(shape)}")
+    else:
+        e = em.empty(shape)
+        i1 = em.fresh("ri")
+        em.emit(f"{i1} = tensor.insert_slice {n2} into {e}[0, 0, 0, 0] [{', '.join(map(str, hshape))}] [1, 1, 1, 1] : {em.t(hshape)} into {em.t(shape)}")
+        rot = em.fresh("ri")
+        em.emit(f"{rot} = tensor.insert_slice {x1} into {i1}[0, 0, 0, {half}] [{', '.join(map(str, hshape))}] [1, 1, 1, 1] : {em.t(hshape)} into {em.t(shape)}")
+    tmap = em.amap(4, [f"d{s_dim}", "d3"] if len(tshape) == 2 else ["d0", f"d{s_dim}", "d3"])
+    return em.generic([(x, shape), (rot, shape), (cos, tshape), (sin, tshape)], shape,
+                      [ident, ident, tmap, tmap, ident], ["parallel"] * 4,
+                      lambda args: [f"%xc = arith.mulf {args[0]}, {args[2]} : {em.dt}",
+                                    f"%rs = arith.mulf {args[1]}, {args[3]} : {em.dt}",
+                                    f"%r = arith.addf %xc, %rs : {em.dt}", f"linalg.yield %r : {em.dt}"])
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--arch", choices=["gpt2", "llama"], default="gpt2")
@@ -245,9 +353,15 @@ def main():
     p.add_argument("--fused-qkv-view", action="store_true",
                    help="fused QKV cut apart as qkv.view(B, S, 3, H, D).permute(2, 0, 3, 1, 4)[i] "
                         "(expand_shape, transpose, select) instead of by slices; needs kv-heads == heads")
-    p.add_argument("--scores", choices=["bmm", "generic"], default="bmm")
+    p.add_argument("--scores", choices=["bmm", "bmm-merged", "generic"], default="bmm",
+                   help="bmm: K transposed as [B, H, D, S], then [B*H] views around batch_matmuls; "
+                        "bmm-merged: views to [B*H, S, D] first, K transposed as a merged tensor "
+                        "(torch.bmm(q.reshape(B*H, S, D), k.reshape(B*H, S, D).transpose(1, 2)))")
     p.add_argument("--transpose", choices=["generic", "named"], default="generic")
     p.add_argument("--softmax", choices=["generic", "named"], default="generic")
+    p.add_argument("--rope", choices=["none", "slices", "concat", "interleaved"], default="none")
+    p.add_argument("--rope-table", choices=["arg", "const", "gather"], default="arg")
+    p.add_argument("--rope-layout", choices=["bhsd", "bshd"], default="bhsd")
     p.add_argument("--dtype", default="f32")
     p.add_argument("--annotate", action="store_true")
     p.add_argument("--name", default=None)
@@ -262,6 +376,8 @@ def main():
         sys.exit("hidden must be divisible by heads and heads by kv-heads")
     if a.fused_qkv_view and G != H:
         sys.exit("--fused-qkv-view needs kv-heads == heads")
+    if a.rope != "none" and (D % 2 or a.fused_qkv_view):
+        sys.exit("--rope needs an even head dim and no --fused-qkv-view")
     gpt2 = a.arch == "gpt2"
     named_t = a.transpose == "named"
     em = Emitter(a.dtype)
@@ -290,6 +406,7 @@ def main():
         x = param("x", [B, S, E])
     xs = [B, S, E]
 
+    tables = rope_tables(em, a, S, D, param) if a.rope != "none" else None
     scale = em.const(1.0 / math.sqrt(D))
     neg = em.const(-1.0e9)
     for l in range(a.layers):
@@ -300,9 +417,14 @@ def main():
         h2, h2s = em.collapse(h, xs, [[0, 1], [2]])
         bias = lambda n, size: param(pre + n, [size]) if gpt2 else None
 
-        def heads_of(y, nheads):
+        def heads_of(y, nheads, rope=False):
             v, s = em.expand(y, [T, nheads * D], [[0, 1], [2, 3]], [B, S, nheads, D])
-            return em.transpose(v, s, [0, 2, 1, 3], named_t)  # [B, nh, S, D]
+            if rope and a.rope_layout == "bshd":
+                v = apply_rope(em, a, v, s, tables)
+            t, ts = em.transpose(v, s, [0, 2, 1, 3], named_t)  # [B, nh, S, D]
+            if rope and a.rope_layout == "bhsd":
+                t = apply_rope(em, a, t, ts, tables)
+            return t, ts
 
         if a.fused_qkv_view:
             wqkv = param(pre + "wqkv", [3 * E, E])
@@ -333,8 +455,8 @@ def main():
             k, _ = em.linear(h2, h2s, wk, G * D, bias("bk", G * D), named_t, ann("column" if G % 1 == 0 else None))
             v, _ = em.linear(h2, h2s, wv, G * D, bias("bv", G * D), named_t, ann("column"))
         if not a.fused_qkv_view:
-            qh, qhs = heads_of(q, H)
-            kh, khs = heads_of(k, G)
+            qh, qhs = heads_of(q, H, a.rope != "none")
+            kh, khs = heads_of(k, G, a.rope != "none")
             vh, vhs = heads_of(v, G)
         if G != H:
             rep = H // G
@@ -347,7 +469,13 @@ def main():
             kh, khs = repeat(kh, khs)
             vh, vhs = repeat(vh, vhs)
         # scores = q @ k^T / sqrt(D), causal mask, softmax
-        if a.scores == "bmm":
+        if a.scores == "bmm-merged":
+            q3, q3s = em.collapse(qh, qhs, [[0, 1], [2], [3]])
+            km, kms = em.collapse(kh, khs, [[0, 1], [2], [3]])
+            k3, k3s = em.transpose(km, kms, [0, 2, 1], named_t)
+            s3, s3s = em.batch_matmul(q3, q3s, k3, k3s)
+            sc, scs = em.expand(s3, s3s, [[0, 1], [2], [3]], [B, H, S, S])
+        elif a.scores == "bmm":
             q3, q3s = em.collapse(qh, qhs, [[0, 1], [2], [3]])
             kt, kts = em.transpose(kh, khs, [0, 1, 3, 2], named_t)
             k3, k3s = em.collapse(kt, kts, [[0, 1], [2], [3]])
@@ -369,7 +497,7 @@ def main():
                                         f"%m = arith.select %future, {neg}, %s : {em.dt}",
                                         f"linalg.yield %m : {em.dt}"])
         probs = em.softmax_last(masked, scs, a.softmax == "named")
-        if a.scores == "bmm":
+        if a.scores in ("bmm", "bmm-merged"):
             p3, p3s = em.collapse(probs, scs, [[0, 1], [2], [3]])
             v3, v3s = em.collapse(vh, vhs, [[0, 1], [2], [3]])
             c3, c3s = em.batch_matmul(p3, p3s, v3, v3s)

@@ -105,7 +105,7 @@ static cl::opt<std::string>
 static cl::opt<double> minWeightFraction(
     "min-weight-fraction",
     cl::desc("Planner: weights below this fraction of the largest weight "
-             "stay replicated"),
+             "reading the same input stay replicated"),
     cl::init(0.01));
 static cl::opt<std::string>
     planReport("plan-report",

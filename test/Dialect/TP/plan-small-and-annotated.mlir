@@ -2,12 +2,12 @@
 // RUN: tp-opt %s -split-input-file --tp-plan="tp-size=2 min-weight-fraction=0.0 min-savings-ratio=0.0" | FileCheck %s --check-prefix=NOMIN
 // RUN: tp-opt %s -split-input-file --tp-plan="tp-size=2 flops-per-byte=1e12" | FileCheck %s --check-prefix=FREE
 
-// A tiny weight (the 8x2 gate is 0.3% of the largest weight, below the
-// default min-weight-fraction of 1%) stays replicated, with the reason; a user
-// annotation is kept (it wins over the planner).
+// A tiny weight (the 8x2 gate is 0.3% of the largest weight reading the same
+// input, below the default min-weight-fraction of 1%) stays replicated, with
+// the reason; a user annotation is kept (it wins over the planner).
 // CHECK-LABEL: func @small_weight_replicated_user_annotation_wins
 // CHECK: linalg.matmul {tp.parallel = "row"} ins(%arg0, %arg1
-// CHECK: linalg.matmul {tp.parallel = "replicated", tp.plan_reason = "replicated: its weight is 0.{{[0-9]+}}% of the largest weight (below min-weight-fraction 1.00%)"} ins(%arg0, %arg2
+// CHECK: linalg.matmul {tp.parallel = "replicated", tp.plan_reason = "replicated: its weight is 0.{{[0-9]+}}% of the largest weight reading the same input (below min-weight-fraction 1.00%)"} ins(%arg0, %arg2
 // NOMIN-LABEL: func @small_weight_replicated_user_annotation_wins
 // NOMIN: linalg.matmul {tp.parallel = "row"} ins(%arg0, %arg1
 // NOMIN: linalg.matmul {tp.parallel = "column"

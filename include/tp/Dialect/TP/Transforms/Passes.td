@@ -77,8 +77,9 @@ def TPPlan : Pass<"tp-plan", "::mlir::ModuleOp"> {
     lookups of a parameter table). A weight matmul whose activation arrives
     split along the contraction is `row`; one whose activation arrives whole
     is `column` when its split reaches a row layer (or the result) without an
-    all_gather, else `replicated`; a lookup is `vocab`. Weights below
-    `min-weight-fraction` of the function's largest weight stay replicated,
+    all_gather, else `replicated`; a lookup is `vocab`. A weight below
+    `min-weight-fraction` of the largest weight read from the same input (a
+    router next to the experts it routes to) stays replicated,
     and so does a column layer whose split (with its row partner) saves fewer
     weight bytes per rank than `min-savings-ratio` times the bytes its
     collective moves per step (ring algorithm). A split dimension
@@ -100,8 +101,8 @@ def TPPlan : Pass<"tp-plan", "::mlir::ModuleOp"> {
            "error, replicate or pad">,
     Option<"minWeightFraction", "min-weight-fraction", "double",
            /*default=*/"0.01",
-           "Weights smaller than this fraction of the largest weight stay "
-           "replicated">,
+           "Weights smaller than this fraction of the largest weight that "
+           "reads the same input stay replicated">,
     Option<"minSavingsRatio", "min-savings-ratio", "double",
            /*default=*/"1.0",
            "Split a column/row pair only if it saves at least this many "

@@ -22,8 +22,10 @@
 //    locally);
 //  * an embedding lookup of a parameter table is "vocab" (vocabulary-parallel:
 //    a masked local lookup and one all_reduce);
-//  * a weight smaller than `minWeightFraction` of the function's largest
-//    weight stays replicated (an MoE router next to the MLPs), and so does a
+//  * a weight smaller than `minWeightFraction` of the largest weight whose
+//    matmul reads the same input (through views) stays replicated (an MoE
+//    router next to the experts it routes to; never a K/V projection because
+//    of an LM head elsewhere in the program), and so does a
 //    column layer whose split (with its row partner) saves fewer weight bytes
 //    per rank than `minSavingsRatio` times the bytes its all_reduce (or the
 //    result's all_gather) moves per step, ring algorithm, where the FLOPs
@@ -60,7 +62,8 @@ std::optional<UnevenPolicy> parseUnevenPolicy(llvm::StringRef value);
 struct PlannerOptions {
   int64_t tpSize = 2;
   UnevenPolicy uneven = UnevenPolicy::Error;
-  /// Weights below this fraction of the largest weight stay replicated.
+  /// Weights below this fraction of the largest weight read from the same
+  /// input stay replicated.
   double minWeightFraction = 0.01;
   /// A column layer (with its row partner) is split only if the weight bytes
   /// it saves per rank are at least this many times the bytes its collective

@@ -28,6 +28,15 @@ namespace tp {
 /// locations), "?" otherwise.
 std::string formatLocation(Location loc);
 
+/// True if the rows a lookup (an op with a vocabulary-parallel form) reads
+/// become the hidden state of the model: they reach the activation of a
+/// weight matmul (a contraction whose other operand is read from a function
+/// argument or constant), or a result, through ops that do not reduce. Token
+/// embeddings do (vocabulary-parallel is worth its all_reduce); rotary
+/// cos/sin rows gathered by position ids meet only activations in the
+/// attention's contractions, so they are not weight lookups.
+bool isEmbeddingLookup(Operation *lookup);
+
 struct PartitionReport {
   struct Matmul {
     std::string op;       ///< "linalg.matmul"
@@ -43,6 +52,19 @@ struct PartitionReport {
     int64_t tensorBytes = 0; ///< bytes of the full (gathered/reduced) tensor
     int64_t trafficBytes = 0; ///< bytes each rank sends (ring algorithm)
   };
+  /// A function argument that is the weight of a weight op (the parameter
+  /// operand of a matmul-like op, or a lookup's table).
+  struct WeightArgument {
+    unsigned index = 0;
+    std::string type;     ///< its global type
+    std::string op;       ///< the weight op reading it ("linalg.matmul")
+    std::string location; ///< the weight op's location
+    std::string form;     ///< the weight op's form
+    std::string reason;   ///< why the weight op has that form
+    int64_t bytes = 0;        ///< unsharded
+    int64_t boundBytes = 0;   ///< ceil(bytes / tp-size)
+    int64_t bytesPerRank = 0; ///< what one rank holds in the plan
+  };
   struct Function {
     std::string name;
     int64_t tpSize = 1;
@@ -50,6 +72,13 @@ struct PartitionReport {
     std::vector<Collective> collectives;
     int64_t argumentBytes = 0;        ///< all arguments, unsharded
     int64_t argumentBytesPerRank = 0; ///< all arguments, one rank's part
+    /// The plan's lower bound: every weight argument / tp-size, every other
+    /// argument whole.
+    int64_t argumentBytesLowerBound = 0;
+    std::vector<WeightArgument> weights;
+    /// The weights above their bound (held whole, in part, or padded), with
+    /// their weight op's reason.
+    std::vector<WeightArgument> aboveBound() const;
   };
   std::vector<Function> functions;
   /// Graphviz rendering of the planned dataflow (see recordDot).

@@ -249,6 +249,62 @@ static SmallVector<Value> dynamicSizes(OpBuilder &builder, Location loc,
   return sizes;
 }
 
+/// The position at which every `tensor.extract` in `op`'s body reads
+/// `captured` (a tensor defined outside the op) with the index of loop
+/// `loop` itself, unchanged: there a split of the loop can split the
+/// captured tensor too (rotary embeddings' interleaved pairs read the
+/// partner element of a pair this way). std::nullopt if some extract uses
+/// the loop's index otherwise, or none uses it.
+static std::optional<int64_t> capturedSplitPosition(linalg::LinalgOp op,
+                                                    Value captured,
+                                                    unsigned loop) {
+  std::optional<int64_t> position;
+  bool usable = true;
+  op->walk([&](tensor::ExtractOp extract) {
+    if (extract.getTensor() != captured)
+      return;
+    for (auto [pos, index] : llvm::enumerate(extract.getIndices())) {
+      auto direct = index.getDefiningOp<linalg::IndexOp>();
+      if (direct && direct.getDim() == loop) {
+        if (position && *position != int64_t(pos))
+          usable = false;
+        position = pos;
+        continue;
+      }
+      // Any other use of the loop's index (an offset, a mirror) needs the
+      // whole dimension.
+      SmallVector<Value> worklist{index};
+      llvm::SmallPtrSet<Value, 8> seen;
+      while (!worklist.empty() && usable) {
+        Value v = worklist.pop_back_val();
+        if (!seen.insert(v).second)
+          continue;
+        Operation *def = v.getDefiningOp();
+        if (!def || !op->isProperAncestor(def))
+          continue;
+        if (auto other = dyn_cast<linalg::IndexOp>(def);
+            other && other.getDim() == loop)
+          usable = false;
+        llvm::append_range(worklist, def->getOperands());
+      }
+    }
+  });
+  if (!usable)
+    return std::nullopt;
+  return position;
+}
+
+/// Tensors defined outside `op` and read in its body with tensor.extract.
+static SmallVector<Value> getExtractedCaptures(linalg::LinalgOp op) {
+  llvm::SetVector<Value> captured;
+  op->walk([&](tensor::ExtractOp extract) {
+    Value tensor = extract.getTensor();
+    if (!op->isAncestor(tensor.getParentRegion()->getParentOp()))
+      captured.insert(tensor);
+  });
+  return captured.takeVector();
+}
+
 static void getLinalgShardingOptions(Operation *op,
                                      SmallVectorImpl<ShardingOption> &options) {
   auto linalgOp = cast<linalg::LinalgOp>(op);
@@ -288,6 +344,12 @@ static void getLinalgShardingOptions(Operation *op,
   op->walk([&](linalg::IndexOp index) {
     indexedLoops.push_back(index.getDim());
   });
+  // Tables read with tensor.extract (a lookup's table is split by
+  // vocabulary instead, below).
+  std::optional<Gather> gather = matchGather(linalgOp);
+  SmallVector<Value> extracted;
+  if (!gather)
+    extracted = getExtractedCaptures(linalgOp);
   for (unsigned loop = 0, e = linalgOp.getNumLoops(); loop < e; ++loop) {
     ShardingOption option;
     option.loopDim = loop;
@@ -333,6 +395,16 @@ static void getLinalgShardingOptions(Operation *op,
     }
     if (!valid)
       continue;
+    // A parallel loop that indexes a captured tensor directly splits it too.
+    if (!reduction)
+      for (Value captured : extracted)
+        if (std::optional<int64_t> pos =
+                capturedSplitPosition(linalgOp, captured, loop))
+        {
+          option.captures.push_back(
+              {captured, ShardingAttr::getSplit(ctx, *pos)});
+          option.paddable = false;
+        }
     // Positions along the loop matter only to linalg.index of it.
     option.segmentable = !llvm::is_contained(indexedLoops, loop);
     if (columnLoop && loop == *columnLoop)
@@ -342,7 +414,7 @@ static void getLinalgShardingOptions(Operation *op,
     options.push_back(std::move(option));
   }
 
-  if (std::optional<Gather> gather = matchGather(linalgOp))
+  if (gather)
     options.push_back(vocabParallelOption(op, *gather));
 }
 
@@ -478,7 +550,23 @@ partitionLinalgOp(Operation *op, OpBuilder &builder,
         builder.setInsertionPointAfter(index);
         auto shifted = arith::AddIOp::create(builder, index.getLoc(),
                                              index.getResult(), offset);
-        index.getResult().replaceAllUsesExcept(shifted, shifted);
+        // A captured tensor split along this loop (see
+        // capturedSplitPosition) is read at the local index. The partitioner
+        // has already put the local tensor in place: it is the one whose
+        // extent at that position is this rank's chunk (a whole tensor read
+        // at every global index is at least the loop's global size there).
+        index.getResult().replaceUsesWithIf(shifted, [&](OpOperand &use) {
+          if (use.getOwner() == shifted)
+            return false;
+          auto extract = dyn_cast<tensor::ExtractOp>(use.getOwner());
+          if (!extract || use.getOperandNumber() == 0)
+            return true;
+          auto type = cast<RankedTensorType>(extract.getTensor().getType());
+          int64_t pos = use.getOperandNumber() - 1;
+          bool local = option.loopSize != chunkSize &&
+                       type.getDimSize(pos) == chunkSize;
+          return !local;
+        });
       }
     }
   }

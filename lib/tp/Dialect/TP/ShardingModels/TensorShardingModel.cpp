@@ -296,6 +296,87 @@ struct ConcatShardingModel
   }
 };
 
+/// An insert_slice keeps a split of a destination dimension it writes whole
+/// (offset 0, full size, stride 1, not dropped), with the source split along
+/// the matching dimension: rotate_half's halves written back along the head
+/// dimension, a KV cache updated at one position of its sequence dimension.
+/// The other dimensions may be cut anywhere, even at dynamic offsets.
+struct InsertSliceShardingModel
+    : public ShardingOpInterface::ExternalModel<InsertSliceShardingModel,
+                                                tensor::InsertSliceOp> {
+  /// Destination dimension -> source dimension for dimensions written whole.
+  static SmallVector<std::pair<int64_t, int64_t>>
+  wholeDims(tensor::InsertSliceOp insert) {
+    SmallVector<std::pair<int64_t, int64_t>> result;
+    RankedTensorType dest = insert.getDestType();
+    llvm::SmallBitVector dropped = insert.getDroppedDims();
+    int64_t srcDim = 0;
+    for (int64_t d = 0, e = dest.getRank(); d < e; ++d) {
+      if (dropped.test(d))
+        continue;
+      std::optional<int64_t> offset =
+          getConstantIntValue(insert.getMixedOffsets()[d]);
+      std::optional<int64_t> size =
+          getConstantIntValue(insert.getMixedSizes()[d]);
+      std::optional<int64_t> stride =
+          getConstantIntValue(insert.getMixedStrides()[d]);
+      if (offset == 0 && stride == 1 && size && !dest.isDynamicDim(d) &&
+          *size == dest.getDimSize(d))
+        result.push_back({d, srcDim});
+      ++srcDim;
+    }
+    return result;
+  }
+
+  void getShardingOptions(Operation *op, int64_t,
+                          SmallVectorImpl<ShardingOption> &options) const {
+    auto insert = cast<tensor::InsertSliceOp>(op);
+    MLIRContext *ctx = op->getContext();
+    options.push_back(replicatedOption(op));
+    for (auto [destDim, srcDim] : wholeDims(insert)) {
+      ShardingOption option = replicatedOption(op);
+      option.kind = ParallelKind::Other;
+      option.segmentable = true;
+      option.operands[0] = ShardingAttr::getSplit(ctx, srcDim);
+      option.operands[1] = ShardingAttr::getSplit(ctx, destDim);
+      option.results[0] = ShardingAttr::getSplit(ctx, destDim);
+      options.push_back(std::move(option));
+    }
+  }
+
+  FailureOr<SmallVector<Value>>
+  partition(Operation *op, OpBuilder &builder, const ShardingOption &option,
+            ValueRange localOperands, PartitionContext &context) const {
+    auto insert = cast<tensor::InsertSliceOp>(op);
+    IRMapping mapping;
+    mapping.map(op->getOperands(), localOperands);
+    if (!option.results[0].isSplit())
+      return SmallVector<Value>{builder.clone(*op, mapping)->getResult(0)};
+    // The split dimension is written whole: its size becomes the local size.
+    int64_t dim = option.results[0].getDim();
+    auto localDest = cast<RankedTensorType>(localOperands[1].getType());
+    SmallVector<OpFoldResult> sizes = insert.getMixedSizes();
+    sizes[dim] = builder.getIndexAttr(localDest.getDimSize(dim));
+    SmallVector<OpFoldResult> offsets, strides;
+    for (OpFoldResult ofr : insert.getMixedOffsets())
+      offsets.push_back(mapOpFoldResult(ofr, mapping));
+    for (OpFoldResult ofr : insert.getMixedStrides())
+      strides.push_back(mapOpFoldResult(ofr, mapping));
+    for (OpFoldResult &ofr : sizes)
+      ofr = mapOpFoldResult(ofr, mapping);
+    return SmallVector<Value>{tensor::InsertSliceOp::create(
+        builder, op->getLoc(), localOperands[0], localOperands[1], offsets,
+        sizes, strides)};
+  }
+
+  static OpFoldResult mapOpFoldResult(OpFoldResult ofr,
+                                      const IRMapping &mapping) {
+    if (auto value = dyn_cast<Value>(ofr))
+      return mapping.lookupOrDefault(value);
+    return ofr;
+  }
+};
+
 /// A pad keeps a split of a dimension it does not pad.
 struct PadShardingModel
     : public ShardingOpInterface::ExternalModel<PadShardingModel,
@@ -339,6 +420,7 @@ void mlir::tp::registerTensorShardingModels(DialectRegistry &registry) {
     tensor::ExpandShapeOp::attachInterface<ExpandShapeShardingModel>(*ctx);
     tensor::CollapseShapeOp::attachInterface<CollapseShapeShardingModel>(*ctx);
     tensor::ExtractSliceOp::attachInterface<ExtractSliceShardingModel>(*ctx);
+    tensor::InsertSliceOp::attachInterface<InsertSliceShardingModel>(*ctx);
     tensor::ConcatOp::attachInterface<ConcatShardingModel>(*ctx);
     tensor::PadOp::attachInterface<PadShardingModel>(*ctx);
   });

@@ -69,7 +69,14 @@ private:
   }
   LogicalResult partitionOp(Operation *op, const ShardingOption &option);
   LogicalResult replicateOp(Operation *op);
+  /// Records, for every op whose chosen option lists captured tensors, the
+  /// sharding each captured tensor needs, in the order
+  /// getUsedValuesDefinedAbove finds them: the option names the tensors as
+  /// they were before partitioning, and producers are replaced as the
+  /// partitioner goes, while the order of the uses stays.
+  void recordCaptureShardings(ArrayRef<Operation *> ops);
 
+  DenseMap<Operation *, SmallVector<ShardingAttr>> captureShardings;
   func::FuncOp func;
   ShardingSolver &solver;
   int64_t tpSize;
@@ -120,11 +127,15 @@ LogicalResult FunctionPartitioner::partitionOp(Operation *op,
   // Tensors read inside the op's regions: the option says how it needs them.
   llvm::SetVector<Value> captured;
   getUsedValuesDefinedAbove(op->getRegions(), captured);
-  for (Value value : captured) {
+  auto recorded = captureShardings.find(op);
+  for (auto [i, capturedValue] : llvm::enumerate(captured)) {
+    Value value = capturedValue;
     if (!isa<RankedTensorType>(value.getType()))
       continue;
-    FailureOr<Value> local = getLocal(value, option.getCaptureSharding(value),
-                                      reshardLoc(value, op));
+    ShardingAttr want = option.getCaptureSharding(value);
+    if (recorded != captureShardings.end() && i < recorded->second.size())
+      want = recorded->second[i];
+    FailureOr<Value> local = getLocal(value, want, reshardLoc(value, op));
     if (failed(local))
       return failure();
     if (*local != value)
@@ -192,6 +203,19 @@ LogicalResult FunctionPartitioner::replicateOp(Operation *op) {
   return success();
 }
 
+void FunctionPartitioner::recordCaptureShardings(ArrayRef<Operation *> ops) {
+  for (Operation *op : ops) {
+    const ShardingOption *option = solver.getChosenOption(op);
+    if (!option || option->captures.empty())
+      continue;
+    llvm::SetVector<Value> captured;
+    getUsedValuesDefinedAbove(op->getRegions(), captured);
+    SmallVector<ShardingAttr> &wants = captureShardings[op];
+    for (Value value : captured)
+      wants.push_back(option->getCaptureSharding(value));
+  }
+}
+
 LogicalResult FunctionPartitioner::run() {
   Block &body = func.getBody().front();
   MLIRContext *ctx = func.getContext();
@@ -210,6 +234,7 @@ LogicalResult FunctionPartitioner::run() {
   SmallVector<Operation *> ops;
   for (Operation &op : body.without_terminator())
     ops.push_back(&op);
+  recordCaptureShardings(ops);
   for (Operation *op : ops) {
     op->removeAttr(TPDialect::getParallelAttrName());
     op->removeAttr(TPDialect::getResultShardingAttrName());

@@ -108,7 +108,10 @@ private:
   DenseMap<Operation *, Decision> decisions;
   DenseMap<Value, ShardingAttr> predicted;
   DenseMap<Value, bool> parameterCache;
-  int64_t largestWeightBytes = 0;
+  /// The largest weight among the weight matmuls reading each activation
+  /// (a router next to the experts it routes to, K/V next to Q).
+  DenseMap<Value, int64_t> largestSiblingBytes;
+  double siblingFraction(Operation *op, const WeightOp &weight) const;
 };
 
 } // namespace
@@ -150,7 +153,7 @@ std::optional<WeightOp> Planner::matchWeightOp(Operation *op) {
     for (const ShardingOption &o : info.all)
       if (o.kind == ParallelKind::Vocab && !o.captures.empty()) {
         Value table = o.captures.front().first;
-        if (!isParameter(table))
+        if (!isParameter(table) || !isEmbeddingLookup(op))
           return std::nullopt;
         WeightOp w;
         w.isGather = true;
@@ -426,15 +429,36 @@ LogicalResult Planner::replicateUneven(Operation *op,
             "(keep it whole) or uneven=pad (pad the split)";
 }
 
+/// `value` seen through reshapes: the matmuls of one layer read one hidden
+/// state, each perhaps through its own view of it.
+static Value throughViews(Value value) {
+  while (Operation *def = value.getDefiningOp()) {
+    if (!isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::CastOp>(
+            def))
+      break;
+    value = def->getOperand(0);
+  }
+  return value;
+}
+
+double Planner::siblingFraction(Operation *op, const WeightOp &weight) const {
+  if (weight.isGather)
+    return 1.0;
+  auto it =
+      largestSiblingBytes.find(throughViews(op->getOperand(weight.activation)));
+  if (it == largestSiblingBytes.end() || it->second <= 0)
+    return 1.0;
+  return double(weight.weightBytes) / double(it->second);
+}
+
 LogicalResult Planner::decideMatmul(Operation *op, const WeightOp &weight) {
   Decision &d = decisions[op];
-  double fraction = largestWeightBytes ? double(weight.weightBytes) /
-                                             double(largestWeightBytes)
-                                       : 1.0;
+  double fraction = siblingFraction(op, weight);
   if (fraction < options.minWeightFraction) {
     d.kind = ParallelKind::Replicated;
     d.reason = llvm::formatv("replicated: its weight is {0:f2}% of the largest "
-                             "weight (below min-weight-fraction {1:f2}%)",
+                             "weight reading the same input (below "
+                             "min-weight-fraction {1:f2}%)",
                              100 * fraction, 100 * options.minWeightFraction);
     return success();
   }
@@ -578,19 +602,26 @@ LogicalResult Planner::decideMatmul(Operation *op, const WeightOp &weight) {
 
 LogicalResult Planner::decideGather(Operation *op, const WeightOp &weight) {
   Decision &d = decisions[op];
-  double fraction = largestWeightBytes ? double(weight.weightBytes) /
-                                             double(largestWeightBytes)
-                                       : 1.0;
-  if (fraction < options.minWeightFraction) {
-    d.kind = ParallelKind::Replicated;
-    d.reason = llvm::formatv("replicated: its table is {0:f2}% of the largest "
-                             "weight (below min-weight-fraction {1:f2}%)",
-                             100 * fraction, 100 * options.minWeightFraction);
-    return success();
-  }
   const ShardingOption *vocab = findKind(op, ParallelKind::Vocab, false);
   if (auto issue = checkFeasible(*vocab, op, p, padding()))
     return replicateUneven(op, *issue, op, "vocabulary");
+  // The cost model: the table bytes a rank does not hold against the
+  // all_reduce of the looked-up rows (ring algorithm).
+  double keep = double(p - 1) / double(p);
+  double saved = keep * weight.weightBytes;
+  double traffic = 0;
+  for (Type t : op->getResultTypes())
+    traffic += 2 * keep * CostModel::getBytes(t);
+  if (saved < options.minSavingsRatio * traffic) {
+    d.kind = ParallelKind::Replicated;
+    d.reason = llvm::formatv("replicated: splitting the table saves {0} bytes "
+                             "per rank for one all_reduce of {1} bytes per "
+                             "step (below min-savings-ratio {2})",
+                             int64_t(saved), int64_t(traffic),
+                             options.minSavingsRatio)
+                   .str();
+    return success();
+  }
   d.kind = ParallelKind::Vocab;
   d.reason = "vocab: each rank looks up the ids in its rows of the table "
              "(masked); one all_reduce of the embeddings";
@@ -627,7 +658,11 @@ LogicalResult Planner::run() {
   for (Operation &op : *body)
     if (std::optional<WeightOp> w = matchWeightOp(&op)) {
       weightOps[&op] = *w;
-      largestWeightBytes = std::max(largestWeightBytes, w->weightBytes);
+      if (!w->isGather) {
+        int64_t &largest =
+            largestSiblingBytes[throughViews(op.getOperand(w->activation))];
+        largest = std::max(largest, w->weightBytes);
+      }
     }
 
   for (Operation &op : *body) {

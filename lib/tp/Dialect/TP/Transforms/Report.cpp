@@ -9,6 +9,7 @@
 #include "tp/Dialect/TP/Transforms/Planner.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -36,12 +37,128 @@ static std::string typeString(Type type) {
   return s;
 }
 
+/// The argument of `body` that `value` is read from through views, slices,
+/// transposes and copies (ops with one tensor input and no reduction), or
+/// null when it is computed from anything else.
+static BlockArgument traceToArgument(Value value, Block *body) {
+  for (int step = 0; step < 32; ++step) {
+    if (auto arg = dyn_cast<BlockArgument>(value))
+      return arg.getOwner() == body ? arg : BlockArgument();
+    Operation *def = value.getDefiningOp();
+    if (!def)
+      return {};
+    if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
+            tensor::ExtractSliceOp, tensor::CastOp>(def)) {
+      value = def->getOperand(0);
+      continue;
+    }
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(def);
+    if (!linalgOp || linalgOp.getNumDpsInputs() != 1 ||
+        linalgOp.getNumReductionLoops() != 0)
+      return {};
+    value = linalgOp.getDpsInputOperand(0)->get();
+  }
+  return {};
+}
+
+/// The weight operands of a weight op: the operand of a two-input
+/// contraction that does not carry its M (token) dimensions, and the table
+/// of a lookup (the tensor its vocabulary-parallel form captures).
+static SmallVector<Value> getWeightOperands(Operation *op, int64_t tpSize,
+                                            bool *isLookup = nullptr) {
+  SmallVector<Value> weights;
+  if (auto iface = dyn_cast<ShardingOpInterface>(op)) {
+    SmallVector<ShardingOption> options;
+    iface.getShardingOptions(tpSize, options);
+    for (const ShardingOption &o : options)
+      if (o.kind == ParallelKind::Vocab && !o.captures.empty()) {
+        weights.push_back(o.captures.front().first);
+        if (isLookup)
+          *isLookup = true;
+        return weights;
+      }
+  }
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  if (!linalgOp || linalgOp.getNumDpsInputs() != 2)
+    return weights;
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(linalgOp);
+  if (failed(dims))
+    return weights;
+  auto usesM = [&](OpOperand *operand) {
+    AffineMap map = linalgOp.getMatchingIndexingMap(operand);
+    return llvm::any_of(dims->m,
+                        [&](unsigned m) { return map.isFunctionOfDim(m); });
+  };
+  OpOperand *lhs = linalgOp.getDpsInputOperand(0);
+  OpOperand *rhs = linalgOp.getDpsInputOperand(1);
+  if (usesM(lhs) && !usesM(rhs))
+    weights.push_back(rhs->get());
+  else if (usesM(rhs) && !usesM(lhs))
+    weights.push_back(lhs->get());
+  return weights;
+}
+
+/// True if `value` is read from a function argument or a constant through
+/// views, slices, transposes and copies.
+static bool isParameterLike(Value value, Block *body) {
+  if (traceToArgument(value, body))
+    return true;
+  for (int step = 0; step < 32; ++step) {
+    Operation *def = value.getDefiningOp();
+    if (!def)
+      return false;
+    if (def->hasTrait<OpTrait::ConstantLike>())
+      return true;
+    if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
+            tensor::ExtractSliceOp, tensor::CastOp>(def)) {
+      value = def->getOperand(0);
+      continue;
+    }
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(def);
+    if (!linalgOp || linalgOp.getNumDpsInputs() != 1 ||
+        linalgOp.getNumReductionLoops() != 0)
+      return false;
+    value = linalgOp.getDpsInputOperand(0)->get();
+  }
+  return false;
+}
+
+bool mlir::tp::isEmbeddingLookup(Operation *lookup) {
+  Block *body = lookup->getBlock();
+  SmallVector<Value> worklist(lookup->getResults());
+  llvm::SmallPtrSet<Operation *, 32> visited;
+  while (!worklist.empty()) {
+    Value value = worklist.pop_back_val();
+    for (OpOperand &use : value.getUses()) {
+      Operation *user = body->findAncestorOpInBlock(*use.getOwner());
+      if (!user)
+        continue;
+      if (user->hasTrait<OpTrait::IsTerminator>())
+        return true;
+      if (auto linalgOp = dyn_cast<linalg::LinalgOp>(user);
+          linalgOp && linalgOp.getNumReductionLoops() > 0) {
+        for (Value weight : getWeightOperands(user, /*tpSize=*/2))
+          if (weight != use.get() && isParameterLike(weight, body))
+            return true;
+        continue; // A reduction, or a contraction of activations.
+      }
+      if (isa<linalg::SoftmaxOp>(user) || !visited.insert(user).second)
+        continue;
+      llvm::append_range(worklist, user->getResults());
+    }
+  }
+  return false;
+}
+
 void PartitionReport::recordPlan(func::FuncOp func,
                                  const ShardingSolver &solver) {
   Function &f = functions.emplace_back();
   f.name = func.getName().str();
   f.tpSize = solver.getTPSize();
-  for (Operation &op : func.getBody().front()) {
+  Block &body = func.getBody().front();
+  llvm::SmallDenseSet<unsigned> seen;
+  for (Operation &op : body) {
     if (!solver.isWeightOpLike(&op))
       continue;
     Matmul m;
@@ -62,8 +179,36 @@ void PartitionReport::recordPlan(func::FuncOp func,
       m.reason = "tp-size 1";
     else
       m.reason = "propagated: cheapest given its neighbours";
+    bool lookup = false;
+    SmallVector<Value> weights = getWeightOperands(&op, f.tpSize, &lookup);
+    // Lookups whose rows are not the model's hidden state (rotary tables
+    // gathered by position) are not weight ops.
+    if (lookup && !isEmbeddingLookup(&op))
+      weights.clear();
+    for (Value weight : weights) {
+      BlockArgument arg = traceToArgument(weight, &body);
+      if (!arg || !seen.insert(arg.getArgNumber()).second)
+        continue;
+      WeightArgument w;
+      w.index = arg.getArgNumber();
+      w.type = typeString(arg.getType());
+      w.op = m.op;
+      w.location = m.location;
+      w.form = m.form;
+      w.reason = m.reason;
+      f.weights.push_back(std::move(w));
+    }
     f.matmuls.push_back(std::move(m));
   }
+}
+
+std::vector<PartitionReport::WeightArgument>
+PartitionReport::Function::aboveBound() const {
+  std::vector<WeightArgument> above;
+  for (const WeightArgument &w : weights)
+    if (w.bytesPerRank > w.boundBytes)
+      above.push_back(w);
+  return above;
 }
 
 void PartitionReport::recordPartitioned(func::FuncOp func) {
@@ -106,11 +251,26 @@ void PartitionReport::recordPartitioned(func::FuncOp func) {
   });
   f.argumentBytes = 0;
   f.argumentBytesPerRank = 0;
+  f.argumentBytesLowerBound = 0;
+  DenseMap<unsigned, WeightArgument *> weightOf;
+  for (WeightArgument &w : f.weights)
+    weightOf[w.index] = &w;
   for (auto [i, type] : llvm::enumerate(func.getArgumentTypes())) {
-    f.argumentBytesPerRank += bytesOf(type);
+    int64_t local = bytesOf(type);
     auto global =
         func.getArgAttrOfType<TypeAttr>(i, TPDialect::getGlobalTypeAttrName());
-    f.argumentBytes += bytesOf(global ? global.getValue() : type);
+    int64_t whole = bytesOf(global ? global.getValue() : type);
+    f.argumentBytesPerRank += local;
+    f.argumentBytes += whole;
+    auto w = weightOf.find(i);
+    if (w == weightOf.end() || p < 1) {
+      f.argumentBytesLowerBound += whole;
+      continue;
+    }
+    w->second->bytes = whole;
+    w->second->boundBytes = (whole + p - 1) / p;
+    w->second->bytesPerRank = local;
+    f.argumentBytesLowerBound += w->second->boundBytes;
   }
 }
 
@@ -154,6 +314,24 @@ void PartitionReport::printTable(llvm::raw_ostream &os) const {
                         "unsharded ({2:f3}x)\n",
                         humanBytes(f.argumentBytesPerRank),
                         humanBytes(f.argumentBytes), ratio);
+    double bound = f.argumentBytes ? double(f.argumentBytesLowerBound) /
+                                         double(f.argumentBytes)
+                                   : 1.0;
+    os << llvm::formatv("  lower bound (each weight op's weight / tp-size, "
+                        "the rest whole): {0} ({1:f3}x)\n",
+                        humanBytes(f.argumentBytesLowerBound), bound);
+    std::vector<WeightArgument> above = f.aboveBound();
+    if (above.empty()) {
+      os << "  weights above the bound: none\n";
+      continue;
+    }
+    os << "  weights above the bound:\n";
+    for (const WeightArgument &w : above)
+      os << llvm::formatv("    argument #{0} {1}: {2} per rank (bound {3}); "
+                          "{4} {5} at {6}: {7}\n",
+                          w.index, w.type, humanBytes(w.bytesPerRank),
+                          humanBytes(w.boundBytes), w.op, w.form, w.location,
+                          w.reason);
   }
 }
 
@@ -166,6 +344,17 @@ llvm::json::Value PartitionReport::toJSON() const {
                                       {"location", m.location},
                                       {"form", m.form},
                                       {"reason", m.reason}});
+    llvm::json::Array above;
+    for (const WeightArgument &w : f.aboveBound())
+      above.push_back(llvm::json::Object{{"argument", int64_t(w.index)},
+                                         {"type", w.type},
+                                         {"op", w.op},
+                                         {"location", w.location},
+                                         {"form", w.form},
+                                         {"reason", w.reason},
+                                         {"bytes", w.bytes},
+                                         {"bound_bytes", w.boundBytes},
+                                         {"bytes_per_rank", w.bytesPerRank}});
     int64_t total = 0;
     for (const Collective &c : f.collectives) {
       cs.push_back(llvm::json::Object{{"op", c.op},
@@ -183,7 +372,9 @@ llvm::json::Value PartitionReport::toJSON() const {
         {"collectives", std::move(cs)},
         {"traffic_bytes_per_step", total},
         {"argument_bytes", f.argumentBytes},
-        {"argument_bytes_per_rank", f.argumentBytesPerRank}});
+        {"argument_bytes_per_rank", f.argumentBytesPerRank},
+        {"argument_bytes_lower_bound", f.argumentBytesLowerBound},
+        {"weights_above_bound", std::move(above)}});
   }
   return llvm::json::Object{{"format", "tp-plan-report"},
                             {"version", 1},

@@ -6,6 +6,7 @@
 
 #include "tp/Dialect/TP/Transforms/SegmentedSplits.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "llvm/ADT/MapVector.h"
@@ -136,13 +137,16 @@ struct OuterGroup {
 
 } // namespace
 
-static SmallVector<OuterGroup> outerGroups(tensor::ExpandShapeOp expand) {
+/// The groups of a reshape between `expandedType` and a collapsed type that
+/// merge two or more non-unit dimensions.
+static SmallVector<OuterGroup>
+outerGroups(RankedTensorType expandedType,
+            ArrayRef<ReassociationIndices> reassociation) {
   SmallVector<OuterGroup> groups;
-  if (!expand.getResultType().hasStaticShape())
+  if (!expandedType.hasStaticShape())
     return groups;
-  ArrayRef<int64_t> shape = expand.getResultType().getShape();
-  for (auto [collapsedDim, group] :
-       llvm::enumerate(expand.getReassociationIndices())) {
+  ArrayRef<int64_t> shape = expandedType.getShape();
+  for (auto [collapsedDim, group] : llvm::enumerate(reassociation)) {
     SmallVector<int64_t> nonUnit;
     for (int64_t d : group)
       if (shape[d] != 1)
@@ -152,6 +156,63 @@ static SmallVector<OuterGroup> outerGroups(tensor::ExpandShapeOp expand) {
                         nonUnit[1], shape[nonUnit[0]]});
   }
   return groups;
+}
+
+static SmallVector<OuterGroup> outerGroups(tensor::ExpandShapeOp expand) {
+  return outerGroups(expand.getResultType(), expand.getReassociationIndices());
+}
+
+static SmallVector<OuterGroup> outerGroups(tensor::CollapseShapeOp collapse) {
+  return outerGroups(collapse.getSrcType(),
+                     collapse.getReassociationIndices());
+}
+
+/// True if dimension `dim` of `value` reaches the batch dimension of a
+/// batched contraction, or an expand_shape that splits it again, directly or
+/// through a few segmentable ops (transposes of the merged tensor):
+/// attention's [B*H, S, D] operands.
+static bool reachesBatchDim(Value value, int64_t dim, Block *body,
+                            SegmentedSplits::OptionsFn optionsOf) {
+  SmallVector<std::tuple<Value, int64_t, unsigned>> follow{{value, dim, 0}};
+  while (!follow.empty()) {
+    auto [v, d, depth] = follow.pop_back_val();
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
+      if (user->getBlock() != body)
+        continue;
+      if (auto expand = dyn_cast<tensor::ExpandShapeOp>(user))
+        if (llvm::any_of(outerGroups(expand), [&](const OuterGroup &g) {
+              return g.collapsedDim == d;
+            }))
+          return true;
+      if (auto linalgOp = dyn_cast<linalg::LinalgOp>(user);
+          linalgOp && linalgOp.getNumDpsInputs() == 2 &&
+          use.getOperandNumber() < 2) {
+        FailureOr<linalg::ContractionDimensions> dims =
+            linalg::inferContractionDims(linalgOp);
+        AffineMap map = linalgOp.getMatchingIndexingMap(&use);
+        if (succeeded(dims) && d < map.getNumResults())
+          if (auto loop = dyn_cast<AffineDimExpr>(map.getResult(d)))
+            if (llvm::is_contained(dims->batch, loop.getPosition()))
+              return true;
+      }
+      if (depth >= kMaxFollowDepth)
+        continue;
+      for (const ShardingOption &option : optionsOf(user)) {
+        if (!option.segmentable ||
+            use.getOperandNumber() >= option.operands.size())
+          continue;
+        ShardingAttr in = option.operands[use.getOperandNumber()];
+        if (!in || !in.isSplit() || in.getDim() != d)
+          continue;
+        for (auto [i, sharding] : llvm::enumerate(option.results))
+          if (sharding.isSplit())
+            follow.push_back({user->getResult(i), sharding.getDim(),
+                              depth + 1});
+      }
+    }
+  }
+  return false;
 }
 
 /// True if `slice` takes a static part (not all) of source dimension `dim`,
@@ -399,6 +460,27 @@ SegmentedSplits::SegmentedSplits(Block *body, int64_t tpSize,
     }
   }
 
+  // Seeds through merged batch dimensions: a collapse_shape of [b, h, ..]
+  // into [b*h, ..] whose merged dimension is the batch of a batched
+  // contraction (attention on [B*H, S, D] with batch B > 1, maybe through
+  // transposes of the merged tensor) makes b segments of it: a split of the
+  // heads is then a segmented split of the merged batch.
+  for (Operation &op : *body) {
+    auto collapse = dyn_cast<tensor::CollapseShapeOp>(op);
+    if (!collapse)
+      continue;
+    for (const OuterGroup &group : outerGroups(collapse)) {
+      int64_t size = staticDimSize(collapse.getResult(), group.collapsedDim);
+      if (ShapedType::isDynamic(size) || size % group.count != 0 ||
+          !reachesBatchDim(collapse.getResult(), group.collapsedDim, body,
+                           optionsOf))
+        continue;
+      SmallVector<int64_t> sizes(group.count, size / group.count);
+      if (add(collapse.getResult(), group.collapsedDim, sizes))
+        touch(collapse.getResult());
+    }
+  }
+
   // Granules (uneven=pad): the reshapes whose padded split lines up only in
   // whole units.
   if (allowPadding)
@@ -541,6 +623,28 @@ void SegmentedSplits::extend(Operation *op,
             ShardingAttr::getSegmented(ctx, group.collapsedDim, sizes);
         option.results.push_back(
             ShardingAttr::getSplit(ctx, group.innerDim));
+        extended.push_back(std::move(option));
+      }
+    }
+  }
+
+  // A collapse_shape of [b, rest..] whose `rest` is split makes b equal
+  // segments of the merged dimension (the mirror of the expand above).
+  if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
+    for (const OuterGroup &group : outerGroups(collapse)) {
+      for (ArrayRef<int64_t> sizes :
+           lookup(collapse.getResult(), group.collapsedDim)) {
+        if (static_cast<int64_t>(sizes.size()) != group.count ||
+            !llvm::all_equal(sizes) || sizes.front() % tpSize != 0)
+          continue;
+        ShardingOption option;
+        option.kind = ParallelKind::Other;
+        option.paddable = false;
+        option.operands.assign(op->getNumOperands(),
+                               ShardingAttr::getReplicated(ctx));
+        option.operands[0] = ShardingAttr::getSplit(ctx, group.innerDim);
+        option.results.push_back(
+            ShardingAttr::getSegmented(ctx, group.collapsedDim, sizes));
         extended.push_back(std::move(option));
       }
     }
