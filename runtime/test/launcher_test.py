@@ -262,6 +262,41 @@ def error_case(case, name):
                             r"inside tp_entry",
                             forbid=r"rank 0: the model|Sanitizer|"
                             r"Assertion")
+    elif name == "rank_exit_256":
+        # exit(256) is status 0 to the OS: the job must still fail.
+        inputs = case.write_inputs(mode=6)
+        proc, t = case.run(2, model2, inputs)
+        case.expect_failure(proc, t, r"tp: rank 1: the model called "
+                            r"exit\(256\) inside tp_entry",
+                            forbid=r"rank 0: the model|Sanitizer|Assertion")
+        check(proc.returncode == 1, "exit code should be 1")
+    elif name in ("model_directory", "model_truncated", "model_fifo",
+                  "model_dev_zero"):
+        if name == "model_directory":
+            model = case.path("model-dir.so")
+            os.mkdir(model)
+            why = r"it is a directory, not a shared object"
+        elif name == "model_truncated":
+            # dlopen maps the missing pages and dies of SIGBUS on them.
+            model = case.path("truncated.so")
+            with open(model2, "rb") as f:
+                blob = f.read()
+            with open(model, "wb") as f:
+                f.write(blob[:len(blob) // 2])
+            why = r"truncated ELF file: it has \d+ bytes"
+        elif name == "model_fifo":
+            model = case.path("model.fifo")
+            os.mkfifo(model)
+            why = r"it is a FIFO, not a shared object"
+        else:
+            model = "/dev/zero"
+            why = r"it is a device, not a shared object"
+        proc, t = case.run(2, model, inputs, timeout=5)
+        case.expect_failure(proc, t, rank + r"cannot load model '[^']*': " +
+                            why, limit=10,
+                            forbid=r"SIGBUS|Bus error|terminate called|"
+                            r"Sanitizer|Assertion")
+        check(proc.returncode == 1, "exit code should be 1")
     elif name == "rank_abort":
         inputs = case.write_inputs(mode=2)
         proc, t = case.run(2, model2, inputs)

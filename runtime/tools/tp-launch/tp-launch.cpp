@@ -24,6 +24,7 @@
 
 #include "Bootstrap/Spawn.h"
 #include "Common/DType.h"
+#include "Common/ExitCode.h"
 #include "Launch/ArgumentMemory.h"
 #include "Launch/ElfManifest.h"
 #include "Launch/HostLayout.h"
@@ -103,13 +104,14 @@ struct RuntimeApi {
 RuntimeApi api;
 
 [[noreturn]] void fail(const std::string &message, int exitCode = 1) {
+  exitCode = rt::failureExitCode(exitCode); // exit(256) reads as success
   if (api.abort)
     api.abort(exitCode, message.c_str());
   // No backend loaded yet (or it returned): this process only.
   std::string line = "tp: " + message + "\n";
   ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
   (void)ignored;
-  _exit(exitCode == 0 ? 1 : exitCode);
+  _exit(exitCode);
 }
 
 std::string plural(size_t n, const char *word) {
@@ -276,7 +278,7 @@ void onExitDuringEntry(int status, void *) {
     return;
   std::string message =
       "the model called exit(" + std::to_string(status) + ") inside tp_entry";
-  fail(message, status == 0 ? 1 : status);
+  fail(message, status); // fail() maps 0, 256, ... to 1
 }
 
 void appendText(char *buffer, size_t &length, size_t capacity,
@@ -510,6 +512,10 @@ void Launcher::loadModel() {
            (target == "gpu" ? " (drop --backend, or use --backend nccl)"
                             : " (drop --backend, or use --backend mpi)"));
   }
+  // dlopen blocks on a FIFO, reads /dev/zero forever, and maps a truncated
+  // file only to fault (SIGBUS) on the missing pages: check the file first.
+  if (!checkSharedObject(options.model, error))
+    fail("cannot load model '" + options.model + "': " + error);
   void *handle = dlopen(options.model.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char *reason = dlerror();
