@@ -29,6 +29,7 @@
 #include "Launch/ElfManifest.h"
 #include "Launch/HostLayout.h"
 #include "Launch/Manifest.h"
+#include "tp/runtime/files.h"
 #include "tp/runtime/npy.h"
 #include "tp/runtime/tp_runtime.h"
 
@@ -66,8 +67,10 @@ const char usageText[] =
     "the full (unsharded) tensors, one per argument of the entry function;\n"
     "outputs are the full results, written by rank 0.\n"
     "  --model PATH     the compiled model (exports tp_manifest and tp_entry)\n"
-    "  --inputs LIST    comma-separated .npy files, one per argument\n"
-    "  --output LIST    comma-separated .npy paths, one per result\n"
+    "  --inputs LIST    comma-separated .npy files, one per argument (write a\n"
+    "                   comma inside a name as \\, and a backslash as \\\\)\n"
+    "  --output LIST    comma-separated .npy paths, one per result (same "
+    "escapes)\n"
     "  --timeout S      abort every rank after S seconds (default 300; 0: "
     "never)\n"
     "  --quiet          print nothing on success\n"
@@ -133,23 +136,6 @@ struct Options {
   std::string backend; ///< --backend, "" = from the manifest
 };
 
-bool splitList(const std::string &text, std::vector<std::string> &items) {
-  items.clear();
-  if (text.empty())
-    return true;
-  size_t start = 0;
-  for (;;) {
-    size_t comma = text.find(',', start);
-    std::string item = text.substr(start, comma - start);
-    if (item.empty())
-      return false;
-    items.push_back(item);
-    if (comma == std::string::npos)
-      return true;
-    start = comma + 1;
-  }
-}
-
 bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
   bool haveModel = false;
   for (int i = 1; i < argc; ++i) {
@@ -185,8 +171,8 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
       options.model = value;
       haveModel = true;
     } else if (name == "--inputs" || name == "--output") {
-      if (!splitList(value,
-                     name == "--inputs" ? options.inputs : options.outputs)) {
+      if (!files::splitList(
+              value, name == "--inputs" ? options.inputs : options.outputs)) {
         error = "empty file name in " + name + " '" + value + "'";
         return false;
       }
@@ -382,17 +368,7 @@ private:
   size_t size = 0;
 };
 
-std::string directoryOf(const std::string &path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos)
-    return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-std::string baseNameOf(const std::string &path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
+using files::directoryOf;
 
 //===----------------------------------------------------------------------===//
 // Memref descriptors
@@ -442,7 +418,14 @@ public:
   void runEntry();
   void collectResults();
   void assembleResults();
-  void writeOutputs();
+  /// Rank 0: writes every output to its temporary (or device); false with a
+  /// message, and nothing left behind, if one cannot be written.
+  bool writeOutputs(std::string &failure);
+  /// The last collective: the maximum tp_entry time, and whether rank 0
+  /// could write the outputs (every rank then ends the same way).
+  bool agreeOnOutputs(bool written);
+  /// Rank 0: renames the temporaries into place.
+  bool commitOutputs(std::string &failure);
   void printSummary();
   void releaseArguments();
 
@@ -462,6 +445,7 @@ private:
   std::vector<std::vector<unsigned char>> fullResults;  // meaningful on rank 0
   double entryMilliseconds = 0;
   double maxEntryMilliseconds = 0;
+  std::vector<files::OutputFile> outputFiles; // rank 0
 
   std::string argumentName(size_t i) const {
     return "argument " + std::to_string(i) + " (" + options.inputs[i] + ")";
@@ -591,14 +575,9 @@ void Launcher::validateOutputs() {
     if (!seen.insert(path).second)
       fail("output " + std::to_string(i) + " (" + path +
            ") is named twice in --output");
-    std::string dir = directoryOf(path);
-    struct stat info;
-    if (stat(dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
-      fail("output " + std::to_string(i) + " (" + path + "): directory '" +
-           dir + "' does not exist");
-    if (access(dir.c_str(), W_OK) != 0)
-      fail("output " + std::to_string(i) + " (" + path + "): directory '" +
-           dir + "' is not writable");
+    std::string error;
+    if (!files::checkOutputPath(path, error))
+      fail("output " + std::to_string(i) + " (" + path + "): " + error);
   }
 }
 
@@ -748,29 +727,43 @@ void Launcher::assembleResults() {
     }
     }
   }
-  // The last collective: every rank got here, so nothing but rank 0's writes
-  // can fail after it.
-  if (onHostData(&entryMilliseconds, sizeof(double), &maxEntryMilliseconds,
-                 sizeof(double), [&](const void *src, void *dst) {
-                   return api.allReduce(src, dst, 1, TP_F64, TP_MAX);
-                 }) != TP_OK)
-    fail(std::string("timing: ") + api.lastError());
 }
 
-void Launcher::writeOutputs() {
+// Temporaries being written, for the SIGINT / SIGTERM handler (rank 0).
+// Filled before the handler is installed and only read by it.
+std::vector<std::string> pendingTemporaries;
+
+void onTerminateWhileWriting(int signal) {
+  for (const std::string &t : pendingTemporaries)
+    unlink(t.c_str());
+  std::signal(signal, SIG_DFL);
+  raise(signal);
+}
+
+bool Launcher::writeOutputs(std::string &failure) {
   if (rank != 0)
-    return;
-  std::vector<std::string> temporaries;
-  auto removeTemporaries = [&] {
-    for (const std::string &t : temporaries)
-      unlink(t.c_str());
-  };
+    return true;
+  outputFiles.clear();
+  outputFiles.resize(manifest.results.size());
+  struct sigaction action, savedInt, savedTerm;
+  std::memset(&action, 0, sizeof(action));
+  action.sa_handler = onTerminateWhileWriting;
+  sigemptyset(&action.sa_mask);
   for (size_t j = 0; j < manifest.results.size(); ++j) {
     const TensorSpec &spec = manifest.results[j];
     const std::string &path = options.outputs[j];
-    std::string temporary = directoryOf(path) + "/." + baseNameOf(path) +
-                            ".tmp." + std::to_string(getpid());
-    temporaries.push_back(temporary);
+    std::string where = "output " + std::to_string(j) + " (" + path + "): ";
+    std::string error;
+    files::OutputFile &file = outputFiles[j];
+    if (!file.open(path, error)) {
+      failure = where + error;
+      break;
+    }
+    // A signal from here on removes what was written (the handler reads
+    // the list, so it is not changed while installed).
+    pendingTemporaries.push_back(file.temporaryPath());
+    sigaction(SIGINT, &action, &savedInt);
+    sigaction(SIGTERM, &action, &savedTerm);
     const void *data = fullResults[j].data();
     tp_dtype dtype = spec.dtype;
     std::vector<float> widened;
@@ -781,20 +774,59 @@ void Launcher::writeOutputs() {
       data = widened.data();
       dtype = TP_F32;
     }
+    bool ok = npy::write(file.fd(), dtype, spec.globalShape, data, error) &&
+              file.finish(error);
+    sigaction(SIGINT, &savedInt, nullptr);
+    sigaction(SIGTERM, &savedTerm, nullptr);
+    if (!ok) {
+      failure = where + error;
+      break;
+    }
+  }
+  if (!failure.empty()) {
+    outputFiles.clear(); // removes the temporaries
+    pendingTemporaries.clear();
+    return false;
+  }
+  return true;
+}
+
+bool Launcher::commitOutputs(std::string &failure) {
+  if (rank != 0)
+    return true;
+  sigset_t blocked, saved;
+  sigemptyset(&blocked);
+  sigaddset(&blocked, SIGINT);
+  sigaddset(&blocked, SIGTERM);
+  // All outputs or none: a signal waits until the renames are done.
+  pthread_sigmask(SIG_BLOCK, &blocked, &saved);
+  for (size_t j = 0; j < outputFiles.size(); ++j) {
     std::string error;
-    if (!npy::write(temporary, dtype, spec.globalShape, data, error)) {
-      removeTemporaries();
-      fail("output " + std::to_string(j) + " (" + path + "): " + error);
+    if (!outputFiles[j].commit(error)) {
+      failure = "output " + std::to_string(j) + " (" + options.outputs[j] +
+                "): " + error +
+                (j > 0 ? " (outputs before it were already replaced)" : "");
+      break;
     }
   }
-  for (size_t j = 0; j < temporaries.size(); ++j) {
-    if (rename(temporaries[j].c_str(), options.outputs[j].c_str()) != 0) {
-      std::string reason = std::strerror(errno);
-      removeTemporaries();
-      fail("output " + std::to_string(j) + " (" + options.outputs[j] +
-           "): cannot rename the finished file into place: " + reason);
-    }
-  }
+  outputFiles.clear(); // removes the temporaries not renamed
+  pendingTemporaries.clear();
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  return failure.empty();
+}
+
+bool Launcher::agreeOnOutputs(bool written) {
+  // Every rank got here, so nothing but rank 0's writes can fail after it:
+  // the write status travels with the timing, and a failed write ends every
+  // rank normally (finalize, exit 1) instead of through an abort.
+  double local[2] = {entryMilliseconds, written ? 0.0 : 1.0}, global[2];
+  if (onHostData(local, sizeof(local), global, sizeof(global),
+                 [&](const void *src, void *dst) {
+                   return api.allReduce(src, dst, 2, TP_F64, TP_MAX);
+                 }) != TP_OK)
+    fail(std::string("timing: ") + api.lastError());
+  maxEntryMilliseconds = global[0];
+  return global[1] == 0.0;
 }
 
 void Launcher::printSummary() {
@@ -977,8 +1009,14 @@ int main(int argc, char **argv) {
   launcher.runEntry();
   launcher.collectResults();
   launcher.assembleResults();
-  launcher.writeOutputs();
-  launcher.printSummary();
+  std::string failure;
+  bool written = launcher.writeOutputs(failure);
+  bool ok = launcher.agreeOnOutputs(written) && written &&
+            launcher.commitOutputs(failure);
+  if (ok)
+    launcher.printSummary();
+  else if (!failure.empty()) // rank 0; the others end quietly
+    std::fprintf(stderr, "tp: rank %d: %s\n", rank, failure.c_str());
   launcher.releaseArguments();
 
   // The watchdog also covers finalization, which waits for every rank.
@@ -987,5 +1025,5 @@ int main(int argc, char **argv) {
     return 1;
   }
   watchdog.stop();
-  return 0;
+  return ok ? 0 : 1;
 }
