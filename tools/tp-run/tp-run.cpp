@@ -742,6 +742,12 @@ int main(int argc, char **argv) {
                                 numResults, entryFunc.getName(),
                                 outputPaths.size())
                       .str());
+    // Before running anything (with --check, tp-run itself writes them).
+    for (const std::string &path : userOutputs) {
+      std::string error;
+      if (!::tp::files::checkOutputPath(path, error))
+        return fail("output " + path + ": " + error);
+    }
   }
   // With --check, the results go to the user's files only once they passed:
   // a failed check leaves no output (and an existing file as it was).
