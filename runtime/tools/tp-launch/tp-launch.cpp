@@ -426,6 +426,8 @@ public:
   bool agreeOnOutputs(bool written);
   /// Rank 0: renames the temporaries into place.
   bool commitOutputs(std::string &failure);
+  /// Removes the temporaries not renamed and restores SIGINT / SIGTERM.
+  void discardOutputs();
   void printSummary();
   void releaseArguments();
 
@@ -729,15 +731,54 @@ void Launcher::assembleResults() {
   }
 }
 
-// Temporaries being written, for the SIGINT / SIGTERM handler (rank 0).
-// Filled before the handler is installed and only read by it.
+// Temporaries not renamed yet, for the SIGINT / SIGTERM handler (rank 0):
+// from the first output written until the renames, a signal removes them
+// before it ends the process. Only appended to with the signals blocked.
 std::vector<std::string> pendingTemporaries;
+struct sigaction savedIntAction, savedTermAction;
+bool writeHandlersInstalled = false;
 
 void onTerminateWhileWriting(int signal) {
   for (const std::string &t : pendingTemporaries)
-    unlink(t.c_str());
+    if (!t.empty())
+      unlink(t.c_str());
   std::signal(signal, SIG_DFL);
   raise(signal);
+}
+
+sigset_t interruptSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+void installWriteHandlers() {
+  struct sigaction action;
+  std::memset(&action, 0, sizeof(action));
+  action.sa_handler = onTerminateWhileWriting;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, &savedIntAction);
+  sigaction(SIGTERM, &action, &savedTermAction);
+  writeHandlersInstalled = true;
+}
+
+void restoreWriteHandlers() {
+  if (!writeHandlersInstalled)
+    return;
+  sigaction(SIGINT, &savedIntAction, nullptr);
+  sigaction(SIGTERM, &savedTermAction, nullptr);
+  writeHandlersInstalled = false;
+}
+
+void Launcher::discardOutputs() {
+  sigset_t blocked = interruptSignals(), saved;
+  pthread_sigmask(SIG_BLOCK, &blocked, &saved);
+  outputFiles.clear(); // removes the temporaries
+  pendingTemporaries.clear();
+  restoreWriteHandlers();
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
 }
 
 bool Launcher::writeOutputs(std::string &failure) {
@@ -745,25 +786,25 @@ bool Launcher::writeOutputs(std::string &failure) {
     return true;
   outputFiles.clear();
   outputFiles.resize(manifest.results.size());
-  struct sigaction action, savedInt, savedTerm;
-  std::memset(&action, 0, sizeof(action));
-  action.sa_handler = onTerminateWhileWriting;
-  sigemptyset(&action.sa_mask);
+  pendingTemporaries.clear();
+  pendingTemporaries.reserve(manifest.results.size());
+  installWriteHandlers();
   for (size_t j = 0; j < manifest.results.size(); ++j) {
     const TensorSpec &spec = manifest.results[j];
     const std::string &path = options.outputs[j];
     std::string where = "output " + std::to_string(j) + " (" + path + "): ";
     std::string error;
     files::OutputFile &file = outputFiles[j];
-    if (!file.open(path, error)) {
+    sigset_t blocked = interruptSignals(), saved;
+    pthread_sigmask(SIG_BLOCK, &blocked, &saved);
+    bool opened = file.open(path, error);
+    if (opened)
+      pendingTemporaries.push_back(file.temporaryPath());
+    pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+    if (!opened) {
       failure = where + error;
       break;
     }
-    // A signal from here on removes what was written (the handler reads
-    // the list, so it is not changed while installed).
-    pendingTemporaries.push_back(file.temporaryPath());
-    sigaction(SIGINT, &action, &savedInt);
-    sigaction(SIGTERM, &action, &savedTerm);
     const void *data = fullResults[j].data();
     tp_dtype dtype = spec.dtype;
     std::vector<float> widened;
@@ -774,18 +815,14 @@ bool Launcher::writeOutputs(std::string &failure) {
       data = widened.data();
       dtype = TP_F32;
     }
-    bool ok = npy::write(file.fd(), dtype, spec.globalShape, data, error) &&
-              file.finish(error);
-    sigaction(SIGINT, &savedInt, nullptr);
-    sigaction(SIGTERM, &savedTerm, nullptr);
-    if (!ok) {
+    if (!npy::write(file.fd(), dtype, spec.globalShape, data, error) ||
+        !file.finish(error)) {
       failure = where + error;
       break;
     }
   }
   if (!failure.empty()) {
-    outputFiles.clear(); // removes the temporaries
-    pendingTemporaries.clear();
+    discardOutputs();
     return false;
   }
   return true;
@@ -794,23 +831,20 @@ bool Launcher::writeOutputs(std::string &failure) {
 bool Launcher::commitOutputs(std::string &failure) {
   if (rank != 0)
     return true;
-  sigset_t blocked, saved;
-  sigemptyset(&blocked);
-  sigaddset(&blocked, SIGINT);
-  sigaddset(&blocked, SIGTERM);
   // All outputs or none: a signal waits until the renames are done.
+  sigset_t blocked = interruptSignals(), saved;
   pthread_sigmask(SIG_BLOCK, &blocked, &saved);
   for (size_t j = 0; j < outputFiles.size(); ++j) {
     std::string error;
     if (!outputFiles[j].commit(error)) {
       failure = "output " + std::to_string(j) + " (" + options.outputs[j] +
                 "): " + error +
-                (j > 0 ? " (outputs before it were already replaced)" : "");
+                (j > 0 ? " (the outputs before it were already replaced)"
+                       : "");
       break;
     }
   }
-  outputFiles.clear(); // removes the temporaries not renamed
-  pendingTemporaries.clear();
+  discardOutputs(); // the temporaries not renamed
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   return failure.empty();
 }
@@ -823,8 +857,10 @@ bool Launcher::agreeOnOutputs(bool written) {
   if (onHostData(local, sizeof(local), global, sizeof(global),
                  [&](const void *src, void *dst) {
                    return api.allReduce(src, dst, 2, TP_F64, TP_MAX);
-                 }) != TP_OK)
+                 }) != TP_OK) {
+    discardOutputs(); // fail() ends the process without destructors
     fail(std::string("timing: ") + api.lastError());
+  }
   maxEntryMilliseconds = global[0];
   return global[1] == 0.0;
 }
