@@ -114,11 +114,12 @@ public:
       return false;
     }
     if (!S_ISREG(info.st_mode)) {
-      error = S_ISDIR(info.st_mode)    ? "it is a directory, not a shared object"
-              : S_ISFIFO(info.st_mode) ? "it is a FIFO, not a shared object"
-              : S_ISCHR(info.st_mode) || S_ISBLK(info.st_mode)
-                  ? "it is a device, not a shared object"
-                  : "it is not a regular file";
+      const char *kind = S_ISDIR(info.st_mode)    ? "a directory"
+                         : S_ISFIFO(info.st_mode) ? "a FIFO"
+                         : S_ISCHR(info.st_mode) || S_ISBLK(info.st_mode)
+                             ? "a device"
+                             : "a special file";
+      error = std::string("it is ") + kind + ", not a shared object";
       ::close(fd);
       return false;
     }

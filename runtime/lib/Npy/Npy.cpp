@@ -448,7 +448,8 @@ namespace {
 bool writeAll(int fd, const void *data, size_t bytes, std::string &error) {
   const char *p = static_cast<const char *>(data);
   while (bytes > 0) {
-    ssize_t n = ::write(fd, p, bytes < (size_t(1) << 30) ? bytes : size_t(1) << 30);
+    const size_t chunk = size_t(1) << 30;
+    ssize_t n = ::write(fd, p, bytes < chunk ? bytes : chunk);
     if (n < 0 && errno == EINTR)
       continue;
     if (n <= 0) {
