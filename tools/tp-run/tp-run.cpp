@@ -453,8 +453,10 @@ int launch(StringRef launcher, const std::string &model, int64_t ranks,
   llvm::errs().flush();
   int rc = runJob(args, env, wait, error);
   if (int sig = jobControl().signal.load()) {
+    // The job may have finished just before the signal reached it.
     fail(llvm::Twine("interrupted by ") + signalName(sig) +
-         "; the ranks were stopped and no output was written");
+         (rc == 0 ? "; the job had already finished"
+                  : "; the ranks were stopped and no output was written"));
     return 128 + sig;
   }
   if (rc < 0) {
