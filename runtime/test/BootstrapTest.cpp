@@ -16,6 +16,7 @@
 #include "Bootstrap/Environment.h"
 #include "Bootstrap/Rendezvous.h"
 #include "Bootstrap/Spawn.h"
+#include "Bootstrap/Wire.h"
 #include "TestUtil.h"
 
 #include <arpa/inet.h>
@@ -25,6 +26,7 @@
 #include <functional>
 #include <map>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -169,10 +171,11 @@ void testMasterAddress() {
 
 void testRankEnvironment() {
   std::vector<std::string> base{"PATH=/bin", "TP_RANK=9", "TP_MASTER_PORT=1",
-                                "CUDA_VISIBLE_DEVICES=0,1", "TP_DEVICE_X=1"};
+                                "CUDA_VISIBLE_DEVICES=0,1", "TP_DEVICE_X=1",
+                                "TP_RENDEZVOUS_SECRET=stale"};
   for (int devices : {1, 2, 4, 8}) {
     for (int r = 0; r < 4; ++r) {
-      Env env = fromList(rankEnvironment(base, r, 4, 31337, 5));
+      Env env = fromList(rankEnvironment(base, r, 4, 31337, 5, "0123abcd"));
       TP_CHECK(env["PATH"] == "/bin");
       TP_CHECK(env["CUDA_VISIBLE_DEVICES"] == "0,1");
       TP_CHECK(env["TP_DEVICE_X"] == "1");
@@ -190,9 +193,14 @@ void testRankEnvironment() {
       TP_CHECK(p.rank == r && p.size == 4);
       TP_CHECK_MSG(masterAddress(lookup(env), p, a, error), error);
       TP_CHECK(a.port == 31337 && a.listenFd == (r == 0 ? 5 : -1));
+      TP_CHECK(a.secret == "0123abcd");
       TP_CHECK(chooseDevice(lookup(env), p, devices, error) == r % devices);
     }
   }
+  // A new secret for every job.
+  std::string error, first = newJobSecret(error), second = newJobSecret(error);
+  TP_CHECK_MSG(first.size() == 32 && second.size() == 32, error);
+  TP_CHECK(first != second);
   // No duplicate TP_RANK entries.
   auto list = rankEnvironment(base, 1, 2, 1, -1);
   int ranks = 0;
@@ -495,6 +503,187 @@ void testForwardedAbort() {
 }
 
 //===----------------------------------------------------------------------===//
+// Rendezvous trust: secrets, strangers, idle peers, forged aborts
+//===----------------------------------------------------------------------===//
+
+void testWire() {
+  tp::test::context() = "wire";
+  using namespace tp::boot::wire;
+  std::string frame = encode(Hello, 3, 4, "key", 3);
+  TP_CHECK(frame.size() == headerSize + 3);
+  Decoder d;
+  size_t used = 0;
+  for (size_t i = 0; i + 1 < frame.size(); ++i)
+    TP_CHECK(d.feed(&frame[i], 1, used) == Decoder::NeedMore && used == 1);
+  TP_CHECK(d.feed(&frame.back(), 1, used) == Decoder::Done);
+  TP_CHECK(d.message().type == Hello && d.message().a == 3 &&
+           d.message().b == 4 && d.message().body == "key");
+  // Two messages at once: the decoder stops at the first one's end.
+  std::string two = frame + encode(Bye, 1, 0, nullptr, 0);
+  Decoder e;
+  TP_CHECK(e.feed(two.data(), two.size(), used) == Decoder::Done &&
+           used == frame.size());
+  e.reset();
+  TP_CHECK(e.feed(two.data() + used, two.size() - used, used) ==
+               Decoder::Done &&
+           e.message().type == Bye);
+  std::string http = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  Decoder f;
+  TP_CHECK(f.feed(http.data(), http.size(), used) == Decoder::Garbage);
+  std::string huge = encode(Hello, 1, 2, nullptr, 0);
+  huge[19] = 0x7f; // length 127 bytes, over a limit of 16
+  Decoder g(16);
+  TP_CHECK(g.feed(huge.data(), huge.size(), used) == Decoder::Garbage);
+  TP_CHECK(sameSecret("abc", "abc") && !sameSecret("abc", "abd") &&
+           !sameSecret("abc", "ab") && sameSecret("", ""));
+  tp::test::context().clear();
+}
+
+/// A client socket connected to 127.0.0.1:port (blocking), or -1.
+int connectTo(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(uint16_t(port));
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof(a)) != 0)
+    return -1;
+  return fd;
+}
+
+/// Strangers reach the port before the ranks: three that say nothing, one
+/// that speaks HTTP, one that claims to be rank 1 without the secret, one
+/// with the wrong job size and no secret. The job still forms, quickly (an
+/// idle connection used to hold the accept loop for 10 s each, and the
+/// first hello for rank 1 took the rank), and no stranger gets the id.
+void testStrangers() {
+  tp::test::context() = "strangers";
+  int port = 0;
+  int listener = ephemeralListener(port);
+  const std::string secret = "9f86d081884c7d659a2feaa0c55ad015";
+  std::vector<int> strangers;
+  for (int i = 0; i < 3; ++i)
+    strangers.push_back(connectTo(port));
+  strangers.push_back(connectTo(port));
+  const char http[] = "GET / HTTP/1.0\r\n\r\n";
+  TP_CHECK(send(strangers.back(), http, sizeof(http) - 1, 0) > 0);
+  strangers.push_back(connectTo(port));
+  std::string forged = wire::encode(wire::Hello, 1, 3, "guess", 5);
+  TP_CHECK(send(strangers.back(), forged.data(), forged.size(), 0) > 0);
+  strangers.push_back(connectTo(port));
+  std::string wrongSize = wire::encode(wire::Hello, 2, 7, nullptr, 0);
+  TP_CHECK(send(strangers.back(), wrongSize.data(), wrongSize.size(), 0) > 0);
+  for (int fd : strangers)
+    TP_CHECK(fd >= 0);
+  auto start = Clock::now();
+  bool ok = forkRanks(allRanks(3), [&](int rank) {
+    Rendezvous r;
+    std::vector<unsigned char> id =
+        rank == 0 ? testId() : std::vector<unsigned char>();
+    std::string error;
+    MasterAddress a = addressFor(rank, port, listener, 8);
+    a.secret = secret;
+    CHILD_CHECK(r.exchange(rank, 3, a, id, error), "%s", error.c_str());
+    CHILD_CHECK(id == testId(), "wrong id");
+    CHILD_CHECK(r.connectedPeers() == (rank == 0 ? 2 : 1), "%d peers",
+                r.connectedPeers());
+    r.goodbye();
+    return 0;
+  });
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  TP_CHECK(ok);
+  TP_CHECK_MSG(seconds < 4, std::to_string(seconds) + " s");
+  // Rank 0 closed every stranger's connection without a word.
+  for (int fd : strangers) {
+    pollfd pfd{fd, POLLIN, 0};
+    TP_CHECK(poll(&pfd, 1, 2000) == 1);
+    char byte;
+    TP_CHECK_MSG(recv(fd, &byte, 1, 0) <= 0, "a stranger got data");
+    close(fd);
+  }
+  close(listener);
+  tp::test::context().clear();
+}
+
+/// A rank with another secret is not let in: rank 0 times out and says why.
+void testWrongSecret() {
+  tp::test::context() = "wrong secret";
+  int port = 0;
+  int listener = ephemeralListener(port);
+  bool ok = forkRanks({0, 1}, [&](int rank) {
+    Rendezvous r;
+    std::vector<unsigned char> id = testId();
+    std::string error;
+    MasterAddress a = addressFor(rank, port, listener, 1);
+    a.secret = rank == 0 ? "right" : "wrong";
+    CHILD_CHECK(!r.exchange(rank, 2, a, id, error), "exchange succeeded");
+    if (rank == 0)
+      CHILD_CHECK(error.find("1 connection(s) without a valid hello were "
+                             "dropped: is TP_RENDEZVOUS_SECRET the same") !=
+                      std::string::npos,
+                  "%s", error.c_str());
+    else
+      CHILD_CHECK(error.find("has another TP_RENDEZVOUS_SECRET") !=
+                      std::string::npos,
+                  "%s", error.c_str());
+    return 0;
+  });
+  close(listener);
+  TP_CHECK(ok);
+  tp::test::context().clear();
+}
+
+/// A TP_MASTER_ADDR that is not this machine's is an error, not a silent
+/// listen on every interface.
+void testBindOnlyWhereAsked() {
+  tp::test::context() = "bind";
+  Rendezvous r;
+  MasterAddress a;
+  a.host = "192.0.2.1"; // TEST-NET-1, never local
+  a.port = unusedPort();
+  a.timeoutSeconds = 2;
+  std::vector<unsigned char> id = testId();
+  std::string error;
+  auto start = Clock::now();
+  TP_CHECK(!r.exchange(0, 2, a, id, error));
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  TP_CHECK_CONTAINS(error, "cannot listen on 192.0.2.1:");
+  TP_CHECK_CONTAINS(error, "TP_MASTER_ADDR must name an address of rank 0's "
+                           "own machine");
+  TP_CHECK_MSG(seconds < 1, std::to_string(seconds) + " s");
+  tp::test::context().clear();
+}
+
+/// Rank 1 announces an abort in rank 2's name with exit code 256: rank 0
+/// and rank 2 learn that rank 1 aborted, with a code that is not success.
+void testForgedAbort() {
+  tp::test::context() = "forged abort";
+  int port = 0;
+  int listener = ephemeralListener(port);
+  bool ok = forkRanks(allRanks(3), [&](int rank) {
+    Rendezvous r;
+    std::vector<unsigned char> id = testId();
+    std::string error;
+    CHILD_CHECK(
+        r.exchange(rank, 3, addressFor(rank, port, listener, 10), id, error),
+        "%s", error.c_str());
+    if (rank == 1) {
+      r.announceAbort(2, 256, "forged");
+      _exit(0);
+    }
+    PeerEvent e = waitForEvent(r, 5);
+    CHILD_CHECK(e.kind == PeerEvent::PeerAborted && e.peer == 1 &&
+                    e.exitCode == 1 && e.message == "forged",
+                "event %d from %d code %d '%s'", int(e.kind), e.peer,
+                e.exitCode, e.message.c_str());
+    return 0;
+  });
+  close(listener);
+  TP_CHECK(ok);
+  tp::test::context().clear();
+}
+
+//===----------------------------------------------------------------------===//
 // spawnRanks (re-executes this test with --child MODE)
 //===----------------------------------------------------------------------===//
 
@@ -584,6 +773,11 @@ int main(int argc, char **argv) {
   testDeadPeer(2, 1);
   testDeadPeer(3, 0);
   testForwardedAbort();
+  testWire();
+  testStrangers();
+  testWrongSecret();
+  testBindOnlyWhereAsked();
+  testForgedAbort();
   testSpawn(argv[0]);
   return tp::test::testResult("tp_bootstrap_test");
 }

@@ -12,7 +12,7 @@ tp_entry and calls the   *|
 |*          3 mode i32  []     replicated: 0 normal; on rank 1 only: *|
 |*                             1 exit(3), 2 abort(), 3 hang, 4 bad collective,
 *|
-|*                             5 segfault *|
+|*                             5 segfault, 6 exit(256) *|
 |*          4 h    bf16 [5]    split dim 0, padded (fed from f32 data) *|
 |*          5 g    f16  [4]    replicated (fed from f32 data) *|
 |* results: 0 y0   f32  [3, 4]  partial(sum): rank r returns x * (r + 1)      *|
@@ -159,6 +159,8 @@ static void misbehave(int mode) {
   case 5:
     raise(SIGSEGV);
     break;
+  case 6:
+    exit(256); /* an exit status of 0 if taken at face value */
   default:
     break;
   }
@@ -181,6 +183,11 @@ EXPORT void tp_entry(void **args) {
 
   if (rank == 1)
     misbehave(modeValue);
+  /* For the test of a failed output write: rank 0 removes the (empty)
+   * output folder it is told, after tp-launch checked it. */
+  const char *doomed = getenv("TP_FIXTURE_REMOVE_DIR");
+  if (rank == 0 && doomed)
+    rmdir(doomed);
 
   /* y0 = x * (rank + 1), partial sum. */
   float *y0 = allocate(12 * sizeof(float));

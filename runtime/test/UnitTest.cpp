@@ -239,6 +239,24 @@ void testManifest() {
       "format: expected \"tp-manifest\"");
   expectError("[1]", "expected a JSON object, got an array");
 
+  // Byte counts must not wrap: 2^62 f32 elements are 2^64 bytes, which a
+  // size_t computation would turn into 0 (issue 14, defect 17).
+  expectError(replace(base,
+                      "\"global_shape\": [64, 768], \"local_shape\": [64, "
+                      "768],\n     \"sharding\": {\"kind\": \"replicated\"}",
+                      "\"global_shape\": [4611686018427387904], "
+                      "\"local_shape\": [4611686018427387904],\n     "
+                      "\"sharding\": {\"kind\": \"replicated\"}"),
+              "args[0].global_shape: [4611686018427387904] of f32 is too "
+              "large: its size in bytes does not fit in 64 bits");
+  // One shard fits, all ranks' shards together (the gathered result) do not.
+  expectError(replace(base, "\"global_shape\": [3072, 768], \"local_shape\": "
+                            "[768, 768]",
+                      "\"global_shape\": [3072, 768], \"local_shape\": "
+                      "[1152921504606846976, 1]"),
+              "args[1].local_shape: [1152921504606846976, 1] of f32 is too "
+              "large: the size in bytes of all ranks' shards together");
+
   // Segmented splits (fused projections): the segments must cover the
   // split dimension and each divide by the tp size.
   std::string segmented = replace(

@@ -20,6 +20,8 @@ import ast
 import os
 import re
 import shutil
+import stat
+import threading
 import struct
 import subprocess
 import sys
@@ -116,7 +118,7 @@ class Case:
         return paths
 
     def run(self, np, model, inputs, outputs=None, extra=(), timeout=30,
-            spawn=False, env=None):
+            spawn=False, env=None, preexec=None, escape=False):
         """np ranks through mpiexec, or tp-launch --spawn np, or (np = 0)
         one plain process."""
         outputs = self.outputs if outputs is None else outputs
@@ -126,13 +128,14 @@ class Case:
             prefix = [self.args.launcher]
         else:
             prefix = [self.args.mpiexec, "-n", str(np), self.args.launcher]
-        command = [*prefix, "--model", model, "--inputs", ",".join(inputs),
-                   "--output", ",".join(outputs),
+        join = escaped_list if escape else ",".join
+        command = [*prefix, "--model", model, "--inputs", join(inputs),
+                   "--output", join(outputs),
                    "--timeout", str(timeout), *extra]
         print("+", " ".join(command), flush=True)
         start = time.monotonic()
         proc = subprocess.run(command, capture_output=True, text=True,
-                              timeout=90, env=env)
+                              timeout=90, env=env, preexec_fn=preexec)
         elapsed = time.monotonic() - start
         print(f"exit code {proc.returncode} after {elapsed:.1f} s")
         print("stdout:\n" + proc.stdout + "stderr:\n" + proc.stderr)
@@ -159,6 +162,22 @@ class Case:
             check(not os.path.exists(path), f"{path} was created")
         leftovers = [n for n in os.listdir(self.work) if ".tmp." in n]
         check(not leftovers, f"temporary files left behind: {leftovers}")
+
+
+def escaped_list(names):
+    """A file list as tp-launch reads it: "\\," is a comma in a name."""
+    return ",".join(n.replace("\\", "\\\\").replace(",", "\\,")
+                    for n in names)
+
+
+def try_mknod(path, major, minor):
+    """A character device like /dev/null (1, 3) in the work folder; False
+    where this user or container may not create devices."""
+    try:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(major, minor))
+        return True
+    except OSError:
+        return False
 
 
 def check(condition, message):
@@ -262,6 +281,156 @@ def error_case(case, name):
                             r"inside tp_entry",
                             forbid=r"rank 0: the model|Sanitizer|"
                             r"Assertion")
+    elif name == "rank_exit_256":
+        # exit(256) is status 0 to the OS: the job must still fail.
+        inputs = case.write_inputs(mode=6)
+        proc, t = case.run(2, model2, inputs)
+        case.expect_failure(proc, t, r"tp: rank 1: the model called "
+                            r"exit\(256\) inside tp_entry",
+                            forbid=r"rank 0: the model|Sanitizer|Assertion")
+        check(proc.returncode == 1, "exit code should be 1")
+    elif name in ("model_directory", "model_truncated", "model_fifo",
+                  "model_dev_zero"):
+        if name == "model_directory":
+            model = case.path("model-dir.so")
+            os.mkdir(model)
+            why = r"it is a directory, not a shared object"
+        elif name == "model_truncated":
+            # dlopen maps the missing pages and dies of SIGBUS on them.
+            model = case.path("truncated.so")
+            with open(model2, "rb") as f:
+                blob = f.read()
+            with open(model, "wb") as f:
+                f.write(blob[:len(blob) // 2])
+            why = r"truncated ELF file: it has \d+ bytes"
+        elif name == "model_fifo":
+            model = case.path("model.fifo")
+            os.mkfifo(model)
+            why = r"it is a FIFO, not a shared object"
+        else:
+            model = "/dev/zero"
+            why = r"it is a device, not a shared object"
+        proc, t = case.run(2, model, inputs, timeout=5)
+        case.expect_failure(proc, t, rank + r"cannot load model '[^']*': " +
+                            why, limit=10,
+                            forbid=r"SIGBUS|Bus error|terminate called|"
+                            r"Sanitizer|Assertion")
+        check(proc.returncode == 1, "exit code should be 1")
+    elif name == "output_planted_symlink":
+        # Someone who can write to the output folder plants a symlink where
+        # the temporary would go (the old name was .y0.npy.tmp.<pid>): the
+        # run must not write through it.
+        model1 = case.fixture("fixture_model_tp1")
+        victim = case.path("victim.txt")
+        with open(victim, "w") as f:
+            f.write("precious")
+
+        def plant():
+            for j in range(NUM_RESULTS):
+                os.symlink(victim, case.path(f".y{j}.npy.tmp.{os.getpid()}"))
+        proc, _ = case.run(0, model1, inputs, preexec=plant)
+        check(proc.returncode == 0, "tp-launch failed")
+        with open(victim, "rb") as f:
+            check(f.read() == b"precious", "the symlink's target was written")
+        for path in case.outputs:
+            check(not os.path.islink(path), f"{path} is a symlink")
+        case.check_outputs(1)
+    elif name == "output_keeps_mode":
+        model1 = case.fixture("fixture_model_tp1")
+        with open(case.outputs[0], "wb") as f:
+            f.write(b"old")
+        os.chmod(case.outputs[0], 0o640)
+        proc, _ = case.run(0, model1, inputs,
+                           preexec=lambda: os.umask(0o022))
+        check(proc.returncode == 0, "tp-launch failed")
+        mode = stat.S_IMODE(os.stat(case.outputs[0]).st_mode)
+        check(mode == 0o640, f"the existing output's mode became {mode:o}")
+        mode = stat.S_IMODE(os.stat(case.outputs[1]).st_mode)
+        check(mode == 0o644, f"a new output has mode {mode:o}, not 644")
+        case.check_outputs(1)
+    elif name == "output_fifo":
+        # A FIFO (like /dev/null) is written into, never replaced.
+        model1 = case.fixture("fixture_model_tp1")
+        os.mkfifo(case.outputs[5])
+        received = []
+
+        def reader():
+            with open(case.outputs[5], "rb") as f:
+                received.append(f.read())
+        thread = threading.Thread(target=reader, daemon=True)
+        thread.start()
+        time.sleep(0.2)  # the reader is waiting in open()
+        proc, _ = case.run(0, model1, inputs)
+        check(proc.returncode == 0, "tp-launch failed")
+        check(stat.S_ISFIFO(os.lstat(case.outputs[5]).st_mode),
+              "the FIFO was replaced")
+        thread.join(5)
+        check(received and received[0] == npy_bytes("<i4", (), [0]),
+              f"the FIFO's reader got {received!r}")
+    elif name == "output_fifo_no_reader":
+        os.mkfifo(case.outputs[2])
+        proc, t = case.run(2, model2, inputs)
+        check(stat.S_ISFIFO(os.lstat(case.outputs[2]).st_mode),
+              "the FIFO was replaced")
+        os.unlink(case.outputs[2])
+        case.expect_failure(proc, t, r"tp: rank 0: output 2 \([^)]*y2\.npy\): "
+                            r"no process is reading the FIFO", limit=10)
+        check(proc.returncode == 1, "exit code should be 1")
+    elif name == "output_directory":
+        os.mkdir(case.outputs[1])
+        proc, t = case.run(2, model2, inputs)
+        check(os.path.isdir(case.outputs[1]), "the directory was replaced")
+        os.rmdir(case.outputs[1])
+        case.expect_failure(proc, t, r"tp: rank 0: output 1 \([^)]*y1\.npy\): "
+                            r"it is a directory; name a regular file",
+                            limit=10)
+        check(proc.returncode == 1, "exit code should be 1")
+    elif name == "output_devices":
+        # /dev/null and /dev/full as outputs, made in the work folder (renaming
+        # over the real /dev/null would break the machine if this regressed).
+        if not (try_mknod(case.outputs[0], 1, 3) and
+                try_mknod(case.outputs[3], 1, 3)):
+            print("SKIPPED: cannot create device nodes here")
+            sys.exit(77)
+        proc, _ = case.run(2, model2, inputs)
+        check(proc.returncode == 0, "tp-launch failed with /dev/null outputs")
+        for j in (0, 3):
+            check(stat.S_ISCHR(os.lstat(case.outputs[j]).st_mode),
+                  f"output {j}, a /dev/null device, was replaced")
+        # A full disk: /dev/full fails every write with ENOSPC.
+        for path in case.outputs:
+            os.unlink(path)
+        check(try_mknod(case.outputs[4], 1, 7), "mknod /dev/full failed")
+        proc, t = case.run(2, model2, inputs)
+        check(stat.S_ISCHR(os.lstat(case.outputs[4]).st_mode),
+              "the /dev/full device was replaced")
+        os.unlink(case.outputs[4])
+        case.expect_failure(proc, t, r"tp: rank 0: output 4 \([^)]*y4\.npy\): "
+                            r"cannot write file: No space left on device",
+                            limit=8)
+        check(proc.returncode == 1, "exit code should be 1")
+    elif name == "output_write_fails":
+        # The output folder disappears after tp-launch checked it (the
+        # fixture's rank 0 removes it inside tp_entry): the write fails after
+        # the last collective. Every rank must end quickly with exit code 1,
+        # not hang in MPI_Abort and die of SIGALRM (14).
+        outdir = case.path("out")
+        os.mkdir(outdir)
+        case.outputs = [os.path.join(outdir, f"y{j}.npy")
+                        for j in range(NUM_RESULTS)]
+        env = dict(os.environ, TP_FIXTURE_REMOVE_DIR=outdir)
+        proc, t = case.run(2, model2, inputs, env=env)
+        case.expect_failure(proc, t, r"tp: rank 0: output 0 \([^)]*y0\.npy\): "
+                            r"cannot create a temporary file in '[^']*out': "
+                            r"No such file or directory", limit=5)
+        check(proc.returncode == 1,
+              f"exit code should be 1, got {proc.returncode}")
+    elif name == "output_comma":
+        # Any file name can be passed: "\\," is a comma inside a name.
+        case.outputs = [case.path(f"y,{j}.npy") for j in range(NUM_RESULTS)]
+        proc, _ = case.run(2, model2, inputs, escape=True)
+        check(proc.returncode == 0, "tp-launch failed")
+        case.check_outputs(2)
     elif name == "rank_abort":
         inputs = case.write_inputs(mode=2)
         proc, t = case.run(2, model2, inputs)

@@ -16,6 +16,7 @@
 
 #include "tp/Conversion/EntryPoint/Manifest.h"
 #include "tp/InitAll.h"
+#include "tp/runtime/files.h"
 #include "tp/runtime/npy.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -40,9 +41,20 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <mutex>
 #include <random>
+#include <spawn.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
 
 extern char **environ;
 
@@ -64,9 +76,12 @@ static cl::opt<std::string>
 static cl::opt<std::string>
     inputs("inputs",
            cl::desc("Comma-separated .npy files, one full tensor per argument "
-                    "of the entry function, in order (default: random data)"));
+                    "of the entry function, in order (default: random data; "
+                    "write a comma inside a name as \\, and a backslash as "
+                    "\\\\)"));
 static cl::opt<std::string>
-    outputs("output", cl::desc("Comma-separated .npy files for the results"));
+    outputs("output", cl::desc("Comma-separated .npy files for the results "
+                               "(same escapes as --inputs)"));
 static cl::opt<bool> check("check",
                            cl::desc("Also run the unsharded program and compare"));
 static cl::opt<double> tolerance(
@@ -111,6 +126,11 @@ static cl::opt<std::string>
     planReport("plan-report",
                cl::desc("Write the plan report (forms, reasons, collectives, "
                         "bytes, memory) as JSON to this file"));
+static cl::opt<bool> printOpOnDiagnostic(
+    "print-op-on-diagnostic",
+    cl::desc("Attach the whole failing operation (generic form) to every "
+             "error message"),
+    cl::init(false));
 static cl::opt<std::string>
     dotFile("dot", cl::desc("Write the partitioned dataflow (shardings and "
                             "collectives) as Graphviz to this file"));
@@ -128,16 +148,64 @@ int fail(const llvm::Twine &message) {
   return 1;
 }
 
-/// Writes uniformly random inputs for every argument of `func`.
-LogicalResult writeRandomInputs(func::FuncOp func, StringRef dir,
-                                std::vector<std::string> &paths) {
-  std::mt19937_64 rng(seed);
+/// Bytes of random data for an argument of `type` (f16 and bf16 are written
+/// as f32), or -1 if that overflows int64.
+int64_t randomInputBytes(RankedTensorType type) {
+  Type elem = type.getElementType();
+  int64_t bytes = elem.isF64() || elem.isSignlessInteger(64) ? 8 : 4;
+  for (int64_t d : type.getShape())
+    if (__builtin_mul_overflow(bytes, d, &bytes))
+      return -1;
+  return bytes;
+}
+
+/// Checks, before anything is allocated, that the random inputs fit: each
+/// one in memory, all of them in the scratch folder.
+LogicalResult checkRandomInputSizes(func::FuncOp func, StringRef dir) {
+  uint64_t total = 0;
+  struct statvfs disk;
+  uint64_t free = statvfs(dir.str().c_str(), &disk) == 0
+                      ? uint64_t(disk.f_bavail) * disk.f_frsize
+                      : UINT64_MAX;
+  long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGESIZE);
+  uint64_t memory = pages > 0 && pageSize > 0
+                        ? uint64_t(pages) * uint64_t(pageSize)
+                        : UINT64_MAX;
   for (auto [i, type] : llvm::enumerate(func.getArgumentTypes())) {
     auto tensor = dyn_cast<RankedTensorType>(type);
     if (!tensor || !tensor.hasStaticShape())
       return func.emitOpError("argument #")
              << i << " has type " << type
-             << "; random inputs need statically shaped tensors";
+             << "; random inputs need statically shaped tensors (pass "
+                "--inputs)";
+    int64_t bytes = randomInputBytes(tensor);
+    if (bytes < 0 || uint64_t(bytes) > memory / 2)
+      return func.emitOpError("argument #")
+             << i << " (" << type << ") is too large for random inputs: "
+             << (bytes < 0 ? std::string("its size in bytes overflows 64 bits")
+                           : std::to_string(bytes) +
+                                 " bytes, more than half of this machine's " +
+                                 std::to_string(memory) + " bytes of memory")
+             << "; pass --inputs with your own files";
+    total += uint64_t(bytes);
+    if (total > free)
+      return func.emitOpError("random inputs for arguments #0..#")
+             << i << " need " << total << " bytes, more than the " << free
+             << " bytes free in " << dir
+             << "; pass --inputs with your own files, or point TMPDIR "
+                "(or --build-dir) to a larger disk";
+  }
+  return success();
+}
+
+/// Writes uniformly random inputs for every argument of `func`.
+LogicalResult writeRandomInputs(func::FuncOp func, StringRef dir,
+                                std::vector<std::string> &paths) {
+  if (failed(checkRandomInputSizes(func, dir)))
+    return failure();
+  std::mt19937_64 rng(seed);
+  for (auto [i, type] : llvm::enumerate(func.getArgumentTypes())) {
+    auto tensor = cast<RankedTensorType>(type);
     std::vector<int64_t> shape(tensor.getShape().begin(),
                                tensor.getShape().end());
     int64_t n = tensor.getNumElements();
@@ -185,6 +253,169 @@ LogicalResult writeRandomInputs(func::FuncOp func, StringRef dir,
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Signals: SIGINT / SIGTERM / SIGHUP (Ctrl-C, `timeout`, a scheduler) reach
+// the job too, tp-run waits for it, removes its scratch folder and exits
+// with 128 + the signal's number; nothing is written after that.
+//
+// The signals are blocked in every thread (before MLIR starts its thread
+// pool) and taken by one thread with sigwait. While the job runs (mpiexec
+// and its ranks, in a process group of their own) the main thread forwards
+// the signal to that group and waits for it (SIGKILL after 10 s); otherwise
+// (compiling) the signal thread removes the scratch folder and exits at
+// once.
+//===----------------------------------------------------------------------===//
+
+struct JobControl {
+  std::mutex mutex;
+  pid_t group = -1;          ///< the running job's process group, or -1
+  std::string scratchToRemove; ///< "" when kept (--build-dir) or none yet
+  std::atomic<int> signal{0}; ///< the first signal received, or 0
+};
+
+JobControl &jobControl() {
+  static auto *control = new JobControl; // leaked: used until _exit
+  return *control;
+}
+
+sigset_t terminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+void signalThread() {
+  sigset_t set = terminationSignals();
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0)
+      continue;
+    JobControl &control = jobControl();
+    std::lock_guard<std::mutex> lock(control.mutex);
+    int expected = 0;
+    control.signal.compare_exchange_strong(expected, sig);
+    if (control.group > 0)
+      continue; // the main thread forwards it and waits for the job
+    std::string line = std::string("tp-run: interrupted by ") +
+                       (sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM"
+                                                                  : "SIGHUP") +
+                       "\n";
+    ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
+    (void)ignored;
+    if (!control.scratchToRemove.empty())
+      llvm::sys::fs::remove_directories(control.scratchToRemove);
+    _exit(128 + sig);
+  }
+}
+
+/// Blocks the termination signals in this thread and every thread started
+/// after, and starts the thread that takes them.
+void installSignalHandling() {
+  sigset_t set = terminationSignals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread(signalThread).detach();
+}
+
+const char *signalName(int sig) {
+  return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
+}
+
+/// Runs `command` (argv[0] is the program) in a process group of its own,
+/// with `env`, stdin from /dev/null and default signal handling; waits for
+/// it. Returns its exit code (128 + n for a signal n), or -1 with `error`.
+/// `limitSeconds` > 0: kill it after that long. If tp-run gets a
+/// termination signal meanwhile, the group gets it too.
+int runJob(const std::vector<std::string> &command,
+           const std::vector<std::string> &env, unsigned limitSeconds,
+           std::string &error) {
+  std::vector<char *> argv, envp;
+  for (const std::string &a : command)
+    argv.push_back(const_cast<char *>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const std::string &e : env)
+    envp.push_back(const_cast<char *>(e.c_str()));
+  envp.push_back(nullptr);
+
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, defaults = terminationSignals();
+  sigemptyset(&none);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF |
+                                      POSIX_SPAWN_SETPGROUP);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  // In a background process group, reading the terminal would stop it.
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null",
+                                   O_RDONLY, 0);
+
+  JobControl &control = jobControl();
+  pid_t pid = -1;
+  int rc;
+  {
+    std::lock_guard<std::mutex> lock(control.mutex);
+    if (int sig = control.signal.load())
+      return 128 + sig;
+    rc = posix_spawn(&pid, argv[0], &actions, &attr, argv.data(),
+                     envp.data());
+    if (rc == 0)
+      control.group = pid;
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    error = std::string("cannot start ") + command[0] + ": " +
+            std::strerror(rc);
+    return -1;
+  }
+
+  auto start = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point forwarded;
+  bool sentSignal = false, killed = false;
+  int status = 0;
+  for (;;) {
+    pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid || (done < 0 && errno != EINTR))
+      break;
+    auto now = std::chrono::steady_clock::now();
+    if (int sig = control.signal.load(); sig && !sentSignal) {
+      kill(-pid, sig);
+      sentSignal = true;
+      forwarded = now;
+    }
+    bool overdue = limitSeconds > 0 && now - start > std::chrono::seconds(
+                                                         limitSeconds);
+    bool stubborn = sentSignal && now - forwarded > std::chrono::seconds(10);
+    if ((overdue || stubborn) && !killed) {
+      kill(-pid, SIGKILL);
+      killed = true;
+      if (overdue && !sentSignal)
+        error = "the job did not end within " + std::to_string(limitSeconds) +
+                " s; killed it";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  // Whatever is left of the job (a rank whose launcher died first) goes too.
+  if (sentSignal || killed)
+    kill(-pid, SIGKILL);
+  {
+    std::lock_guard<std::mutex> lock(control.mutex);
+    control.group = -1;
+  }
+  if (killed && !sentSignal)
+    return -1;
+  if (WIFSIGNALED(status))
+    return 128 + WTERMSIG(status);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
 /// Runs `mpiexec -n N tp-launch ...`; returns the exit code.
 int launch(StringRef launcher, const std::string &model, int64_t ranks,
            const std::vector<std::string> &inputPaths,
@@ -194,34 +425,88 @@ int launch(StringRef launcher, const std::string &model, int64_t ranks,
     fail("cannot find '" + mpiexec + "' (install mpich, or pass --mpiexec)");
     return 1;
   }
-  std::string rankCount = std::to_string(ranks);
-  std::string inputList = llvm::join(inputPaths, ",");
-  std::string outputList = llvm::join(outputPaths, ",");
-  std::string timeoutArg = std::to_string(timeout.getValue());
-  SmallVector<StringRef> args{*mpi,        "-n",        rankCount,
-                              launcher,    "--model",   model,
-                              "--inputs",  inputList,   "--output",
-                              outputList,  "--timeout", timeoutArg};
+  std::vector<std::string> args{*mpi,
+                                "-n",
+                                std::to_string(ranks),
+                                launcher.str(),
+                                "--model",
+                                model,
+                                "--inputs",
+                                ::tp::files::joinList(inputPaths),
+                                "--output",
+                                ::tp::files::joinList(outputPaths),
+                                "--timeout",
+                                std::to_string(timeout.getValue())};
   if (quiet)
     args.push_back("--quiet");
   // Hydra's own limit, a little after tp-launch's watchdog, so that a hung
   // job is ended even if a rank cannot run its watchdog.
-  std::vector<std::string> envStorage;
+  std::vector<std::string> env;
   for (char **e = environ; *e; ++e)
     if (!StringRef(*e).starts_with("MPIEXEC_TIMEOUT="))
-      envStorage.push_back(*e);
+      env.push_back(*e);
   if (timeout > 0)
-    envStorage.push_back("MPIEXEC_TIMEOUT=" +
-                         std::to_string(timeout.getValue() + 15));
-  SmallVector<StringRef> env(envStorage.begin(), envStorage.end());
+    env.push_back("MPIEXEC_TIMEOUT=" + std::to_string(timeout.getValue() + 15));
   std::string error;
   unsigned wait = timeout > 0 ? timeout + 30 : 0;
   llvm::outs().flush();
   llvm::errs().flush();
-  int rc = llvm::sys::ExecuteAndWait(*mpi, args, env, {}, wait, 0, &error);
-  if (rc < 0)
+  int rc = runJob(args, env, wait, error);
+  if (int sig = jobControl().signal.load()) {
+    // The job may have finished just before the signal reached it.
+    fail(llvm::Twine("interrupted by ") + signalName(sig) +
+         (rc == 0 ? "; the job had already finished"
+                  : "; the ranks were stopped and no output was written"));
+    return 128 + sig;
+  }
+  if (rc < 0) {
     fail("running " + *mpi + " failed: " + error);
+    return 1;
+  }
   return rc;
+}
+
+/// Copies the finished file `from` to the user's `to` as tp-launch writes
+/// outputs (a temporary in the same folder renamed into place; a device or
+/// FIFO written in place).
+bool installOutput(const std::string &from, const std::string &to) {
+  std::string error;
+  ::tp::files::OutputFile out;
+  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) {
+    fail("cannot read " + from + ": " + std::strerror(errno));
+    return false;
+  }
+  bool ok = out.open(to, error);
+  char buffer[1 << 16];
+  while (ok) {
+    ssize_t n = ::read(in, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      error = std::string("cannot read ") + from + ": " + std::strerror(errno);
+      ok = false;
+      break;
+    }
+    if (n == 0)
+      break;
+    for (ssize_t done = 0; ok && done < n;) {
+      ssize_t w = ::write(out.fd(), buffer + done, size_t(n - done));
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0) {
+        error = std::string("cannot write file: ") + std::strerror(errno);
+        ok = false;
+      } else {
+        done += w;
+      }
+    }
+  }
+  ::close(in);
+  ok = ok && out.finish(error) && out.commit(error);
+  if (!ok)
+    fail(to + ": " + error);
+  return ok;
 }
 
 struct Comparison {
@@ -289,6 +574,8 @@ struct ScratchDir {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // Before any other thread exists (MLIR's thread pool inherits the mask).
+  installSignalHandling();
   cl::ParseCommandLineOptions(
       argc, argv,
       "tp-run: partition an MLIR model for tensor parallelism, compile it, run "
@@ -319,6 +606,9 @@ int main(int argc, char **argv) {
   registerTPDialect(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // A diagnostic names the op and its location; the whole op in generic form
+  // (often pages of it) only on request.
+  context.printOpOnDiagnostic(printOpOnDiagnostic);
 
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
@@ -372,7 +662,13 @@ int main(int argc, char **argv) {
             llvm::sys::fs::createUniqueDirectory("tp-run", dir))
       return fail("cannot create a scratch directory: " + ec.message());
     scratch.path = dir.str().str();
+    std::lock_guard<std::mutex> lock(jobControl().mutex);
+    jobControl().scratchToRemove = scratch.path;
   }
+  // Fail before compiling if random inputs cannot fit.
+  if (inputs.empty() && !buildOnly &&
+      failed(checkRandomInputSizes(entryFunc, scratch.path)))
+    return 1;
   std::string modelSo = scratch.path + "/model.so";
   std::string refSo = scratch.path + "/model.ref.so";
 
@@ -429,25 +725,36 @@ int main(int argc, char **argv) {
   // Inputs.
   std::vector<std::string> inputPaths;
   if (!inputs.empty()) {
-    for (StringRef path : llvm::split(inputs, ','))
-      inputPaths.push_back(path.str());
+    if (!::tp::files::splitList(inputs, inputPaths))
+      return fail("empty file name in --inputs '" + inputs + "'");
   } else if (failed(writeRandomInputs(entryFunc, scratch.path, inputPaths))) {
     return 1;
   }
 
   // Outputs.
   unsigned numResults = entryFunc.getNumResults();
-  std::vector<std::string> outputPaths;
+  std::vector<std::string> outputPaths, userOutputs;
   if (!outputs.empty()) {
-    for (StringRef path : llvm::split(outputs, ','))
-      outputPaths.push_back(path.str());
+    if (!::tp::files::splitList(outputs, userOutputs))
+      return fail("empty file name in --output '" + outputs + "'");
+    outputPaths = userOutputs;
     if (outputPaths.size() != numResults)
       return fail(llvm::formatv("expected {0} output file(s) (one per result "
                                 "of @{1}), got {2}",
                                 numResults, entryFunc.getName(),
                                 outputPaths.size())
                       .str());
-  } else {
+    // Before running anything (with --check, tp-run itself writes them).
+    for (const std::string &path : userOutputs) {
+      std::string error;
+      if (!::tp::files::checkOutputPath(path, error))
+        return fail("output " + path + ": " + error);
+    }
+  }
+  // With --check, the results go to the user's files only once they passed:
+  // a failed check leaves no output (and an existing file as it was).
+  if (userOutputs.empty() || check) {
+    outputPaths.clear();
     for (unsigned i = 0; i < numResults; ++i)
       outputPaths.push_back(scratch.path + "/output" + std::to_string(i) +
                             ".npy");
@@ -463,6 +770,8 @@ int main(int argc, char **argv) {
   double start = now();
   int rc = launch(launcher, modelSo, tpSize, inputPaths, outputPaths);
   double runSeconds = now() - start;
+  if (int sig = jobControl().signal.load())
+    return 128 + sig;
   if (rc != 0)
     return fail(llvm::formatv("the {0}-rank run failed (exit code {1})",
                               tpSize.getValue(), rc)
@@ -478,6 +787,8 @@ int main(int argc, char **argv) {
     refPaths.push_back(scratch.path + "/reference" + std::to_string(i) +
                        ".npy");
   rc = launch(launcher, refSo, 1, inputPaths, refPaths);
+  if (int sig = jobControl().signal.load())
+    return 128 + sig;
   if (rc != 0)
     return fail(llvm::formatv("the unsharded reference run failed (exit code "
                               "{0})",
@@ -497,7 +808,11 @@ int main(int argc, char **argv) {
         pass ? "ok" : "FAILED");
   }
   if (!ok)
-    return fail("--check failed: the sharded result differs from the "
-                "unsharded program beyond the tolerance");
+    return fail(llvm::Twine("--check failed: the sharded result differs from "
+                            "the unsharded program beyond the tolerance") +
+                (userOutputs.empty() ? "" : "; no output was written"));
+  for (unsigned i = 0; i < userOutputs.size(); ++i)
+    if (!installOutput(outputPaths[i], userOutputs[i]))
+      return 1;
   return 0;
 }

@@ -147,6 +147,12 @@ bool masterAddress(const GetEnv &env, const Placement &placement,
     if (placement.rank == 0)
       address.listenFd = fd;
   }
+  if (const char *secret = env("TP_RENDEZVOUS_SECRET"))
+    address.secret = secret;
+  if (address.secret.size() > 512) {
+    error = "TP_RENDEZVOUS_SECRET is longer than 512 bytes";
+    return false;
+  }
   if (placement.size == 1) {
     address.host = "127.0.0.1";
     return true;

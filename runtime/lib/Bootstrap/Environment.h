@@ -63,6 +63,10 @@ struct MasterAddress {
   /// TP_RENDEZVOUS_TIMEOUT in seconds (default 120): how long ranks wait for
   /// each other during the exchange.
   double timeoutSeconds = 120;
+  /// TP_RENDEZVOUS_SECRET: every rank's hello carries it and rank 0 accepts
+  /// only peers that know it ("" when unset: any peer is accepted).
+  /// tp-launch --spawn makes a random one per job.
+  std::string secret;
 };
 
 /// Reads the TP_MASTER_* variables; needed only when size > 1. False with a

@@ -1,6 +1,8 @@
 //===- Rendezvous.cpp - TCP id exchange and liveness channel --------------===//
 
 #include "Bootstrap/Rendezvous.h"
+#include "Bootstrap/Wire.h"
+#include "Common/ExitCode.h"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -22,23 +24,7 @@ namespace tp::boot {
 
 namespace {
 
-constexpr uint32_t magic = 0x54505256; // "TPRV"
-constexpr uint32_t maxBody = 1 << 20;
-
-enum MessageType : uint32_t {
-  Hello = 1,   // a = rank, b = size
-  Payload = 2, // body = the id
-  Error = 3,   // body = text
-  Bye = 4,
-  Abort = 5, // a = origin rank, b = exit code, body = text
-};
-
-struct Message {
-  uint32_t type = 0;
-  int32_t a = 0;
-  int32_t b = 0;
-  std::string body;
-};
+using namespace wire;
 
 using Clock = std::chrono::steady_clock;
 
@@ -69,10 +55,7 @@ bool sendAll(int fd, const void *data, size_t bytes, bool wait = true) {
 
 bool sendMessage(int fd, uint32_t type, int32_t a, int32_t b, const void *body,
                  size_t length, bool wait = true) {
-  uint32_t header[5] = {htonl(magic), htonl(type), htonl(uint32_t(a)),
-                        htonl(uint32_t(b)), htonl(uint32_t(length))};
-  std::string frame(reinterpret_cast<const char *>(header), sizeof(header));
-  frame.append(static_cast<const char *>(body), length);
+  std::string frame = encode(type, a, b, body, length);
   return sendAll(fd, frame.data(), frame.size(), wait);
 }
 
@@ -101,23 +84,33 @@ ReadResult readAll(int fd, void *data, size_t bytes,
 }
 
 ReadResult readMessage(int fd, Message &message, Clock::time_point deadline) {
-  uint32_t header[5];
+  unsigned char header[headerSize];
   ReadResult r = readAll(fd, header, sizeof(header), deadline);
   if (r != ReadResult::Ok)
     return r;
-  if (ntohl(header[0]) != magic)
+  Decoder decoder;
+  size_t used = 0;
+  Decoder::Status status = decoder.feed(header, sizeof(header), used);
+  if (status == Decoder::Garbage)
     return ReadResult::Garbage;
-  message.type = ntohl(header[1]);
-  message.a = int32_t(ntohl(header[2]));
-  message.b = int32_t(ntohl(header[3]));
-  uint32_t length = ntohl(header[4]);
-  if (length > maxBody)
-    return ReadResult::Garbage;
-  message.body.assign(length, '\0');
-  if (length == 0)
+  message = decoder.message();
+  if (status == Decoder::Done)
     return ReadResult::Ok;
+  size_t length = ntohl(reinterpret_cast<const uint32_t *>(header)[4]);
+  message.body.assign(length, '\0');
   return readAll(fd, message.body.data(), length, deadline);
 }
+
+/// A connection to rank 0 that has not said a valid hello yet.
+struct Pending {
+  int fd = -1;
+  Clock::time_point deadline;
+  Decoder decoder{maxHelloBody};
+};
+
+/// How long a new connection may take to say hello before it is dropped
+/// (it does not hold up the others meanwhile).
+constexpr auto helloTimeout = std::chrono::seconds(10);
 
 void setCloseOnExec(int fd) {
   int flags = fcntl(fd, F_GETFD);
@@ -134,38 +127,44 @@ std::string endpoint(const MasterAddress &address) {
   return address.host + ":" + std::to_string(address.port);
 }
 
-/// A listening socket on the master address (the address itself if it is
-/// local, else every interface).
+/// A listening socket on the master address, which must be an address of
+/// this machine: never every interface unless that is what was asked
+/// (TP_MASTER_ADDR=0.0.0.0).
 int listenOn(const MasterAddress &address, int backlog, std::string &error) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    error = "socket: " + errnoText(errno);
-    return -1;
-  }
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in any{};
-  any.sin_family = AF_INET;
-  any.sin_port = htons(uint16_t(address.port));
-  any.sin_addr.s_addr = htonl(INADDR_ANY);
-  bool bound = false;
   addrinfo hints{}, *found = nullptr;
   hints.ai_family = AF_INET;
   hints.ai_socktype = SOCK_STREAM;
-  if (getaddrinfo(address.host.c_str(), nullptr, &hints, &found) == 0) {
-    for (addrinfo *a = found; a && !bound; a = a->ai_next) {
-      sockaddr_in local = *reinterpret_cast<sockaddr_in *>(a->ai_addr);
-      local.sin_port = htons(uint16_t(address.port));
-      bound =
-          ::bind(fd, reinterpret_cast<sockaddr *>(&local), sizeof(local)) == 0;
-    }
-    freeaddrinfo(found);
+  if (int rc = getaddrinfo(address.host.c_str(), nullptr, &hints, &found);
+      rc != 0) {
+    error = "cannot resolve TP_MASTER_ADDR '" + address.host +
+            "': " + gai_strerror(rc);
+    return -1;
   }
-  if (!bound &&
-      ::bind(fd, reinterpret_cast<sockaddr *>(&any), sizeof(any)) != 0) {
-    error = "cannot listen on " + endpoint(address) + ": " + errnoText(errno) +
-            " (set TP_MASTER_PORT to a free port)";
-    ::close(fd);
+  int fd = -1, bindErrno = EADDRNOTAVAIL;
+  for (addrinfo *a = found; a && fd < 0; a = a->ai_next) {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      bindErrno = errno;
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in local = *reinterpret_cast<sockaddr_in *>(a->ai_addr);
+    local.sin_port = htons(uint16_t(address.port));
+    if (::bind(fd, reinterpret_cast<sockaddr *>(&local), sizeof(local)) != 0) {
+      bindErrno = errno;
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  freeaddrinfo(found);
+  if (fd < 0) {
+    error = "cannot listen on " + endpoint(address) + ": " +
+            errnoText(bindErrno) +
+            (bindErrno == EADDRNOTAVAIL
+                 ? " (TP_MASTER_ADDR must name an address of rank 0's own "
+                   "machine)"
+                 : " (set TP_MASTER_PORT to a free port)");
     return -1;
   }
   if (::listen(fd, backlog) != 0) {
@@ -284,7 +283,8 @@ bool Rendezvous::exchange(int rankArg, int sizeArg,
       std::lock_guard<std::mutex> lock(mutex);
       fds.assign(1, fd);
     }
-    if (!sendMessage(fd, Hello, rank, size, nullptr, 0)) {
+    if (!sendMessage(fd, Hello, rank, size, address.secret.data(),
+                     address.secret.size())) {
       error = "rendezvous: lost the connection to rank 0 at " +
               endpoint(address) + " while saying hello";
       return false;
@@ -301,7 +301,8 @@ bool Rendezvous::exchange(int rankArg, int sizeArg,
     }
     if (r != ReadResult::Ok) {
       error = "rendezvous: rank 0 closed the connection before sending the "
-              "id (it failed or was not a tp rank)";
+              "id (it failed, was not a tp rank, or has another "
+              "TP_RENDEZVOUS_SECRET)";
       return false;
     }
     if (message.type == Error) {
@@ -345,51 +346,118 @@ bool Rendezvous::exchange(int rankArg, int sizeArg,
     error = "rendezvous: " + text;
     return false;
   };
+  // Every connection is read as its bytes arrive: a peer that connects and
+  // says nothing (or something else) is dropped after helloTimeout without
+  // holding up the ranks, and only a hello with the job's secret makes a
+  // rank.
+  std::vector<Pending> pending;
+  const size_t maxPending = size_t(size) * 4 + 16;
+  int dropped = 0;
+  auto drop = [&](size_t k) {
+    ::close(pending[k].fd);
+    pending.erase(pending.begin() + long(k));
+    ++dropped;
+  };
+  auto connected = [](int r, void *self) {
+    return static_cast<Rendezvous *>(self)->fds[r] >= 0;
+  };
+  auto closePending = [&] {
+    for (Pending &p : pending)
+      ::close(p.fd);
+    pending.clear();
+  };
   while (!missing.empty()) {
-    pollfd pfd{listener, POLLIN, 0};
-    int ready = ::poll(&pfd, 1, millisecondsUntil(deadline));
-    if (ready < 0 && errno == EINTR)
-      continue;
-    if (ready == 0) {
+    auto now = Clock::now();
+    for (size_t k = pending.size(); k-- > 0;)
+      if (pending[k].deadline <= now)
+        drop(k);
+    if (now >= deadline) {
+      closePending();
       lastTimedOut = true;
+      std::string note =
+          dropped ? " (" + std::to_string(dropped) +
+                        " connection(s) without a valid hello were dropped: "
+                        "is TP_RENDEZVOUS_SECRET the same on every rank?)"
+                  : "";
       return failAll("timed out after " + std::string(seconds) +
                      " waiting for rank" + (missing.size() > 1 ? "s " : " ") +
                      rankList(missing) + " (of " + std::to_string(size) +
-                     ") to connect to " + endpoint(address));
+                     ") to connect to " + endpoint(address) + note);
     }
-    int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0)
-      continue;
-    setNoDelay(fd);
-    Message hello;
-    auto helloDeadline =
-        std::min(deadline, Clock::now() + std::chrono::seconds(10));
-    if (readMessage(fd, hello, helloDeadline) != ReadResult::Ok ||
-        hello.type != Hello) {
-      ::close(fd); // not one of ours (a port scan, a stale job): ignore
-      continue;
+    auto wakeUp = deadline;
+    for (const Pending &p : pending)
+      wakeUp = std::min(wakeUp, p.deadline);
+    std::vector<pollfd> pfds{pollfd{listener, POLLIN, 0}};
+    for (const Pending &p : pending)
+      pfds.push_back(pollfd{p.fd, POLLIN, 0});
+    int ready = ::poll(pfds.data(), pfds.size(), millisecondsUntil(wakeUp));
+    if (ready <= 0)
+      continue; // EINTR or a deadline: checked above
+    // Read the pending connections first (their indices match pfds).
+    for (size_t k = pending.size(); k-- > 0;) {
+      if (!pfds[k + 1].revents)
+        continue;
+      char buffer[512];
+      ssize_t n = ::recv(pending[k].fd, buffer, sizeof(buffer), 0);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+        continue;
+      if (n <= 0) {
+        drop(k);
+        continue;
+      }
+      size_t used = 0;
+      Decoder::Status status =
+          pending[k].decoder.feed(buffer, size_t(n), used);
+      if (status == Decoder::NeedMore)
+        continue;
+      // Garbage, or a message followed by more bytes than a hello: drop.
+      if (status == Decoder::Garbage || used != size_t(n)) {
+        drop(k);
+        continue;
+      }
+      const Message &hello = pending[k].decoder.message();
+      std::string problem;
+      HelloVerdict verdict;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        verdict = checkHello(hello, address.secret, size, connected, this,
+                             problem);
+      }
+      if (verdict == HelloVerdict::Drop) {
+        drop(k);
+        continue;
+      }
+      int fd = pending[k].fd;
+      pending.erase(pending.begin() + long(k));
+      if (verdict == HelloVerdict::Fail) {
+        sendMessage(fd, Error, 0, 0, problem.data(), problem.size(), false);
+        ::close(fd);
+        closePending();
+        return failAll(problem);
+      }
+      int flags = fcntl(fd, F_GETFL);
+      fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        fds[hello.a] = fd;
+      }
+      missing.erase(hello.a);
     }
-    std::string problem;
-    if (hello.b != size)
-      problem = "rank " + std::to_string(hello.a) + " thinks the job has " +
-                std::to_string(hello.b) + " ranks, rank 0 thinks " +
-                std::to_string(size);
-    else if (hello.a < 1 || hello.a >= size)
-      problem = "a peer says it is rank " + std::to_string(hello.a) +
-                ", outside [1, " + std::to_string(size) + ")";
-    else if (!missing.count(hello.a))
-      problem = "two processes say they are rank " + std::to_string(hello.a);
-    if (!problem.empty()) {
-      sendMessage(fd, Error, 0, 0, problem.data(), problem.size(), false);
-      ::close(fd);
-      return failAll(problem);
+    if (pfds[0].revents) {
+      int fd = ::accept4(listener, nullptr, nullptr,
+                         SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd < 0)
+        continue;
+      setNoDelay(fd);
+      if (pending.size() >= maxPending)
+        drop(0); // the oldest
+      Pending p;
+      p.fd = fd;
+      p.deadline = std::min(deadline, Clock::now() + helloTimeout);
+      pending.push_back(std::move(p));
     }
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      fds[hello.a] = fd;
-    }
-    missing.erase(hello.a);
   }
+  closePending();
   ::close(listener);
   std::lock_guard<std::mutex> lock(mutex);
   for (int r = 1; r < size; ++r)
@@ -445,15 +513,19 @@ PeerEvent Rendezvous::poll(int timeoutMs) {
       continue;
     }
     if (message.type == Abort) {
+      // Rank 0 knows who sent it: the origin is the connection's rank, not
+      // what the message claims (the other ranks hear only from rank 0,
+      // which forwards it with that origin). The code can never read as
+      // success (_exit(256) is status 0).
       event.kind = PeerEvent::PeerAborted;
-      event.peer = message.a;
-      event.exitCode = message.b;
-      event.message = message.body;
+      event.peer = rank == 0 ? index : message.a;
+      event.exitCode = rt::failureExitCode(message.b);
+      event.message = message.body.substr(0, maxAbortText);
       if (rank == 0)
         for (int r2 = 1; r2 < size; ++r2)
           if (r2 != index && fds[r2] >= 0)
-            sendMessage(fds[r2], Abort, message.a, message.b,
-                        message.body.data(), message.body.size(), false);
+            sendMessage(fds[r2], Abort, event.peer, event.exitCode,
+                        event.message.data(), event.message.size(), false);
       return event;
     }
     // Anything else after the exchange is ignored.
@@ -463,10 +535,12 @@ PeerEvent Rendezvous::poll(int timeoutMs) {
 
 void Rendezvous::announceAbort(int origin, int exitCode,
                                const std::string &message) {
+  std::string text = message.substr(0, maxAbortText);
+  exitCode = rt::failureExitCode(exitCode);
   std::lock_guard<std::mutex> lock(mutex);
   for (int fd : fds)
     if (fd >= 0)
-      sendMessage(fd, Abort, origin, exitCode, message.data(), message.size(),
+      sendMessage(fd, Abort, origin, exitCode, text.data(), text.size(),
                   false);
 }
 

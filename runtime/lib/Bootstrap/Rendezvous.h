@@ -1,19 +1,21 @@
 //===- Rendezvous.h - TCP id exchange and liveness channel ------*- C++ -*-===//
 //
 // NCCL needs the unique id that rank 0 creates on every rank before
-// ncclCommInitRank. Rank 0 listens on TP_MASTER_ADDR:TP_MASTER_PORT (or on a
-// socket inherited from tp-launch --spawn); every other rank connects (with
-// retries until the timeout), says hello, and receives the id once ALL ranks
-// have connected, so that a missing rank fails everyone with a message
-// instead of a hang inside NCCL.
+// ncclCommInitRank. Rank 0 listens on TP_MASTER_ADDR:TP_MASTER_PORT (that
+// address only, never all interfaces unless asked; or on a socket inherited
+// from tp-launch --spawn); every other rank connects (with retries until the
+// timeout), says hello with the job's secret (TP_RENDEZVOUS_SECRET), and
+// receives the id once ALL ranks have connected, so that a missing rank fails
+// everyone with a message instead of a hang inside NCCL. Rank 0 reads all new
+// connections at once: one that sends garbage, the wrong secret, or nothing
+// within 10 s is dropped without holding up or failing the job.
 //
 // The connections then stay open as a liveness channel (a star around rank
 // 0): a connection that closes without a goodbye is a dead peer. Rank 0
 // forwards an abort announced by one rank to all others. The backend polls
 // the channel from its watchdog thread (see NCCLBackend.cpp).
 //
-// Wire format: a 20-byte header {magic, type, a, b, length} in network byte
-// order, then `length` bytes. IPv4.
+// Wire format: Bootstrap/Wire.h. IPv4.
 //
 //===----------------------------------------------------------------------===//
 
@@ -59,7 +61,9 @@ public:
 
   /// Waits up to `timeoutMs` for an event on the liveness channel. Goodbyes
   /// are consumed silently. Rank 0 forwards an abort to the other ranks
-  /// before returning it. One thread polls at a time.
+  /// before returning it, with the sender's own rank as its origin (not the
+  /// one the message claims). Exit codes never read as success (see
+  /// Common/ExitCode.h). One thread polls at a time.
   PeerEvent poll(int timeoutMs);
 
   /// Tells the peers that rank `origin` is aborting (rank 0: every peer;

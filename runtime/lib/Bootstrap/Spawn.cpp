@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -21,10 +22,12 @@ namespace tp::boot {
 
 std::vector<std::string> rankEnvironment(const std::vector<std::string> &base,
                                          int rank, int size, int port,
-                                         int listenFd) {
+                                         int listenFd,
+                                         const std::string &secret) {
   static const char *const replaced[] = {
-      "TP_RANK=",        "TP_WORLD_SIZE=",  "TP_LOCAL_RANK=",
-      "TP_MASTER_ADDR=", "TP_MASTER_PORT=", "TP_RENDEZVOUS_FD="};
+      "TP_RANK=",          "TP_WORLD_SIZE=",  "TP_LOCAL_RANK=",
+      "TP_MASTER_ADDR=",   "TP_MASTER_PORT=", "TP_RENDEZVOUS_FD=",
+      "TP_RENDEZVOUS_SECRET="};
   std::vector<std::string> env;
   for (const std::string &entry : base) {
     bool drop = false;
@@ -40,7 +43,31 @@ std::vector<std::string> rankEnvironment(const std::vector<std::string> &base,
   env.push_back("TP_MASTER_PORT=" + std::to_string(port));
   if (rank == 0 && listenFd >= 0)
     env.push_back("TP_RENDEZVOUS_FD=" + std::to_string(listenFd));
+  if (!secret.empty())
+    env.push_back("TP_RENDEZVOUS_SECRET=" + secret);
   return env;
+}
+
+std::string newJobSecret(std::string &error) {
+  unsigned char bytes[16];
+  size_t have = 0;
+  while (have < sizeof(bytes)) {
+    ssize_t n = getrandom(bytes + have, sizeof(bytes) - have, 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      error = std::string("getrandom: ") + std::strerror(errno);
+      return "";
+    }
+    have += size_t(n);
+  }
+  static const char digits[] = "0123456789abcdef";
+  std::string text;
+  for (unsigned char b : bytes) {
+    text += digits[b >> 4];
+    text += digits[b & 15];
+  }
+  return text;
 }
 
 int overallExitCode(const std::vector<RankExit> &exits) {
@@ -102,6 +129,14 @@ int spawnRanks(const SpawnConfig &config, std::string &error,
     return -1;
   }
   const int port = ntohs(address.sin_port);
+  // Only the ranks learn the secret (their environment is readable by this
+  // user and root only), so another local user who finds the port cannot
+  // join the job or receive its NCCL id.
+  const std::string secret = newJobSecret(error);
+  if (secret.empty()) {
+    ::close(listener);
+    return -1;
+  }
 
   std::vector<std::string> base;
   for (char **e = environ; *e; ++e)
@@ -126,7 +161,7 @@ int spawnRanks(const SpawnConfig &config, std::string &error,
   std::vector<std::vector<std::string>> envs(size_t(config.ranks));
   std::vector<std::vector<char *>> envps(size_t(config.ranks));
   for (int r = 0; r < config.ranks; ++r) {
-    envs[r] = rankEnvironment(base, r, config.ranks, port, listener);
+    envs[r] = rankEnvironment(base, r, config.ranks, port, listener, secret);
     for (std::string &s : envs[r])
       envps[r].push_back(s.data());
     envps[r].push_back(nullptr);

@@ -7,7 +7,8 @@
 // child gets:
 //   TP_RANK=r  TP_WORLD_SIZE=N  TP_LOCAL_RANK=r  (the runtime then uses
 //   device r % device count)  TP_MASTER_ADDR=127.0.0.1  TP_MASTER_PORT=port
-//   and, for rank 0 only, TP_RENDEZVOUS_FD=fd.
+//   TP_RENDEZVOUS_SECRET=<128 random bits, new for every job> and, for
+//   rank 0 only, TP_RENDEZVOUS_FD=fd.
 // The parent waits for all; when one fails it gives the others a grace
 // period to end on their own (the runtime's liveness channel makes them
 // abort) and then kills them.
@@ -24,11 +25,17 @@ namespace tp::boot {
 
 /// The environment of spawned rank `rank` of `size`: `base` without any
 /// TP_RANK, TP_WORLD_SIZE, TP_LOCAL_RANK, TP_MASTER_ADDR, TP_MASTER_PORT,
-/// TP_RENDEZVOUS_FD, plus the values above (TP_RENDEZVOUS_FD only for rank
-/// 0, when listenFd >= 0).
+/// TP_RENDEZVOUS_FD, TP_RENDEZVOUS_SECRET, plus the values above
+/// (TP_RENDEZVOUS_FD only for rank 0, when listenFd >= 0;
+/// TP_RENDEZVOUS_SECRET when `secret` is not empty).
 std::vector<std::string> rankEnvironment(const std::vector<std::string> &base,
                                          int rank, int size, int port,
-                                         int listenFd);
+                                         int listenFd,
+                                         const std::string &secret = "");
+
+/// A new random secret for one job (32 hex digits from getrandom), or ""
+/// with `error` if the system has no randomness to give.
+std::string newJobSecret(std::string &error);
 
 /// How one rank ended.
 struct RankExit {

@@ -25,6 +25,7 @@
 #include "Common/Backend.h"
 #include "Common/DType.h"
 #include "Common/Error.h"
+#include "Common/ExitCode.h"
 #include "GPU/Cuda.h"
 #include "GPU/DeviceLayout.h"
 #include "tp/runtime/tp_runtime.h"
@@ -83,8 +84,8 @@ struct InCollective {
 /// wins.
 [[noreturn]] void terminate(int exitCode, const std::string &message,
                             bool print, bool announce) {
-  if (exitCode == 0)
-    exitCode = 1;
+  // _exit(256) would read as success (an abort forwarded by a peer too).
+  exitCode = tp::rt::failureExitCode(exitCode);
   static std::atomic<bool> aborting{false};
   static thread_local bool abortingHere = false;
   if (aborting.exchange(true)) {

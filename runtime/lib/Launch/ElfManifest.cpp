@@ -7,34 +7,38 @@
 #include <cerrno>
 #include <cstring>
 #include <elf.h>
-#include <fstream>
-#include <iterator>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 namespace tp::launch {
 
 namespace {
 
+struct FileView {
+  const unsigned char *data;
+  size_t size;
+};
+
 template <typename T>
-bool readAt(const std::vector<char> &file, uint64_t offset, T &value) {
-  if (offset > file.size() || file.size() - offset < sizeof(T))
+bool readAt(const FileView &file, uint64_t offset, T &value) {
+  if (offset > file.size || file.size - offset < sizeof(T))
     return false;
-  std::memcpy(&value, file.data() + offset, sizeof(T));
+  std::memcpy(&value, file.data + offset, sizeof(T));
   return true;
 }
 
-} // namespace
+/// Whether [offset, offset + bytes) lies inside the file.
+bool inFile(const FileView &file, uint64_t offset, uint64_t bytes) {
+  return offset <= file.size && bytes <= file.size - offset;
+}
 
-bool readElfString(const std::string &path, std::string &text,
-                   std::string &error, const char *symbol) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = std::string("cannot open file: ") + std::strerror(errno);
-    return false;
-  }
-  std::vector<char> file((std::istreambuf_iterator<char>(in)),
-                         std::istreambuf_iterator<char>());
-  Elf64_Ehdr header;
+/// Checks the ELF header, and that every loadable segment and every section
+/// with contents lies inside the file.
+bool checkStructure(const FileView &file, Elf64_Ehdr &header,
+                    std::vector<Elf64_Shdr> &sections, std::string &error) {
   if (!readAt(file, 0, header) ||
       std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0) {
     error = "not an ELF file";
@@ -45,16 +49,110 @@ bool readElfString(const std::string &path, std::string &text,
     error = "not a 64-bit little-endian ELF file";
     return false;
   }
+  if (header.e_type != ET_DYN) {
+    error = "not a shared object (link the model with -shared)";
+    return false;
+  }
+  auto truncated = [&](uint64_t needed) {
+    error = "truncated ELF file: it has " + std::to_string(file.size) +
+            " bytes but its headers describe at least " +
+            std::to_string(needed) + " (was it copied completely?)";
+    return false;
+  };
+  if (header.e_phnum > 0) {
+    if (header.e_phentsize != sizeof(Elf64_Phdr)) {
+      error = "malformed ELF program headers";
+      return false;
+    }
+    for (uint64_t i = 0; i < header.e_phnum; ++i) {
+      Elf64_Phdr segment;
+      uint64_t at = header.e_phoff + i * sizeof(Elf64_Phdr);
+      if (header.e_phoff > file.size || !readAt(file, at, segment))
+        return truncated(header.e_phoff + header.e_phnum * sizeof(Elf64_Phdr));
+      if (segment.p_type == PT_LOAD &&
+          !inFile(file, segment.p_offset, segment.p_filesz))
+        return truncated(segment.p_offset + segment.p_filesz);
+    }
+  }
   if (header.e_shentsize != sizeof(Elf64_Shdr) || header.e_shnum == 0) {
     error = "the ELF file has no section headers";
     return false;
   }
-  std::vector<Elf64_Shdr> sections(header.e_shnum);
-  for (size_t i = 0; i < sections.size(); ++i)
-    if (!readAt(file, header.e_shoff + i * sizeof(Elf64_Shdr), sections[i])) {
-      error = "truncated ELF section headers";
+  if (!inFile(file, header.e_shoff,
+              uint64_t(header.e_shnum) * sizeof(Elf64_Shdr)))
+    return truncated(header.e_shoff +
+                     uint64_t(header.e_shnum) * sizeof(Elf64_Shdr));
+  sections.resize(header.e_shnum);
+  for (size_t i = 0; i < sections.size(); ++i) {
+    readAt(file, header.e_shoff + i * sizeof(Elf64_Shdr), sections[i]);
+    const Elf64_Shdr &section = sections[i];
+    if (section.sh_type != SHT_NOBITS && section.sh_type != SHT_NULL &&
+        !inFile(file, section.sh_offset, section.sh_size))
+      return truncated(section.sh_offset + section.sh_size);
+  }
+  return true;
+}
+
+/// A read-only mapping of a regular file. Opening never blocks (a FIFO);
+/// anything but a regular file is refused before reading.
+class MappedFile {
+public:
+  ~MappedFile() {
+    if (base != MAP_FAILED && base != nullptr)
+      munmap(base, size);
+  }
+  bool open(const std::string &path, std::string &error) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      error = std::string("cannot open file: ") + std::strerror(errno);
       return false;
     }
+    struct stat info;
+    if (fstat(fd, &info) != 0) {
+      error = std::string("cannot stat file: ") + std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+    if (!S_ISREG(info.st_mode)) {
+      const char *kind = S_ISDIR(info.st_mode)    ? "a directory"
+                         : S_ISFIFO(info.st_mode) ? "a FIFO"
+                         : S_ISCHR(info.st_mode) || S_ISBLK(info.st_mode)
+                             ? "a device"
+                             : "a special file";
+      error = std::string("it is ") + kind + ", not a shared object";
+      ::close(fd);
+      return false;
+    }
+    size = size_t(info.st_size);
+    if (size > 0)
+      base = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    int savedErrno = errno;
+    ::close(fd);
+    if (base == MAP_FAILED) {
+      error = std::string("cannot map file: ") + std::strerror(savedErrno);
+      return false;
+    }
+    return true;
+  }
+  FileView view() const {
+    return {static_cast<const unsigned char *>(base), size};
+  }
+
+private:
+  void *base = nullptr;
+  size_t size = 0;
+};
+
+} // namespace
+
+bool readElfStringFromMemory(const unsigned char *data, size_t size,
+                             std::string &text, std::string &error,
+                             const char *symbol) {
+  FileView file{data, size};
+  Elf64_Ehdr header;
+  std::vector<Elf64_Shdr> sections;
+  if (!checkStructure(file, header, sections, error))
+    return false;
   for (const Elf64_Shdr &table : sections) {
     if (table.sh_type != SHT_DYNSYM || table.sh_entsize != sizeof(Elf64_Sym) ||
         table.sh_link >= sections.size())
@@ -68,10 +166,10 @@ bool readElfString(const std::string &path, std::string &text,
           sym.st_shndx >= sections.size())
         continue;
       uint64_t nameOffset = strings.sh_offset + sym.st_name;
-      if (nameOffset >= file.size())
+      if (nameOffset >= file.size)
         continue;
-      const char *name = file.data() + nameOffset;
-      size_t room = file.size() - nameOffset;
+      const char *name = reinterpret_cast<const char *>(file.data) + nameOffset;
+      size_t room = file.size - nameOffset;
       if (strnlen(name, room) == room || std::strcmp(name, symbol) != 0)
         continue;
       const Elf64_Shdr &holder = sections[sym.st_shndx];
@@ -83,11 +181,11 @@ bool readElfString(const std::string &path, std::string &text,
       }
       uint64_t start = holder.sh_offset + (sym.st_value - holder.sh_addr);
       uint64_t limit = holder.sh_offset + holder.sh_size;
-      if (limit > file.size() || start >= limit) {
+      if (limit > file.size || start >= limit) {
         error = "truncated ELF file";
         return false;
       }
-      const char *begin = file.data() + start;
+      const char *begin = reinterpret_cast<const char *>(file.data) + start;
       size_t length = strnlen(begin, size_t(limit - start));
       if (length == size_t(limit - start)) {
         error = std::string(symbol) + " is not NUL-terminated";
@@ -99,6 +197,24 @@ bool readElfString(const std::string &path, std::string &text,
   }
   error = std::string("does not export ") + symbol;
   return false;
+}
+
+bool readElfString(const std::string &path, std::string &text,
+                   std::string &error, const char *symbol) {
+  MappedFile file;
+  if (!file.open(path, error))
+    return false;
+  FileView view = file.view();
+  return readElfStringFromMemory(view.data, view.size, text, error, symbol);
+}
+
+bool checkSharedObject(const std::string &path, std::string &error) {
+  MappedFile file;
+  if (!file.open(path, error))
+    return false;
+  Elf64_Ehdr header;
+  std::vector<Elf64_Shdr> sections;
+  return checkStructure(file.view(), header, sections, error);
 }
 
 std::string manifestTarget(const std::string &manifest) {

@@ -76,6 +76,22 @@ public:
     return true;
   }
 
+  /// Fails unless `factor` copies of `shape` in `dtype` have a byte count
+  /// that fits int64 (so that no size computed from them wraps around).
+  bool checkBytes(const std::string &at, const std::vector<int64_t> &shape,
+                  tp_dtype dtype, int64_t factor, const char *what) {
+    int64_t elements = npy::numElements(shape), bytes;
+    if (elements < 0 ||
+        __builtin_mul_overflow(elements, int64_t(rt::dtypeSize(dtype)),
+                               &bytes) ||
+        __builtin_mul_overflow(bytes, factor, &bytes))
+      return fail(at, npy::formatShape(shape) + " of " +
+                          rt::dtypeName(dtype) + " is too large: " + what +
+                          " does not fit in 64 bits (check the shapes the "
+                          "model was compiled with)");
+    return true;
+  }
+
   bool tensor(const JsonValue &value, const std::string &where, int64_t tpSize,
               TensorSpec &spec) {
     if (value.kind != Kind::Object)
@@ -96,6 +112,13 @@ public:
       return fail(where, "local_shape " + npy::formatShape(l) +
                              " and global_shape " + npy::formatShape(g) +
                              " have different ranks");
+    if (!checkBytes(where + ".global_shape", g, spec.dtype, 1,
+                    "its size in bytes") ||
+        !checkBytes(where + ".local_shape", l, spec.dtype, 1,
+                    "its size in bytes") ||
+        !checkBytes(where + ".local_shape", l, spec.dtype, tpSize,
+                    "the size in bytes of all ranks' shards together"))
+      return false;
 
     std::string at = where + ".sharding";
     const JsonValue *sharding = field(value, where, "sharding", Kind::Object);
@@ -179,8 +202,10 @@ public:
           return fail(sat, "segment size " + std::to_string(s.segments[i]) +
                                " is not divisible by tp_size " +
                                std::to_string(tpSize));
-        total += s.segments[i];
-        local += s.localSegmentSize(i, tpSize);
+        if (__builtin_add_overflow(total, s.segments[i], &total) ||
+            __builtin_add_overflow(local, s.localSegmentSize(i, tpSize),
+                                   &local))
+          return fail(sat, "segment sizes overflow 64 bits");
       }
       if (total != g[s.dim] || local != l[s.dim])
         return fail(sat, "segments sum to " + std::to_string(total) +

@@ -10,6 +10,7 @@
 #include "Common/Backend.h"
 #include "Common/DType.h"
 #include "Common/Error.h"
+#include "Common/ExitCode.h"
 #include "Common/Layout.h"
 #include "tp/runtime/tp_runtime.h"
 
@@ -386,8 +387,8 @@ tp_status tp_barrier(void) {
 //===----------------------------------------------------------------------===//
 
 void tp_abort(int exitCode, const char *message) {
-  if (exitCode == 0)
-    exitCode = 1;
+  // MPI_Abort(256) would end the job with status 0.
+  exitCode = tp::rt::failureExitCode(exitCode);
   // One thread aborts; another thread that gets here waits to be killed.
   // Re-entry on the aborting thread (MPI_Abort runs exit handlers, which may
   // call tp_abort again) just exits.

@@ -16,7 +16,9 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace tp::npy {
 
@@ -403,9 +405,8 @@ bool read(const std::string &path, Array &array, std::string &error) {
   return true;
 }
 
-bool write(const std::string &path, tp_dtype dtype,
-           const std::vector<int64_t> &shape, const void *data,
-           std::string &error) {
+bool formatHeader(tp_dtype dtype, const std::vector<int64_t> &shape,
+                  std::string &bytes, std::string &error) {
   const char *descr = descrOf(dtype);
   if (!descr) {
     error = dtype == TP_BF16
@@ -414,12 +415,8 @@ bool write(const std::string &path, tp_dtype dtype,
     return false;
   }
   int64_t count = numElements(shape);
-  if (count < 0) {
+  if (count < 0 || uint64_t(count) > UINT64_MAX / elementSize(dtype)) {
     error = "invalid shape " + formatShape(shape);
-    return false;
-  }
-  if (count > 0 && !data) {
-    error = "no data to write";
     return false;
   }
   std::string dict = std::string("{'descr': '") + descr +
@@ -436,36 +433,69 @@ bool write(const std::string &path, tp_dtype dtype,
   dict.append(total - prefixSize - dict.size() - 1, ' ');
   dict += '\n';
 
-  std::string prefix(magic, magicSize);
-  prefix += char(version);
-  prefix += char(0);
+  bytes.assign(magic, magicSize);
+  bytes += char(version);
+  bytes += char(0);
   uint32_t length = uint32_t(dict.size());
   for (size_t i = 0; i < prefixSize - 8; ++i)
-    prefix += char((length >> (8 * i)) & 0xff);
+    bytes += char((length >> (8 * i)) & 0xff);
+  bytes += dict;
+  return true;
+}
 
-  File file(std::fopen(path.c_str(), "wb"));
-  if (!file) {
+namespace {
+
+bool writeAll(int fd, const void *data, size_t bytes, std::string &error) {
+  const char *p = static_cast<const char *>(data);
+  while (bytes > 0) {
+    const size_t chunk = size_t(1) << 30;
+    ssize_t n = ::write(fd, p, bytes < chunk ? bytes : chunk);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      error = std::string("cannot write file: ") +
+              std::strerror(n < 0 ? errno : EIO);
+      return false;
+    }
+    p += n;
+    bytes -= size_t(n);
+  }
+  return true;
+}
+
+} // namespace
+
+bool write(int fd, tp_dtype dtype, const std::vector<int64_t> &shape,
+           const void *data, std::string &error) {
+  std::string header;
+  if (!formatHeader(dtype, shape, header, error))
+    return false;
+  size_t dataBytes = size_t(numElements(shape)) * elementSize(dtype);
+  if (dataBytes > 0 && !data) {
+    error = "no data to write";
+    return false;
+  }
+  return writeAll(fd, header.data(), header.size(), error) &&
+         writeAll(fd, data, dataBytes, error);
+}
+
+bool write(const std::string &path, tp_dtype dtype,
+           const std::vector<int64_t> &shape, const void *data,
+           std::string &error) {
+  std::string header;
+  if (!formatHeader(dtype, shape, header, error))
+    return false;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) {
     error = std::string("cannot create file: ") + std::strerror(errno);
     return false;
   }
-  size_t dataBytes = size_t(count) * elementSize(dtype);
-  bool ok =
-      std::fwrite(prefix.data(), 1, prefix.size(), file.get()) ==
-          prefix.size() &&
-      std::fwrite(dict.data(), 1, dict.size(), file.get()) == dict.size() &&
-      (dataBytes == 0 ||
-       std::fwrite(data, 1, dataBytes, file.get()) == dataBytes);
-  int savedErrno = errno;
-  FILE *raw = file.release();
-  if (std::fclose(raw) != 0 && ok) {
+  bool ok = write(fd, dtype, shape, data, error);
+  if (::close(fd) != 0 && ok) {
+    error = std::string("cannot write file: ") + std::strerror(errno);
     ok = false;
-    savedErrno = errno;
   }
-  if (!ok) {
-    error = std::string("cannot write file: ") + std::strerror(savedErrno);
-    return false;
-  }
-  return true;
+  return ok;
 }
 
 } // namespace tp::npy

@@ -24,10 +24,12 @@
 
 #include "Bootstrap/Spawn.h"
 #include "Common/DType.h"
+#include "Common/ExitCode.h"
 #include "Launch/ArgumentMemory.h"
 #include "Launch/ElfManifest.h"
 #include "Launch/HostLayout.h"
 #include "Launch/Manifest.h"
+#include "tp/runtime/files.h"
 #include "tp/runtime/npy.h"
 #include "tp/runtime/tp_runtime.h"
 
@@ -65,8 +67,10 @@ const char usageText[] =
     "the full (unsharded) tensors, one per argument of the entry function;\n"
     "outputs are the full results, written by rank 0.\n"
     "  --model PATH     the compiled model (exports tp_manifest and tp_entry)\n"
-    "  --inputs LIST    comma-separated .npy files, one per argument\n"
-    "  --output LIST    comma-separated .npy paths, one per result\n"
+    "  --inputs LIST    comma-separated .npy files, one per argument (write a\n"
+    "                   comma inside a name as \\, and a backslash as \\\\)\n"
+    "  --output LIST    comma-separated .npy paths, one per result (same "
+    "escapes)\n"
     "  --timeout S      abort every rank after S seconds (default 300; 0: "
     "never)\n"
     "  --quiet          print nothing on success\n"
@@ -103,13 +107,14 @@ struct RuntimeApi {
 RuntimeApi api;
 
 [[noreturn]] void fail(const std::string &message, int exitCode = 1) {
+  exitCode = rt::failureExitCode(exitCode); // exit(256) reads as success
   if (api.abort)
     api.abort(exitCode, message.c_str());
   // No backend loaded yet (or it returned): this process only.
   std::string line = "tp: " + message + "\n";
   ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
   (void)ignored;
-  _exit(exitCode == 0 ? 1 : exitCode);
+  _exit(exitCode);
 }
 
 std::string plural(size_t n, const char *word) {
@@ -130,23 +135,6 @@ struct Options {
   int spawn = 0;       ///< --spawn N (0: this process is one rank)
   std::string backend; ///< --backend, "" = from the manifest
 };
-
-bool splitList(const std::string &text, std::vector<std::string> &items) {
-  items.clear();
-  if (text.empty())
-    return true;
-  size_t start = 0;
-  for (;;) {
-    size_t comma = text.find(',', start);
-    std::string item = text.substr(start, comma - start);
-    if (item.empty())
-      return false;
-    items.push_back(item);
-    if (comma == std::string::npos)
-      return true;
-    start = comma + 1;
-  }
-}
 
 bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
   bool haveModel = false;
@@ -183,8 +171,8 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
       options.model = value;
       haveModel = true;
     } else if (name == "--inputs" || name == "--output") {
-      if (!splitList(value,
-                     name == "--inputs" ? options.inputs : options.outputs)) {
+      if (!files::splitList(
+              value, name == "--inputs" ? options.inputs : options.outputs)) {
         error = "empty file name in " + name + " '" + value + "'";
         return false;
       }
@@ -276,7 +264,7 @@ void onExitDuringEntry(int status, void *) {
     return;
   std::string message =
       "the model called exit(" + std::to_string(status) + ") inside tp_entry";
-  fail(message, status == 0 ? 1 : status);
+  fail(message, status); // fail() maps 0, 256, ... to 1
 }
 
 void appendText(char *buffer, size_t &length, size_t capacity,
@@ -380,17 +368,7 @@ private:
   size_t size = 0;
 };
 
-std::string directoryOf(const std::string &path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos)
-    return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-std::string baseNameOf(const std::string &path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
+using files::directoryOf;
 
 //===----------------------------------------------------------------------===//
 // Memref descriptors
@@ -440,7 +418,16 @@ public:
   void runEntry();
   void collectResults();
   void assembleResults();
-  void writeOutputs();
+  /// Rank 0: writes every output to its temporary (or device); false with a
+  /// message, and nothing left behind, if one cannot be written.
+  bool writeOutputs(std::string &failure);
+  /// The last collective: the maximum tp_entry time, and whether rank 0
+  /// could write the outputs (every rank then ends the same way).
+  bool agreeOnOutputs(bool written);
+  /// Rank 0: renames the temporaries into place.
+  bool commitOutputs(std::string &failure);
+  /// Removes the temporaries not renamed and restores SIGINT / SIGTERM.
+  void discardOutputs();
   void printSummary();
   void releaseArguments();
 
@@ -460,6 +447,7 @@ private:
   std::vector<std::vector<unsigned char>> fullResults;  // meaningful on rank 0
   double entryMilliseconds = 0;
   double maxEntryMilliseconds = 0;
+  std::vector<files::OutputFile> outputFiles; // rank 0
 
   std::string argumentName(size_t i) const {
     return "argument " + std::to_string(i) + " (" + options.inputs[i] + ")";
@@ -510,6 +498,10 @@ void Launcher::loadModel() {
            (target == "gpu" ? " (drop --backend, or use --backend nccl)"
                             : " (drop --backend, or use --backend mpi)"));
   }
+  // dlopen blocks on a FIFO, reads /dev/zero forever, and maps a truncated
+  // file only to fault (SIGBUS) on the missing pages: check the file first.
+  if (!checkSharedObject(options.model, error))
+    fail("cannot load model '" + options.model + "': " + error);
   void *handle = dlopen(options.model.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char *reason = dlerror();
@@ -585,14 +577,9 @@ void Launcher::validateOutputs() {
     if (!seen.insert(path).second)
       fail("output " + std::to_string(i) + " (" + path +
            ") is named twice in --output");
-    std::string dir = directoryOf(path);
-    struct stat info;
-    if (stat(dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
-      fail("output " + std::to_string(i) + " (" + path + "): directory '" +
-           dir + "' does not exist");
-    if (access(dir.c_str(), W_OK) != 0)
-      fail("output " + std::to_string(i) + " (" + path + "): directory '" +
-           dir + "' is not writable");
+    std::string error;
+    if (!files::checkOutputPath(path, error))
+      fail("output " + std::to_string(i) + " (" + path + "): " + error);
   }
 }
 
@@ -742,29 +729,82 @@ void Launcher::assembleResults() {
     }
     }
   }
-  // The last collective: every rank got here, so nothing but rank 0's writes
-  // can fail after it.
-  if (onHostData(&entryMilliseconds, sizeof(double), &maxEntryMilliseconds,
-                 sizeof(double), [&](const void *src, void *dst) {
-                   return api.allReduce(src, dst, 1, TP_F64, TP_MAX);
-                 }) != TP_OK)
-    fail(std::string("timing: ") + api.lastError());
 }
 
-void Launcher::writeOutputs() {
-  if (rank != 0)
-    return;
-  std::vector<std::string> temporaries;
-  auto removeTemporaries = [&] {
-    for (const std::string &t : temporaries)
+// Temporaries not renamed yet, for the SIGINT / SIGTERM handler (rank 0):
+// from the first output written until the renames, a signal removes them
+// before it ends the process. Only appended to with the signals blocked.
+std::vector<std::string> pendingTemporaries;
+struct sigaction savedIntAction, savedTermAction;
+bool writeHandlersInstalled = false;
+
+void onTerminateWhileWriting(int signal) {
+  for (const std::string &t : pendingTemporaries)
+    if (!t.empty())
       unlink(t.c_str());
-  };
+  std::signal(signal, SIG_DFL);
+  raise(signal);
+}
+
+sigset_t interruptSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
+void installWriteHandlers() {
+  struct sigaction action;
+  std::memset(&action, 0, sizeof(action));
+  action.sa_handler = onTerminateWhileWriting;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, &savedIntAction);
+  sigaction(SIGTERM, &action, &savedTermAction);
+  writeHandlersInstalled = true;
+}
+
+void restoreWriteHandlers() {
+  if (!writeHandlersInstalled)
+    return;
+  sigaction(SIGINT, &savedIntAction, nullptr);
+  sigaction(SIGTERM, &savedTermAction, nullptr);
+  writeHandlersInstalled = false;
+}
+
+void Launcher::discardOutputs() {
+  sigset_t blocked = interruptSignals(), saved;
+  pthread_sigmask(SIG_BLOCK, &blocked, &saved);
+  outputFiles.clear(); // removes the temporaries
+  pendingTemporaries.clear();
+  restoreWriteHandlers();
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+}
+
+bool Launcher::writeOutputs(std::string &failure) {
+  if (rank != 0)
+    return true;
+  outputFiles.clear();
+  outputFiles.resize(manifest.results.size());
+  pendingTemporaries.clear();
+  pendingTemporaries.reserve(manifest.results.size());
+  installWriteHandlers();
   for (size_t j = 0; j < manifest.results.size(); ++j) {
     const TensorSpec &spec = manifest.results[j];
     const std::string &path = options.outputs[j];
-    std::string temporary = directoryOf(path) + "/." + baseNameOf(path) +
-                            ".tmp." + std::to_string(getpid());
-    temporaries.push_back(temporary);
+    std::string where = "output " + std::to_string(j) + " (" + path + "): ";
+    std::string error;
+    files::OutputFile &file = outputFiles[j];
+    sigset_t blocked = interruptSignals(), saved;
+    pthread_sigmask(SIG_BLOCK, &blocked, &saved);
+    bool opened = file.open(path, error);
+    if (opened)
+      pendingTemporaries.push_back(file.temporaryPath());
+    pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+    if (!opened) {
+      failure = where + error;
+      break;
+    }
     const void *data = fullResults[j].data();
     tp_dtype dtype = spec.dtype;
     std::vector<float> widened;
@@ -775,20 +815,54 @@ void Launcher::writeOutputs() {
       data = widened.data();
       dtype = TP_F32;
     }
+    if (!npy::write(file.fd(), dtype, spec.globalShape, data, error) ||
+        !file.finish(error)) {
+      failure = where + error;
+      break;
+    }
+  }
+  if (!failure.empty()) {
+    discardOutputs();
+    return false;
+  }
+  return true;
+}
+
+bool Launcher::commitOutputs(std::string &failure) {
+  if (rank != 0)
+    return true;
+  // All outputs or none: a signal waits until the renames are done.
+  sigset_t blocked = interruptSignals(), saved;
+  pthread_sigmask(SIG_BLOCK, &blocked, &saved);
+  for (size_t j = 0; j < outputFiles.size(); ++j) {
     std::string error;
-    if (!npy::write(temporary, dtype, spec.globalShape, data, error)) {
-      removeTemporaries();
-      fail("output " + std::to_string(j) + " (" + path + "): " + error);
+    if (!outputFiles[j].commit(error)) {
+      failure = "output " + std::to_string(j) + " (" + options.outputs[j] +
+                "): " + error +
+                (j > 0 ? " (the outputs before it were already replaced)"
+                       : "");
+      break;
     }
   }
-  for (size_t j = 0; j < temporaries.size(); ++j) {
-    if (rename(temporaries[j].c_str(), options.outputs[j].c_str()) != 0) {
-      std::string reason = std::strerror(errno);
-      removeTemporaries();
-      fail("output " + std::to_string(j) + " (" + options.outputs[j] +
-           "): cannot rename the finished file into place: " + reason);
-    }
+  discardOutputs(); // the temporaries not renamed
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  return failure.empty();
+}
+
+bool Launcher::agreeOnOutputs(bool written) {
+  // Every rank got here, so nothing but rank 0's writes can fail after it:
+  // the write status travels with the timing, and a failed write ends every
+  // rank normally (finalize, exit 1) instead of through an abort.
+  double local[2] = {entryMilliseconds, written ? 0.0 : 1.0}, global[2];
+  if (onHostData(local, sizeof(local), global, sizeof(global),
+                 [&](const void *src, void *dst) {
+                   return api.allReduce(src, dst, 2, TP_F64, TP_MAX);
+                 }) != TP_OK) {
+    discardOutputs(); // fail() ends the process without destructors
+    fail(std::string("timing: ") + api.lastError());
   }
+  maxEntryMilliseconds = global[0];
+  return global[1] == 0.0;
 }
 
 void Launcher::printSummary() {
@@ -971,8 +1045,14 @@ int main(int argc, char **argv) {
   launcher.runEntry();
   launcher.collectResults();
   launcher.assembleResults();
-  launcher.writeOutputs();
-  launcher.printSummary();
+  std::string failure;
+  bool written = launcher.writeOutputs(failure);
+  bool ok = launcher.agreeOnOutputs(written) && written &&
+            launcher.commitOutputs(failure);
+  if (ok)
+    launcher.printSummary();
+  else if (!failure.empty()) // rank 0; the others end quietly
+    std::fprintf(stderr, "tp: rank %d: %s\n", rank, failure.c_str());
   launcher.releaseArguments();
 
   // The watchdog also covers finalization, which waits for every rank.
@@ -981,5 +1061,5 @@ int main(int argc, char **argv) {
     return 1;
   }
   watchdog.stop();
-  return 0;
+  return ok ? 0 : 1;
 }

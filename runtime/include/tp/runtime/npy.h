@@ -62,6 +62,15 @@ bool write(const std::string &path, tp_dtype dtype,
            const std::vector<int64_t> &shape, const void *data,
            std::string &error);
 
+/// The same into an open file descriptor (header, then the data).
+bool write(int fd, tp_dtype dtype, const std::vector<int64_t> &shape,
+           const void *data, std::string &error);
+
+/// The header bytes (magic, version, dictionary, padding) of a file holding
+/// `shape` elements of `dtype`; the data follows them.
+bool formatHeader(tp_dtype dtype, const std::vector<int64_t> &shape,
+                  std::string &bytes, std::string &error);
+
 /// "[2, 3]" ("[]" for a scalar).
 std::string formatShape(const std::vector<int64_t> &shape);
 
