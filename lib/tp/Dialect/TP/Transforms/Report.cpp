@@ -37,16 +37,14 @@ static std::string typeString(Type type) {
   return s;
 }
 
-/// The argument of `body` that `value` is read from through views, slices,
-/// transposes and copies (ops with one tensor input and no reduction), or
-/// null when it is computed from anything else.
-static BlockArgument traceToArgument(Value value, Block *body) {
+/// What `value` is read from through views, slices, transposes and copies
+/// (ops with one tensor input and no reduction): a block argument or the
+/// result of some other op.
+static Value traceToSource(Value value) {
   for (int step = 0; step < 32; ++step) {
-    if (auto arg = dyn_cast<BlockArgument>(value))
-      return arg.getOwner() == body ? arg : BlockArgument();
     Operation *def = value.getDefiningOp();
     if (!def)
-      return {};
+      return value;
     if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
             tensor::ExtractSliceOp, tensor::CastOp>(def)) {
       value = def->getOperand(0);
@@ -55,10 +53,17 @@ static BlockArgument traceToArgument(Value value, Block *body) {
     auto linalgOp = dyn_cast<linalg::LinalgOp>(def);
     if (!linalgOp || linalgOp.getNumDpsInputs() != 1 ||
         linalgOp.getNumReductionLoops() != 0)
-      return {};
+      return value;
     value = linalgOp.getDpsInputOperand(0)->get();
   }
-  return {};
+  return value;
+}
+
+/// The argument of `body` that `value` is read from (see traceToSource), or
+/// null.
+static BlockArgument traceToArgument(Value value, Block *body) {
+  auto arg = dyn_cast<BlockArgument>(traceToSource(value));
+  return arg && arg.getOwner() == body ? arg : BlockArgument();
 }
 
 /// The weight operands of a weight op: the operand of a two-input
@@ -99,29 +104,14 @@ static SmallVector<Value> getWeightOperands(Operation *op, int64_t tpSize,
   return weights;
 }
 
-/// True if `value` is read from a function argument or a constant through
-/// views, slices, transposes and copies.
+/// True if `value` is read from a function argument or a constant (see
+/// traceToSource).
 static bool isParameterLike(Value value, Block *body) {
-  if (traceToArgument(value, body))
-    return true;
-  for (int step = 0; step < 32; ++step) {
-    Operation *def = value.getDefiningOp();
-    if (!def)
-      return false;
-    if (def->hasTrait<OpTrait::ConstantLike>())
-      return true;
-    if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
-            tensor::ExtractSliceOp, tensor::CastOp>(def)) {
-      value = def->getOperand(0);
-      continue;
-    }
-    auto linalgOp = dyn_cast<linalg::LinalgOp>(def);
-    if (!linalgOp || linalgOp.getNumDpsInputs() != 1 ||
-        linalgOp.getNumReductionLoops() != 0)
-      return false;
-    value = linalgOp.getDpsInputOperand(0)->get();
-  }
-  return false;
+  Value source = traceToSource(value);
+  if (auto arg = dyn_cast<BlockArgument>(source))
+    return arg.getOwner() == body;
+  Operation *def = source.getDefiningOp();
+  return def && def->hasTrait<OpTrait::ConstantLike>();
 }
 
 bool mlir::tp::isEmbeddingLookup(Operation *lookup) {
