@@ -22,13 +22,13 @@
 #include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/DialectRegistry.h"
-#include "mlir/Pass/PassManager.h"
-#include "mlir/Transforms/Passes.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Transforms/Passes.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -53,8 +53,7 @@ static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
                                       cl::desc("<model.mlir>"));
 static cl::opt<int64_t> tpSize("tp-size", cl::desc("Number of ranks"),
                                cl::init(1));
-static cl::opt<std::string> target("target",
-                                   cl::desc("cpu (MPI ranks) or gpu"),
+static cl::opt<std::string> target("target", cl::desc("cpu (MPI ranks) or gpu"),
                                    cl::init("cpu"));
 static cl::opt<std::string>
     cudaToolkit("cuda-toolkit",
@@ -62,19 +61,24 @@ static cl::opt<std::string>
                          "kernels (--target=gpu)"),
                 cl::init("/usr/local/cuda"));
 static cl::opt<std::string>
+    gemm("gemm",
+         cl::desc("Local GEMMs on the CPU target: blas (OpenBLAS "
+                  "calls, default) or loops (generated code)"),
+         cl::init("blas"));
+static cl::opt<std::string>
     inputs("inputs",
            cl::desc("Comma-separated .npy files, one full tensor per argument "
                     "of the entry function, in order (default: random data)"));
 static cl::opt<std::string>
     outputs("output", cl::desc("Comma-separated .npy files for the results"));
-static cl::opt<bool> check("check",
-                           cl::desc("Also run the unsharded program and compare"));
+static cl::opt<bool>
+    check("check", cl::desc("Also run the unsharded program and compare"));
 static cl::opt<double> tolerance(
     "tolerance",
     cl::desc("--check fails when max|y - ref| / max|ref| exceeds this"),
     cl::init(1e-5));
-static cl::opt<bool> report("report",
-                            cl::desc("Print the plan: forms, collectives, bytes"));
+static cl::opt<bool>
+    report("report", cl::desc("Print the plan: forms, collectives, bytes"));
 static cl::opt<std::string> entry("entry",
                                   cl::desc("Entry function (default: the only "
                                            "public function)"));
@@ -198,10 +202,9 @@ int launch(StringRef launcher, const std::string &model, int64_t ranks,
   std::string inputList = llvm::join(inputPaths, ",");
   std::string outputList = llvm::join(outputPaths, ",");
   std::string timeoutArg = std::to_string(timeout.getValue());
-  SmallVector<StringRef> args{*mpi,        "-n",        rankCount,
-                              launcher,    "--model",   model,
-                              "--inputs",  inputList,   "--output",
-                              outputList,  "--timeout", timeoutArg};
+  SmallVector<StringRef> args{*mpi,       "-n",       rankCount,   launcher,
+                              "--model",  model,      "--inputs",  inputList,
+                              "--output", outputList, "--timeout", timeoutArg};
   if (quiet)
     args.push_back("--quiet");
   // Hydra's own limit, a little after tp-launch's watchdog, so that a hung
@@ -309,6 +312,8 @@ int main(int argc, char **argv) {
                   " (the GPU target builds its kernels with the toolkit's "
                   "ptxas and fatbinary)");
   }
+  if (gemm != "blas" && gemm != "loops")
+    return fail("--gemm must be blas or loops, got '" + gemm + "'");
   if (uneven != "error" && uneven != "replicate" && uneven != "pad")
     return fail("--uneven must be error, replicate or pad, got '" + uneven +
                 "'");
@@ -382,6 +387,7 @@ int main(int argc, char **argv) {
   options.entry = entryFunc.getName().str();
   options.target = target;
   options.cudaToolkit = cudaToolkit;
+  options.gemm = gemm;
   options.cpu = buildOnly ? "x86-64" : "native";
   if (!buildDir.empty())
     options.partitionedPath = scratch.path + "/partitioned.mlir";
@@ -391,7 +397,8 @@ int main(int argc, char **argv) {
   options.dotPath = dotFile;
   mlir::tp::PartitionReport planReport_;
   tp_run::CompileTimes times, refTimes;
-  if (failed(tp_run::compileModel(*module, options, modelSo, &planReport_, times)))
+  if (failed(
+          tp_run::compileModel(*module, options, modelSo, &planReport_, times)))
     return 1;
   if (report)
     planReport_.printTable(llvm::outs());
@@ -421,8 +428,8 @@ int main(int argc, char **argv) {
               : std::string(),
         times.planSeconds);
   if (buildOnly) {
-    llvm::outs() << "tp-run: built " << modelSo << (check ? " and " + refSo : "")
-                 << "\n";
+    llvm::outs() << "tp-run: built " << modelSo
+                 << (check ? " and " + refSo : "") << "\n";
     return 0;
   }
 
