@@ -38,7 +38,8 @@ using namespace mlir;
 namespace {
 
 double secondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                       start)
       .count();
 }
 
@@ -78,7 +79,8 @@ LogicalResult linkSharedObject(const std::string &object,
   }
   SmallVector<StringRef> args{*cc, "-shared", "-o", soPath, object, "-lm"};
   std::string error;
-  int rc = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &error);
+  int rc = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0,
+                                     &error);
   if (rc != 0) {
     llvm::errs() << "tp-run: linking " << soPath << " failed"
                  << (error.empty() ? "" : ": " + error) << "\n";
@@ -215,8 +217,8 @@ LogicalResult tp_run::compileModel(ModuleOp module,
     std::error_code ec;
     llvm::raw_fd_ostream os(object, ec, llvm::sys::fs::OF_None);
     if (ec) {
-      llvm::errs() << "tp-run: cannot write " << object << ": " << ec.message()
-                   << "\n";
+      llvm::errs() << "tp-run: cannot write " << object << ": "
+                   << ec.message() << "\n";
       return failure();
     }
     llvm::legacy::PassManager codegen;

@@ -22,13 +22,13 @@
 #include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
-#include "mlir/Transforms/Passes.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -53,7 +53,8 @@ static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
                                       cl::desc("<model.mlir>"));
 static cl::opt<int64_t> tpSize("tp-size", cl::desc("Number of ranks"),
                                cl::init(1));
-static cl::opt<std::string> target("target", cl::desc("cpu (MPI ranks) or gpu"),
+static cl::opt<std::string> target("target",
+                                   cl::desc("cpu (MPI ranks) or gpu"),
                                    cl::init("cpu"));
 static cl::opt<std::string>
     cudaToolkit("cuda-toolkit",
@@ -61,9 +62,8 @@ static cl::opt<std::string>
                          "kernels (--target=gpu)"),
                 cl::init("/usr/local/cuda"));
 static cl::opt<std::string>
-    gemm("gemm",
-         cl::desc("Local GEMMs on the CPU target: blas (OpenBLAS "
-                  "calls, default) or loops (generated code)"),
+    gemm("gemm", cl::desc("Local GEMMs on the CPU target: blas (OpenBLAS "
+                          "calls, default) or loops (generated code)"),
          cl::init("blas"));
 static cl::opt<std::string>
     inputs("inputs",
@@ -71,14 +71,14 @@ static cl::opt<std::string>
                     "of the entry function, in order (default: random data)"));
 static cl::opt<std::string>
     outputs("output", cl::desc("Comma-separated .npy files for the results"));
-static cl::opt<bool>
-    check("check", cl::desc("Also run the unsharded program and compare"));
+static cl::opt<bool> check("check",
+                           cl::desc("Also run the unsharded program and compare"));
 static cl::opt<double> tolerance(
     "tolerance",
     cl::desc("--check fails when max|y - ref| / max|ref| exceeds this"),
     cl::init(1e-5));
-static cl::opt<bool>
-    report("report", cl::desc("Print the plan: forms, collectives, bytes"));
+static cl::opt<bool> report("report",
+                            cl::desc("Print the plan: forms, collectives, bytes"));
 static cl::opt<std::string> entry("entry",
                                   cl::desc("Entry function (default: the only "
                                            "public function)"));
@@ -202,9 +202,10 @@ int launch(StringRef launcher, const std::string &model, int64_t ranks,
   std::string inputList = llvm::join(inputPaths, ",");
   std::string outputList = llvm::join(outputPaths, ",");
   std::string timeoutArg = std::to_string(timeout.getValue());
-  SmallVector<StringRef> args{*mpi,       "-n",       rankCount,   launcher,
-                              "--model",  model,      "--inputs",  inputList,
-                              "--output", outputList, "--timeout", timeoutArg};
+  SmallVector<StringRef> args{*mpi,        "-n",        rankCount,
+                              launcher,    "--model",   model,
+                              "--inputs",  inputList,   "--output",
+                              outputList,  "--timeout", timeoutArg};
   if (quiet)
     args.push_back("--quiet");
   // Hydra's own limit, a little after tp-launch's watchdog, so that a hung
@@ -397,8 +398,7 @@ int main(int argc, char **argv) {
   options.dotPath = dotFile;
   mlir::tp::PartitionReport planReport_;
   tp_run::CompileTimes times, refTimes;
-  if (failed(
-          tp_run::compileModel(*module, options, modelSo, &planReport_, times)))
+  if (failed(tp_run::compileModel(*module, options, modelSo, &planReport_, times)))
     return 1;
   if (report)
     planReport_.printTable(llvm::outs());
@@ -428,8 +428,8 @@ int main(int argc, char **argv) {
               : std::string(),
         times.planSeconds);
   if (buildOnly) {
-    llvm::outs() << "tp-run: built " << modelSo
-                 << (check ? " and " + refSo : "") << "\n";
+    llvm::outs() << "tp-run: built " << modelSo << (check ? " and " + refSo : "")
+                 << "\n";
     return 0;
   }
 

@@ -146,8 +146,7 @@ void mlir::tp::buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options) {
   // computed in f32.
   math::MathExtendToSupportedTypesOptions extend;
   extend.targetTypeStr = "f32";
-  pm.addNestedPass<gpu::GPUModuleOp>(
-      math::createMathExtendToSupportedTypes(extend));
+  pm.addNestedPass<gpu::GPUModuleOp>(math::createMathExtendToSupportedTypes(extend));
   arith::ArithEmulateUnsupportedFloatsOptions emulate;
   emulate.sourceTypeStrs = {"bf16"};
   emulate.targetTypeStr = "f32";

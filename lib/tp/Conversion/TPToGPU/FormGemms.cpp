@@ -133,7 +133,8 @@ FailureOr<GemmForm> getGemmForm(linalg::LinalgOp op, std::string &why) {
   for (Operation &inner : body.without_terminator())
     if (!isa<arith::MulFOp, arith::AddFOp>(inner))
       return fail(Twine("its body computes '") +
-                  inner.getName().getStringRef() + "' besides a multiply-add");
+                  inner.getName().getStringRef() +
+                  "' besides a multiply-add");
 
   FailureOr<linalg::ContractionDimensions> dims =
       linalg::inferContractionDims(op);
@@ -204,9 +205,8 @@ FailureOr<GemmForm> getGemmForm(linalg::LinalgOp op, std::string &why) {
 }
 
 bool isTrivial(ArrayRef<ReassociationIndices> reassociation) {
-  return llvm::all_of(reassociation, [](const ReassociationIndices &r) {
-    return r.size() == 1;
-  });
+  return llvm::all_of(reassociation,
+                      [](const ReassociationIndices &r) { return r.size() == 1; });
 }
 
 Value collapse(OpBuilder &b, Location loc, Value v,
@@ -296,8 +296,8 @@ std::optional<EpilogueFold> matchEpilogue(linalg::LinalgOp op,
     return std::nullopt;
   // tp_rt_gemm computes beta * C + act(AB + bias); an accumulated product
   // cannot take an activation.
-  bool activation =
-      *epilogue != GemmEpilogue::none && *epilogue != GemmEpilogue::bias;
+  bool activation = *epilogue != GemmEpilogue::none &&
+                    *epilogue != GemmEpilogue::bias;
   if (activation && !betaZero)
     return std::nullopt;
   return EpilogueFold{generic, *epilogue, bias};
@@ -325,12 +325,13 @@ void rewriteAsGemm(RewriterBase &rewriter, linalg::LinalgOp op,
   Value aGemm = collapse(rewriter, loc, a, form.a.reassociation);
   Value bGemm = collapse(rewriter, loc, b, form.b.reassociation);
   auto gemmType = RankedTensorType::get(
-      collapsedShape(cType.getShape(), form.c.reassociation), form.elementType);
-  Value cGemm =
-      betaZero ? tensor::EmptyOp::create(rewriter, loc, gemmType.getShape(),
-                                         form.elementType)
-                     .getResult()
-               : collapse(rewriter, loc, init, form.c.reassociation);
+      collapsedShape(cType.getShape(), form.c.reassociation),
+      form.elementType);
+  Value cGemm = betaZero ? tensor::EmptyOp::create(rewriter, loc,
+                                                   gemmType.getShape(),
+                                                   form.elementType)
+                               .getResult()
+                         : collapse(rewriter, loc, init, form.c.reassociation);
   Value bias;
   GemmEpilogue epilogue = GemmEpilogue::none;
   if (fold) {
@@ -340,11 +341,11 @@ void rewriteAsGemm(RewriterBase &rewriter, linalg::LinalgOp op,
       SmallVector<ReassociationIndices> all(1);
       for (int64_t i = 0; i < biasType.getRank(); ++i)
         all[0].push_back(i);
-      bias =
-          biasType.getRank() == 1
-              ? fold->bias
-              : tensor::CollapseShapeOp::create(rewriter, loc, fold->bias, all)
-                    .getResult();
+      bias = biasType.getRank() == 1
+                 ? fold->bias
+                 : tensor::CollapseShapeOp::create(rewriter, loc, fold->bias,
+                                                   all)
+                       .getResult();
     }
   }
   auto gemm = GemmOp::create(rewriter, loc, gemmType, aGemm, bGemm, bias, cGemm,
