@@ -4,9 +4,9 @@
 // contraction left; the bias + ReLU user is its epilogue (5). With
 // gemm=loops no tp_rt_gemm is emitted.
 //
-// RUN: tp-opt %S/../Integration/Inputs/matmul-forms.mlir --tp-cpu-pipeline="tp-size=1" --mlir-print-ir-after=tp-lower-gemm-to-runtime -o %t.mlir 2>&1 | FileCheck %s --implicit-check-not=linalg.matmul --implicit-check-not=linalg.batch_matmul --implicit-check-not=linalg.transpose --implicit-check-not=linalg.fill
+// RUN: tp-opt %S/../Integration/Inputs/matmul-forms.mlir --tp-partition-pipeline="tp-size=1" --tp-cpu-pipeline="tp-size=1" --mlir-print-ir-after=tp-lower-gemm-to-runtime -o %t.mlir 2>&1 | FileCheck %s --implicit-check-not=linalg.matmul --implicit-check-not=linalg.batch_matmul --implicit-check-not=linalg.transpose --implicit-check-not=linalg.fill
 // RUN: FileCheck %s --check-prefix=FINAL < %t.mlir
-// RUN: tp-opt %S/../Integration/Inputs/matmul-forms.mlir --tp-cpu-pipeline="tp-size=1 gemm=loops" | FileCheck %s --check-prefix=LOOPS
+// RUN: tp-opt %S/../Integration/Inputs/matmul-forms.mlir --tp-partition-pipeline="tp-size=1" --tp-cpu-pipeline="tp-size=1 gemm=loops" | FileCheck %s --check-prefix=LOOPS
 
 // CHECK-LABEL: func.func @matmul_forms(
 // CHECK-COUNT-6: call @tp_rt_gemm({{.*}}, %c0_i32, %{{.*}}) : (
