@@ -107,7 +107,8 @@ def make_models():
 
 def inputs_for(path, tag):
     with open(path) as f:
-        signature = f.read().split("->", 1)[0]
+        text = f.read()
+    signature = text[text.index("func.func"):].split(") ->", 1)[0]
     rng = np.random.default_rng(0)
     arrays, files = [], []
     for name, shape, _ in arg_re.findall(signature):

@@ -34,9 +34,12 @@ struct TPCPUApproximateMathPass
 
   LogicalResult initialize(MLIRContext *ctx) override {
     RewritePatternSet set(ctx);
+    // The predicate sees operation names ("math.tanh").
     populateMathPolynomialApproximationPatterns(set, [](StringRef name) {
-      return llvm::is_contained(
-          {"tanh", "exp", "expm1", "log", "log1p", "log2", "erf"}, name);
+      return name.consume_front("math.") &&
+             llvm::is_contained(
+                 {"tanh", "exp", "expm1", "log", "log1p", "log2", "erf"},
+                 name);
     });
     patterns = FrozenRewritePatternSet(std::move(set));
     return success();
