@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""The compiled CPU program's own time (tp_entry, as tp-launch reports it:
-the max over ranks) against NumPy on the same OpenBLAS, one thread, float32,
+"""The compiled CPU program's own time (tp_entry: warm calls timed by
+bench/tp_entry_timer.py, the max over ranks; tp-launch's single cold call
+too) against NumPy on the same OpenBLAS, one thread, float32,
 on a GPT-2 MLP (32 tokens, 768 -> 3072 -> 768) and a Llama layer (generated,
 32 tokens, hidden 1024, 16 heads, FFN 2816), at tp 1 and tp 2, with the
 loop path (--gemm=loops) for reference.
 
-  bench/cpu_gemm.py [--build build] [--repeat 5] [--sizes 1,2] [--no-loops]
+  bench/cpu_gemm.py [--build build] [--repeat 20] [--sizes 1,2] [--no-loops]
 
 Prints figures and ratios side by side; never fails on a time. NumPy's
 result is checked against the compiled program's, so both compute the same
@@ -34,7 +35,7 @@ except ImportError:
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 p = argparse.ArgumentParser()
 p.add_argument("--build", default=os.path.join(root, "build"))
-p.add_argument("--repeat", type=int, default=5)
+p.add_argument("--repeat", type=int, default=20)
 p.add_argument("--sizes", default="1,2")
 p.add_argument("--no-loops", action="store_true",
                help="skip the loop path (--gemm=loops) runs")
@@ -43,8 +44,10 @@ p.add_argument("--keep", default=None, help="keep the artifacts here")
 a = p.parse_args()
 
 tp_run = os.path.join(a.build, "bin", "tp-run")
-tp_launch = os.path.join(a.build, "bin", "tp-launch")
+runtime = os.path.join(a.build, "lib", "libtp_runtime_mpi.so")
+timer = os.path.join(root, "bench", "tp_entry_timer.py")
 entry_re = re.compile(r"tp_entry ([0-9.]+) ms")
+warm_re = re.compile(r"tp_entry median ([0-9.]+) ms")
 arg_re = re.compile(r"%(\w+): tensor<([0-9x]+)x(f32)>")
 work = a.keep or tempfile.mkdtemp(prefix="cpu-gemm-bench-")
 os.makedirs(work, exist_ok=True)
@@ -124,7 +127,8 @@ def inputs_for(path, tag):
     return arrays, files
 
 
-def compiled_ms(model, files, size, gemm, tag):
+def compiled_ms(model, files, size, gemm, tag, repeat):
+    """(warm median ms, max over ranks; cold ms from tp-launch; result)."""
     build = os.path.join(work, f"{tag}-tp{size}-{gemm}")
     output = os.path.join(build, "y.npy")
     os.makedirs(build, exist_ok=True)
@@ -134,16 +138,16 @@ def compiled_ms(model, files, size, gemm, tag):
                          capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"tp-run failed ({tag}, tp {size}, {gemm}):\n{out.stderr}")
-    times = []
-    for _ in range(a.repeat):
-        out = subprocess.run(["mpiexec", "-n", str(size), tp_launch, "--model",
-                              os.path.join(build, "model.so"), "--inputs",
-                              ",".join(files), "--output", output],
-                             capture_output=True, text=True)
-        if out.returncode != 0:
-            sys.exit(f"tp-launch failed ({tag}, tp {size}):\n{out.stderr}")
-        times.append(float(entry_re.search(out.stdout).group(1)))
-    return statistics.median(times), np.load(output)
+    cold = float(entry_re.search(out.stdout).group(1))
+    out = subprocess.run(["mpiexec", "-n", str(size), "/usr/bin/python3",
+                          timer, "--runtime", runtime, "--model",
+                          os.path.join(build, "model.so"), "--inputs",
+                          ",".join(files), "--repeat", str(repeat)],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"tp_entry_timer failed ({tag}, tp {size}):\n{out.stderr}")
+    warm = max(float(m) for m in warm_re.findall(out.stdout))
+    return warm, cold, np.load(output)
 
 
 def numpy_ms(fn, arrays):
@@ -157,14 +161,16 @@ def numpy_ms(fn, arrays):
 
 
 sizes = [int(s) for s in a.sizes.split(",")]
-print(f"tp_entry vs NumPy {np.__version__} (OpenBLAS, 1 thread, float32), "
-      f"median of {a.repeat}; {os.cpu_count()} CPUs; "
-      f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
+print(f"warm tp_entry (median of {a.repeat} calls, max over ranks) vs NumPy "
+      f"{np.__version__} (OpenBLAS, 1 thread, float32, median of "
+      f"{max(a.repeat, 20)}); cold = tp-launch's one call; {os.cpu_count()} "
+      f"CPUs; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
 header = f"{'model':<30} {'numpy ms':>9}"
 for size in sizes:
     header += f" {f'tp{size} ms':>9} {f'tp{size}/np':>8}"
 if len(sizes) > 1:
     header += f" {f'tp{sizes[-1]}/tp1':>8}"
+header += f" {'cold tp1 ms':>12}"
 if not a.no_loops:
     header += f" {'loops tp1 ms':>13} {'loops/blas':>10}"
 print(header)
@@ -173,17 +179,18 @@ for tag, (path, fn) in make_models().items():
     arrays, files = inputs_for(path, short)
     ref_ms, ref = numpy_ms(fn, arrays)
     row = f"{tag:<30} {ref_ms:9.2f}"
-    times = {}
+    times, colds = {}, {}
     for size in sizes:
-        ms, y = compiled_ms(path, files, size, "blas", short)
+        ms, cold, y = compiled_ms(path, files, size, "blas", short, a.repeat)
         err = np.abs(y - ref).max() / np.abs(ref).max()
         if err > 1e-3:
             sys.exit(f"{tag}: tp {size} differs from NumPy (rel. {err:.2e})")
-        times[size] = ms
+        times[size], colds[size] = ms, cold
         row += f" {ms:9.2f} {ms / ref_ms:8.2f}"
     if len(sizes) > 1:
         row += f" {times[sizes[-1]] / times[sizes[0]]:8.2f}"
+    row += f" {colds[sizes[0]]:12.2f}"
     if not a.no_loops:
-        ms, _ = compiled_ms(path, files, 1, "loops", short)
+        ms, _, _ = compiled_ms(path, files, 1, "loops", short, 2)
         row += f" {ms:13.2f} {ms / times[sizes[0]]:10.1f}"
     print(row, flush=True)
