@@ -130,9 +130,9 @@ void check(const Call &g) {
     fail("the epilogue needs a bias, and bias is null");
 }
 
-/// Row `i` of an m x n row-major f32 matrix with leading dimension ld:
-/// r := beta * r_old + act(p + bias) where p is the product (in `product`
-/// with leading dimension ldp, or already in r when product == r).
+/// For the m x n row-major f32 matrix c (leading dimension ldc):
+/// c := beta * c + act(p + bias), with p the product in `product` (leading
+/// dimension ldp; it may be c itself when beta is 0).
 void applyEpilogue(const Call &g, float *c, int64_t ldc, const float *product,
                    int64_t ldp, const float *bias, float beta) {
   const bool useBias = hasBias(g.epilogue);
