@@ -47,7 +47,7 @@ tp_run = os.path.join(a.build, "bin", "tp-run")
 runtime = os.path.join(a.build, "lib", "libtp_runtime_mpi.so")
 timer = os.path.join(root, "bench", "tp_entry_timer.py")
 entry_re = re.compile(r"tp_entry ([0-9.]+) ms")
-warm_re = re.compile(r"tp_entry median ([0-9.]+) ms")
+warm_re = re.compile(r"tp_entry median ([0-9.]+) ms min ([0-9.]+) ms")
 arg_re = re.compile(r"%(\w+): tensor<([0-9x]+)x(f32)>")
 work = a.keep or tempfile.mkdtemp(prefix="cpu-gemm-bench-")
 os.makedirs(work, exist_ok=True)
@@ -128,7 +128,8 @@ def inputs_for(path, tag):
 
 
 def compiled_ms(model, files, size, gemm, tag, repeat):
-    """(warm median ms, max over ranks; cold ms from tp-launch; result)."""
+    """((warm median, warm min) ms, max over ranks; cold ms from tp-launch;
+    result)."""
     build = os.path.join(work, f"{tag}-tp{size}-{gemm}")
     output = os.path.join(build, "y.npy")
     os.makedirs(build, exist_ok=True)
@@ -146,8 +147,10 @@ def compiled_ms(model, files, size, gemm, tag, repeat):
                          capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"tp_entry_timer failed ({tag}, tp {size}):\n{out.stderr}")
-    warm = max(float(m) for m in warm_re.findall(out.stdout))
-    return warm, cold, np.load(output)
+    ranks = warm_re.findall(out.stdout)
+    warm = max(float(median) for median, _ in ranks)
+    fastest = max(float(low) for _, low in ranks)
+    return (warm, fastest), cold, np.load(output)
 
 
 def numpy_ms(fn, arrays):
@@ -169,7 +172,7 @@ header = f"{'model':<30} {'numpy ms':>9}"
 for size in sizes:
     header += f" {f'tp{size} ms':>9} {f'tp{size}/np':>8}"
 if len(sizes) > 1:
-    header += f" {f'tp{sizes[-1]}/tp1':>8}"
+    header += f" {f'tp{sizes[-1]}/tp1':>8} {'(min)':>6}"
 header += f" {'cold tp1 ms':>12}"
 if not a.no_loops:
     header += f" {'loops tp1 ms':>13} {'loops/blas':>10}"
@@ -186,11 +189,12 @@ for tag, (path, fn) in make_models().items():
         if err > 1e-3:
             sys.exit(f"{tag}: tp {size} differs from NumPy (rel. {err:.2e})")
         times[size], colds[size] = ms, cold
-        row += f" {ms:9.2f} {ms / ref_ms:8.2f}"
+        row += f" {ms[0]:9.2f} {ms[0] / ref_ms:8.2f}"
     if len(sizes) > 1:
-        row += f" {times[sizes[-1]] / times[sizes[0]]:8.2f}"
+        last, first = times[sizes[-1]], times[sizes[0]]
+        row += f" {last[0] / first[0]:8.2f} {last[1] / first[1]:6.2f}"
     row += f" {colds[sizes[0]]:12.2f}"
     if not a.no_loops:
         ms, _, _ = compiled_ms(path, files, 1, "loops", short, 2)
-        row += f" {ms:13.2f} {ms / times[sizes[0]]:10.1f}"
+        row += f" {ms[0]:13.2f} {ms[0] / times[sizes[0]][0]:10.1f}"
     print(row, flush=True)
