@@ -4,8 +4,8 @@
 // it accepts -- transposes, padded leading dimensions, batch strides
 // (including 0, a shared operand), beta 0 / 1, every epilogue, f32 / f16 /
 // bf16 -- and compares with a double-precision reference computed from the
-// same (rounded) inputs. Invalid arguments must end the process with a
-// message (checked in a child process).
+// same (rounded) inputs. Invalid arguments and an invalid TP_BLAS_THREADS
+// must end the process with a message (checked in child processes).
 //
 //===----------------------------------------------------------------------===//
 
@@ -174,9 +174,37 @@ void expectAbort(const char *what, int32_t dtype, int64_t k, int64_t lda,
   TP_CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 0);
 }
 
+/// In a child (the thread count is read once per process): with
+/// TP_BLAS_THREADS=value a small GEMM must succeed (and be right) or end the
+/// process with a message.
+void checkThreadsSetting(const char *value, bool valid) {
+  context() = std::string("TP_BLAS_THREADS=") + value;
+  pid_t pid = fork();
+  if (pid == 0) {
+    setenv("TP_BLAS_THREADS", value, 1);
+    float a[4] = {1, 2, 3, 4}, b[4] = {1, 0, 0, 1}, c[4] = {};
+    tp_rt_gemm(TP_F32, 0, 0, 1, 2, 2, 2, a, 2, 0, b, 2, 0, c, 2, 0, nullptr,
+               TP_EPILOGUE_NONE, 0.0f);
+    _exit(c[0] == 1 && c[1] == 2 && c[2] == 3 && c[3] == 4 ? 0 : 2);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (valid)
+    TP_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  else
+    TP_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+}
+
 } // namespace
 
 int main() {
+  // Before any GEMM in this process (children inherit the configuration).
+  checkThreadsSetting("1", true);
+  checkThreadsSetting("2", true);
+  checkThreadsSetting("auto", true);
+  checkThreadsSetting("two", false);
+  checkThreadsSetting("0", false);
+
   std::mt19937 rng(7);
   for (int32_t dtype : {TP_F32, TP_BF16, TP_F16})
     for (bool ta : {false, true})
