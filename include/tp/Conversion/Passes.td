@@ -99,6 +99,20 @@ def TPCPUApproximateMath : Pass<"tp-cpu-approximate-math", "::mlir::ModuleOp"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def TPCPUReassociateReductions : Pass<"tp-cpu-reassociate-reductions", "::mlir::ModuleOp"> {
+  let summary = "Let LLVM vectorize float reductions (reassoc on their combining op)";
+  let description = [{
+    Runs on the CPU target before linalg becomes loops. In every linalg op
+    with a reduction loop, the `arith.addf` / `arith.mulf` of the body that
+    combines the output's block argument gets the `reassoc` fast-math flag,
+    so that LLVM's loop vectorizer may sum in vector lanes (softmax and norm
+    sums over the contiguous dimension); without it a float sum is a chain of
+    dependent scalar adds. Sums then round differently from the sequential
+    order, as sharded sums already do.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 //===----------------------------------------------------------------------===//
 // GPU target (tp-gpu-pipeline)
 //===----------------------------------------------------------------------===//

@@ -93,6 +93,7 @@ void mlir::tp::buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options) {
   if (blas)
     pm.addPass(createTPLowerGemmToRuntime());
   pm.addPass(createTPLowerStridedCopies());
+  pm.addPass(createTPCPUReassociateReductions());
   pm.addPass(createConvertLinalgToLoopsPass());
   // bf16 (and f16) on the CPU: math and arithmetic in f32, and the
   // conversions as integer ops. LLVM would otherwise call __truncsfbf2 /
