@@ -77,10 +77,23 @@ static void addTensorPrologue(OpPassManager &pm, const TPOptions &options,
 
 void mlir::tp::buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options) {
   addTensorPrologue(pm, options, "cpu");
+  // Local GEMMs as library calls, formed before tp-widen-accumulators (the
+  // runtime accumulates in f32 itself), as on the GPU target.
+  const bool blas = options.gemm == CPUGemm::blas;
+  if (blas) {
+    TPFormGemmsOptions gemms;
+    gemms.target = "cpu";
+    pm.addPass(createTPFormGemms(gemms));
+    // Drops the transposes the GEMMs now read in place.
+    pm.addPass(createCanonicalizerPass());
+  }
   pm.addPass(createTPWidenAccumulators());
   addBufferization(pm);
   pm.addPass(createTPLowerToRuntime());
+  if (blas)
+    pm.addPass(createTPLowerGemmToRuntime());
   pm.addPass(createTPLowerStridedCopies());
+  pm.addPass(createTPCPUReassociateReductions());
   pm.addPass(createConvertLinalgToLoopsPass());
   // bf16 (and f16) on the CPU: math and arithmetic in f32, and the
   // conversions as integer ops. LLVM would otherwise call __truncsfbf2 /
@@ -95,6 +108,8 @@ void mlir::tp::buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options) {
   arith::ArithExpandOpsPassOptions expand;
   expand.includeBf16 = true;
   pm.addPass(arith::createArithExpandOpsPass(expand));
+  // tanh / exp / log as arith, so that LLVM vectorizes the loops around them.
+  pm.addPass(createTPCPUApproximateMath());
   addHostLowering(pm);
   pm.addPass(createTPEmitEntryPoint());
 }
