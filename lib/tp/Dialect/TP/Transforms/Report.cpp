@@ -11,6 +11,9 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::tp;
@@ -66,13 +69,31 @@ void PartitionReport::recordPlan(func::FuncOp func,
   }
 }
 
+/// Byte counts saturate at INT64_MAX instead of wrapping (or, converting
+/// from double, being undefined): no tensor that large can exist, and the
+/// report must still say "huge", not a negative or small number.
+static int64_t saturatingBytes(double bytes) {
+  // 2^63, the first double above INT64_MAX.
+  constexpr double kLimit = 9223372036854775808.0;
+  if (!(bytes < kLimit))
+    return std::numeric_limits<int64_t>::max();
+  return bytes > 0 ? static_cast<int64_t>(bytes) : 0;
+}
+
+static int64_t addBytes(int64_t a, int64_t b) {
+  int64_t sum;
+  if (llvm::AddOverflow(a, b, sum))
+    return std::numeric_limits<int64_t>::max();
+  return sum;
+}
+
 void PartitionReport::recordPartitioned(func::FuncOp func) {
   if (functions.empty() || functions.back().name != func.getName())
     functions.emplace_back().name = func.getName().str();
   Function &f = functions.back();
   int64_t p = f.tpSize;
   auto bytesOf = [](Type type) {
-    return static_cast<int64_t>(CostModel::getBytes(type));
+    return saturatingBytes(CostModel::getBytes(type));
   };
   func.walk([&](Operation *op) {
     if (!isa<AllReduceOp, AllGatherOp, ReduceScatterOp>(op))
@@ -85,12 +106,12 @@ void PartitionReport::recordPartitioned(func::FuncOp func) {
       c.detail = stringifyReductionKind(ar.getKind()).str();
       c.type = typeString(ar.getType());
       c.tensorBytes = bytesOf(ar.getType());
-      c.trafficBytes = static_cast<int64_t>(2 * ring * c.tensorBytes);
+      c.trafficBytes = saturatingBytes(2 * ring * double(c.tensorBytes));
     } else if (auto ag = dyn_cast<AllGatherOp>(op)) {
       c.detail = llvm::formatv("dim {0}", ag.getDim()).str();
       c.type = typeString(ag.getInput().getType());
       c.tensorBytes = bytesOf(ag.getType());
-      c.trafficBytes = static_cast<int64_t>(ring * c.tensorBytes);
+      c.trafficBytes = saturatingBytes(ring * double(c.tensorBytes));
     } else if (auto rs = dyn_cast<ReduceScatterOp>(op)) {
       c.detail = llvm::formatv("{0} dim {1}",
                                stringifyReductionKind(rs.getKind()),
@@ -98,7 +119,7 @@ void PartitionReport::recordPartitioned(func::FuncOp func) {
                      .str();
       c.type = typeString(rs.getInput().getType());
       c.tensorBytes = bytesOf(rs.getInput().getType());
-      c.trafficBytes = static_cast<int64_t>(ring * c.tensorBytes);
+      c.trafficBytes = saturatingBytes(ring * double(c.tensorBytes));
     } else {
       return;
     }
@@ -107,10 +128,11 @@ void PartitionReport::recordPartitioned(func::FuncOp func) {
   f.argumentBytes = 0;
   f.argumentBytesPerRank = 0;
   for (auto [i, type] : llvm::enumerate(func.getArgumentTypes())) {
-    f.argumentBytesPerRank += bytesOf(type);
+    f.argumentBytesPerRank = addBytes(f.argumentBytesPerRank, bytesOf(type));
     auto global =
         func.getArgAttrOfType<TypeAttr>(i, TPDialect::getGlobalTypeAttrName());
-    f.argumentBytes += bytesOf(global ? global.getValue() : type);
+    f.argumentBytes =
+        addBytes(f.argumentBytes, bytesOf(global ? global.getValue() : type));
   }
 }
 
@@ -142,7 +164,7 @@ void PartitionReport::printTable(llvm::raw_ostream &os) const {
                           "{4,-10} {5}\n",
                           c.op, c.detail, c.type, humanBytes(c.tensorBytes),
                           humanBytes(c.trafficBytes), c.location);
-      total += c.trafficBytes;
+      total = addBytes(total, c.trafficBytes);
     }
     os << llvm::formatv("  total traffic per rank per step: {0} in {1} "
                         "collective(s)\n",
@@ -174,7 +196,7 @@ llvm::json::Value PartitionReport::toJSON() const {
                                       {"location", c.location},
                                       {"tensor_bytes", c.tensorBytes},
                                       {"traffic_bytes", c.trafficBytes}});
-      total += c.trafficBytes;
+      total = addBytes(total, c.trafficBytes);
     }
     fs.push_back(llvm::json::Object{
         {"function", f.name},
