@@ -3,9 +3,9 @@
 // missing, and --tp-emit-manifest crashed).
 // REQUIRES: tp_plugin
 // RUN: %mlir_opt --load-dialect-plugin=%tp_plugin --load-pass-plugin=%tp_plugin \
-// RUN:   %s --tp-emit-manifest | FileCheck %s --check-prefix=MANIFEST
+// RUN:   %s --pass-pipeline="builtin.module(tp-emit-manifest)" | FileCheck %s --check-prefix=MANIFEST
 // RUN: %mlir_opt --load-dialect-plugin=%tp_plugin --load-pass-plugin=%tp_plugin \
-// RUN:   %s --tp-cpu-pipeline | FileCheck %s --check-prefix=CPU
+// RUN:   %s --pass-pipeline="builtin.module(tp-cpu-pipeline)" | FileCheck %s --check-prefix=CPU
 
 // MANIFEST: llvm.mlir.global external constant @tp_manifest
 // CPU: llvm.func @tp_entry(
