@@ -295,8 +295,8 @@ TPDialect::verifyShardedType(ShardingAttr sharding, Type global, Type local,
   }
   int64_t dim = sharding.getDim();
   if (dim >= globalType.getRank())
-    return emitError() << "split dimension " << dim
-                       << " is out of range for " << global;
+    return emitError() << "split dimension " << dim << " is out of range for "
+                       << global;
   int64_t size = globalType.getDimSize(dim);
   if (ShapedType::isDynamic(size))
     return success(); // Dynamic splits are rejected by tp-partition.
@@ -324,9 +324,8 @@ TPDialect::verifyShardedType(ShardingAttr sharding, Type global, Type local,
   RankedTensorType expected = getLocalType(globalType, sharding, tpSize);
   if (expected.getShape() != localType.getShape())
     return emitError() << "local type " << local << " is not the shard of "
-                       << global << " that " << sharding
-                       << " gives each of " << tpSize << " ranks (expected "
-                       << expected << ")";
+                       << global << " that " << sharding << " gives each of "
+                       << tpSize << " ranks (expected " << expected << ")";
   return success();
 }
 
@@ -358,8 +357,8 @@ namespace {
 /// invalid (its own verifier reports that).
 int64_t getEnclosingTPSize(Operation *op) {
   for (Operation *parent = op; parent; parent = parent->getParentOp())
-    if (auto size = parent->getAttrOfType<IntegerAttr>(
-            TPDialect::getSizeAttrName())) {
+    if (auto size =
+            parent->getAttrOfType<IntegerAttr>(TPDialect::getSizeAttrName())) {
       int64_t value = size.getValue().getSExtValue();
       return value >= 1 && value <= TPDialect::kMaxTPSize ? value : 0;
     }
@@ -376,8 +375,7 @@ LogicalResult verifyValueAttribute(Operation *op, StringRef kind,
       name != TPDialect::getGlobalTypeAttrName())
     return success();
   auto emitError = [&] {
-    return op->emitOpError() << kind << " #" << index << ": '" << name
-                             << "' ";
+    return op->emitOpError() << kind << " #" << index << ": '" << name << "' ";
   };
   if (name == TPDialect::getShardingAttrName() &&
       !isa<ShardingAttr>(attribute.getValue()))
@@ -395,8 +393,8 @@ LogicalResult verifyValueAttribute(Operation *op, StringRef kind,
   auto sharding = attrs.getAs<ShardingAttr>(TPDialect::getShardingAttrName());
   if (!sharding || name != TPDialect::getShardingAttrName())
     return success();
-  Type local = isArg ? func.getArgumentTypes()[index]
-                     : func.getResultTypes()[index];
+  Type local =
+      isArg ? func.getArgumentTypes()[index] : func.getResultTypes()[index];
   // Without a global type only what holds for any group size is checked.
   auto globalAttr = attrs.getAs<TypeAttr>(TPDialect::getGlobalTypeAttrName());
   Type global = globalAttr ? globalAttr.getValue() : local;
@@ -406,9 +404,9 @@ LogicalResult verifyValueAttribute(Operation *op, StringRef kind,
       return success();
     global = RankedTensorType::get(shaped.getShape(), shaped.getElementType());
   }
-  return TPDialect::verifyShardedType(
-      sharding, global, local, globalAttr ? getEnclosingTPSize(op) : 0,
-      emitError);
+  return TPDialect::verifyShardedType(sharding, global, local,
+                                      globalAttr ? getEnclosingTPSize(op) : 0,
+                                      emitError);
 }
 } // namespace
 

@@ -52,9 +52,9 @@ FailureOr<bool> mlir::tp::checkAlreadyPartitioned(ModuleOp module,
     if (partitioned == tpSize)
       return true;
     return module.emitError("module is already partitioned for tp-size ")
-           << partitioned << " ('" << TPDialect::getSizeAttrName()
-           << "'); " << passName << " cannot re-partition it for tp-size "
-           << tpSize << ": run it on the unpartitioned program";
+           << partitioned << " ('" << TPDialect::getSizeAttrName() << "'); "
+           << passName << " cannot re-partition it for tp-size " << tpSize
+           << ": run it on the unpartitioned program";
   }
   // Hand-made or stripped modules: shardings or tp ops without tp.size.
   Operation *found = nullptr;
