@@ -154,6 +154,10 @@ class Generator:
             return ""
         if self.mode == "megatron":
             return f' {{tp.parallel = "{role}"}}' if role else ""
+        if self.rng.random() < 0.05:
+            # Annotations that must be rejected with a diagnostic.
+            return " {tp.parallel = " + self.rng.choice(
+                ['"vocab"', "3", '["column"]', '"diagonal"']) + "}"
         choice = self.rng.choice(["", "", "column", "row", "replicated"])
         return f' {{tp.parallel = "{choice}"}}' if choice else ""
 
@@ -430,6 +434,9 @@ def one_case(args, index):
         # The program itself must verify: otherwise the generator is wrong.
         rc, out, err = run([args.tp_opt, path, "-o", os.devnull], args.timeout)
         if rc != 0:
+            # The tp dialect's verifier rejects a bad annotation on its own.
+            if rc > 0 and "unknown 'tp.parallel' value" in err:
+                return index, text, [path], "diagnostic", first_error(err)
             return index, text, [path], "generator: invalid program", err
         opts = f"tp-size={tp} uneven={uneven}"
         passes = ([f"tp-plan{{{opts}}}"] if plan else []) + \
