@@ -36,7 +36,8 @@ def TPLowerToRuntime : Pass<"tp-lower-to-runtime", "::mlir::ModuleOp"> {
     "::mlir::func::FuncDialect",
     "::mlir::LLVM::LLVMDialect",
     "::mlir::linalg::LinalgDialect",
-    "::mlir::memref::MemRefDialect"
+    "::mlir::memref::MemRefDialect",
+    "::mlir::tp::TPDialect"
   ];
 }
 
@@ -60,7 +61,9 @@ def TPEmitManifest : Pass<"tp-emit-manifest", "::mlir::ModuleOp"> {
     Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
            "Target recorded in the manifest: cpu or gpu">
   ];
-  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+  // The tp dialect: the shardings it reads (replicated when absent) are tp
+  // attributes, even in a module that has none yet.
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::tp::TPDialect"];
 }
 
 def TPEmitEntryPoint : Pass<"tp-emit-entry-point", "::mlir::ModuleOp"> {

@@ -25,6 +25,10 @@ using namespace mlir::tp;
 
 /// One-shot bufferization across function boundaries with contiguous
 /// (identity-layout) buffers at the boundaries, then buffer deallocation.
+/// Deallocation returns a `bufferization.clone` of a buffer the function
+/// does not own (an argument returned as it is, a constant); clones become
+/// memref.alloc + memref.copy here, which both targets lower (the GPU
+/// target moves them to device memory later).
 static void addBufferization(OpPassManager &pm) {
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
@@ -32,6 +36,7 @@ static void addBufferization(OpPassManager &pm) {
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
 }
 
 /// Loops, memrefs, arith, math and functions on the host to the LLVM dialect.

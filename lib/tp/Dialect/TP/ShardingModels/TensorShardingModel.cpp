@@ -106,9 +106,13 @@ void getReshapeOptions(Operation *op, ArrayRef<ReassociationIndices> groups,
       if (d > expandedDim)
         unit *= expandedShape[d];
     }
+    // A zero-sized dimension after the split one makes the unit 0 (and the
+    // tensor empty): no padded variant.
+    if (unit <= 1 || tpSize <= 1)
+      continue;
     int64_t plainChunk = (size + tpSize - 1) / tpSize;
     int64_t unitChunk = (size + tpSize * unit - 1) / (tpSize * unit) * unit;
-    if (unit > 1 && tpSize > 1 && unitChunk != plainChunk) {
+    if (unitChunk != plainChunk) {
       option.paddable = true;
       collapsed = ShardingAttr::getGranular(ctx, collapsedDim, unit);
       option.operands[0] = sourceIsCollapsed ? collapsed : expanded;
