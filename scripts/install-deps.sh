@@ -8,6 +8,7 @@ packages=(
   cmake ninja-build g++ python3 file
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   mpich libmpich-dev
+  libopenblas-dev
 )
 
 missing=()

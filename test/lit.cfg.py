@@ -15,6 +15,7 @@ config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py"]
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%tp_src_root", config.tp_src_root))
 config.substitutions.append(("%tp_lib_dir", config.tp_lib_dir))
+config.substitutions.append(("%tp_tools_dir", config.tp_tools_dir))
 import sys
 config.substitutions.append(("%gen_transformer", sys.executable + " " +
                              os.path.join(config.tp_src_root, "scripts", "gen_transformer.py")))
@@ -33,11 +34,15 @@ if config.tp_enable_cuda:
     config.available_features.add("cuda")
 if config.tp_enable_sanitizers:
     config.available_features.add("sanitizers")
-    # Our instrumented code inlines llvm::BumpPtrAllocator, which poisons a
-    # fresh slab and unpoisons each allocation it makes; the uninstrumented
-    # libMLIR.so allocates from the same slabs (the context's uniquer) without
-    # unpoisoning, so ASan would report its writes as use-after-poison.
-    # Ignoring manual poisoning keeps every real heap check.
+    # LLVM's allocator annotations (manual poisoning in inline header code)
+    # are compiled out of a GCC sanitizer build (top-level CMakeLists.txt,
+    # test/Sanitizers): Debian's libMLIR.so is uninstrumented and shares the
+    # allocators' slabs with our code. allow_user_poisoning=0 stays for
+    # compilers where that is not possible (clang); with GCC it changes
+    # nothing, since nothing poisons by hand. It reaches every process of a
+    # test: tp-run compiles in-process and passes its whole environment to
+    # mpiexec, which passes it to the ranks (tp-launch and the model, no LLVM
+    # code).
     asan = config.environment.get("ASAN_OPTIONS", "")
     config.environment["ASAN_OPTIONS"] = (
         (asan + ":" if asan else "") + "allow_user_poisoning=0")

@@ -176,6 +176,8 @@ LogicalResult tp_run::compileModel(ModuleOp module,
       pipeline.cudaToolkit = options.cudaToolkit;
       tp::buildTPGPUPipeline(pm, pipeline);
     } else if (options.target == "cpu") {
+      pipeline.gemm =
+          options.gemm == "loops" ? tp::CPUGemm::loops : tp::CPUGemm::blas;
       tp::buildTPCPUPipeline(pm, pipeline);
     } else {
       llvm::errs() << "tp-run: unknown target '" << options.target << "'\n";

@@ -24,6 +24,8 @@ struct CompileOptions {
   std::string target = "cpu";
   /// CUDA toolkit with ptxas and fatbinary (target gpu).
   std::string cudaToolkit = "/usr/local/cuda";
+  /// Local GEMMs on the CPU target: "blas" (tp_rt_gemm calls) or "loops".
+  std::string gemm = "blas";
   /// CPU to generate host code for: "native" or an LLVM CPU name.
   std::string cpu = "native";
   /// If set, the partitioned module (tensor level) is written here.

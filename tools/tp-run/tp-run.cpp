@@ -78,6 +78,10 @@ static cl::opt<std::string>
                          "kernels (--target=gpu)"),
                 cl::init("/usr/local/cuda"));
 static cl::opt<std::string>
+    gemm("gemm", cl::desc("Local GEMMs on the CPU target: blas (OpenBLAS "
+                          "calls, default) or loops (generated code)"),
+         cl::init("blas"));
+static cl::opt<std::string>
     inputs("inputs",
            cl::desc("Comma-separated .npy files, one full tensor per argument "
                     "of the entry function, in order (default: random data; "
@@ -883,6 +887,8 @@ int main(int argc, char **argv) {
                   " (the GPU target builds its kernels with the toolkit's "
                   "ptxas and fatbinary)");
   }
+  if (gemm != "blas" && gemm != "loops")
+    return fail("--gemm must be blas or loops, got '" + gemm + "'");
   if (uneven != "error" && uneven != "replicate" && uneven != "pad")
     return fail("--uneven must be error, replicate or pad, got '" + uneven +
                 "'");
@@ -980,6 +986,7 @@ int main(int argc, char **argv) {
   options.entry = entryFunc.getName().str();
   options.target = target;
   options.cudaToolkit = cudaToolkit;
+  options.gemm = gemm;
   options.cpu = buildOnly ? "x86-64" : "native";
   if (!buildDir.empty())
     options.partitionedPath = scratch.path + "/partitioned.mlir";

@@ -36,7 +36,8 @@ def TPLowerToRuntime : Pass<"tp-lower-to-runtime", "::mlir::ModuleOp"> {
     "::mlir::func::FuncDialect",
     "::mlir::LLVM::LLVMDialect",
     "::mlir::linalg::LinalgDialect",
-    "::mlir::memref::MemRefDialect"
+    "::mlir::memref::MemRefDialect",
+    "::mlir::tp::TPDialect"
   ];
 }
 
@@ -60,7 +61,9 @@ def TPEmitManifest : Pass<"tp-emit-manifest", "::mlir::ModuleOp"> {
     Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
            "Target recorded in the manifest: cpu or gpu">
   ];
-  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+  // The tp dialect: the shardings it reads (replicated when absent) are tp
+  // attributes, even in a module that has none yet.
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect", "::mlir::tp::TPDialect"];
 }
 
 def TPEmitEntryPoint : Pass<"tp-emit-entry-point", "::mlir::ModuleOp"> {
@@ -78,6 +81,39 @@ def TPEmitEntryPoint : Pass<"tp-emit-entry-point", "::mlir::ModuleOp"> {
     strides[R]}`; results are the result descriptors one after another.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+//===----------------------------------------------------------------------===//
+// CPU target (tp-cpu-pipeline)
+//===----------------------------------------------------------------------===//
+
+def TPCPUApproximateMath : Pass<"tp-cpu-approximate-math", "::mlir::ModuleOp"> {
+  let summary = "f32 math functions as polynomial approximations (vectorizable loops)";
+  let description = [{
+    Runs on the CPU target after bf16 / f16 math was extended to f32. Rewrites
+    `math.tanh`, `math.exp`, `math.expm1`, `math.log`, `math.log1p`,
+    `math.log2` and `math.erf` on f32 (scalars and vectors) into upstream's
+    polynomial approximations (`populateMathPolynomialApproximationPatterns`,
+    errors of a few ulp): plain arith ops that LLVM's loop vectorizer handles,
+    instead of one libm call per element.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def TPCPUReassociateReductions : Pass<"tp-cpu-reassociate-reductions", "::mlir::ModuleOp"> {
+  let summary = "Let LLVM vectorize float reductions (reassoc on their combining op)";
+  let description = [{
+    Runs on the CPU target before linalg becomes loops. In every linalg op
+    with a reduction loop, the `arith.addf` / `arith.mulf` of the body that
+    combines the output's block argument gets the `reassoc` fast-math flag,
+    so that LLVM's loop vectorizer may sum in vector lanes (softmax and norm
+    sums over the contiguous dimension); without it a float sum is a chain of
+    dependent scalar adds. Sums then round differently from the sequential
+    order, as sharded sums already do.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
 //===----------------------------------------------------------------------===//
@@ -115,7 +151,7 @@ def TPGPUFuseElementwise : Pass<"tp-gpu-fuse-elementwise", "::mlir::ModuleOp"> {
 }
 
 def TPFormGemms : Pass<"tp-form-gemms", "::mlir::ModuleOp"> {
-  let summary = "Turn linalg contractions into tp.gemm (cuBLASLt GEMMs)";
+  let summary = "Turn linalg contractions into tp.gemm (library GEMMs)";
   let description = [{
     Runs on tensors before bufferization. A contraction -- `linalg.matmul`
     (also with `indexing_maps`), `linalg.batch_matmul`, or a
@@ -140,9 +176,17 @@ def TPFormGemms : Pass<"tp-form-gemms", "::mlir::ModuleOp"> {
     The function of the generic's body is recognized by evaluating it on
     sample points, so any spelling of these functions qualifies; a body
     that is not one of them (for example the erf GELU) stays a kernel.
-    Contractions that do not qualify stay linalg (GPU kernels), with a remark
-    that says why.
+    Contractions that do not qualify stay linalg (GPU kernels, or loops on
+    the CPU), with a remark that says why.
+
+    Both targets use it: `tp-gpu-pipeline` (cuBLASLt) and `tp-cpu-pipeline`
+    with `gemm=blas` (OpenBLAS in the MPI runtime); `target` only changes
+    the wording of the remarks.
   }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"gpu\"",
+           "Target named in the remarks: gpu or cpu">
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::tp::TPDialect"];

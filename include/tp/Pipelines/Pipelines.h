@@ -28,6 +28,14 @@
 namespace mlir {
 namespace tp {
 
+/// How tp-cpu-pipeline computes local GEMMs.
+enum class CPUGemm {
+  /// tp.gemm, then tp_rt_gemm calls (OpenBLAS in the MPI runtime).
+  blas,
+  /// Every contraction as generated loops (the reference path).
+  loops
+};
+
 /// Options shared by the tp pipelines (typed; the names in quotes are the
 /// textual option names).
 struct TPOptions : public PassPipelineOptions<TPOptions> {
@@ -39,6 +47,16 @@ struct TPOptions : public PassPipelineOptions<TPOptions> {
       *this, "entry",
       llvm::cl::desc("Entry function (default: the only public function)"),
       llvm::cl::init("")};
+  // CPU target only (tp-cpu-pipeline).
+  PassOptions::Option<CPUGemm> gemm{
+      *this, "gemm",
+      llvm::cl::desc("Local GEMMs on the CPU target: library calls or loops"),
+      llvm::cl::init(CPUGemm::blas),
+      llvm::cl::values(
+          clEnumValN(CPUGemm::blas, "blas",
+                     "tp_rt_gemm calls (OpenBLAS in the MPI runtime)"),
+          clEnumValN(CPUGemm::loops, "loops",
+                     "generated loops (the reference path)"))};
   // GPU target only (tp-gpu-pipeline).
   PassOptions::Option<std::string> cudaToolkit{
       *this, "cuda-toolkit",
@@ -66,8 +84,9 @@ struct TPOptions : public PassPipelineOptions<TPOptions> {
 void buildTPPartitionPipeline(OpPassManager &pm, const TPOptions &options);
 
 /// From a partitioned module to the LLVM dialect for the CPU target:
-/// manifest, slices, bufferization, deallocation, tp runtime calls, loops,
-/// LLVM, and the `tp_entry` wrapper. Translate the result with
+/// manifest, slices, local GEMMs as `tp_rt_gemm` calls (`gemm=blas`, the
+/// default; `gemm=loops` keeps them as loops), bufferization, deallocation,
+/// tp runtime calls, loops, LLVM, and the `tp_entry` wrapper. Translate the result with
 /// `mlir-translate --mlir-to-llvmir` and link it against a tp runtime.
 void buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options);
 

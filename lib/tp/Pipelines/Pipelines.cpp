@@ -25,6 +25,10 @@ using namespace mlir::tp;
 
 /// One-shot bufferization across function boundaries with contiguous
 /// (identity-layout) buffers at the boundaries, then buffer deallocation.
+/// Deallocation returns a `bufferization.clone` of a buffer the function
+/// does not own (an argument returned as it is, a constant); clones become
+/// memref.alloc + memref.copy here, which both targets lower (the GPU
+/// target moves them to device memory later).
 static void addBufferization(OpPassManager &pm) {
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
@@ -32,6 +36,7 @@ static void addBufferization(OpPassManager &pm) {
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
 }
 
 /// Loops, memrefs, arith, math and functions on the host to the LLVM dialect.
@@ -77,10 +82,23 @@ static void addTensorPrologue(OpPassManager &pm, const TPOptions &options,
 
 void mlir::tp::buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options) {
   addTensorPrologue(pm, options, "cpu");
+  // Local GEMMs as library calls, formed before tp-widen-accumulators (the
+  // runtime accumulates in f32 itself), as on the GPU target.
+  const bool blas = options.gemm == CPUGemm::blas;
+  if (blas) {
+    TPFormGemmsOptions gemms;
+    gemms.target = "cpu";
+    pm.addPass(createTPFormGemms(gemms));
+    // Drops the transposes the GEMMs now read in place.
+    pm.addPass(createCanonicalizerPass());
+  }
   pm.addPass(createTPWidenAccumulators());
   addBufferization(pm);
   pm.addPass(createTPLowerToRuntime());
+  if (blas)
+    pm.addPass(createTPLowerGemmToRuntime());
   pm.addPass(createTPLowerStridedCopies());
+  pm.addPass(createTPCPUReassociateReductions());
   pm.addPass(createConvertLinalgToLoopsPass());
   // bf16 (and f16) on the CPU: math and arithmetic in f32, and the
   // conversions as integer ops. LLVM would otherwise call __truncsfbf2 /
@@ -95,6 +113,8 @@ void mlir::tp::buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options) {
   arith::ArithExpandOpsPassOptions expand;
   expand.includeBf16 = true;
   pm.addPass(arith::createArithExpandOpsPass(expand));
+  // tanh / exp / log as arith, so that LLVM vectorizes the loops around them.
+  pm.addPass(createTPCPUApproximateMath());
   addHostLowering(pm);
   pm.addPass(createTPEmitEntryPoint());
 }

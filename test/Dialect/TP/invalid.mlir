@@ -97,3 +97,12 @@ func.func private @negative_all_segments_replicated(tensor<4xf32> {tp.sharding =
 
 // expected-error @+1 {{the granule of a split must be positive}}
 func.func private @negative_zero_granule(tensor<4xf32> {tp.sharding = #tp.sharding<split 0 granule 0>})
+
+// -----
+
+// 16 * 2^62 wraps to 0 in int64: the check must not overflow.
+func.func @negative_all_gather_group_size_overflows(%x: tensor<8x16xf32>) -> tensor<8x0xf32> {
+  // expected-error @+1 {{dimension 1 of the result (size 0) must be the group size 4611686018427387904 times that of the operand (size 16)}}
+  %r = tp.all_gather %x dim 1 over 4611686018427387904 : tensor<8x16xf32> -> tensor<8x0xf32>
+  return %r : tensor<8x0xf32>
+}

@@ -1,6 +1,8 @@
 // RUN: tp-opt %s -split-input-file -verify-diagnostics --tp-partition="tp-size=4"
 // RUN: not tp-opt %s -split-input-file --tp-partition="tp-size=0" 2>&1 | FileCheck %s --check-prefix=SIZE
-// SIZE: error: tp-size must be at least 1, got 0
+// RUN: not tp-opt %s -split-input-file --tp-partition="tp-size=2147483648" 2>&1 | FileCheck %s --check-prefix=HUGE
+// SIZE: error: tp-size must be between 1 and 65536, got 0 (it is the number of ranks in one tensor-parallel group
+// HUGE: error: tp-size must be between 1 and 65536, got 2147483648
 // Diagnostics of tp-partition for input it cannot partition as asked.
 
 func.func @negative_column_indivisible_n(%x: tensor<8x16xf32>, %w: tensor<16x30xf32>, %init: tensor<8x30xf32>) -> tensor<8x30xf32> {
@@ -127,4 +129,13 @@ func.func @negative_result_sharding_not_a_form(%x: tensor<8x16xf32>, %w: tensor<
   // expected-error @+1 {{has no "column" form whose result is #tp.sharding<split 1 segments [16, 16]> ('tp.result_sharding')}}
   %y = linalg.matmul {tp.parallel = "column", tp.result_sharding = #tp.sharding<split 1 segments [16, 16]>} ins(%x, %w : tensor<8x16xf32>, tensor<16x32xf32>) outs(%init : tensor<8x32xf32>) -> tensor<8x32xf32>
   return %y : tensor<8x32xf32>
+}
+
+// -----
+
+// No tp.size, but collectives: partitioned by something else, or stripped.
+func.func @collectives_without_size(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
+  // expected-error @+1 {{this looks partitioned already (tp ops or 'tp.sharding' attributes) but the module has no 'tp.size'; tp-partition cannot re-partition it: run it on the unpartitioned program}}
+  %r = tp.all_reduce sum %x over 2 : tensor<8x16xf32>
+  return %r : tensor<8x16xf32>
 }

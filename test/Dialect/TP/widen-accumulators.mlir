@@ -87,3 +87,34 @@ func.func @unknown_body_untouched(%a: tensor<4x8xbf16>, %t: tensor<2xbf16>, %ini
   } -> tensor<4xbf16>
   return %r : tensor<4xbf16>
 }
+
+// The padding mask of an uneven=pad row split: the body captures index
+// values (this rank's offset, the bound) and a bf16 scalar from above. Index
+// values are used as they are; the bf16 one is extended once in the body.
+// CHECK-LABEL: func.func @masked_row_split_captures(
+// CHECK-SAME: %[[OFF:[a-z0-9]+]]: index, %[[SCALE:[a-z0-9]+]]: bf16
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<4x4xf32>)
+// CHECK: ^bb0(%{{.*}}: bf16, %{{.*}}: bf16, %[[OUT:.*]]: f32):
+// CHECK: %[[SCALE32:.*]] = arith.extf %[[SCALE]] : bf16 to f32
+// CHECK: arith.mulf %{{.*}}, %[[SCALE32]] : f32
+// CHECK: arith.addi %{{.*}}, %[[OFF]] : index
+// CHECK: arith.select %{{.*}}, %{{.*}}, %[[OUT]] : f32
+// CHECK: arith.truncf %{{.*}} : f32 to bf16
+func.func @masked_row_split_captures(%x: tensor<4x2xbf16>, %w: tensor<2x4xbf16>, %off: index, %scale: bf16) -> tensor<4x4xbf16> {
+  %z = arith.constant 0.0 : bf16
+  %c3 = arith.constant 3 : index
+  %e = tensor.empty() : tensor<4x4xbf16>
+  %f = linalg.fill ins(%z : bf16) outs(%e : tensor<4x4xbf16>) -> tensor<4x4xbf16>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>, affine_map<(d0, d1, d2) -> (d2, d1)>, affine_map<(d0, d1, d2) -> (d0, d1)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%x, %w : tensor<4x2xbf16>, tensor<2x4xbf16>) outs(%f : tensor<4x4xbf16>) {
+  ^bb0(%a: bf16, %b: bf16, %out: bf16):
+    %m = arith.mulf %a, %b : bf16
+    %ms = arith.mulf %m, %scale : bf16
+    %s = arith.addf %out, %ms : bf16
+    %k = linalg.index 2 : index
+    %kg = arith.addi %k, %off : index
+    %in = arith.cmpi ult, %kg, %c3 : index
+    %r = arith.select %in, %s, %out : bf16
+    linalg.yield %r : bf16
+  } -> tensor<4x4xbf16>
+  return %y : tensor<4x4xbf16>
+}

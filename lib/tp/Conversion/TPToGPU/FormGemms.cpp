@@ -433,7 +433,10 @@ struct TPFormGemmsPass : public tp::impl::TPFormGemmsBase<TPFormGemmsPass> {
       std::string why;
       FailureOr<GemmForm> form = getGemmForm(op, why);
       if (failed(form)) {
-        op->emitRemark("contraction stays a generated GPU kernel: ") << why;
+        op->emitRemark(target == "cpu"
+                           ? "contraction stays generated CPU loops: "
+                           : "contraction stays a generated GPU kernel: ")
+            << why;
         return;
       }
       candidates.push_back({op, *form});

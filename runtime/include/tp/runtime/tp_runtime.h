@@ -175,6 +175,40 @@ TP_API void tp_rt_all_gather(const void *src, void *dst, int64_t outer,
 TP_API void tp_rt_reduce_scatter(const void *src, void *dst, int64_t outer,
                                  int64_t chunk, int32_t dtype, int32_t op);
 
+/* tp_rt_gemm's epilogue argument. The numbers are the ABI. */
+typedef enum {
+  TP_EPILOGUE_NONE = 0,
+  TP_EPILOGUE_BIAS = 1,      /* + bias[n], broadcast over the rows of C   */
+  TP_EPILOGUE_GELU = 2,      /* gelu (tanh approximation)                 */
+  TP_EPILOGUE_BIAS_GELU = 3, /* bias, then gelu                           */
+  TP_EPILOGUE_RELU = 4,
+  TP_EPILOGUE_BIAS_RELU = 5 /* bias, then relu                           */
+} tp_gemm_epilogue;
+
+/* A local GEMM (tp.gemm), implemented by both backends: OpenBLAS on host
+ * pointers in libtp_runtime_mpi.so, cuBLASLt on device pointers in
+ * libtp_runtime_nccl.so (tp_runtime_gpu.h). For each b < batch:
+ *   C_b := beta * C_b + act(op(A_b) @ op(B_b) [+ bias])
+ * where act and the bias come from `epilogue`. (cuBLASLt's own epilogues
+ * compute act(A B + beta C + bias); the two agree when beta == 0 or there is
+ * no activation, which is the fast path; an activation with beta != 0 costs
+ * one more pass over C.)
+ * All matrices are row-major; lda/ldb/ldc are leading dimensions (elements
+ * between rows); stride_* are elements between consecutive batch matrices
+ * (ignored when batch == 1). op(X) = X, or X^T when trans_* = 1: op(A) is
+ * m x k, op(B) is k x n, C is m x n. dtype (TP_F32, TP_F16, TP_BF16) is that
+ * of A, B, C and bias; accumulation is f32 (the CPU backend widens f16 / bf16
+ * to f32, calls sgemm and rounds once, after the epilogue). bias has n
+ * elements, shared by every batch. batch, m or n = 0 does nothing; k = 0 is
+ * refused. The CPU backend uses one BLAS thread per rank unless
+ * TP_BLAS_THREADS is set (a count, or "auto": usable cores / ranks). */
+TP_API void tp_rt_gemm(int32_t dtype, int32_t trans_a, int32_t trans_b,
+                       int64_t batch, int64_t m, int64_t n, int64_t k,
+                       const void *a, int64_t lda, int64_t stride_a,
+                       const void *b, int64_t ldb, int64_t stride_b, void *c,
+                       int64_t ldc, int64_t stride_c, const void *bias,
+                       int32_t epilogue, float beta);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -32,6 +32,12 @@ def TP_Dialect : Dialect {
     one-dimensional tensor-parallel group whose size is an attribute of each op.
   }];
   let useDefaultAttributePrinterParser = 1;
+  // `tp.parallel`, `tp.result_sharding` and `tp.size` on ops, `tp.sharding` and
+  // `tp.global_type` on function arguments and results are checked wherever
+  // they appear (TPDialect.cpp).
+  let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
   let extraClassDeclaration = [{
     /// Name of the discardable attribute users put on matmul-like ops.
@@ -46,6 +52,33 @@ def TP_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral getGlobalTypeAttrName() { return "tp.global_type"; }
     /// Module attribute: the tensor-parallel group size a module was partitioned for.
     static constexpr ::llvm::StringLiteral getSizeAttrName() { return "tp.size"; }
+
+    /// The largest tensor-parallel group size (`tp-size`, `tp.size`) the
+    /// compiler accepts. One tensor-parallel group spans the GPUs of a node
+    /// or a few nodes (8 to 64 ranks); the bound keeps every shard size,
+    /// padded size and byte count far from int64 overflow.
+    static constexpr int64_t kMaxTPSize = 65536;
+
+    /// Fails, with a diagnostic from `emitError` that says why, unless
+    /// 1 <= `size` <= kMaxTPSize. `what` names the option or attribute.
+    static ::mlir::LogicalResult
+    checkTPSize(int64_t size, ::llvm::StringRef what,
+                ::llvm::function_ref<::mlir::InFlightDiagnostic()> emitError);
+
+    /// Fails, with a diagnostic at `op`, unless `value` is a valid
+    /// `tp.parallel` annotation (a string: column, row, replicated, vocab).
+    /// Every pass that reads annotations and the dialect verifier use it.
+    static ::mlir::LogicalResult verifyParallelAnnotation(::mlir::Operation *op,
+                                                          ::mlir::Attribute value);
+
+    /// Fails, with a diagnostic from `emitError`, unless `sharding` can
+    /// describe a value of type `local` whose full type is `global` in a
+    /// group of `tpSize` ranks (0 when unknown: only what holds for every
+    /// group size is checked).
+    static ::mlir::LogicalResult
+    verifyShardedType(ShardingAttr sharding, ::mlir::Type global,
+                      ::mlir::Type local, int64_t tpSize,
+                      ::llvm::function_ref<::mlir::InFlightDiagnostic()> emitError);
 
     /// The common sharding attributes, created once per context (partitioning
     /// a large model asks for them millions of times).

@@ -21,6 +21,17 @@ LogicalResult checkPartitionable(func::FuncOp func);
 /// local types plus `tp.sharding` and `tp.global_type` attributes.
 LogicalResult partitionFunction(func::FuncOp func, ShardingSolver &solver);
 
+/// Checks whether `module` is already partitioned: it has `tp.size`, or a
+/// function carries `tp.sharding` / `tp.global_type` or contains tp ops.
+/// Returns true when it is, for `tpSize` (the pass `passName` has nothing
+/// to do), false when it is not, and failure, with a diagnostic that says to
+/// start from the unpartitioned program, when it was partitioned for another
+/// tp size or for one that cannot be told. Partitioning twice would rewrite
+/// the shardings and keep the first partitioning's collectives: wrong
+/// results.
+FailureOr<bool> checkAlreadyPartitioned(ModuleOp module, int64_t tpSize,
+                                        StringRef passName);
+
 /// Removes `tp.parallel` annotations and records a replicated sharding on
 /// every argument and result (the tp-size 1 form of `partitionFunction`).
 void markReplicated(func::FuncOp func);

@@ -207,7 +207,9 @@ def TPLowerSlices : Pass<"tp-lower-slices", "::mlir::ModuleOp"> {
     %s = tensor.extract_slice %x[0, %o] [8, 4] [1, 1] : tensor<8x16xf32> to tensor<8x4xf32>
     ```
   }];
-  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect"];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::tp::TPDialect"];
 }
 
 #endif // TP_DIALECT_TP_TRANSFORMS_PASSES_TD

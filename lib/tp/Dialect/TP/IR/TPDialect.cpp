@@ -5,7 +5,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "tp/Dialect/TP/IR/TPDialect.h"
+#include "tp/Dialect/TP/IR/ShardingInterface.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
+
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "llvm/Support/MathExtras.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/PatternMatch.h"
@@ -239,6 +243,186 @@ void ShardingAttr::print(AsmPrinter &printer) const {
 }
 
 //===----------------------------------------------------------------------===//
+// Attributes of the tp namespace on ops, arguments and results
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+TPDialect::checkTPSize(int64_t size, StringRef what,
+                       function_ref<InFlightDiagnostic()> emitError) {
+  if (size >= 1 && size <= kMaxTPSize)
+    return success();
+  return emitError() << what << " must be between 1 and " << kMaxTPSize
+                     << ", got " << size
+                     << " (it is the number of ranks in one tensor-parallel "
+                        "group; larger groups are not supported because "
+                        "shard sizes and byte counts would overflow)";
+}
+
+LogicalResult TPDialect::verifyParallelAnnotation(Operation *op,
+                                                  Attribute value) {
+  auto str = dyn_cast<StringAttr>(value);
+  if (str && parseParallelKind(str.getValue()))
+    return success();
+  return op->emitOpError("unknown '")
+         << getParallelAttrName() << "' value " << value
+         << "; expected \"column\", \"row\", \"replicated\" or \"vocab\"";
+}
+
+LogicalResult
+TPDialect::verifyShardedType(ShardingAttr sharding, Type global, Type local,
+                             int64_t tpSize,
+                             function_ref<InFlightDiagnostic()> emitError) {
+  auto globalType = dyn_cast<RankedTensorType>(global);
+  if (!globalType)
+    return emitError() << "a sharded value must be a ranked tensor, got "
+                       << global;
+  // After bufferization the local value is a memref of the same shape; past
+  // the LLVM lowering there is no shape left to compare.
+  auto localType = dyn_cast<ShapedType>(local);
+  if (!localType || !localType.hasRank())
+    return success();
+  if (globalType.getElementType() != localType.getElementType() ||
+      globalType.getRank() != localType.getRank())
+    return emitError() << "local type " << local
+                       << " does not match its global type " << global
+                       << " (element type and rank must be equal)";
+  if (!sharding.isSplit()) {
+    if (globalType.getShape() != localType.getShape())
+      return emitError() << "a " << stringifyShardingKind(sharding.getKind())
+                         << " value has its global type " << global
+                         << " on every rank, got " << local;
+    return success();
+  }
+  int64_t dim = sharding.getDim();
+  if (dim >= globalType.getRank())
+    return emitError() << "split dimension " << dim << " is out of range for "
+                       << global;
+  int64_t size = globalType.getDimSize(dim);
+  if (ShapedType::isDynamic(size))
+    return success(); // Dynamic splits are rejected by tp-partition.
+  if (sharding.isSegmented()) {
+    int64_t total = 0;
+    for (int64_t segment : sharding.getSegments())
+      if (llvm::AddOverflow(total, segment, total))
+        return emitError() << "the segments of the split overflow";
+    if (total != size)
+      return emitError() << "the segments of the split sum to " << total
+                         << " but dimension " << dim << " of " << global
+                         << " has size " << size;
+  }
+  if (size % sharding.getGranule() != 0)
+    return emitError() << "the granule " << sharding.getGranule()
+                       << " does not divide dimension " << dim << " of "
+                       << global << " (size " << size << ")";
+  if (tpSize <= 0)
+    return success();
+  if (sharding.isSegmented())
+    for (auto [i, segment] : llvm::enumerate(sharding.getSegments()))
+      if (!sharding.isSegmentReplicated(i) && segment % tpSize != 0)
+        return emitError() << "segment #" << i << " (size " << segment
+                           << ") is not divisible by the tp size " << tpSize;
+  RankedTensorType expected = getLocalType(globalType, sharding, tpSize);
+  if (expected.getShape() != localType.getShape())
+    return emitError() << "local type " << local << " is not the shard of "
+                       << global << " that " << sharding << " gives each of "
+                       << tpSize << " ranks (expected " << expected << ")";
+  return success();
+}
+
+LogicalResult TPDialect::verifyOperationAttribute(Operation *op,
+                                                  NamedAttribute attribute) {
+  StringRef name = attribute.getName().getValue();
+  Attribute value = attribute.getValue();
+  if (name == getParallelAttrName())
+    return verifyParallelAnnotation(op, value);
+  if (name == getResultShardingAttrName()) {
+    if (!isa<ShardingAttr>(value))
+      return op->emitOpError("'")
+             << name << "' must be a #tp.sharding attribute, got " << value;
+    return success();
+  }
+  if (name == getSizeAttrName()) {
+    auto size = dyn_cast<IntegerAttr>(value);
+    if (!size || !size.getType().isInteger())
+      return op->emitOpError("'")
+             << name << "' must be an integer, got " << value;
+    return checkTPSize(size.getValue().getSExtValue(), "'tp.size'",
+                       [&] { return op->emitOpError(); });
+  }
+  return success();
+}
+
+namespace {
+/// The `tp.size` of the module around `op`; 0 when there is none or it is
+/// invalid (its own verifier reports that).
+int64_t getEnclosingTPSize(Operation *op) {
+  for (Operation *parent = op; parent; parent = parent->getParentOp())
+    if (auto size =
+            parent->getAttrOfType<IntegerAttr>(TPDialect::getSizeAttrName())) {
+      int64_t value = size.getValue().getSExtValue();
+      return value >= 1 && value <= TPDialect::kMaxTPSize ? value : 0;
+    }
+  return 0;
+}
+
+/// Checks `tp.sharding` / `tp.global_type` on argument or result `index`
+/// (`kind`: "argument" or "result") of function `op`.
+LogicalResult verifyValueAttribute(Operation *op, StringRef kind,
+                                   unsigned index, NamedAttribute attribute) {
+  StringRef name = attribute.getName().getValue();
+  auto func = dyn_cast<FunctionOpInterface>(op);
+  if (name != TPDialect::getShardingAttrName() &&
+      name != TPDialect::getGlobalTypeAttrName())
+    return success();
+  auto emitError = [&] {
+    return op->emitOpError() << kind << " #" << index << ": '" << name << "' ";
+  };
+  if (name == TPDialect::getShardingAttrName() &&
+      !isa<ShardingAttr>(attribute.getValue()))
+    return emitError() << "must be a #tp.sharding attribute, got "
+                       << attribute.getValue();
+  if (name == TPDialect::getGlobalTypeAttrName() &&
+      !isa<TypeAttr>(attribute.getValue()))
+    return emitError() << "must be a type, got " << attribute.getValue();
+  if (!func)
+    return success();
+  // Checked once per value, when looking at its sharding.
+  bool isArg = kind == "argument";
+  DictionaryAttr attrs =
+      isArg ? func.getArgAttrDict(index) : func.getResultAttrDict(index);
+  auto sharding = attrs.getAs<ShardingAttr>(TPDialect::getShardingAttrName());
+  if (!sharding || name != TPDialect::getShardingAttrName())
+    return success();
+  Type local =
+      isArg ? func.getArgumentTypes()[index] : func.getResultTypes()[index];
+  // Without a global type only what holds for any group size is checked.
+  auto globalAttr = attrs.getAs<TypeAttr>(TPDialect::getGlobalTypeAttrName());
+  Type global = globalAttr ? globalAttr.getValue() : local;
+  if (!globalAttr) {
+    auto shaped = dyn_cast<ShapedType>(local);
+    if (!shaped || !shaped.hasRank())
+      return success();
+    global = RankedTensorType::get(shaped.getShape(), shaped.getElementType());
+  }
+  return TPDialect::verifyShardedType(sharding, global, local,
+                                      globalAttr ? getEnclosingTPSize(op) : 0,
+                                      emitError);
+}
+} // namespace
+
+LogicalResult TPDialect::verifyRegionArgAttribute(Operation *op, unsigned,
+                                                  unsigned argIndex,
+                                                  NamedAttribute attribute) {
+  return verifyValueAttribute(op, "argument", argIndex, attribute);
+}
+
+LogicalResult TPDialect::verifyRegionResultAttribute(Operation *op, unsigned,
+                                                     unsigned resultIndex,
+                                                     NamedAttribute attribute) {
+  return verifyValueAttribute(op, "result", resultIndex, attribute);
+}
+
+//===----------------------------------------------------------------------===//
 // Collective verifiers
 //===----------------------------------------------------------------------===//
 
@@ -271,7 +455,8 @@ LogicalResult verifyScaledDim(Operation *op, ShapedType big, ShapedType small,
       return op->emitOpError("dimension ")
              << dim << " of the " << bigName << " (size " << b
              << ") is not divisible by the group size " << factor;
-    if (b != s * factor)
+    int64_t product;
+    if (llvm::MulOverflow(s, factor, product) || b != product)
       return op->emitOpError("dimension ")
              << dim << " of the " << bigName << " (size " << b
              << ") must be the group size " << factor << " times that of the "

@@ -80,6 +80,35 @@ struct ElementwiseShardingModel
         if (type.getRank() != rank)
           return;
     getSameShapeOptions(op, rank, options);
+    addPartialSumOptions(op, options);
+  }
+
+  /// Linear ops keep partial sums partial (reduced once, later): a sum or
+  /// difference of partial sums, a negation, a product or quotient by a
+  /// whole value.
+  static void addPartialSumOptions(Operation *op,
+                                   SmallVectorImpl<ShardingOption> &options) {
+    MLIRContext *ctx = op->getContext();
+    auto sum = ShardingAttr::getPartial(ctx, ReductionKind::sum);
+    auto whole = ShardingAttr::getReplicated(ctx);
+    auto add = [&](ArrayRef<ShardingAttr> operands) {
+      ShardingOption option;
+      option.kind = ParallelKind::Other;
+      option.paddable = false;
+      option.operands.assign(operands.begin(), operands.end());
+      option.results.assign(op->getNumResults(), sum);
+      options.push_back(std::move(option));
+    };
+    if (isa<arith::AddFOp, arith::SubFOp>(op))
+      add({sum, sum});
+    else if (isa<arith::NegFOp, arith::ExtFOp>(op))
+      add({sum});
+    else if (isa<arith::MulFOp>(op)) {
+      add({sum, whole});
+      add({whole, sum});
+    } else if (isa<arith::DivFOp>(op)) {
+      add({sum, whole});
+    }
   }
 
   FailureOr<SmallVector<Value>>

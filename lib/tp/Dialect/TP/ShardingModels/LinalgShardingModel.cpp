@@ -305,6 +305,114 @@ static SmallVector<Value> getExtractedCaptures(linalg::LinalgOp op) {
   return captured.takeVector();
 }
 
+//===----------------------------------------------------------------------===//
+// Partial sums through linear ops
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// How a value in a linalg body depends on the inputs taken as partial sums.
+enum class Linearity { Constant, Linear, Other };
+} // namespace
+
+/// Classifies `value` in the body of `op` with the inputs `partial` (block
+/// arguments) standing for partial sums: Linear when it is a homogeneous
+/// linear function of them (sums, differences, negations, products and
+/// quotients by values that do not depend on them), Constant when it does
+/// not depend on them, Other otherwise.
+static Linearity classify(Value value, Block *body,
+                          const llvm::SmallBitVector &partial,
+                          DenseMap<Value, Linearity> &memo) {
+  if (auto it = memo.find(value); it != memo.end())
+    return it->second;
+  Linearity result = Linearity::Other;
+  if (auto arg = dyn_cast<BlockArgument>(value)) {
+    result = arg.getOwner() == body && arg.getArgNumber() < partial.size() &&
+                     partial.test(arg.getArgNumber())
+                 ? Linearity::Linear
+                 : Linearity::Constant;
+  } else if (Operation *def = value.getDefiningOp();
+             !def || def->getBlock() != body) {
+    result = Linearity::Constant; // Defined outside the body.
+  } else {
+    SmallVector<Linearity> in;
+    for (Value operand : def->getOperands())
+      in.push_back(classify(operand, body, partial, memo));
+    auto all = [&](Linearity l) {
+      return llvm::all_of(in, [&](Linearity x) { return x == l; });
+    };
+    if (all(Linearity::Constant))
+      result = Linearity::Constant;
+    else if (isa<arith::AddFOp, arith::SubFOp>(def) && all(Linearity::Linear))
+      result = Linearity::Linear;
+    else if (isa<arith::NegFOp, arith::ExtFOp>(def))
+      result = in[0];
+    else if (isa<arith::MulFOp>(def) &&
+             ((in[0] == Linearity::Linear && in[1] == Linearity::Constant) ||
+              (in[0] == Linearity::Constant && in[1] == Linearity::Linear)))
+      result = Linearity::Linear;
+    else if (isa<arith::DivFOp>(def) && in[0] == Linearity::Linear &&
+             in[1] == Linearity::Constant)
+      result = Linearity::Linear;
+    else if (isa<arith::SelectOp>(def) && in[0] == Linearity::Constant &&
+             in[1] == Linearity::Linear && in[2] == Linearity::Linear)
+      result = Linearity::Linear;
+  }
+  memo[value] = result;
+  return result;
+}
+
+/// A linalg op without reductions whose results are linear in some of its
+/// inputs can take those as partial sums (and the others whole) and yield
+/// partial sums: the three input gradients of Q, K and V added, a scaled or
+/// transposed partial value. Each sum is then reduced once, as late as
+/// linearity allows. Offered for every input alone (the others whole) and
+/// for all tensor inputs together, where the body is linear in them.
+static void addPartialSumOptions(linalg::LinalgOp op,
+                                 SmallVectorImpl<ShardingOption> &options) {
+  if (op.getNumReductionLoops() != 0 || op->getNumRegions() != 1 ||
+      op->getRegion(0).empty())
+    return;
+  Block *body = &op->getRegion(0).front();
+  auto yield = dyn_cast<linalg::YieldOp>(body->getTerminator());
+  if (!yield)
+    return;
+  unsigned numInputs = op.getNumDpsInputs();
+  MLIRContext *ctx = op->getContext();
+  auto linearIn = [&](const llvm::SmallBitVector &partial) {
+    DenseMap<Value, Linearity> memo;
+    return llvm::all_of(yield.getOperands(), [&](Value v) {
+      return classify(v, body, partial, memo) == Linearity::Linear;
+    });
+  };
+  auto addOption = [&](const llvm::SmallBitVector &partial) {
+    ShardingOption option;
+    option.kind = ParallelKind::Other;
+    option.paddable = false;
+    auto sum = ShardingAttr::getPartial(ctx, ReductionKind::sum);
+    for (OpOperand &operand : op->getOpOperands())
+      option.operands.push_back(operand.getOperandNumber() < numInputs &&
+                                        partial.test(operand.getOperandNumber())
+                                    ? sum
+                                    : ShardingAttr::getReplicated(ctx));
+    option.results.assign(op->getNumResults(), sum);
+    options.push_back(std::move(option));
+  };
+  llvm::SmallBitVector all(body->getNumArguments());
+  unsigned tensors = 0;
+  for (unsigned i = 0; i < numInputs; ++i) {
+    if (!isa<RankedTensorType>(op->getOperand(i).getType()))
+      continue;
+    all.set(i);
+    ++tensors;
+    llvm::SmallBitVector one(body->getNumArguments());
+    one.set(i);
+    if (linearIn(one))
+      addOption(one);
+  }
+  if (tensors > 1 && linearIn(all))
+    addOption(all);
+}
+
 static void getLinalgShardingOptions(Operation *op,
                                      SmallVectorImpl<ShardingOption> &options) {
   auto linalgOp = cast<linalg::LinalgOp>(op);
@@ -399,8 +507,7 @@ static void getLinalgShardingOptions(Operation *op,
     if (!reduction)
       for (Value captured : extracted)
         if (std::optional<int64_t> pos =
-                capturedSplitPosition(linalgOp, captured, loop))
-        {
+                capturedSplitPosition(linalgOp, captured, loop)) {
           option.captures.push_back(
               {captured, ShardingAttr::getSplit(ctx, *pos)});
           option.paddable = false;
@@ -416,6 +523,7 @@ static void getLinalgShardingOptions(Operation *op,
 
   if (gather)
     options.push_back(vocabParallelOption(op, *gather));
+  addPartialSumOptions(linalgOp, options);
 }
 
 /// Makes the iterations of `loop` beyond its global `size` (the zero

@@ -106,9 +106,13 @@ void getReshapeOptions(Operation *op, ArrayRef<ReassociationIndices> groups,
       if (d > expandedDim)
         unit *= expandedShape[d];
     }
+    // A zero-sized dimension after the split one makes the unit 0 (and the
+    // tensor empty): no padded variant.
+    if (unit <= 1 || tpSize <= 1)
+      continue;
     int64_t plainChunk = (size + tpSize - 1) / tpSize;
     int64_t unitChunk = (size + tpSize * unit - 1) / (tpSize * unit) * unit;
-    if (unit > 1 && tpSize > 1 && unitChunk != plainChunk) {
+    if (unitChunk != plainChunk) {
       option.paddable = true;
       collapsed = ShardingAttr::getGranular(ctx, collapsedDim, unit);
       option.operands[0] = sourceIsCollapsed ? collapsed : expanded;
@@ -175,41 +179,42 @@ struct CollapseShapeShardingModel
   }
 };
 
+/// The dimensions of `full` (the source of an extract_slice, the destination
+/// of an insert_slice) that `slice` covers whole (offset 0, full size, stride
+/// 1), each with its position in the slice's own (rank-reduced) type.
+static SmallVector<std::pair<int64_t, int64_t>>
+getWholeDims(OffsetSizeAndStrideOpInterface slice, RankedTensorType full,
+             const llvm::SmallBitVector &dropped) {
+  SmallVector<std::pair<int64_t, int64_t>> result;
+  int64_t sliceDim = 0;
+  for (int64_t d = 0, e = full.getRank(); d < e; ++d) {
+    if (dropped.test(d))
+      continue;
+    std::optional<int64_t> offset =
+        getConstantIntValue(slice.getMixedOffsets()[d]);
+    std::optional<int64_t> size = getConstantIntValue(slice.getMixedSizes()[d]);
+    std::optional<int64_t> stride =
+        getConstantIntValue(slice.getMixedStrides()[d]);
+    if (offset == 0 && stride == 1 && size && !full.isDynamicDim(d) &&
+        *size == full.getDimSize(d))
+      result.push_back({d, sliceDim});
+    ++sliceDim;
+  }
+  return result;
+}
+
 /// An extract_slice keeps a split of a dimension it takes whole (offset 0,
 /// full size, stride 1, not dropped).
 struct ExtractSliceShardingModel
     : public ShardingOpInterface::ExternalModel<ExtractSliceShardingModel,
                                                 tensor::ExtractSliceOp> {
-  /// Source dimension -> result dimension for dimensions taken whole.
-  static SmallVector<std::pair<int64_t, int64_t>>
-  wholeDims(tensor::ExtractSliceOp slice) {
-    SmallVector<std::pair<int64_t, int64_t>> result;
-    RankedTensorType src = slice.getSourceType();
-    llvm::SmallBitVector dropped = slice.getDroppedDims();
-    int64_t resultDim = 0;
-    for (int64_t d = 0, e = src.getRank(); d < e; ++d) {
-      if (dropped.test(d))
-        continue;
-      std::optional<int64_t> offset =
-          getConstantIntValue(slice.getMixedOffsets()[d]);
-      std::optional<int64_t> size =
-          getConstantIntValue(slice.getMixedSizes()[d]);
-      std::optional<int64_t> stride =
-          getConstantIntValue(slice.getMixedStrides()[d]);
-      if (offset == 0 && stride == 1 && size && !src.isDynamicDim(d) &&
-          *size == src.getDimSize(d))
-        result.push_back({d, resultDim});
-      ++resultDim;
-    }
-    return result;
-  }
-
   void getShardingOptions(Operation *op, int64_t,
                           SmallVectorImpl<ShardingOption> &options) const {
     auto slice = cast<tensor::ExtractSliceOp>(op);
     MLIRContext *ctx = op->getContext();
     options.push_back(replicatedOption(op));
-    for (auto [srcDim, resultDim] : wholeDims(slice)) {
+    for (auto [srcDim, resultDim] :
+         getWholeDims(slice, slice.getSourceType(), slice.getDroppedDims())) {
       ShardingOption option = replicatedOption(op);
       option.kind = ParallelKind::Other;
       option.segmentable = true;
@@ -304,36 +309,13 @@ struct ConcatShardingModel
 struct InsertSliceShardingModel
     : public ShardingOpInterface::ExternalModel<InsertSliceShardingModel,
                                                 tensor::InsertSliceOp> {
-  /// Destination dimension -> source dimension for dimensions written whole.
-  static SmallVector<std::pair<int64_t, int64_t>>
-  wholeDims(tensor::InsertSliceOp insert) {
-    SmallVector<std::pair<int64_t, int64_t>> result;
-    RankedTensorType dest = insert.getDestType();
-    llvm::SmallBitVector dropped = insert.getDroppedDims();
-    int64_t srcDim = 0;
-    for (int64_t d = 0, e = dest.getRank(); d < e; ++d) {
-      if (dropped.test(d))
-        continue;
-      std::optional<int64_t> offset =
-          getConstantIntValue(insert.getMixedOffsets()[d]);
-      std::optional<int64_t> size =
-          getConstantIntValue(insert.getMixedSizes()[d]);
-      std::optional<int64_t> stride =
-          getConstantIntValue(insert.getMixedStrides()[d]);
-      if (offset == 0 && stride == 1 && size && !dest.isDynamicDim(d) &&
-          *size == dest.getDimSize(d))
-        result.push_back({d, srcDim});
-      ++srcDim;
-    }
-    return result;
-  }
-
   void getShardingOptions(Operation *op, int64_t,
                           SmallVectorImpl<ShardingOption> &options) const {
     auto insert = cast<tensor::InsertSliceOp>(op);
     MLIRContext *ctx = op->getContext();
     options.push_back(replicatedOption(op));
-    for (auto [destDim, srcDim] : wholeDims(insert)) {
+    for (auto [destDim, srcDim] :
+         getWholeDims(insert, insert.getDestType(), insert.getDroppedDims())) {
       ShardingOption option = replicatedOption(op);
       option.kind = ParallelKind::Other;
       option.segmentable = true;

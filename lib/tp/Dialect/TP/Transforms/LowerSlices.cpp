@@ -34,6 +34,18 @@ struct LowerAllSlice : public OpRewritePattern<AllSliceOp> {
     int64_t dim = op.getDim();
     if (resultType.isDynamicDim(dim))
       return rewriter.notifyMatchFailure(op, "dynamic sliced dimension");
+    // A tensor with no elements: nothing to slice, and extract_slice rejects
+    // any static offset into a zero-sized dimension ("0 >= 0").
+    if (llvm::is_contained(op.getInput().getType().getShape(), 0)) {
+      SmallVector<Value> dynamicSizes;
+      for (int64_t i = 0, e = resultType.getRank(); i < e; ++i)
+        if (resultType.isDynamicDim(i))
+          dynamicSizes.push_back(
+              tensor::DimOp::create(rewriter, loc, op.getInput(), i));
+      rewriter.replaceOpWithNewOp<tensor::EmptyOp>(op, resultType,
+                                                   dynamicSizes);
+      return success();
+    }
     Value rank = RankOp::create(rewriter, loc, rewriter.getIndexType());
     Value size =
         arith::ConstantIndexOp::create(rewriter, loc, resultType.getDimSize(dim));

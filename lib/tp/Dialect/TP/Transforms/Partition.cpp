@@ -63,15 +63,23 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (tpSize < 1) {
-      module.emitError("tp-size must be at least 1, got ")
-          << static_cast<int64_t>(tpSize);
+    if (failed(TPDialect::checkTPSize(tpSize, "tp-size",
+                                      [&] { return module.emitError(); })))
       return signalPassFailure();
-    }
     if (uneven != "error" && uneven != "replicate" && uneven != "pad") {
       module.emitError("unknown uneven policy '")
           << uneven << "'; expected error, replicate or pad";
       return signalPassFailure();
+    }
+    FailureOr<bool> partitioned =
+        checkAlreadyPartitioned(module, tpSize, "tp-partition");
+    if (failed(partitioned))
+      return signalPassFailure();
+    if (*partitioned) {
+      // Partitioned for this tp size already: nothing to do (a report
+      // would be empty).
+      markAllAnalysesPreserved();
+      return;
     }
     warnAboutTosa(module, "tp-partition");
     bool annotated =
@@ -139,7 +147,8 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
       if (!file)
         return module.emitError("cannot write the dataflow graph: ") << error;
       file->os() << collected.dot;
-      file->keep();
+      if (failed(keepOutput(module, *file, "the dataflow graph", dot)))
+        return failure();
     }
     if (report.empty())
       return success();
@@ -155,7 +164,20 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
       file->os() << llvm::formatv("{0:2}", collected.toJSON()) << "\n";
     else
       collected.printTable(file->os());
-    file->keep();
+    return keepOutput(module, *file, "the partition report", report);
+  }
+
+  /// Flushes `file` and keeps it; a failed write (a full disk) is a
+  /// diagnostic, not LLVM's "IO failure" abort when the stream closes.
+  static LogicalResult keepOutput(ModuleOp module, llvm::ToolOutputFile &file,
+                                  StringRef what, StringRef path) {
+    file.os().flush();
+    if (std::error_code ec = file.os().error()) {
+      file.os().clear_error();
+      return module.emitError("cannot write ")
+             << what << " to '" << path << "': " << ec.message();
+    }
+    file.keep();
     return success();
   }
 

@@ -43,6 +43,52 @@ LogicalResult mlir::tp::checkPartitionable(func::FuncOp func) {
   return success(ok);
 }
 
+FailureOr<bool> mlir::tp::checkAlreadyPartitioned(ModuleOp module,
+                                                  int64_t tpSize,
+                                                  StringRef passName) {
+  if (auto size =
+          module->getAttrOfType<IntegerAttr>(TPDialect::getSizeAttrName())) {
+    int64_t partitioned = size.getValue().getSExtValue();
+    if (partitioned == tpSize)
+      return true;
+    return module.emitError("module is already partitioned for tp-size ")
+           << partitioned << " ('" << TPDialect::getSizeAttrName() << "'); "
+           << passName << " cannot re-partition it for tp-size " << tpSize
+           << ": run it on the unpartitioned program";
+  }
+  // Hand-made or stripped modules: shardings or tp ops without tp.size.
+  Operation *found = nullptr;
+  for (auto func : module.getOps<FunctionOpInterface>()) {
+    auto hasTPAttr = [](DictionaryAttr attrs) {
+      return attrs && (attrs.get(TPDialect::getShardingAttrName()) ||
+                       attrs.get(TPDialect::getGlobalTypeAttrName()));
+    };
+    for (unsigned i = 0, e = func.getNumArguments(); i < e && !found; ++i)
+      if (hasTPAttr(func.getArgAttrDict(i)))
+        found = func;
+    for (unsigned i = 0, e = func.getNumResults(); i < e && !found; ++i)
+      if (hasTPAttr(func.getResultAttrDict(i)))
+        found = func;
+    if (!found)
+      func->walk([&](Operation *op) {
+        if (isa_and_present<TPDialect>(op->getDialect())) {
+          found = op;
+          return WalkResult::interrupt();
+        }
+        return WalkResult::advance();
+      });
+    if (found)
+      break;
+  }
+  if (!found)
+    return false;
+  return found->emitError("this looks partitioned already (tp ops or '")
+         << TPDialect::getShardingAttrName()
+         << "' attributes) but the module has no '"
+         << TPDialect::getSizeAttrName() << "'; " << passName
+         << " cannot re-partition it: run it on the unpartitioned program";
+}
+
 namespace {
 
 class FunctionPartitioner {

@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tp/Dialect/TP/Transforms/Partitioner.h"
 #include "tp/Dialect/TP/Transforms/Passes.h"
 #include "tp/Dialect/TP/Transforms/Planner.h"
 
@@ -24,16 +25,22 @@ struct TPPlanPass : public tp::impl::TPPlanBase<TPPlanPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (tpSize < 1) {
-      module.emitError("tp-size must be at least 1, got ")
-          << static_cast<int64_t>(tpSize);
+    if (failed(TPDialect::checkTPSize(tpSize, "tp-size",
+                                      [&] { return module.emitError(); })))
       return signalPassFailure();
-    }
     std::optional<UnevenPolicy> policy = parseUnevenPolicy(uneven);
     if (!policy) {
       module.emitError("unknown uneven policy '")
           << uneven << "'; expected error, replicate or pad";
       return signalPassFailure();
+    }
+    FailureOr<bool> partitioned =
+        checkAlreadyPartitioned(module, tpSize, "tp-plan");
+    if (failed(partitioned))
+      return signalPassFailure();
+    if (*partitioned) {
+      markAllAnalysesPreserved();
+      return;
     }
     // tp-plan works on linalg: TOSA input needs converting first.
     module.walk([&](Operation *op) {

@@ -725,5 +725,15 @@ LogicalResult mlir::tp::planFunction(func::FuncOp func,
                                      const PlannerOptions &options) {
   if (func.isExternal())
     return success();
+  // An annotation is the user's: a malformed one is an error, not something
+  // to plan over.
+  bool ok = true;
+  func.walk([&](Operation *op) {
+    if (Attribute annotation = op->getAttr(TPDialect::getParallelAttrName()))
+      if (failed(TPDialect::verifyParallelAnnotation(op, annotation)))
+        ok = false;
+  });
+  if (!ok)
+    return failure();
   return Planner(func, options).run();
 }

@@ -12,6 +12,9 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::tp;
@@ -37,16 +40,14 @@ static std::string typeString(Type type) {
   return s;
 }
 
-/// The argument of `body` that `value` is read from through views, slices,
-/// transposes and copies (ops with one tensor input and no reduction), or
-/// null when it is computed from anything else.
-static BlockArgument traceToArgument(Value value, Block *body) {
+/// What `value` is read from through views, slices, transposes and copies
+/// (ops with one tensor input and no reduction): a block argument or the
+/// result of some other op.
+static Value traceToSource(Value value) {
   for (int step = 0; step < 32; ++step) {
-    if (auto arg = dyn_cast<BlockArgument>(value))
-      return arg.getOwner() == body ? arg : BlockArgument();
     Operation *def = value.getDefiningOp();
     if (!def)
-      return {};
+      return value;
     if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
             tensor::ExtractSliceOp, tensor::CastOp>(def)) {
       value = def->getOperand(0);
@@ -55,10 +56,17 @@ static BlockArgument traceToArgument(Value value, Block *body) {
     auto linalgOp = dyn_cast<linalg::LinalgOp>(def);
     if (!linalgOp || linalgOp.getNumDpsInputs() != 1 ||
         linalgOp.getNumReductionLoops() != 0)
-      return {};
+      return value;
     value = linalgOp.getDpsInputOperand(0)->get();
   }
-  return {};
+  return value;
+}
+
+/// The argument of `body` that `value` is read from (see traceToSource), or
+/// null.
+static BlockArgument traceToArgument(Value value, Block *body) {
+  auto arg = dyn_cast<BlockArgument>(traceToSource(value));
+  return arg && arg.getOwner() == body ? arg : BlockArgument();
 }
 
 /// The weight operands of a weight op: the operand of a two-input
@@ -99,29 +107,14 @@ static SmallVector<Value> getWeightOperands(Operation *op, int64_t tpSize,
   return weights;
 }
 
-/// True if `value` is read from a function argument or a constant through
-/// views, slices, transposes and copies.
+/// True if `value` is read from a function argument or a constant (see
+/// traceToSource).
 static bool isParameterLike(Value value, Block *body) {
-  if (traceToArgument(value, body))
-    return true;
-  for (int step = 0; step < 32; ++step) {
-    Operation *def = value.getDefiningOp();
-    if (!def)
-      return false;
-    if (def->hasTrait<OpTrait::ConstantLike>())
-      return true;
-    if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
-            tensor::ExtractSliceOp, tensor::CastOp>(def)) {
-      value = def->getOperand(0);
-      continue;
-    }
-    auto linalgOp = dyn_cast<linalg::LinalgOp>(def);
-    if (!linalgOp || linalgOp.getNumDpsInputs() != 1 ||
-        linalgOp.getNumReductionLoops() != 0)
-      return false;
-    value = linalgOp.getDpsInputOperand(0)->get();
-  }
-  return false;
+  Value source = traceToSource(value);
+  if (auto arg = dyn_cast<BlockArgument>(source))
+    return arg.getOwner() == body;
+  Operation *def = source.getDefiningOp();
+  return def && def->hasTrait<OpTrait::ConstantLike>();
 }
 
 bool mlir::tp::isEmbeddingLookup(Operation *lookup) {
@@ -211,13 +204,31 @@ PartitionReport::Function::aboveBound() const {
   return above;
 }
 
+/// Byte counts saturate at INT64_MAX instead of wrapping (or, converting
+/// from double, being undefined): no tensor that large can exist, and the
+/// report must still say "huge", not a negative or small number.
+static int64_t saturatingBytes(double bytes) {
+  // 2^63, the first double above INT64_MAX.
+  constexpr double kLimit = 9223372036854775808.0;
+  if (!(bytes < kLimit))
+    return std::numeric_limits<int64_t>::max();
+  return bytes > 0 ? static_cast<int64_t>(bytes) : 0;
+}
+
+static int64_t addBytes(int64_t a, int64_t b) {
+  int64_t sum;
+  if (llvm::AddOverflow(a, b, sum))
+    return std::numeric_limits<int64_t>::max();
+  return sum;
+}
+
 void PartitionReport::recordPartitioned(func::FuncOp func) {
   if (functions.empty() || functions.back().name != func.getName())
     functions.emplace_back().name = func.getName().str();
   Function &f = functions.back();
   int64_t p = f.tpSize;
   auto bytesOf = [](Type type) {
-    return static_cast<int64_t>(CostModel::getBytes(type));
+    return saturatingBytes(CostModel::getBytes(type));
   };
   func.walk([&](Operation *op) {
     if (!isa<AllReduceOp, AllGatherOp, ReduceScatterOp>(op))
@@ -230,12 +241,12 @@ void PartitionReport::recordPartitioned(func::FuncOp func) {
       c.detail = stringifyReductionKind(ar.getKind()).str();
       c.type = typeString(ar.getType());
       c.tensorBytes = bytesOf(ar.getType());
-      c.trafficBytes = static_cast<int64_t>(2 * ring * c.tensorBytes);
+      c.trafficBytes = saturatingBytes(2 * ring * double(c.tensorBytes));
     } else if (auto ag = dyn_cast<AllGatherOp>(op)) {
       c.detail = llvm::formatv("dim {0}", ag.getDim()).str();
       c.type = typeString(ag.getInput().getType());
       c.tensorBytes = bytesOf(ag.getType());
-      c.trafficBytes = static_cast<int64_t>(ring * c.tensorBytes);
+      c.trafficBytes = saturatingBytes(ring * double(c.tensorBytes));
     } else if (auto rs = dyn_cast<ReduceScatterOp>(op)) {
       c.detail = llvm::formatv("{0} dim {1}",
                                stringifyReductionKind(rs.getKind()),
@@ -243,7 +254,7 @@ void PartitionReport::recordPartitioned(func::FuncOp func) {
                      .str();
       c.type = typeString(rs.getInput().getType());
       c.tensorBytes = bytesOf(rs.getInput().getType());
-      c.trafficBytes = static_cast<int64_t>(ring * c.tensorBytes);
+      c.trafficBytes = saturatingBytes(ring * double(c.tensorBytes));
     } else {
       return;
     }
@@ -260,17 +271,18 @@ void PartitionReport::recordPartitioned(func::FuncOp func) {
     auto global =
         func.getArgAttrOfType<TypeAttr>(i, TPDialect::getGlobalTypeAttrName());
     int64_t whole = bytesOf(global ? global.getValue() : type);
-    f.argumentBytesPerRank += local;
-    f.argumentBytes += whole;
+    f.argumentBytesPerRank = addBytes(f.argumentBytesPerRank, local);
+    f.argumentBytes = addBytes(f.argumentBytes, whole);
     auto w = weightOf.find(i);
     if (w == weightOf.end() || p < 1) {
-      f.argumentBytesLowerBound += whole;
+      f.argumentBytesLowerBound = addBytes(f.argumentBytesLowerBound, whole);
       continue;
     }
     w->second->bytes = whole;
-    w->second->boundBytes = (whole + p - 1) / p;
+    w->second->boundBytes = whole / p + (whole % p != 0);
     w->second->bytesPerRank = local;
-    f.argumentBytesLowerBound += w->second->boundBytes;
+    f.argumentBytesLowerBound =
+        addBytes(f.argumentBytesLowerBound, w->second->boundBytes);
   }
 }
 
@@ -302,7 +314,7 @@ void PartitionReport::printTable(llvm::raw_ostream &os) const {
                           "{4,-10} {5}\n",
                           c.op, c.detail, c.type, humanBytes(c.tensorBytes),
                           humanBytes(c.trafficBytes), c.location);
-      total += c.trafficBytes;
+      total = addBytes(total, c.trafficBytes);
     }
     os << llvm::formatv("  total traffic per rank per step: {0} in {1} "
                         "collective(s)\n",
@@ -363,7 +375,7 @@ llvm::json::Value PartitionReport::toJSON() const {
                                       {"location", c.location},
                                       {"tensor_bytes", c.tensorBytes},
                                       {"traffic_bytes", c.trafficBytes}});
-      total += c.trafficBytes;
+      total = addBytes(total, c.trafficBytes);
     }
     fs.push_back(llvm::json::Object{
         {"function", f.name},

@@ -606,11 +606,13 @@ void SegmentedSplits::extend(Operation *op,
     extended.push_back(std::move(option));
   }
 
-  // An expand_shape of b equal segments into [b, rest..] splits `rest`.
-  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
-    for (const OuterGroup &group : outerGroups(expand)) {
-      for (ArrayRef<int64_t> sizes :
-           lookup(expand.getSrc(), group.collapsedDim)) {
+  // A reshape between b equal segments of a collapsed dimension and
+  // [b, rest..] with `rest` split: an expand_shape splits `rest`, a
+  // collapse_shape makes the segments (its mirror).
+  auto addReshape = [&](Value collapsed, ArrayRef<OuterGroup> groups,
+                        bool sourceIsCollapsed) {
+    for (const OuterGroup &group : groups) {
+      for (ArrayRef<int64_t> sizes : lookup(collapsed, group.collapsedDim)) {
         if (static_cast<int64_t>(sizes.size()) != group.count ||
             !llvm::all_equal(sizes) || sizes.front() % tpSize != 0)
           continue;
@@ -619,36 +621,20 @@ void SegmentedSplits::extend(Operation *op,
         option.paddable = false;
         option.operands.assign(op->getNumOperands(),
                                ShardingAttr::getReplicated(ctx));
-        option.operands[0] =
+        auto segmented =
             ShardingAttr::getSegmented(ctx, group.collapsedDim, sizes);
-        option.results.push_back(
-            ShardingAttr::getSplit(ctx, group.innerDim));
+        auto split = ShardingAttr::getSplit(ctx, group.innerDim);
+        option.operands[0] = sourceIsCollapsed ? segmented : split;
+        option.results.push_back(sourceIsCollapsed ? split : segmented);
         extended.push_back(std::move(option));
       }
     }
-  }
-
-  // A collapse_shape of [b, rest..] whose `rest` is split makes b equal
-  // segments of the merged dimension (the mirror of the expand above).
-  if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
-    for (const OuterGroup &group : outerGroups(collapse)) {
-      for (ArrayRef<int64_t> sizes :
-           lookup(collapse.getResult(), group.collapsedDim)) {
-        if (static_cast<int64_t>(sizes.size()) != group.count ||
-            !llvm::all_equal(sizes) || sizes.front() % tpSize != 0)
-          continue;
-        ShardingOption option;
-        option.kind = ParallelKind::Other;
-        option.paddable = false;
-        option.operands.assign(op->getNumOperands(),
-                               ShardingAttr::getReplicated(ctx));
-        option.operands[0] = ShardingAttr::getSplit(ctx, group.innerDim);
-        option.results.push_back(
-            ShardingAttr::getSegmented(ctx, group.collapsedDim, sizes));
-        extended.push_back(std::move(option));
-      }
-    }
-  }
+  };
+  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op))
+    addReshape(expand.getSrc(), outerGroups(expand), /*sourceIsCollapsed=*/true);
+  if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op))
+    addReshape(collapse.getResult(), outerGroups(collapse),
+               /*sourceIsCollapsed=*/false);
 
   // A slice of whole segments of a segmented source is local.
   if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {

@@ -257,9 +257,7 @@ LogicalResult ShardingSolver::initialize() {
       std::optional<ParallelKind> kind =
           str ? parseParallelKind(str.getValue()) : std::nullopt;
       if (!kind) {
-        op.emitOpError("unknown 'tp.parallel' value ")
-            << annotation
-            << "; expected \"column\", \"row\", \"replicated\" or \"vocab\"";
+        (void)TPDialect::verifyParallelAnnotation(&op, annotation);
         ok = false;
         continue;
       }

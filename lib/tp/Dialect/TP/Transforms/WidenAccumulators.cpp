@@ -102,17 +102,30 @@ LogicalResult cloneWidened(Block &source, Block &dest, OpBuilder &b) {
       value = arith::ExtFOp::create(b, to.getLoc(), b.getF32Type(), to);
     map.map(from, value);
   }
+  // A value the body captures from above (the padding mask's bound, a
+  // scalar) is used as it is; a narrow float one is extended once, on entry.
+  auto lookup = [&](Value v) -> Value {
+    if (Value mapped = map.lookupOrNull(v))
+      return mapped;
+    if (!isNarrowFloat(v.getType()))
+      return v;
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&dest);
+    Value extended = arith::ExtFOp::create(b, v.getLoc(), b.getF32Type(), v);
+    map.map(v, extended);
+    return extended;
+  };
   for (Operation &op : source) {
     if (auto yield = dyn_cast<linalg::YieldOp>(op)) {
       SmallVector<Value> values;
       for (Value v : yield.getValues())
-        values.push_back(map.lookup(v));
+        values.push_back(lookup(v));
       linalg::YieldOp::create(b, yield.getLoc(), values);
       continue;
     }
     // Conversions between the narrow type and f32 become the identity.
     if (isa<arith::ExtFOp, arith::TruncFOp>(op)) {
-      Value in = map.lookup(op.getOperand(0));
+      Value in = lookup(op.getOperand(0));
       Type to = widen(op.getResult(0).getType());
       if (in.getType() == to) {
         map.map(op.getResult(0), in);
@@ -131,7 +144,7 @@ LogicalResult cloneWidened(Block &source, Block &dest, OpBuilder &b) {
     }
     SmallVector<Value> operands;
     for (Value v : op.getOperands())
-      operands.push_back(map.lookup(v));
+      operands.push_back(lookup(v));
     SmallVector<Type> results;
     for (Type t : op.getResultTypes())
       results.push_back(widen(t));
