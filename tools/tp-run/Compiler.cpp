@@ -111,9 +111,14 @@ LogicalResult tp_run::compileModel(ModuleOp module,
   MLIRContext *ctx = module.getContext();
   OwningOpRef<ModuleOp> copy(cast<ModuleOp>(module->clone()));
 
+  auto phase = [&](llvm::StringRef name) {
+    if (options.onPhase)
+      options.onPhase(name);
+  };
   // Plan.
   auto start = std::chrono::steady_clock::now();
   if (options.plan) {
+    phase("plan");
     PassManager pm(ctx);
     tp::TPPlanOptions plan;
     plan.tpSize = options.tpSize;
@@ -130,6 +135,7 @@ LogicalResult tp_run::compileModel(ModuleOp module,
 
   // Partition.
   start = std::chrono::steady_clock::now();
+  phase("partition");
   {
     PassManager pm(ctx);
     tp::TPPartitionOptions partition;
@@ -147,6 +153,8 @@ LogicalResult tp_run::compileModel(ModuleOp module,
     }
     if (report)
       *report = *sink;
+    if (options.onPartitioned)
+      options.onPartitioned(*sink);
   }
   times.partitionSeconds = secondsSince(start);
   if (!options.partitionedPath.empty()) {
@@ -158,6 +166,7 @@ LogicalResult tp_run::compileModel(ModuleOp module,
 
   // Lower to the LLVM dialect.
   start = std::chrono::steady_clock::now();
+  phase("lower");
   {
     PassManager pm(ctx);
     tp::TPOptions pipeline;
@@ -184,6 +193,7 @@ LogicalResult tp_run::compileModel(ModuleOp module,
 
   // LLVM IR, optimization, object file.
   start = std::chrono::steady_clock::now();
+  phase("codegen");
   registerBuiltinDialectTranslation(*ctx);
   registerLLVMDialectTranslation(*ctx);
   // Kernels are embedded (gpu.binary) and launched (gpu.launch_func) by the
@@ -232,6 +242,7 @@ LogicalResult tp_run::compileModel(ModuleOp module,
   times.codegenSeconds = secondsSince(start);
 
   start = std::chrono::steady_clock::now();
+  phase("link");
   LogicalResult linked = linkSharedObject(object, soPath);
   llvm::sys::fs::remove(object);
   times.linkSeconds = secondsSince(start);

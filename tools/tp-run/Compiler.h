@@ -12,6 +12,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -36,6 +37,12 @@ struct CompileOptions {
   double minWeightFraction = 0.01;
   /// Graphviz rendering of the partitioned dataflow.
   std::string dotPath;
+  /// Called as each phase starts: "plan", "partition", "lower", "codegen",
+  /// "link".
+  std::function<void(llvm::StringRef)> onPhase;
+  /// Called with the plan report once the module is partitioned (before it
+  /// is lowered and compiled).
+  std::function<void(const mlir::tp::PartitionReport &)> onPartitioned;
 };
 
 struct CompileTimes {

@@ -21,15 +21,18 @@
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/DialectRegistry.h"
-#include "mlir/Pass/PassManager.h"
-#include "mlir/Transforms/Passes.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Transforms/Passes.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -49,6 +52,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <spawn.h>
 #include <sys/statvfs.h>
@@ -90,8 +94,14 @@ static cl::opt<bool> check("check",
                            cl::desc("Also run the unsharded program and compare"));
 static cl::opt<double> tolerance(
     "tolerance",
-    cl::desc("--check fails when max|y - ref| / max|ref| exceeds this"),
+    cl::desc("--check fails when max|y - ref| / max|ref| exceeds this "
+             "(default: derived from the program's dtype, chained "
+             "contractions and reduction sizes, printed with the check)"),
     cl::init(1e-5));
+static cl::opt<bool>
+    progress("progress",
+             cl::desc("Print each phase as it starts, with the elapsed time "
+                      "(default: when stderr is a terminal)"));
 static cl::opt<bool> report("report",
                             cl::desc("Print the plan: forms, collectives, bytes"));
 static cl::opt<std::string> entry("entry",
@@ -103,9 +113,11 @@ static cl::opt<std::string>
                       "partitioned.mlir, inputs) in this directory"));
 static cl::opt<bool> buildOnly("build-only",
                                cl::desc("Build the artifacts, do not run"));
-static cl::opt<unsigned> timeout("timeout",
-                                 cl::desc("Seconds before every rank is ended"),
-                                 cl::init(300));
+static cl::opt<unsigned>
+    timeout("timeout",
+            cl::desc("Seconds each run (sharded, reference) may take before "
+                     "every rank is ended; 0: no limit"),
+            cl::init(300));
 static cl::opt<unsigned> seed("seed", cl::desc("Seed of the random inputs"),
                               cl::init(0));
 static cl::opt<int64_t> intRange(
@@ -163,6 +175,156 @@ int64_t randomInputBytes(RankedTensorType type) {
   return bytes;
 }
 
+//===----------------------------------------------------------------------===//
+// Numerics of the program: how random inputs are scaled and how far the
+// sharded result may drift from the unsharded one.
+//===----------------------------------------------------------------------===//
+
+/// The contraction dimensions of `op` if it is a two-input contraction.
+std::optional<linalg::ContractionDimensions> contractionDims(Operation *op) {
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  if (!linalgOp || linalgOp.getNumReductionLoops() == 0 ||
+      linalgOp.getNumDpsInputs() != 2)
+    return std::nullopt;
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(linalgOp);
+  if (failed(dims))
+    return std::nullopt;
+  return *dims;
+}
+
+/// Product of the static loop ranges of `op` at `loops` (0 if one is
+/// dynamic).
+int64_t loopVolume(linalg::LinalgOp op, ArrayRef<unsigned> loops) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  int64_t volume = 1;
+  for (unsigned d : loops) {
+    if (ShapedType::isDynamic(ranges[d]))
+      return 0;
+    volume *= ranges[d];
+  }
+  return volume;
+}
+
+/// True if `op` only moves elements of its one input (a transpose, a copy,
+/// a generic whose body yields an input element).
+bool movesElementsOnly(linalg::LinalgOp op) {
+  if (op.getNumDpsInputs() != 1 || op.getNumReductionLoops() != 0)
+    return false;
+  if (isa<linalg::TransposeOp, linalg::CopyOp>(op.getOperation()))
+    return true;
+  auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+  if (!generic)
+    return false;
+  Block &body = generic.getRegion().front();
+  auto yield = dyn_cast<linalg::YieldOp>(body.getTerminator());
+  return yield && body.getOperations().size() == 1 &&
+         yield.getNumOperands() == 1 &&
+         yield.getOperand(0) == body.getArgument(0);
+}
+
+/// The fan-in of `value` used as a weight: following it through views and
+/// transposes to the contractions that read it on their weight side (the
+/// operand that does not carry the M dimensions, as tp-plan decides), the
+/// largest contraction size; 0 if it is not used as a weight.
+int64_t weightFanIn(Value value) {
+  int64_t fanIn = 0;
+  for (OpOperand &use : value.getUses()) {
+    Operation *user = use.getOwner();
+    if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::CastOp>(
+            user)) {
+      fanIn = std::max(fanIn, weightFanIn(user->getResult(0)));
+      continue;
+    }
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(user);
+    if (!linalgOp || !linalgOp.isDpsInput(&use))
+      continue;
+    if (movesElementsOnly(linalgOp)) {
+      fanIn = std::max(fanIn, weightFanIn(user->getResult(0)));
+      continue;
+    }
+    std::optional<linalg::ContractionDimensions> dims = contractionDims(user);
+    if (!dims)
+      continue;
+    AffineMap map = linalgOp.getMatchingIndexingMap(&use);
+    if (llvm::any_of(dims->m,
+                     [&](unsigned m) { return map.isFunctionOfDim(m); }))
+      continue; // the activation side
+    fanIn = std::max(fanIn, loopVolume(linalgOp, dims->k));
+  }
+  return fanIn;
+}
+
+/// What --check's default tolerance is derived from.
+struct Numerics {
+  int64_t depth = 0;        ///< contractions on the longest chain
+  int64_t maxReduction = 0; ///< the largest reduction (elements summed)
+  std::string dtype = "f32";
+  double tolerance = 1e-5;
+};
+
+/// Rounding errors of a sum of K products grow like sqrt(K) * eps (random
+/// signs), and independent errors of D chained layers like sqrt(D); the
+/// tolerance is that bound, at least 100 eps of the accumulation type, plus
+/// the storage type's rounding of each layer's result where it is coarser
+/// (bf16 and f16 values are stored narrow, accumulated in f32).
+Numerics deriveNumerics(func::FuncOp func) {
+  Numerics n;
+  DenseMap<Value, int64_t> depth;
+  for (Operation &op : func.getBody().front()) {
+    int64_t d = 0;
+    for (Value operand : op.getOperands())
+      d = std::max(d, depth.lookup(operand));
+    if (contractionDims(&op))
+      ++d;
+    for (Value result : op.getResults())
+      depth[result] = d;
+    n.depth = std::max(n.depth, d);
+  }
+  func.walk([&](linalg::LinalgOp op) {
+    SmallVector<unsigned> reductions;
+    op.getReductionDims(reductions);
+    if (!reductions.empty())
+      n.maxReduction = std::max(n.maxReduction, loopVolume(op, reductions));
+  });
+  // The narrowest floating-point type among the results.
+  double storageEps = 0x1p-23, accumulationEps = 0x1p-23;
+  bool anyFloat = false;
+  for (Type type : func.getResultTypes()) {
+    Type elem = getElementTypeOrSelf(type);
+    if (!isa<FloatType>(elem))
+      continue;
+    double eps = elem.isBF16()  ? 0x1p-7
+                 : elem.isF16() ? 0x1p-10
+                 : elem.isF64() ? 0x1p-52
+                                : 0x1p-23;
+    if (!anyFloat || eps > storageEps) {
+      storageEps = eps;
+      llvm::raw_string_ostream os(n.dtype);
+      n.dtype.clear();
+      os << elem;
+    }
+    anyFloat = true;
+  }
+  if (anyFloat && storageEps < 0x1p-23)
+    accumulationEps = storageEps; // f64 throughout
+  double k = double(std::max<int64_t>(n.maxReduction, 1));
+  double chain = double(std::max<int64_t>(n.depth, 1));
+  n.tolerance =
+      std::max(100 * accumulationEps, accumulationEps * std::sqrt(k * chain));
+  if (storageEps > accumulationEps)
+    n.tolerance += 2 * storageEps * std::sqrt(chain);
+  return n;
+}
+
+/// "f32, 24 chained contractions, reductions up to 3072".
+std::string describe(const Numerics &n) {
+  return llvm::formatv("{0}, {1} chained contraction{2}, reductions up to {3}",
+                       n.dtype, n.depth, n.depth == 1 ? "" : "s",
+                       n.maxReduction)
+      .str();
+}
+
 /// Checks, before anything is allocated, that the random inputs fit: each
 /// one in memory, all of them in the scratch folder.
 LogicalResult checkRandomInputSizes(func::FuncOp func, StringRef dir) {
@@ -218,14 +380,19 @@ LogicalResult writeRandomInputs(func::FuncOp func, StringRef dir,
     std::string error;
     Type elem = tensor.getElementType();
     bool ok;
+    // Weights as nn.Linear initialises them, U(-1/sqrt(fan_in),
+    // 1/sqrt(fan_in)), so that activations keep their scale through deep
+    // models; everything else in [-1, 1).
+    int64_t fanIn = weightFanIn(func.getArgument(i));
+    double bound = fanIn > 0 ? 1.0 / std::sqrt(double(fanIn)) : 1.0;
     if (elem.isF32() || elem.isF16() || elem.isBF16()) {
-      std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+      std::uniform_real_distribution<float> dist(-float(bound), float(bound));
       std::vector<float> data(n);
       for (float &v : data)
         v = dist(rng);
       ok = ::tp::npy::write(path, TP_F32, shape, data.data(), error);
     } else if (elem.isF64()) {
-      std::uniform_real_distribution<double> dist(-1.0, 1.0);
+      std::uniform_real_distribution<double> dist(-bound, bound);
       std::vector<double> data(n);
       for (double &v : data)
         v = dist(rng);
@@ -423,7 +590,7 @@ int runJob(const std::vector<std::string> &command,
 /// Runs `mpiexec -n N tp-launch ...`; returns the exit code.
 int launch(StringRef launcher, const std::string &model, int64_t ranks,
            const std::vector<std::string> &inputPaths,
-           const std::vector<std::string> &outputPaths) {
+           const std::vector<std::string> &outputPaths, bool showPaths) {
   llvm::ErrorOr<std::string> mpi = llvm::sys::findProgramByName(mpiexec);
   if (!mpi) {
     fail("cannot find '" + mpiexec + "' (install mpich, or pass --mpiexec)");
@@ -443,6 +610,8 @@ int launch(StringRef launcher, const std::string &model, int64_t ranks,
                                 std::to_string(timeout.getValue())};
   if (quiet)
     args.push_back("--quiet");
+  if (!showPaths) // files in the scratch folder, gone when tp-run exits
+    args.push_back("--no-output-paths");
   // Hydra's own limit, a little after tp-launch's watchdog, so that a hung
   // job is ended even if a rank cannot run its watchdog.
   std::vector<std::string> env;
@@ -564,6 +733,124 @@ FailureOr<Comparison> compare(const std::string &got, const std::string &ref) {
   return c;
 }
 
+/// Phase lines ("tp-run: [  12.3 s] codegen") on stderr as each long step
+/// starts: on a terminal, or with --progress.
+struct Progress {
+  bool enabled = false;
+  double start = now();
+  std::string current = "compile";
+  void phase(const llvm::Twine &what) {
+    current = what.str();
+    if (!enabled)
+      return;
+    llvm::outs().flush(); // what was printed before this phase comes first
+    llvm::errs() << llvm::formatv("tp-run: [{0,7:f1} s] ", now() - start)
+                 << current << "\n";
+    llvm::errs().flush();
+  }
+};
+
+const char *dtypeName(tp_dtype dtype) {
+  switch (dtype) {
+  case TP_F16:
+    return "f16";
+  case TP_F32:
+    return "f32";
+  case TP_F64:
+    return "f64";
+  case TP_I32:
+    return "i32";
+  case TP_I64:
+    return "i64";
+  default:
+    return "another dtype";
+  }
+}
+
+/// The .npy dtypes an argument of element type `elem` accepts (bf16 and f16
+/// arguments take f32 data too).
+SmallVector<tp_dtype> acceptedDtypes(Type elem) {
+  if (elem.isF32())
+    return {TP_F32};
+  if (elem.isF64())
+    return {TP_F64};
+  if (elem.isF16())
+    return {TP_F16, TP_F32};
+  if (elem.isBF16())
+    return {TP_F32};
+  if (elem.isSignlessInteger(32))
+    return {TP_I32};
+  if (elem.isSignlessInteger(64))
+    return {TP_I64};
+  return {};
+}
+
+/// Checks the --inputs files against the entry's arguments (count, dtype,
+/// shape) before anything is compiled; the launcher checks them again.
+LogicalResult checkInputFiles(func::FuncOp func,
+                              const std::vector<std::string> &paths) {
+  if (paths.size() != func.getNumArguments()) {
+    fail(llvm::formatv("expected {0} input{1} (one per argument of @{2}), "
+                       "got {3}",
+                       func.getNumArguments(),
+                       func.getNumArguments() == 1 ? "" : "s", func.getName(),
+                       paths.size())
+             .str());
+    return failure();
+  }
+  for (auto [i, path] : llvm::enumerate(paths)) {
+    std::string name = "argument " + std::to_string(i) + " (" + path + ")";
+    ::tp::npy::Header header;
+    std::string error;
+    if (!::tp::npy::readHeader(path, header, error)) {
+      fail(name + ": " + error);
+      return failure();
+    }
+    auto type = dyn_cast<RankedTensorType>(func.getArgumentTypes()[i]);
+    if (!type)
+      continue;
+    SmallVector<tp_dtype> accepted = acceptedDtypes(type.getElementType());
+    if (!accepted.empty() && !llvm::is_contained(accepted, header.dtype)) {
+      std::string expected;
+      llvm::raw_string_ostream os(expected);
+      os << type.getElementType();
+      fail(name + ": dtype " + dtypeName(header.dtype) +
+           " does not match the expected " + expected +
+           (type.getElementType().isBF16() || type.getElementType().isF16()
+                ? " (f32 data is also accepted)"
+                : ""));
+      return failure();
+    }
+    bool shapeMatches = header.shape.size() == size_t(type.getRank());
+    for (int64_t d = 0; shapeMatches && d < type.getRank(); ++d)
+      shapeMatches =
+          type.isDynamicDim(d) || header.shape[d] == type.getDimSize(d);
+    if (!shapeMatches) {
+      fail(name + ": shape " + ::tp::npy::formatShape(header.shape) +
+           " does not match the expected " +
+           ::tp::npy::formatShape(std::vector<int64_t>(type.getShape().begin(),
+                                                       type.getShape().end())));
+      return failure();
+    }
+  }
+  return success();
+}
+
+/// True if a failed run ended because of --timeout: tp-launch's watchdog
+/// exits with 124 (MPICH reports an aborted job as 9), or the run took the
+/// whole limit.
+bool timedOut(int rc, double seconds) {
+  return timeout > 0 &&
+         (rc == 124 || seconds >= double(timeout.getValue()) - 0.5);
+}
+
+int timeoutFailure(const std::string &what) {
+  return fail(llvm::formatv("{0} was stopped by the --timeout of {1} s; "
+                            "raise it with --timeout=SECONDS (0: no limit)",
+                            what, timeout.getValue())
+                  .str());
+}
+
 /// Removes the scratch directory at exit unless the user named it.
 struct ScratchDir {
   std::string path;
@@ -649,6 +936,21 @@ int main(int argc, char **argv) {
   if (!entryFunc)
     return 1;
 
+  Progress progress_;
+  progress_.enabled = progress.getNumOccurrences()
+                          ? bool(progress)
+                          : !quiet && isatty(STDERR_FILENO);
+
+  // Input files are checked against the entry's arguments before anything is
+  // compiled.
+  std::vector<std::string> inputPaths;
+  if (!inputs.empty()) {
+    if (!::tp::files::splitList(inputs, inputPaths))
+      return fail("empty file name in --inputs '" + inputs + "'");
+    if (failed(checkInputFiles(entryFunc, inputPaths)))
+      return 1;
+  }
+
   bool plan = !tp_run::hasAnnotations(*module);
   if (plan && !quiet)
     llvm::errs() << "tp-run: " << modelPath
@@ -692,12 +994,22 @@ int main(int argc, char **argv) {
   options.uneven = uneven;
   options.minWeightFraction = minWeightFraction;
   options.dotPath = dotFile;
+  options.onPhase = [&](StringRef phase) {
+    progress_.phase(phase == "plan" || phase == "partition"
+                        ? phase + " (tp-size " + llvm::Twine(tpSize) + ")"
+                        : llvm::Twine(phase));
+  };
+  // The report as soon as the plan is known, before code generation.
+  options.onPartitioned = [&](const mlir::tp::PartitionReport &r) {
+    if (!report)
+      return;
+    r.printTable(llvm::outs());
+    llvm::outs().flush();
+  };
   mlir::tp::PartitionReport planReport_;
   tp_run::CompileTimes times, refTimes;
   if (failed(tp_run::compileModel(*module, options, modelSo, &planReport_, times)))
     return 1;
-  if (report)
-    planReport_.printTable(llvm::outs());
   if (!planReport.empty()) {
     std::error_code ec;
     llvm::raw_fd_ostream os(planReport, ec);
@@ -710,6 +1022,12 @@ int main(int argc, char **argv) {
     refOptions.tpSize = 1;
     refOptions.partitionedPath.clear();
     refOptions.dotPath.clear();
+    refOptions.onPartitioned = nullptr;
+    refOptions.onPhase = [&](StringRef phase) {
+      progress_.phase(
+          "reference: " + phase +
+          (phase == "plan" || phase == "partition" ? " (tp-size 1)" : ""));
+    };
     if (failed(tp_run::compileModel(*module, refOptions, refSo, nullptr,
                                     refTimes)))
       return 1;
@@ -730,13 +1048,9 @@ int main(int argc, char **argv) {
   }
 
   // Inputs.
-  std::vector<std::string> inputPaths;
-  if (!inputs.empty()) {
-    if (!::tp::files::splitList(inputs, inputPaths))
-      return fail("empty file name in --inputs '" + inputs + "'");
-  } else if (failed(writeRandomInputs(entryFunc, scratch.path, inputPaths))) {
+  if (inputs.empty() &&
+      failed(writeRandomInputs(entryFunc, scratch.path, inputPaths)))
     return 1;
-  }
 
   // Outputs.
   unsigned numResults = entryFunc.getNumResults();
@@ -760,6 +1074,7 @@ int main(int argc, char **argv) {
   }
   // With --check, the results go to the user's files only once they passed:
   // a failed check leaves no output (and an existing file as it was).
+  bool showPaths = !userOutputs.empty() && !check;
   if (userOutputs.empty() || check) {
     outputPaths.clear();
     for (unsigned i = 0; i < numResults; ++i)
@@ -775,10 +1090,16 @@ int main(int argc, char **argv) {
   if (!llvm::sys::fs::can_execute(launcher))
     return fail("cannot find the launcher " + launcher.str().str());
   double start = now();
-  int rc = launch(launcher, modelSo, tpSize, inputPaths, outputPaths);
+  progress_.phase(llvm::formatv("run on {0} rank{1}", tpSize.getValue(),
+                                tpSize == 1 ? "" : "s"));
+  int rc =
+      launch(launcher, modelSo, tpSize, inputPaths, outputPaths, showPaths);
   double runSeconds = now() - start;
   if (int sig = jobControl().signal.load())
     return 128 + sig;
+  if (rc != 0 && timedOut(rc, runSeconds))
+    return timeoutFailure(
+        llvm::formatv("the {0}-rank run", tpSize.getValue()).str());
   if (rc != 0)
     return fail(llvm::formatv("the {0}-rank run failed (exit code {1})",
                               tpSize.getValue(), rc)
@@ -793,26 +1114,37 @@ int main(int argc, char **argv) {
   for (unsigned i = 0; i < numResults; ++i)
     refPaths.push_back(scratch.path + "/reference" + std::to_string(i) +
                        ".npy");
-  rc = launch(launcher, refSo, 1, inputPaths, refPaths);
+  progress_.phase("reference run on 1 rank");
+  start = now();
+  rc = launch(launcher, refSo, 1, inputPaths, refPaths, /*showPaths=*/false);
   if (int sig = jobControl().signal.load())
     return 128 + sig;
+  if (rc != 0 && timedOut(rc, now() - start))
+    return timeoutFailure("the unsharded reference run");
   if (rc != 0)
     return fail(llvm::formatv("the unsharded reference run failed (exit code "
                               "{0})",
                               rc)
                     .str());
+  // The tolerance: --tolerance, or derived from the program.
+  double limit = tolerance;
+  if (!tolerance.getNumOccurrences()) {
+    Numerics numerics = deriveNumerics(entryFunc);
+    limit = numerics.tolerance;
+    llvm::outs() << llvm::formatv("check: tolerance {0:e1} ({1})\n", limit,
+                                  describe(numerics));
+  }
   bool ok = true;
   for (unsigned i = 0; i < numResults; ++i) {
     FailureOr<Comparison> c = compare(outputPaths[i], refPaths[i]);
     if (failed(c))
       return 1;
-    bool pass = c->relative() <= tolerance;
+    bool pass = c->relative() <= limit;
     ok &= pass;
     llvm::outs() << llvm::formatv(
         "check: result {0}: max abs error {1:e2}, relative error {2:e2} "
         "(max|y-ref|/max|ref|, tolerance {3:e1}): {4}\n",
-        i, c->maxAbs, c->relative(), tolerance.getValue(),
-        pass ? "ok" : "FAILED");
+        i, c->maxAbs, c->relative(), limit, pass ? "ok" : "FAILED");
   }
   if (!ok)
     return fail(llvm::Twine("--check failed: the sharded result differs from "

@@ -74,6 +74,8 @@ const char usageText[] =
     "  --timeout S      abort every rank after S seconds (default 300; 0: "
     "never)\n"
     "  --quiet          print nothing on success\n"
+    "  --no-output-paths  leave the output paths out of the summary line\n"
+    "                   (tp-run: they are temporaries)\n"
     "  --spawn N        start N ranks of this program on this node, rank r "
     "on GPU\n"
     "                   r % (visible GPUs); GPU models only\n"
@@ -131,6 +133,7 @@ struct Options {
   std::vector<std::string> outputs;
   double timeoutSeconds = 300;
   bool quiet = false;
+  bool showOutputPaths = true;
   bool help = false;
   int spawn = 0;       ///< --spawn N (0: this process is one rank)
   std::string backend; ///< --backend, "" = from the manifest
@@ -146,6 +149,10 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
     }
     if (arg == "--quiet") {
       options.quiet = true;
+      continue;
+    }
+    if (arg == "--no-output-paths") {
+      options.showOutputPaths = false;
       continue;
     }
     std::string name = arg, value;
@@ -871,6 +878,8 @@ void Launcher::printSummary() {
   std::string outputs;
   for (size_t j = 0; j < options.outputs.size(); ++j)
     outputs += (j ? ", " : "") + options.outputs[j];
+  if (!options.showOutputPaths)
+    outputs = plural(options.outputs.size(), "result");
   std::printf("tp-launch: @%s on %s (%s): tp_entry %.3f ms (max over "
               "ranks); wrote %s\n",
               manifest.entry.c_str(), plural(size_t(size), "rank").c_str(),

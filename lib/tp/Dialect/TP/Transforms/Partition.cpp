@@ -27,6 +27,34 @@ using namespace mlir::tp;
 
 namespace {
 
+/// The conversion TOSA input needs before tp-plan / tp-partition, which work
+/// on linalg; a warning on the first TOSA op.
+void warnAboutTosa(ModuleOp module, StringRef pass) {
+  module.walk([&](Operation *op) {
+    if (op->getDialect() && op->getDialect()->getNamespace() == "tosa") {
+      op->emitWarning() << pass
+                        << " works on linalg, and TOSA ops run replicated: "
+                           "convert first with --tosa-to-linalg-pipeline "
+                           "--tosa-to-tensor --tosa-to-arith --canonicalize "
+                           "(tp-run converts TOSA input itself)";
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+}
+
+/// True if any op of `func` carries a tp.parallel annotation (written by
+/// hand or by tp-plan).
+bool hasAnnotations(func::FuncOp func) {
+  return func
+      .walk([](Operation *op) {
+        return op->hasAttr(TPDialect::getParallelAttrName())
+                   ? WalkResult::interrupt()
+                   : WalkResult::advance();
+      })
+      .wasInterrupted();
+}
+
 struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
   using Base::Base;
   TPPartitionPass(const TPPartitionOptions &options,
@@ -53,13 +81,24 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
       markAllAnalysesPreserved();
       return;
     }
+    warnAboutTosa(module, "tp-partition");
+    bool annotated =
+        llvm::any_of(module.getOps<func::FuncOp>(),
+                     [](func::FuncOp f) { return hasAnnotations(f); });
     bool ok = true;
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isExternal())
         continue;
       if (failed(checkPartitionable(func)) ||
-          failed(partitionOne(module, func)))
+          failed(partitionOne(module, func))) {
         ok = false;
+        continue;
+      }
+      // Not an error (replicating is a valid program), but rarely meant.
+      if (tpSize > 1 && !annotated)
+        func.emitRemark("nothing is annotated or planned: every op runs "
+                        "replicated; run --tp-plan first (or annotate "
+                        "tp.parallel)");
     }
     if (!ok)
       return signalPassFailure();

@@ -42,6 +42,16 @@ struct TPPlanPass : public tp::impl::TPPlanBase<TPPlanPass> {
       markAllAnalysesPreserved();
       return;
     }
+    // tp-plan works on linalg: TOSA input needs converting first.
+    module.walk([&](Operation *op) {
+      if (!op->getDialect() || op->getDialect()->getNamespace() != "tosa")
+        return WalkResult::advance();
+      op->emitWarning("tp-plan works on linalg, and TOSA ops run replicated: "
+                      "convert first with --tosa-to-linalg-pipeline "
+                      "--tosa-to-tensor --tosa-to-arith --canonicalize "
+                      "(tp-run converts TOSA input itself)");
+      return WalkResult::interrupt();
+    });
     if (propagateReshapes && failed(tp::propagateReshapes(module)))
       return signalPassFailure();
     PlannerOptions options;

@@ -203,9 +203,19 @@ LogicalResult ShardingSolver::initialize() {
     Attribute annotation = op.getAttr(TPDialect::getParallelAttrName());
     if (!iface) {
       if (annotation) {
-        op.emitOpError("'tp.parallel' applies only to matmul-like ops "
-                       "(linalg.matmul, linalg.batch_matmul, or a linalg "
-                       "contraction); this op has no tensor-parallel rule");
+        InFlightDiagnostic diag = op.emitOpError(
+            "'tp.parallel' applies only to matmul-like ops (linalg.matmul, "
+            "linalg.batch_matmul, or a linalg contraction); this op has no "
+            "tensor-parallel rule");
+        // Even linalg.matmul has none: the models were never registered.
+        std::optional<RegisteredOperationName> matmul =
+            RegisteredOperationName::lookup("linalg.matmul", op.getContext());
+        if (matmul && !matmul->hasInterface<ShardingOpInterface>())
+          diag.attachNote()
+              << "no op has a sharding model in this context: register them "
+                 "with mlir::registerTPDialect (tp/InitAll.h); in mlir-opt, "
+                 "load TPPlugin.so with --load-dialect-plugin as well as "
+                 "--load-pass-plugin";
         ok = false;
       }
       if (touchesTensors(&op) && !isa<func::ReturnOp>(op))
