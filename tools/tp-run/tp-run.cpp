@@ -15,6 +15,7 @@
 #include "Compiler.h"
 
 #include "tp/Conversion/EntryPoint/Manifest.h"
+#include "tp/Dialect/TP/IR/TPOps.h"
 #include "tp/InitAll.h"
 #include "tp/runtime/files.h"
 #include "tp/runtime/npy.h"
@@ -807,6 +808,11 @@ LogicalResult checkInputFiles(func::FuncOp func,
       return failure();
     }
     auto type = dyn_cast<RankedTensorType>(func.getArgumentTypes()[i]);
+    // A partitioned program (the partitioned.mlir --build-dir keeps) takes
+    // the full tensors its arguments are shards of.
+    if (auto global = func.getArgAttrOfType<TypeAttr>(
+            i, mlir::tp::TPDialect::getGlobalTypeAttrName()))
+      type = dyn_cast<RankedTensorType>(global.getValue());
     if (!type)
       continue;
     SmallVector<tp_dtype> accepted = acceptedDtypes(type.getElementType());

@@ -127,6 +127,11 @@ FailureOr<GemmForm> getGemmForm(linalg::LinalgOp op, std::string &why) {
   if (!aType.hasStaticShape() || !bType.hasStaticShape() ||
       !cType.hasStaticShape())
     return fail("dynamic shapes");
+  // An empty operand (a zero-sized dimension) is left to the loops, which do
+  // nothing for it; its buffers may have no strided layout to pass on.
+  if (aType.getNumElements() == 0 || bType.getNumElements() == 0 ||
+      cType.getNumElements() == 0)
+    return fail("an operand has no elements");
   // The body must be exactly a multiply-add (no casts, which the check for a
   // contraction allows).
   Block &body = op->getRegion(0).front();
