@@ -24,3 +24,12 @@
 // LOCAL: } -> tensor<4x16x16xf32>
 
 // BOUND: weights above the bound: none
+
+// A whole model with every idiom at once (vocabulary-parallel embedding,
+// two layers with interleaved rotary rows gathered by position, batch 2
+// merged with the heads, LM head): one all_reduce after the embedding, two
+// per layer, one all_gather of the logits. (Partial sums kept partial
+// through a norm's scaling would reduce twice per norm: not offered.)
+// RUN: %gen_transformer --arch llama --layers 2 --embed --lm-head --rope interleaved --rope-table gather --batch 2 --scores bmm-merged --hidden 128 --heads 8 --kv-heads 4 --ffn 256 --vocab 1024 | tp-opt --tp-plan="tp-size=4" --tp-partition="tp-size=4" | FileCheck %s --check-prefix=MODEL --implicit-check-not=tp.all_gather --implicit-check-not=tp.all_reduce
+// MODEL-COUNT-5: tp.all_reduce sum
+// MODEL: tp.all_gather

@@ -84,13 +84,12 @@ struct ElementwiseShardingModel
   }
 
   /// Linear ops keep partial sums partial (reduced once, later): a sum or
-  /// difference of partial sums, a negation, a product or quotient by a
-  /// whole value.
+  /// difference of partial sums, a negation. (Not a product by a whole
+  /// tensor: see addPartialSumOptions in LinalgShardingModel.cpp.)
   static void addPartialSumOptions(Operation *op,
                                    SmallVectorImpl<ShardingOption> &options) {
     MLIRContext *ctx = op->getContext();
     auto sum = ShardingAttr::getPartial(ctx, ReductionKind::sum);
-    auto whole = ShardingAttr::getReplicated(ctx);
     auto add = [&](ArrayRef<ShardingAttr> operands) {
       ShardingOption option;
       option.kind = ParallelKind::Other;
@@ -103,12 +102,6 @@ struct ElementwiseShardingModel
       add({sum, sum});
     else if (isa<arith::NegFOp, arith::ExtFOp>(op))
       add({sum});
-    else if (isa<arith::MulFOp>(op)) {
-      add({sum, whole});
-      add({whole, sum});
-    } else if (isa<arith::DivFOp>(op)) {
-      add({sum, whole});
-    }
   }
 
   FailureOr<SmallVector<Value>>

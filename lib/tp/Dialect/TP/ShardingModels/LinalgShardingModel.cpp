@@ -365,8 +365,11 @@ static Linearity classify(Value value, Block *body,
 /// inputs can take those as partial sums (and the others whole) and yield
 /// partial sums: the three input gradients of Q, K and V added, a scaled or
 /// transposed partial value. Each sum is then reduced once, as late as
-/// linearity allows. Offered for every input alone (the others whole) and
-/// for all tensor inputs together, where the body is linear in them.
+/// linearity allows. Offered only with every tensor input partial: a
+/// partial input scaled by a whole tensor (a norm's x * rsqrt(mean(x^2)))
+/// is linear too, but that whole tensor is usually computed from the same
+/// sum, which is then reduced anyway, and keeping the product partial would
+/// reduce a second time.
 static void addPartialSumOptions(linalg::LinalgOp op,
                                  SmallVectorImpl<ShardingOption> &options) {
   if (op.getNumReductionLoops() != 0 || op->getNumRegions() != 1 ||
@@ -398,18 +401,10 @@ static void addPartialSumOptions(linalg::LinalgOp op,
     options.push_back(std::move(option));
   };
   llvm::SmallBitVector all(body->getNumArguments());
-  unsigned tensors = 0;
-  for (unsigned i = 0; i < numInputs; ++i) {
-    if (!isa<RankedTensorType>(op->getOperand(i).getType()))
-      continue;
-    all.set(i);
-    ++tensors;
-    llvm::SmallBitVector one(body->getNumArguments());
-    one.set(i);
-    if (linearIn(one))
-      addOption(one);
-  }
-  if (tensors > 1 && linearIn(all))
+  for (unsigned i = 0; i < numInputs; ++i)
+    if (isa<RankedTensorType>(op->getOperand(i).getType()))
+      all.set(i);
+  if (all.any() && linearIn(all))
     addOption(all);
 }
 
