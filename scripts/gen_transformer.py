@@ -362,6 +362,12 @@ def main():
     p.add_argument("--rope", choices=["none", "slices", "concat", "interleaved"], default="none")
     p.add_argument("--rope-table", choices=["arg", "const", "gather"], default="arg")
     p.add_argument("--rope-layout", choices=["bhsd", "bshd"], default="bhsd")
+    p.add_argument("--decode", type=int, default=None, metavar="SMAX",
+                   help="a KV-cache decode step: --seq new tokens per sequence (1 for decoding) "
+                        "attend to per-layer caches [B, KV heads, SMAX, D] (arguments l<i>_k_cache, "
+                        "l<i>_v_cache) after writing their keys and values at position %%pos "
+                        "(a tensor<1xi64> argument) with tensor.insert_slice; the updated caches "
+                        "are returned after the output")
     p.add_argument("--dtype", default="f32")
     p.add_argument("--annotate", action="store_true")
     p.add_argument("--name", default=None)
@@ -376,6 +382,8 @@ def main():
         sys.exit("hidden must be divisible by heads and heads by kv-heads")
     if a.fused_qkv_view and G != H:
         sys.exit("--fused-qkv-view needs kv-heads == heads")
+    if a.decode is not None and (a.fused_qkv_view or a.decode < a.seq):
+        sys.exit("--decode needs SMAX >= --seq and no --fused-qkv-view")
     if a.rope != "none" and (D % 2 or a.fused_qkv_view):
         sys.exit("--rope needs an even head dim and no --fused-qkv-view")
     gpt2 = a.arch == "gpt2"
@@ -407,6 +415,24 @@ def main():
     xs = [B, S, E]
 
     tables = rope_tables(em, a, S, D, param) if a.rope != "none" else None
+    Skv = a.decode if a.decode is not None else S  # keys attended to
+    caches = []  # (value, shape) of the updated caches, returned in order
+    if a.decode is not None:
+        pos_arg = param("pos", [1], "i64")
+        c0 = em.fresh("c0")
+        em.emit(f"{c0} = arith.constant 0 : index")
+        p64 = em.fresh("pos")
+        em.emit(f"{p64} = tensor.extract {pos_arg}[{c0}] : {em.t([1], 'i64')}")
+        pos = em.fresh("pos")
+        em.emit(f"{pos} = arith.index_cast {p64} : i64 to index")
+
+        def write_cache(name, new, shape):
+            # cache[:, :, pos:pos+S, :] = new
+            cache = param(name, [B, G, Skv, D])
+            v = em.fresh("cache")
+            em.emit(f"{v} = tensor.insert_slice {new} into {cache}[0, 0, {pos}, 0] [{B}, {G}, {S}, {D}] [1, 1, 1, 1] : {em.t(shape)} into {em.t([B, G, Skv, D])}")
+            caches.append((v, [B, G, Skv, D]))
+            return v, [B, G, Skv, D]
     scale = em.const(1.0 / math.sqrt(D))
     neg = em.const(-1.0e9)
     for l in range(a.layers):
@@ -458,11 +484,14 @@ def main():
             qh, qhs = heads_of(q, H, a.rope != "none")
             kh, khs = heads_of(k, G, a.rope != "none")
             vh, vhs = heads_of(v, G)
+        if a.decode is not None:
+            kh, khs = write_cache(pre + "k_cache", kh, khs)
+            vh, vhs = write_cache(pre + "v_cache", vh, vhs)
         if G != H:
             rep = H // G
             def repeat(t, ts):
                 # [B, G, S, D] -> [B, G, rep, S, D] (broadcast) -> [B, H, S, D]
-                out = [B, G, rep, S, D]
+                out = [B, G, rep, ts[2], D]
                 r = em.generic([(t, ts)], out, [em.amap(5, ["d0", "d1", "d3", "d4"]), em.amap(5, [f"d{i}" for i in range(5)])],
                                ["parallel"] * 5, lambda a_: [f"linalg.yield {a_[0]} : {em.dt}"])
                 return em.collapse(r, out, [[0], [1, 2], [3], [4]])
@@ -474,25 +503,28 @@ def main():
             km, kms = em.collapse(kh, khs, [[0, 1], [2], [3]])
             k3, k3s = em.transpose(km, kms, [0, 2, 1], named_t)
             s3, s3s = em.batch_matmul(q3, q3s, k3, k3s)
-            sc, scs = em.expand(s3, s3s, [[0, 1], [2], [3]], [B, H, S, S])
+            sc, scs = em.expand(s3, s3s, [[0, 1], [2], [3]], [B, H, S, Skv])
         elif a.scores == "bmm":
             q3, q3s = em.collapse(qh, qhs, [[0, 1], [2], [3]])
             kt, kts = em.transpose(kh, khs, [0, 1, 3, 2], named_t)
             k3, k3s = em.collapse(kt, kts, [[0, 1], [2], [3]])
             s3, s3s = em.batch_matmul(q3, q3s, k3, k3s)
-            sc, scs = em.expand(s3, s3s, [[0, 1], [2], [3]], [B, H, S, S])
+            sc, scs = em.expand(s3, s3s, [[0, 1], [2], [3]], [B, H, S, Skv])
         else:
-            f = em.fill(0.0, [B, H, S, S])
-            sc = em.generic([(qh, qhs), (kh, khs)], [B, H, S, S],
+            f = em.fill(0.0, [B, H, S, Skv])
+            sc = em.generic([(qh, qhs), (kh, khs)], [B, H, S, Skv],
                             [em.amap(5, ["d0", "d1", "d2", "d4"]), em.amap(5, ["d0", "d1", "d3", "d4"]), em.amap(5, ["d0", "d1", "d2", "d3"])],
                             ["parallel"] * 4 + ["reduction"],
                             lambda a_: [f"%p = arith.mulf {a_[0]}, {a_[1]} : {em.dt}", f"%s = arith.addf {a_[2]}, %p : {em.dt}", f"linalg.yield %s : {em.dt}"],
                             out_init=f)
-            scs = [B, H, S, S]
+            scs = [B, H, S, Skv]
         ident4 = em.amap(4, ["d0", "d1", "d2", "d3"])
         masked = em.generic([(sc, scs)], scs, [ident4, ident4], ["parallel"] * 4,
-                            lambda a_: ["%i = linalg.index 2 : index", "%j = linalg.index 3 : index",
-                                        "%future = arith.cmpi ugt, %j, %i : index",
+                            lambda a_: ["%i = linalg.index 2 : index", "%j = linalg.index 3 : index"] +
+                                       ([f"%ip = arith.addi %i, {pos} : index",
+                                         "%future = arith.cmpi ugt, %j, %ip : index"]
+                                        if a.decode is not None else
+                                        ["%future = arith.cmpi ugt, %j, %i : index"]) + [
                                         f"%s = arith.mulf {a_[0]}, {scale} : {em.dt}",
                                         f"%m = arith.select %future, {neg}, %s : {em.dt}",
                                         f"linalg.yield %m : {em.dt}"])
@@ -564,9 +596,11 @@ def main():
     out.append(f"// {a.arch}: batch {B}, seq {S}, hidden {E}, heads {H}, kv heads {G}, head dim {D}, ffn {F}, layers {a.layers}")
     out.append("module {")
     sig = ",\n      ".join(f"%{n}: {em.t(s, dt)}" for n, s, dt in params)
-    out.append(f"  func.func @{name}(\n      {sig}) -> {em.t(rtype)} {{")
+    rets = [(result, rtype)] + caches
+    rtypes = ", ".join(em.t(s) for _, s in rets)
+    out.append(f"  func.func @{name}(\n      {sig}) -> ({rtypes}) {{")
     out.extend(em.lines)
-    out.append(f"    return {result} : {em.t(rtype)}")
+    out.append(f"    return {', '.join(v for v, _ in rets)} : {rtypes}")
     out.append("  }")
     out.append("}")
     text = "\n".join(out) + "\n"

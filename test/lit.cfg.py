@@ -25,7 +25,7 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP",
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.tp_tools_dir, config.llvm_tools_dir]
-tools = ["tp-opt", "tp-run", "FileCheck", "not", "count"]
+tools = ["tp-opt", "tp-run", "tp-compare", "FileCheck", "not", "count"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 if config.tp_enable_mpi:

@@ -10,10 +10,15 @@
 #include "Launch/HostLayout.h"
 #include "Launch/Json.h"
 #include "Launch/Manifest.h"
+#include "Launch/ShardSet.h"
+#include "tp/runtime/npy.h"
 #include "TestUtil.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <unistd.h>
 #include <vector>
 
 using namespace tp;
@@ -433,6 +438,135 @@ void testHostLayout() {
   TP_CHECK(!convertElements(halves, TP_I32, widened, TP_F32, 2));
 }
 
+
+/// Writes rank r's part of the f32 tensor `full` for `spec` on `tpSize`
+/// ranks into the shard set `dir`, as tp-launch does.
+void writeShardSet(const std::string &dir, const TensorSpec &spec,
+                   int tpSize, const std::vector<float> &full) {
+  std::string mk = "mkdir -p " + dir;
+  TP_CHECK(std::system(mk.c_str()) == 0);
+  for (int r = 0; r < tpSize; ++r) {
+    if (!writesShardFile(spec, r))
+      continue;
+    std::vector<float> part(size_t(spec.localElements()));
+    extractShard(full.data(), TP_F32, spec, r, part.data());
+    std::string error;
+    TP_CHECK_MSG(npy::write(shardFilePath(dir, r), TP_F32, spec.localShape,
+                            part.data(), error),
+                 error);
+  }
+  std::ofstream(shardDescriptorPath(dir)) << formatShardDescriptor(spec, tpSize);
+}
+
+void testShardSets() {
+  test::context() = "shard sets";
+  TP_CHECK(isShardSetPath("k.shards") && isShardSetPath("a/k.shards/"));
+  TP_CHECK(!isShardSetPath(".shards") && !isShardSetPath("k.npy") &&
+           !isShardSetPath("k.shards.npy"));
+  char base[] = "/tmp/tp-shardset-XXXXXX";
+  TP_CHECK(mkdtemp(base) != nullptr);
+  std::string root = base;
+
+  // [2][4][3] split on dim 1 over 2 ranks.
+  std::vector<float> full(24);
+  for (int i = 0; i < 24; ++i)
+    full[i] = float(i);
+  TensorSpec split = makeSpec(TP_F32, {2, 4, 3}, {2, 2, 3}, ShardKind::Split, 1);
+  std::string dir = root + "/k.shards";
+  writeShardSet(dir, split, 2, full);
+
+  // The descriptor round-trips.
+  TensorSpec parsed;
+  int64_t tp = 0;
+  std::string error;
+  TP_CHECK_MSG(parseShardDescriptor(formatShardDescriptor(split, 2), parsed,
+                                    tp, error),
+               error);
+  TP_CHECK(tp == 2 && parsed.globalShape == split.globalShape &&
+           parsed.localShape == split.localShape &&
+           parsed.sharding == split.sharding);
+
+  ShardSet set;
+  TP_CHECK_MSG(set.open(dir, error), error);
+  TP_CHECK(set.matches(split, 2) && !set.matches(split, 4));
+  // Same sharding: the rank's own part.
+  std::vector<float> got(12), want(12);
+  TP_CHECK_MSG(set.readShard(split, 2, 1, got.data(), error), error);
+  extractShard(full.data(), TP_F32, split, 1, want.data());
+  TP_CHECK(got == want);
+  // Another tp size and another split: cut from the whole.
+  TensorSpec four = makeSpec(TP_F32, {2, 4, 3}, {2, 1, 3}, ShardKind::Split, 1);
+  std::vector<float> got4(6), want4(6);
+  TP_CHECK_MSG(set.readShard(four, 4, 3, got4.data(), error), error);
+  extractShard(full.data(), TP_F32, four, 3, want4.data());
+  TP_CHECK(got4 == want4);
+  TensorSpec rows = makeSpec(TP_F32, {2, 4, 3}, {1, 4, 3}, ShardKind::Split, 0);
+  TP_CHECK_MSG(set.readShard(rows, 2, 1, got.data(), error), error);
+  TP_CHECK(std::memcmp(got.data(), full.data() + 12, 12 * sizeof(float)) == 0);
+  // The whole (the unsharded reference's input).
+  std::vector<unsigned char> whole;
+  TP_CHECK_MSG(set.assemble(whole, error), error);
+  TP_CHECK(whole.size() == 96 &&
+           std::memcmp(whole.data(), full.data(), 96) == 0);
+
+  // A padded split ([5] over 2 ranks: 3 + 3 with one padding row) and a
+  // segmented one ([2][8] in segments [4, 4] over 2 ranks) assemble back.
+  std::vector<float> five = {1, 2, 3, 4, 5};
+  TensorSpec padded = makeSpec(TP_F32, {5}, {3}, ShardKind::Split, 0);
+  writeShardSet(root + "/p.shards", padded, 2, five);
+  ShardSet pset;
+  TP_CHECK_MSG(pset.open(root + "/p.shards", error), error);
+  TP_CHECK_MSG(pset.assemble(whole, error), error);
+  TP_CHECK(whole.size() == 20 && std::memcmp(whole.data(), five.data(), 20) == 0);
+  std::vector<float> fused(16);
+  for (int i = 0; i < 16; ++i)
+    fused[i] = float(i);
+  TensorSpec seg = makeSpec(TP_F32, {2, 8}, {2, 4}, ShardKind::Split, 1);
+  seg.sharding.segments = {4, 4};
+  writeShardSet(root + "/s.shards", seg, 2, fused);
+  ShardSet sset;
+  TP_CHECK_MSG(sset.open(root + "/s.shards", error), error);
+  TP_CHECK_MSG(sset.assemble(whole, error), error);
+  TP_CHECK(std::memcmp(whole.data(), fused.data(), 64) == 0);
+
+  // A replicated set has rank 0's file only and serves any tp size.
+  TensorSpec repl = makeSpec(TP_F32, {2, 4, 3}, {2, 4, 3}, ShardKind::Replicated);
+  writeShardSet(root + "/r.shards", repl, 4, full);
+  TP_CHECK(access((root + "/r.shards/rank1.npy").c_str(), F_OK) != 0);
+  ShardSet rset;
+  TP_CHECK_MSG(rset.open(root + "/r.shards", error), error);
+  TP_CHECK(rset.matches(repl, 2));
+  TP_CHECK_MSG(rset.readShard(split, 2, 1, got.data(), error), error);
+  extractShard(full.data(), TP_F32, split, 1, want.data());
+  TP_CHECK(got == want);
+
+  // Errors name what is wrong.
+  ShardSet bad;
+  TP_CHECK(!bad.open(root + "/missing.shards", error));
+  TP_CHECK_CONTAINS(error, "not a shard set folder");
+  TP_CHECK(std::system(("mkdir " + root + "/empty.shards").c_str()) == 0);
+  TP_CHECK(!bad.open(root + "/empty.shards", error));
+  TP_CHECK_CONTAINS(error, "without shards.json");
+  std::ofstream(root + "/empty.shards/shards.json") << "{\"format\": 1";
+  TP_CHECK(!bad.open(root + "/empty.shards", error));
+  TP_CHECK_CONTAINS(error, "malformed JSON");
+  TensorSpec partial = makeSpec(TP_F32, {2}, {2}, ShardKind::Partial);
+  TP_CHECK(!parseShardDescriptor(formatShardDescriptor(partial, 2), parsed,
+                                 tp, error));
+  TP_CHECK_CONTAINS(error, "no partial tensor");
+  TensorSpec other = makeSpec(TP_F32, {2, 4, 4}, {2, 2, 4}, ShardKind::Split, 1);
+  TP_CHECK_CONTAINS(set.incompatibility(other), "shape [2, 4, 3], expected [2, 4, 4]");
+  TP_CHECK(!set.readShard(other, 2, 0, got.data(), error));
+  TensorSpec ints = makeSpec(TP_I32, {2, 4, 3}, {2, 2, 3}, ShardKind::Split, 1);
+  TP_CHECK_CONTAINS(set.incompatibility(ints), "holds f32, expected i32");
+  // A part with the wrong shape.
+  float two[2] = {0, 0};
+  TP_CHECK(npy::write(shardFilePath(dir, 1), TP_F32, {2}, two, error));
+  TP_CHECK(!set.readShard(split, 2, 1, got.data(), error));
+  TP_CHECK_CONTAINS(error, "rank1.npy: shape [2], but shards.json says [2, 2, 3]");
+  TP_CHECK(!set.assemble(whole, error));
+  std::system(("rm -rf " + root).c_str());
+}
 } // namespace
 
 int main() {
@@ -443,5 +577,6 @@ int main() {
   testJson();
   testManifest();
   testHostLayout();
+  testShardSets();
   return test::testResult("runtime unit tests");
 }

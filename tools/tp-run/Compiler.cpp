@@ -141,6 +141,7 @@ LogicalResult tp_run::compileModel(ModuleOp module,
     tp::TPPartitionOptions partition;
     partition.tpSize = options.tpSize;
     partition.uneven = options.uneven;
+    partition.shardedResults = options.shardedResults;
     partition.dot = options.dotPath;
     auto sink = std::make_shared<tp::PartitionReport>();
     pm.addPass(tp::createTPPartitionWithReport(partition, sink));

@@ -8,6 +8,7 @@
 #define TP_TOOLS_TP_RUN_COMPILER_H
 
 #include "tp/Dialect/TP/Transforms/Report.h"
+#include "tp/Dialect/TP/Transforms/PassOptions.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -32,8 +33,11 @@ struct CompileOptions {
   std::string partitionedPath;
   /// Run tp-plan first (the model has no annotations).
   bool plan = false;
-  /// Uneven-size policy: error, replicate (or pad).
-  std::string uneven = "error";
+  /// Uneven-size policy.
+  mlir::tp::UnevenPolicy uneven = mlir::tp::UnevenPolicy::Error;
+  /// Split results come back as each rank's shard (tp-partition
+  /// sharded-results).
+  bool shardedResults = false;
   double minWeightFraction = 0.01;
   /// Graphviz rendering of the partitioned dataflow.
   std::string dotPath;

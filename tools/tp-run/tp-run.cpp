@@ -20,6 +20,9 @@
 #include "tp/runtime/files.h"
 #include "tp/runtime/npy.h"
 
+#include "Launch/Compare.h"
+#include "Launch/ShardSet.h"
+
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -56,6 +59,7 @@
 #include <optional>
 #include <random>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <thread>
@@ -129,11 +133,20 @@ static cl::opt<std::string> mpiexec("mpiexec",
                                     cl::desc("The MPI launcher to use"),
                                     cl::init("mpiexec"));
 static cl::opt<bool> quiet("quiet", cl::desc("Print only errors and --check"));
-static cl::opt<std::string>
-    uneven("uneven",
-           cl::desc("A split dimension that does not divide evenly: error "
-                    "(default), replicate (keep it whole) or pad"),
-           cl::init("error"));
+static cl::opt<mlir::tp::UnevenPolicy> uneven(
+    "uneven", cl::desc("A split dimension that does not divide evenly"),
+    cl::init(mlir::tp::UnevenPolicy::Error),
+    cl::values(clEnumValN(mlir::tp::UnevenPolicy::Error, "error",
+                          "an error naming the op and the dimension"),
+               clEnumValN(mlir::tp::UnevenPolicy::Replicate, "replicate",
+                          "keep that op whole"),
+               clEnumValN(mlir::tp::UnevenPolicy::Pad, "pad",
+                          "ceil(size / tp-size) per rank, zero padding")));
+static cl::opt<bool> shardedResults(
+    "sharded-results",
+    cl::desc("Return split results as each rank's shard (no all_gather in "
+             "the program); an --output ending in .shards keeps them as "
+             "per-rank files, any other is assembled whole by the launcher"));
 static cl::opt<double> minWeightFraction(
     "min-weight-fraction",
     cl::desc("Planner: weights below this fraction of the largest weight "
@@ -683,53 +696,46 @@ bool installOutput(const std::string &from, const std::string &to) {
   return ok;
 }
 
-struct Comparison {
-  double maxAbs = 0;
-  double maxRef = 0;
-  double relative() const { return maxRef > 0 ? maxAbs / maxRef : maxAbs; }
-};
-
-double elementAsDouble(const ::tp::npy::Array &a, int64_t i) {
-  const unsigned char *p = a.data.data();
-  switch (a.dtype) {
-  case TP_F32:
-    return reinterpret_cast<const float *>(p)[i];
-  case TP_F64:
-    return reinterpret_cast<const double *>(p)[i];
-  case TP_I32:
-    return reinterpret_cast<const int32_t *>(p)[i];
-  case TP_I64:
-    return double(reinterpret_cast<const int64_t *>(p)[i]);
-  default:
-    return NAN;
+/// Installs the shard set folder `from` as `to`: its files one by one (as
+/// installOutput does), shards.json last, so that a folder with a
+/// descriptor always has the parts it names.
+bool installShardSet(const std::string &from, const std::string &to) {
+  ::tp::launch::ShardSet set;
+  std::string error;
+  if (!set.open(from, error)) {
+    fail(from + ": " + error);
+    return false;
   }
+  if (::mkdir(to.c_str(), 0777) != 0 && errno != EEXIST) {
+    fail(to + ": cannot create the folder: " + std::strerror(errno));
+    return false;
+  }
+  for (int r = 0; r < set.tpSize; ++r) {
+    std::string part = ::tp::launch::shardFilePath(from, r);
+    if (::access(part.c_str(), F_OK) == 0 &&
+        !installOutput(part, ::tp::launch::shardFilePath(to, r)))
+      return false;
+  }
+  return installOutput(::tp::launch::shardDescriptorPath(from),
+                       ::tp::launch::shardDescriptorPath(to));
 }
 
-FailureOr<Comparison> compare(const std::string &got, const std::string &ref) {
+FailureOr<::tp::launch::Comparison> compare(const std::string &got,
+                                            const std::string &ref) {
   ::tp::npy::Array a, b;
   std::string error;
-  if (!::tp::npy::read(got, a, error)) {
+  if (!::tp::launch::readWholeResult(got, a, error)) {
     fail(got + ": " + error);
     return failure();
   }
-  if (!::tp::npy::read(ref, b, error)) {
+  if (!::tp::launch::readWholeResult(ref, b, error)) {
     fail(ref + ": " + error);
     return failure();
   }
-  if (a.shape != b.shape || a.dtype != b.dtype) {
-    fail("the sharded and unsharded results differ in shape or dtype (" +
-         ::tp::npy::formatShape(a.shape) + " vs " +
-         ::tp::npy::formatShape(b.shape) + ")");
+  ::tp::launch::Comparison c;
+  if (!::tp::launch::compareArrays(a, b, c, error)) {
+    fail("the sharded and unsharded results differ: " + error);
     return failure();
-  }
-  Comparison c;
-  for (int64_t i = 0, e = a.numElements(); i < e; ++i) {
-    double x = elementAsDouble(a, i), y = elementAsDouble(b, i);
-    double d = std::fabs(x - y);
-    if (std::isnan(d))
-      d = INFINITY;
-    c.maxAbs = std::max(c.maxAbs, d);
-    c.maxRef = std::max(c.maxRef, std::fabs(y));
   }
   return c;
 }
@@ -803,7 +809,16 @@ LogicalResult checkInputFiles(func::FuncOp func,
     std::string name = "argument " + std::to_string(i) + " (" + path + ")";
     ::tp::npy::Header header;
     std::string error;
-    if (!::tp::npy::readHeader(path, header, error)) {
+    if (::tp::launch::isShardSetPath(path)) {
+      // The whole tensor a shard set holds is what is checked.
+      ::tp::launch::ShardSet set;
+      if (!set.open(path, error)) {
+        fail(name + ": " + error);
+        return failure();
+      }
+      header.dtype = set.spec.dtype;
+      header.shape = set.spec.globalShape;
+    } else if (!::tp::npy::readHeader(path, header, error)) {
       fail(name + ": " + error);
       return failure();
     }
@@ -895,9 +910,6 @@ int main(int argc, char **argv) {
   }
   if (gemm != "blas" && gemm != "loops")
     return fail("--gemm must be blas or loops, got '" + gemm + "'");
-  if (uneven != "error" && uneven != "replicate" && uneven != "pad")
-    return fail("--uneven must be error, replicate or pad, got '" + uneven +
-                "'");
 
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -998,6 +1010,7 @@ int main(int argc, char **argv) {
     options.partitionedPath = scratch.path + "/partitioned.mlir";
   options.plan = plan;
   options.uneven = uneven;
+  options.shardedResults = shardedResults;
   options.minWeightFraction = minWeightFraction;
   options.dotPath = dotFile;
   options.onPhase = [&](StringRef phase) {
@@ -1074,6 +1087,15 @@ int main(int argc, char **argv) {
     // Before running anything (with --check, tp-run itself writes them).
     for (const std::string &path : userOutputs) {
       std::string error;
+      struct stat info;
+      if (::tp::launch::isShardSetPath(path) &&
+          ::stat(path.c_str(), &info) == 0) {
+        if (!S_ISDIR(info.st_mode))
+          return fail("output " + path +
+                      ": exists and is not a folder (a .shards output is a "
+                      "folder)");
+        continue;
+      }
       if (!::tp::files::checkOutputPath(path, error))
         return fail("output " + path + ": " + error);
     }
@@ -1084,8 +1106,11 @@ int main(int argc, char **argv) {
   if (userOutputs.empty() || check) {
     outputPaths.clear();
     for (unsigned i = 0; i < numResults; ++i)
-      outputPaths.push_back(scratch.path + "/output" + std::to_string(i) +
-                            ".npy");
+      outputPaths.push_back(
+          scratch.path + "/output" + std::to_string(i) +
+          (i < userOutputs.size() && ::tp::launch::isShardSetPath(userOutputs[i])
+               ? ".shards"
+               : ".npy"));
   }
 
   // Run.
@@ -1142,7 +1167,7 @@ int main(int argc, char **argv) {
   }
   bool ok = true;
   for (unsigned i = 0; i < numResults; ++i) {
-    FailureOr<Comparison> c = compare(outputPaths[i], refPaths[i]);
+    FailureOr<::tp::launch::Comparison> c = compare(outputPaths[i], refPaths[i]);
     if (failed(c))
       return 1;
     bool pass = c->relative() <= limit;
@@ -1157,7 +1182,9 @@ int main(int argc, char **argv) {
                             "the unsharded program beyond the tolerance") +
                 (userOutputs.empty() ? "" : "; no output was written"));
   for (unsigned i = 0; i < userOutputs.size(); ++i)
-    if (!installOutput(outputPaths[i], userOutputs[i]))
+    if (!(::tp::launch::isShardSetPath(userOutputs[i])
+              ? installShardSet(outputPaths[i], userOutputs[i])
+              : installOutput(outputPaths[i], userOutputs[i])))
       return 1;
   return 0;
 }

@@ -24,6 +24,7 @@
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
+#include "tp/Dialect/TP/Transforms/PassOptions.h"
 
 namespace mlir {
 namespace tp {
@@ -47,6 +48,23 @@ struct TPOptions : public PassPipelineOptions<TPOptions> {
       *this, "entry",
       llvm::cl::desc("Entry function (default: the only public function)"),
       llvm::cl::init("")};
+  // tp-partition-pipeline only.
+  PassOptions::Option<UnevenPolicy> uneven{
+      *this, "uneven",
+      llvm::cl::desc("An annotated split that does not divide evenly"),
+      llvm::cl::init(UnevenPolicy::Error),
+      llvm::cl::values(
+          clEnumValN(UnevenPolicy::Error, "error",
+                     "an error naming the op and the dimension"),
+          clEnumValN(UnevenPolicy::Replicate, "replicate",
+                     "keep that op replicated, with a remark"),
+          clEnumValN(UnevenPolicy::Pad, "pad",
+                     "ceil(size / tp-size) per rank, zero padding"))};
+  PassOptions::Option<bool> shardedResults{
+      *this, "sharded-results",
+      llvm::cl::desc("Return split results as each rank's shard instead of "
+                     "whole"),
+      llvm::cl::init(false)};
   // CPU target only (tp-cpu-pipeline).
   PassOptions::Option<CPUGemm> gemm{
       *this, "gemm",

@@ -60,6 +60,8 @@ void mlir::tp::buildTPPartitionPipeline(OpPassManager &pm,
                                         const TPOptions &options) {
   TPPartitionOptions partition;
   partition.tpSize = options.tpSize;
+  partition.uneven = options.uneven;
+  partition.shardedResults = options.shardedResults;
   pm.addPass(createTPPartition(partition));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

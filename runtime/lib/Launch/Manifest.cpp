@@ -285,6 +285,64 @@ int64_t TensorSpec::globalElements() const {
   return npy::numElements(globalShape);
 }
 
+bool parseTensorSpec(const JsonValue &value, const std::string &where,
+                     int64_t tpSize, TensorSpec &spec, std::string &error) {
+  ManifestReader reader;
+  TensorSpec parsed;
+  if (!reader.tensor(value, where, tpSize, parsed)) {
+    error = reader.error;
+    return false;
+  }
+  spec = std::move(parsed);
+  return true;
+}
+
+namespace {
+std::string formatList(const std::vector<int64_t> &values) {
+  std::string text = "[";
+  for (size_t i = 0; i < values.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(values[i]);
+  return text + "]";
+}
+} // namespace
+
+std::string formatTensorSpec(const TensorSpec &spec) {
+  const Sharding &s = spec.sharding;
+  std::string sharding;
+  switch (s.kind) {
+  case ShardKind::Replicated:
+    sharding = "{\"kind\": \"replicated\"}";
+    break;
+  case ShardKind::Partial:
+    sharding = std::string("{\"kind\": \"partial\", \"reduction\": \"") +
+               rt::reduceOpName(s.reduction) + "\"}";
+    break;
+  case ShardKind::Split:
+    sharding = "{\"kind\": \"split\", \"dim\": " + std::to_string(s.dim);
+    if (!s.segments.empty())
+      sharding += ", \"segments\": " + formatList(s.segments);
+    if (!s.replicatedSegments.empty())
+      sharding +=
+          ", \"replicated_segments\": " + formatList(s.replicatedSegments);
+    sharding += "}";
+    break;
+  }
+  return std::string("{\"dtype\": \"") + rt::dtypeName(spec.dtype) +
+         "\", \"global_shape\": " + formatList(spec.globalShape) +
+         ", \"local_shape\": " + formatList(spec.localShape) +
+         ", \"sharding\": " + sharding + "}";
+}
+
+bool operator==(const Sharding &a, const Sharding &b) {
+  if (a.kind != b.kind)
+    return false;
+  if (a.kind == ShardKind::Partial)
+    return a.reduction == b.reduction;
+  return a.kind == ShardKind::Replicated ||
+         (a.dim == b.dim && a.segments == b.segments &&
+          a.replicatedSegments == b.replicatedSegments);
+}
+
 bool parseManifest(std::string_view text, Manifest &manifest,
                    std::string &error) {
   JsonValue root;

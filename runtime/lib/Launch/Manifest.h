@@ -66,6 +66,19 @@ struct Manifest {
 bool parseManifest(std::string_view text, Manifest &manifest,
                    std::string &error);
 
+class JsonValue;
+
+/// Parses one TENSOR object of a manifest (`where` prefixes messages) for a
+/// model on `tpSize` ranks.
+bool parseTensorSpec(const JsonValue &value, const std::string &where,
+                     int64_t tpSize, TensorSpec &spec, std::string &error);
+
+/// TENSOR as JSON, the way the compiler writes it.
+std::string formatTensorSpec(const TensorSpec &spec);
+
+/// Same dtype, shapes and sharding.
+bool operator==(const Sharding &a, const Sharding &b);
+
 /// "replicated", "split(dim=0)", "partial(sum)".
 std::string describeSharding(const Sharding &sharding);
 

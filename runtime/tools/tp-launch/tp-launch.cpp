@@ -29,6 +29,7 @@
 #include "Launch/ElfManifest.h"
 #include "Launch/HostLayout.h"
 #include "Launch/Manifest.h"
+#include "Launch/ShardSet.h"
 #include "tp/runtime/files.h"
 #include "tp/runtime/npy.h"
 #include "tp/runtime/tp_runtime.h"
@@ -65,7 +66,12 @@ const char usageText[] =
     "\n"
     "Runs a model compiled by tp-mlir on every rank of the job. Inputs are\n"
     "the full (unsharded) tensors, one per argument of the entry function;\n"
-    "outputs are the full results, written by rank 0.\n"
+    "outputs are the full results, written by rank 0. A path ending in\n"
+    "'.shards' is a shard set, a folder with each rank's part (rankR.npy)\n"
+    "and shards.json: as an output, every rank writes its own part (a split\n"
+    "result is never gathered); as an input, a rank reads only its part when\n"
+    "the argument is split the same way, and is cut from the assembled\n"
+    "whole otherwise.\n"
     "  --model PATH     the compiled model (exports tp_manifest and tp_entry)\n"
     "  --inputs LIST    comma-separated .npy files, one per argument (write a\n"
     "                   comma inside a name as \\, and a backslash as \\\\)\n"
@@ -401,6 +407,22 @@ std::vector<int64_t> makeDescriptor(void *buffer,
   return words;
 }
 
+/// Writes all of `text` to `fd`.
+bool writeText(int fd, const std::string &text, std::string &error) {
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      error = std::string("cannot write: ") + std::strerror(errno);
+      return false;
+    }
+    done += size_t(n);
+  }
+  return true;
+}
+
 // MLIR marks memrefs of constant globals with this `allocated` pointer; they
 // were never malloc'ed.
 const intptr_t globalMemrefSentinel = 0xdeadbeef;
@@ -446,6 +468,11 @@ private:
   Manifest manifest;
   EntryFunction entry = nullptr;
   std::vector<npy::Header> inputHeaders;
+  /// Inputs given as shard sets (dir empty for a .npy input).
+  std::vector<ShardSet> inputSets;
+  /// What each result is written as: its manifest spec, or for a shard set
+  /// output the spec of what is written (a partial result is reduced).
+  std::vector<TensorSpec> writtenSpecs;
   std::vector<void *> argumentBuffers;
   std::vector<std::vector<int64_t>> argumentDescriptors;
   std::vector<int64_t> resultWords;
@@ -454,7 +481,15 @@ private:
   std::vector<std::vector<unsigned char>> fullResults;  // meaningful on rank 0
   double entryMilliseconds = 0;
   double maxEntryMilliseconds = 0;
-  std::vector<files::OutputFile> outputFiles; // rank 0
+  std::vector<files::OutputFile> outputFiles; // this rank's
+  std::vector<size_t> outputResults; // the result of each of outputFiles
+  std::vector<std::string> createdFolders; // shard sets this rank created
+
+  bool isShardSetOutput(size_t j) const {
+    return isShardSetPath(options.outputs[j]);
+  }
+  /// Opens outputFiles' next file at `path` for result j.
+  bool openOutput(size_t j, const std::string &path, std::string &error);
 
   std::string argumentName(size_t i) const {
     return "argument " + std::to_string(i) + " (" + options.inputs[i] + ")";
@@ -550,10 +585,20 @@ void Launcher::validateInputs() {
          " (one per argument of @" + manifest.entry + "), got " +
          std::to_string(options.inputs.size()));
   inputHeaders.resize(manifest.args.size());
+  inputSets.resize(manifest.args.size());
   for (size_t i = 0; i < manifest.args.size(); ++i) {
     const TensorSpec &spec = manifest.args[i];
     npy::Header &header = inputHeaders[i];
     std::string error;
+    if (isShardSetPath(options.inputs[i])) {
+      ShardSet &set = inputSets[i];
+      if (!set.open(options.inputs[i], error))
+        fail(argumentName(i) + ": " + error);
+      std::string why = set.incompatibility(spec);
+      if (!why.empty())
+        fail(argumentName(i) + ": " + why);
+      continue;
+    }
     if (!npy::readHeader(options.inputs[i], header, error))
       fail(argumentName(i) + ": " + error);
     bool halfFromF32 = rt::isHalfDType(spec.dtype) && header.dtype == TP_F32;
@@ -576,8 +621,7 @@ void Launcher::validateOutputs() {
     fail("expected " + plural(manifest.results.size(), "output") +
          " (one per result of @" + manifest.entry + "), got " +
          std::to_string(options.outputs.size()));
-  if (rank != 0)
-    return; // only rank 0 writes
+  writtenSpecs = manifest.results;
   std::set<std::string> seen;
   for (size_t i = 0; i < options.outputs.size(); ++i) {
     const std::string &path = options.outputs[i];
@@ -585,6 +629,25 @@ void Launcher::validateOutputs() {
       fail("output " + std::to_string(i) + " (" + path +
            ") is named twice in --output");
     std::string error;
+    if (isShardSetOutput(i)) {
+      // Every rank that holds a part writes it; a partial result is reduced
+      // first and written once, as a replicated one.
+      TensorSpec &spec = writtenSpecs[i];
+      if (spec.sharding.kind == ShardKind::Partial)
+        spec.sharding = Sharding();
+      struct stat info;
+      bool exists = stat(path.c_str(), &info) == 0;
+      if (exists && !S_ISDIR(info.st_mode))
+        fail("output " + std::to_string(i) + " (" + path +
+             "): exists and is not a folder (a .shards output is a folder)");
+      std::string probe = exists ? shardFilePath(path, rank) : path;
+      if (writesShardFile(spec, rank) &&
+          !files::checkOutputPath(probe, error))
+        fail("output " + std::to_string(i) + " (" + path + "): " + error);
+      continue;
+    }
+    if (rank != 0)
+      continue; // only rank 0 writes a whole result
     if (!files::checkOutputPath(path, error))
       fail("output " + std::to_string(i) + " (" + path + "): " + error);
   }
@@ -597,14 +660,29 @@ void Launcher::prepareArguments() {
     const TensorSpec &spec = manifest.args[i];
     const npy::Header &header = inputHeaders[i];
     std::string error;
-    MappedFile file;
-    if (!file.open(options.inputs[i], error))
-      fail(argumentName(i) + ": " + error);
     size_t bytes = size_t(spec.localElements()) * rt::dtypeSize(spec.dtype);
     void *buffer = memory->allocate(bytes, error);
     if (!buffer)
       fail(argumentName(i) + ": " + error);
     argumentBuffers[i] = buffer;
+    argumentDescriptors[i] = makeDescriptor(buffer, spec.localShape);
+    if (!inputSets[i].dir.empty()) {
+      std::vector<unsigned char> staging;
+      void *dst = buffer;
+      if (!memory->hostAccessible()) {
+        staging.resize(bytes);
+        dst = staging.data();
+      }
+      if (!inputSets[i].readShard(spec, size, rank, dst, error))
+        fail(argumentName(i) + ": " + error);
+      if (!memory->hostAccessible() &&
+          !memory->copyIn(buffer, staging.data(), bytes, error))
+        fail(argumentName(i) + ": " + error);
+      continue;
+    }
+    MappedFile file;
+    if (!file.open(options.inputs[i], error))
+      fail(argumentName(i) + ": " + error);
     const unsigned char *full = file.data() + header.dataOffset;
     if (memory->hostAccessible()) {
       extractShard(full, header.dtype, spec, rank, buffer);
@@ -699,6 +777,10 @@ void Launcher::assembleResults() {
     const TensorSpec &spec = manifest.results[j];
     std::vector<unsigned char> &local = localResults[j];
     const size_t elementSize = rt::dtypeSize(spec.dtype);
+    if (isShardSetOutput(j) && spec.sharding.kind != ShardKind::Partial) {
+      fullResults[j] = std::move(local); // this rank's part, never gathered
+      continue;
+    }
     switch (spec.sharding.kind) {
     case ShardKind::Replicated:
       fullResults[j] = std::move(local); // rank 0's copy is the result
@@ -783,46 +865,81 @@ void Launcher::discardOutputs() {
   sigset_t blocked = interruptSignals(), saved;
   pthread_sigmask(SIG_BLOCK, &blocked, &saved);
   outputFiles.clear(); // removes the temporaries
+  outputResults.clear();
   pendingTemporaries.clear();
+  // Shard set folders made for outputs that were not written (rmdir leaves
+  // a folder another rank already filled).
+  for (const std::string &folder : createdFolders)
+    rmdir(folder.c_str());
+  createdFolders.clear();
   restoreWriteHandlers();
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
 }
 
+bool Launcher::openOutput(size_t j, const std::string &path,
+                          std::string &error) {
+  outputFiles.emplace_back();
+  outputResults.push_back(j);
+  sigset_t blocked = interruptSignals(), saved;
+  pthread_sigmask(SIG_BLOCK, &blocked, &saved);
+  bool opened = outputFiles.back().open(path, error);
+  if (opened)
+    pendingTemporaries.push_back(outputFiles.back().temporaryPath());
+  pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  return opened;
+}
+
 bool Launcher::writeOutputs(std::string &failure) {
-  if (rank != 0)
-    return true;
   outputFiles.clear();
-  outputFiles.resize(manifest.results.size());
+  outputResults.clear();
   pendingTemporaries.clear();
-  pendingTemporaries.reserve(manifest.results.size());
+  pendingTemporaries.reserve(2 * manifest.results.size());
+  outputFiles.reserve(2 * manifest.results.size());
   installWriteHandlers();
   for (size_t j = 0; j < manifest.results.size(); ++j) {
-    const TensorSpec &spec = manifest.results[j];
+    const TensorSpec &spec = writtenSpecs[j];
+    const bool shards = isShardSetOutput(j);
+    if (shards ? !writesShardFile(spec, rank) : rank != 0)
+      continue;
     const std::string &path = options.outputs[j];
     std::string where = "output " + std::to_string(j) + " (" + path + "): ";
     std::string error;
-    files::OutputFile &file = outputFiles[j];
-    sigset_t blocked = interruptSignals(), saved;
-    pthread_sigmask(SIG_BLOCK, &blocked, &saved);
-    bool opened = file.open(path, error);
-    if (opened)
-      pendingTemporaries.push_back(file.temporaryPath());
-    pthread_sigmask(SIG_SETMASK, &saved, nullptr);
-    if (!opened) {
+    if (shards) {
+      // The folder: made by whichever rank gets there first.
+      if (mkdir(path.c_str(), 0777) == 0) {
+        createdFolders.push_back(path);
+      } else if (errno != EEXIST) {
+        failure = where + "cannot create the folder: " + std::strerror(errno);
+        break;
+      }
+      if (rank == 0) {
+        std::string text = formatShardDescriptor(spec, size);
+        if (!openOutput(j, shardDescriptorPath(path), error) ||
+            !writeText(outputFiles.back().fd(), text, error) ||
+            !outputFiles.back().finish(error)) {
+          failure = where + error;
+          break;
+        }
+      }
+    }
+    const std::vector<int64_t> &shape =
+        shards ? spec.localShape : spec.globalShape;
+    int64_t count = npy::numElements(shape);
+    if (!openOutput(j, shards ? shardFilePath(path, rank) : path, error)) {
       failure = where + error;
       break;
     }
+    files::OutputFile &file = outputFiles.back();
     const void *data = fullResults[j].data();
     tp_dtype dtype = spec.dtype;
     std::vector<float> widened;
     if (rt::isHalfDType(dtype)) {
-      widened.resize(size_t(spec.globalElements()));
-      convertElements(data, dtype, widened.data(), TP_F32,
-                      spec.globalElements());
+      widened.resize(size_t(count));
+      convertElements(data, dtype, widened.data(), TP_F32, count);
       data = widened.data();
       dtype = TP_F32;
     }
-    if (!npy::write(file.fd(), dtype, spec.globalShape, data, error) ||
+    if (!npy::write(file.fd(), dtype, shape, data, error) ||
         !file.finish(error)) {
       failure = where + error;
       break;
@@ -836,21 +953,22 @@ bool Launcher::writeOutputs(std::string &failure) {
 }
 
 bool Launcher::commitOutputs(std::string &failure) {
-  if (rank != 0)
-    return true;
   // All outputs or none: a signal waits until the renames are done.
   sigset_t blocked = interruptSignals(), saved;
   pthread_sigmask(SIG_BLOCK, &blocked, &saved);
-  for (size_t j = 0; j < outputFiles.size(); ++j) {
+  for (size_t k = 0; k < outputFiles.size(); ++k) {
     std::string error;
-    if (!outputFiles[j].commit(error)) {
+    size_t j = outputResults[k];
+    if (!outputFiles[k].commit(error)) {
       failure = "output " + std::to_string(j) + " (" + options.outputs[j] +
                 "): " + error +
-                (j > 0 ? " (the outputs before it were already replaced)"
+                (k > 0 ? " (the outputs before it were already replaced)"
                        : "");
       break;
     }
   }
+  if (failure.empty())
+    createdFolders.clear(); // they hold the outputs now
   discardOutputs(); // the temporaries not renamed
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   return failure.empty();

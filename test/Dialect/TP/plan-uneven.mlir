@@ -24,4 +24,5 @@
 // PAD: tensor.expand_shape {{.*}} output_shape [2, 16, 2, 8] : tensor<32x16xf32> into tensor<2x16x2x8xf32>
 // PAD: tp.all_reduce
 // TWO: {{^2$}}
-// POLICY: error: unknown uneven policy 'sometimes'; expected error, replicate or pad
+// The option is typed: the parser names the option and the bad value.
+// POLICY: for the --uneven option: Cannot find option named 'sometimes'

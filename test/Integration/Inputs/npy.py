@@ -2,7 +2,7 @@
 """Writes .npy files for the integration tests (NumPy is not installed).
 
   npy.py OUT.npy SHAPE [--dtype f4|f8|i4|i8|>f4] [--seed N] [--truncate BYTES]
-         [--fortran] [--scale S]
+         [--fortran] [--scale S] [--fill V]
 
 SHAPE is comma-separated ("64,768"; "" for a scalar). Values are uniform in
 [-scale, scale) (integers: [0, scale)).
@@ -20,6 +20,8 @@ p.add_argument("--scale", type=float, default=1.0)
 p.add_argument("--truncate", type=int, default=None,
                help="drop this many bytes from the end")
 p.add_argument("--fortran", action="store_true")
+p.add_argument("--fill", type=float, default=None,
+               help="every element this value (e.g. a position, zero caches)")
 a = p.parse_args()
 
 shape = [int(s) for s in a.shape.split(",") if s]
@@ -30,7 +32,9 @@ rng = random.Random(a.seed)
 big = a.dtype.startswith(">")
 code = a.dtype.lstrip("<>")
 fmt = {"f4": "f", "f8": "d", "i4": "i", "i8": "q"}[code]
-if code.startswith("f"):
+if a.fill is not None:
+    values = [a.fill if code.startswith("f") else int(a.fill)] * n
+elif code.startswith("f"):
     values = [rng.uniform(-a.scale, a.scale) for _ in range(n)]
 else:
     values = [rng.randrange(0, max(1, int(a.scale))) for _ in range(n)]

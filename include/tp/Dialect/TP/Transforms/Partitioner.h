@@ -18,8 +18,11 @@ LogicalResult checkPartitionable(func::FuncOp func);
 
 /// Rewrites `func` in place into the per-rank program for the solution held
 /// by `solver` (initialized and solved on `func`). Arguments and results get
-/// local types plus `tp.sharding` and `tp.global_type` attributes.
-LogicalResult partitionFunction(func::FuncOp func, ShardingSolver &solver);
+/// local types plus `tp.sharding` and `tp.global_type` attributes. Results
+/// are returned whole, or with `shardedResults` in the distribution their
+/// values have (split results as each rank's shard; partial ones reduced).
+LogicalResult partitionFunction(func::FuncOp func, ShardingSolver &solver,
+                                bool shardedResults = false);
 
 /// Checks whether `module` is already partitioned: it has `tp.size`, or a
 /// function carries `tp.sharding` / `tp.global_type` or contains tp ops.

@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Pass/Pass.h"
 #include "tp/Dialect/TP/IR/TPDialect.h"
+#include "tp/Dialect/TP/Transforms/PassOptions.h"
 
 namespace mlir {
 namespace tp {

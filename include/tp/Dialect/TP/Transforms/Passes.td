@@ -9,6 +9,16 @@
 
 include "mlir/Pass/PassBase.td"
 
+// The values of the `uneven` option of tp-plan and tp-partition.
+defvar kUnevenValues = [{::llvm::cl::values(
+    clEnumValN(::mlir::tp::UnevenPolicy::Error, "error",
+               "an error naming the op and the dimension"),
+    clEnumValN(::mlir::tp::UnevenPolicy::Replicate, "replicate",
+               "keep that op replicated, with a remark"),
+    clEnumValN(::mlir::tp::UnevenPolicy::Pad, "pad",
+               "ceil(size / tp-size) per rank, zero padding, masked "
+               "reductions"))}];
+
 def TPPartition : Pass<"tp-partition", "::mlir::ModuleOp"> {
   let summary = "Rewrite functions into their per-rank tensor-parallel form";
   let description = [{
@@ -51,10 +61,15 @@ def TPPartition : Pass<"tp-partition", "::mlir::ModuleOp"> {
            "path the table">,
     Option<"dot", "dot", "std::string", /*default=*/"\"\"",
            "Write the dataflow with shardings and collectives as Graphviz">,
-    Option<"uneven", "uneven", "std::string", /*default=*/"\"error\"",
-           "An annotated split that does not divide evenly: error, "
-           "replicate (keep that op replicated, with a remark) or pad "
-           "(ceil(size / tp-size) per rank, zero padding, masked reductions)">
+    Option<"uneven", "uneven", "::mlir::tp::UnevenPolicy",
+           /*default=*/"::mlir::tp::UnevenPolicy::Error",
+           "An annotated split that does not divide evenly",
+           kUnevenValues>,
+    Option<"shardedResults", "sharded-results", "bool", /*default=*/"false",
+           "Return each result in the distribution its value has (a split "
+           "result comes back as each rank's shard, so that a KV cache or an "
+           "updated weight never goes through an all_gather) instead of "
+           "whole; partial results are still reduced">
   ];
   let dependentDialects = [
     "::mlir::tp::TPDialect",
@@ -96,9 +111,10 @@ def TPPlan : Pass<"tp-plan", "::mlir::ModuleOp"> {
   let options = [
     Option<"tpSize", "tp-size", "int64_t", /*default=*/"2",
            "Number of ranks in the tensor-parallel group">,
-    Option<"uneven", "uneven", "std::string", /*default=*/"\"error\"",
-           "What to do with a split dimension that does not divide evenly: "
-           "error, replicate or pad">,
+    Option<"uneven", "uneven", "::mlir::tp::UnevenPolicy",
+           /*default=*/"::mlir::tp::UnevenPolicy::Error",
+           "What to do with a split dimension that does not divide evenly",
+           kUnevenValues>,
     Option<"minWeightFraction", "min-weight-fraction", "double",
            /*default=*/"0.01",
            "Weights smaller than this fraction of the largest weight that "

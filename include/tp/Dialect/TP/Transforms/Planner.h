@@ -48,16 +48,12 @@
 #define TP_DIALECT_TP_TRANSFORMS_PLANNER_H
 
 #include "tp/Dialect/TP/IR/ShardingInterface.h"
+#include "tp/Dialect/TP/Transforms/PassOptions.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
 namespace mlir {
 namespace tp {
-
-enum class UnevenPolicy { Error, Replicate, Pad };
-
-/// Parses "error", "replicate" or "pad".
-std::optional<UnevenPolicy> parseUnevenPolicy(llvm::StringRef value);
 
 struct PlannerOptions {
   int64_t tpSize = 2;

@@ -66,11 +66,6 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
     if (failed(TPDialect::checkTPSize(tpSize, "tp-size",
                                       [&] { return module.emitError(); })))
       return signalPassFailure();
-    if (uneven != "error" && uneven != "replicate" && uneven != "pad") {
-      module.emitError("unknown uneven policy '")
-          << uneven << "'; expected error, replicate or pad";
-      return signalPassFailure();
-    }
     FailureOr<bool> partitioned =
         checkAlreadyPartitioned(module, tpSize, "tp-partition");
     if (failed(partitioned))
@@ -111,8 +106,8 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
 
   LogicalResult partitionOne(ModuleOp module, func::FuncOp func) {
     ShardingSolver solver(func, tpSize, CostModel(),
-                          /*replicateUneven=*/uneven == "replicate",
-                          /*allowPadding=*/uneven == "pad");
+                          /*replicateUneven=*/uneven == UnevenPolicy::Replicate,
+                          /*allowPadding=*/uneven == UnevenPolicy::Pad);
     if (failed(solver.initialize()))
       return failure();
     solver.solve();
@@ -132,7 +127,7 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
       return func.emitOpError(
           "is called from elsewhere in the module; tp-partition would change "
           "its signature (inline it first, e.g. with --inline)");
-    if (failed(partitionFunction(func, solver)))
+    if (failed(partitionFunction(func, solver, shardedResults)))
       return failure();
     collected.recordPartitioned(func);
     return success();

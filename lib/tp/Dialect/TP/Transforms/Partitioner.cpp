@@ -89,16 +89,54 @@ FailureOr<bool> mlir::tp::checkAlreadyPartitioned(ModuleOp module,
          << " cannot re-partition it: run it on the unpartitioned program";
 }
 
+/// Sets `tp.sharding` and `tp.global_type` on every tensor argument and
+/// result, keeping their other attributes. All dictionaries at once: setting
+/// them one by one rebuilds the function's array of argument dictionaries
+/// each time, quadratic in the number of arguments (a 96-layer model has
+/// over a thousand).
+static void setSignatureShardings(func::FuncOp func,
+                                  ArrayRef<ShardingAttr> argShardings,
+                                  ArrayRef<Type> argGlobalTypes,
+                                  ArrayRef<ShardingAttr> resultShardings,
+                                  ArrayRef<Type> resultGlobalTypes) {
+  auto withShardings = [&](DictionaryAttr old, ShardingAttr sharding,
+                           Type global) {
+    NamedAttrList attrs(old);
+    if (isa<RankedTensorType>(global)) {
+      attrs.set(TPDialect::getShardingAttrName(), sharding);
+      attrs.set(TPDialect::getGlobalTypeAttrName(), TypeAttr::get(global));
+    }
+    return attrs.getDictionary(func.getContext());
+  };
+  SmallVector<DictionaryAttr> args, results;
+  for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+    args.push_back(withShardings(func.getArgAttrDict(i), argShardings[i],
+                                 argGlobalTypes[i]));
+  for (unsigned i = 0, e = func.getNumResults(); i < e; ++i)
+    results.push_back(withShardings(func.getResultAttrDict(i),
+                                    resultShardings[i],
+                                    resultGlobalTypes[i]));
+  func.setAllArgAttrs(args);
+  func.setAllResultAttrs(results);
+}
+
 namespace {
 
 class FunctionPartitioner {
 public:
-  FunctionPartitioner(func::FuncOp func, ShardingSolver &solver)
+  FunctionPartitioner(func::FuncOp func, ShardingSolver &solver,
+                      bool shardedResults)
       : func(func), solver(solver), tpSize(solver.getTPSize()),
+        shardedResults(shardedResults),
         builder(func.getContext()),
         context(tpSize, &func.getBody().front()) {}
 
   LogicalResult run();
+
+  /// Rewrites the return: every result whole, or, with shardedResults, in
+  /// the distribution its value has. Sets the function type and the
+  /// arguments' and results' tp.sharding / tp.global_type.
+  LogicalResult finishSignature(ArrayRef<Type> globalArgTypes);
 
 private:
   ShardingAttr shardingOf(Value value) const {
@@ -126,6 +164,8 @@ private:
   func::FuncOp func;
   ShardingSolver &solver;
   int64_t tpSize;
+  /// Results keep their distribution (partial ones are reduced).
+  bool shardedResults;
   OpBuilder builder;
   PartitionContext context;
   DenseMap<Value, ShardingAttr> shardings;
@@ -264,7 +304,6 @@ void FunctionPartitioner::recordCaptureShardings(ArrayRef<Operation *> ops) {
 
 LogicalResult FunctionPartitioner::run() {
   Block &body = func.getBody().front();
-  MLIRContext *ctx = func.getContext();
 
   SmallVector<Type> globalArgTypes;
   for (BlockArgument arg : body.getArguments()) {
@@ -298,45 +337,49 @@ LogicalResult FunctionPartitioner::run() {
     }
   }
 
-  // Results are returned whole.
+  return finishSignature(globalArgTypes);
+}
+
+LogicalResult
+FunctionPartitioner::finishSignature(ArrayRef<Type> globalArgTypes) {
+  Block &body = func.getBody().front();
+  MLIRContext *ctx = func.getContext();
   Operation *terminator = body.getTerminator();
   builder.setInsertionPoint(terminator);
+  auto replicated = ShardingAttr::getReplicated(ctx);
   SmallVector<Type> globalResultTypes;
+  SmallVector<ShardingAttr> resultShardings;
   for (OpOperand &operand : terminator->getOpOperands()) {
     Value value = operand.get();
-    FailureOr<Value> local = getLocal(
-        value, ShardingAttr::getReplicated(ctx), reshardLoc(value, terminator));
+    ShardingAttr want = replicated;
+    if (shardedResults && !shardingOf(value).isPartial())
+      want = shardingOf(value);
+    FailureOr<Value> local =
+        getLocal(value, want, reshardLoc(value, terminator));
     if (failed(local))
       return failure();
     operand.set(*local);
-    globalResultTypes.push_back(local->getType());
+    RankedTensorType global = globalTypes.lookup(*local);
+    globalResultTypes.push_back(global ? Type(global) : local->getType());
+    resultShardings.push_back(want);
   }
 
   func.setType(FunctionType::get(ctx, body.getArgumentTypes(),
                                  terminator->getOperandTypes()));
-  for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
-    if (!isa<RankedTensorType>(arg.getType()))
-      continue;
-    func.setArgAttr(i, TPDialect::getShardingAttrName(), shardingOf(arg));
-    func.setArgAttr(i, TPDialect::getGlobalTypeAttrName(),
-                    TypeAttr::get(globalArgTypes[i]));
-  }
-  for (auto [i, type] : llvm::enumerate(globalResultTypes)) {
-    if (!isa<RankedTensorType>(type))
-      continue;
-    func.setResultAttr(i, TPDialect::getShardingAttrName(),
-                       ShardingAttr::getReplicated(ctx));
-    func.setResultAttr(i, TPDialect::getGlobalTypeAttrName(),
-                       TypeAttr::get(type));
-  }
+  SmallVector<ShardingAttr> argShardings;
+  for (BlockArgument arg : body.getArguments())
+    argShardings.push_back(shardingOf(arg));
+  setSignatureShardings(func, argShardings, globalArgTypes, resultShardings,
+                        globalResultTypes);
 
   // The pass manager verifies the result after the pass.
   return success();
 }
 
 LogicalResult mlir::tp::partitionFunction(func::FuncOp func,
-                                          ShardingSolver &solver) {
-  return FunctionPartitioner(func, solver).run();
+                                          ShardingSolver &solver,
+                                          bool shardedResults) {
+  return FunctionPartitioner(func, solver, shardedResults).run();
 }
 
 void mlir::tp::markReplicated(func::FuncOp func) {
@@ -347,17 +390,8 @@ void mlir::tp::markReplicated(func::FuncOp func) {
     op->removeAttr(kPlanReasonAttrName);
   });
   auto replicated = ShardingAttr::getReplicated(ctx);
-  for (auto [i, type] : llvm::enumerate(func.getArgumentTypes())) {
-    if (!isa<RankedTensorType>(type))
-      continue;
-    func.setArgAttr(i, TPDialect::getShardingAttrName(), replicated);
-    func.setArgAttr(i, TPDialect::getGlobalTypeAttrName(), TypeAttr::get(type));
-  }
-  for (auto [i, type] : llvm::enumerate(func.getResultTypes())) {
-    if (!isa<RankedTensorType>(type))
-      continue;
-    func.setResultAttr(i, TPDialect::getShardingAttrName(), replicated);
-    func.setResultAttr(i, TPDialect::getGlobalTypeAttrName(),
-                       TypeAttr::get(type));
-  }
+  SmallVector<ShardingAttr> argShardings(func.getNumArguments(), replicated);
+  SmallVector<ShardingAttr> resultShardings(func.getNumResults(), replicated);
+  setSignatureShardings(func, argShardings, func.getArgumentTypes(),
+                        resultShardings, func.getResultTypes());
 }

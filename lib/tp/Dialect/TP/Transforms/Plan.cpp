@@ -28,12 +28,6 @@ struct TPPlanPass : public tp::impl::TPPlanBase<TPPlanPass> {
     if (failed(TPDialect::checkTPSize(tpSize, "tp-size",
                                       [&] { return module.emitError(); })))
       return signalPassFailure();
-    std::optional<UnevenPolicy> policy = parseUnevenPolicy(uneven);
-    if (!policy) {
-      module.emitError("unknown uneven policy '")
-          << uneven << "'; expected error, replicate or pad";
-      return signalPassFailure();
-    }
     FailureOr<bool> partitioned =
         checkAlreadyPartitioned(module, tpSize, "tp-plan");
     if (failed(partitioned))
@@ -56,7 +50,7 @@ struct TPPlanPass : public tp::impl::TPPlanBase<TPPlanPass> {
       return signalPassFailure();
     PlannerOptions options;
     options.tpSize = tpSize;
-    options.uneven = *policy;
+    options.uneven = uneven;
     options.minWeightFraction = minWeightFraction;
     options.minSavingsRatio = minSavingsRatio;
     options.flopsPerByte = flopsPerByte;

@@ -108,11 +108,17 @@ static SmallVector<Value> getWeightOperands(Operation *op, int64_t tpSize,
 }
 
 /// True if `value` is read from a function argument or a constant (see
-/// traceToSource).
+/// traceToSource). An argument the program writes into with
+/// tensor.insert_slice is state (a KV cache updated at a position), not a
+/// parameter.
 static bool isParameterLike(Value value, Block *body) {
   Value source = traceToSource(value);
   if (auto arg = dyn_cast<BlockArgument>(source))
-    return arg.getOwner() == body;
+    return arg.getOwner() == body &&
+           llvm::none_of(arg.getUses(), [](OpOperand &use) {
+             auto insert = dyn_cast<tensor::InsertSliceOp>(use.getOwner());
+             return insert && use.get() == insert.getDest();
+           });
   Operation *def = source.getDefiningOp();
   return def && def->hasTrait<OpTrait::ConstantLike>();
 }
