@@ -31,7 +31,8 @@ std::string formatLocation(Location loc);
 /// True if the rows a lookup (an op with a vocabulary-parallel form) reads
 /// become the hidden state of the model: they reach the activation of a
 /// weight matmul (a contraction whose other operand is read from a function
-/// argument or constant), or a result, through ops that do not reduce. Token
+/// argument or constant), or a result, through ops that do not reduce (rows
+/// written into state an argument carries, a KV cache, do not count). Token
 /// embeddings do (vocabulary-parallel is worth its all_reduce); rotary
 /// cos/sin rows gathered by position ids meet only activations in the
 /// attention's contractions, so they are not weight lookups.

@@ -135,6 +135,13 @@ bool mlir::tp::isEmbeddingLookup(Operation *lookup) {
         continue;
       if (user->hasTrait<OpTrait::IsTerminator>())
         return true;
+      // Rows written into state that an argument carries (a KV cache
+      // updated at a position) are not the hidden state, even when the
+      // updated state is returned.
+      if (auto insert = dyn_cast<tensor::InsertSliceOp>(user);
+          insert && use.get() == insert.getSource() &&
+          isa<BlockArgument>(traceToSource(insert.getDest())))
+        continue;
       if (auto linalgOp = dyn_cast<linalg::LinalgOp>(user);
           linalgOp && linalgOp.getNumReductionLoops() > 0) {
         for (Value weight : getWeightOperands(user, /*tpSize=*/2))
