@@ -106,7 +106,9 @@ public:
 
 private:
   struct OpState {
-    SmallVector<ShardingOption> options;
+    /// No inline storage: the table has a slot per op and an option is
+    /// large; the list is allocated once, at its final size.
+    SmallVector<ShardingOption, 0> options;
     unsigned chosen = 0;
     bool fixed = false;
   };

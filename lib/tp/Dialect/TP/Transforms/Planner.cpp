@@ -75,8 +75,10 @@ public:
 private:
   struct OpInfo {
     unsigned index = 0;
-    SmallVector<ShardingOption> all;      ///< every structural option
-    SmallVector<ShardingOption> feasible; ///< those that divide evenly
+    // No inline storage: the table has a slot per op of the function, and
+    // an option is large; each list is allocated once, at its final size.
+    SmallVector<ShardingOption, 0> all;      ///< every structural option
+    SmallVector<ShardingOption, 0> feasible; ///< those that divide evenly
   };
 
   bool isParameter(Value value);
@@ -232,7 +234,7 @@ int Planner::choose(Operation *op, LookupFn lookup) const {
   auto it = infos.find(op);
   if (it == infos.end() || it->second.feasible.empty())
     return -1;
-  const SmallVector<ShardingOption> &feasible = it->second.feasible;
+  const SmallVectorImpl<ShardingOption> &feasible = it->second.feasible;
   int best = -1;
   double bestCost = 0;
   for (auto [i, option] : llvm::enumerate(feasible)) {
@@ -630,12 +632,18 @@ LogicalResult Planner::decideGather(Operation *op, const WeightOp &weight) {
 
 LogicalResult Planner::run() {
   replicated = ShardingAttr::getReplicated(func.getContext());
+  // Sized once: growing the table moves every entry (options included).
+  infos.reserve(body->getOperations().size());
   unsigned index = 0;
   for (Operation &op : *body) {
     OpInfo &info = infos[&op];
     info.index = index++;
-    if (auto iface = dyn_cast<ShardingOpInterface>(&op))
-      iface.getShardingOptions(p, info.all);
+    if (auto iface = dyn_cast<ShardingOpInterface>(&op)) {
+      SmallVector<ShardingOption, 8> options;
+      iface.getShardingOptions(p, options);
+      info.all.reserve(options.size() + 2); // room for segmented variants
+      std::move(options.begin(), options.end(), std::back_inserter(info.all));
+    }
   }
   // Segmented variants (fused projections cut by slices), then the order
   // the choices rely on: replicated first.
@@ -651,6 +659,7 @@ LogicalResult Planner::run() {
                           [](const ShardingOption &o) {
                             return o.kind == ParallelKind::Replicated;
                           });
+    info.feasible.reserve(info.all.size());
     for (const ShardingOption &o : info.all)
       if (!checkFeasible(o, &op, p, padding()))
         info.feasible.push_back(o);

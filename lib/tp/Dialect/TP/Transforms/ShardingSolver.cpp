@@ -187,6 +187,9 @@ mlir::tp::checkFeasible(const ShardingOption &option, Operation *op,
 LogicalResult ShardingSolver::initialize() {
   MLIRContext *ctx = func.getContext();
   bool ok = true;
+  // Sized once: growing the tables moves every entry.
+  states.reserve(body->getOperations().size());
+  order.reserve(body->getOperations().size());
   // Segmented variants of the options (fused projections cut by slices).
   // The analysis asks for the options of the ops near the slices only.
   llvm::DenseMap<Operation *, SmallVector<ShardingOption>> structural;
@@ -222,7 +225,7 @@ LogicalResult ShardingSolver::initialize() {
         unknownOps.insert(&op);
       continue;
     }
-    SmallVector<ShardingOption> all;
+    SmallVector<ShardingOption, 8> all;
     if (auto it = structural.find(&op); it != structural.end())
       all = std::move(it->second); // Asked for by the analysis already.
     else
@@ -234,6 +237,7 @@ LogicalResult ShardingSolver::initialize() {
         }))
       weightLike.insert(&op);
     OpState state;
+    state.options.reserve(all.size());
     for (ShardingOption &option : all)
       if (!checkFeasible(option, &op, tpSize, allowPadding))
         state.options.push_back(option);
