@@ -206,6 +206,38 @@ def case_ok(case, p):
     check(not leftovers, f"temporary files left behind: {leftovers}")
 
 
+STATS_LINE = (r"tp-launch: rank (\d+): tp_entry median ([0-9.]+) ms min "
+              r"([0-9.]+) ms max ([0-9.]+) ms \((\d+) calls?\); peak RSS "
+              r"([0-9.]+) MiB \(arguments ([0-9.]+) MiB\)")
+
+
+def case_timing(case, p, extra, calls):
+    """--warmup / --repeat / --rank-stats: the summary says what was timed, every
+    rank has its line (median within [min, max], a peak RSS at least the
+    arguments), and the outputs are exactly those of one call (the earlier
+    calls' results were freed, the last call's written)."""
+    inputs = case.write_inputs()
+    proc, _ = case.run(p, case.fixture(f"fixture_model_tp{p}"), inputs,
+                       extra=extra)
+    check(proc.returncode == 0, "tp-launch failed")
+    timed = (rf"median of {calls} calls? after \d+ warm-up, max over ranks"
+             if calls > 1 or "--warmup" in extra else "max over ranks")
+    check(re.search(rf"tp-launch: @fixture on {p} ranks? \(mpi\): "
+                    rf"tp_entry [0-9.]+ ms \({timed}\); wrote ",
+                    proc.stdout) is not None, "no summary line")
+    lines = re.findall(STATS_LINE, proc.stdout)
+    check([int(line[0]) for line in lines] == list(range(p)),
+          f"expected one stats line per rank 0..{p - 1}, got {lines}")
+    for rank, median, low, high, count, rss, args in lines:
+        median, low, high = float(median), float(low), float(high)
+        check(low <= median <= high, f"rank {rank}: median outside [min, max]")
+        check(int(count) == calls, f"rank {rank}: {count} calls, not {calls}")
+        # The fixture's arguments are a few bytes; a process is megabytes.
+        check(float(rss) >= 1.0, f"rank {rank}: peak RSS {rss} MiB")
+        check(float(args) < 0.1, f"rank {rank}: arguments {args} MiB")
+    case.check_outputs(p)
+
+
 def error_case(case, name):
     model2 = case.fixture("fixture_model_tp2")
     inputs = case.write_inputs()
@@ -268,6 +300,17 @@ def error_case(case, name):
         proc, t = case.run(2, model2, inputs, extra=["--bogus"])
         case.expect_failure(proc, t, rank + r"tp-launch: unknown option "
                             r"'--bogus'")
+    elif name == "bad_repeat":
+        for extra, message in [
+                (["--repeat", "0"], r"--repeat wants a whole number from 1 "
+                                    r"to 1000000, got '0'"),
+                (["--warmup=-1"], r"--warmup wants a whole number from 0 to "
+                                  r"1000000, got '-1'"),
+                (["--repeat", "3x"], r"--repeat wants a whole number from 1 "
+                                     r"to 1000000, got '3x'")]:
+            proc, t = case.run(2, model2, inputs, extra=extra)
+            case.expect_failure(proc, t, rank + "tp-launch: " + message)
+            check(proc.returncode == 2, "a bad option should exit with 2")
     elif name == "rank_exit":
         # A pre-existing output survives a failed run untouched.
         with open(case.outputs[0], "wb") as f:
@@ -561,8 +604,14 @@ def main():
     args = parser.parse_args()
     case = Case(args)
     match = re.fullmatch(r"ok_np(\d)", args.case)
+    timing = re.fullmatch(r"timing_np(\d)", args.case)
     if match:
         case_ok(case, int(match.group(1)))
+    elif timing:
+        case_timing(case, int(timing.group(1)),
+                    ["--warmup", "2", "--repeat", "3"], 3)
+    elif args.case == "stats_np2":
+        case_timing(case, 2, ["--rank-stats"], 1)
     elif args.case.startswith("gpu_"):
         gpu_case(case, args.case)
     else:

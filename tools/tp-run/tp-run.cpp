@@ -129,6 +129,21 @@ static cl::opt<std::string> mpiexec("mpiexec",
                                     cl::desc("The MPI launcher to use"),
                                     cl::init("mpiexec"));
 static cl::opt<bool> quiet("quiet", cl::desc("Print only errors and --check"));
+static cl::opt<unsigned>
+    warmup("warmup",
+           cl::desc("tp-launch --warmup: untimed calls of the "
+                    "sharded program's tp_entry first"),
+           cl::init(0));
+static cl::opt<unsigned>
+    repeat("repeat",
+           cl::desc("tp-launch --repeat: timed calls of the "
+                    "sharded program's tp_entry (median reported)"),
+           cl::init(1));
+static cl::opt<bool>
+    rankStats("rank-stats",
+              cl::desc("tp-launch --rank-stats: each rank's tp_entry times "
+                       "and peak resident memory (implied by --warmup "
+                       "and --repeat)"));
 static cl::opt<std::string>
     uneven("uneven",
            cl::desc("A split dimension that does not divide evenly: error "
@@ -591,7 +606,8 @@ int runJob(const std::vector<std::string> &command,
 /// Runs `mpiexec -n N tp-launch ...`; returns the exit code.
 int launch(StringRef launcher, const std::string &model, int64_t ranks,
            const std::vector<std::string> &inputPaths,
-           const std::vector<std::string> &outputPaths, bool showPaths) {
+           const std::vector<std::string> &outputPaths, bool showPaths,
+           const std::vector<std::string> &extra = {}) {
   llvm::ErrorOr<std::string> mpi = llvm::sys::findProgramByName(mpiexec);
   if (!mpi) {
     fail("cannot find '" + mpiexec + "' (install mpich, or pass --mpiexec)");
@@ -613,6 +629,7 @@ int launch(StringRef launcher, const std::string &model, int64_t ranks,
     args.push_back("--quiet");
   if (!showPaths) // files in the scratch folder, gone when tp-run exits
     args.push_back("--no-output-paths");
+  args.insert(args.end(), extra.begin(), extra.end());
   // Hydra's own limit, a little after tp-launch's watchdog, so that a hung
   // job is ended even if a rank cannot run its watchdog.
   std::vector<std::string> env;
@@ -882,6 +899,11 @@ int main(int argc, char **argv) {
                 std::to_string(tpSize.getValue()));
   if (target != "cpu" && target != "gpu")
     return fail("--target must be cpu or gpu, got '" + target + "'");
+  if (repeat < 1 || repeat > 1000000 || warmup > 1000000)
+    return fail("--repeat wants 1 to 1000000 calls and --warmup 0 to "
+                "1000000, got --repeat=" +
+                std::to_string(repeat.getValue()) +
+                " --warmup=" + std::to_string(warmup.getValue()));
   // Upstream's gpu-module-to-binary reports a missing toolkit but then takes
   // whatever ptxas is on PATH; a toolkit named here must be the one used.
   if (target == "gpu") {
@@ -1098,8 +1120,16 @@ int main(int argc, char **argv) {
   double start = now();
   progress_.phase(llvm::formatv("run on {0} rank{1}", tpSize.getValue(),
                                 tpSize == 1 ? "" : "s"));
-  int rc =
-      launch(launcher, modelSo, tpSize, inputPaths, outputPaths, showPaths);
+  // --warmup / --repeat / --rank-stats time the sharded run only.
+  std::vector<std::string> timing;
+  if (warmup.getNumOccurrences())
+    timing.push_back("--warmup=" + std::to_string(warmup.getValue()));
+  if (repeat.getNumOccurrences())
+    timing.push_back("--repeat=" + std::to_string(repeat.getValue()));
+  if (rankStats)
+    timing.push_back("--rank-stats");
+  int rc = launch(launcher, modelSo, tpSize, inputPaths, outputPaths, showPaths,
+                  timing);
   double runSeconds = now() - start;
   if (int sig = jobControl().signal.load())
     return 128 + sig;

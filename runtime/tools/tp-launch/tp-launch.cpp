@@ -2,6 +2,7 @@
 //
 //   mpiexec -n N tp-launch --model model.so --inputs a.npy,b.npy
 //                          --output y.npy[,z.npy] [--timeout S] [--quiet]
+//                          [--warmup N] [--repeat M] [--rank-stats]
 //   tp-launch --spawn N --model gpu-model.so ...     (GPU models, one node)
 //
 // tp-launch links no backend: it reads the model's manifest from the file
@@ -33,6 +34,7 @@
 #include "tp/runtime/npy.h"
 #include "tp/runtime/tp_runtime.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -46,6 +48,7 @@
 #include <set>
 #include <string>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -76,6 +79,14 @@ const char usageText[] =
     "  --quiet          print nothing on success\n"
     "  --no-output-paths  leave the output paths out of the summary line\n"
     "                   (tp-run: they are temporaries)\n"
+    "  --warmup N       call tp_entry N times untimed first (default 0)\n"
+    "  --repeat M       time M calls of tp_entry and report their median "
+    "(default 1);\n"
+    "                   the outputs are the last call's results\n"
+    "  --rank-stats     print each rank's tp_entry times (median, min, max) "
+    "and\n"
+    "                   peak resident memory (implied by --warmup and "
+    "--repeat)\n"
     "  --spawn N        start N ranks of this program on this node, rank r "
     "on GPU\n"
     "                   r % (visible GPUs); GPU models only\n"
@@ -99,6 +110,7 @@ struct RuntimeApi {
                          tp_reduce_op) = nullptr;
   tp_status (*allGather)(const void *, void *, int64_t, int64_t,
                          tp_dtype) = nullptr;
+  tp_status (*barrier)() = nullptr;
   const char *(*lastError)() = nullptr;
   void (*abort)(int, const char *) = nullptr;
   int (*inCollective)() = nullptr;
@@ -137,7 +149,24 @@ struct Options {
   bool help = false;
   int spawn = 0;       ///< --spawn N (0: this process is one rank)
   std::string backend; ///< --backend, "" = from the manifest
+  int warmup = 0;      ///< --warmup N: untimed calls of tp_entry first
+  int repeat = 1;      ///< --repeat M: timed calls (median reported)
+  bool stats = false;  ///< --rank-stats (implied by --warmup / --repeat)
 };
+
+/// Parses a count option's value in [low, 1000000].
+bool parseCount(const std::string &name, const std::string &value, int low,
+                int &out, std::string &error) {
+  char *end = nullptr;
+  long n = std::strtol(value.c_str(), &end, 10);
+  if (value.empty() || *end != '\0' || n < low || n > 1000000) {
+    error = name + " wants a whole number from " + std::to_string(low) +
+            " to 1000000, got '" + value + "'";
+    return false;
+  }
+  out = int(n);
+  return true;
+}
 
 bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
   bool haveModel = false;
@@ -155,6 +184,10 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
       options.showOutputPaths = false;
       continue;
     }
+    if (arg == "--rank-stats") {
+      options.stats = true;
+      continue;
+    }
     std::string name = arg, value;
     size_t equals = arg.find('=');
     bool inlineValue = arg.rfind("--", 0) == 0 && equals != std::string::npos;
@@ -163,7 +196,8 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
       value = arg.substr(equals + 1);
     }
     if (name != "--model" && name != "--inputs" && name != "--output" &&
-        name != "--timeout" && name != "--spawn" && name != "--backend") {
+        name != "--timeout" && name != "--spawn" && name != "--backend" &&
+        name != "--warmup" && name != "--repeat") {
       error = "unknown option '" + arg + "'";
       return false;
     }
@@ -192,6 +226,12 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
         return false;
       }
       options.spawn = int(n);
+    } else if (name == "--warmup" || name == "--repeat") {
+      if (!parseCount(name, value, name == "--warmup" ? 0 : 1,
+                      name == "--warmup" ? options.warmup : options.repeat,
+                      error))
+        return false;
+      options.stats = true;
     } else if (name == "--backend") {
       if (value != "mpi" && value != "nccl") {
         error = "--backend must be mpi or nccl, got '" + value + "'";
@@ -422,9 +462,14 @@ public:
   void validateInputs();
   void validateOutputs();
   void prepareArguments();
+  /// Calls tp_entry --warmup + --repeat times (the results of all but the
+  /// last call are freed) and times the --repeat last ones.
   void runEntry();
   void collectResults();
   void assembleResults();
+  /// --rank-stats: gathers every rank's times and peak resident memory on
+  /// every rank (a collective: all ranks call it).
+  void gatherStats();
   /// Rank 0: writes every output to its temporary (or device); false with a
   /// message, and nothing left behind, if one cannot be written.
   bool writeOutputs(std::string &failure);
@@ -452,8 +497,15 @@ private:
   std::vector<size_t> resultOffsets; // word offset of each result descriptor
   std::vector<std::vector<unsigned char>> localResults; // contiguous, host
   std::vector<std::vector<unsigned char>> fullResults;  // meaningful on rank 0
-  double entryMilliseconds = 0;
+  double entryMilliseconds = 0; // the median of stepMilliseconds
   double maxEntryMilliseconds = 0;
+  std::vector<double> stepMilliseconds; // the timed calls
+  std::vector<double> rankStats;        // --rank-stats: statsFields per rank
+  static constexpr int statsFields = 5; // median, min, max, peak MiB, args MiB
+
+  /// The distinct buffers the model allocated for its results (not our
+  /// argument buffers, not MLIR's constant globals): the launcher frees them.
+  std::set<intptr_t> modelAllocations() const;
   std::vector<files::OutputFile> outputFiles; // rank 0
 
   std::string argumentName(size_t i) const {
@@ -630,23 +682,78 @@ void Launcher::runEntry() {
   for (auto &descriptor : argumentDescriptors)
     packed.push_back(descriptor.data());
 
+  const int calls = options.warmup + options.repeat;
   CrashHandlers crashHandlers(rank);
-  insideEntry = true;
-  auto start = std::chrono::steady_clock::now();
-  entry(packed.data());
-  if (api.gpu())
-    api.device.sync(); // the model only enqueued its work
-  auto end = std::chrono::steady_clock::now();
-  insideEntry = false;
+  for (int call = 0; call < calls; ++call) {
+    if (call > 0) {
+      // The previous call's results are not needed: free them, so that
+      // repeated calls do not pile up memory.
+      for (intptr_t allocated : modelAllocations())
+        memory->freeModelBuffer(reinterpret_cast<void *>(allocated));
+      std::fill(resultWords.begin(), resultWords.end(), 0);
+    }
+    // Start every rank's call together, so that a rank's time is its step,
+    // not its wait for a slower rank's previous one.
+    if (calls > 1 && api.barrier() != TP_OK)
+      fail(std::string("timing: ") + api.lastError());
+    insideEntry = true;
+    auto start = std::chrono::steady_clock::now();
+    entry(packed.data());
+    if (api.gpu())
+      api.device.sync(); // the model only enqueued its work
+    auto end = std::chrono::steady_clock::now();
+    insideEntry = false;
+    if (call >= options.warmup)
+      stepMilliseconds.push_back(
+          std::chrono::duration<double, std::milli>(end - start).count());
+  }
+  std::vector<double> sorted = stepMilliseconds;
+  std::sort(sorted.begin(), sorted.end());
+  const size_t n = sorted.size();
   entryMilliseconds =
-      std::chrono::duration<double, std::milli>(end - start).count();
+      n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
+std::set<intptr_t> Launcher::modelAllocations() const {
+  std::set<intptr_t> ours, allocations;
+  for (void *buffer : argumentBuffers)
+    ours.insert(reinterpret_cast<intptr_t>(buffer));
+  for (size_t j = 0; j < manifest.results.size(); ++j) {
+    intptr_t allocated = intptr_t(resultWords[resultOffsets[j]]);
+    if (allocated && allocated != globalMemrefSentinel &&
+        !ours.count(allocated))
+      allocations.insert(allocated);
+  }
+  return allocations;
+}
+
+void Launcher::gatherStats() {
+  if (!options.stats)
+    return;
+  struct rusage usage;
+  std::memset(&usage, 0, sizeof(usage));
+  getrusage(RUSAGE_SELF, &usage); // ru_maxrss: KiB on Linux
+  double argumentBytes = 0;
+  for (const TensorSpec &spec : manifest.args)
+    argumentBytes +=
+        double(spec.localElements()) * double(rt::dtypeSize(spec.dtype));
+  const double mib = 1024.0 * 1024.0;
+  double local[statsFields] = {
+      entryMilliseconds,
+      *std::min_element(stepMilliseconds.begin(), stepMilliseconds.end()),
+      *std::max_element(stepMilliseconds.begin(), stepMilliseconds.end()),
+      double(usage.ru_maxrss) * 1024.0 / mib, argumentBytes / mib};
+  rankStats.assign(size_t(statsFields) * size_t(size), 0.0);
+  if (onHostData(local, sizeof(local), rankStats.data(),
+                 rankStats.size() * sizeof(double),
+                 [&](const void *src, void *dst) {
+                   return api.allGather(src, dst, 1, statsFields, TP_F64);
+                 }) != TP_OK)
+    fail(std::string("timing: ") + api.lastError());
 }
 
 void Launcher::collectResults() {
-  std::set<intptr_t> ours;
-  for (void *buffer : argumentBuffers)
-    ours.insert(reinterpret_cast<intptr_t>(buffer));
-  std::set<intptr_t> toFree;
+  const std::set<intptr_t> toFree = modelAllocations();
   localResults.resize(manifest.results.size());
   for (size_t j = 0; j < manifest.results.size(); ++j) {
     const TensorSpec &spec = manifest.results[j];
@@ -683,10 +790,6 @@ void Launcher::collectResults() {
       copyStridedToContiguous(span.data(), d[2] - low, sizes, strides, r,
                               elementSize, local.data());
     }
-    intptr_t allocated = intptr_t(d[0]);
-    if (allocated && allocated != globalMemrefSentinel &&
-        !ours.count(allocated))
-      toFree.insert(allocated);
   }
   // After all copies: two results may share one allocation.
   for (intptr_t allocated : toFree)
@@ -880,11 +983,22 @@ void Launcher::printSummary() {
     outputs += (j ? ", " : "") + options.outputs[j];
   if (!options.showOutputPaths)
     outputs = plural(options.outputs.size(), "result");
-  std::printf("tp-launch: @%s on %s (%s): tp_entry %.3f ms (max over "
-              "ranks); wrote %s\n",
+  std::string timing = "max over ranks";
+  if (options.warmup > 0 || options.repeat > 1)
+    timing = "median of " + plural(size_t(options.repeat), "call") + " after " +
+             std::to_string(options.warmup) + " warm-up, max over ranks";
+  std::printf("tp-launch: @%s on %s (%s): tp_entry %.3f ms (%s); wrote %s\n",
               manifest.entry.c_str(), plural(size_t(size), "rank").c_str(),
-              api.backendName(), maxEntryMilliseconds,
+              api.backendName(), maxEntryMilliseconds, timing.c_str(),
               outputs.empty() ? "nothing" : outputs.c_str());
+  // --rank-stats: one line per rank, the figures gathered in gatherStats.
+  for (int r = 0; r < size && !rankStats.empty(); ++r) {
+    const double *f = rankStats.data() + size_t(r) * statsFields;
+    std::printf("tp-launch: rank %d: tp_entry median %.3f ms min %.3f ms max "
+                "%.3f ms (%s); peak RSS %.1f MiB (arguments %.1f MiB)\n",
+                r, f[0], f[1], f[2],
+                plural(size_t(options.repeat), "call").c_str(), f[3], f[4]);
+  }
   std::fflush(stdout);
 }
 
@@ -967,6 +1081,7 @@ void loadBackend(const std::string &backend) {
   bind(library, "tp_backend_name", loaded.backendName);
   bind(library, "tp_all_reduce", loaded.allReduce);
   bind(library, "tp_all_gather", loaded.allGather);
+  bind(library, "tp_barrier", loaded.barrier);
   bind(library, "tp_last_error", loaded.lastError);
   bind(library, "tp_in_collective", loaded.inCollective);
   bind(library, "tp_abort", loaded.abort);
@@ -1054,6 +1169,7 @@ int main(int argc, char **argv) {
   launcher.runEntry();
   launcher.collectResults();
   launcher.assembleResults();
+  launcher.gatherStats();
   std::string failure;
   bool written = launcher.writeOutputs(failure);
   bool ok = launcher.agreeOnOutputs(written) && written &&
