@@ -17,6 +17,7 @@ is no GPU.
 
 import argparse
 import ast
+import json
 import os
 import re
 import shutil
@@ -236,6 +237,132 @@ def case_timing(case, p, extra, calls):
         check(float(rss) >= 1.0, f"rank {rank}: peak RSS {rss} MiB")
         check(float(args) < 0.1, f"rank {rank}: arguments {args} MiB")
     case.check_outputs(p)
+
+
+ST_DTYPES = {"F32": ("f", 4), "I32": ("i", 4), "I64": ("q", 8),
+             "F64": ("d", 8)}
+
+
+def write_safetensors(path, tensors, truncate=0):
+    """tensors: [(name, dtype, shape, values)] -> a .safetensors file."""
+    header, blob = {"__metadata__": {"format": "test"}}, b""
+    for name, dtype, shape, values in tensors:
+        code, _ = ST_DTYPES[dtype]
+        data = struct.pack(f"<{len(values)}{code}", *values)
+        header[name] = {"dtype": dtype, "shape": list(shape),
+                        "data_offsets": [len(blob), len(blob) + len(data)]}
+        blob += data
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    content = struct.pack("<Q", len(text)) + text + blob
+    with open(path, "wb") as f:
+        f.write(content[:len(content) - truncate])
+
+
+WEIGHTS = [("model.x", "F32", (3, 4), X), ("model.a", "F32", (12, 3), A),
+           ("model.b", "F32", (2, 7), B), ("model.h", "F32", (5,), H),
+           ("model.g", "F32", (4,), G)]
+WEIGHT_MAP = {"0": "model.x", "1": "model.a", "2": "model.b", "4": "model.h",
+              "5": "model.g"}
+
+
+def case_weights(case, name):
+    """Arguments from .safetensors files (--weights, --weight-map): every
+    output exact, as with .npy inputs; the per-rank line says how much was
+    read."""
+    weights = case.path("w.safetensors")
+    mode = case.path("mode.npy")
+    write_npy(mode, "<i4", (), [0])
+    if name == "weights_np2":
+        # Five arguments from one file (inline map), `mode` from --inputs.
+        write_safetensors(weights, WEIGHTS)
+        extra = ["--weights", weights, "--weight-map", json.dumps(WEIGHT_MAP),
+                 "--rank-stats"]
+        proc, _ = case.run(2, case.fixture("fixture_model_tp2"), [mode],
+                           extra=extra)
+    else:
+        # Every argument from two files, the map in a file, no --inputs.
+        first, second = case.path("a.safetensors"), case.path("b.safetensors")
+        write_safetensors(first, WEIGHTS[:2])
+        write_safetensors(second, WEIGHTS[2:] + [("mode", "I32", (), [0])])
+        with open(case.path("map.json"), "w") as f:
+            json.dump(dict(WEIGHT_MAP, **{"3": "mode"}), f)
+        command = [case.args.mpiexec, "-n", "3", case.args.launcher,
+                   "--model", case.fixture("fixture_model_tp3"),
+                   "--weights", f"{first},{second}",
+                   "--weight-map", case.path("map.json"),
+                   "--output", ",".join(case.outputs), "--rank-stats"]
+        print("+", " ".join(command), flush=True)
+        proc = subprocess.run(command, capture_output=True, text=True,
+                              timeout=90)
+        print("stdout:\n" + proc.stdout + "stderr:\n" + proc.stderr)
+    check(proc.returncode == 0, "tp-launch failed")
+    p = 2 if name == "weights_np2" else 3
+    lines = re.findall(r"tp-launch: rank (\d+): .*\(arguments [0-9.]+ MiB; "
+                       r"([0-9.]+) MiB read from --weights\)", proc.stdout)
+    check([int(r) for r, _ in lines] == list(range(p)),
+          f"expected a line per rank with the bytes read, got {lines}")
+    case.check_outputs(p)
+
+
+def weights_error_case(case, name):
+    model2 = case.fixture("fixture_model_tp2")
+    weights = case.path("w.safetensors")
+    mode = case.path("mode.npy")
+    write_npy(mode, "<i4", (), [0])
+    write_safetensors(weights, WEIGHTS)
+    rank = r"tp: rank \d+: "
+    inline = json.dumps(WEIGHT_MAP)
+
+    def run(extra, inputs=(mode,)):
+        return case.run(2, model2, list(inputs), extra=extra)
+
+    cases = [
+        # A name the files do not have.
+        (["--weights", weights, "--weight-map", inline.replace("model.b",
+                                                                "model.c")],
+         r"argument 2: no tensor 'model\.c' in [^ ]*w\.safetensors"),
+        # Shape and dtype against the argument, naming the tensor.
+        (["--weights", weights, "--weight-map",
+          json.dumps(dict(WEIGHT_MAP, **{"1": "model.x"}))],
+         r"argument 1 \([^)]*w\.safetensors\): tensor 'model\.x' has shape "
+         r"\[3, 4\], but the argument is \[12, 3\]"),
+        (["--weights", weights, "--weight-map",
+          json.dumps(dict(WEIGHT_MAP, **{"3": "model.h"}))],
+         r"argument 3 \([^)]*w\.safetensors\): tensor 'model\.h' has dtype "
+         r"F32, but the argument is i32 \(I32\)"),
+        # The map itself.
+        (["--weights", weights, "--weight-map", '{"0": "model.x",'],
+         r"--weight-map: malformed JSON: line 1"),
+        (["--weights", weights, "--weight-map", '{"7": "model.x"}'],
+         r"--weight-map: key '7' is not an argument index of @fixture "
+         r"\(0 to 5"),
+        (["--weights", weights, "--weight-map", '{"0": 3}'],
+         r"--weight-map: the value of '0' must be a tensor name"),
+        (["--weights", weights, "--weight-map", case.path("nothing.json")],
+         r"--weight-map [^ ]*nothing\.json: cannot open file"),
+        (["--weight-map", inline], r"tp-launch: --weight-map needs --weights"),
+        # --inputs must list exactly the arguments the map leaves.
+        (["--weights", weights, "--weight-map", inline],
+         r"expected 1 input \(one per argument of @fixture not read from "
+         r"--weights\), got 2"),
+    ]
+    for extra, pattern in cases:
+        inputs = (mode, mode) if "got 2" in pattern else (mode,)
+        proc, t = run(extra, inputs)
+        case.expect_failure(proc, t, rank + pattern)
+    # Broken files: truncated data, and a name held by two files.
+    write_safetensors(weights, WEIGHTS, truncate=4)
+    proc, t = run(["--weights", weights, "--weight-map", inline])
+    case.expect_failure(proc, t, rank + r"weights [^ ]*w\.safetensors: tensor "
+                        r"'model\.g': data_offsets \[\d+, \d+\] go past the "
+                        r"end of the data")
+    write_safetensors(weights, WEIGHTS)
+    other = case.path("other.safetensors")
+    write_safetensors(other, WEIGHTS[:1])
+    proc, t = run(["--weights", f"{weights},{other}", "--weight-map", inline])
+    case.expect_failure(proc, t, rank + r"argument 0: tensor 'model\.x' is in "
+                        r"both [^ ]*w\.safetensors and [^ ]*other\.safetensors")
 
 
 def error_case(case, name):
@@ -610,6 +737,10 @@ def main():
     elif timing:
         case_timing(case, int(timing.group(1)),
                     ["--warmup", "2", "--repeat", "3"], 3)
+    elif args.case in ("weights_np2", "weights_files_np3"):
+        case_weights(case, args.case)
+    elif args.case == "weights_errors":
+        weights_error_case(case, args.case)
     elif args.case == "stats_np2":
         case_timing(case, 2, ["--rank-stats"], 1)
     elif args.case.startswith("gpu_"):

@@ -3,6 +3,7 @@
 //   mpiexec -n N tp-launch --model model.so --inputs a.npy,b.npy
 //                          --output y.npy[,z.npy] [--timeout S] [--quiet]
 //                          [--warmup N] [--repeat M] [--rank-stats]
+//                          [--weights w.safetensors[,...] --weight-map MAP]
 //   tp-launch --spawn N --model gpu-model.so ...     (GPU models, one node)
 //
 // tp-launch links no backend: it reads the model's manifest from the file
@@ -29,13 +30,16 @@
 #include "Launch/ArgumentMemory.h"
 #include "Launch/ElfManifest.h"
 #include "Launch/HostLayout.h"
+#include "Launch/Json.h"
 #include "Launch/Manifest.h"
+#include "Launch/Safetensors.h"
 #include "tp/runtime/files.h"
 #include "tp/runtime/npy.h"
 #include "tp/runtime/tp_runtime.h"
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -44,6 +48,8 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -83,6 +89,14 @@ const char usageText[] =
     "  --repeat M       time M calls of tp_entry and report their median "
     "(default 1);\n"
     "                   the outputs are the last call's results\n"
+    "  --weights LIST   comma-separated .safetensors files; the arguments "
+    "--weight-map\n"
+    "                   names are read from them, each rank reading only its "
+    "shard,\n"
+    "                   and --inputs lists the other arguments, in order\n"
+    "  --weight-map MAP JSON object {\"ARGUMENT INDEX\": \"TENSOR NAME\", "
+    "...}, inline\n"
+    "                   (starting with '{') or in a file\n"
     "  --rank-stats     print each rank's tp_entry times (median, min, max) "
     "and\n"
     "                   peak resident memory (implied by --warmup and "
@@ -152,6 +166,9 @@ struct Options {
   int warmup = 0;      ///< --warmup N: untimed calls of tp_entry first
   int repeat = 1;      ///< --repeat M: timed calls (median reported)
   bool stats = false;  ///< --rank-stats (implied by --warmup / --repeat)
+  bool haveInputs = false;
+  std::vector<std::string> weights; ///< --weights: .safetensors files
+  std::string weightMap;            ///< --weight-map: JSON text or a file
 };
 
 /// Parses a count option's value in [low, 1000000].
@@ -197,7 +214,8 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
     }
     if (name != "--model" && name != "--inputs" && name != "--output" &&
         name != "--timeout" && name != "--spawn" && name != "--backend" &&
-        name != "--warmup" && name != "--repeat") {
+        name != "--warmup" && name != "--repeat" && name != "--weights" &&
+        name != "--weight-map") {
       error = "unknown option '" + arg + "'";
       return false;
     }
@@ -211,7 +229,17 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
     if (name == "--model") {
       options.model = value;
       haveModel = true;
+    } else if (name == "--weights") {
+      if (!files::splitList(value, options.weights)) {
+        error = "empty file name in --weights '" + value + "'";
+        return false;
+      }
+    } else if (name == "--weight-map") {
+      options.weightMap = value;
+    } else if (name == "--inputs" && value.empty()) {
+      options.haveInputs = true; // none: every argument is a weight
     } else if (name == "--inputs" || name == "--output") {
+      options.haveInputs |= name == "--inputs";
       if (!files::splitList(
               value, name == "--inputs" ? options.inputs : options.outputs)) {
         error = "empty file name in " + name + " '" + value + "'";
@@ -250,6 +278,13 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
   }
   if (!haveModel || options.model.empty()) {
     error = "missing --model";
+    return false;
+  }
+  if (options.weights.empty() != options.weightMap.empty()) {
+    error = options.weights.empty()
+                ? "--weight-map needs --weights"
+                : "--weights needs --weight-map (which argument reads which "
+                  "tensor)";
     return false;
   }
   return true;
@@ -459,9 +494,15 @@ public:
                          : createHostMemory()) {}
 
   void loadModel();
+  /// --weights / --weight-map: opens the files, maps arguments to tensors
+  /// and checks their dtypes and shapes (on every rank, before any
+  /// collective).
+  void validateWeights();
   void validateInputs();
   void validateOutputs();
   void prepareArguments();
+  /// Argument i's shard from its --weights tensor.
+  void prepareWeight(size_t i, size_t bytes);
   /// Calls tp_entry --warmup + --repeat times (the results of all but the
   /// last call are freed) and times the --repeat last ones.
   void runEntry();
@@ -491,6 +532,14 @@ private:
   Manifest manifest;
   EntryFunction entry = nullptr;
   std::vector<npy::Header> inputHeaders;
+  /// Per argument: its --inputs index, or -1 when it is read from --weights.
+  std::vector<int> inputFor;
+  std::vector<std::unique_ptr<safetensors::SafetensorsFile>> weightFiles;
+  /// Per argument read from --weights: the file and the tensor.
+  std::map<size_t, std::pair<const safetensors::SafetensorsFile *,
+                             const safetensors::TensorInfo *>>
+      weightFor;
+  double weightBytesRead = 0;
   std::vector<void *> argumentBuffers;
   std::vector<std::vector<int64_t>> argumentDescriptors;
   std::vector<int64_t> resultWords;
@@ -501,7 +550,8 @@ private:
   double maxEntryMilliseconds = 0;
   std::vector<double> stepMilliseconds; // the timed calls
   std::vector<double> rankStats;        // --rank-stats: statsFields per rank
-  static constexpr int statsFields = 5; // median, min, max, peak MiB, args MiB
+  // median, min, max, peak MiB, argument MiB, MiB read from --weights
+  static constexpr int statsFields = 6;
 
   /// The distinct buffers the model allocated for its results (not our
   /// argument buffers, not MLIR's constant globals): the launcher frees them.
@@ -509,7 +559,13 @@ private:
   std::vector<files::OutputFile> outputFiles; // rank 0
 
   std::string argumentName(size_t i) const {
-    return "argument " + std::to_string(i) + " (" + options.inputs[i] + ")";
+    auto weight = weightFor.find(i);
+    if (weight != weightFor.end())
+      return "argument " + std::to_string(i) + " (tensor '" +
+             weight->second.second->name + "' of " +
+             weight->second.first->path() + ")";
+    size_t input = inputFor.empty() ? i : size_t(inputFor[i]);
+    return "argument " + std::to_string(i) + " (" + options.inputs[input] + ")";
   }
   std::string resultName(size_t i) const {
     return "result " + std::to_string(i) + " (" + options.outputs[i] + ")";
@@ -596,17 +652,99 @@ void Launcher::loadModel() {
       fail("manifest: an argument is too large");
 }
 
+void Launcher::validateWeights() {
+  inputFor.assign(manifest.args.size(), 0);
+  if (options.weights.empty()) {
+    for (size_t i = 0; i < inputFor.size(); ++i)
+      inputFor[i] = int(i);
+    return;
+  }
+  // The map: inline JSON or a file holding it.
+  std::string text = options.weightMap, error;
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos ||
+      text[text.find_first_not_of(" \t\r\n")] != '{') {
+    FILE *file = std::fopen(options.weightMap.c_str(), "rb");
+    if (!file)
+      fail("--weight-map " + options.weightMap +
+           ": cannot open file: " + std::strerror(errno));
+    text.clear();
+    char buffer[4096];
+    size_t n;
+    while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0 &&
+           text.size() < (1u << 24))
+      text.append(buffer, n);
+    std::fclose(file);
+  }
+  JsonValue map;
+  if (!parseJson(text, map, error))
+    fail("--weight-map: malformed JSON: " + error);
+  if (map.kind != JsonValue::Kind::Object)
+    fail("--weight-map: expected a JSON object {\"ARGUMENT INDEX\": "
+         "\"TENSOR NAME\", ...}, got " +
+         std::string(map.kindName()));
+  for (const std::string &path : options.weights) {
+    weightFiles.push_back(std::make_unique<safetensors::SafetensorsFile>());
+    if (!weightFiles.back()->open(path, error))
+      fail("weights " + path + ": " + error);
+  }
+  for (const auto &[key, value] : map.object) {
+    char *end = nullptr;
+    long index = std::strtol(key.c_str(), &end, 10);
+    if (key.empty() || *end != '\0' || index < 0 ||
+        size_t(index) >= manifest.args.size())
+      fail("--weight-map: key '" + key + "' is not an argument index of @" +
+           manifest.entry + " (0 to " +
+           std::to_string(manifest.args.size() - 1) +
+           "; tp-run also takes argument names)");
+    if (value.kind != JsonValue::Kind::String)
+      fail("--weight-map: the value of '" + key +
+           "' must be a tensor name (a string)");
+    if (weightFor.count(size_t(index)))
+      fail("--weight-map: argument " + key + " is mapped twice");
+    const safetensors::SafetensorsFile *holder = nullptr;
+    const safetensors::TensorInfo *tensor = nullptr;
+    for (const auto &file : weightFiles)
+      if (const safetensors::TensorInfo *t =
+              file->header().find(value.string)) {
+        if (tensor)
+          fail("argument " + key + ": tensor '" + value.string +
+               "' is in both " + holder->path() + " and " + file->path());
+        holder = file.get();
+        tensor = t;
+      }
+    if (!tensor)
+      fail("argument " + key + ": no tensor '" + value.string + "' in " +
+           files::joinList(options.weights));
+    if (!safetensors::checkTensor(
+            *tensor, manifest.args[size_t(index)],
+            "argument " + key + " (" + holder->path() + ")", error))
+      fail(error);
+    weightFor[size_t(index)] = {holder, tensor};
+  }
+  int next = 0;
+  for (size_t i = 0; i < inputFor.size(); ++i)
+    inputFor[i] = weightFor.count(i) ? -1 : next++;
+}
+
 void Launcher::validateInputs() {
-  if (options.inputs.size() != manifest.args.size())
-    fail("expected " + plural(manifest.args.size(), "input") +
-         " (one per argument of @" + manifest.entry + "), got " +
+  const size_t wanted = manifest.args.size() - weightFor.size();
+  if (!weightFor.empty() && !options.haveInputs && wanted > 0)
+    fail("arguments not in --weight-map need --inputs: expected " +
+         plural(wanted, "input") + " (one per argument of @" + manifest.entry +
+         " not read from --weights)");
+  if (options.inputs.size() != wanted)
+    fail("expected " + plural(wanted, "input") + " (one per argument of @" +
+         manifest.entry +
+         (weightFor.empty() ? ")" : " not read from --weights)") + ", got " +
          std::to_string(options.inputs.size()));
   inputHeaders.resize(manifest.args.size());
   for (size_t i = 0; i < manifest.args.size(); ++i) {
+    if (inputFor[i] < 0)
+      continue; // checked in validateWeights
     const TensorSpec &spec = manifest.args[i];
     npy::Header &header = inputHeaders[i];
     std::string error;
-    if (!npy::readHeader(options.inputs[i], header, error))
+    if (!npy::readHeader(options.inputs[size_t(inputFor[i])], header, error))
       fail(argumentName(i) + ": " + error);
     bool halfFromF32 = rt::isHalfDType(spec.dtype) && header.dtype == TP_F32;
     if (header.dtype != spec.dtype && !halfFromF32)
@@ -649,10 +787,15 @@ void Launcher::prepareArguments() {
     const TensorSpec &spec = manifest.args[i];
     const npy::Header &header = inputHeaders[i];
     std::string error;
-    MappedFile file;
-    if (!file.open(options.inputs[i], error))
-      fail(argumentName(i) + ": " + error);
     size_t bytes = size_t(spec.localElements()) * rt::dtypeSize(spec.dtype);
+    auto weight = weightFor.find(i);
+    if (weight != weightFor.end()) {
+      prepareWeight(i, bytes);
+      continue;
+    }
+    MappedFile file;
+    if (!file.open(options.inputs[size_t(inputFor[i])], error))
+      fail(argumentName(i) + ": " + error);
     void *buffer = memory->allocate(bytes, error);
     if (!buffer)
       fail(argumentName(i) + ": " + error);
@@ -668,6 +811,27 @@ void Launcher::prepareArguments() {
     }
     argumentDescriptors[i] = makeDescriptor(buffer, spec.localShape);
   }
+  weightFiles.clear(); // unmap: the shards are in the argument buffers
+}
+
+void Launcher::prepareWeight(size_t i, size_t bytes) {
+  const TensorSpec &spec = manifest.args[i];
+  const auto &[file, tensor] = weightFor.at(i);
+  std::string error;
+  void *buffer = memory->allocate(bytes, error);
+  if (!buffer)
+    fail(argumentName(i) + ": " + error);
+  argumentBuffers[i] = buffer;
+  if (memory->hostAccessible()) {
+    weightBytesRead += double(file->readShard(*tensor, spec, rank, buffer));
+  } else {
+    std::vector<unsigned char> staging(bytes);
+    weightBytesRead +=
+        double(file->readShard(*tensor, spec, rank, staging.data()));
+    if (!memory->copyIn(buffer, staging.data(), bytes, error))
+      fail(argumentName(i) + ": " + error);
+  }
+  argumentDescriptors[i] = makeDescriptor(buffer, spec.localShape);
 }
 
 void Launcher::runEntry() {
@@ -742,7 +906,9 @@ void Launcher::gatherStats() {
       entryMilliseconds,
       *std::min_element(stepMilliseconds.begin(), stepMilliseconds.end()),
       *std::max_element(stepMilliseconds.begin(), stepMilliseconds.end()),
-      double(usage.ru_maxrss) * 1024.0 / mib, argumentBytes / mib};
+      double(usage.ru_maxrss) * 1024.0 / mib,
+      argumentBytes / mib,
+      weightBytesRead / mib};
   rankStats.assign(size_t(statsFields) * size_t(size), 0.0);
   if (onHostData(local, sizeof(local), rankStats.data(),
                  rankStats.size() * sizeof(double),
@@ -994,10 +1160,17 @@ void Launcher::printSummary() {
   // --rank-stats: one line per rank, the figures gathered in gatherStats.
   for (int r = 0; r < size && !rankStats.empty(); ++r) {
     const double *f = rankStats.data() + size_t(r) * statsFields;
+    std::string weights;
+    if (!options.weights.empty()) {
+      char text[64];
+      std::snprintf(text, sizeof(text), "; %.1f MiB read from --weights", f[5]);
+      weights = text;
+    }
     std::printf("tp-launch: rank %d: tp_entry median %.3f ms min %.3f ms max "
-                "%.3f ms (%s); peak RSS %.1f MiB (arguments %.1f MiB)\n",
+                "%.3f ms (%s); peak RSS %.1f MiB (arguments %.1f MiB%s)\n",
                 r, f[0], f[1], f[2],
-                plural(size_t(options.repeat), "call").c_str(), f[3], f[4]);
+                plural(size_t(options.repeat), "call").c_str(), f[3], f[4],
+                weights.c_str());
   }
   std::fflush(stdout);
 }
@@ -1163,6 +1336,7 @@ int main(int argc, char **argv) {
   Launcher launcher(options, rank, size);
   // Everything up to prepareArguments is local and identical on every rank.
   launcher.loadModel();
+  launcher.validateWeights();
   launcher.validateInputs();
   launcher.validateOutputs();
   launcher.prepareArguments();
