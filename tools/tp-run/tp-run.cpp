@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Compiler.h"
+#include "Weights.h"
 
 #include "tp/Conversion/EntryPoint/Manifest.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
@@ -58,6 +59,7 @@
 #include <spawn.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
+#include <set>
 #include <thread>
 #include <unistd.h>
 
@@ -129,6 +131,17 @@ static cl::opt<std::string> mpiexec("mpiexec",
                                     cl::desc("The MPI launcher to use"),
                                     cl::init("mpiexec"));
 static cl::opt<bool> quiet("quiet", cl::desc("Print only errors and --check"));
+static cl::opt<std::string> weights(
+    "weights",
+    cl::desc("Comma-separated .safetensors files that hold arguments of the "
+             "entry function: by default each argument whose name (%wq) is a "
+             "tensor's; each rank reads only its shard. --inputs then lists "
+             "the other arguments, in order (default: random)"));
+static cl::opt<std::string> weightMap(
+    "weight-map",
+    cl::desc("Which argument reads which tensor of --weights: JSON "
+             "{\"ARGUMENT INDEX OR NAME\": \"TENSOR NAME\", ...}, inline or "
+             "in a file"));
 static cl::opt<unsigned>
     warmup("warmup",
            cl::desc("tp-launch --warmup: untimed calls of the "
@@ -343,7 +356,8 @@ std::string describe(const Numerics &n) {
 
 /// Checks, before anything is allocated, that the random inputs fit: each
 /// one in memory, all of them in the scratch folder.
-LogicalResult checkRandomInputSizes(func::FuncOp func, StringRef dir) {
+LogicalResult checkRandomInputSizes(func::FuncOp func, StringRef dir,
+                                    const std::set<unsigned> &skip = {}) {
   uint64_t total = 0;
   struct statvfs disk;
   uint64_t free = statvfs(dir.str().c_str(), &disk) == 0
@@ -354,6 +368,8 @@ LogicalResult checkRandomInputSizes(func::FuncOp func, StringRef dir) {
                         ? uint64_t(pages) * uint64_t(pageSize)
                         : UINT64_MAX;
   for (auto [i, type] : llvm::enumerate(func.getArgumentTypes())) {
+    if (skip.count(unsigned(i)))
+      continue;
     auto tensor = dyn_cast<RankedTensorType>(type);
     if (!tensor || !tensor.hasStaticShape())
       return func.emitOpError("argument #")
@@ -380,13 +396,17 @@ LogicalResult checkRandomInputSizes(func::FuncOp func, StringRef dir) {
   return success();
 }
 
-/// Writes uniformly random inputs for every argument of `func`.
+/// Writes uniformly random inputs for every argument of `func` not in `skip`
+/// (those read from --weights).
 LogicalResult writeRandomInputs(func::FuncOp func, StringRef dir,
-                                std::vector<std::string> &paths) {
-  if (failed(checkRandomInputSizes(func, dir)))
+                                std::vector<std::string> &paths,
+                                const std::set<unsigned> &skip = {}) {
+  if (failed(checkRandomInputSizes(func, dir, skip)))
     return failure();
   std::mt19937_64 rng(seed);
   for (auto [i, type] : llvm::enumerate(func.getArgumentTypes())) {
+    if (skip.count(unsigned(i)))
+      continue;
     auto tensor = cast<RankedTensorType>(type);
     std::vector<int64_t> shape(tensor.getShape().begin(),
                                tensor.getShape().end());
@@ -607,7 +627,8 @@ int runJob(const std::vector<std::string> &command,
 int launch(StringRef launcher, const std::string &model, int64_t ranks,
            const std::vector<std::string> &inputPaths,
            const std::vector<std::string> &outputPaths, bool showPaths,
-           const std::vector<std::string> &extra = {}) {
+           const std::vector<std::string> &extra = {},
+           const tp_run::WeightPlan *weightPlan = nullptr) {
   llvm::ErrorOr<std::string> mpi = llvm::sys::findProgramByName(mpiexec);
   if (!mpi) {
     fail("cannot find '" + mpiexec + "' (install mpich, or pass --mpiexec)");
@@ -630,6 +651,12 @@ int launch(StringRef launcher, const std::string &model, int64_t ranks,
   if (!showPaths) // files in the scratch folder, gone when tp-run exits
     args.push_back("--no-output-paths");
   args.insert(args.end(), extra.begin(), extra.end());
+  if (weightPlan && !weightPlan->tensorFor.empty()) {
+    args.push_back("--weights");
+    args.push_back(::tp::files::joinList(weightPlan->files));
+    args.push_back("--weight-map");
+    args.push_back(weightPlan->launchMap());
+  }
   // Hydra's own limit, a little after tp-launch's watchdog, so that a hung
   // job is ended even if a rank cannot run its watchdog.
   std::vector<std::string> env;
@@ -806,17 +833,24 @@ SmallVector<tp_dtype> acceptedDtypes(Type elem) {
 /// Checks the --inputs files against the entry's arguments (count, dtype,
 /// shape) before anything is compiled; the launcher checks them again.
 LogicalResult checkInputFiles(func::FuncOp func,
-                              const std::vector<std::string> &paths) {
-  if (paths.size() != func.getNumArguments()) {
-    fail(llvm::formatv("expected {0} input{1} (one per argument of @{2}), "
+                              const std::vector<std::string> &paths,
+                              const std::set<unsigned> &skip = {}) {
+  // The arguments the files are for: all but those read from --weights.
+  std::vector<unsigned> argIndices;
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    if (!skip.count(i))
+      argIndices.push_back(i);
+  if (paths.size() != argIndices.size()) {
+    fail(llvm::formatv("expected {0} input{1} (one per argument of @{2}{4}), "
                        "got {3}",
-                       func.getNumArguments(),
-                       func.getNumArguments() == 1 ? "" : "s", func.getName(),
-                       paths.size())
+                       argIndices.size(), argIndices.size() == 1 ? "" : "s",
+                       func.getName(), paths.size(),
+                       skip.empty() ? "" : " not read from --weights")
              .str());
     return failure();
   }
-  for (auto [i, path] : llvm::enumerate(paths)) {
+  for (auto [k, path] : llvm::enumerate(paths)) {
+    const unsigned i = argIndices[k];
     std::string name = "argument " + std::to_string(i) + " (" + path + ")";
     ::tp::npy::Header header;
     std::string error;
@@ -971,11 +1005,25 @@ int main(int argc, char **argv) {
 
   // Input files are checked against the entry's arguments before anything is
   // compiled.
+  // --weights: which arguments come from which tensors (headers only).
+  tp_run::WeightPlan weightPlan;
+  std::set<unsigned> fromWeights;
+  if (!weightMap.empty() && weights.empty())
+    return fail("--weight-map needs --weights");
+  if (!weights.empty()) {
+    std::string error;
+    if (!tp_run::resolveWeights(entryFunc,
+                                tp_run::argumentNames(entryFunc, sourceMgr),
+                                weights, weightMap, weightPlan, error))
+      return fail(error);
+    for (const auto &entry : weightPlan.tensorFor)
+      fromWeights.insert(entry.first);
+  }
   std::vector<std::string> inputPaths;
   if (!inputs.empty()) {
     if (!::tp::files::splitList(inputs, inputPaths))
       return fail("empty file name in --inputs '" + inputs + "'");
-    if (failed(checkInputFiles(entryFunc, inputPaths)))
+    if (failed(checkInputFiles(entryFunc, inputPaths, fromWeights)))
       return 1;
   }
 
@@ -1003,7 +1051,7 @@ int main(int argc, char **argv) {
   }
   // Fail before compiling if random inputs cannot fit.
   if (inputs.empty() && !buildOnly &&
-      failed(checkRandomInputSizes(entryFunc, scratch.path)))
+      failed(checkRandomInputSizes(entryFunc, scratch.path, fromWeights)))
     return 1;
   std::string modelSo = scratch.path + "/model.so";
   std::string refSo = scratch.path + "/model.ref.so";
@@ -1077,7 +1125,8 @@ int main(int argc, char **argv) {
 
   // Inputs.
   if (inputs.empty() &&
-      failed(writeRandomInputs(entryFunc, scratch.path, inputPaths)))
+      failed(writeRandomInputs(entryFunc, scratch.path, inputPaths,
+                               fromWeights)))
     return 1;
 
   // Outputs.
@@ -1129,7 +1178,7 @@ int main(int argc, char **argv) {
   if (rankStats)
     timing.push_back("--rank-stats");
   int rc = launch(launcher, modelSo, tpSize, inputPaths, outputPaths, showPaths,
-                  timing);
+                  timing, &weightPlan);
   double runSeconds = now() - start;
   if (int sig = jobControl().signal.load())
     return 128 + sig;
@@ -1152,7 +1201,8 @@ int main(int argc, char **argv) {
                        ".npy");
   progress_.phase("reference run on 1 rank");
   start = now();
-  rc = launch(launcher, refSo, 1, inputPaths, refPaths, /*showPaths=*/false);
+  rc = launch(launcher, refSo, 1, inputPaths, refPaths, /*showPaths=*/false,
+              {}, &weightPlan);
   if (int sig = jobControl().signal.load())
     return 128 + sig;
   if (rc != 0 && timedOut(rc, now() - start))
