@@ -275,9 +275,21 @@ bool SafetensorsFile::open(const std::string &path, std::string &error) {
 uint64_t SafetensorsFile::readShard(const TensorInfo &tensor,
                                     const TensorSpec &spec, int rank,
                                     void *dst) const {
-  return readShardFrom(static_cast<const unsigned char *>(base) +
-                           parsed.dataOffset,
-                       tensor, spec, rank, dst);
+  uint64_t bytes = readShardFrom(static_cast<const unsigned char *>(base) +
+                                     parsed.dataOffset,
+                                 tensor, spec, rank, dst);
+  // The file's pages this read touched count in the rank's resident memory
+  // as long as they stay mapped: drop them now that the shard is copied, so
+  // that the rank's peak is its shards plus one tensor's pages, not twice
+  // its shards. (Other tensors' pages in the same span are read again from
+  // the page cache if needed.)
+  const uint64_t page = uint64_t(sysconf(_SC_PAGESIZE));
+  uint64_t first = (parsed.dataOffset + tensor.begin) / page * page;
+  uint64_t last = std::min<uint64_t>(parsed.dataOffset + tensor.end, size);
+  if (base && last > first)
+    madvise(static_cast<unsigned char *>(base) + first, size_t(last - first),
+            MADV_DONTNEED);
+  return bytes;
 }
 
 uint64_t readShardFrom(const unsigned char *dataSection,
