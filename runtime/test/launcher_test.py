@@ -305,6 +305,46 @@ def case_weights(case, name):
     case.check_outputs(p)
 
 
+def read_safetensors(path):
+    """(dtype, shape, values) of the one tensor of a .safetensors output,
+    with its name and the file's metadata checked."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    (size,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + size])
+    meta = header.pop("__metadata__", {})
+    check(meta.get("format") == "tp-mlir", f"{path}: metadata {meta}")
+    check(len(header) == 1, f"{path}: tensors {list(header)}")
+    (name, info), = header.items()
+    begin, end = info["data_offsets"]
+    data = blob[8 + size + begin:8 + size + end]
+    check(8 + size + end == len(blob), f"{path}: trailing bytes")
+    code, width = ST_DTYPES[info["dtype"]]
+    values = list(struct.unpack(f"<{len(data) // width}{code}", data))
+    return name, info["dtype"], tuple(info["shape"]), values
+
+
+def case_safetensors_output(case):
+    """Outputs named *.safetensors are safetensors files holding their result
+    as "result<j>" (f16 / bf16 results widened to F32, as in .npy); the
+    others stay .npy."""
+    inputs = case.write_inputs()
+    picked = {0: "F32", 4: "F32", 5: "I32", 6: "I64"}
+    for j in picked:
+        case.outputs[j] = case.path(f"y{j}.safetensors")
+    proc, _ = case.run(2, case.fixture("fixture_model_tp2"), inputs)
+    check(proc.returncode == 0, "tp-launch failed")
+    for j, (descr, shape, values) in enumerate(expected_outputs(2, 0)):
+        if j in picked:
+            name, dtype, got_shape, got = read_safetensors(case.outputs[j])
+            check(name == f"result{j}", f"y{j}: tensor {name}")
+            check(dtype == picked[j], f"y{j}: dtype {dtype}")
+        else:
+            _, got_shape, got = read_npy(case.outputs[j])
+        check(got_shape == shape, f"y{j}: shape {got_shape} != {shape}")
+        check(got == values, f"y{j}: values {got} != {values}")
+
+
 def weights_error_case(case, name):
     model2 = case.fixture("fixture_model_tp2")
     weights = case.path("w.safetensors")
@@ -739,6 +779,8 @@ def main():
                     ["--warmup", "2", "--repeat", "3"], 3)
     elif args.case in ("weights_np2", "weights_files_np3"):
         case_weights(case, args.case)
+    elif args.case == "safetensors_output_np2":
+        case_safetensors_output(case)
     elif args.case == "weights_errors":
         weights_error_case(case, args.case)
     elif args.case == "stats_np2":

@@ -15,6 +15,8 @@
 #include "Compiler.h"
 #include "Weights.h"
 
+#include "Launch/Safetensors.h"
+
 #include "tp/Conversion/EntryPoint/Manifest.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
 #include "tp/InitAll.h"
@@ -92,7 +94,9 @@ static cl::opt<std::string>
                     "\\\\)"));
 static cl::opt<std::string>
     outputs("output", cl::desc("Comma-separated .npy files for the results "
-                               "(same escapes as --inputs)"));
+                               "(same escapes as --inputs); a path ending in "
+                               ".safetensors gets its result as tensor "
+                               "\"result<index>\" of a .safetensors file"));
 static cl::opt<bool> check("check",
                            cl::desc("Also run the unsharded program and compare"));
 static cl::opt<double> tolerance(
@@ -687,7 +691,32 @@ int launch(StringRef launcher, const std::string &model, int64_t ranks,
 /// Copies the finished file `from` to the user's `to` as tp-launch writes
 /// outputs (a temporary in the same folder renamed into place; a device or
 /// FIFO written in place).
-bool installOutput(const std::string &from, const std::string &to) {
+/// Rewrites the .npy file `from` (result `index`) as the .safetensors file
+/// `to`, as tp-launch writes such outputs.
+bool installSafetensorsOutput(const std::string &from, const std::string &to,
+                              unsigned index) {
+  std::string error;
+  ::tp::npy::Array array;
+  ::tp::files::OutputFile out;
+  bool ok = ::tp::npy::read(from, array, error);
+  if (!ok)
+    error = "cannot read " + from + ": " + error;
+  ok = ok && out.open(to, error) &&
+       ::tp::launch::safetensors::write(
+           out.fd(),
+           {{"result" + std::to_string(index), array.dtype, array.shape,
+             array.data.data()}},
+           {{"format", "tp-mlir"}}, error) &&
+       out.finish(error) && out.commit(error);
+  if (!ok)
+    fail(to + ": " + error);
+  return ok;
+}
+
+bool installOutput(const std::string &from, const std::string &to,
+                   unsigned index) {
+  if (llvm::StringRef(to).ends_with(".safetensors"))
+    return installSafetensorsOutput(from, to, index);
   std::string error;
   ::tp::files::OutputFile out;
   int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
@@ -1237,7 +1266,7 @@ int main(int argc, char **argv) {
                             "the unsharded program beyond the tolerance") +
                 (userOutputs.empty() ? "" : "; no output was written"));
   for (unsigned i = 0; i < userOutputs.size(); ++i)
-    if (!installOutput(outputPaths[i], userOutputs[i]))
+    if (!installOutput(outputPaths[i], userOutputs[i], i))
       return 1;
   return 0;
 }

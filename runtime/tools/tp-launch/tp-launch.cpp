@@ -79,7 +79,10 @@ const char usageText[] =
     "  --inputs LIST    comma-separated .npy files, one per argument (write a\n"
     "                   comma inside a name as \\, and a backslash as \\\\)\n"
     "  --output LIST    comma-separated .npy paths, one per result (same "
-    "escapes)\n"
+    "escapes);\n"
+    "                   a path ending in .safetensors gets its result as "
+    "tensor\n"
+    "                   \"result<index>\" of a .safetensors file\n"
     "  --timeout S      abort every rank after S seconds (default 300; 0: "
     "never)\n"
     "  --quiet          print nothing on success\n"
@@ -451,6 +454,14 @@ private:
 };
 
 using files::directoryOf;
+
+/// Outputs named *.safetensors are written as safetensors files (one
+/// tensor, "result<j>"), all others as .npy.
+bool isSafetensorsPath(const std::string &path) {
+  const std::string suffix = ".safetensors";
+  return path.size() >= suffix.size() &&
+         path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
 
 //===----------------------------------------------------------------------===//
 // Memref descriptors
@@ -1091,8 +1102,15 @@ bool Launcher::writeOutputs(std::string &failure) {
       data = widened.data();
       dtype = TP_F32;
     }
-    if (!npy::write(file.fd(), dtype, spec.globalShape, data, error) ||
-        !file.finish(error)) {
+    bool written =
+        isSafetensorsPath(path)
+            ? safetensors::write(
+                  file.fd(),
+                  {{"result" + std::to_string(j), dtype, spec.globalShape,
+                    data}},
+                  {{"format", "tp-mlir"}, {"entry", manifest.entry}}, error)
+            : npy::write(file.fd(), dtype, spec.globalShape, data, error);
+    if (!written || !file.finish(error)) {
       failure = where + error;
       break;
     }
