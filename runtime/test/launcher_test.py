@@ -739,17 +739,33 @@ def gpu_case(case, name):
                            spawn=True, env=stub_env(case))
         case.expect_failure(proc, t, r"tp: rank [01]: cannot initialize the "
                             r"runtime: tp_init: " + stub)
-    elif name.startswith("gpu_ok_spawn"):
-        n = int(name[len("gpu_ok_spawn"):])
+    elif name.startswith("gpu_ok_spawn") or name.startswith("gpu_timing"):
+        # gpu_timing_spawnN: --warmup 2 --repeat 3 on the device (results of
+        # the earlier calls freed with mgpuMemFree, CUDA-event times, peak
+        # device memory per rank), same exact outputs.
+        timing = name.startswith("gpu_timing")
+        n = int(name[len("gpu_timing_spawn" if timing else "gpu_ok_spawn"):])
         if not have_gpu():
             print("SKIPPED: no GPU on this machine")
             sys.exit(77)
         proc, _ = case.run(n, case.fixture(f"fixture_gpu_tp{n}"), inputs,
-                           spawn=True)
+                           spawn=True,
+                           extra=["--warmup", "2", "--repeat", "3"]
+                           if timing else ())
         check(proc.returncode == 0, "tp-launch failed")
         check(re.search(rf"tp-launch: @gpu_mlp on {n} ranks? \(nccl\): "
                         r"tp_entry [0-9.]+ ms", proc.stdout) is not None,
               "no summary line")
+        if timing:
+            lines = re.findall(r"tp-launch: rank (\d+): tp_entry median "
+                               r"[0-9.]+ ms min [0-9.]+ ms max [0-9.]+ ms "
+                               r"\(3 calls\); peak RSS [0-9.]+ MiB "
+                               r"\(arguments [0-9.]+ MiB\); peak device "
+                               r"memory ([0-9.]+) MiB", proc.stdout)
+            check([int(r) for r, _ in lines] == list(range(n)),
+                  f"expected a line per rank with device memory: {lines}")
+            check(all(float(m) > 0 for _, m in lines),
+                  "no device memory reported")
         want_y, want_h = gpu_expected()
         for path, shape, want in [(outputs[0], (8, 8), want_y),
                                   (outputs[1], (8, 12), want_h)]:

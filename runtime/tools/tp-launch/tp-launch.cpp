@@ -132,6 +132,11 @@ struct RuntimeApi {
   void (*abort)(int, const char *) = nullptr;
   int (*inCollective)() = nullptr;
   DeviceFunctions device; // nccl only
+  // nccl only, optional (older libraries lack them): device-side step
+  // timing and peak device memory.
+  void (*timerStart)() = nullptr;
+  double (*timerStop)() = nullptr;
+  int64_t (*deviceMemoryPeak)() = nullptr;
   bool gpu() const { return device.sync != nullptr; }
 };
 
@@ -561,8 +566,9 @@ private:
   double maxEntryMilliseconds = 0;
   std::vector<double> stepMilliseconds; // the timed calls
   std::vector<double> rankStats;        // --rank-stats: statsFields per rank
-  // median, min, max, peak MiB, argument MiB, MiB read from --weights
-  static constexpr int statsFields = 6;
+  // median, min, max, peak MiB, argument MiB, MiB read from --weights, peak
+  // device MiB (GPU; -1 when unknown)
+  static constexpr int statsFields = 7;
 
   /// The distinct buffers the model allocated for its results (not our
   /// argument buffers, not MLIR's constant globals): the launcher frees them.
@@ -872,15 +878,24 @@ void Launcher::runEntry() {
     if (calls > 1 && api.barrier() != TP_OK)
       fail(std::string("timing: ") + api.lastError());
     insideEntry = true;
-    auto start = std::chrono::steady_clock::now();
-    entry(packed.data());
-    if (api.gpu())
-      api.device.sync(); // the model only enqueued its work
-    auto end = std::chrono::steady_clock::now();
+    double milliseconds = 0;
+    if (api.gpu() && api.timerStart && api.timerStop) {
+      // CUDA events around the work the model enqueued; the stop waits.
+      api.timerStart();
+      entry(packed.data());
+      milliseconds = api.timerStop();
+    } else {
+      auto start = std::chrono::steady_clock::now();
+      entry(packed.data());
+      if (api.gpu())
+        api.device.sync(); // the model only enqueued its work
+      auto end = std::chrono::steady_clock::now();
+      milliseconds =
+          std::chrono::duration<double, std::milli>(end - start).count();
+    }
     insideEntry = false;
     if (call >= options.warmup)
-      stepMilliseconds.push_back(
-          std::chrono::duration<double, std::milli>(end - start).count());
+      stepMilliseconds.push_back(milliseconds);
   }
   std::vector<double> sorted = stepMilliseconds;
   std::sort(sorted.begin(), sorted.end());
@@ -919,7 +934,10 @@ void Launcher::gatherStats() {
       *std::max_element(stepMilliseconds.begin(), stepMilliseconds.end()),
       double(usage.ru_maxrss) * 1024.0 / mib,
       argumentBytes / mib,
-      weightBytesRead / mib};
+      weightBytesRead / mib,
+      api.gpu() && api.deviceMemoryPeak && api.deviceMemoryPeak() >= 0
+          ? double(api.deviceMemoryPeak()) / mib
+          : -1.0};
   rankStats.assign(size_t(statsFields) * size_t(size), 0.0);
   if (onHostData(local, sizeof(local), rankStats.data(),
                  rankStats.size() * sizeof(double),
@@ -1184,11 +1202,21 @@ void Launcher::printSummary() {
       std::snprintf(text, sizeof(text), "; %.1f MiB read from --weights", f[5]);
       weights = text;
     }
+    std::string device;
+    if (api.gpu()) {
+      char text[64];
+      if (f[6] >= 0)
+        std::snprintf(text, sizeof(text), "; peak device memory %.1f MiB",
+                      f[6]);
+      else
+        std::snprintf(text, sizeof(text), "; peak device memory unknown");
+      device = text;
+    }
     std::printf("tp-launch: rank %d: tp_entry median %.3f ms min %.3f ms max "
-                "%.3f ms (%s); peak RSS %.1f MiB (arguments %.1f MiB%s)\n",
+                "%.3f ms (%s); peak RSS %.1f MiB (arguments %.1f MiB%s)%s\n",
                 r, f[0], f[1], f[2],
                 plural(size_t(options.repeat), "call").c_str(), f[3], f[4],
-                weights.c_str());
+                weights.c_str(), device.c_str());
   }
   std::fflush(stdout);
 }
@@ -1281,6 +1309,12 @@ void loadBackend(const std::string &backend) {
     bind(library, "mgpuMemFree", loaded.device.memFree);
     bind(library, "mgpuMemcpy", loaded.device.memcpy);
     bind(library, "tp_rt_sync", loaded.device.sync);
+    loaded.timerStart =
+        reinterpret_cast<void (*)()>(dlsym(library, "tp_rt_timer_start"));
+    loaded.timerStop =
+        reinterpret_cast<double (*)()>(dlsym(library, "tp_rt_timer_stop"));
+    loaded.deviceMemoryPeak = reinterpret_cast<int64_t (*)()>(
+        dlsym(library, "tp_rt_device_memory_peak"));
   }
   api = loaded;
 }
