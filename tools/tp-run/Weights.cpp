@@ -16,8 +16,8 @@
 
 #include <cctype>
 #include <cerrno>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <sys/stat.h>
 
 using namespace mlir;
@@ -216,10 +216,9 @@ bool resolveWeights(func::FuncOp func, const std::vector<std::string> &names,
 
   // Each tensor: in exactly one file, with the argument's dtype and shape.
   for (const auto &[index, name] : wanted) {
-    const std::string what = "argument " + std::to_string(index) +
-                             (names[index].empty() ? "" : " (%" +
-                                                              names[index] +
-                                                              ")");
+    const std::string what =
+        "argument " + std::to_string(index) +
+        (names[index].empty() ? "" : " (%" + names[index] + ")");
     const st::TensorInfo *tensor = nullptr;
     std::string file;
     for (size_t f = 0; f < headers.size(); ++f)

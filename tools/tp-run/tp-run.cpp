@@ -58,10 +58,10 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <spawn.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
-#include <set>
 #include <thread>
 #include <unistd.h>
 
@@ -1153,9 +1153,8 @@ int main(int argc, char **argv) {
   }
 
   // Inputs.
-  if (inputs.empty() &&
-      failed(writeRandomInputs(entryFunc, scratch.path, inputPaths,
-                               fromWeights)))
+  if (inputs.empty() && failed(writeRandomInputs(entryFunc, scratch.path,
+                                                 inputPaths, fromWeights)))
     return 1;
 
   // Outputs.
@@ -1230,8 +1229,8 @@ int main(int argc, char **argv) {
                        ".npy");
   progress_.phase("reference run on 1 rank");
   start = now();
-  rc = launch(launcher, refSo, 1, inputPaths, refPaths, /*showPaths=*/false,
-              {}, &weightPlan);
+  rc = launch(launcher, refSo, 1, inputPaths, refPaths, /*showPaths=*/false, {},
+              &weightPlan);
   if (int sig = jobControl().signal.load())
     return 128 + sig;
   if (rc != 0 && timedOut(rc, now() - start))
