@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The compiled CPU program's own time (tp_entry: warm calls timed by
-bench/tp_entry_timer.py, the max over ranks; tp-launch's single cold call
-too) against NumPy on the same OpenBLAS, one thread, float32,
+tp-launch --warmup --repeat, the median per rank and the max over ranks;
+tp-launch's single cold call too) against NumPy on the same OpenBLAS, one
+thread, float32,
 on a GPT-2 MLP (32 tokens, 768 -> 3072 -> 768) and a Llama layer (generated,
 32 tokens, hidden 1024, 16 heads, FFN 2816), at tp 1 and tp 2, with the
 loop path (--gemm=loops) for reference.
@@ -12,7 +13,10 @@ Prints figures and ratios side by side; never fails on a time. NumPy's
 result is checked against the compiled program's, so both compute the same
 function. OpenBLAS and NumPy run with one thread (OPENBLAS_NUM_THREADS=1);
 OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are left as the environment sets them,
-so both sides use the same kernels. tp 2 runs one rank per core.
+so both sides use the same kernels. tp 2 runs one rank per core; the
+machine's core count is printed, since tp 2 per rank can only approach half
+of tp 1 with a core per rank. Each rank's peak resident memory (tp-launch
+--rank-stats) is printed for tp 1 and the largest tp size.
 """
 import argparse
 import os
@@ -44,10 +48,10 @@ p.add_argument("--keep", default=None, help="keep the artifacts here")
 a = p.parse_args()
 
 tp_run = os.path.join(a.build, "bin", "tp-run")
-runtime = os.path.join(a.build, "lib", "libtp_runtime_mpi.so")
-timer = os.path.join(root, "bench", "tp_entry_timer.py")
+tp_launch = os.path.join(a.build, "bin", "tp-launch")
 entry_re = re.compile(r"tp_entry ([0-9.]+) ms")
-warm_re = re.compile(r"tp_entry median ([0-9.]+) ms min ([0-9.]+) ms")
+warm_re = re.compile(r"tp-launch: rank \d+: tp_entry median ([0-9.]+) ms min "
+                     r"([0-9.]+) ms .*; peak RSS ([0-9.]+) MiB")
 arg_re = re.compile(r"%(\w+): tensor<([0-9x]+)x(f32)>")
 work = a.keep or tempfile.mkdtemp(prefix="cpu-gemm-bench-")
 os.makedirs(work, exist_ok=True)
@@ -128,8 +132,8 @@ def inputs_for(path, tag):
 
 
 def compiled_ms(model, files, size, gemm, tag, repeat):
-    """((warm median, warm min) ms, max over ranks; cold ms from tp-launch;
-    result)."""
+    """((warm median, warm min, peak RSS MiB), max over ranks; cold ms from
+    tp-launch's single call; result)."""
     build = os.path.join(work, f"{tag}-tp{size}-{gemm}")
     output = os.path.join(build, "y.npy")
     os.makedirs(build, exist_ok=True)
@@ -140,17 +144,25 @@ def compiled_ms(model, files, size, gemm, tag, repeat):
     if out.returncode != 0:
         sys.exit(f"tp-run failed ({tag}, tp {size}, {gemm}):\n{out.stderr}")
     cold = float(entry_re.search(out.stdout).group(1))
-    out = subprocess.run(["mpiexec", "-n", str(size), "/usr/bin/python3",
-                          timer, "--runtime", runtime, "--model",
+    warm_output = os.path.join(build, "y-warm.npy")
+    out = subprocess.run(["mpiexec", "-n", str(size), tp_launch, "--model",
                           os.path.join(build, "model.so"), "--inputs",
-                          ",".join(files), "--repeat", str(repeat)],
+                          ",".join(files), "--output", warm_output,
+                          "--warmup", "2", "--repeat", str(repeat)],
                          capture_output=True, text=True)
     if out.returncode != 0:
-        sys.exit(f"tp_entry_timer failed ({tag}, tp {size}):\n{out.stderr}")
+        sys.exit(f"tp-launch --repeat failed ({tag}, tp {size}):\n"
+                 f"{out.stderr}")
     ranks = warm_re.findall(out.stdout)
-    warm = max(float(median) for median, _ in ranks)
-    fastest = max(float(low) for _, low in ranks)
-    return (warm, fastest), cold, np.load(output)
+    if len(ranks) != size:
+        sys.exit(f"tp-launch printed {len(ranks)} rank lines, not {size}:\n"
+                 f"{out.stdout}")
+    if not np.array_equal(np.load(warm_output), np.load(output)):
+        sys.exit(f"{tag}, tp {size}: repeated calls changed the result")
+    warm = max(float(median) for median, _, _ in ranks)
+    fastest = max(float(low) for _, low, _ in ranks)
+    rss = max(float(peak) for _, _, peak in ranks)
+    return (warm, fastest, rss), cold, np.load(output)
 
 
 def numpy_ms(fn, arrays):
@@ -164,16 +176,21 @@ def numpy_ms(fn, arrays):
 
 
 sizes = [int(s) for s in a.sizes.split(",")]
-print(f"warm tp_entry (median of {a.repeat} calls, max over ranks) vs NumPy "
+print(f"warm tp_entry (tp-launch --warmup 2 --repeat {a.repeat}: median per "
+      f"rank, max over ranks) vs NumPy "
       f"{np.__version__} (OpenBLAS, 1 thread, float32, median of "
       f"{max(a.repeat, 20)}); cold = tp-launch's one call; {os.cpu_count()} "
-      f"CPUs; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
+      f"CPUs (load average {os.getloadavg()[0]:.1f}); "
+      f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}")
 header = f"{'model':<30} {'numpy ms':>9}"
 for size in sizes:
     header += f" {f'tp{size} ms':>9} {f'tp{size}/np':>8}"
 if len(sizes) > 1:
     header += f" {f'tp{sizes[-1]}/tp1':>8} {'(min)':>6}"
 header += f" {'cold tp1 ms':>12}"
+header += f" {'RSS tp1 MiB':>12}"
+if len(sizes) > 1:
+    header += f" {f'RSS tp{sizes[-1]} MiB':>12}"
 if not a.no_loops:
     header += f" {'loops tp1 ms':>13} {'loops/blas':>10}"
 print(header)
@@ -194,6 +211,9 @@ for tag, (path, fn) in make_models().items():
         last, first = times[sizes[-1]], times[sizes[0]]
         row += f" {last[0] / first[0]:8.2f} {last[1] / first[1]:6.2f}"
     row += f" {colds[sizes[0]]:12.2f}"
+    row += f" {times[sizes[0]][2]:12.1f}"
+    if len(sizes) > 1:
+        row += f" {times[sizes[-1]][2]:12.1f}"
     if not a.no_loops:
         ms, _, _ = compiled_ms(path, files, 1, "loops", short, 2)
         row += f" {ms[0]:13.2f} {ms[0] / times[sizes[0]][0]:10.1f}"

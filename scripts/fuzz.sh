@@ -3,7 +3,7 @@
 # coverage-guided, under ASan + UBSan. Needs clang and libFuzzer:
 #   apt-get install clang-22 libclang-rt-22-dev
 #
-#   scripts/fuzz.sh [SECONDS_PER_HARNESS] [npy manifest rendezvous elf]
+#   scripts/fuzz.sh [SECONDS_PER_HARNESS] [npy manifest rendezvous elf safetensors]
 #
 # Builds the runtime alone with clang in build-fuzz/ (TP_FUZZ_BUILD overrides),
 # grows a corpus per harness in build-fuzz/corpus/NAME (seeded from the
@@ -16,7 +16,7 @@ build="${TP_FUZZ_BUILD:-$root/build-fuzz}"
 seconds="${1:-300}"
 shift || true
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(npy manifest rendezvous elf)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(npy manifest rendezvous elf safetensors)
 
 cxx="${TP_FUZZ_CXX:-$(command -v clang++-22 || command -v clang++ || true)}"
 cc="${TP_FUZZ_CC:-$(command -v clang-22 || command -v clang || true)}"

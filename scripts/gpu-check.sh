@@ -144,6 +144,16 @@ for n in 1 2 4; do
     md "| $n | **FAILED** (see gpu-check.log) |"; status=1
   fi
 done
+# --warmup / --repeat on the device: CUDA-event times, peak device memory.
+if [ "$ngpu" -ge 2 ]; then
+  if timeout 120 python3 "$art/scripts/launcher_test.py" --case gpu_timing_spawn2 \
+       --launcher "$bin/tp-launch" --fixtures "$art/fixtures" \
+       --work "$work/launcher-timing" >> "$log" 2>&1; then
+    md "| 2, --warmup 2 --repeat 3 | ok |"
+  else
+    md "| 2, --warmup 2 --repeat 3 | **FAILED** (see gpu-check.log) |"; status=1
+  fi
+fi
 md
 
 # ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ is no GPU.
 
 import argparse
 import ast
+import json
 import os
 import re
 import shutil
@@ -206,6 +207,204 @@ def case_ok(case, p):
     check(not leftovers, f"temporary files left behind: {leftovers}")
 
 
+STATS_LINE = (r"tp-launch: rank (\d+): tp_entry median ([0-9.]+) ms min "
+              r"([0-9.]+) ms max ([0-9.]+) ms \((\d+) calls?\); peak RSS "
+              r"([0-9.]+) MiB \(arguments ([0-9.]+) MiB\)")
+
+
+def case_timing(case, p, extra, calls):
+    """--warmup / --repeat / --rank-stats: the summary says what was timed, every
+    rank has its line (median within [min, max], a peak RSS at least the
+    arguments), and the outputs are exactly those of one call (the earlier
+    calls' results were freed, the last call's written)."""
+    inputs = case.write_inputs()
+    proc, _ = case.run(p, case.fixture(f"fixture_model_tp{p}"), inputs,
+                       extra=extra)
+    check(proc.returncode == 0, "tp-launch failed")
+    timed = (rf"median of {calls} calls? after \d+ warm-up, max over ranks"
+             if calls > 1 or "--warmup" in extra else "max over ranks")
+    check(re.search(rf"tp-launch: @fixture on {p} ranks? \(mpi\): "
+                    rf"tp_entry [0-9.]+ ms \({timed}\); wrote ",
+                    proc.stdout) is not None, "no summary line")
+    lines = re.findall(STATS_LINE, proc.stdout)
+    check([int(line[0]) for line in lines] == list(range(p)),
+          f"expected one stats line per rank 0..{p - 1}, got {lines}")
+    for rank, median, low, high, count, rss, args in lines:
+        median, low, high = float(median), float(low), float(high)
+        check(low <= median <= high, f"rank {rank}: median outside [min, max]")
+        check(int(count) == calls, f"rank {rank}: {count} calls, not {calls}")
+        # The fixture's arguments are a few bytes; a process is megabytes.
+        check(float(rss) >= 1.0, f"rank {rank}: peak RSS {rss} MiB")
+        check(float(args) < 0.1, f"rank {rank}: arguments {args} MiB")
+    case.check_outputs(p)
+
+
+ST_DTYPES = {"F32": ("f", 4), "I32": ("i", 4), "I64": ("q", 8),
+             "F64": ("d", 8)}
+
+
+def write_safetensors(path, tensors, truncate=0):
+    """tensors: [(name, dtype, shape, values)] -> a .safetensors file."""
+    header, blob = {"__metadata__": {"format": "test"}}, b""
+    for name, dtype, shape, values in tensors:
+        code, _ = ST_DTYPES[dtype]
+        data = struct.pack(f"<{len(values)}{code}", *values)
+        header[name] = {"dtype": dtype, "shape": list(shape),
+                        "data_offsets": [len(blob), len(blob) + len(data)]}
+        blob += data
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    content = struct.pack("<Q", len(text)) + text + blob
+    with open(path, "wb") as f:
+        f.write(content[:len(content) - truncate])
+
+
+WEIGHTS = [("model.x", "F32", (3, 4), X), ("model.a", "F32", (12, 3), A),
+           ("model.b", "F32", (2, 7), B), ("model.h", "F32", (5,), H),
+           ("model.g", "F32", (4,), G)]
+WEIGHT_MAP = {"0": "model.x", "1": "model.a", "2": "model.b", "4": "model.h",
+              "5": "model.g"}
+
+
+def case_weights(case, name):
+    """Arguments from .safetensors files (--weights, --weight-map): every
+    output exact, as with .npy inputs; the per-rank line says how much was
+    read."""
+    weights = case.path("w.safetensors")
+    mode = case.path("mode.npy")
+    write_npy(mode, "<i4", (), [0])
+    if name == "weights_np2":
+        # Five arguments from one file (inline map), `mode` from --inputs.
+        write_safetensors(weights, WEIGHTS)
+        extra = ["--weights", weights, "--weight-map", json.dumps(WEIGHT_MAP),
+                 "--rank-stats"]
+        proc, _ = case.run(2, case.fixture("fixture_model_tp2"), [mode],
+                           extra=extra)
+    else:
+        # Every argument from two files, the map in a file, no --inputs.
+        first, second = case.path("a.safetensors"), case.path("b.safetensors")
+        write_safetensors(first, WEIGHTS[:2])
+        write_safetensors(second, WEIGHTS[2:] + [("mode", "I32", (), [0])])
+        with open(case.path("map.json"), "w") as f:
+            json.dump(dict(WEIGHT_MAP, **{"3": "mode"}), f)
+        command = [case.args.mpiexec, "-n", "3", case.args.launcher,
+                   "--model", case.fixture("fixture_model_tp3"),
+                   "--weights", f"{first},{second}",
+                   "--weight-map", case.path("map.json"),
+                   "--output", ",".join(case.outputs), "--rank-stats"]
+        print("+", " ".join(command), flush=True)
+        proc = subprocess.run(command, capture_output=True, text=True,
+                              timeout=90)
+        print("stdout:\n" + proc.stdout + "stderr:\n" + proc.stderr)
+    check(proc.returncode == 0, "tp-launch failed")
+    p = 2 if name == "weights_np2" else 3
+    lines = re.findall(r"tp-launch: rank (\d+): .*\(arguments [0-9.]+ MiB; "
+                       r"([0-9.]+) MiB read from --weights\)", proc.stdout)
+    check([int(r) for r, _ in lines] == list(range(p)),
+          f"expected a line per rank with the bytes read, got {lines}")
+    case.check_outputs(p)
+
+
+def read_safetensors(path):
+    """(dtype, shape, values) of the one tensor of a .safetensors output,
+    with its name and the file's metadata checked."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    (size,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + size])
+    meta = header.pop("__metadata__", {})
+    check(meta.get("format") == "tp-mlir", f"{path}: metadata {meta}")
+    check(len(header) == 1, f"{path}: tensors {list(header)}")
+    (name, info), = header.items()
+    begin, end = info["data_offsets"]
+    data = blob[8 + size + begin:8 + size + end]
+    check(8 + size + end == len(blob), f"{path}: trailing bytes")
+    code, width = ST_DTYPES[info["dtype"]]
+    values = list(struct.unpack(f"<{len(data) // width}{code}", data))
+    return name, info["dtype"], tuple(info["shape"]), values
+
+
+def case_safetensors_output(case):
+    """Outputs named *.safetensors are safetensors files holding their result
+    as "result<j>" (f16 / bf16 results widened to F32, as in .npy); the
+    others stay .npy."""
+    inputs = case.write_inputs()
+    picked = {0: "F32", 4: "F32", 5: "I32", 6: "I64"}
+    for j in picked:
+        case.outputs[j] = case.path(f"y{j}.safetensors")
+    proc, _ = case.run(2, case.fixture("fixture_model_tp2"), inputs)
+    check(proc.returncode == 0, "tp-launch failed")
+    for j, (descr, shape, values) in enumerate(expected_outputs(2, 0)):
+        if j in picked:
+            name, dtype, got_shape, got = read_safetensors(case.outputs[j])
+            check(name == f"result{j}", f"y{j}: tensor {name}")
+            check(dtype == picked[j], f"y{j}: dtype {dtype}")
+        else:
+            _, got_shape, got = read_npy(case.outputs[j])
+        check(got_shape == shape, f"y{j}: shape {got_shape} != {shape}")
+        check(got == values, f"y{j}: values {got} != {values}")
+
+
+def weights_error_case(case, name):
+    model2 = case.fixture("fixture_model_tp2")
+    weights = case.path("w.safetensors")
+    mode = case.path("mode.npy")
+    write_npy(mode, "<i4", (), [0])
+    write_safetensors(weights, WEIGHTS)
+    rank = r"tp: rank \d+: "
+    inline = json.dumps(WEIGHT_MAP)
+
+    def run(extra, inputs=(mode,)):
+        return case.run(2, model2, list(inputs), extra=extra)
+
+    cases = [
+        # A name the files do not have.
+        (["--weights", weights, "--weight-map", inline.replace("model.b",
+                                                                "model.c")],
+         r"argument 2: no tensor 'model\.c' in [^ ]*w\.safetensors"),
+        # Shape and dtype against the argument, naming the tensor.
+        (["--weights", weights, "--weight-map",
+          json.dumps(dict(WEIGHT_MAP, **{"1": "model.x"}))],
+         r"argument 1 \([^)]*w\.safetensors\): tensor 'model\.x' has shape "
+         r"\[3, 4\], but the argument is \[12, 3\]"),
+        (["--weights", weights, "--weight-map",
+          json.dumps(dict(WEIGHT_MAP, **{"3": "model.h"}))],
+         r"argument 3 \([^)]*w\.safetensors\): tensor 'model\.h' has dtype "
+         r"F32, but the argument is i32 \(I32\)"),
+        # The map itself.
+        (["--weights", weights, "--weight-map", '{"0": "model.x",'],
+         r"--weight-map: malformed JSON: line 1"),
+        (["--weights", weights, "--weight-map", '{"7": "model.x"}'],
+         r"--weight-map: key '7' is not an argument index of @fixture "
+         r"\(0 to 5"),
+        (["--weights", weights, "--weight-map", '{"0": 3}'],
+         r"--weight-map: the value of '0' must be a tensor name"),
+        (["--weights", weights, "--weight-map", case.path("nothing.json")],
+         r"--weight-map [^ ]*nothing\.json: cannot open file"),
+        (["--weight-map", inline], r"tp-launch: --weight-map needs --weights"),
+        # --inputs must list exactly the arguments the map leaves.
+        (["--weights", weights, "--weight-map", inline],
+         r"expected 1 input \(one per argument of @fixture not read from "
+         r"--weights\), got 2"),
+    ]
+    for extra, pattern in cases:
+        inputs = (mode, mode) if "got 2" in pattern else (mode,)
+        proc, t = run(extra, inputs)
+        case.expect_failure(proc, t, rank + pattern)
+    # Broken files: truncated data, and a name held by two files.
+    write_safetensors(weights, WEIGHTS, truncate=4)
+    proc, t = run(["--weights", weights, "--weight-map", inline])
+    case.expect_failure(proc, t, rank + r"weights [^ ]*w\.safetensors: tensor "
+                        r"'model\.g': data_offsets \[\d+, \d+\] go past the "
+                        r"end of the data")
+    write_safetensors(weights, WEIGHTS)
+    other = case.path("other.safetensors")
+    write_safetensors(other, WEIGHTS[:1])
+    proc, t = run(["--weights", f"{weights},{other}", "--weight-map", inline])
+    case.expect_failure(proc, t, rank + r"argument 0: tensor 'model\.x' is in "
+                        r"both [^ ]*w\.safetensors and [^ ]*other\.safetensors")
+
+
 def error_case(case, name):
     model2 = case.fixture("fixture_model_tp2")
     inputs = case.write_inputs()
@@ -268,6 +467,17 @@ def error_case(case, name):
         proc, t = case.run(2, model2, inputs, extra=["--bogus"])
         case.expect_failure(proc, t, rank + r"tp-launch: unknown option "
                             r"'--bogus'")
+    elif name == "bad_repeat":
+        for extra, message in [
+                (["--repeat", "0"], r"--repeat wants a whole number from 1 "
+                                    r"to 1000000, got '0'"),
+                (["--warmup=-1"], r"--warmup wants a whole number from 0 to "
+                                  r"1000000, got '-1'"),
+                (["--repeat", "3x"], r"--repeat wants a whole number from 1 "
+                                     r"to 1000000, got '3x'")]:
+            proc, t = case.run(2, model2, inputs, extra=extra)
+            case.expect_failure(proc, t, rank + "tp-launch: " + message)
+            check(proc.returncode == 2, "a bad option should exit with 2")
     elif name == "rank_exit":
         # A pre-existing output survives a failed run untouched.
         with open(case.outputs[0], "wb") as f:
@@ -529,17 +739,33 @@ def gpu_case(case, name):
                            spawn=True, env=stub_env(case))
         case.expect_failure(proc, t, r"tp: rank [01]: cannot initialize the "
                             r"runtime: tp_init: " + stub)
-    elif name.startswith("gpu_ok_spawn"):
-        n = int(name[len("gpu_ok_spawn"):])
+    elif name.startswith("gpu_ok_spawn") or name.startswith("gpu_timing"):
+        # gpu_timing_spawnN: --warmup 2 --repeat 3 on the device (results of
+        # the earlier calls freed with mgpuMemFree, CUDA-event times, peak
+        # device memory per rank), same exact outputs.
+        timing = name.startswith("gpu_timing")
+        n = int(name[len("gpu_timing_spawn" if timing else "gpu_ok_spawn"):])
         if not have_gpu():
             print("SKIPPED: no GPU on this machine")
             sys.exit(77)
         proc, _ = case.run(n, case.fixture(f"fixture_gpu_tp{n}"), inputs,
-                           spawn=True)
+                           spawn=True,
+                           extra=["--warmup", "2", "--repeat", "3"]
+                           if timing else ())
         check(proc.returncode == 0, "tp-launch failed")
         check(re.search(rf"tp-launch: @gpu_mlp on {n} ranks? \(nccl\): "
                         r"tp_entry [0-9.]+ ms", proc.stdout) is not None,
               "no summary line")
+        if timing:
+            lines = re.findall(r"tp-launch: rank (\d+): tp_entry median "
+                               r"[0-9.]+ ms min [0-9.]+ ms max [0-9.]+ ms "
+                               r"\(3 calls\); peak RSS [0-9.]+ MiB "
+                               r"\(arguments [0-9.]+ MiB\); peak device "
+                               r"memory ([0-9.]+) MiB", proc.stdout)
+            check([int(r) for r, _ in lines] == list(range(n)),
+                  f"expected a line per rank with device memory: {lines}")
+            check(all(float(m) > 0 for _, m in lines),
+                  "no device memory reported")
         want_y, want_h = gpu_expected()
         for path, shape, want in [(outputs[0], (8, 8), want_y),
                                   (outputs[1], (8, 12), want_h)]:
@@ -561,8 +787,20 @@ def main():
     args = parser.parse_args()
     case = Case(args)
     match = re.fullmatch(r"ok_np(\d)", args.case)
+    timing = re.fullmatch(r"timing_np(\d)", args.case)
     if match:
         case_ok(case, int(match.group(1)))
+    elif timing:
+        case_timing(case, int(timing.group(1)),
+                    ["--warmup", "2", "--repeat", "3"], 3)
+    elif args.case in ("weights_np2", "weights_files_np3"):
+        case_weights(case, args.case)
+    elif args.case == "safetensors_output_np2":
+        case_safetensors_output(case)
+    elif args.case == "weights_errors":
+        weights_error_case(case, args.case)
+    elif args.case == "stats_np2":
+        case_timing(case, 2, ["--rank-stats"], 1)
     elif args.case.startswith("gpu_"):
         gpu_case(case, args.case)
     else:

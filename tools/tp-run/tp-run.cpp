@@ -13,6 +13,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "Compiler.h"
+#include "Weights.h"
+
+#include "Launch/Safetensors.h"
 
 #include "tp/Conversion/EntryPoint/Manifest.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
@@ -58,6 +61,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -94,7 +98,9 @@ static cl::opt<std::string>
                     "\\\\)"));
 static cl::opt<std::string>
     outputs("output", cl::desc("Comma-separated .npy files for the results "
-                               "(same escapes as --inputs)"));
+                               "(same escapes as --inputs); a path ending in "
+                               ".safetensors gets its result as tensor "
+                               "\"result<index>\" of a .safetensors file"));
 static cl::opt<bool> check("check",
                            cl::desc("Also run the unsharded program and compare"));
 static cl::opt<double> tolerance(
@@ -133,6 +139,32 @@ static cl::opt<std::string> mpiexec("mpiexec",
                                     cl::desc("The MPI launcher to use"),
                                     cl::init("mpiexec"));
 static cl::opt<bool> quiet("quiet", cl::desc("Print only errors and --check"));
+static cl::opt<std::string> weights(
+    "weights",
+    cl::desc("Comma-separated .safetensors files that hold arguments of the "
+             "entry function: by default each argument whose name (%wq) is a "
+             "tensor's; each rank reads only its shard. --inputs then lists "
+             "the other arguments, in order (default: random)"));
+static cl::opt<std::string> weightMap(
+    "weight-map",
+    cl::desc("Which argument reads which tensor of --weights: JSON "
+             "{\"ARGUMENT INDEX OR NAME\": \"TENSOR NAME\", ...}, inline or "
+             "in a file"));
+static cl::opt<unsigned>
+    warmup("warmup",
+           cl::desc("tp-launch --warmup: untimed calls of the "
+                    "sharded program's tp_entry first"),
+           cl::init(0));
+static cl::opt<unsigned>
+    repeat("repeat",
+           cl::desc("tp-launch --repeat: timed calls of the "
+                    "sharded program's tp_entry (median reported)"),
+           cl::init(1));
+static cl::opt<bool>
+    rankStats("rank-stats",
+              cl::desc("tp-launch --rank-stats: each rank's tp_entry times "
+                       "and peak resident memory (implied by --warmup "
+                       "and --repeat)"));
 static cl::opt<mlir::tp::UnevenPolicy> uneven(
     "uneven", cl::desc("A split dimension that does not divide evenly"),
     cl::init(mlir::tp::UnevenPolicy::Error),
@@ -341,7 +373,8 @@ std::string describe(const Numerics &n) {
 
 /// Checks, before anything is allocated, that the random inputs fit: each
 /// one in memory, all of them in the scratch folder.
-LogicalResult checkRandomInputSizes(func::FuncOp func, StringRef dir) {
+LogicalResult checkRandomInputSizes(func::FuncOp func, StringRef dir,
+                                    const std::set<unsigned> &skip = {}) {
   uint64_t total = 0;
   struct statvfs disk;
   uint64_t free = statvfs(dir.str().c_str(), &disk) == 0
@@ -352,6 +385,8 @@ LogicalResult checkRandomInputSizes(func::FuncOp func, StringRef dir) {
                         ? uint64_t(pages) * uint64_t(pageSize)
                         : UINT64_MAX;
   for (auto [i, type] : llvm::enumerate(func.getArgumentTypes())) {
+    if (skip.count(unsigned(i)))
+      continue;
     auto tensor = dyn_cast<RankedTensorType>(type);
     if (!tensor || !tensor.hasStaticShape())
       return func.emitOpError("argument #")
@@ -378,13 +413,17 @@ LogicalResult checkRandomInputSizes(func::FuncOp func, StringRef dir) {
   return success();
 }
 
-/// Writes uniformly random inputs for every argument of `func`.
+/// Writes uniformly random inputs for every argument of `func` not in `skip`
+/// (those read from --weights).
 LogicalResult writeRandomInputs(func::FuncOp func, StringRef dir,
-                                std::vector<std::string> &paths) {
-  if (failed(checkRandomInputSizes(func, dir)))
+                                std::vector<std::string> &paths,
+                                const std::set<unsigned> &skip = {}) {
+  if (failed(checkRandomInputSizes(func, dir, skip)))
     return failure();
   std::mt19937_64 rng(seed);
   for (auto [i, type] : llvm::enumerate(func.getArgumentTypes())) {
+    if (skip.count(unsigned(i)))
+      continue;
     auto tensor = cast<RankedTensorType>(type);
     std::vector<int64_t> shape(tensor.getShape().begin(),
                                tensor.getShape().end());
@@ -604,7 +643,9 @@ int runJob(const std::vector<std::string> &command,
 /// Runs `mpiexec -n N tp-launch ...`; returns the exit code.
 int launch(StringRef launcher, const std::string &model, int64_t ranks,
            const std::vector<std::string> &inputPaths,
-           const std::vector<std::string> &outputPaths, bool showPaths) {
+           const std::vector<std::string> &outputPaths, bool showPaths,
+           const std::vector<std::string> &extra = {},
+           const tp_run::WeightPlan *weightPlan = nullptr) {
   llvm::ErrorOr<std::string> mpi = llvm::sys::findProgramByName(mpiexec);
   if (!mpi) {
     fail("cannot find '" + mpiexec + "' (install mpich, or pass --mpiexec)");
@@ -626,6 +667,13 @@ int launch(StringRef launcher, const std::string &model, int64_t ranks,
     args.push_back("--quiet");
   if (!showPaths) // files in the scratch folder, gone when tp-run exits
     args.push_back("--no-output-paths");
+  args.insert(args.end(), extra.begin(), extra.end());
+  if (weightPlan && !weightPlan->tensorFor.empty()) {
+    args.push_back("--weights");
+    args.push_back(::tp::files::joinList(weightPlan->files));
+    args.push_back("--weight-map");
+    args.push_back(weightPlan->launchMap());
+  }
   // Hydra's own limit, a little after tp-launch's watchdog, so that a hung
   // job is ended even if a rank cannot run its watchdog.
   std::vector<std::string> env;
@@ -656,7 +704,32 @@ int launch(StringRef launcher, const std::string &model, int64_t ranks,
 /// Copies the finished file `from` to the user's `to` as tp-launch writes
 /// outputs (a temporary in the same folder renamed into place; a device or
 /// FIFO written in place).
-bool installOutput(const std::string &from, const std::string &to) {
+/// Rewrites the .npy file `from` (result `index`) as the .safetensors file
+/// `to`, as tp-launch writes such outputs.
+bool installSafetensorsOutput(const std::string &from, const std::string &to,
+                              unsigned index) {
+  std::string error;
+  ::tp::npy::Array array;
+  ::tp::files::OutputFile out;
+  bool ok = ::tp::npy::read(from, array, error);
+  if (!ok)
+    error = "cannot read " + from + ": " + error;
+  ok = ok && out.open(to, error) &&
+       ::tp::launch::safetensors::write(
+           out.fd(),
+           {{"result" + std::to_string(index), array.dtype, array.shape,
+             array.data.data()}},
+           {{"format", "tp-mlir"}}, error) &&
+       out.finish(error) && out.commit(error);
+  if (!ok)
+    fail(to + ": " + error);
+  return ok;
+}
+
+bool installOutput(const std::string &from, const std::string &to,
+                   unsigned index) {
+  if (llvm::StringRef(to).ends_with(".safetensors"))
+    return installSafetensorsOutput(from, to, index);
   std::string error;
   ::tp::files::OutputFile out;
   int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
@@ -713,11 +786,11 @@ bool installShardSet(const std::string &from, const std::string &to) {
   for (int r = 0; r < set.tpSize; ++r) {
     std::string part = ::tp::launch::shardFilePath(from, r);
     if (::access(part.c_str(), F_OK) == 0 &&
-        !installOutput(part, ::tp::launch::shardFilePath(to, r)))
+        !installOutput(part, ::tp::launch::shardFilePath(to, r), 0))
       return false;
   }
   return installOutput(::tp::launch::shardDescriptorPath(from),
-                       ::tp::launch::shardDescriptorPath(to));
+                       ::tp::launch::shardDescriptorPath(to), 0);
 }
 
 FailureOr<::tp::launch::Comparison> compare(const std::string &got,
@@ -795,17 +868,24 @@ SmallVector<tp_dtype> acceptedDtypes(Type elem) {
 /// Checks the --inputs files against the entry's arguments (count, dtype,
 /// shape) before anything is compiled; the launcher checks them again.
 LogicalResult checkInputFiles(func::FuncOp func,
-                              const std::vector<std::string> &paths) {
-  if (paths.size() != func.getNumArguments()) {
-    fail(llvm::formatv("expected {0} input{1} (one per argument of @{2}), "
+                              const std::vector<std::string> &paths,
+                              const std::set<unsigned> &skip = {}) {
+  // The arguments the files are for: all but those read from --weights.
+  std::vector<unsigned> argIndices;
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    if (!skip.count(i))
+      argIndices.push_back(i);
+  if (paths.size() != argIndices.size()) {
+    fail(llvm::formatv("expected {0} input{1} (one per argument of @{2}{4}), "
                        "got {3}",
-                       func.getNumArguments(),
-                       func.getNumArguments() == 1 ? "" : "s", func.getName(),
-                       paths.size())
+                       argIndices.size(), argIndices.size() == 1 ? "" : "s",
+                       func.getName(), paths.size(),
+                       skip.empty() ? "" : " not read from --weights")
              .str());
     return failure();
   }
-  for (auto [i, path] : llvm::enumerate(paths)) {
+  for (auto [k, path] : llvm::enumerate(paths)) {
+    const unsigned i = argIndices[k];
     std::string name = "argument " + std::to_string(i) + " (" + path + ")";
     ::tp::npy::Header header;
     std::string error;
@@ -897,6 +977,11 @@ int main(int argc, char **argv) {
                 std::to_string(tpSize.getValue()));
   if (target != "cpu" && target != "gpu")
     return fail("--target must be cpu or gpu, got '" + target + "'");
+  if (repeat < 1 || repeat > 1000000 || warmup > 1000000)
+    return fail("--repeat wants 1 to 1000000 calls and --warmup 0 to "
+                "1000000, got --repeat=" +
+                std::to_string(repeat.getValue()) +
+                " --warmup=" + std::to_string(warmup.getValue()));
   // Upstream's gpu-module-to-binary reports a missing toolkit but then takes
   // whatever ptxas is on PATH; a toolkit named here must be the one used.
   if (target == "gpu") {
@@ -961,11 +1046,25 @@ int main(int argc, char **argv) {
 
   // Input files are checked against the entry's arguments before anything is
   // compiled.
+  // --weights: which arguments come from which tensors (headers only).
+  tp_run::WeightPlan weightPlan;
+  std::set<unsigned> fromWeights;
+  if (!weightMap.empty() && weights.empty())
+    return fail("--weight-map needs --weights");
+  if (!weights.empty()) {
+    std::string error;
+    if (!tp_run::resolveWeights(entryFunc,
+                                tp_run::argumentNames(entryFunc, sourceMgr),
+                                weights, weightMap, weightPlan, error))
+      return fail(error);
+    for (const auto &entry : weightPlan.tensorFor)
+      fromWeights.insert(entry.first);
+  }
   std::vector<std::string> inputPaths;
   if (!inputs.empty()) {
     if (!::tp::files::splitList(inputs, inputPaths))
       return fail("empty file name in --inputs '" + inputs + "'");
-    if (failed(checkInputFiles(entryFunc, inputPaths)))
+    if (failed(checkInputFiles(entryFunc, inputPaths, fromWeights)))
       return 1;
   }
 
@@ -993,7 +1092,7 @@ int main(int argc, char **argv) {
   }
   // Fail before compiling if random inputs cannot fit.
   if (inputs.empty() && !buildOnly &&
-      failed(checkRandomInputSizes(entryFunc, scratch.path)))
+      failed(checkRandomInputSizes(entryFunc, scratch.path, fromWeights)))
     return 1;
   std::string modelSo = scratch.path + "/model.so";
   std::string refSo = scratch.path + "/model.ref.so";
@@ -1067,8 +1166,8 @@ int main(int argc, char **argv) {
   }
 
   // Inputs.
-  if (inputs.empty() &&
-      failed(writeRandomInputs(entryFunc, scratch.path, inputPaths)))
+  if (inputs.empty() && failed(writeRandomInputs(entryFunc, scratch.path,
+                                                 inputPaths, fromWeights)))
     return 1;
 
   // Outputs.
@@ -1123,8 +1222,16 @@ int main(int argc, char **argv) {
   double start = now();
   progress_.phase(llvm::formatv("run on {0} rank{1}", tpSize.getValue(),
                                 tpSize == 1 ? "" : "s"));
-  int rc =
-      launch(launcher, modelSo, tpSize, inputPaths, outputPaths, showPaths);
+  // --warmup / --repeat / --rank-stats time the sharded run only.
+  std::vector<std::string> timing;
+  if (warmup.getNumOccurrences())
+    timing.push_back("--warmup=" + std::to_string(warmup.getValue()));
+  if (repeat.getNumOccurrences())
+    timing.push_back("--repeat=" + std::to_string(repeat.getValue()));
+  if (rankStats)
+    timing.push_back("--rank-stats");
+  int rc = launch(launcher, modelSo, tpSize, inputPaths, outputPaths, showPaths,
+                  timing, &weightPlan);
   double runSeconds = now() - start;
   if (int sig = jobControl().signal.load())
     return 128 + sig;
@@ -1147,7 +1254,8 @@ int main(int argc, char **argv) {
                        ".npy");
   progress_.phase("reference run on 1 rank");
   start = now();
-  rc = launch(launcher, refSo, 1, inputPaths, refPaths, /*showPaths=*/false);
+  rc = launch(launcher, refSo, 1, inputPaths, refPaths, /*showPaths=*/false, {},
+              &weightPlan);
   if (int sig = jobControl().signal.load())
     return 128 + sig;
   if (rc != 0 && timedOut(rc, now() - start))
@@ -1184,7 +1292,7 @@ int main(int argc, char **argv) {
   for (unsigned i = 0; i < userOutputs.size(); ++i)
     if (!(::tp::launch::isShardSetPath(userOutputs[i])
               ? installShardSet(outputPaths[i], userOutputs[i])
-              : installOutput(outputPaths[i], userOutputs[i])))
+              : installOutput(outputPaths[i], userOutputs[i], i)))
       return 1;
   return 0;
 }

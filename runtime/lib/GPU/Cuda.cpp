@@ -203,9 +203,52 @@ void synchronizeStream(bool force, const char *what) {
   syncPolicy().waited();
 }
 
+namespace {
+// tp_rt_timer_start / tp_rt_timer_stop: two timing events, created on first
+// use (mgpuEventCreate's have timing disabled).
+CUevent timerEvents[2] = {nullptr, nullptr};
+} // namespace
+
 } // namespace tp::gpu
 
 extern "C" {
+
+void tp_rt_timer_start(void) {
+  using namespace tp::gpu;
+  ensureContext();
+  for (CUevent &event : timerEvents)
+    if (!event)
+      checkCu(cuEventCreate(&event, CU_EVENT_DEFAULT),
+              "tp_rt_timer_start: cuEventCreate");
+  checkCu(cuEventRecord(timerEvents[0], stream()),
+          "tp_rt_timer_start: cuEventRecord");
+}
+
+double tp_rt_timer_stop(void) {
+  using namespace tp::gpu;
+  ensureContext();
+  if (!timerEvents[0])
+    fatal("tp_rt_timer_stop: called before tp_rt_timer_start");
+  checkCu(cuEventRecord(timerEvents[1], stream()),
+          "tp_rt_timer_stop: cuEventRecord");
+  synchronizeStream(true, "tp_rt_timer_stop: cuStreamSynchronize");
+  float milliseconds = 0;
+  checkCu(cuEventElapsedTime(&milliseconds, timerEvents[0], timerEvents[1]),
+          "tp_rt_timer_stop: cuEventElapsedTime");
+  return double(milliseconds);
+}
+
+int64_t tp_rt_device_memory_peak(void) {
+  using namespace tp::gpu;
+  ensureContext();
+  cudaMemPool_t pool;
+  uint64_t high = 0;
+  if (cudaDeviceGetDefaultMemPool(&pool, deviceOrdinal()) != cudaSuccess ||
+      cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &high) !=
+          cudaSuccess)
+    return -1;
+  return int64_t(high);
+}
 
 void tp_rt_sync(void) {
   tp::gpu::synchronizeStream(true, "tp_rt_sync: cuStreamSynchronize");

@@ -33,22 +33,17 @@ bool convertElements(const void *src, tp_dtype srcType, void *dst,
   return false;
 }
 
-void extractShard(const void *full, tp_dtype fullType, const TensorSpec &spec,
-                  int rank, void *dst) {
-  const size_t inSize = rt::dtypeSize(fullType);
-  const size_t outSize = rt::dtypeSize(spec.dtype);
+std::vector<ShardPiece> shardPieces(const TensorSpec &spec, int rank) {
+  std::vector<ShardPiece> pieces;
   const int64_t localCount = spec.localElements();
   if (spec.sharding.kind != ShardKind::Split) {
-    if (spec.sharding.kind == ShardKind::Partial &&
-        spec.sharding.reduction == TP_SUM && rank != 0)
-      std::memset(dst, 0, size_t(localCount) * outSize);
-    else
-      convertElements(full, fullType, dst, spec.dtype, localCount);
-    return;
+    bool zeros = spec.sharding.kind == ShardKind::Partial &&
+                 spec.sharding.reduction == TP_SUM && rank != 0;
+    if (!zeros && localCount > 0)
+      pieces.push_back({0, 0, localCount});
+    return pieces;
   }
   const SplitGeometry g = splitGeometry(spec);
-  const auto *in = static_cast<const unsigned char *>(full);
-  auto *out = static_cast<unsigned char *>(dst);
   if (!spec.sharding.segments.empty()) {
     // Segment j (global start `start`, size s) gives rows
     // [start + rank * s/p, ...) of s/p rows (all s rows if it is
@@ -70,30 +65,44 @@ void extractShard(const void *full, tp_dtype fullType, const TensorSpec &spec,
         const int64_t chunk = s.localSegmentSize(j, tpSize);
         const int64_t first =
             start + (s.isSegmentReplicated(j) ? 0 : rank * chunk);
-        convertElements(
-            in + size_t((o * g.global + first) * g.inner) * inSize, fullType,
-            out + size_t((o * g.local + localStart) * g.inner) * outSize,
-            spec.dtype, chunk * g.inner);
+        if (chunk * g.inner > 0)
+          pieces.push_back({(o * g.global + first) * g.inner,
+                            (o * g.local + localStart) * g.inner,
+                            chunk * g.inner});
         start += s.segments[j];
         localStart += chunk;
       }
     }
-    return;
+    return pieces;
   }
   // Within one outer index our rows [first, first + L) are contiguous in the
-  // full tensor: copy the rows that exist in one piece, zero the padding.
+  // full tensor: one piece of the rows that exist; the padding stays zero.
   const int64_t first = int64_t(rank) * g.local;
   const int64_t valid =
       std::max<int64_t>(0, std::min(g.local, g.global - first));
-  for (int64_t o = 0; o < g.outer; ++o) {
-    unsigned char *block = out + size_t(o * g.local * g.inner) * outSize;
-    if (valid > 0)
-      convertElements(in + size_t((o * g.global + first) * g.inner) * inSize,
-                      fullType, block, spec.dtype, valid * g.inner);
-    if (valid < g.local)
-      std::memset(block + size_t(valid * g.inner) * outSize, 0,
-                  size_t((g.local - valid) * g.inner) * outSize);
-  }
+  if (valid * g.inner > 0)
+    for (int64_t o = 0; o < g.outer; ++o)
+      pieces.push_back({(o * g.global + first) * g.inner, o * g.local * g.inner,
+                        valid * g.inner});
+  return pieces;
+}
+
+void extractShard(const void *full, tp_dtype fullType, const TensorSpec &spec,
+                  int rank, void *dst) {
+  const size_t inSize = rt::dtypeSize(fullType);
+  const size_t outSize = rt::dtypeSize(spec.dtype);
+  const auto *in = static_cast<const unsigned char *>(full);
+  auto *out = static_cast<unsigned char *>(dst);
+  std::vector<ShardPiece> pieces = shardPieces(spec, rank);
+  int64_t covered = 0;
+  for (const ShardPiece &piece : pieces)
+    covered += piece.count;
+  if (covered < spec.localElements()) // padding, or a partial sum's zeros
+    std::memset(dst, 0, size_t(spec.localElements()) * outSize);
+  for (const ShardPiece &piece : pieces)
+    convertElements(in + size_t(piece.source) * inSize, fullType,
+                    out + size_t(piece.target) * outSize, spec.dtype,
+                    piece.count);
 }
 
 void copyStridedToContiguous(const void *base, int64_t offset,

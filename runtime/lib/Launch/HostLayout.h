@@ -25,6 +25,19 @@ namespace tp::launch {
 bool convertElements(const void *src, tp_dtype srcType, void *dst,
                      tp_dtype dstType, int64_t count);
 
+/// A contiguous run of a rank's shard: `count` elements starting at element
+/// `source` of the full tensor (row-major) go to element `target` of the
+/// rank's local tensor.
+struct ShardPiece {
+  int64_t source = 0, target = 0, count = 0;
+};
+
+/// The runs extractShard copies for rank `rank`, in increasing `source`
+/// order; local elements no run covers are zero (split padding, or the
+/// zeros of a partial(sum) input on ranks other than 0). Their total count
+/// is what a rank reads of the full tensor.
+std::vector<ShardPiece> shardPieces(const TensorSpec &spec, int rank);
+
 /// Writes rank `rank`'s local part of `spec` to dst (spec.localShape elements
 /// of spec.dtype), reading the full tensor `full` (spec.globalShape elements
 /// of `fullType`, either spec.dtype or f32 for f16 / bf16 arguments).

@@ -2,6 +2,8 @@
 //
 //   mpiexec -n N tp-launch --model model.so --inputs a.npy,b.npy
 //                          --output y.npy[,z.npy] [--timeout S] [--quiet]
+//                          [--warmup N] [--repeat M] [--rank-stats]
+//                          [--weights w.safetensors[,...] --weight-map MAP]
 //   tp-launch --spawn N --model gpu-model.so ...     (GPU models, one node)
 //
 // tp-launch links no backend: it reads the model's manifest from the file
@@ -28,13 +30,17 @@
 #include "Launch/ArgumentMemory.h"
 #include "Launch/ElfManifest.h"
 #include "Launch/HostLayout.h"
+#include "Launch/Json.h"
 #include "Launch/Manifest.h"
+#include "Launch/Safetensors.h"
 #include "Launch/ShardSet.h"
 #include "tp/runtime/files.h"
 #include "tp/runtime/npy.h"
 #include "tp/runtime/tp_runtime.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -43,10 +49,13 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
@@ -76,12 +85,31 @@ const char usageText[] =
     "  --inputs LIST    comma-separated .npy files, one per argument (write a\n"
     "                   comma inside a name as \\, and a backslash as \\\\)\n"
     "  --output LIST    comma-separated .npy paths, one per result (same "
-    "escapes)\n"
+    "escapes);\n"
+    "                   a path ending in .safetensors gets its result as "
+    "tensor\n"
+    "                   \"result<index>\" of a .safetensors file\n"
     "  --timeout S      abort every rank after S seconds (default 300; 0: "
     "never)\n"
     "  --quiet          print nothing on success\n"
     "  --no-output-paths  leave the output paths out of the summary line\n"
     "                   (tp-run: they are temporaries)\n"
+    "  --warmup N       call tp_entry N times untimed first (default 0)\n"
+    "  --repeat M       time M calls of tp_entry and report their median "
+    "(default 1);\n"
+    "                   the outputs are the last call's results\n"
+    "  --weights LIST   comma-separated .safetensors files; the arguments "
+    "--weight-map\n"
+    "                   names are read from them, each rank reading only its "
+    "shard,\n"
+    "                   and --inputs lists the other arguments, in order\n"
+    "  --weight-map MAP JSON object {\"ARGUMENT INDEX\": \"TENSOR NAME\", "
+    "...}, inline\n"
+    "                   (starting with '{') or in a file\n"
+    "  --rank-stats     print each rank's tp_entry times (median, min, max) "
+    "and\n"
+    "                   peak resident memory (implied by --warmup and "
+    "--repeat)\n"
     "  --spawn N        start N ranks of this program on this node, rank r "
     "on GPU\n"
     "                   r % (visible GPUs); GPU models only\n"
@@ -105,10 +133,16 @@ struct RuntimeApi {
                          tp_reduce_op) = nullptr;
   tp_status (*allGather)(const void *, void *, int64_t, int64_t,
                          tp_dtype) = nullptr;
+  tp_status (*barrier)() = nullptr;
   const char *(*lastError)() = nullptr;
   void (*abort)(int, const char *) = nullptr;
   int (*inCollective)() = nullptr;
   DeviceFunctions device; // nccl only
+  // nccl only, optional (older libraries lack them): device-side step
+  // timing and peak device memory.
+  void (*timerStart)() = nullptr;
+  double (*timerStop)() = nullptr;
+  int64_t (*deviceMemoryPeak)() = nullptr;
   bool gpu() const { return device.sync != nullptr; }
 };
 
@@ -143,7 +177,27 @@ struct Options {
   bool help = false;
   int spawn = 0;       ///< --spawn N (0: this process is one rank)
   std::string backend; ///< --backend, "" = from the manifest
+  int warmup = 0;      ///< --warmup N: untimed calls of tp_entry first
+  int repeat = 1;      ///< --repeat M: timed calls (median reported)
+  bool stats = false;  ///< --rank-stats (implied by --warmup / --repeat)
+  bool haveInputs = false;
+  std::vector<std::string> weights; ///< --weights: .safetensors files
+  std::string weightMap;            ///< --weight-map: JSON text or a file
 };
+
+/// Parses a count option's value in [low, 1000000].
+bool parseCount(const std::string &name, const std::string &value, int low,
+                int &out, std::string &error) {
+  char *end = nullptr;
+  long n = std::strtol(value.c_str(), &end, 10);
+  if (value.empty() || *end != '\0' || n < low || n > 1000000) {
+    error = name + " wants a whole number from " + std::to_string(low) +
+            " to 1000000, got '" + value + "'";
+    return false;
+  }
+  out = int(n);
+  return true;
+}
 
 bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
   bool haveModel = false;
@@ -161,6 +215,10 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
       options.showOutputPaths = false;
       continue;
     }
+    if (arg == "--rank-stats") {
+      options.stats = true;
+      continue;
+    }
     std::string name = arg, value;
     size_t equals = arg.find('=');
     bool inlineValue = arg.rfind("--", 0) == 0 && equals != std::string::npos;
@@ -169,7 +227,9 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
       value = arg.substr(equals + 1);
     }
     if (name != "--model" && name != "--inputs" && name != "--output" &&
-        name != "--timeout" && name != "--spawn" && name != "--backend") {
+        name != "--timeout" && name != "--spawn" && name != "--backend" &&
+        name != "--warmup" && name != "--repeat" && name != "--weights" &&
+        name != "--weight-map") {
       error = "unknown option '" + arg + "'";
       return false;
     }
@@ -183,7 +243,17 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
     if (name == "--model") {
       options.model = value;
       haveModel = true;
+    } else if (name == "--weights") {
+      if (!files::splitList(value, options.weights)) {
+        error = "empty file name in --weights '" + value + "'";
+        return false;
+      }
+    } else if (name == "--weight-map") {
+      options.weightMap = value;
+    } else if (name == "--inputs" && value.empty()) {
+      options.haveInputs = true; // none: every argument is a weight
     } else if (name == "--inputs" || name == "--output") {
+      options.haveInputs |= name == "--inputs";
       if (!files::splitList(
               value, name == "--inputs" ? options.inputs : options.outputs)) {
         error = "empty file name in " + name + " '" + value + "'";
@@ -198,6 +268,12 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
         return false;
       }
       options.spawn = int(n);
+    } else if (name == "--warmup" || name == "--repeat") {
+      if (!parseCount(name, value, name == "--warmup" ? 0 : 1,
+                      name == "--warmup" ? options.warmup : options.repeat,
+                      error))
+        return false;
+      options.stats = true;
     } else if (name == "--backend") {
       if (value != "mpi" && value != "nccl") {
         error = "--backend must be mpi or nccl, got '" + value + "'";
@@ -216,6 +292,13 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
   }
   if (!haveModel || options.model.empty()) {
     error = "missing --model";
+    return false;
+  }
+  if (options.weights.empty() != options.weightMap.empty()) {
+    error = options.weights.empty()
+                ? "--weight-map needs --weights"
+                : "--weights needs --weight-map (which argument reads which "
+                  "tensor)";
     return false;
   }
   return true;
@@ -383,6 +466,14 @@ private:
 
 using files::directoryOf;
 
+/// Outputs named *.safetensors are written as safetensors files (one
+/// tensor, "result<j>"), all others as .npy.
+bool isSafetensorsPath(const std::string &path) {
+  const std::string suffix = ".safetensors";
+  return path.size() >= suffix.size() &&
+         path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 //===----------------------------------------------------------------------===//
 // Memref descriptors
 //===----------------------------------------------------------------------===//
@@ -441,12 +532,23 @@ public:
                          : createHostMemory()) {}
 
   void loadModel();
+  /// --weights / --weight-map: opens the files, maps arguments to tensors
+  /// and checks their dtypes and shapes (on every rank, before any
+  /// collective).
+  void validateWeights();
   void validateInputs();
   void validateOutputs();
   void prepareArguments();
+  /// Argument i's shard from its --weights tensor.
+  void prepareWeight(size_t i, size_t bytes);
+  /// Calls tp_entry --warmup + --repeat times (the results of all but the
+  /// last call are freed) and times the --repeat last ones.
   void runEntry();
   void collectResults();
   void assembleResults();
+  /// --rank-stats: gathers every rank's times and peak resident memory on
+  /// every rank (a collective: all ranks call it).
+  void gatherStats();
   /// Rank 0: writes every output to its temporary (or device); false with a
   /// message, and nothing left behind, if one cannot be written.
   bool writeOutputs(std::string &failure);
@@ -473,13 +575,21 @@ private:
   /// What each result is written as: its manifest spec, or for a shard set
   /// output the spec of what is written (a partial result is reduced).
   std::vector<TensorSpec> writtenSpecs;
+  /// Per argument: its --inputs index, or -1 when it is read from --weights.
+  std::vector<int> inputFor;
+  std::vector<std::unique_ptr<safetensors::SafetensorsFile>> weightFiles;
+  /// Per argument read from --weights: the file and the tensor.
+  std::map<size_t, std::pair<const safetensors::SafetensorsFile *,
+                             const safetensors::TensorInfo *>>
+      weightFor;
+  double weightBytesRead = 0;
   std::vector<void *> argumentBuffers;
   std::vector<std::vector<int64_t>> argumentDescriptors;
   std::vector<int64_t> resultWords;
   std::vector<size_t> resultOffsets; // word offset of each result descriptor
   std::vector<std::vector<unsigned char>> localResults; // contiguous, host
   std::vector<std::vector<unsigned char>> fullResults;  // meaningful on rank 0
-  double entryMilliseconds = 0;
+  double entryMilliseconds = 0; // the median of stepMilliseconds
   double maxEntryMilliseconds = 0;
   std::vector<files::OutputFile> outputFiles; // this rank's
   std::vector<size_t> outputResults; // the result of each of outputFiles
@@ -490,9 +600,24 @@ private:
   }
   /// Opens outputFiles' next file at `path` for result j.
   bool openOutput(size_t j, const std::string &path, std::string &error);
+  std::vector<double> stepMilliseconds; // the timed calls
+  std::vector<double> rankStats;        // --rank-stats: statsFields per rank
+  // median, min, max, peak MiB, argument MiB, MiB read from --weights, peak
+  // device MiB (GPU; -1 when unknown)
+  static constexpr int statsFields = 7;
+
+  /// The distinct buffers the model allocated for its results (not our
+  /// argument buffers, not MLIR's constant globals): the launcher frees them.
+  std::set<intptr_t> modelAllocations() const;
 
   std::string argumentName(size_t i) const {
-    return "argument " + std::to_string(i) + " (" + options.inputs[i] + ")";
+    auto weight = weightFor.find(i);
+    if (weight != weightFor.end())
+      return "argument " + std::to_string(i) + " (tensor '" +
+             weight->second.second->name + "' of " +
+             weight->second.first->path() + ")";
+    size_t input = inputFor.empty() ? i : size_t(inputFor[i]);
+    return "argument " + std::to_string(i) + " (" + options.inputs[input] + ")";
   }
   std::string resultName(size_t i) const {
     return "result " + std::to_string(i) + " (" + options.outputs[i] + ")";
@@ -579,27 +704,110 @@ void Launcher::loadModel() {
       fail("manifest: an argument is too large");
 }
 
+void Launcher::validateWeights() {
+  inputFor.assign(manifest.args.size(), 0);
+  if (options.weights.empty()) {
+    for (size_t i = 0; i < inputFor.size(); ++i)
+      inputFor[i] = int(i);
+    return;
+  }
+  // The map: inline JSON or a file holding it.
+  std::string text = options.weightMap, error;
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos ||
+      text[text.find_first_not_of(" \t\r\n")] != '{') {
+    FILE *file = std::fopen(options.weightMap.c_str(), "rb");
+    if (!file)
+      fail("--weight-map " + options.weightMap +
+           ": cannot open file: " + std::strerror(errno));
+    text.clear();
+    char buffer[4096];
+    size_t n;
+    while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0 &&
+           text.size() < (1u << 24))
+      text.append(buffer, n);
+    std::fclose(file);
+  }
+  JsonValue map;
+  if (!parseJson(text, map, error))
+    fail("--weight-map: malformed JSON: " + error);
+  if (map.kind != JsonValue::Kind::Object)
+    fail("--weight-map: expected a JSON object {\"ARGUMENT INDEX\": "
+         "\"TENSOR NAME\", ...}, got " +
+         std::string(map.kindName()));
+  for (const std::string &path : options.weights) {
+    weightFiles.push_back(std::make_unique<safetensors::SafetensorsFile>());
+    if (!weightFiles.back()->open(path, error))
+      fail("weights " + path + ": " + error);
+  }
+  for (const auto &[key, value] : map.object) {
+    char *end = nullptr;
+    long index = std::strtol(key.c_str(), &end, 10);
+    if (key.empty() || *end != '\0' || index < 0 ||
+        size_t(index) >= manifest.args.size())
+      fail("--weight-map: key '" + key + "' is not an argument index of @" +
+           manifest.entry + " (0 to " +
+           std::to_string(manifest.args.size() - 1) +
+           "; tp-run also takes argument names)");
+    if (value.kind != JsonValue::Kind::String)
+      fail("--weight-map: the value of '" + key +
+           "' must be a tensor name (a string)");
+    if (weightFor.count(size_t(index)))
+      fail("--weight-map: argument " + key + " is mapped twice");
+    const safetensors::SafetensorsFile *holder = nullptr;
+    const safetensors::TensorInfo *tensor = nullptr;
+    for (const auto &file : weightFiles)
+      if (const safetensors::TensorInfo *t =
+              file->header().find(value.string)) {
+        if (tensor)
+          fail("argument " + key + ": tensor '" + value.string +
+               "' is in both " + holder->path() + " and " + file->path());
+        holder = file.get();
+        tensor = t;
+      }
+    if (!tensor)
+      fail("argument " + key + ": no tensor '" + value.string + "' in " +
+           files::joinList(options.weights));
+    if (!safetensors::checkTensor(
+            *tensor, manifest.args[size_t(index)],
+            "argument " + key + " (" + holder->path() + ")", error))
+      fail(error);
+    weightFor[size_t(index)] = {holder, tensor};
+  }
+  int next = 0;
+  for (size_t i = 0; i < inputFor.size(); ++i)
+    inputFor[i] = weightFor.count(i) ? -1 : next++;
+}
+
 void Launcher::validateInputs() {
-  if (options.inputs.size() != manifest.args.size())
-    fail("expected " + plural(manifest.args.size(), "input") +
-         " (one per argument of @" + manifest.entry + "), got " +
+  const size_t wanted = manifest.args.size() - weightFor.size();
+  if (!weightFor.empty() && !options.haveInputs && wanted > 0)
+    fail("arguments not in --weight-map need --inputs: expected " +
+         plural(wanted, "input") + " (one per argument of @" + manifest.entry +
+         " not read from --weights)");
+  if (options.inputs.size() != wanted)
+    fail("expected " + plural(wanted, "input") + " (one per argument of @" +
+         manifest.entry +
+         (weightFor.empty() ? ")" : " not read from --weights)") + ", got " +
          std::to_string(options.inputs.size()));
   inputHeaders.resize(manifest.args.size());
   inputSets.resize(manifest.args.size());
   for (size_t i = 0; i < manifest.args.size(); ++i) {
+    if (inputFor[i] < 0)
+      continue; // checked in validateWeights
     const TensorSpec &spec = manifest.args[i];
     npy::Header &header = inputHeaders[i];
     std::string error;
-    if (isShardSetPath(options.inputs[i])) {
+    const std::string &path = options.inputs[size_t(inputFor[i])];
+    if (isShardSetPath(path)) {
       ShardSet &set = inputSets[i];
-      if (!set.open(options.inputs[i], error))
+      if (!set.open(path, error))
         fail(argumentName(i) + ": " + error);
       std::string why = set.incompatibility(spec);
       if (!why.empty())
         fail(argumentName(i) + ": " + why);
       continue;
     }
-    if (!npy::readHeader(options.inputs[i], header, error))
+    if (!npy::readHeader(path, header, error))
       fail(argumentName(i) + ": " + error);
     bool halfFromF32 = rt::isHalfDType(spec.dtype) && header.dtype == TP_F32;
     if (header.dtype != spec.dtype && !halfFromF32)
@@ -661,6 +869,11 @@ void Launcher::prepareArguments() {
     const npy::Header &header = inputHeaders[i];
     std::string error;
     size_t bytes = size_t(spec.localElements()) * rt::dtypeSize(spec.dtype);
+    auto weight = weightFor.find(i);
+    if (weight != weightFor.end()) {
+      prepareWeight(i, bytes);
+      continue;
+    }
     void *buffer = memory->allocate(bytes, error);
     if (!buffer)
       fail(argumentName(i) + ": " + error);
@@ -681,7 +894,7 @@ void Launcher::prepareArguments() {
       continue;
     }
     MappedFile file;
-    if (!file.open(options.inputs[i], error))
+    if (!file.open(options.inputs[size_t(inputFor[i])], error))
       fail(argumentName(i) + ": " + error);
     const unsigned char *full = file.data() + header.dataOffset;
     if (memory->hostAccessible()) {
@@ -694,6 +907,27 @@ void Launcher::prepareArguments() {
     }
     argumentDescriptors[i] = makeDescriptor(buffer, spec.localShape);
   }
+  weightFiles.clear(); // unmap: the shards are in the argument buffers
+}
+
+void Launcher::prepareWeight(size_t i, size_t bytes) {
+  const TensorSpec &spec = manifest.args[i];
+  const auto &[file, tensor] = weightFor.at(i);
+  std::string error;
+  void *buffer = memory->allocate(bytes, error);
+  if (!buffer)
+    fail(argumentName(i) + ": " + error);
+  argumentBuffers[i] = buffer;
+  if (memory->hostAccessible()) {
+    weightBytesRead += double(file->readShard(*tensor, spec, rank, buffer));
+  } else {
+    std::vector<unsigned char> staging(bytes);
+    weightBytesRead +=
+        double(file->readShard(*tensor, spec, rank, staging.data()));
+    if (!memory->copyIn(buffer, staging.data(), bytes, error))
+      fail(argumentName(i) + ": " + error);
+  }
+  argumentDescriptors[i] = makeDescriptor(buffer, spec.localShape);
 }
 
 void Launcher::runEntry() {
@@ -708,23 +942,92 @@ void Launcher::runEntry() {
   for (auto &descriptor : argumentDescriptors)
     packed.push_back(descriptor.data());
 
+  const int calls = options.warmup + options.repeat;
   CrashHandlers crashHandlers(rank);
-  insideEntry = true;
-  auto start = std::chrono::steady_clock::now();
-  entry(packed.data());
-  if (api.gpu())
-    api.device.sync(); // the model only enqueued its work
-  auto end = std::chrono::steady_clock::now();
-  insideEntry = false;
+  for (int call = 0; call < calls; ++call) {
+    if (call > 0) {
+      // The previous call's results are not needed: free them, so that
+      // repeated calls do not pile up memory.
+      for (intptr_t allocated : modelAllocations())
+        memory->freeModelBuffer(reinterpret_cast<void *>(allocated));
+      std::fill(resultWords.begin(), resultWords.end(), 0);
+    }
+    // Start every rank's call together, so that a rank's time is its step,
+    // not its wait for a slower rank's previous one.
+    if (calls > 1 && api.barrier() != TP_OK)
+      fail(std::string("timing: ") + api.lastError());
+    insideEntry = true;
+    double milliseconds = 0;
+    if (api.gpu() && api.timerStart && api.timerStop) {
+      // CUDA events around the work the model enqueued; the stop waits.
+      api.timerStart();
+      entry(packed.data());
+      milliseconds = api.timerStop();
+    } else {
+      auto start = std::chrono::steady_clock::now();
+      entry(packed.data());
+      if (api.gpu())
+        api.device.sync(); // the model only enqueued its work
+      auto end = std::chrono::steady_clock::now();
+      milliseconds =
+          std::chrono::duration<double, std::milli>(end - start).count();
+    }
+    insideEntry = false;
+    if (call >= options.warmup)
+      stepMilliseconds.push_back(milliseconds);
+  }
+  std::vector<double> sorted = stepMilliseconds;
+  std::sort(sorted.begin(), sorted.end());
+  const size_t n = sorted.size();
   entryMilliseconds =
-      std::chrono::duration<double, std::milli>(end - start).count();
+      n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
+std::set<intptr_t> Launcher::modelAllocations() const {
+  std::set<intptr_t> ours, allocations;
+  for (void *buffer : argumentBuffers)
+    ours.insert(reinterpret_cast<intptr_t>(buffer));
+  for (size_t j = 0; j < manifest.results.size(); ++j) {
+    intptr_t allocated = intptr_t(resultWords[resultOffsets[j]]);
+    if (allocated && allocated != globalMemrefSentinel &&
+        !ours.count(allocated))
+      allocations.insert(allocated);
+  }
+  return allocations;
+}
+
+void Launcher::gatherStats() {
+  if (!options.stats)
+    return;
+  struct rusage usage;
+  std::memset(&usage, 0, sizeof(usage));
+  getrusage(RUSAGE_SELF, &usage); // ru_maxrss: KiB on Linux
+  double argumentBytes = 0;
+  for (const TensorSpec &spec : manifest.args)
+    argumentBytes +=
+        double(spec.localElements()) * double(rt::dtypeSize(spec.dtype));
+  const double mib = 1024.0 * 1024.0;
+  double local[statsFields] = {
+      entryMilliseconds,
+      *std::min_element(stepMilliseconds.begin(), stepMilliseconds.end()),
+      *std::max_element(stepMilliseconds.begin(), stepMilliseconds.end()),
+      double(usage.ru_maxrss) * 1024.0 / mib,
+      argumentBytes / mib,
+      weightBytesRead / mib,
+      api.gpu() && api.deviceMemoryPeak && api.deviceMemoryPeak() >= 0
+          ? double(api.deviceMemoryPeak()) / mib
+          : -1.0};
+  rankStats.assign(size_t(statsFields) * size_t(size), 0.0);
+  if (onHostData(local, sizeof(local), rankStats.data(),
+                 rankStats.size() * sizeof(double),
+                 [&](const void *src, void *dst) {
+                   return api.allGather(src, dst, 1, statsFields, TP_F64);
+                 }) != TP_OK)
+    fail(std::string("timing: ") + api.lastError());
 }
 
 void Launcher::collectResults() {
-  std::set<intptr_t> ours;
-  for (void *buffer : argumentBuffers)
-    ours.insert(reinterpret_cast<intptr_t>(buffer));
-  std::set<intptr_t> toFree;
+  const std::set<intptr_t> toFree = modelAllocations();
   localResults.resize(manifest.results.size());
   for (size_t j = 0; j < manifest.results.size(); ++j) {
     const TensorSpec &spec = manifest.results[j];
@@ -761,10 +1064,6 @@ void Launcher::collectResults() {
       copyStridedToContiguous(span.data(), d[2] - low, sizes, strides, r,
                               elementSize, local.data());
     }
-    intptr_t allocated = intptr_t(d[0]);
-    if (allocated && allocated != globalMemrefSentinel &&
-        !ours.count(allocated))
-      toFree.insert(allocated);
   }
   // After all copies: two results may share one allocation.
   for (intptr_t allocated : toFree)
@@ -939,8 +1238,15 @@ bool Launcher::writeOutputs(std::string &failure) {
       data = widened.data();
       dtype = TP_F32;
     }
-    if (!npy::write(file.fd(), dtype, shape, data, error) ||
-        !file.finish(error)) {
+    bool written =
+        !shards && isSafetensorsPath(path)
+            ? safetensors::write(
+                  file.fd(),
+                  {{"result" + std::to_string(j), dtype, spec.globalShape,
+                    data}},
+                  {{"format", "tp-mlir"}, {"entry", manifest.entry}}, error)
+            : npy::write(file.fd(), dtype, shape, data, error);
+    if (!written || !file.finish(error)) {
       failure = where + error;
       break;
     }
@@ -998,11 +1304,39 @@ void Launcher::printSummary() {
     outputs += (j ? ", " : "") + options.outputs[j];
   if (!options.showOutputPaths)
     outputs = plural(options.outputs.size(), "result");
-  std::printf("tp-launch: @%s on %s (%s): tp_entry %.3f ms (max over "
-              "ranks); wrote %s\n",
+  std::string timing = "max over ranks";
+  if (options.warmup > 0 || options.repeat > 1)
+    timing = "median of " + plural(size_t(options.repeat), "call") + " after " +
+             std::to_string(options.warmup) + " warm-up, max over ranks";
+  std::printf("tp-launch: @%s on %s (%s): tp_entry %.3f ms (%s); wrote %s\n",
               manifest.entry.c_str(), plural(size_t(size), "rank").c_str(),
-              api.backendName(), maxEntryMilliseconds,
+              api.backendName(), maxEntryMilliseconds, timing.c_str(),
               outputs.empty() ? "nothing" : outputs.c_str());
+  // --rank-stats: one line per rank, the figures gathered in gatherStats.
+  for (int r = 0; r < size && !rankStats.empty(); ++r) {
+    const double *f = rankStats.data() + size_t(r) * statsFields;
+    std::string weights;
+    if (!options.weights.empty()) {
+      char text[64];
+      std::snprintf(text, sizeof(text), "; %.1f MiB read from --weights", f[5]);
+      weights = text;
+    }
+    std::string device;
+    if (api.gpu()) {
+      char text[64];
+      if (f[6] >= 0)
+        std::snprintf(text, sizeof(text), "; peak device memory %.1f MiB",
+                      f[6]);
+      else
+        std::snprintf(text, sizeof(text), "; peak device memory unknown");
+      device = text;
+    }
+    std::printf("tp-launch: rank %d: tp_entry median %.3f ms min %.3f ms max "
+                "%.3f ms (%s); peak RSS %.1f MiB (arguments %.1f MiB%s)%s\n",
+                r, f[0], f[1], f[2],
+                plural(size_t(options.repeat), "call").c_str(), f[3], f[4],
+                weights.c_str(), device.c_str());
+  }
   std::fflush(stdout);
 }
 
@@ -1085,6 +1419,7 @@ void loadBackend(const std::string &backend) {
   bind(library, "tp_backend_name", loaded.backendName);
   bind(library, "tp_all_reduce", loaded.allReduce);
   bind(library, "tp_all_gather", loaded.allGather);
+  bind(library, "tp_barrier", loaded.barrier);
   bind(library, "tp_last_error", loaded.lastError);
   bind(library, "tp_in_collective", loaded.inCollective);
   bind(library, "tp_abort", loaded.abort);
@@ -1093,6 +1428,12 @@ void loadBackend(const std::string &backend) {
     bind(library, "mgpuMemFree", loaded.device.memFree);
     bind(library, "mgpuMemcpy", loaded.device.memcpy);
     bind(library, "tp_rt_sync", loaded.device.sync);
+    loaded.timerStart =
+        reinterpret_cast<void (*)()>(dlsym(library, "tp_rt_timer_start"));
+    loaded.timerStop =
+        reinterpret_cast<double (*)()>(dlsym(library, "tp_rt_timer_stop"));
+    loaded.deviceMemoryPeak = reinterpret_cast<int64_t (*)()>(
+        dlsym(library, "tp_rt_device_memory_peak"));
   }
   api = loaded;
 }
@@ -1166,12 +1507,14 @@ int main(int argc, char **argv) {
   Launcher launcher(options, rank, size);
   // Everything up to prepareArguments is local and identical on every rank.
   launcher.loadModel();
+  launcher.validateWeights();
   launcher.validateInputs();
   launcher.validateOutputs();
   launcher.prepareArguments();
   launcher.runEntry();
   launcher.collectResults();
   launcher.assembleResults();
+  launcher.gatherStats();
   std::string failure;
   bool written = launcher.writeOutputs(failure);
   bool ok = launcher.agreeOnOutputs(written) && written &&

@@ -29,6 +29,20 @@ extern "C" {
  * tp_entry. */
 TP_API void tp_rt_sync(void);
 
+/* Step timing on the device (tp-launch --repeat): tp_rt_timer_start records
+ * a CUDA event on the persistent stream; tp_rt_timer_stop records a second
+ * one, waits for the stream (as tp_rt_sync) and returns the milliseconds
+ * between the two events: the device time of the work enqueued in between. */
+TP_API void tp_rt_timer_start(void);
+TP_API double tp_rt_timer_stop(void);
+
+/* The most device memory the process's stream-ordered allocations
+ * (mgpuMemAlloc, tp_rt_gemm's temporaries) have held at once, in bytes
+ * (the default memory pool's cudaMemPoolAttrUsedMemHigh); -1 if the driver
+ * cannot say. cuBLASLt's workspace, NCCL's buffers and managed memory are
+ * not included. */
+TP_API int64_t tp_rt_device_memory_peak(void);
+
 /* The persistent stream (a cudaStream_t / CUstream), creating the CUDA
  * context on first use. */
 TP_API void *tp_rt_stream(void);
