@@ -173,19 +173,16 @@ LogicalResult tp_run::compileModel(ModuleOp module,
     tp::TPOptions pipeline;
     pipeline.tpSize = options.tpSize;
     pipeline.entry = options.entry;
-    if (options.target == "gpu") {
+    bool gpu = options.target == Target::gpu;
+    if (gpu) {
       pipeline.cudaToolkit = options.cudaToolkit;
       tp::buildTPGPUPipeline(pm, pipeline);
-    } else if (options.target == "cpu") {
-      pipeline.gemm =
-          options.gemm == "loops" ? tp::CPUGemm::loops : tp::CPUGemm::blas;
-      tp::buildTPCPUPipeline(pm, pipeline);
     } else {
-      llvm::errs() << "tp-run: unknown target '" << options.target << "'\n";
-      return failure();
+      pipeline.gemm = options.gemm;
+      tp::buildTPCPUPipeline(pm, pipeline);
     }
     if (failed(pm.run(*copy))) {
-      llvm::errs() << "tp-run: lowering for the " << options.target
+      llvm::errs() << "tp-run: lowering for the " << (gpu ? "gpu" : "cpu")
                    << " target failed (see the errors above)\n";
       return failure();
     }
@@ -199,7 +196,7 @@ LogicalResult tp_run::compileModel(ModuleOp module,
   registerLLVMDialectTranslation(*ctx);
   // Kernels are embedded (gpu.binary) and launched (gpu.launch_func) by the
   // GPU dialect's translation.
-  if (options.target == "gpu") {
+  if (options.target == Target::gpu) {
     DialectRegistry gpuRegistry;
     tp::registerGPUTargetInterfaces(gpuRegistry);
     ctx->appendDialectRegistry(gpuRegistry);

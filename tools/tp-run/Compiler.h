@@ -9,6 +9,7 @@
 
 #include "tp/Dialect/TP/Transforms/Report.h"
 #include "tp/Dialect/TP/Transforms/PassOptions.h"
+#include "tp/Pipelines/Pipelines.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -19,14 +20,17 @@
 
 namespace tp_run {
 
+/// What the model is compiled for.
+enum class Target { cpu, gpu };
+
 struct CompileOptions {
   int64_t tpSize = 1;
   std::string entry;
-  std::string target = "cpu";
+  Target target = Target::cpu;
   /// CUDA toolkit with ptxas and fatbinary (target gpu).
   std::string cudaToolkit = "/usr/local/cuda";
-  /// Local GEMMs on the CPU target: "blas" (tp_rt_gemm calls) or "loops".
-  std::string gemm = "blas";
+  /// Local GEMMs on the CPU target.
+  mlir::tp::CPUGemm gemm = mlir::tp::CPUGemm::blas;
   /// CPU to generate host code for: "native" or an LLVM CPU name.
   std::string cpu = "native";
   /// If set, the partitioned module (tensor level) is written here.

@@ -78,18 +78,25 @@ static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
                                       cl::desc("<model.mlir>"));
 static cl::opt<int64_t> tpSize("tp-size", cl::desc("Number of ranks"),
                                cl::init(1));
-static cl::opt<std::string> target("target",
-                                   cl::desc("cpu (MPI ranks) or gpu"),
-                                   cl::init("cpu"));
+static cl::opt<tp_run::Target> target(
+    "target", cl::desc("What the model is compiled for"),
+    cl::init(tp_run::Target::cpu),
+    cl::values(clEnumValN(tp_run::Target::cpu, "cpu",
+                          "CPU ranks (MPI runtime)"),
+               clEnumValN(tp_run::Target::gpu, "gpu",
+                          "one GPU per rank (NCCL runtime)")));
 static cl::opt<std::string>
     cudaToolkit("cuda-toolkit",
                 cl::desc("CUDA toolkit whose ptxas and fatbinary build the "
                          "kernels (--target=gpu)"),
                 cl::init("/usr/local/cuda"));
-static cl::opt<std::string>
-    gemm("gemm", cl::desc("Local GEMMs on the CPU target: blas (OpenBLAS "
-                          "calls, default) or loops (generated code)"),
-         cl::init("blas"));
+static cl::opt<mlir::tp::CPUGemm> gemm(
+    "gemm", cl::desc("Local GEMMs on the CPU target"),
+    cl::init(mlir::tp::CPUGemm::blas),
+    cl::values(clEnumValN(mlir::tp::CPUGemm::blas, "blas",
+                          "OpenBLAS calls (default)"),
+               clEnumValN(mlir::tp::CPUGemm::loops, "loops",
+                          "generated loops (the reference path)")));
 static cl::opt<std::string>
     inputs("inputs",
            cl::desc("Comma-separated .npy files, one full tensor per argument "
@@ -975,8 +982,6 @@ int main(int argc, char **argv) {
   if (tpSize < 1)
     return fail("--tp-size must be at least 1, got " +
                 std::to_string(tpSize.getValue()));
-  if (target != "cpu" && target != "gpu")
-    return fail("--target must be cpu or gpu, got '" + target + "'");
   if (repeat < 1 || repeat > 1000000 || warmup > 1000000)
     return fail("--repeat wants 1 to 1000000 calls and --warmup 0 to "
                 "1000000, got --repeat=" +
@@ -984,7 +989,7 @@ int main(int argc, char **argv) {
                 " --warmup=" + std::to_string(warmup.getValue()));
   // Upstream's gpu-module-to-binary reports a missing toolkit but then takes
   // whatever ptxas is on PATH; a toolkit named here must be the one used.
-  if (target == "gpu") {
+  if (target == tp_run::Target::gpu) {
     SmallString<128> ptxas(cudaToolkit.getValue());
     llvm::sys::path::append(ptxas, "bin", "ptxas");
     if (!llvm::sys::fs::can_execute(ptxas))
@@ -993,8 +998,6 @@ int main(int argc, char **argv) {
                   " (the GPU target builds its kernels with the toolkit's "
                   "ptxas and fatbinary)");
   }
-  if (gemm != "blas" && gemm != "loops")
-    return fail("--gemm must be blas or loops, got '" + gemm + "'");
 
   DialectRegistry registry;
   registerAllDialects(registry);
