@@ -438,7 +438,8 @@ class Runner:
             f.write("#line %d \"%s\"\n" % (block.line + 1, block.path))
             f.write("\n".join(block.lines) + "\n")
         cmd = [self.args.cxx, "-fsyntax-only", "-std=c++17"] + self.args.cxx_flag + [path]
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              env=dict(os.environ, LC_ALL="C"))
         if proc.returncode != 0:
             self.fail(block, "the C++ block does not compile (%s)" % " ".join(cmd),
                       actual=proc.stdout.decode("utf-8", "replace").split("\n")[:60])
@@ -453,7 +454,7 @@ def default_docs(src):
 
 
 def main():
-    here = os.path.dirname(os.path.abspath(__file__))
+    here = os.path.dirname(os.path.realpath(__file__))
     parser = argparse.ArgumentParser(
         description="Run the commands shown in the docs and compare their output "
                     "(the convention: docs/README.md, \"Docs are tests\").")
@@ -469,13 +470,13 @@ def main():
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print each command and every skipped block with its reason")
     args = parser.parse_args()
-    args.src = os.path.abspath(args.src)
+    args.src = os.path.realpath(args.src)
     args.build = os.path.abspath(args.build or os.path.join(args.src, "build"))
     if not os.path.isdir(os.path.join(args.build, "bin")):
         print("doctest: %s has no bin/ folder: build first (scripts/build.sh)" % args.build,
               file=sys.stderr)
         return 2
-    docs = [os.path.abspath(d) for d in args.docs] or default_docs(args.src)
+    docs = [os.path.realpath(d) for d in args.docs] or default_docs(args.src)
     created = args.work is None
     work = args.work or tempfile.mkdtemp(prefix="tp-doctest.")
     if not created:
