@@ -16,6 +16,7 @@ Which blocks run
       build's include directories; it must be a whole translation unit.
   anything else (mlir, json, cmake, ...)     not run, unless a directive says
       it is the output of a command or an excerpt of a file.
+  A here-document (<<'EOF' ... EOF) belongs to the command that opens it.
 
 Directives: an HTML comment on the line(s) just before the opening fence,
   <!-- doctest: KEY[=VALUE] ... -->   (values in shell quoting)
@@ -37,6 +38,9 @@ Directives: an HTML comment on the line(s) just before the opening fence,
                    placeholder; repeatable. Durations ("0.377 s", "12.5 ms")
                    always vary.
   timeout=S        seconds each command of the block may take (default 300).
+  requires=F[,G]   run the block only where the build has these features
+                   (--feature: mpi, cuda, tp_plugin); skipped otherwise, and
+                   so is an output or excerpt block right after it.
 
 Comparing output: trailing spaces are ignored and every run of spaces
 compares equal to one space (so columns may be shortened); "..." inside a line
@@ -102,6 +106,7 @@ class Block:
         self.exit = 0
         self.vary = [DURATION]
         self.timeout = 300.0
+        self.requires = []
         self.parse_directive(directive)
 
     def where(self):
@@ -137,11 +142,13 @@ class Block:
                     raise DocError("%s: bad vary regex %r: %s"
                                    % (self.where(), value, e))
                 self.vary.append(value)
+            elif key == "requires" and value:
+                self.requires += value.split(",")
             elif key == "timeout" and value:
                 self.timeout = float(value)
             else:
                 raise DocError("%s: unknown doctest directive %r (known: skip=REASON, "
-                               "output, excerpt[=FILE], reflow, exit=N, vary=REGEX, timeout=S)"
+                               "output, excerpt[=FILE], reflow, exit=N, vary=REGEX, requires=F, timeout=S)"
                                % (self.where(), word))
 
     def kind(self):
@@ -194,14 +201,29 @@ def parse_blocks(path, text):
     return blocks
 
 
+HEREDOC = re.compile(r"<<-?\s*(['\"]?)(\w+)\1")
+
+
 def join_continuations(lines):
-    """Lines of a command block to commands (backslash continuations joined)."""
-    commands, current = [], ""
+    """Lines of a command block to commands (backslash continuations joined,
+    a here-document kept with its command)."""
+    commands, current, heredoc = [], "", None
     for line in lines:
+        if heredoc is not None:
+            current += line + "\n"
+            if line.strip() == heredoc:
+                commands.append(current.rstrip("\n"))
+                current, heredoc = "", None
+            continue
         if not current and (not line.strip() or line.lstrip().startswith("#")):
             continue
         if line.rstrip().endswith("\\"):
             current += line.rstrip()[:-1] + " "
+            continue
+        m = HEREDOC.search(line)
+        if m:
+            current += line + "\n"
+            heredoc = m.group(2)
             continue
         commands.append(current + line)
         current = ""
@@ -378,8 +400,17 @@ class Runner:
         with open(doc, encoding="utf-8") as f:
             blocks = parse_blocks(rel, f.read())
         session = None
+        skipped_last = False
         for block in blocks:
             kind = block.kind()
+            missing = [f for f in block.requires if f not in self.args.feature]
+            if missing and block.skip is None:
+                block.skip = "needs %s" % ", ".join(missing)
+            elif (kind in ("output", "excerpt") and not block.excerpt_file and skipped_last
+                  and block.skip is None):
+                block.skip = "the command before it was skipped"
+            if kind or block.lang in COMMAND_LANGS | CPP_LANGS:
+                skipped_last = block.skip is not None
             if block.skip is not None:
                 if kind or block.lang in COMMAND_LANGS | CPP_LANGS:
                     self.counts["skipped"] += 1
@@ -467,6 +498,8 @@ def main():
     parser.add_argument("--cxx", help="C++ compiler for ```cpp blocks")
     parser.add_argument("--cxx-flag", action="append", default=[],
                         help="a flag for the C++ compiler (repeatable)")
+    parser.add_argument("--feature", action="append", default=[],
+                        help="a feature of the build for requires= (mpi, cuda, tp_plugin)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print each command and every skipped block with its reason")
     args = parser.parse_args()
