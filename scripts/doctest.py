@@ -39,7 +39,7 @@ Directives: an HTML comment on the line(s) just before the opening fence,
                    always vary.
   timeout=S        seconds each command of the block may take (default 300).
   requires=F[,G]   run the block only where the build has these features
-                   (--feature: mpi, cuda, tp_plugin); skipped otherwise, and
+                   (--feature: mpi, cuda, tp_plugin, graphviz); skipped otherwise, and
                    so is an output or excerpt block right after it.
 
 Comparing output: trailing spaces are ignored and every run of spaces
@@ -499,7 +499,7 @@ def main():
     parser.add_argument("--cxx-flag", action="append", default=[],
                         help="a flag for the C++ compiler (repeatable)")
     parser.add_argument("--feature", action="append", default=[],
-                        help="a feature of the build for requires= (mpi, cuda, tp_plugin)")
+                        help="a feature of the build for requires= (mpi, cuda, tp_plugin, graphviz)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print each command and every skipped block with its reason")
     args = parser.parse_args()

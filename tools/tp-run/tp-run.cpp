@@ -150,7 +150,8 @@ static cl::opt<bool> printOpOnDiagnostic(
     cl::init(false));
 static cl::opt<std::string>
     dotFile("dot", cl::desc("Write the partitioned dataflow (shardings and "
-                            "collectives) as Graphviz to this file"));
+                            "collectives) as Graphviz to this file; a .svg, "
+                            ".png or .pdf file is drawn by Graphviz's dot"));
 
 namespace {
 
