@@ -47,13 +47,6 @@ struct TPOptions : public PassPipelineOptions<TPOptions> {
       *this, "entry",
       llvm::cl::desc("Entry function (default: the only public function)"),
       llvm::cl::init("")};
-  // tp-partition-pipeline only: tp-partition's policy for a split that does
-  // not divide evenly (validated by tp-partition).
-  PassOptions::Option<std::string> uneven{
-      *this, "uneven",
-      llvm::cl::desc("A split that does not divide evenly: error, replicate "
-                     "(keep that op whole) or pad (as tp-partition's uneven)"),
-      llvm::cl::init("error")};
   // CPU target only (tp-cpu-pipeline).
   PassOptions::Option<CPUGemm> gemm{
       *this, "gemm",

@@ -60,7 +60,6 @@ void mlir::tp::buildTPPartitionPipeline(OpPassManager &pm,
                                         const TPOptions &options) {
   TPPartitionOptions partition;
   partition.tpSize = options.tpSize;
-  partition.uneven = options.uneven;
   pm.addPass(createTPPartition(partition));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
