@@ -493,8 +493,8 @@ def main():
                         "except docs/reference)")
     parser.add_argument("--src", default=os.path.dirname(here), help="repository root")
     parser.add_argument("--build", help="build tree (default: SRC/build)")
-    parser.add_argument("--work", help="scratch folder (default: a new temporary one, "
-                        "removed when everything passed)")
+    parser.add_argument("--work", help="scratch folder, emptied first and removed when "
+                        "everything passed (default: a new temporary one)")
     parser.add_argument("--cxx", help="C++ compiler for ```cpp blocks")
     parser.add_argument("--cxx-flag", action="append", default=[],
                         help="a flag for the C++ compiler (repeatable)")
@@ -510,12 +510,16 @@ def main():
               file=sys.stderr)
         return 2
     docs = [os.path.realpath(d) for d in args.docs] or default_docs(args.src)
-    created = args.work is None
-    work = args.work or tempfile.mkdtemp(prefix="tp-doctest.")
-    if not created:
-        shutil.rmtree(work, ignore_errors=True)
-        os.makedirs(work)
-    work = os.path.abspath(work)
+    work = os.path.abspath(args.work or tempfile.mkdtemp(prefix="tp-doctest."))
+    marker = os.path.join(work, ".tp-doctest")
+    if args.work and os.path.isdir(work) and os.listdir(work) and not os.path.exists(marker):
+        # Only a folder the doc test made is emptied (never a user's by mistake).
+        print("doctest: --work %s is not empty and not a doc test's scratch folder" % work,
+              file=sys.stderr)
+        return 2
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    open(marker, "w").close()
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
@@ -542,8 +546,7 @@ def main():
     if runner.failures:
         print("doctest: scratch files kept in %s" % work)
         return 1
-    if created:
-        shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)  # kept only when something failed
     return 0
 
 
