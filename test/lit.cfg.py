@@ -30,6 +30,10 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 if config.tp_enable_mpi:
     config.available_features.add("mpi")
+# Graphviz's dot draws tp-run's --dot=FILE.svg/.png pictures.
+import shutil
+if shutil.which("dot"):
+    config.available_features.add("graphviz")
 if config.tp_enable_cuda:
     config.available_features.add("cuda")
 if config.tp_enable_sanitizers:

@@ -2,7 +2,10 @@
 //
 // Part of tp-mlir.
 //
-// mlir-opt with the tp dialect, passes and pipelines added.
+// mlir-opt with the tp dialect, passes and pipelines added. Unlike mlir-opt,
+// a diagnostic does not append the op in generic form (often dozens of lines
+// for one linalg op): its location and source line say which op it is.
+// --mlir-print-op-on-diagnostic brings the dump back.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +17,8 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
+#include "llvm/ADT/SmallVector.h"
+
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::registerTPPasses();
@@ -23,6 +28,13 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   mlir::registerTPDialect(registry);
 
-  return mlir::asMainReturnCode(
-      mlir::MlirOptMain(argc, argv, "tp-mlir optimizer driver\n", registry));
+  // The quiet default goes first: a later --mlir-print-op-on-diagnostic from
+  // the user wins (the last occurrence of an option counts).
+  static char quietDiagnostics[] = "--mlir-print-op-on-diagnostic=false";
+  llvm::SmallVector<char *> args(argv, argv + argc);
+  args.insert(args.begin() + 1, quietDiagnostics);
+  int newArgc = static_cast<int>(args.size());
+  args.push_back(nullptr);
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      newArgc, args.data(), "tp-mlir optimizer driver\n", registry));
 }

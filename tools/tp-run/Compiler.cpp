@@ -89,6 +89,55 @@ LogicalResult linkSharedObject(const std::string &object,
   return success();
 }
 
+/// The picture format --dot=FILE asks Graphviz for ("svg", "png"), or ""
+/// for the Graphviz text itself.
+llvm::StringRef pictureFormat(llvm::StringRef path) {
+  for (llvm::StringRef format : {"svg", "png", "pdf"})
+    if (path.ends_with_insensitive(("." + format).str()))
+      return format;
+  return "";
+}
+
+/// Renders the Graphviz text in `dotText` to `outPath` with Graphviz's dot,
+/// through a temporary next to it renamed into place, so that a failure
+/// leaves no partial picture.
+LogicalResult renderPicture(const std::string &dotText,
+                            const std::string &outPath,
+                            llvm::StringRef format) {
+  llvm::ErrorOr<std::string> dot = llvm::sys::findProgramByName("dot");
+  if (!dot) {
+    llvm::errs() << "tp-run: --dot=" << outPath
+                 << " needs Graphviz's 'dot' on PATH (Debian: apt-get "
+                    "install graphviz); --dot=FILE.dot writes the graph "
+                    "without it\n";
+    return failure();
+  }
+  llvm::SmallString<128> input;
+  int fd;
+  if (llvm::sys::fs::createTemporaryFile("tp-plan", "dot", fd, input)) {
+    llvm::errs() << "tp-run: cannot create a temporary file for the plan\n";
+    return failure();
+  }
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os << dotText;
+  }
+  std::string partial = outPath + ".partial";
+  std::string formatFlag = ("-T" + format).str();
+  SmallVector<StringRef> args{*dot, formatFlag, "-o", partial, input};
+  std::string error;
+  int rc = llvm::sys::ExecuteAndWait(*dot, args, std::nullopt, {}, 0, 0,
+                                     &error);
+  llvm::sys::fs::remove(input);
+  if (rc != 0 || llvm::sys::fs::rename(partial, outPath)) {
+    llvm::sys::fs::remove(partial);
+    llvm::errs() << "tp-run: Graphviz could not write " << outPath
+                 << (error.empty() ? "" : ": " + error) << "\n";
+    return failure();
+  }
+  return success();
+}
+
 } // namespace
 
 bool tp_run::hasAnnotations(ModuleOp module) {
@@ -142,16 +191,34 @@ LogicalResult tp_run::compileModel(ModuleOp module,
     partition.tpSize = options.tpSize;
     partition.uneven = options.uneven;
     partition.shardedResults = options.shardedResults;
-    partition.dot = options.dotPath;
+    // A picture (.svg, .png, .pdf) is rendered from the report's Graphviz
+    // text; the pass writes the text to a scratch file meanwhile.
+    llvm::StringRef format = pictureFormat(options.dotPath);
+    llvm::SmallString<128> scratchDot;
+    if (!format.empty()) {
+      if (llvm::sys::fs::createTemporaryFile("tp-plan", "dot", scratchDot)) {
+        llvm::errs() << "tp-run: cannot create a temporary file\n";
+        return failure();
+      }
+      partition.dot = scratchDot.str().str();
+    } else {
+      partition.dot = options.dotPath;
+    }
     auto sink = std::make_shared<tp::PartitionReport>();
     pm.addPass(tp::createTPPartitionWithReport(partition, sink));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
-    if (failed(pm.run(*copy))) {
+    LogicalResult partitioned = pm.run(*copy);
+    if (!scratchDot.empty())
+      llvm::sys::fs::remove(scratchDot);
+    if (failed(partitioned)) {
       llvm::errs() << "tp-run: partitioning for tp-size " << options.tpSize
                    << " failed (see the errors above)\n";
       return failure();
     }
+    if (!format.empty() &&
+        failed(renderPicture(sink->dot, options.dotPath, format)))
+      return failure();
     if (report)
       *report = *sink;
     if (options.onPartitioned)

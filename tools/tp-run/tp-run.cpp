@@ -43,6 +43,7 @@
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
@@ -73,6 +74,25 @@ extern char **environ;
 
 using namespace mlir;
 namespace cl = llvm::cl;
+
+/// The options LLVM and MLIR registered before this file's own (static
+/// initialization runs in definition order within a file, after the shared
+/// libraries'): --help lists only the others, tp-run's (the rest still
+/// parse).
+static const llvm::StringSet<> foreignOptions = [] {
+  llvm::StringSet<> names;
+  for (auto &entry : cl::getRegisteredOptions())
+    names.insert(entry.first);
+  return names;
+}();
+
+static void hideForeignOptions() {
+  static cl::OptionCategory own("tp-run options");
+  for (auto &entry : cl::getRegisteredOptions())
+    if (!foreignOptions.contains(entry.first))
+      entry.second->addCategory(own);
+  cl::HideUnrelatedOptions(own);
+}
 
 static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
                                       cl::desc("<model.mlir>"));
@@ -202,7 +222,8 @@ static cl::opt<bool> printOpOnDiagnostic(
     cl::init(false));
 static cl::opt<std::string>
     dotFile("dot", cl::desc("Write the partitioned dataflow (shardings and "
-                            "collectives) as Graphviz to this file"));
+                            "collectives) as Graphviz to this file; a .svg, "
+                            ".png or .pdf file is drawn by Graphviz's dot"));
 
 namespace {
 
@@ -975,6 +996,7 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   // Before any other thread exists (MLIR's thread pool inherits the mask).
   installSignalHandling();
+  hideForeignOptions();
   cl::ParseCommandLineOptions(
       argc, argv,
       "tp-run: partition an MLIR model for tensor parallelism, compile it, run "

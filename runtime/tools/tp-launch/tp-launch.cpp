@@ -20,7 +20,11 @@
 // each full result (gather / reduce / take rank 0's) and, on rank 0 only,
 // write the outputs through temporary files renamed into place at the very
 // end. Any failure on any rank goes through tp_abort, which ends every rank;
-// a watchdog does the same after --timeout seconds.
+// a watchdog does the same after --timeout seconds. On the MPI backend a
+// failure in the local steps before the first collective (load, validate,
+// cut shards) instead waits for the other ranks there, so that a failure
+// every rank shares (a missing file) is reported once and every rank ends
+// normally (agreeOnLocalSteps).
 //
 //===----------------------------------------------------------------------===//
 
@@ -148,8 +152,21 @@ struct RuntimeApi {
 
 RuntimeApi api;
 
+[[noreturn]] void agreeOnFailure(const std::string &message, int exitCode);
+
+/// Set (MPI backend only) while the main thread runs the local steps that
+/// every rank runs alike before its first collective.
+struct {
+  bool active = false;
+  std::thread::id thread;
+} localSteps;
+
 [[noreturn]] void fail(const std::string &message, int exitCode = 1) {
   exitCode = rt::failureExitCode(exitCode); // exit(256) reads as success
+  if (localSteps.active && std::this_thread::get_id() == localSteps.thread) {
+    localSteps.active = false;
+    agreeOnFailure(message, exitCode);
+  }
   if (api.abort)
     api.abort(exitCode, message.c_str());
   // No backend loaded yet (or it returned): this process only.
@@ -161,6 +178,55 @@ RuntimeApi api;
 
 std::string plural(size_t n, const char *word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+/// The meeting point of the local steps on the MPI backend: every rank calls
+/// it once, failed (with its message) or not. Returns when no rank failed.
+/// Otherwise the lowest failing rank reports its failure once, saying on how
+/// many ranks the same failure happened; a rank whose message differs
+/// reports its own; every rank finalizes and exits with the failure's code,
+/// so the job ends without an MPI_Abort (and MPI's banner) per rank.
+void agreeOnLocalSteps(const std::string *failure, int exitCode) {
+  const int rank = api.rank(), size = api.size();
+  // FNV-1a of the message, cut to 52 bits so that it is exact as a double.
+  uint64_t hash = 1469598103934665603ull;
+  if (failure)
+    for (unsigned char c : *failure)
+      hash = (hash ^ c) * 1099511628211ull;
+  const double h = static_cast<double>(hash & ((1ull << 52) - 1));
+  // Maxima: -(lowest failing rank), the largest and (negated) the smallest
+  // message hash, the exit code; sum: the failing ranks.
+  double maxima[4] = {failure ? -double(rank) : -double(size),
+                      failure ? h : -1.0, failure ? -h : -double(1ull << 53),
+                      failure ? double(exitCode) : 0.0};
+  double count = failure ? 1.0 : 0.0;
+  if (api.allReduce(maxima, maxima, 4, TP_F64, TP_MAX) != TP_OK ||
+      api.allReduce(&count, &count, 1, TP_F64, TP_SUM) != TP_OK) {
+    localSteps.active = false;
+    fail(failure ? *failure : std::string(api.lastError()), exitCode);
+  }
+  if (count == 0)
+    return;
+  const int lowest = static_cast<int>(-maxima[0]);
+  const bool same = maxima[1] == -maxima[2];
+  if (failure && (rank == lowest || !same)) {
+    std::string where;
+    if (same && count == size && size > 1)
+      where = " (the same on every rank)";
+    else if (same && count > 1)
+      where = " (the same on " + std::to_string(int(count)) + " of " +
+              plural(size, "rank") + ")";
+    std::fprintf(stderr, "tp: rank %d: %s%s\n", rank, failure->c_str(),
+                 where.c_str());
+    std::fflush(stderr);
+  }
+  api.finalize();
+  _exit(static_cast<int>(maxima[3]));
+}
+
+void agreeOnFailure(const std::string &message, int exitCode) {
+  agreeOnLocalSteps(&message, exitCode);
+  _exit(exitCode); // not reached: a failure never returns from the agreement
 }
 
 //===----------------------------------------------------------------------===//
@@ -1505,12 +1571,21 @@ int main(int argc, char **argv) {
   on_exit(onExitDuringEntry, nullptr);
 
   Launcher launcher(options, rank, size);
-  // Everything up to prepareArguments is local and identical on every rank.
+  // Everything up to prepareArguments is local and identical on every rank
+  // (rank 0 alone checks the output paths). On MPI the ranks then agree on
+  // how it went; the NCCL backend's liveness channel already ends every rank
+  // when one aborts (runtime/README.md).
+  localSteps.active = !api.gpu();
+  localSteps.thread = std::this_thread::get_id();
   launcher.loadModel();
   launcher.validateWeights();
   launcher.validateInputs();
   launcher.validateOutputs();
   launcher.prepareArguments();
+  if (localSteps.active) {
+    localSteps.active = false;
+    agreeOnLocalSteps(nullptr, 0);
+  }
   launcher.runEntry();
   launcher.collectResults();
   launcher.assembleResults();

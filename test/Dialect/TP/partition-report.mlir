@@ -24,7 +24,7 @@
 // JSON: "traffic_bytes_per_step": 36864
 
 // DOT: digraph "gpt2_layer" {
-// DOT: label="@gpt2_layer at tp-size 4";
+// DOT: label="@gpt2_layer at tp-size 4\n
 // DOT: [label="linalg.matmul (column)\n-> split 1
 // DOT: style=filled, fillcolor=lightblue
 // DOT: [label="linalg.matmul (row)\n-> partial sum

@@ -93,9 +93,13 @@ struct PartitionReport {
   void recordPartitioned(func::FuncOp func);
 
   /// Appends a Graphviz digraph of `func`'s dataflow to `dot`: one node per
-  /// argument and op (with the sharding of its results and the form of
-  /// matmul-like ops), one edge per use, red with the collective's name where
-  /// a value changes sharding. Call before `func` is rewritten.
+  /// argument and op (with the sharding of its results, the form of
+  /// matmul-like ops and what a linalg.generic computes: transpose, bias add,
+  /// GELU, softmax's parts, norm, ...), constants, tensor.empty and
+  /// linalg.fill left out; one edge per use, coloured by the sharding it
+  /// carries (replicated, split, partial), red with the collective's name
+  /// where a value changes sharding; the ops up to each row-parallel weight
+  /// op clustered as a block. Call before `func` is rewritten.
   void recordDot(func::FuncOp func, const ShardingSolver &solver);
 
   void printTable(llvm::raw_ostream &os) const;

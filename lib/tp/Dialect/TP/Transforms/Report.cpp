@@ -8,8 +8,10 @@
 #include "tp/Dialect/TP/IR/TPOps.h"
 #include "tp/Dialect/TP/Transforms/Planner.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MathExtras.h"
@@ -439,6 +441,95 @@ static std::string escapeDot(StringRef text) {
   return out;
 }
 
+/// Ops the picture leaves out: scalar and splat constants, tensor.empty and
+/// linalg.fill (init values). They carry no data worth drawing, and scalar
+/// constants used inside bodies would be unconnected nodes.
+static bool isFoldedInDot(Operation *op) {
+  if (isa<tensor::EmptyOp, linalg::FillOp>(op))
+    return true;
+  if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
+    auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+    return !dense || dense.isSplat();
+  }
+  return false;
+}
+
+/// What a linalg.generic computes, from its body and indexing maps: the
+/// names a reader of a transformer looks for (transpose, bias add, GELU,
+/// softmax's max / exp / sum, norm), else the body's ops.
+static std::string describeGeneric(linalg::GenericOp generic) {
+  Block &body = generic.getRegion().front();
+  llvm::SmallVector<StringRef> names;
+  llvm::StringSet<> ops;
+  for (Operation &op : body.without_terminator()) {
+    StringRef name = op.getName().stripDialect();
+    if (ops.insert(name).second)
+      names.push_back(name);
+  }
+  auto has = [&](StringRef name) { return ops.contains(name); };
+  bool reduces = generic.getNumReductionLoops() > 0;
+  unsigned inputs = generic.getNumDpsInputs();
+  bool broadcasts = llvm::any_of(generic.getDpsInputOperands(), [&](OpOperand *in) {
+    AffineMap map = generic.getMatchingIndexingMap(in);
+    return isa<RankedTensorType>(in->get().getType()) &&
+           map.getNumResults() < map.getNumDims();
+  });
+  // Data movement: the body yields an input element unchanged.
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (names.empty() && yield.getNumOperands() == 1) {
+    auto arg = dyn_cast<BlockArgument>(yield.getOperand(0));
+    if (arg && arg.getArgNumber() < inputs) {
+      AffineMap map =
+          generic.getMatchingIndexingMap(generic.getDpsInputOperand(arg.getArgNumber()));
+      if (map.isPermutation())
+        return map.isIdentity() ? "copy" : "transpose";
+      return "broadcast";
+    }
+  }
+  if (has("tanh") || has("erf"))
+    return "GELU";
+  if (has("rsqrt") || has("sqrt"))
+    return "norm";
+  if (has("sin") || has("cos"))
+    return "rotary";
+  if (reduces) {
+    if (has("maximumf") || has("maxnumf"))
+      return "max (softmax)";
+    if (has("mulf") && has("addf"))
+      return inputs >= 2 ? "contraction" : "sum of squares";
+    if (has("addf"))
+      return "sum";
+    return "reduction";
+  }
+  if (has("exp") && has("negf"))
+    return has("mulf") && inputs >= 2 ? "SiLU gate (SwiGLU)" : "sigmoid / SiLU";
+  if (has("exp"))
+    return has("subf") ? "exp (softmax)" : "exp";
+  if (has("cmpf") || has("cmpi") || has("select"))
+    return "mask";
+  if (names.size() == 1 && names[0] == "addf")
+    return broadcasts ? "bias add" : "add";
+  if (names.size() == 1 && names[0] == "divf")
+    return broadcasts ? "divide by row" : "divide";
+  if (names.size() == 1 && names[0] == "mulf")
+    return broadcasts ? "scale" : "multiply";
+  std::string text = "elementwise:";
+  for (StringRef name : llvm::ArrayRef(names).take_front(3))
+    text += " " + name.str();
+  if (names.size() > 3)
+    text += " ...";
+  return text;
+}
+
+/// Edge colours by the sharding of the value they carry.
+static StringRef shardingColor(ShardingAttr s) {
+  if (s.isPartial())
+    return "darkorange";
+  if (s.isSplit())
+    return "blue";
+  return "gray40";
+}
+
 void PartitionReport::recordDot(func::FuncOp func,
                                 const ShardingSolver &solver) {
   llvm::raw_string_ostream os(dot);
@@ -447,7 +538,9 @@ void PartitionReport::recordDot(func::FuncOp func,
   os << "digraph \"" << escapeDot(func.getName()) << "\" {\n"
      << "  label=\"@" << escapeDot(func.getName()) << " at tp-size "
      << solver.getTPSize()
-     << "\";\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n"
+     << "\\nedges: gray = replicated, blue = split, orange = partial sum, "
+        "red = a collective\";\n"
+     << "  node [shape=box, fontname=\"monospace\", fontsize=10];\n"
      << "  edge [fontname=\"monospace\", fontsize=9];\n";
   for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
     std::string id = "arg" + std::to_string(i);
@@ -457,39 +550,71 @@ void PartitionReport::recordDot(func::FuncOp func,
        << escapeDot(type) << "\\n" << shardingString(solver.getSharding(arg))
        << "\"];\n";
   }
-  unsigned n = 0;
-  for (Operation &op : body) {
+  // Blocks: each ends at a row-parallel weight op (Megatron's attention and
+  // MLP blocks end with one, and its all_reduce); what follows the last one
+  // stays outside. Nodes go into their block's cluster, edges after them.
+  llvm::SmallVector<Operation *> drawn;
+  for (Operation &op : body)
+    if (!isFoldedInDot(&op))
+      drawn.push_back(&op);
+  auto endsBlock = [&](Operation *op) {
+    const ShardingOption *option = solver.getChosenOption(op);
+    return option && option->kind == ParallelKind::Row;
+  };
+  size_t lastEnd = 0;
+  for (auto [i, op] : llvm::enumerate(drawn))
+    if (endsBlock(op))
+      lastEnd = i + 1;
+  std::string edges;
+  llvm::raw_string_ostream es(edges);
+  unsigned n = 0, block = 0;
+  bool inCluster = false;
+  for (auto [index, op] : llvm::enumerate(drawn)) {
+    if (!inCluster && index < lastEnd) {
+      os << "  subgraph cluster_" << block << " {\n    label=\"block " << block
+         << "\";\n    style=dashed;\n";
+      inCluster = true;
+    }
     std::string id = "op" + std::to_string(n++);
-    for (Value r : op.getResults())
+    for (Value r : op->getResults())
       nodeOf[r] = id;
     // Pieces are escaped one by one; "\\n" separates lines for Graphviz.
-    std::string label = escapeDot(op.getName().getStringRef());
-    if (const ShardingOption *option = solver.getChosenOption(&op)) {
+    std::string label = escapeDot(op->getName().getStringRef());
+    if (auto generic = dyn_cast<linalg::GenericOp>(op))
+      label += ": " + escapeDot(describeGeneric(generic));
+    if (const ShardingOption *option = solver.getChosenOption(op)) {
       if (option->kind == ParallelKind::Column ||
           option->kind == ParallelKind::Row ||
           option->kind == ParallelKind::Vocab)
         label += " (" + stringifyParallelKind(option->kind).str() + ")";
       for (ShardingAttr r : option->results)
         label += "\\n-> " + shardingString(r);
-    } else if (solver.isUnknown(&op)) {
+    } else if (solver.isUnknown(op)) {
       label += "\\n(no rule: replicated)";
     }
-    label += "\\n" + escapeDot(formatLocation(op.getLoc()));
-    bool matmul = solver.isWeightOpLike(&op);
-    os << "  " << id << " [label=\"" << label << "\""
+    label += "\\n" + escapeDot(formatLocation(op->getLoc()));
+    bool matmul = solver.isWeightOpLike(op);
+    os << (inCluster ? "    " : "  ") << id << " [label=\"" << label << "\""
        << (matmul ? ", style=filled, fillcolor=lightblue" : "") << "];\n";
-    for (OpOperand &use : op.getOpOperands()) {
+    for (OpOperand &use : op->getOpOperands()) {
       auto it = nodeOf.find(use.get());
       if (it == nodeOf.end() || !isa<TensorType>(use.get().getType()))
         continue;
       ShardingAttr have = solver.getSharding(use.get());
       ShardingAttr want = solver.getDemand(use);
-      os << "  " << it->second << " -> " << id;
+      es << "  " << it->second << " -> " << id;
       if (have != want)
-        os << " [color=red, fontcolor=red, label=\""
+        es << " [color=red, fontcolor=red, label=\""
            << getReshardName(have, want) << "\"]";
-      os << ";\n";
+      else
+        es << " [color=" << shardingColor(have) << "]";
+      es << ";\n";
+    }
+    if (inCluster && endsBlock(op)) {
+      os << "  }\n";
+      inCluster = false;
+      ++block;
     }
   }
-  os << "}\n";
+  os << edges << "}\n";
 }
