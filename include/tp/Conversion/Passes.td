@@ -239,6 +239,50 @@ def TPGPUDeviceMemory : Pass<"tp-gpu-device-memory", "::mlir::ModuleOp"> {
                            "::mlir::scf::SCFDialect"];
 }
 
+def TPGPUMapReductions : Pass<"tp-gpu-map-reductions", "::mlir::ModuleOp"> {
+  let summary = "Reduce each row of an innermost-dimension reduction with one warp";
+  let description = [{
+    Runs after `tp-gpu-device-memory`, before linalg becomes loops. A
+    host-level `linalg.generic` on buffers whose last loop is its only
+    reduction (parallel loops first, one output indexed by the parallel loops
+    in order: softmax's max and sum, the norms' means and variances) and
+    whose body yields `combine(f(inputs), out)`, with `combine` one of
+    `arith.addf`, `mulf`, `maximumf`, `maxnumf`, `minimumf`, `minnumf` on
+    f32 or f64 and `out` used nowhere else, becomes a `gpu.launch` of
+    `block-size` threads as `block-size / 32` warps, one warp per row:
+
+    - each lane folds every 32nd element (or group of elements) of its row
+      into a register accumulator, starting from `combine`'s identity;
+    - inputs that are contiguous along the reduced dimension (identity
+      layout, the reduced loop as their last index) are read with vector
+      loads of up to 16 bytes (`vector.load` with its alignment) when the row
+      length is a multiple of the vector width; inputs indexed by the row
+      only are loaded once per row;
+    - the 32 partial values are combined by a butterfly of `gpu.shuffle xor`
+      (offsets 16, 8, 4, 2, 1), and lane 0 folds the result into the output
+      element once.
+
+    The accumulator has the output's type: `tp-widen-accumulators` has
+    already made bf16 and f16 reductions accumulate in f32. Other
+    reductions (over an outer dimension, several outputs, integer or
+    unknown combiners) are left to the one-thread-per-output kernels.
+    Reassociating the sum changes rounding as any parallel reduction does.
+
+    Example, a row sum of a `memref<512x768xbf16>` into `memref<512xf32>`:
+    a launch of 64 blocks of (32, 8) threads; each lane sums three
+    `vector<8xbf16>` loads of its row, then five shuffles.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block: a multiple of 32, one warp per row">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def TPGPUTileParallelLoops : Pass<"tp-gpu-tile-parallel-loops", "::mlir::ModuleOp"> {
   let summary = "Shape each outermost scf.parallel into blocks of threads";
   let description = [{
