@@ -103,13 +103,22 @@ func.func @row_sum_scalar_loads(%x: memref<8x100xf32>, %y: memref<100x8xf32>, %o
 
 // -----
 
-// Not a row reduction: over the outer loop (a column sum), with an integer
-// accumulator, or with the output read twice. These stay linalg (and
+// Not a row reduction: with the output buffer as an input too, over the
+// outer loop (a column sum), with an integer accumulator, or with the
+// output read twice. These stay linalg (and
 // become one-thread-per-output kernels later).
 // CHECK-LABEL: func @negative_not_row_reductions
 // CHECK-NOT: gpu.launch
-// CHECK-COUNT-3: linalg.generic
+// CHECK-COUNT-4: linalg.generic
 func.func @negative_not_row_reductions(%x: memref<64x256xf32>, %i: memref<64x256xi32>, %out: memref<256xf32>, %iout: memref<64xi32>, %out2: memref<64xf32>) {
+  // The output is also an input: the sequential loop's partial results are
+  // visible to it.
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%x, %out2 : memref<64x256xf32>, memref<64xf32>) outs(%out2 : memref<64xf32>) {
+  ^bb0(%in: f32, %prev: f32, %o: f32):
+    %p = arith.mulf %in, %prev : f32
+    %s = arith.addf %p, %o : f32
+    linalg.yield %s : f32
+  }
   linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>], iterator_types = ["reduction", "parallel"]} ins(%x : memref<64x256xf32>) outs(%out : memref<256xf32>) {
   ^bb0(%in: f32, %o: f32):
     %s = arith.addf %in, %o : f32

@@ -127,9 +127,12 @@ FailureOr<RowReduction> matchRowReduction(linalg::GenericOp op) {
   for (unsigned i = 0; i + 1 < loops; ++i)
     if (initMap.getResult(i) != getAffineDimExpr(i, op.getContext()))
       return failure();
+  // An input that is the output buffer itself would see the partial
+  // results the sequential loop writes; keep those ops sequential.
   for (OpOperand *input : op.getDpsInputOperands())
     if (!isa<MemRefType>(input->get().getType()) ||
-        !op.getMatchingIndexingMap(input).isProjectedPermutation())
+        !op.getMatchingIndexingMap(input).isProjectedPermutation() ||
+        input->get() == init->get())
       return failure();
 
   Block &body = op.getRegion().front();
