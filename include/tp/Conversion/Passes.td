@@ -283,6 +283,38 @@ def TPGPUMapReductions : Pass<"tp-gpu-map-reductions", "::mlir::ModuleOp"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def TPGPUMapElementwise : Pass<"tp-gpu-map-elementwise", "::mlir::ModuleOp"> {
+  let summary = "Elementwise kernels with 16-byte vector loads and stores";
+  let description = [{
+    Runs after `tp-gpu-map-reductions`, before linalg becomes loops. A
+    host-level all-parallel `linalg.generic` on buffers with one output
+    (identity layout and map, not read by the body), whose inputs that move
+    along the innermost loop are contiguous along it (identity layout, that
+    loop as their last index), and whose static innermost extent is a
+    multiple of the width (16 bytes over the widest element: 8 for bf16, 4
+    for f32) becomes a `gpu.launch` of `block-size` threads in which each
+    thread computes `width` consecutive elements: one aligned `vector.load`
+    per such input, one scalar load per input that does not move along the
+    row (a per-row statistic), the body once per element, one aligned
+    `vector.store`. Static extents are constants in the kernel (the group
+    index is split by constant divisions). Anything else keeps the one
+    thread per element of `tp-gpu-tile-parallel-loops`.
+
+    Example: GPT-2's bias + GELU over `memref<8192x3072xbf16>` is 3145728
+    threads of 8 elements (ld.global.v4.b32 / st.global.v4.b32) instead of
+    25165824 threads of one.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def TPGPUTileParallelLoops : Pass<"tp-gpu-tile-parallel-loops", "::mlir::ModuleOp"> {
   let summary = "Shape each outermost scf.parallel into blocks of threads";
   let description = [{

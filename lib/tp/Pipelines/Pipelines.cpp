@@ -140,6 +140,10 @@ void mlir::tp::buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options) {
   TPGPUMapReductionsOptions reductions;
   reductions.blockSize = options.gpuBlockSize;
   pm.addPass(createTPGPUMapReductions(reductions));
+  // Elementwise ops over contiguous rows: 16 bytes per thread and operand.
+  TPGPUMapElementwiseOptions elementwise;
+  elementwise.blockSize = options.gpuBlockSize;
+  pm.addPass(createTPGPUMapElementwise(elementwise));
 
   // The remaining linalg ops as kernels. No canonicalization between the
   // tiling and the mapping: it would fold one-block outer loops.
