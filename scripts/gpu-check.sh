@@ -20,7 +20,8 @@
 #  3. tp_gpu_selftest: mgpu*, tp_rt_gemm against the CPU, collectives;
 #  4. every model in models/ at each tp size the GPUs allow (tp 2 and 4 need
 #     as many GPUs: NCCL puts one rank per device), with
-#     `tp-launch --warmup N --repeat M` (warm median of the step; a launcher
+#     `tp-launch --warmup N --repeat M --rank-stats` (warm median of the
+#     step, max over ranks, and each rank's peak device memory; a launcher
 #     without those flags gives one cold call, marked "cold"), checked
 #     against the CPU reference shipped with it (the same program on the
 #     CPU target), and the ratio to PyTorch eager's median against the
@@ -260,7 +261,7 @@ elif $runnable; then
       if [ "$t" -eq 0 ]; then md "| $name | $n | skipped (deadline) | | | | | | |"; status=1; continue; fi
       outs=""; for ((j = 0; j < nres; ++j)); do outs+="${outs:+,}$work/$name-tp$n-output$j.npy"; done
       say "model $name at tp $n ($(elapsed) s)"
-      timing=(--warmup "$warmup" --repeat "$repeat")
+      timing=(--warmup "$warmup" --repeat "$repeat" --rank-stats)
       timeout "$t" "$bin/tp-launch" --spawn "$n" --model "$tpdir/model.so" \
         --inputs "$inputs" --output "$outs" --timeout "$((t - 5))" "${timing[@]}" > "$work/run" 2>&1
       rc=$?
@@ -273,9 +274,13 @@ elif $runnable; then
       fi
       cat "$work/run" >> "$log"
       if [ $rc -eq 0 ]; then
-        ms="$(sed -n 's/.*median \([0-9.]*\) ms.*/\1/p' "$work/run" | head -1)"
+        # "tp_entry 1.234 ms (median of 20 calls after 3 warm-up, max over
+        # ranks)"; a launcher without --warmup prints "(max over ranks)".
+        ms="$(sed -n 's/.*tp_entry \([0-9.]*\) ms (median of.*/\1/p' "$work/run" | head -1)"
         [ -n "$ms" ] || ms="$(sed -n 's/.*tp_entry \([0-9.]*\) ms.*/\1/p' "$work/run" | head -1) (cold)"
-        peak="$(sed -n 's/.*peak[^0-9]*\([0-9.]* [KMG]iB\).*/\1/p' "$work/run" | head -1)"
+        # --rank-stats: "...; peak device memory 12.5 MiB" per rank, the most.
+        peak="$(sed -n 's/.*peak device memory \([0-9.]*\) MiB.*/\1/p' "$work/run" | sort -g | tail -1)"
+        [ -z "$peak" ] || peak="$peak MiB"
         ref_ms="${torch_ms[$name/$n]:-}"
         ratio="-"
         if [ -n "$ref_ms" ] && [[ "$ms" =~ ^[0-9.]+$ ]]; then
