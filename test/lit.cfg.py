@@ -36,6 +36,12 @@ if shutil.which("dot"):
     config.available_features.add("graphviz")
 if config.tp_enable_cuda:
     config.available_features.add("cuda")
+# ptxas, to check the generated PTX (registers, spills) without a GPU.
+import shutil
+ptxas = shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"
+if os.path.exists(ptxas):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
 if config.tp_enable_sanitizers:
     config.available_features.add("sanitizers")
     # LLVM's allocator annotations (manual poisoning in inline header code)

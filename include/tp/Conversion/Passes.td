@@ -239,6 +239,82 @@ def TPGPUDeviceMemory : Pass<"tp-gpu-device-memory", "::mlir::ModuleOp"> {
                            "::mlir::scf::SCFDialect"];
 }
 
+def TPGPUMapReductions : Pass<"tp-gpu-map-reductions", "::mlir::ModuleOp"> {
+  let summary = "Reduce each row of an innermost-dimension reduction with one warp";
+  let description = [{
+    Runs after `tp-gpu-device-memory`, before linalg becomes loops. A
+    host-level `linalg.generic` on buffers whose last loop is its only
+    reduction (parallel loops first, one output indexed by the parallel loops
+    in order: softmax's max and sum, the norms' means and variances) and
+    whose body yields `combine(f(inputs), out)`, with `combine` one of
+    `arith.addf`, `mulf`, `maximumf`, `maxnumf`, `minimumf`, `minnumf` on
+    f32 or f64 and `out` used nowhere else, becomes a `gpu.launch` of
+    `block-size` threads as `block-size / 32` warps, one warp per row:
+
+    - each lane folds every 32nd element (or group of elements) of its row
+      into a register accumulator, starting from `combine`'s identity;
+    - inputs that are contiguous along the reduced dimension (identity
+      layout, the reduced loop as their last index) are read with vector
+      loads of up to 16 bytes (`vector.load` with its alignment) when the row
+      length is a multiple of the vector width; inputs indexed by the row
+      only are loaded once per row;
+    - the 32 partial values are combined by a butterfly of `gpu.shuffle xor`
+      (offsets 16, 8, 4, 2, 1), and lane 0 folds the result into the output
+      element once.
+
+    The accumulator has the output's type: `tp-widen-accumulators` has
+    already made bf16 and f16 reductions accumulate in f32. Other
+    reductions (over an outer dimension, several outputs, integer or
+    unknown combiners) are left to the one-thread-per-output kernels.
+    Reassociating the sum changes rounding as any parallel reduction does.
+
+    Example, a row sum of a `memref<512x768xbf16>` into `memref<512xf32>`:
+    a launch of 64 blocks of (32, 8) threads; each lane sums three
+    `vector<8xbf16>` loads of its row, then five shuffles.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block: a multiple of 32, one warp per row">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def TPGPUMapElementwise : Pass<"tp-gpu-map-elementwise", "::mlir::ModuleOp"> {
+  let summary = "Elementwise kernels with 16-byte vector loads and stores";
+  let description = [{
+    Runs after `tp-gpu-map-reductions`, before linalg becomes loops. A
+    host-level all-parallel `linalg.generic` on buffers with one output
+    (identity layout and map, not read by the body), whose inputs that move
+    along the innermost loop are contiguous along it (identity layout, that
+    loop as their last index), and whose static innermost extent is a
+    multiple of the width (16 bytes over the widest element: 8 for bf16, 4
+    for f32) becomes a `gpu.launch` of `block-size` threads in which each
+    thread computes `width` consecutive elements: one aligned `vector.load`
+    per such input, one scalar load per input that does not move along the
+    row (a per-row statistic), the body once per element, one aligned
+    `vector.store`. Static extents are constants in the kernel (the group
+    index is split by constant divisions). Anything else keeps the one
+    thread per element of `tp-gpu-tile-parallel-loops`.
+
+    Example: GPT-2's bias + GELU over `memref<8192x3072xbf16>` is 3145728
+    threads of 8 elements (ld.global.v4.b32 / st.global.v4.b32) instead of
+    25165824 threads of one.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def TPGPUTileParallelLoops : Pass<"tp-gpu-tile-parallel-loops", "::mlir::ModuleOp"> {
   let summary = "Shape each outermost scf.parallel into blocks of threads";
   let description = [{

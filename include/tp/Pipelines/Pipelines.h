@@ -93,8 +93,15 @@ struct TPOptions : public PassPipelineOptions<TPOptions> {
   PassOptions::Option<int64_t> gpuBlockSize{
       *this, "gpu-block-size",
       llvm::cl::desc("Threads per block of the generated kernels (GPU "
-                     "target)"),
+                     "target; a multiple of 32: row reductions take one "
+                     "warp per row)"),
       llvm::cl::init(256)};
+  PassOptions::Option<std::string> gpuFormat{
+      *this, "gpu-format",
+      llvm::cl::desc("What gpu-module-to-binary embeds (GPU target): fatbin "
+                     "(what tp-launch loads), or isa to read the kernels' "
+                     "PTX in the output"),
+      llvm::cl::init("fatbin")};
 };
 
 /// tp-partition, then cleanups (canonicalize, CSE): the per-rank program with

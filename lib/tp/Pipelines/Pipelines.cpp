@@ -137,6 +137,16 @@ void mlir::tp::buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options) {
   pm.addPass(createTPLowerGemmToRuntime());
   pm.addPass(createTPGPUDeviceMemory());
 
+  // Row reductions as one warp per row, before the rest of linalg becomes
+  // one-thread-per-element loops.
+  TPGPUMapReductionsOptions reductions;
+  reductions.blockSize = options.gpuBlockSize;
+  pm.addPass(createTPGPUMapReductions(reductions));
+  // Elementwise ops over contiguous rows: 16 bytes per thread and operand.
+  TPGPUMapElementwiseOptions elementwise;
+  elementwise.blockSize = options.gpuBlockSize;
+  pm.addPass(createTPGPUMapElementwise(elementwise));
+
   // The remaining linalg ops as kernels. No canonicalization between the
   // tiling and the mapping: it would fold one-block outer loops.
   pm.addPass(createConvertLinalgToParallelLoopsPass());
@@ -146,6 +156,11 @@ void mlir::tp::buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options) {
   pm.addNestedPass<func::FuncOp>(createGpuMapParallelLoopsPass());
   pm.addPass(createConvertParallelLoopToGpuPass());
   pm.addPass(createCanonicalizerPass());
+  // Constants (static extents, strides) into the launch bodies, before
+  // outlining: otherwise they become kernel parameters, and every per-element
+  // index division divides by a runtime value (div.s64) instead of a
+  // constant that LLVM turns into a multiply and shifts.
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createTPGPUMergeKernelModules());
   pm.addPass(createTPGPUAsyncChain());
@@ -177,7 +192,7 @@ void mlir::tp::buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options) {
   pm.addPass(createGpuToLLVMConversionPass());
   GpuModuleToBinaryPassOptions binary;
   binary.toolkitPath = options.cudaToolkit;
-  binary.compilationTarget = "fatbin";
+  binary.compilationTarget = options.gpuFormat;
   pm.addPass(createGpuModuleToBinaryPass(binary));
   addHostLowering(pm);
   pm.addPass(createTPEmitEntryPoint());

@@ -35,6 +35,69 @@ func.func @negative_erf_gelu_not_folded(%x: tensor<8x16xf32>, %w: tensor<16x32xf
 
 // -----
 
+// The erf form in bf16 (1/sqrt(2) rounded to bf16): GELU's constants are
+// compared in the body's type, but erf is no tanh with other constants.
+// CHECK-LABEL: func @negative_erf_gelu_bf16_not_folded
+// CHECK: %[[Y:.*]] = tp.gemm {{.*}} epilogue(none)
+// CHECK: linalg.generic {{.*}} ins(%[[Y]], %arg2 : tensor<8x32xbf16>, tensor<32xbf16>)
+// CHECK: math.erf
+func.func @negative_erf_gelu_bf16_not_folded(%x: tensor<8x16xbf16>, %w: tensor<16x32xbf16>, %b: tensor<32xbf16>) -> tensor<8x32xbf16> {
+  %zero = arith.constant 0.0 : bf16
+  %half = arith.constant 0.5 : bf16
+  %one = arith.constant 1.0 : bf16
+  %rsqrt2 = arith.constant 0.707106769 : bf16
+  %e = tensor.empty() : tensor<8x32xbf16>
+  %f = linalg.fill ins(%zero : bf16) outs(%e : tensor<8x32xbf16>) -> tensor<8x32xbf16>
+  %mm = linalg.matmul ins(%x, %w : tensor<8x16xbf16>, tensor<16x32xbf16>) outs(%f : tensor<8x32xbf16>) -> tensor<8x32xbf16>
+  %g = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%mm, %b : tensor<8x32xbf16>, tensor<32xbf16>) outs(%e : tensor<8x32xbf16>) {
+  ^bb0(%a: bf16, %bias: bf16, %out: bf16):
+    %v = arith.addf %a, %bias : bf16
+    %s = arith.mulf %v, %rsqrt2 : bf16
+    %t = math.erf %s : bf16
+    %u = arith.addf %t, %one : bf16
+    %w2 = arith.mulf %v, %half : bf16
+    %r = arith.mulf %w2, %u : bf16
+    linalg.yield %r : bf16
+  } -> tensor<8x32xbf16>
+  return %g : tensor<8x32xbf16>
+}
+
+// -----
+
+// tanh-GELU in f32 with bf16's constants is no f32 tanh-GELU: f32 bodies are
+// held to f32's precision.
+// CHECK-LABEL: func @negative_f32_gelu_with_bf16_constants
+// CHECK: tp.gemm {{.*}} epilogue(none)
+// CHECK: math.tanh
+func.func @negative_f32_gelu_with_bf16_constants(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>) -> tensor<8x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %half = arith.constant 5.000000e-01 : f32
+  %one = arith.constant 1.000000e+00 : f32
+  %c0 = arith.constant 0.044677734375 : f32
+  %c1 = arith.constant 0.796875 : f32
+  %e = tensor.empty() : tensor<8x32xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<8x32xf32>) -> tensor<8x32xf32>
+  %mm = linalg.matmul ins(%x, %w : tensor<8x16xf32>, tensor<16x32xf32>) outs(%f : tensor<8x32xf32>) -> tensor<8x32xf32>
+  %g = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%mm : tensor<8x32xf32>) outs(%e : tensor<8x32xf32>) {
+  ^bb0(%v: f32, %out: f32):
+    %v2 = arith.mulf %v, %v : f32
+    %v3 = arith.mulf %v2, %v : f32
+    %t0 = arith.mulf %v3, %c0 : f32
+    %t1 = arith.addf %v, %t0 : f32
+    %t2 = arith.mulf %t1, %c1 : f32
+    %t3 = math.tanh %t2 : f32
+    %t4 = arith.addf %t3, %one : f32
+    %t5 = arith.mulf %v, %half : f32
+    %r = arith.mulf %t5, %t4 : f32
+    linalg.yield %r : f32
+  } -> tensor<8x32xf32>
+  return %g : tensor<8x32xf32>
+}
+
+// -----
+
 // A bias indexed by the row is not a cuBLASLt bias.
 // CHECK-LABEL: func @negative_bias_along_rows
 // CHECK: %[[Y:.*]] = tp.gemm {{.*}} epilogue(none)

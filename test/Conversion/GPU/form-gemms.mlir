@@ -178,6 +178,75 @@ func.func @bias_gelu_epilogue(%x: tensor<64x768xf32>, %w: tensor<768x3072xf32>, 
 
 // -----
 
+// Bias and tanh GELU in bf16, constants in bf16 as torch-mlir writes them
+// (sqrt(2/pi) is 0.796875 there, 0.13% off): still tanh-GELU, folded.
+// CHECK-LABEL: func @bias_gelu_epilogue_bf16
+// CHECK: tp.gemm {{.*}} bias(%arg2 : tensor<32xbf16>) {{.*}} epilogue(bias_gelu) beta(0.000000e+00)
+// CHECK-NOT: linalg.generic
+func.func @bias_gelu_epilogue_bf16(%x: tensor<8x16xbf16>, %w: tensor<16x32xbf16>, %b: tensor<32xbf16>) -> tensor<8x32xbf16> {
+  %zero = arith.constant 0.0 : bf16
+  %half = arith.constant 5.000000e-01 : bf16
+  %one = arith.constant 1.000000e+00 : bf16
+  %c0 = arith.constant 4.471500e-02 : bf16
+  %c1 = arith.constant 0.797884583 : bf16
+  %e = tensor.empty() : tensor<8x32xbf16>
+  %f = linalg.fill ins(%zero : bf16) outs(%e : tensor<8x32xbf16>) -> tensor<8x32xbf16>
+  %mm = linalg.matmul ins(%x, %w : tensor<8x16xbf16>, tensor<16x32xbf16>) outs(%f : tensor<8x32xbf16>) -> tensor<8x32xbf16>
+  %g = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%mm, %b : tensor<8x32xbf16>, tensor<32xbf16>) outs(%e : tensor<8x32xbf16>) {
+  ^bb0(%a: bf16, %bias: bf16, %out: bf16):
+    %v = arith.addf %a, %bias : bf16
+    %v2 = arith.mulf %v, %v : bf16
+    %v3 = arith.mulf %v2, %v : bf16
+    %t0 = arith.mulf %v3, %c0 : bf16
+    %t1 = arith.addf %v, %t0 : bf16
+    %t2 = arith.mulf %t1, %c1 : bf16
+    %t3 = math.tanh %t2 : bf16
+    %t4 = arith.addf %t3, %one : bf16
+    %t5 = arith.mulf %v, %half : bf16
+    %r = arith.mulf %t5, %t4 : bf16
+    linalg.yield %r : bf16
+  } -> tensor<8x32xbf16>
+  return %g : tensor<8x32xbf16>
+}
+
+// -----
+
+// GELU without a bias in bf16, spelled with the sigmoid identity and one
+// folded cubic coefficient (x * sigmoid(2 sqrt(2/pi) x + 2 * 0.044715
+// sqrt(2/pi) x^3)), extending to f32 for the exp: the same function.
+// CHECK-LABEL: func @gelu_epilogue_bf16_sigmoid_form
+// CHECK: tp.gemm {{.*}} epilogue(gelu) beta(0.000000e+00)
+// CHECK-NOT: linalg.generic
+func.func @gelu_epilogue_bf16_sigmoid_form(%x: tensor<8x16xbf16>, %w: tensor<16x32xbf16>) -> tensor<8x32xbf16> {
+  %zero = arith.constant 0.0 : bf16
+  %one = arith.constant 1.000000e+00 : f32
+  %k1 = arith.constant -1.59576917 : bf16
+  %k3 = arith.constant -0.0713548162 : bf16
+  %e = tensor.empty() : tensor<8x32xbf16>
+  %f = linalg.fill ins(%zero : bf16) outs(%e : tensor<8x32xbf16>) -> tensor<8x32xbf16>
+  %mm = linalg.matmul ins(%x, %w : tensor<8x16xbf16>, tensor<16x32xbf16>) outs(%f : tensor<8x32xbf16>) -> tensor<8x32xbf16>
+  %g = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%mm : tensor<8x32xbf16>) outs(%e : tensor<8x32xbf16>) {
+  ^bb0(%v: bf16, %out: bf16):
+    %v2 = arith.mulf %v, %v : bf16
+    %v3 = arith.mulf %v2, %v : bf16
+    %l = arith.mulf %v, %k1 : bf16
+    %c = arith.mulf %v3, %k3 : bf16
+    %s = arith.addf %l, %c : bf16
+    %s32 = arith.extf %s : bf16 to f32
+    %ex = math.exp %s32 : f32
+    %den = arith.addf %ex, %one : f32
+    %v32 = arith.extf %v : bf16 to f32
+    %q = arith.divf %v32, %den : f32
+    %r = arith.truncf %q : f32 to bf16
+    linalg.yield %r : bf16
+  } -> tensor<8x32xbf16>
+  return %g : tensor<8x32xbf16>
+}
+
+// -----
+
 // ReLU as maximumf, bias first operand of the add, in bf16.
 // CHECK-LABEL: func @bias_relu_epilogue_bf16
 // CHECK: tp.gemm {{.*}} bias(%arg2 : tensor<32xbf16>) {{.*}} epilogue(bias_relu) beta(0.000000e+00)

@@ -25,7 +25,8 @@ namespace tp {
 /// any other block argument used, or an op the evaluator does not know, gives
 /// nullopt. Extensions and truncations between float types are ignored, so
 /// a bf16 body that rounds its intermediates matches the f32 epilogue
-/// cuBLASLt applies.
+/// cuBLASLt applies; GELU's constants are compared as the body's element
+/// type holds them (a bf16 body's sqrt(2/pi) is 0.796875).
 std::optional<GemmEpilogue> matchEpilogueBody(Block &body, Value x,
                                               Value bias);
 

@@ -64,7 +64,7 @@ struct TPGPUTileParallelLoopsPass
   void runOnOperation() override {
     if (blockSize < 1 || blockSize > 1024) {
       getOperation().emitError("block-size must be in [1, 1024], got ")
-          << blockSize;
+          << static_cast<int64_t>(blockSize.getValue());
       return signalPassFailure();
     }
     IRRewriter rewriter(&getContext());

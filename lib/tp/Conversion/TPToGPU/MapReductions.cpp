@@ -1,0 +1,396 @@
+//===- MapReductions.cpp - the tp-gpu-map-reductions pass -----------------===//
+//
+// Part of tp-mlir.
+//
+// Row reductions (softmax's max and sum, the norms' statistics) as one warp
+// per row. Through convert-linalg-to-parallel-loops they would be one thread
+// per row with the accumulator in global memory, read and written on every
+// element: a 512-row LayerNorm then fills two blocks of a 132-SM GPU and
+// reads its rows uncoalesced. Here each lane keeps a register accumulator
+// over a strided slice of the row (vector loads where the row is
+// contiguous), and a shuffle butterfly combines the 32 lanes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tp/Conversion/Passes.h"
+
+#include "HostLevel.h"
+
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#define DEBUG_TYPE "tp-gpu-map-reductions"
+
+namespace mlir {
+namespace tp {
+#define GEN_PASS_DEF_TPGPUMAPREDUCTIONS
+#include "tp/Conversion/Passes.h.inc"
+} // namespace tp
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::tp;
+
+namespace {
+
+constexpr int64_t kWarpSize = 32;
+/// The widest load one thread issues (ld.global.v4.b32).
+constexpr int64_t kVectorBytes = 16;
+
+/// A reduction along the last loop that one warp per row computes.
+struct RowReduction {
+  /// The op of the body that folds a new value into `out`.
+  Operation *combine = nullptr;
+  /// Its operand that is not `out`.
+  Value value;
+  /// Elements per load of the inputs read along the row (1: scalar loads).
+  int64_t vectorWidth = 1;
+};
+
+/// `combine`'s identity in `type`, or a null attribute when it is not a
+/// combiner this pass knows.
+TypedAttr identityOf(Operation *combine, FloatType type) {
+  const llvm::fltSemantics &sem = type.getFloatSemantics();
+  auto value =
+      llvm::TypeSwitch<Operation *, std::optional<llvm::APFloat>>(combine)
+          .Case([&](arith::AddFOp) { return llvm::APFloat::getZero(sem); })
+          .Case([&](arith::MulFOp) { return llvm::APFloat::getOne(sem); })
+          .Case<arith::MaximumFOp, arith::MaxNumFOp>([&](Operation *) {
+            return llvm::APFloat::getInf(sem, /*Negative=*/true);
+          })
+          .Case<arith::MinimumFOp, arith::MinNumFOp>([&](Operation *) {
+            return llvm::APFloat::getInf(sem, /*Negative=*/false);
+          })
+          .Default([](Operation *) { return std::nullopt; });
+  if (!value)
+    return {};
+  return FloatAttr::get(type, *value);
+}
+
+/// Whether `input` is read along the row with unit stride: identity layout
+/// and the reduced loop as its last index.
+bool isContiguousAlongRow(linalg::GenericOp op, OpOperand *input,
+                          unsigned reduced) {
+  auto type = cast<MemRefType>(input->get().getType());
+  AffineMap map = op.getMatchingIndexingMap(input);
+  return type.getLayout().isIdentity() && map.getNumResults() > 0 &&
+         map.getResults().back() == getAffineDimExpr(reduced, op.getContext());
+}
+
+/// Elements per vector load for `op`: the most that fit in 16 bytes for the
+/// widest input read along the row, when every such input is contiguous
+/// along it and the static row length is a multiple of it; 1 otherwise.
+int64_t chooseVectorWidth(linalg::GenericOp op, unsigned reduced) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  int64_t length = ranges[reduced];
+  if (ShapedType::isDynamic(length))
+    return 1;
+  int64_t widest = 0;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    if (!map.isFunctionOfDim(reduced))
+      continue;
+    if (!isContiguousAlongRow(op, input, reduced))
+      return 1;
+    Type element = getElementTypeOrSelf(input->get().getType());
+    unsigned bits = element.getIntOrFloatBitWidth();
+    if (bits % 8 != 0)
+      return 1;
+    widest = std::max<int64_t>(widest, bits / 8);
+  }
+  if (widest == 0)
+    return 1;
+  int64_t width = kVectorBytes / widest;
+  return width > 1 && length % width == 0 ? width : 1;
+}
+
+/// Matches a host-level generic that reduces its last loop into one output
+/// indexed by the parallel loops in order, with a body yielding
+/// `combine(f(inputs), out)`.
+FailureOr<RowReduction> matchRowReduction(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1)
+    return failure();
+  unsigned loops = op.getNumLoops();
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  if (loops < 2 || iterators.back() != utils::IteratorType::reduction)
+    return failure();
+  for (unsigned i = 0; i + 1 < loops; ++i)
+    if (iterators[i] != utils::IteratorType::parallel)
+      return failure();
+
+  OpOperand *init = op.getDpsInitOperand(0);
+  AffineMap initMap = op.getMatchingIndexingMap(init);
+  if (initMap.getNumResults() != loops - 1)
+    return failure();
+  for (unsigned i = 0; i + 1 < loops; ++i)
+    if (initMap.getResult(i) != getAffineDimExpr(i, op.getContext()))
+      return failure();
+  // An input that is the output buffer itself would see the partial
+  // results the sequential loop writes; keep those ops sequential.
+  for (OpOperand *input : op.getDpsInputOperands())
+    if (!isa<MemRefType>(input->get().getType()) ||
+        !op.getMatchingIndexingMap(input).isProjectedPermutation() ||
+        input->get() == init->get())
+      return failure();
+
+  Block &body = op.getRegion().front();
+  BlockArgument out = op.getMatchingBlockArgument(init);
+  auto accType = dyn_cast<FloatType>(out.getType());
+  // gpu.shuffle moves 32- and 64-bit values.
+  if (!accType || (accType.getWidth() != 32 && accType.getWidth() != 64))
+    return failure();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  Operation *combine = yield.getOperand(0).getDefiningOp();
+  if (!combine || combine->getBlock() != &body ||
+      combine->getNumOperands() != 2 || !out.hasOneUse() ||
+      !identityOf(combine, accType))
+    return failure();
+  Value value = combine->getOperand(0) == out ? combine->getOperand(1)
+                                              : combine->getOperand(0);
+  if (value == out || value.getType() != accType)
+    return failure();
+  for (Operation &inner : body.without_terminator())
+    if (!isMemoryEffectFree(&inner))
+      return failure();
+
+  RowReduction match;
+  match.combine = combine;
+  match.value = value;
+  match.vectorWidth = chooseVectorWidth(op, loops - 1);
+  return match;
+}
+
+/// `combine` (cloned) applied to `acc` and `value`, `acc` in `out`'s place.
+Value applyCombine(OpBuilder &b, const RowReduction &match, BlockArgument out,
+                   Value acc, Value value) {
+  IRMapping mapping;
+  mapping.map(out, acc);
+  mapping.map(match.value, value);
+  return b.clone(*match.combine, mapping)->getResult(0);
+}
+
+/// Replaces `op` by the warp-per-row launch.
+void rewriteAsWarpPerRow(linalg::GenericOp op, const RowReduction &match,
+                         int64_t warpsPerBlock) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  unsigned loops = op.getNumLoops();
+  unsigned reduced = loops - 1;
+  Block &body = op.getRegion().front();
+  BlockArgument out = op.getMatchingBlockArgument(op.getDpsInitOperand(0));
+  auto accType = cast<FloatType>(out.getType());
+  const int64_t width = match.vectorWidth;
+
+  // Loop sizes: constants where static (so that the kernel divides by
+  // constants, which LLVM strength-reduces), memref.dim otherwise.
+  SmallVector<OpFoldResult> sizes;
+  for (Range range :
+       cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(b, loc))
+    sizes.push_back(range.size);
+  auto value = [&](OpBuilder &builder, OpFoldResult size) -> Value {
+    if (std::optional<int64_t> c = getConstantIntValue(size))
+      return arith::ConstantIndexOp::create(builder, loc, *c);
+    return cast<Value>(size);
+  };
+  // createOrFold: static sizes give a constant grid.
+  Value rows = arith::ConstantIndexOp::create(b, loc, 1);
+  for (unsigned i = 0; i < reduced; ++i)
+    rows = b.createOrFold<arith::MulIOp>(loc, rows, value(b, sizes[i]));
+  Value perBlock = arith::ConstantIndexOp::create(b, loc, warpsPerBlock);
+  Value grid = b.createOrFold<arith::CeilDivUIOp>(loc, rows, perBlock);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value lanes = arith::ConstantIndexOp::create(b, loc, kWarpSize);
+  // No launch at all for zero rows (a grid of zero blocks is an error).
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value any =
+      b.createOrFold<arith::CmpIOp>(loc, arith::CmpIPredicate::ugt, rows, zero);
+  std::optional<int64_t> staticAny = getConstantIntValue(any);
+  if (staticAny && *staticAny == 0) {
+    op.erase();
+    return;
+  }
+  if (!staticAny) {
+    auto ifAny = scf::IfOp::create(b, loc, any, /*withElseRegion=*/false);
+    b.setInsertionPoint(ifAny.thenBlock()->getTerminator());
+  }
+  auto launch =
+      gpu::LaunchOp::create(b, loc, grid, one, one, lanes, perBlock, one);
+
+  b.setInsertionPointToStart(&launch.getBody().front());
+  Value lane = launch.getThreadIds().x;
+  Value warp = launch.getThreadIds().y;
+  Value block = launch.getBlockIds().x;
+  Value kPerBlock = arith::ConstantIndexOp::create(b, loc, warpsPerBlock);
+  Value row = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, block, kPerBlock), warp);
+  // The row count again, inside the kernel (constants stay constants).
+  Value kRows = arith::ConstantIndexOp::create(b, loc, 1);
+  for (unsigned i = 0; i < reduced; ++i)
+    kRows = b.createOrFold<arith::MulIOp>(loc, kRows, value(b, sizes[i]));
+  Value inside =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, kRows);
+  // The whole warp shares `row`: the guard keeps every lane of a live warp
+  // in the shuffles.
+  auto guard = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
+  gpu::TerminatorOp::create(b, loc);
+
+  b.setInsertionPoint(guard.thenBlock()->getTerminator());
+  // The parallel indices of this row, row-major.
+  SmallVector<Value> ivs(loops);
+  Value rest = row;
+  for (int i = static_cast<int>(reduced) - 1; i >= 0; --i) {
+    Value size = value(b, sizes[i]);
+    ivs[i] = i == 0 ? rest : arith::RemUIOp::create(b, loc, rest, size);
+    if (i > 0)
+      rest = arith::DivUIOp::create(b, loc, rest, size);
+  }
+
+  // Inputs that do not move along the row: one load per row.
+  SmallVector<OpOperand *> inputs = op.getDpsInputOperands();
+  auto indicesOf = [&](OpOperand *operand, ArrayRef<Value> at) {
+    SmallVector<Value> indices;
+    for (AffineExpr e : op.getMatchingIndexingMap(operand).getResults())
+      indices.push_back(at[cast<AffineDimExpr>(e).getPosition()]);
+    return indices;
+  };
+  DenseMap<OpOperand *, Value> perRow;
+  for (OpOperand *input : inputs) {
+    if (op.getMatchingIndexingMap(input).isFunctionOfDim(reduced))
+      continue;
+    if (op.getMatchingBlockArgument(input).use_empty())
+      continue;
+    perRow[input] =
+        memref::LoadOp::create(b, loc, input->get(), indicesOf(input, ivs));
+  }
+
+  // Each lane: elements lane*width + j, stepping by 32*width.
+  Value identity =
+      arith::ConstantOp::create(b, loc, identityOf(match.combine, accType));
+  Value start = arith::MulIOp::create(
+      b, loc, lane, arith::ConstantIndexOp::create(b, loc, width));
+  Value step = arith::ConstantIndexOp::create(b, loc, kWarpSize * width);
+  Value length = value(b, sizes[reduced]);
+  auto loop =
+      scf::ForOp::create(b, loc, start, length, step, ValueRange{identity});
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value k = loop.getInductionVar();
+    Value acc = loop.getRegionIterArgs().front();
+    SmallVector<Value> at(ivs.begin(), ivs.end());
+    at[reduced] = k;
+    // One load per input for the whole group of `width` elements.
+    DenseMap<OpOperand *, Value> loaded;
+    for (OpOperand *input : inputs) {
+      if (!op.getMatchingIndexingMap(input).isFunctionOfDim(reduced) ||
+          op.getMatchingBlockArgument(input).use_empty())
+        continue;
+      SmallVector<Value> indices = indicesOf(input, at);
+      if (width == 1) {
+        loaded[input] = memref::LoadOp::create(b, loc, input->get(), indices);
+        continue;
+      }
+      Type element = getElementTypeOrSelf(input->get().getType());
+      auto vectorType = VectorType::get({width}, element);
+      int64_t bytes = width * element.getIntOrFloatBitWidth() / 8;
+      loaded[input] =
+          vector::LoadOp::create(b, loc, vectorType, input->get(), indices,
+                                 /*nontemporal=*/false, llvm::Align(bytes));
+    }
+    for (int64_t j = 0; j < width; ++j) {
+      IRMapping mapping;
+      // The element's position along the row, for linalg.index.
+      auto position = [&]() -> Value {
+        if (j == 0)
+          return k;
+        return arith::AddIOp::create(b, loc, k,
+                                     arith::ConstantIndexOp::create(b, loc, j));
+      };
+      for (OpOperand *input : inputs) {
+        BlockArgument arg = op.getMatchingBlockArgument(input);
+        if (arg.use_empty())
+          continue;
+        if (Value v = perRow.lookup(input)) {
+          mapping.map(arg, v);
+          continue;
+        }
+        Value v = loaded.lookup(input);
+        if (width > 1)
+          v = vector::ExtractOp::create(b, loc, v, j);
+        mapping.map(arg, v);
+      }
+      for (Operation &inner : body.without_terminator()) {
+        if (&inner == match.combine)
+          continue;
+        if (auto index = dyn_cast<linalg::IndexOp>(inner)) {
+          unsigned dim = index.getDim();
+          mapping.map(index.getResult(),
+                      dim == reduced ? position() : ivs[dim]);
+          continue;
+        }
+        b.clone(inner, mapping);
+      }
+      acc = applyCombine(b, match, out, acc, mapping.lookup(match.value));
+    }
+    scf::YieldOp::create(b, loc, acc);
+  }
+
+  // The warp's 32 partial values: a butterfly of shuffles, after which every
+  // lane holds the row's value.
+  Value total = loop.getResult(0);
+  Value widthI32 =
+      arith::ConstantIntOp::create(b, loc, b.getI32Type(), kWarpSize);
+  for (int64_t offset = kWarpSize / 2; offset >= 1; offset /= 2) {
+    Value offsetI32 =
+        arith::ConstantIntOp::create(b, loc, b.getI32Type(), offset);
+    auto shuffle = gpu::ShuffleOp::create(b, loc, total, offsetI32, widthI32,
+                                          gpu::ShuffleMode::XOR);
+    total = applyCombine(b, match, out, total, shuffle.getShuffleResult());
+  }
+  // Lane 0 folds it into the output element.
+  Value first =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane,
+                            arith::ConstantIndexOp::create(b, loc, 0));
+  auto store = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
+  b.setInsertionPoint(store.thenBlock()->getTerminator());
+  SmallVector<Value> outIndices(ivs.begin(), ivs.begin() + reduced);
+  Value old = memref::LoadOp::create(b, loc, op.getDpsInitOperand(0)->get(),
+                                     outIndices);
+  // The body's order: the new value in `value`'s place, the old in `out`'s.
+  Value result = applyCombine(b, match, out, old, total);
+  memref::StoreOp::create(b, loc, result, op.getDpsInitOperand(0)->get(),
+                          outIndices);
+  op.erase();
+}
+
+struct TPGPUMapReductionsPass
+    : public tp::impl::TPGPUMapReductionsBase<TPGPUMapReductionsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (blockSize < kWarpSize || blockSize > 1024 ||
+        blockSize % kWarpSize != 0) {
+      getOperation().emitError("block-size must be a multiple of 32 in "
+                               "[32, 1024], got ")
+          << static_cast<int64_t>(blockSize.getValue());
+      return signalPassFailure();
+    }
+    SmallVector<linalg::GenericOp> candidates;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (isHostLevel(op))
+        candidates.push_back(op);
+    });
+    for (linalg::GenericOp op : candidates) {
+      FailureOr<RowReduction> match = matchRowReduction(op);
+      if (failed(match))
+        continue;
+      LLVM_DEBUG(llvm::dbgs() << "warp per row (" << match->vectorWidth
+                              << " elements per load): " << op << "\n");
+      rewriteAsWarpPerRow(op, *match, blockSize / kWarpSize);
+    }
+  }
+};
+
+} // namespace
