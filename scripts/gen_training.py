@@ -12,9 +12,9 @@ tp-mlir's tests and benchmarks.
 One function per step. It takes the input activations `x` ([B*S, E]), the
 parameters (in the order the forward pass uses them), the optimizer state
 when there is one (Adam: `m_<param>` and `v_<param>` after the parameters)
-and the upstream gradient `g` = dL/dy ([B*S, E]); it returns the input
-gradient dL/dx, the updated parameters and the updated optimizer state, in
-that order. Nothing is annotated: which arguments are parameters is for the
+and the upstream gradient `g` = dL/dy ([B*S, E]); it returns the output y (a
+joint graph returns its forward outputs), the input gradient dL/dx, the
+updated parameters and the updated optimizer state, in that order. Nothing is annotated: which arguments are parameters is for the
 planner to find out.
 
 Blocks:
@@ -350,6 +350,7 @@ class Step:
         T = B * S
         F = a.ffn or (4 * E if a.arch == "gpt2" else 2 * E)
         x = "%x"
+        y = None
         if a.block == "mlp":
             y, ctx = self.mlp(x, T, E, F, "")
             dx = self.mlp_bwd("%g", ctx)
@@ -373,7 +374,10 @@ class Step:
                 d1 = em.add(d, self.norm_bwd(self.mlp_bwd(d, cm), cn2), [T, E])
                 d = em.add(d1, self.norm_bwd(self.attention_bwd(d1, ca), cn1), [T, E])
             dx = d
-        results = [(dx, [T, E])]
+            y = h
+        # The joint graph returns the forward output too (the loss is
+        # computed from it outside the step).
+        results = [(y, [T, E]), (dx, [T, E])]
         state = []
         lr = em.const(a.lr)
         dt = em.dt
