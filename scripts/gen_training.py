@@ -30,8 +30,9 @@ Weights are `[in, out]` (`io`, GPT-2's Conv1D: y = x W) or `[out, in]`
 (`oi`, nn.Linear: y = x W^T through a transpose); the backward pass reads
 them as AOTAutograd does (dx = dy W^T, or dy W for `oi`) and computes
 dW = x^T dy (`io`) or dy^T x (`oi`). SGD: W' = W - lr dW. Adam: m' = b1 m
-+ (1-b1) dW, v' = b2 v + (1-b2) dW^2, W' = W - lr m' / (sqrt(v') + eps), the
-bias corrections folded into lr (one step of a loop at a fixed step count).
++ (1-b1) dW, v' = b2 v + (1-b2) dW^2, W' = W - lr m' / (sqrt(|v'|) + eps),
+the bias corrections folded into lr (one step of a loop at a fixed step
+count); |v'| = v' in training, and keeps random test inputs (v < 0) finite.
 """
 import argparse
 import math
@@ -401,7 +402,7 @@ class Step:
                                       f"%b = arith.mulf %g2, {c2} : {dt}", f"%s = arith.addf %a, %b : {dt}",
                                       f"linalg.yield %s : {dt}"])
                 w = em.ew([(f"%{name}", shape), (m2, shape), (v2, shape)], shape,
-                          lambda q: [f"%r = math.sqrt {q[2]} : {dt}", f"%d = arith.addf %r, {eps} : {dt}",
+                          lambda q: [f"%av = math.absf {q[2]} : {dt}", f"%r = math.sqrt %av : {dt}", f"%d = arith.addf %r, {eps} : {dt}",
                                      f"%u = arith.divf {q[1]}, %d : {dt}", f"%s = arith.mulf %u, {lr} : {dt}",
                                      f"%w = arith.subf {q[0]}, %s : {dt}", f"linalg.yield %w : {dt}"])
                 results.append((w, shape))

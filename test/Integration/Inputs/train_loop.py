@@ -4,7 +4,7 @@ function takes x, the parameters, g and returns y, dx, the updated
 parameters) through tp-run, feeding each step's updated parameters back in
 as the next step's inputs:
 
-  train_loop.py MODEL.mlir --tp-size N --steps K --dir DIR X.npy G.npy P0.npy,P1.npy,...
+  train_loop.py TP_RUN MODEL.mlir X.npy G.npy P0.npy,P1.npy,... --tp-size N --steps K --dir DIR
 
 Writes DIR/p<i>_<k>.npy (parameter i after step k) and prints the files of
 the last step's parameters, comma-separated.
@@ -15,6 +15,7 @@ import subprocess
 import sys
 
 p = argparse.ArgumentParser()
+p.add_argument("tp_run")
 p.add_argument("model")
 p.add_argument("x")
 p.add_argument("g")
@@ -29,7 +30,7 @@ params = a.params.split(",")
 for k in range(1, a.steps + 1):
     updated = [os.path.join(a.dir, f"p{i}_{k}.npy") for i in range(len(params))]
     outputs = [os.path.join(a.dir, f"y_{k}.npy"), os.path.join(a.dir, f"dx_{k}.npy")] + updated
-    cmd = ["tp-run", a.model, f"--tp-size={a.tp_size}", "--quiet",
+    cmd = [a.tp_run, a.model, f"--tp-size={a.tp_size}", "--quiet",
            "--inputs=" + ",".join([a.x] + params + [a.g]), "--output=" + ",".join(outputs)]
     if subprocess.run(cmd).returncode != 0:
         sys.exit(f"train_loop: step {k} failed: {' '.join(cmd)}")
