@@ -76,8 +76,7 @@ static bool isReadAsActivation(BlockArgument arg) {
         continue;
       }
       if (auto linalgOp = dyn_cast<linalg::LinalgOp>(user))
-        if (std::optional<unsigned> activation =
-                getActivationOperand(linalgOp))
+        if (std::optional<unsigned> activation = getActivationOperand(linalgOp))
           if (*activation == use.getOperandNumber())
             return true;
     }
