@@ -31,6 +31,14 @@
 // RUN: %gen_training --block layer --layers 2 | tp-opt --tp-plan="tp-size=8" --tp-partition="tp-size=8 report=-" -o /dev/null | FileCheck %s --check-prefix=BOUND
 // BOUND: weights above the bound: none
 //
+// Without biases (split with their layer, so below the bound) or optimizer
+// state (split like its weight, counted whole in the bound), the argument
+// memory per rank is the lower bound exactly.
+// RUN: %gen_training --block layer --arch llama | tp-opt --tp-plan="tp-size=4" --tp-partition="tp-size=4 report=-" -o /dev/null | FileCheck %s --check-prefix=EQUAL
+// RUN: %gen_training --block layer --arch llama --layers 2 | tp-opt --tp-plan="tp-size=8" --tp-partition="tp-size=8 report=-" -o /dev/null | FileCheck %s --check-prefix=EQUAL
+// EQUAL: argument (weight) memory per rank: [[MEM:[0-9.]+ [KM]iB]] of
+// EQUAL-NEXT: lower bound (each weight op's weight / tp-size, the rest whole): [[MEM]] (
+//
 // MLP block (Llama: SwiGLU, [out, in] weights through transposes; Adam).
 // RUN: %gen_training --block mlp --arch llama --optimizer adam | tp-opt --tp-plan="tp-size=2" --tp-partition="tp-size=2" | FileCheck %s --check-prefix=SWIGLU
 // RUN: %gen_training --block mlp --arch llama --optimizer adam --transpose named | tp-opt --tp-plan="tp-size=8" --tp-partition="tp-size=8" | FileCheck %s --check-prefix=SWIGLU
