@@ -19,6 +19,8 @@ config.substitutions.append(("%tp_tools_dir", config.tp_tools_dir))
 import sys
 config.substitutions.append(("%gen_transformer", sys.executable + " " +
                              os.path.join(config.tp_src_root, "scripts", "gen_transformer.py")))
+config.substitutions.append(("%gen_training", sys.executable + " " +
+                             os.path.join(config.tp_src_root, "scripts", "gen_training.py")))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP",
                                      "ASAN_OPTIONS", "UBSAN_OPTIONS"])

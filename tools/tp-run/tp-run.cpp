@@ -19,6 +19,7 @@
 
 #include "tp/Conversion/EntryPoint/Manifest.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
+#include "tp/Dialect/TP/Transforms/Parameters.h"
 #include "tp/InitAll.h"
 #include "tp/runtime/files.h"
 #include "tp/runtime/npy.h"
@@ -463,8 +464,11 @@ LogicalResult writeRandomInputs(func::FuncOp func, StringRef dir,
     bool ok;
     // Weights as nn.Linear initialises them, U(-1/sqrt(fan_in),
     // 1/sqrt(fan_in)), so that activations keep their scale through deep
-    // models; everything else in [-1, 1).
-    int64_t fanIn = weightFanIn(func.getArgument(i));
+    // models; everything else in [-1, 1). Only parameters are weights: the
+    // upstream gradient of a training step is read on the weight side of
+    // dW = h^T g too (Parameters.h).
+    BlockArgument arg = func.getArgument(i);
+    int64_t fanIn = mlir::tp::isParameterArgument(arg) ? weightFanIn(arg) : 0;
     double bound = fanIn > 0 ? 1.0 / std::sqrt(double(fanIn)) : 1.0;
     if (elem.isF32() || elem.isF16() || elem.isBF16()) {
       std::uniform_real_distribution<float> dist(-float(bound), float(bound));

@@ -50,6 +50,11 @@ def TP_Dialect : Dialect {
     static constexpr ::llvm::StringLiteral getShardingAttrName() { return "tp.sharding"; }
     /// Argument/result attribute carrying the full (unsharded) type of a partitioned value.
     static constexpr ::llvm::StringLiteral getGlobalTypeAttrName() { return "tp.global_type"; }
+    /// Unit argument attribute: this function argument is a parameter
+    /// (a weight, bias or optimizer state), not an activation or gradient.
+    /// When any argument of a function has it, exactly those arguments are
+    /// parameters for tp-plan and the report's lower bound.
+    static constexpr ::llvm::StringLiteral getParamAttrName() { return "tp.param"; }
     /// Module attribute: the tensor-parallel group size a module was partitioned for.
     static constexpr ::llvm::StringLiteral getSizeAttrName() { return "tp.size"; }
 

@@ -118,6 +118,9 @@ private:
   /// resharding of its operands: a good start for the improvement sweeps.
   void propagateForward();
   double argumentCost(BlockArgument arg, ShardingAttr sharding) const;
+  /// What moving `value`, held as `sharding`, to its users costs: one
+  /// collective per distinct sharding they want.
+  double usesCost(Value value, ShardingAttr sharding) const;
   bool improveOp(Operation *op);
   bool improveArgument(BlockArgument arg);
 

@@ -371,6 +371,17 @@ LogicalResult verifyValueAttribute(Operation *op, StringRef kind,
                                    unsigned index, NamedAttribute attribute) {
   StringRef name = attribute.getName().getValue();
   auto func = dyn_cast<FunctionOpInterface>(op);
+  if (name == TPDialect::getParamAttrName()) {
+    if (kind != "argument")
+      return op->emitOpError() << kind << " #" << index << ": '" << name
+                               << "' applies to function arguments only";
+    if (!isa<UnitAttr>(attribute.getValue()))
+      return op->emitOpError()
+             << kind << " #" << index << ": '" << name
+             << "' is a unit attribute (write `{tp.param}`), got "
+             << attribute.getValue();
+    return success();
+  }
   if (name != TPDialect::getShardingAttrName() &&
       name != TPDialect::getGlobalTypeAttrName())
     return success();

@@ -10,6 +10,7 @@
 
 #include "tp/Dialect/TP/Transforms/Planner.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
+#include "tp/Dialect/TP/Transforms/Parameters.h"
 #include "tp/Dialect/TP/Transforms/Report.h"
 #include "tp/Dialect/TP/Transforms/SegmentedSplits.h"
 #include "tp/Dialect/TP/Transforms/ShardingSolver.h"
@@ -123,7 +124,10 @@ bool Planner::isParameter(Value value) {
   if (it != parameterCache.end())
     return it->second;
   bool result = true;
-  if (Operation *def = value.getDefiningOp()) {
+  if (auto arg = dyn_cast<BlockArgument>(value)) {
+    // Activations and gradients are arguments too (training steps).
+    result = arg.getOwner() != body || isParameterArgument(arg);
+  } else if (Operation *def = value.getDefiningOp()) {
     if (def->getBlock() != body) {
       result = false;
     } else if (auto linalgOp = dyn_cast<linalg::LinalgOp>(def);

@@ -6,6 +6,7 @@
 
 #include "tp/Dialect/TP/Transforms/Report.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
+#include "tp/Dialect/TP/Transforms/Parameters.h"
 #include "tp/Dialect/TP/Transforms/Planner.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -109,18 +110,12 @@ static SmallVector<Value> getWeightOperands(Operation *op, int64_t tpSize,
   return weights;
 }
 
-/// True if `value` is read from a function argument or a constant (see
-/// traceToSource). An argument the program writes into with
-/// tensor.insert_slice is state (a KV cache updated at a position), not a
-/// parameter.
+/// True if `value` is read from a parameter argument (not an activation or
+/// gradient, see Parameters.h) or a constant (see traceToSource).
 static bool isParameterLike(Value value, Block *body) {
   Value source = traceToSource(value);
   if (auto arg = dyn_cast<BlockArgument>(source))
-    return arg.getOwner() == body &&
-           llvm::none_of(arg.getUses(), [](OpOperand &use) {
-             auto insert = dyn_cast<tensor::InsertSliceOp>(use.getOwner());
-             return insert && use.get() == insert.getDest();
-           });
+    return arg.getOwner() == body && isParameterArgument(arg);
   Operation *def = source.getDefiningOp();
   return def && def->hasTrait<OpTrait::ConstantLike>();
 }
@@ -195,7 +190,10 @@ void PartitionReport::recordPlan(func::FuncOp func,
       weights.clear();
     for (Value weight : weights) {
       BlockArgument arg = traceToArgument(weight, &body);
-      if (!arg || !seen.insert(arg.getArgNumber()).second)
+      // An activation or gradient on the weight side (dW2 = h^T g) is no
+      // weight: it is not held at 1/tp in the lower bound.
+      if (!arg || !isParameterArgument(arg) ||
+          !seen.insert(arg.getArgNumber()).second)
         continue;
       WeightArgument w;
       w.index = arg.getArgNumber();

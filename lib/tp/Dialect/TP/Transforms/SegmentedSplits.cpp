@@ -191,7 +191,9 @@ static bool reachesBatchDim(Value value, int64_t dim, Block *body,
         FailureOr<linalg::ContractionDimensions> dims =
             linalg::inferContractionDims(linalgOp);
         AffineMap map = linalgOp.getMatchingIndexingMap(&use);
-        if (succeeded(dims) && d < map.getNumResults())
+        // A contraction (elementwise binary ops have every loop in "batch":
+        // a weight update W - lr * dW is not attention).
+        if (succeeded(dims) && !dims->k.empty() && d < map.getNumResults())
           if (auto loop = dyn_cast<AffineDimExpr>(map.getResult(d)))
             if (llvm::is_contained(dims->batch, loop.getPosition()))
               return true;

@@ -414,19 +414,30 @@ double ShardingSolver::optionCost(Operation *op,
                           operand.getType(), tpSize);
   for (auto [i, result] : llvm::enumerate(op->getResults())) {
     cost += model.memory(option.results[i], result.getType(), tpSize);
-    for (OpOperand &use : result.getUses())
-      cost += model.reshard(option.results[i], getDemand(use),
-                            result.getType(), tpSize);
+    cost += usesCost(result, option.results[i]);
+  }
+  return cost;
+}
+
+double ShardingSolver::usesCost(Value value, ShardingAttr sharding) const {
+  // The partitioner moves a value once per target sharding, however many
+  // users want it that way: a partial sum read by three ops is reduced once.
+  SmallVector<ShardingAttr, 4> demands;
+  double cost = 0;
+  for (OpOperand &use : value.getUses()) {
+    ShardingAttr demand = getDemand(use);
+    if (llvm::is_contained(demands, demand))
+      continue;
+    demands.push_back(demand);
+    cost += model.reshard(sharding, demand, value.getType(), tpSize);
   }
   return cost;
 }
 
 double ShardingSolver::argumentCost(BlockArgument arg,
                                     ShardingAttr sharding) const {
-  double cost = model.memory(sharding, arg.getType(), tpSize);
-  for (OpOperand &use : arg.getUses())
-    cost += model.reshard(sharding, getDemand(use), arg.getType(), tpSize);
-  return cost;
+  return model.memory(sharding, arg.getType(), tpSize) +
+         usesCost(arg, sharding);
 }
 
 bool ShardingSolver::improveOp(Operation *op) {
@@ -552,10 +563,12 @@ double ShardingSolver::getTotalCost() const {
   double cost = 0;
   for (BlockArgument arg : body->getArguments())
     cost += model.memory(getSharding(arg), arg.getType(), tpSize);
+  llvm::DenseSet<std::pair<Value, Attribute>> moved;
   for (Operation *op : order) {
     for (OpOperand &use : op->getOpOperands())
-      cost += model.reshard(getSharding(use.get()), getDemand(use),
-                            use.get().getType(), tpSize);
+      if (moved.insert({use.get(), getDemand(use)}).second)
+        cost += model.reshard(getSharding(use.get()), getDemand(use),
+                              use.get().getType(), tpSize);
     if (const ShardingOption *option = getChosenOption(op))
       for (auto &[value, sharding] : option->captures)
         cost += model.reshard(getSharding(value), sharding, value.getType(),

@@ -1,0 +1,51 @@
+//===- Parameters.h - tell parameters from activations ----------*- C++ -*-===//
+//
+// Part of tp-mlir.
+//
+// A training step takes, as function arguments, parameters (weights, biases,
+// optimizer state) next to activations and gradients (the input x, the
+// upstream gradient dL/dy). Only parameters may be planned as the weight of
+// a weight op, and only they count at 1/tp in the report's lower bound.
+// Which is which is decided from the program:
+//
+// - if any argument of the function carries the unit attribute `tp.param`,
+//   exactly those arguments are parameters (a frontend or user states it);
+// - otherwise an argument is an activation when the program reads it, as it
+//   is or through views, transposes and copies, on the activation side of a
+//   contraction: the operand carrying the M (token) dimensions, as in x W or
+//   dy W^T, and state the program writes into with tensor.insert_slice
+//   (a KV cache updated at a position) is not a parameter either. Every
+//   other argument is a parameter (forward-only models read
+//   their weights only on the weight side).
+//
+// The rule is the planner's own notion of a weight op's two sides, so an
+// upstream gradient g is an activation as soon as the step computes its
+// input gradient (g W2^T), even though dW2 = h^T g reads it on the weight
+// side. A step that returns no input gradient reads g only as in h^T g:
+// mark its parameters with `tp.param` there.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TP_DIALECT_TP_TRANSFORMS_PARAMETERS_H
+#define TP_DIALECT_TP_TRANSFORMS_PARAMETERS_H
+
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/IR/Value.h"
+
+#include <optional>
+
+namespace mlir {
+namespace tp {
+
+/// For a two-input contraction, the operand number of its activation side
+/// (the input that carries M dimensions while the other does not); nullopt
+/// for anything else. The other input is its weight side.
+std::optional<unsigned> getActivationOperand(linalg::LinalgOp op);
+
+/// True if `arg`, an argument of a function, is a parameter (see above).
+bool isParameterArgument(BlockArgument arg);
+
+} // namespace tp
+} // namespace mlir
+
+#endif // TP_DIALECT_TP_TRANSFORMS_PARAMETERS_H

@@ -1,0 +1,105 @@
+//===- Parameters.cpp - tell parameters from activations ------------------===//
+//
+// Part of tp-mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tp/Dialect/TP/Transforms/Parameters.h"
+#include "tp/Dialect/TP/IR/TPDialect.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "llvm/ADT/SmallPtrSet.h"
+
+using namespace mlir;
+using namespace mlir::tp;
+
+std::optional<unsigned> mlir::tp::getActivationOperand(linalg::LinalgOp op) {
+  if (op.getNumDpsInputs() != 2 || op.getNumReductionLoops() == 0)
+    return std::nullopt;
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  if (failed(dims))
+    return std::nullopt;
+  auto usesM = [&](OpOperand *operand) {
+    AffineMap map = op.getMatchingIndexingMap(operand);
+    return llvm::any_of(dims->m,
+                        [&](unsigned m) { return map.isFunctionOfDim(m); });
+  };
+  OpOperand *lhs = op.getDpsInputOperand(0);
+  OpOperand *rhs = op.getDpsInputOperand(1);
+  if (usesM(lhs) && !usesM(rhs))
+    return lhs->getOperandNumber();
+  if (usesM(rhs) && !usesM(lhs))
+    return rhs->getOperandNumber();
+  return std::nullopt;
+}
+
+/// An op whose result holds the elements of its one tensor input, moved or
+/// viewed (reshapes, casts, slices, transposes, copies).
+static bool readsThrough(Operation *op) {
+  if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::CastOp,
+          tensor::ExtractSliceOp>(op))
+    return true;
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  if (!linalgOp || linalgOp.getNumDpsInputs() != 1 ||
+      linalgOp.getNumReductionLoops() != 0 || op->getNumResults() != 1)
+    return false;
+  if (isa<linalg::TransposeOp, linalg::CopyOp>(op))
+    return true;
+  auto generic = dyn_cast<linalg::GenericOp>(op);
+  if (!generic)
+    return false;
+  Block &block = generic.getRegion().front();
+  auto yield = dyn_cast<linalg::YieldOp>(block.getTerminator());
+  return yield && block.getOperations().size() == 1 &&
+         yield.getNumOperands() == 1 &&
+         yield.getOperand(0) == block.getArgument(0);
+}
+
+/// True if `arg` is read on the activation side of a contraction, through
+/// views, transposes and copies.
+static bool isReadAsActivation(BlockArgument arg) {
+  SmallVector<Value> worklist{arg};
+  llvm::SmallPtrSet<Operation *, 16> visited;
+  while (!worklist.empty()) {
+    Value value = worklist.pop_back_val();
+    for (OpOperand &use : value.getUses()) {
+      Operation *user = use.getOwner();
+      if (!visited.insert(user).second)
+        continue;
+      if (readsThrough(user)) {
+        auto linalgOp = dyn_cast<linalg::LinalgOp>(user);
+        if (linalgOp ? linalgOp.isDpsInput(&use) : use.getOperandNumber() == 0)
+          worklist.push_back(user->getResult(0));
+        continue;
+      }
+      if (auto linalgOp = dyn_cast<linalg::LinalgOp>(user))
+        if (std::optional<unsigned> activation = getActivationOperand(linalgOp))
+          if (*activation == use.getOperandNumber())
+            return true;
+    }
+  }
+  return false;
+}
+
+bool mlir::tp::isParameterArgument(BlockArgument arg) {
+  auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
+  if (!func || arg.getOwner() != &func.getFunctionBody().front())
+    return false;
+  bool stated = false;
+  for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+    if (func.getArgAttr(i, TPDialect::getParamAttrName()))
+      stated = true;
+  if (stated)
+    return static_cast<bool>(
+        func.getArgAttr(arg.getArgNumber(), TPDialect::getParamAttrName()));
+  // State the program writes into (a KV cache updated at a position) is
+  // not a parameter either.
+  bool writtenInto = llvm::any_of(arg.getUses(), [](OpOperand &use) {
+    auto insert = dyn_cast<tensor::InsertSliceOp>(use.getOwner());
+    return insert && use.get() == insert.getDest();
+  });
+  return !writtenInto && !isReadAsActivation(arg);
+}
