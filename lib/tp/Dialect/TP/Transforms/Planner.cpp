@@ -659,10 +659,13 @@ LogicalResult Planner::run() {
   for (Operation &op : *body) {
     OpInfo &info = infos[&op];
     segments.extend(&op, info.all);
-    std::stable_partition(info.all.begin(), info.all.end(),
-                          [](const ShardingOption &o) {
-                            return o.kind == ParallelKind::Replicated;
-                          });
+    auto isReplicated = [](const ShardingOption &o) {
+      return o.kind == ParallelKind::Replicated;
+    };
+    // Models list the replicated option first already; stable_partition
+    // would allocate a buffer per op to find that out.
+    if (!std::is_partitioned(info.all.begin(), info.all.end(), isReplicated))
+      std::stable_partition(info.all.begin(), info.all.end(), isReplicated);
     info.feasible.reserve(info.all.size());
     for (const ShardingOption &o : info.all)
       if (!checkFeasible(o, &op, p, padding()))

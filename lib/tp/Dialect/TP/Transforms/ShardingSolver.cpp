@@ -252,9 +252,14 @@ LogicalResult ShardingSolver::initialize() {
       continue;
     }
     // Keep the replicated option first.
-    std::stable_partition(state.options.begin(), state.options.end(), [](const ShardingOption &o) {
+    auto isReplicated = [](const ShardingOption &o) {
       return o.kind == ParallelKind::Replicated;
-    });
+    };
+    // Usually so already (a buffer per op otherwise).
+    if (!std::is_partitioned(state.options.begin(), state.options.end(),
+                             isReplicated))
+      std::stable_partition(state.options.begin(), state.options.end(),
+                            isReplicated);
 
     if (annotation) {
       auto str = dyn_cast<StringAttr>(annotation);
