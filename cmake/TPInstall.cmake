@@ -33,6 +33,7 @@ set(TP_INSTALL_PACKAGE_DIR lib/cmake/TPMLIR)
 set(TP_LIBRARIES
   TPDialect
   TPShardingModels
+  TPAnalysis
   TPTransforms
   TPToRuntime
   TPEntryPoint

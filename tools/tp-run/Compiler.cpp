@@ -191,6 +191,7 @@ LogicalResult tp_run::compileModel(ModuleOp module,
     partition.tpSize = options.tpSize;
     partition.uneven = options.uneven;
     partition.shardedResults = options.shardedResults;
+    partition.sequenceParallel = options.sequenceParallel;
     // A picture (.svg, .png, .pdf) is rendered from the report's Graphviz
     // text; the pass writes the text to a scratch file meanwhile.
     llvm::StringRef format = pictureFormat(options.dotPath);

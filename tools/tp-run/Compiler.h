@@ -7,7 +7,7 @@
 #ifndef TP_TOOLS_TP_RUN_COMPILER_H
 #define TP_TOOLS_TP_RUN_COMPILER_H
 
-#include "tp/Dialect/TP/Transforms/Report.h"
+#include "tp/Dialect/TP/Analysis/Report.h"
 #include "tp/Dialect/TP/Transforms/PassOptions.h"
 #include "tp/Pipelines/Pipelines.h"
 
@@ -42,6 +42,8 @@ struct CompileOptions {
   /// Split results come back as each rank's shard (tp-partition
   /// sharded-results).
   bool shardedResults = false;
+  /// Sequence parallelism (tp-partition sequence-parallel).
+  bool sequenceParallel = false;
   double minWeightFraction = 0.01;
   /// Graphviz rendering of the partitioned dataflow.
   std::string dotPath;

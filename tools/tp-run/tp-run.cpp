@@ -19,7 +19,7 @@
 
 #include "tp/Conversion/EntryPoint/Manifest.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
-#include "tp/Dialect/TP/Transforms/Parameters.h"
+#include "tp/Dialect/TP/Analysis/Parameters.h"
 #include "tp/InitAll.h"
 #include "tp/runtime/files.h"
 #include "tp/runtime/npy.h"
@@ -207,6 +207,12 @@ static cl::opt<bool> shardedResults(
     cl::desc("Return split results as each rank's shard (no all_gather in "
              "the program); an --output ending in .shards keeps them as "
              "per-rank files, any other is assembled whole by the launcher"));
+static cl::opt<bool> sequenceParallel(
+    "sequence-parallel",
+    cl::desc("Sequence parallelism: reduce_scatter + all_gather over the "
+             "tokens instead of each all_reduce, norms and residual adds on "
+             "token shards (same bytes, 1/tp of the activations between "
+             "blocks)"));
 static cl::opt<double> minWeightFraction(
     "min-weight-fraction",
     cl::desc("Planner: weights below this fraction of the largest weight "
@@ -1139,6 +1145,7 @@ int main(int argc, char **argv) {
   options.plan = plan;
   options.uneven = uneven;
   options.shardedResults = shardedResults;
+  options.sequenceParallel = sequenceParallel;
   options.minWeightFraction = minWeightFraction;
   options.dotPath = dotFile;
   options.onPhase = [&](StringRef phase) {

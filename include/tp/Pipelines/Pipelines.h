@@ -65,6 +65,12 @@ struct TPOptions : public PassPipelineOptions<TPOptions> {
       llvm::cl::desc("Return split results as each rank's shard instead of "
                      "whole"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> sequenceParallel{
+      *this, "sequence-parallel",
+      llvm::cl::desc("Sequence parallelism: reduce_scatter + all_gather over "
+                     "the tokens instead of all_reduce, token-wise ops on "
+                     "token shards"),
+      llvm::cl::init(false)};
   // CPU target only (tp-cpu-pipeline).
   PassOptions::Option<CPUGemm> gemm{
       *this, "gemm",

@@ -62,6 +62,7 @@ void mlir::tp::buildTPPartitionPipeline(OpPassManager &pm,
   partition.tpSize = options.tpSize;
   partition.uneven = options.uneven;
   partition.shardedResults = options.shardedResults;
+  partition.sequenceParallel = options.sequenceParallel;
   pm.addPass(createTPPartition(partition));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

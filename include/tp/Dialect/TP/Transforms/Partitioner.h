@@ -7,7 +7,7 @@
 #ifndef TP_DIALECT_TP_TRANSFORMS_PARTITIONER_H
 #define TP_DIALECT_TP_TRANSFORMS_PARTITIONER_H
 
-#include "tp/Dialect/TP/Transforms/ShardingSolver.h"
+#include "tp/Dialect/TP/Analysis/ShardingSolver.h"
 
 namespace mlir {
 namespace tp {

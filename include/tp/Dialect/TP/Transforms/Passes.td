@@ -69,7 +69,14 @@ def TPPartition : Pass<"tp-partition", "::mlir::ModuleOp"> {
            "Return each result in the distribution its value has (a split "
            "result comes back as each rank's shard, so that a KV cache or an "
            "updated weight never goes through an all_gather) instead of "
-           "whole; partial results are still reduced">
+           "whole; partial results are still reduced">,
+    Option<"sequenceParallel", "sequence-parallel", "bool",
+           /*default=*/"false",
+           "Sequence parallelism (Megatron-SP): each all_reduce whose value "
+           "goes on through token-wise ops (residual adds, norms, dropout) "
+           "becomes a reduce_scatter over the token dimension, those ops run "
+           "on token shards, and an all_gather precedes the next op that "
+           "needs the whole activation (a column layer)">
   ];
   let dependentDialects = [
     "::mlir::tp::TPDialect",

@@ -11,8 +11,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Dialect/TP/ShardingModels/ShardingModels.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
+#include "tp/Dialect/TP/ShardingModels/ShardingModels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -60,8 +60,7 @@ mlir::tp::getReductionCombiner(linalg::LinalgOp op, unsigned resultIndex) {
   if (!yield || resultIndex >= yield.getNumOperands())
     return std::nullopt;
   Operation *combine = yield.getOperand(resultIndex).getDefiningOp();
-  if (!combine || combine->getNumOperands() != 2 ||
-      combine->getBlock() != body)
+  if (!combine || combine->getNumOperands() != 2 || combine->getBlock() != body)
     return std::nullopt;
   std::optional<ReductionKind> kind;
   if (isa<arith::AddFOp, arith::AddIOp>(combine))
@@ -85,7 +84,6 @@ mlir::tp::getReductionCombiner(linalg::LinalgOp op, unsigned resultIndex) {
     return std::nullopt;
   return kind;
 }
-
 
 //===----------------------------------------------------------------------===//
 // Gathers (embedding lookups)
@@ -156,17 +154,16 @@ static std::optional<Gather> matchGather(linalg::LinalgOp op) {
 static ShardingOption vocabParallelOption(Operation *op, const Gather &gather) {
   MLIRContext *ctx = op->getContext();
   ShardingOption option;
-  option.kind = ParallelKind::Vocab;
-  option.loopDim = -2; // Marks the vocabulary-parallel gather.
-  option.operands.assign(op->getNumOperands(), ShardingAttr::getReplicated(ctx));
+  option.kind = ParallelKind::Vocab; // No split loop: a masked lookup.
+  option.operands.assign(op->getNumOperands(),
+                         ShardingAttr::getReplicated(ctx));
   option.results.assign(op->getNumResults(),
                         ShardingAttr::getPartial(ctx, ReductionKind::sum));
   option.captures.push_back({gather.table, ShardingAttr::getSplit(ctx, 0)});
   return option;
 }
 
-static void maskVocabParallelGather(Operation *local,
-                                    PartitionContext &context,
+static void maskVocabParallelGather(Operation *local, PartitionContext &context,
                                     OpBuilder &builder) {
   auto generic = cast<linalg::GenericOp>(local);
   std::optional<Gather> gather = matchGather(generic);
@@ -193,8 +190,8 @@ static void maskVocabParallelGather(Operation *local,
   builder.setInsertionPointAfter(extract);
   Value zero = arith::ConstantOp::create(
       builder, loc, builder.getZeroAttr(extract.getType()));
-  auto masked = arith::SelectOp::create(builder, loc, inRange,
-                                        extract.getResult(), zero);
+  auto masked =
+      arith::SelectOp::create(builder, loc, inRange, extract.getResult(), zero);
   extract.getResult().replaceAllUsesExcept(masked, masked);
 }
 
@@ -206,9 +203,8 @@ static void maskVocabParallelGather(Operation *local,
 /// split: split along the result position of `loop`, replicated when the map
 /// does not use it, and std::nullopt when the map uses it in a compound
 /// expression (such an operand cannot be cut into contiguous slices).
-static std::optional<ShardingAttr> shardingForLoop(MLIRContext *ctx,
-                                                   AffineMap map,
-                                                   unsigned loop) {
+static std::optional<ShardingAttr>
+shardingForLoop(MLIRContext *ctx, AffineMap map, unsigned loop) {
   std::optional<ShardingAttr> result = ShardingAttr::getReplicated(ctx);
   for (auto [pos, expr] : llvm::enumerate(map.getResults())) {
     if (auto dim = dyn_cast<AffineDimExpr>(expr)) {
@@ -255,9 +251,8 @@ static SmallVector<Value> dynamicSizes(OpBuilder &builder, Location loc,
 /// captured tensor too (rotary embeddings' interleaved pairs read the
 /// partner element of a pair this way). std::nullopt if some extract uses
 /// the loop's index otherwise, or none uses it.
-static std::optional<int64_t> capturedSplitPosition(linalg::LinalgOp op,
-                                                    Value captured,
-                                                    unsigned loop) {
+static std::optional<int64_t>
+capturedSplitPosition(linalg::LinalgOp op, Value captured, unsigned loop) {
   std::optional<int64_t> position;
   bool usable = true;
   op->walk([&](tensor::ExtractOp extract) {
@@ -408,6 +403,103 @@ static void addPartialSumOptions(linalg::LinalgOp op,
     addOption(all);
 }
 
+/// What the split-loop options of one structured op are built from, asked
+/// once: named ops build their maps (and their init operand ranges) on every
+/// query.
+struct LoopFacts {
+  linalg::LinalgOp op;
+  SmallVector<utils::IteratorType> iterators;
+  SmallVector<AffineMap> maps; ///< the inputs', then the inits'
+  unsigned numInputs = 0;
+  SmallVector<int64_t> loopSizes;
+  SmallVector<uint64_t> indexedLoops; ///< loops read by linalg.index
+  /// Tables read with tensor.extract (a lookup's table is split by
+  /// vocabulary instead).
+  SmallVector<Value> extracted;
+  /// Contractions name their column (N) and row (K) splits.
+  std::optional<unsigned> columnLoop, rowLoop;
+};
+
+static LoopFacts getLoopFacts(linalg::LinalgOp linalgOp, bool isGather) {
+  LoopFacts facts;
+  facts.op = linalgOp;
+  if (linalgOp.getNumDpsInputs() == 2) {
+    FailureOr<linalg::ContractionDimensions> dims =
+        linalg::inferContractionDims(linalgOp);
+    if (succeeded(dims) && !dims->k.empty() &&
+        (!dims->m.empty() || !dims->n.empty())) {
+      if (!dims->n.empty())
+        facts.columnLoop = *llvm::min_element(dims->n);
+      facts.rowLoop = *llvm::min_element(dims->k);
+    }
+  }
+  facts.iterators = linalgOp.getIteratorTypesArray();
+  facts.maps = linalgOp.getIndexingMapsArray();
+  facts.numInputs = linalgOp.getNumDpsInputs();
+  facts.loopSizes = linalgOp.getStaticLoopRanges();
+  linalgOp->walk([&](linalg::IndexOp index) {
+    facts.indexedLoops.push_back(index.getDim());
+  });
+  if (!isGather)
+    facts.extracted = getExtractedCaptures(linalgOp);
+  return facts;
+}
+
+/// The option that splits `loop`, if every operand can follow it.
+static std::optional<ShardingOption> getSplitLoopOption(const LoopFacts &facts,
+                                                        unsigned loop) {
+  Operation *op = facts.op;
+  MLIRContext *ctx = op->getContext();
+  ShardingOption option;
+  option.loopDim = loop;
+  option.loopSize = facts.loopSizes[loop];
+  bool reduction = facts.iterators[loop] == utils::IteratorType::reduction;
+  for (OpOperand &operand : op->getOpOperands()) {
+    if (!isa<RankedTensorType>(operand.get().getType())) {
+      option.operands.push_back(ShardingAttr::getReplicated(ctx));
+      continue;
+    }
+    std::optional<ShardingAttr> sharding =
+        shardingForLoop(ctx, facts.maps[operand.getOperandNumber()], loop);
+    if (!sharding)
+      return std::nullopt;
+    // Every init must be cut along a split parallel loop; along a split
+    // reduction it stays whole.
+    if (operand.getOperandNumber() >= facts.numInputs && !reduction &&
+        sharding->isReplicated())
+      return std::nullopt;
+    option.operands.push_back(*sharding);
+  }
+  for (OpResult result : op->getResults()) {
+    if (!reduction) {
+      option.results.push_back(
+          option.operands[facts.numInputs + result.getResultNumber()]);
+      continue;
+    }
+    std::optional<ReductionKind> combiner =
+        getReductionCombiner(facts.op, result.getResultNumber());
+    if (!combiner)
+      return std::nullopt;
+    option.results.push_back(ShardingAttr::getPartial(ctx, *combiner));
+  }
+  // A parallel loop that indexes a captured tensor directly splits it too.
+  if (!reduction)
+    for (Value captured : facts.extracted)
+      if (std::optional<int64_t> pos =
+              capturedSplitPosition(facts.op, captured, loop)) {
+        option.captures.push_back(
+            {captured, ShardingAttr::getSplit(ctx, *pos)});
+        option.paddable = false;
+      }
+  // Positions along the loop matter only to linalg.index of it.
+  option.segmentable = !llvm::is_contained(facts.indexedLoops, loop);
+  if (facts.columnLoop && loop == *facts.columnLoop)
+    option.kind = ParallelKind::Column;
+  else if (facts.rowLoop && loop == *facts.rowLoop)
+    option.kind = ParallelKind::Row;
+  return option;
+}
+
 static void getLinalgShardingOptions(Operation *op,
                                      SmallVectorImpl<ShardingOption> &options) {
   auto linalgOp = cast<linalg::LinalgOp>(op);
@@ -423,99 +515,11 @@ static void getLinalgShardingOptions(Operation *op,
                             ShardingAttr::getReplicated(ctx));
   options.push_back(replicated);
 
-  // Contractions name their column (N) and row (K) splits.
-  std::optional<unsigned> columnLoop, rowLoop;
-  if (linalgOp.getNumDpsInputs() == 2) {
-    FailureOr<linalg::ContractionDimensions> dims =
-        linalg::inferContractionDims(linalgOp);
-    if (succeeded(dims) && !dims->k.empty() &&
-        (!dims->m.empty() || !dims->n.empty())) {
-      if (!dims->n.empty())
-        columnLoop = *llvm::min_element(dims->n);
-      rowLoop = *llvm::min_element(dims->k);
-    }
-  }
-
-  SmallVector<utils::IteratorType> iterators =
-      linalgOp.getIteratorTypesArray();
-  // Named ops build their maps (and their init operand ranges) on every
-  // query: ask once. Operands are the inputs, then the inits.
-  SmallVector<AffineMap> maps = linalgOp.getIndexingMapsArray();
-  unsigned numInputs = linalgOp.getNumDpsInputs();
-  SmallVector<int64_t> loopSizes = linalgOp.getStaticLoopRanges();
-  SmallVector<uint64_t> indexedLoops;
-  op->walk([&](linalg::IndexOp index) {
-    indexedLoops.push_back(index.getDim());
-  });
-  // Tables read with tensor.extract (a lookup's table is split by
-  // vocabulary instead, below).
   std::optional<Gather> gather = matchGather(linalgOp);
-  SmallVector<Value> extracted;
-  if (!gather)
-    extracted = getExtractedCaptures(linalgOp);
-  for (unsigned loop = 0, e = linalgOp.getNumLoops(); loop < e; ++loop) {
-    ShardingOption option;
-    option.loopDim = loop;
-    option.loopSize = loopSizes[loop];
-    bool reduction = iterators[loop] == utils::IteratorType::reduction;
-    bool valid = true;
-    for (OpOperand &operand : op->getOpOperands()) {
-      if (!isa<RankedTensorType>(operand.get().getType())) {
-        option.operands.push_back(ShardingAttr::getReplicated(ctx));
-        continue;
-      }
-      AffineMap map = maps[operand.getOperandNumber()];
-      std::optional<ShardingAttr> sharding =
-          shardingForLoop(ctx, map, loop);
-      if (!sharding) {
-        valid = false;
-        break;
-      }
-      // Every init must be cut along a split parallel loop; along a split
-      // reduction it stays whole.
-      if (operand.getOperandNumber() >= numInputs && !reduction &&
-          sharding->isReplicated()) {
-        valid = false;
-        break;
-      }
-      option.operands.push_back(*sharding);
-    }
-    if (!valid)
-      continue;
-    for (OpResult result : op->getResults()) {
-      if (!reduction) {
-        option.results.push_back(
-            option.operands[numInputs + result.getResultNumber()]);
-        continue;
-      }
-      std::optional<ReductionKind> combiner =
-          getReductionCombiner(linalgOp, result.getResultNumber());
-      if (!combiner) {
-        valid = false;
-        break;
-      }
-      option.results.push_back(ShardingAttr::getPartial(ctx, *combiner));
-    }
-    if (!valid)
-      continue;
-    // A parallel loop that indexes a captured tensor directly splits it too.
-    if (!reduction)
-      for (Value captured : extracted)
-        if (std::optional<int64_t> pos =
-                capturedSplitPosition(linalgOp, captured, loop)) {
-          option.captures.push_back(
-              {captured, ShardingAttr::getSplit(ctx, *pos)});
-          option.paddable = false;
-        }
-    // Positions along the loop matter only to linalg.index of it.
-    option.segmentable = !llvm::is_contained(indexedLoops, loop);
-    if (columnLoop && loop == *columnLoop)
-      option.kind = ParallelKind::Column;
-    else if (rowLoop && loop == *rowLoop)
-      option.kind = ParallelKind::Row;
-    options.push_back(std::move(option));
-  }
-
+  LoopFacts facts = getLoopFacts(linalgOp, gather.has_value());
+  for (unsigned loop = 0, e = linalgOp.getNumLoops(); loop < e; ++loop)
+    if (std::optional<ShardingOption> option = getSplitLoopOption(facts, loop))
+      options.push_back(std::move(*option));
   if (gather)
     options.push_back(vocabParallelOption(op, *gather));
   addPartialSumOptions(linalgOp, options);
@@ -523,9 +527,8 @@ static void getLinalgShardingOptions(Operation *op,
 
 /// Makes the iterations of `loop` beyond its global `size` (the zero
 /// padding of an uneven split) leave every accumulator unchanged.
-static void maskPadding(linalg::GenericOp generic, unsigned loop,
-                        int64_t size, PartitionContext &context,
-                        OpBuilder &builder) {
+static void maskPadding(linalg::GenericOp generic, unsigned loop, int64_t size,
+                        PartitionContext &context, OpBuilder &builder) {
   OpBuilder::InsertionGuard guard(builder);
   Location loc = generic.getLoc();
   int64_t chunkSize = generic.getStaticLoopRanges()[loop];
@@ -543,10 +546,118 @@ static void maskPadding(linalg::GenericOp generic, unsigned loop,
   Value inRange = arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::ult,
                                         global, limit);
   for (OpOperand &yielded : yield->getOpOperands()) {
-    Value out =
-        body->getArgument(generic.getNumDpsInputs() + yielded.getOperandNumber());
-    yielded.set(arith::SelectOp::create(builder, loc, inRange, yielded.get(),
-                                        out));
+    Value out = body->getArgument(generic.getNumDpsInputs() +
+                                  yielded.getOperandNumber());
+    yielded.set(
+        arith::SelectOp::create(builder, loc, inRange, yielded.get(), out));
+  }
+}
+
+/// A split sum keeps each init's value on rank 0 only, so that it is added
+/// once (a fill with the identity needs nothing).
+static void keepSumInitsOnFirstRank(linalg::LinalgOp linalgOp,
+                                    const ShardingOption &option,
+                                    MutableArrayRef<Value> operands,
+                                    OpBuilder &builder,
+                                    PartitionContext &context) {
+  Location loc = linalgOp.getLoc();
+  for (OpResult result : linalgOp->getResults()) {
+    if (option.results[result.getResultNumber()].getReduction() !=
+        ReductionKind::sum)
+      continue;
+    OpOperand *init = linalgOp.getDpsInitOperand(result.getResultNumber());
+    Value &local = operands[init->getOperandNumber()];
+    if (isZeroFill(local))
+      continue;
+    auto type = cast<RankedTensorType>(local.getType());
+    Value zero = arith::ConstantOp::create(
+        builder, loc, builder.getZeroAttr(type.getElementType()));
+    Value empty = tensor::EmptyOp::create(builder, loc, type,
+                                          dynamicSizes(builder, loc, local));
+    Value zeros =
+        linalg::FillOp::create(builder, loc, zero, empty).getResult(0);
+    Value rank = context.getRank(builder, loc);
+    Value c0 = arith::ConstantIndexOp::create(builder, loc, 0);
+    Value isFirst =
+        arith::CmpIOp::create(builder, loc, arith::CmpIPredicate::eq, rank, c0);
+    local = arith::SelectOp::create(builder, loc, isFirst, local, zeros);
+  }
+}
+
+/// True if `option` splits a reduction loop that does not divide evenly
+/// (uneven=pad), or in whole units (`granule`, which exists only where it
+/// pads): the padding must then be masked out.
+static bool isPaddedReduction(linalg::LinalgOp linalgOp,
+                              const ShardingOption &option, int64_t tpSize) {
+  bool inUnits = llvm::any_of(option.operands, [](ShardingAttr s) {
+    return s && s.isSplit() && s.getGranule() != 1;
+  });
+  return option.loopDim >= 0 && option.loopSize > 0 &&
+         (option.loopSize % tpSize != 0 || inUnits) &&
+         linalgOp.getIteratorTypesArray()[option.loopDim] ==
+             utils::IteratorType::reduction;
+}
+
+/// `op` as its generic form on `operands` (only a generic's body can be
+/// masked).
+static Operation *rebuildAsGeneric(linalg::LinalgOp linalgOp,
+                                   ValueRange operands, OpBuilder &builder) {
+  unsigned numInputs = linalgOp.getNumDpsInputs();
+  SmallVector<Type> resultTypes;
+  for (Value init : operands.drop_front(numInputs))
+    resultTypes.push_back(init.getType());
+  auto generic = linalg::GenericOp::create(
+      builder, linalgOp.getLoc(), resultTypes, operands.take_front(numInputs),
+      operands.drop_front(numInputs), linalgOp.getIndexingMapsArray(),
+      linalgOp.getIteratorTypesArray());
+  IRMapping mapping;
+  linalgOp->getRegion(0).cloneInto(&generic.getRegion(), mapping);
+  return generic;
+}
+
+/// `linalg.index` of the split loop counts from this rank's first element.
+static void shiftSplitLoopIndices(Operation *local,
+                                  const ShardingOption &option,
+                                  OpBuilder &builder,
+                                  PartitionContext &context) {
+  SmallVector<linalg::IndexOp> indices;
+  local->walk([&](linalg::IndexOp index) {
+    if (index.getDim() == static_cast<uint64_t>(option.loopDim))
+      indices.push_back(index);
+  });
+  if (indices.empty())
+    return;
+  // The local op's loop range is one rank's chunk. (The original op's
+  // operands are already local here: read nothing shape-related from it.)
+  int64_t chunkSize =
+      cast<linalg::LinalgOp>(local).getStaticLoopRanges()[option.loopDim];
+  Location loc = local->getLoc();
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPoint(local);
+  Value rank = context.getRank(builder, loc);
+  Value chunk = arith::ConstantIndexOp::create(builder, loc, chunkSize);
+  Value offset = arith::MulIOp::create(builder, loc, rank, chunk);
+  for (linalg::IndexOp index : indices) {
+    builder.setInsertionPointAfter(index);
+    auto shifted = arith::AddIOp::create(builder, index.getLoc(),
+                                         index.getResult(), offset);
+    // A captured tensor split along this loop (see capturedSplitPosition) is
+    // read at the local index. The partitioner has already put the local
+    // tensor in place: it is the one whose extent at that position is this
+    // rank's chunk (a whole tensor read at every global index is at least
+    // the loop's global size there).
+    index.getResult().replaceUsesWithIf(shifted, [&](OpOperand &use) {
+      if (use.getOwner() == shifted)
+        return false;
+      auto extract = dyn_cast<tensor::ExtractOp>(use.getOwner());
+      if (!extract || use.getOperandNumber() == 0)
+        return true;
+      auto type = cast<RankedTensorType>(extract.getTensor().getType());
+      int64_t pos = use.getOperandNumber() - 1;
+      bool isLocal =
+          option.loopSize != chunkSize && type.getDimSize(pos) == chunkSize;
+      return !isLocal;
+    });
   }
 }
 
@@ -555,127 +666,33 @@ partitionLinalgOp(Operation *op, OpBuilder &builder,
                   const ShardingOption &option, ValueRange localOperands,
                   PartitionContext &context) {
   auto linalgOp = cast<linalg::LinalgOp>(op);
-  Location loc = op->getLoc();
   int64_t tpSize = context.getTPSize();
   SmallVector<Value> operands(localOperands);
+  if (option.loopDim >= 0 && linalgOp.getIteratorTypesArray()[option.loopDim] ==
+                                 utils::IteratorType::reduction)
+    keepSumInitsOnFirstRank(linalgOp, option, operands, builder, context);
 
-  if (option.loopDim >= 0) {
-    unsigned loop = option.loopDim;
-    bool reduction = linalgOp.getIteratorTypesArray()[loop] ==
-                     utils::IteratorType::reduction;
-    // A split sum keeps the initial value on rank 0 only, so that it is
-    // added once; a fill with the identity needs nothing.
-    if (reduction) {
-      for (OpResult result : op->getResults()) {
-        if (option.results[result.getResultNumber()].getReduction() !=
-            ReductionKind::sum)
-          continue;
-        OpOperand *init =
-            linalgOp.getDpsInitOperand(result.getResultNumber());
-        Value &local = operands[init->getOperandNumber()];
-        if (isZeroFill(local))
-          continue;
-        auto type = cast<RankedTensorType>(local.getType());
-        Value zero = arith::ConstantOp::create(
-            builder, loc, builder.getZeroAttr(type.getElementType()));
-        Value empty = tensor::EmptyOp::create(
-            builder, loc, type, dynamicSizes(builder, loc, local));
-        Value zeros =
-            linalg::FillOp::create(builder, loc, zero, empty).getResult(0);
-        Value rank = context.getRank(builder, loc);
-        Value c0 = arith::ConstantIndexOp::create(builder, loc, 0);
-        Value isFirst = arith::CmpIOp::create(
-            builder, loc, arith::CmpIPredicate::eq, rank, c0);
-        local = arith::SelectOp::create(builder, loc, isFirst, local, zeros);
-      }
-    }
-  }
-
-  // A reduction split that does not divide evenly (uneven=pad) must skip the
-  // padding: only a generic's body can be masked, so a named op is rebuilt
-  // as its generic form.
-  // (A split in whole units, `granule`, is padded even when the size
-  // divides: it exists only where it pads.)
-  bool inUnits = llvm::any_of(option.operands, [](ShardingAttr s) {
-    return s && s.isSplit() && s.getGranule() != 1;
-  });
-  bool paddedReduction =
-      option.loopDim >= 0 && option.loopSize > 0 &&
-      (option.loopSize % tpSize != 0 || inUnits) &&
-      linalgOp.getIteratorTypesArray()[option.loopDim] ==
-          utils::IteratorType::reduction;
+  bool paddedReduction = isPaddedReduction(linalgOp, option, tpSize);
   Operation *local = op;
   if (paddedReduction && !isa<linalg::GenericOp>(op)) {
-    SmallVector<Type> resultTypes;
-    for (Value init : ValueRange(operands).drop_front(
-             linalgOp.getNumDpsInputs()))
-      resultTypes.push_back(init.getType());
-    auto generic = linalg::GenericOp::create(
-        builder, loc, resultTypes,
-        ValueRange(operands).take_front(linalgOp.getNumDpsInputs()),
-        ValueRange(operands).drop_front(linalgOp.getNumDpsInputs()),
-        linalgOp.getIndexingMapsArray(), linalgOp.getIteratorTypesArray());
-    IRMapping mapping;
-    op->getRegion(0).cloneInto(&generic.getRegion(), mapping);
-    local = generic;
+    local = rebuildAsGeneric(linalgOp, operands, builder);
   } else {
     // Update the op in place: new operands and result types; its region only
     // works on elements, so nothing in it depends on the shapes.
     op->setOperands(operands);
   }
-  if (option.loopDim == -2) {
+  if (option.kind == ParallelKind::Vocab) {
     maskVocabParallelGather(local, context, builder);
     return SmallVector<Value>(local->getResults());
   }
-  for (auto [result, sharding] :
-       llvm::zip(local->getResults(), option.results))
+  for (auto [result, sharding] : llvm::zip(local->getResults(), option.results))
     result.setType(getLocalType(cast<RankedTensorType>(result.getType()),
                                 sharding, tpSize));
-
-  // `linalg.index` of a split loop counts from this rank's first element.
-  if (option.loopDim >= 0) {
-    SmallVector<linalg::IndexOp> indices;
-    local->walk([&](linalg::IndexOp index) {
-      if (index.getDim() == static_cast<uint64_t>(option.loopDim))
-        indices.push_back(index);
-    });
-    if (!indices.empty()) {
-      // The local op's loop range is one rank's chunk. (The original op's
-      // operands are already local here: read nothing shape-related from it.)
-      int64_t chunkSize = cast<linalg::LinalgOp>(local)
-                              .getStaticLoopRanges()[option.loopDim];
-      OpBuilder::InsertionGuard guard(builder);
-      builder.setInsertionPoint(local);
-      Value rank = context.getRank(builder, loc);
-      Value chunk = arith::ConstantIndexOp::create(builder, loc, chunkSize);
-      Value offset = arith::MulIOp::create(builder, loc, rank, chunk);
-      for (linalg::IndexOp index : indices) {
-        builder.setInsertionPointAfter(index);
-        auto shifted = arith::AddIOp::create(builder, index.getLoc(),
-                                             index.getResult(), offset);
-        // A captured tensor split along this loop (see
-        // capturedSplitPosition) is read at the local index. The partitioner
-        // has already put the local tensor in place: it is the one whose
-        // extent at that position is this rank's chunk (a whole tensor read
-        // at every global index is at least the loop's global size there).
-        index.getResult().replaceUsesWithIf(shifted, [&](OpOperand &use) {
-          if (use.getOwner() == shifted)
-            return false;
-          auto extract = dyn_cast<tensor::ExtractOp>(use.getOwner());
-          if (!extract || use.getOperandNumber() == 0)
-            return true;
-          auto type = cast<RankedTensorType>(extract.getTensor().getType());
-          int64_t pos = use.getOperandNumber() - 1;
-          bool local = option.loopSize != chunkSize &&
-                       type.getDimSize(pos) == chunkSize;
-          return !local;
-        });
-      }
-    }
-  }
+  if (option.loopDim >= 0)
+    shiftSplitLoopIndices(local, option, builder, context);
   if (paddedReduction)
-    maskPadding(cast<linalg::GenericOp>(local), option.loopDim,
-                option.loopSize, context, builder);
+    maskPadding(cast<linalg::GenericOp>(local), option.loopDim, option.loopSize,
+                context, builder);
   return SmallVector<Value>(local->getResults());
 }
 
@@ -691,9 +708,10 @@ struct LinalgShardingModel
     getLinalgShardingOptions(op, options);
   }
 
-  FailureOr<SmallVector<Value>>
-  partition(Operation *op, OpBuilder &builder, const ShardingOption &option,
-            ValueRange localOperands, PartitionContext &context) const {
+  FailureOr<SmallVector<Value>> partition(Operation *op, OpBuilder &builder,
+                                          const ShardingOption &option,
+                                          ValueRange localOperands,
+                                          PartitionContext &context) const {
     return partitionLinalgOp(op, builder, option, localOperands, context);
   }
 };
@@ -723,9 +741,10 @@ struct SoftmaxShardingModel
     }
   }
 
-  FailureOr<SmallVector<Value>>
-  partition(Operation *op, OpBuilder &builder, const ShardingOption &option,
-            ValueRange localOperands, PartitionContext &context) const {
+  FailureOr<SmallVector<Value>> partition(Operation *op, OpBuilder &builder,
+                                          const ShardingOption &option,
+                                          ValueRange localOperands,
+                                          PartitionContext &context) const {
     IRMapping mapping;
     mapping.map(op->getOperands(), localOperands);
     Operation *local = builder.clone(*op, mapping);
@@ -737,8 +756,7 @@ struct SoftmaxShardingModel
   }
 };
 
-template <typename... OpTys>
-void attachLinalgModels(MLIRContext *ctx) {
+template <typename... OpTys> void attachLinalgModels(MLIRContext *ctx) {
   (OpTys::template attachInterface<LinalgShardingModel<OpTys>>(*ctx), ...);
 }
 
@@ -749,7 +767,7 @@ void mlir::tp::registerLinalgShardingModels(DialectRegistry &registry) {
     attachLinalgModels<
 #define GET_OP_LIST
 #include "mlir/Dialect/Linalg/IR/LinalgStructuredOps.cpp.inc"
-                       >(ctx);
+        >(ctx);
     linalg::SoftmaxOp::attachInterface<SoftmaxShardingModel>(*ctx);
   });
 }

@@ -6,7 +6,7 @@
 
 #include "tp/Dialect/TP/Transforms/Partitioner.h"
 #include "tp/Dialect/TP/Transforms/Passes.h"
-#include "tp/Dialect/TP/Transforms/Report.h"
+#include "tp/Dialect/TP/Analysis/Report.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -105,9 +105,10 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
   }
 
   LogicalResult partitionOne(ModuleOp module, func::FuncOp func) {
-    ShardingSolver solver(func, tpSize, CostModel(),
-                          /*replicateUneven=*/uneven == UnevenPolicy::Replicate,
-                          /*allowPadding=*/uneven == UnevenPolicy::Pad);
+    ShardingProblem problem(func, tpSize, uneven);
+    SolverOptions solverOptions;
+    solverOptions.sequenceParallel = sequenceParallel;
+    ShardingSolver solver(problem, solverOptions);
     if (failed(solver.initialize()))
       return failure();
     solver.solve();

@@ -11,7 +11,7 @@
 
 #include "tp/Dialect/TP/Transforms/Partitioner.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
-#include "tp/Dialect/TP/Transforms/Planner.h"
+#include "tp/Dialect/TP/Analysis/Planner.h"
 #include "tp/Dialect/TP/Transforms/Reshard.h"
 
 #include "mlir/Transforms/RegionUtils.h"

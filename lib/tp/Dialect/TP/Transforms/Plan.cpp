@@ -6,7 +6,7 @@
 
 #include "tp/Dialect/TP/Transforms/Partitioner.h"
 #include "tp/Dialect/TP/Transforms/Passes.h"
-#include "tp/Dialect/TP/Transforms/Planner.h"
+#include "tp/Dialect/TP/Analysis/Planner.h"
 
 namespace mlir {
 namespace tp {

@@ -10,10 +10,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef TP_DIALECT_TP_TRANSFORMS_REPORT_H
-#define TP_DIALECT_TP_TRANSFORMS_REPORT_H
+#ifndef TP_DIALECT_TP_ANALYSIS_REPORT_H
+#define TP_DIALECT_TP_ANALYSIS_REPORT_H
 
-#include "tp/Dialect/TP/Transforms/ShardingSolver.h"
+#include "tp/Dialect/TP/Analysis/ShardingSolver.h"
 
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
@@ -46,22 +46,22 @@ struct PartitionReport {
     std::string reason;
   };
   struct Collective {
-    std::string op;       ///< "tp.all_reduce"
-    std::string detail;   ///< "sum", "dim 1", ...
-    std::string type;     ///< local operand type
+    std::string op;     ///< "tp.all_reduce"
+    std::string detail; ///< "sum", "dim 1", ...
+    std::string type;   ///< local operand type
     std::string location;
-    int64_t tensorBytes = 0; ///< bytes of the full (gathered/reduced) tensor
+    int64_t tensorBytes = 0;  ///< bytes of the full (gathered/reduced) tensor
     int64_t trafficBytes = 0; ///< bytes each rank sends (ring algorithm)
   };
   /// A function argument that is the weight of a weight op (the parameter
   /// operand of a matmul-like op, or a lookup's table).
   struct WeightArgument {
     unsigned index = 0;
-    std::string type;     ///< its global type
-    std::string op;       ///< the weight op reading it ("linalg.matmul")
-    std::string location; ///< the weight op's location
-    std::string form;     ///< the weight op's form
-    std::string reason;   ///< why the weight op has that form
+    std::string type;         ///< its global type
+    std::string op;           ///< the weight op reading it ("linalg.matmul")
+    std::string location;     ///< the weight op's location
+    std::string form;         ///< the weight op's form
+    std::string reason;       ///< why the weight op has that form
     int64_t bytes = 0;        ///< unsharded
     int64_t boundBytes = 0;   ///< ceil(bytes / tp-size)
     int64_t bytesPerRank = 0; ///< what one rank holds in the plan
@@ -109,4 +109,4 @@ struct PartitionReport {
 } // namespace tp
 } // namespace mlir
 
-#endif // TP_DIALECT_TP_TRANSFORMS_REPORT_H
+#endif // TP_DIALECT_TP_ANALYSIS_REPORT_H

@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Dialect/TP/Transforms/SegmentedSplits.h"
+#include "tp/Dialect/TP/Analysis/SegmentedSplits.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -113,8 +113,8 @@ replicationChoices(ArrayRef<int64_t> sizes, int64_t tpSize) {
 }
 
 /// The replicated segments among [first, first + count), renumbered.
-static SmallVector<int64_t> subRange(ArrayRef<int64_t> replicated,
-                                     size_t first, size_t count) {
+static SmallVector<int64_t> subRange(ArrayRef<int64_t> replicated, size_t first,
+                                     size_t count) {
   SmallVector<int64_t> result;
   for (int64_t i : replicated)
     if (i >= static_cast<int64_t>(first) &&
@@ -163,8 +163,7 @@ static SmallVector<OuterGroup> outerGroups(tensor::ExpandShapeOp expand) {
 }
 
 static SmallVector<OuterGroup> outerGroups(tensor::CollapseShapeOp collapse) {
-  return outerGroups(collapse.getSrcType(),
-                     collapse.getReassociationIndices());
+  return outerGroups(collapse.getSrcType(), collapse.getReassociationIndices());
 }
 
 /// True if dimension `dim` of `value` reaches the batch dimension of a
@@ -209,8 +208,8 @@ static bool reachesBatchDim(Value value, int64_t dim, Block *body,
           continue;
         for (auto [i, sharding] : llvm::enumerate(option.results))
           if (sharding.isSplit())
-            follow.push_back({user->getResult(i), sharding.getDim(),
-                              depth + 1});
+            follow.push_back(
+                {user->getResult(i), sharding.getDim(), depth + 1});
       }
     }
   }
@@ -220,8 +219,7 @@ static bool reachesBatchDim(Value value, int64_t dim, Block *body,
 /// True if `slice` takes a static part (not all) of source dimension `dim`,
 /// a dropped unit part included.
 static bool cutsDim(tensor::ExtractSliceOp slice, int64_t dim) {
-  std::optional<int64_t> size =
-      getConstantIntValue(slice.getMixedSizes()[dim]);
+  std::optional<int64_t> size = getConstantIntValue(slice.getMixedSizes()[dim]);
   return size && !slice.getSourceType().isDynamicDim(dim) &&
          *size != slice.getSourceType().getDimSize(dim);
 }
@@ -314,7 +312,8 @@ bool SegmentedSplits::addGranule(Value value, int64_t dim, int64_t granule) {
   if (ShapedType::isDynamic(size) || granule <= 1)
     return false;
   int64_t plain = (size + tpSize - 1) / tpSize;
-  int64_t inUnits = (size + tpSize * granule - 1) / (tpSize * granule) * granule;
+  int64_t inUnits =
+      (size + tpSize * granule - 1) / (tpSize * granule) * granule;
   if (plain == inUnits)
     return false;
   auto &known = granules[value];
@@ -358,8 +357,8 @@ SmallVector<ArrayRef<int64_t>> SegmentedSplits::lookup(Value value,
   return result;
 }
 
-SmallVector<ArrayRef<int64_t>> SegmentedSplits::collect(
-    ArrayRef<std::pair<Value, int64_t>> entries) const {
+SmallVector<ArrayRef<int64_t>>
+SegmentedSplits::collect(ArrayRef<std::pair<Value, int64_t>> entries) const {
   SmallVector<ArrayRef<int64_t>> found;
   for (auto [value, dim] : entries)
     for (ArrayRef<int64_t> sizes : lookup(value, dim))
@@ -370,22 +369,33 @@ SmallVector<ArrayRef<int64_t>> SegmentedSplits::collect(
   return found;
 }
 
-SegmentedSplits::SegmentedSplits(Block *body, int64_t tpSize,
-                                 bool allowPadding, OptionsFn optionsOf)
-    : tpSize(tpSize) {
+SegmentedSplits::SegmentedSplits(Block *body, int64_t tpSize, bool allowPadding,
+                                 OptionsFn optionsOf)
+    : tpSize(tpSize), body(body), optionsOf(optionsOf) {
   if (tpSize < 2)
     return;
-  llvm::SetVector<Operation *> worklist;
-  auto touch = [&](Value value) {
-    if (Operation *def = value.getDefiningOp())
-      if (Operation *top = body->findAncestorOpInBlock(*def))
-        worklist.insert(top);
-    for (Operation *user : value.getUsers())
-      if (Operation *top = body->findAncestorOpInBlock(*user))
-        worklist.insert(top);
-  };
+  // 1. Seeds, then 2. propagation to a fixed point.
+  bool anyCut = seedSlices();
+  if (anyCut)
+    seedExpandedGroups();
+  seedMergedBatches();
+  if (allowPadding)
+    seedGranules();
+  propagate();
+}
 
-  // 1. Seeds: where the static slices of a dimension start and end.
+void SegmentedSplits::touch(Value value) {
+  if (Operation *def = value.getDefiningOp())
+    if (Operation *top = body->findAncestorOpInBlock(*def))
+      worklist.insert(top);
+  for (Operation *user : value.getUsers())
+    if (Operation *top = body->findAncestorOpInBlock(*user))
+      worklist.insert(top);
+}
+
+/// Seeds: where the static slices of a dimension start and end. Returns
+/// whether any slice takes part of a dimension.
+bool SegmentedSplits::seedSlices() {
   llvm::MapVector<std::pair<Value, int64_t>, SmallVector<int64_t>> cuts;
   bool anyCut = false; // Does any slice take part of a dimension?
   for (Operation &op : *body)
@@ -393,7 +403,8 @@ SegmentedSplits::SegmentedSplits(Block *body, int64_t tpSize,
       for (int64_t d = 0, e = slice.getSourceType().getRank(); d < e; ++d)
         anyCut |= cutsDim(slice, d);
       for (const SliceRange &range : partialRanges(slice)) {
-        SmallVector<int64_t> &points = cuts[{slice.getSource(), range.sourceDim}];
+        SmallVector<int64_t> &points =
+            cuts[{slice.getSource(), range.sourceDim}];
         points.push_back(range.offset);
         points.push_back(range.offset + range.size);
       }
@@ -413,6 +424,10 @@ SegmentedSplits::SegmentedSplits(Block *body, int64_t tpSize,
       touch(key.first);
   }
 
+  return anyCut;
+}
+
+void SegmentedSplits::seedExpandedGroups() {
   // Seeds through reshapes: an expand_shape of [.., n, ..] into
   // [.., b, rest.., ..] whose b dimension is later cut (q, k, v =
   // qkv.view(B, S, 3, H, D).permute(...)[i]) makes b segments of n. The b
@@ -420,7 +435,7 @@ SegmentedSplits::SegmentedSplits(Block *body, int64_t tpSize,
   // moves it) for a few ops.
   for (Operation &op : *body) {
     auto expand = dyn_cast<tensor::ExpandShapeOp>(op);
-    if (!expand || !anyCut)
+    if (!expand)
       continue;
     for (const OuterGroup &group : outerGroups(expand)) {
       SmallVector<std::tuple<Value, int64_t, unsigned>> follow{
@@ -448,8 +463,8 @@ SegmentedSplits::SegmentedSplits(Block *body, int64_t tpSize,
               continue;
             for (auto [i, sharding] : llvm::enumerate(option.results))
               if (sharding.isSplit())
-                follow.push_back({user->getResult(i), sharding.getDim(),
-                                  depth + 1});
+                follow.push_back(
+                    {user->getResult(i), sharding.getDim(), depth + 1});
           }
         }
       }
@@ -461,7 +476,9 @@ SegmentedSplits::SegmentedSplits(Block *body, int64_t tpSize,
         touch(expand.getSrc());
     }
   }
+}
 
+void SegmentedSplits::seedMergedBatches() {
   // Seeds through merged batch dimensions: a collapse_shape of [b, h, ..]
   // into [b*h, ..] whose merged dimension is the batch of a batched
   // contraction (attention on [B*H, S, D] with batch B > 1, maybe through
@@ -482,32 +499,35 @@ SegmentedSplits::SegmentedSplits(Block *body, int64_t tpSize,
         touch(collapse.getResult());
     }
   }
+}
 
-  // Granules (uneven=pad): the reshapes whose padded split lines up only in
-  // whole units.
-  if (allowPadding)
-    for (Operation &op : *body) {
-      if (!isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op))
-        continue;
-      for (const ShardingOption &option : optionsOf(&op)) {
-        auto seed = [&](Value value, ShardingAttr sharding) {
-          if (sharding.isSplit() && sharding.getGranule() != 1 &&
-              addGranule(value, sharding.getDim(), sharding.getGranule()))
-            touch(value);
-        };
-        seed(op.getOperand(0), option.operands[0]);
-        seed(op.getResult(0), option.results[0]);
-      }
+/// Granules (uneven=pad): the reshapes whose padded split lines up only in
+/// whole units.
+void SegmentedSplits::seedGranules() {
+  for (Operation &op : *body) {
+    if (!isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op))
+      continue;
+    for (const ShardingOption &option : optionsOf(&op)) {
+      auto seed = [&](Value value, ShardingAttr sharding) {
+        if (sharding.isSplit() && sharding.getGranule() != 1 &&
+            addGranule(value, sharding.getDim(), sharding.getGranule()))
+          touch(value);
+      };
+      seed(op.getOperand(0), option.operands[0]);
+      seed(op.getResult(0), option.results[0]);
     }
+  }
+}
 
-  // 2. Propagation through segmentable options and slices of segments.
+/// Propagation through segmentable options and slices of segments, until
+/// nothing new is learned.
+void SegmentedSplits::propagate() {
   while (!worklist.empty()) {
     Operation *op = worklist.pop_back_val();
     for (const ShardingOption &option : optionsOf(op)) {
       if (!option.segmentable || !hasOnlyPlainSplits(option))
         continue;
-      SmallVector<std::pair<Value, int64_t>> entries =
-          splitEntries(op, option);
+      SmallVector<std::pair<Value, int64_t>> entries = splitEntries(op, option);
       // Copies: add() may grow the lists the references point into.
       SmallVector<SmallVector<int64_t>> found;
       for (ArrayRef<int64_t> sizes : collect(entries))
@@ -520,8 +540,7 @@ SegmentedSplits::SegmentedSplits(Block *body, int64_t tpSize,
     for (const ShardingOption &option : optionsOf(op)) {
       if (!option.paddable || !hasOnlyPlainSplits(option))
         continue;
-      SmallVector<std::pair<Value, int64_t>> entries =
-          splitEntries(op, option);
+      SmallVector<std::pair<Value, int64_t>> entries = splitEntries(op, option);
       SmallVector<int64_t> found = collectGranules(entries);
       for (auto [value, dim] : entries)
         for (int64_t granule : found)
@@ -534,8 +553,7 @@ SegmentedSplits::SegmentedSplits(Block *body, int64_t tpSize,
              lookup(slice.getSource(), range.sourceDim)) {
           // A copy: add() may move the lists `known` points into.
           SmallVector<int64_t> sizes(known);
-          if (auto covered =
-                  coveredSegments(sizes, range.offset, range.size))
+          if (auto covered = coveredSegments(sizes, range.offset, range.size))
             if (add(slice.getResult(), range.resultDim,
                     ArrayRef<int64_t>(sizes).slice(covered->first,
                                                    covered->second)))
@@ -548,69 +566,87 @@ void SegmentedSplits::extend(Operation *op,
                              SmallVectorImpl<ShardingOption> &options) const {
   if (empty())
     return;
-  MLIRContext *ctx = op->getContext();
   SmallVector<ShardingOption> extended;
   for (ShardingOption &option : options) {
-    bool plain = hasOnlyPlainSplits(option);
-    if (option.segmentable && plain) {
-      SmallVector<std::pair<Value, int64_t>> entries =
-          splitEntries(op, option);
-      for (ArrayRef<int64_t> sizes : collect(entries)) {
-        // Every split of the option is the same loop, so the same size; a
-        // value the propagation could not give these segments (dynamic)
-        // rules the variant out.
-        bool valid = llvm::all_of(entries, [&](auto entry) {
-          return llvm::any_of(lookup(entry.first, entry.second),
-                              [&](ArrayRef<int64_t> s) {
-                                return llvm::equal(s, sizes);
-                              });
-        });
-        if (!valid)
-          continue;
-        // Replicated segments only where the split loop is parallel: a
-        // split reduction would count a replicated segment on every rank.
-        bool reduces = llvm::any_of(option.results, [](ShardingAttr r) {
-          return r && r.isPartial();
-        });
-        SmallVector<SmallVector<int64_t>> choices =
-            replicationChoices(sizes, tpSize);
-        if (reduces)
-          llvm::erase_if(choices, [](ArrayRef<int64_t> replicated) {
-            return !replicated.empty();
-          });
-        for (ArrayRef<int64_t> replicated : choices) {
-          ShardingOption variant = withSplits(option, [&](int64_t dim) {
-            return ShardingAttr::getSegmented(ctx, dim, sizes, replicated);
-          });
-          variant.paddable = false;
-          extended.push_back(std::move(variant));
-        }
-      }
-    }
-    if (option.paddable && plain) {
-      // Padded splits in whole units (uneven=pad through a reshape).
-      SmallVector<std::pair<Value, int64_t>> entries =
-          splitEntries(op, option);
-      for (int64_t granule : collectGranules(entries)) {
-        bool valid = llvm::all_of(entries, [&](auto entry) {
-          return llvm::is_contained(
-              lookupGranules(entry.first, entry.second), granule);
-        });
-        if (!valid)
-          continue;
-        ShardingOption variant = withSplits(option, [&](int64_t dim) {
-          return ShardingAttr::getGranular(ctx, dim, granule);
-        });
-        variant.segmentable = false;
-        extended.push_back(std::move(variant));
-      }
+    if (hasOnlyPlainSplits(option)) {
+      if (option.segmentable)
+        addSegmentedVariants(op, option, extended);
+      if (option.paddable)
+        addGranularVariants(op, option, extended);
     }
     extended.push_back(std::move(option));
   }
+  addReshapeOptions(op, extended);
+  addSliceOptions(op, extended);
+  options.assign(std::make_move_iterator(extended.begin()),
+                 std::make_move_iterator(extended.end()));
+}
 
-  // A reshape between b equal segments of a collapsed dimension and
-  // [b, rest..] with `rest` split: an expand_shape splits `rest`, a
-  // collapse_shape makes the segments (its mirror).
+/// The segmented twins of a segmentable option whose split values carry
+/// segments.
+void SegmentedSplits::addSegmentedVariants(
+    Operation *op, const ShardingOption &option,
+    SmallVectorImpl<ShardingOption> &extended) const {
+  MLIRContext *ctx = op->getContext();
+  SmallVector<std::pair<Value, int64_t>> entries = splitEntries(op, option);
+  for (ArrayRef<int64_t> sizes : collect(entries)) {
+    // Every split of the option is the same loop, so the same size; a
+    // value the propagation could not give these segments (dynamic)
+    // rules the variant out.
+    bool valid = llvm::all_of(entries, [&](auto entry) {
+      return llvm::any_of(
+          lookup(entry.first, entry.second),
+          [&](ArrayRef<int64_t> s) { return llvm::equal(s, sizes); });
+    });
+    if (!valid)
+      continue;
+    // Replicated segments only where the split loop is parallel: a
+    // split reduction would count a replicated segment on every rank.
+    bool reduces = llvm::any_of(
+        option.results, [](ShardingAttr r) { return r && r.isPartial(); });
+    SmallVector<SmallVector<int64_t>> choices =
+        replicationChoices(sizes, tpSize);
+    if (reduces)
+      llvm::erase_if(choices, [](ArrayRef<int64_t> replicated) {
+        return !replicated.empty();
+      });
+    for (ArrayRef<int64_t> replicated : choices) {
+      ShardingOption variant = withSplits(option, [&](int64_t dim) {
+        return ShardingAttr::getSegmented(ctx, dim, sizes, replicated);
+      });
+      variant.paddable = false;
+      extended.push_back(std::move(variant));
+    }
+  }
+}
+
+/// Padded splits in whole units (uneven=pad through a reshape).
+void SegmentedSplits::addGranularVariants(
+    Operation *op, const ShardingOption &option,
+    SmallVectorImpl<ShardingOption> &extended) const {
+  MLIRContext *ctx = op->getContext();
+  SmallVector<std::pair<Value, int64_t>> entries = splitEntries(op, option);
+  for (int64_t granule : collectGranules(entries)) {
+    bool valid = llvm::all_of(entries, [&](auto entry) {
+      return llvm::is_contained(lookupGranules(entry.first, entry.second),
+                                granule);
+    });
+    if (!valid)
+      continue;
+    ShardingOption variant = withSplits(option, [&](int64_t dim) {
+      return ShardingAttr::getGranular(ctx, dim, granule);
+    });
+    variant.segmentable = false;
+    extended.push_back(std::move(variant));
+  }
+}
+
+/// A reshape between b equal segments of a collapsed dimension and
+/// [b, rest..] with `rest` split: an expand_shape splits `rest`, a
+/// collapse_shape makes the segments (its mirror).
+void SegmentedSplits::addReshapeOptions(
+    Operation *op, SmallVectorImpl<ShardingOption> &extended) const {
+  MLIRContext *ctx = op->getContext();
   auto addReshape = [&](Value collapsed, ArrayRef<OuterGroup> groups,
                         bool sourceIsCollapsed) {
     for (const OuterGroup &group : groups) {
@@ -633,12 +669,17 @@ void SegmentedSplits::extend(Operation *op,
     }
   };
   if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op))
-    addReshape(expand.getSrc(), outerGroups(expand), /*sourceIsCollapsed=*/true);
+    addReshape(expand.getSrc(), outerGroups(expand),
+               /*sourceIsCollapsed=*/true);
   if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op))
     addReshape(collapse.getResult(), outerGroups(collapse),
                /*sourceIsCollapsed=*/false);
+}
 
-  // A slice of whole segments of a segmented source is local.
+/// A slice of whole segments of a segmented source is local.
+void SegmentedSplits::addSliceOptions(
+    Operation *op, SmallVectorImpl<ShardingOption> &extended) const {
+  MLIRContext *ctx = op->getContext();
   if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
     for (const SliceRange &range : partialRanges(slice)) {
       for (ArrayRef<int64_t> sizes :
@@ -652,8 +693,8 @@ void SegmentedSplits::extend(Operation *op,
           option.paddable = false;
           option.operands.assign(op->getNumOperands(),
                                  ShardingAttr::getReplicated(ctx));
-          option.operands[0] = ShardingAttr::getSegmented(
-              ctx, range.sourceDim, sizes, replicated);
+          option.operands[0] = ShardingAttr::getSegmented(ctx, range.sourceDim,
+                                                          sizes, replicated);
           option.results.push_back(ShardingAttr::getSegmented(
               ctx, range.resultDim,
               sizes.slice(covered->first, covered->second),
@@ -663,8 +704,6 @@ void SegmentedSplits::extend(Operation *op,
       }
     }
   }
-  options.assign(std::make_move_iterator(extended.begin()),
-                 std::make_move_iterator(extended.end()));
 }
 
 void SegmentedSplits::addArgumentCandidates(

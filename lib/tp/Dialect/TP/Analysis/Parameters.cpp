@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Dialect/TP/Transforms/Parameters.h"
+#include "tp/Dialect/TP/Analysis/Parameters.h"
 #include "tp/Dialect/TP/IR/TPDialect.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

@@ -8,12 +8,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Dialect/TP/Transforms/Planner.h"
+#include "tp/Dialect/TP/Analysis/Planner.h"
+#include "tp/Dialect/TP/Analysis/Parameters.h"
+#include "tp/Dialect/TP/Analysis/Report.h"
+#include "tp/Dialect/TP/Analysis/ShardingProblem.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
-#include "tp/Dialect/TP/Transforms/Parameters.h"
-#include "tp/Dialect/TP/Transforms/Report.h"
-#include "tp/Dialect/TP/Transforms/SegmentedSplits.h"
-#include "tp/Dialect/TP/Transforms/ShardingSolver.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -38,9 +37,6 @@ std::optional<UnevenPolicy> mlir::tp::parseUnevenPolicy(StringRef value) {
 
 namespace {
 
-constexpr double kCollective = 1.0e6;
-constexpr double kImpossible = 1.0e30;
-
 /// A matmul with a parameter operand, or a lookup in a parameter table.
 struct WeightOp {
   bool isGather = false;
@@ -60,53 +56,82 @@ struct Decision {
 /// Where a look-ahead from a column candidate stopped.
 struct Lookahead {
   bool gathered = false;
-  Operation *where = nullptr;             ///< the op that needs the gather
+  Operation *where = nullptr;               ///< the op that needs the gather
   std::optional<Infeasibility> unevenCause; ///< a split that would have kept it
-  Operation *partner = nullptr;           ///< the row layer reached, if any
+  Operation *partner = nullptr;             ///< the row layer reached, if any
+};
+
+/// The costs a column split (with its row partner) is weighed by.
+struct SplitCosts {
+  double savedBytes = 0; ///< weight bytes a rank no longer holds
+  double savedFlops = 0; ///< FLOPs taken off each rank
+  double traffic = 0;    ///< bytes its collective moves per rank and step
+  double localShare = 1; ///< the fraction of the work each rank computes
 };
 
 class Planner {
 public:
   Planner(func::FuncOp func, const PlannerOptions &options)
       : func(func), body(&func.getBody().front()), options(options),
-        p(options.tpSize) {}
+        p(options.tpSize),
+        problem(func, options.tpSize, options.uneven, makeCostModel(options)),
+        replicated(ShardingAttr::getReplicated(func.getContext())) {}
 
   LogicalResult run();
 
 private:
-  struct OpInfo {
-    unsigned index = 0;
-    // No inline storage: the table has a slot per op of the function, and
-    // an option is large; each list is allocated once, at its final size.
-    SmallVector<ShardingOption, 0> all;      ///< every structural option
-    SmallVector<ShardingOption, 0> feasible; ///< those that divide evenly
-  };
+  static CostModel makeCostModel(const PlannerOptions &options) {
+    CostModel model;
+    model.flopsPerByte = options.flopsPerByte;
+    return model;
+  }
 
+  // Weight ops.
   bool isParameter(Value value);
   std::optional<WeightOp> matchWeightOp(Operation *op);
+  void collectWeightOps();
+  double siblingFraction(Operation *op, const WeightOp &weight) const;
+
+  // The forward prediction of every value's sharding.
   ShardingAttr predictedOf(Value value) const {
     auto it = predicted.find(value);
     return it == predicted.end() ? replicated : it->second;
   }
   double reshardCost(ShardingAttr have, ShardingAttr want, Type type) const;
   template <typename LookupFn>
-  int choose(Operation *op, LookupFn lookup) const;
+  const ShardingOption *choose(Operation *op, LookupFn lookup) const;
   void apply(Operation *op, const ShardingOption &option);
+  void applyAnnotation(Operation *op);
+  using Overlay = DenseMap<Value, ShardingAttr>;
   Lookahead lookahead(Operation *weightOp, const ShardingOption &column);
+  bool reachesRow(Operation *op, const WeightOp &weight, const Overlay &overlay,
+                  Lookahead &result) const;
+  bool stopsAt(Operation *op, const ShardingOption *option,
+               const Overlay &overlay, Lookahead &result) const;
+
+  // Decisions.
+  LogicalResult decide(Operation *op, const WeightOp &weight);
   LogicalResult decideMatmul(Operation *op, const WeightOp &weight);
+  LogicalResult decideRow(Operation *op, const WeightOp &weight,
+                          ShardingAttr in);
+  LogicalResult decideColumn(Operation *op, const WeightOp &weight);
+  SplitCosts getSplitCosts(Operation *op, const WeightOp &weight,
+                           const ShardingOption &column,
+                           const Lookahead &ahead) const;
+  std::string describeColumn(const ShardingOption &column,
+                             const Lookahead &ahead, StringRef costs) const;
   LogicalResult decideGather(Operation *op, const WeightOp &weight);
   LogicalResult replicateUneven(Operation *op, const Infeasibility &issue,
                                 Operation *where, StringRef form);
-  const ShardingOption *findKind(Operation *op, ParallelKind kind,
-                                 bool feasibleOnly) const;
+  void writeDecisions();
   bool padding() const { return options.uneven == UnevenPolicy::Pad; }
 
   func::FuncOp func;
   Block *body;
   PlannerOptions options;
   int64_t p;
+  ShardingProblem problem;
   ShardingAttr replicated;
-  DenseMap<Operation *, OpInfo> infos;
   DenseMap<Operation *, WeightOp> weightOps;
   DenseMap<Operation *, Decision> decisions;
   DenseMap<Value, ShardingAttr> predicted;
@@ -114,7 +139,6 @@ private:
   /// The largest weight among the weight matmuls reading each activation
   /// (a router next to the experts it routes to, K/V next to Q).
   DenseMap<Value, int64_t> largestSiblingBytes;
-  double siblingFraction(Operation *op, const WeightOp &weight) const;
 };
 
 } // namespace
@@ -149,14 +173,14 @@ bool Planner::isParameter(Value value) {
 }
 
 std::optional<WeightOp> Planner::matchWeightOp(Operation *op) {
-  const OpInfo &info = infos[op];
+  ArrayRef<ShardingOption> all = problem.getOptions(op);
   auto has = [&](ParallelKind k) {
-    return llvm::any_of(info.all,
+    return llvm::any_of(all,
                         [&](const ShardingOption &o) { return o.kind == k; });
   };
   if (has(ParallelKind::Vocab)) {
     // The table is the captured tensor of the vocabulary-parallel option.
-    for (const ShardingOption &o : info.all)
+    for (const ShardingOption &o : all)
       if (o.kind == ParallelKind::Vocab && !o.captures.empty()) {
         Value table = o.captures.front().first;
         if (!isParameter(table) || !isEmbeddingLookup(op))
@@ -164,7 +188,8 @@ std::optional<WeightOp> Planner::matchWeightOp(Operation *op) {
         WeightOp w;
         w.isGather = true;
         w.weight = table;
-        w.weightBytes = static_cast<int64_t>(CostModel::getBytes(table.getType()));
+        w.weightBytes =
+            static_cast<int64_t>(CostModel::getBytes(table.getType()));
         return w;
       }
     return std::nullopt;
@@ -180,9 +205,8 @@ std::optional<WeightOp> Planner::matchWeightOp(Operation *op) {
     return std::nullopt;
   auto usesM = [&](OpOperand *operand) {
     AffineMap map = linalgOp.getMatchingIndexingMap(operand);
-    return llvm::any_of(dims->m, [&](unsigned m) {
-      return map.isFunctionOfDim(m);
-    });
+    return llvm::any_of(dims->m,
+                        [&](unsigned m) { return map.isFunctionOfDim(m); });
   };
   OpOperand *lhs = linalgOp.getDpsInputOperand(0);
   OpOperand *rhs = linalgOp.getDpsInputOperand(1);
@@ -203,54 +227,31 @@ std::optional<WeightOp> Planner::matchWeightOp(Operation *op) {
   return w;
 }
 
-/// 2 * the product of the loop ranges of a linalg op (a multiply and an add
-/// per iteration of a contraction); 0 when not static.
-static double getFlops(Operation *op) {
-  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-  if (!linalgOp)
-    return 0;
-  double flops = 2;
-  for (int64_t size : linalgOp.getStaticLoopRanges()) {
-    if (ShapedType::isDynamic(size))
-      return 0;
-    flops *= double(size);
-  }
-  return flops;
-}
-
 double Planner::reshardCost(ShardingAttr have, ShardingAttr want,
                             Type type) const {
-  if (!have || have == want)
+  if (!have)
     return 0; // An undecided value adapts for free.
-  double bytes = CostModel::getBytes(type);
-  if (want.isPartial())
-    return kImpossible;
-  if (have.isReplicated())
-    return 1; // A local slice.
-  if (have.isSplit())
-    return kCollective + bytes + (want.isSplit() ? 1 : 0);
-  // Partial values are reduced whole first (Megatron): an all_reduce.
-  return 2 * (kCollective + bytes) + (want.isSplit() ? 1 : 0);
+  return problem.getCostModel().reshardReducingWhole(have, want, type, p);
 }
 
 template <typename LookupFn>
-int Planner::choose(Operation *op, LookupFn lookup) const {
-  auto it = infos.find(op);
-  if (it == infos.end() || it->second.feasible.empty())
-    return -1;
-  const SmallVectorImpl<ShardingOption> &feasible = it->second.feasible;
-  int best = -1;
+const ShardingOption *Planner::choose(Operation *op, LookupFn lookup) const {
+  if (!problem.contains(op))
+    return nullptr;
+  ArrayRef<ShardingOption> all = problem.getOptions(op);
+  const ShardingOption *best = nullptr;
   double bestCost = 0;
-  for (auto [i, option] : llvm::enumerate(feasible)) {
+  for (unsigned i : problem.getFeasible(op)) {
+    const ShardingOption &option = all[i];
     double cost = 0;
     for (auto [j, operand] : llvm::enumerate(op->getOperands()))
       if (isa<RankedTensorType>(operand.getType()))
-        cost += reshardCost(lookup(operand), option.operands[j],
-                            operand.getType());
+        cost +=
+            reshardCost(lookup(operand), option.operands[j], operand.getType());
     for (auto &[value, sharding] : option.captures)
       cost += reshardCost(lookup(value), sharding, value.getType());
-    if (best < 0 || cost < bestCost) {
-      best = i;
+    if (!best || cost < bestCost) {
+      best = &option;
       bestCost = cost;
     }
   }
@@ -262,20 +263,74 @@ void Planner::apply(Operation *op, const ShardingOption &option) {
     predicted[result] = sharding;
 }
 
-const ShardingOption *Planner::findKind(Operation *op, ParallelKind kind,
-                                        bool feasibleOnly) const {
-  const OpInfo &info = infos.find(op)->second;
-  for (const ShardingOption &o : feasibleOnly ? info.feasible : info.all)
-    if (o.kind == kind)
-      return &o;
-  return nullptr;
+/// At a later weight matmul reached by the split: true if the split arrives
+/// along its contraction (the pair's row layer); otherwise records where and
+/// why the split would be gathered.
+bool Planner::reachesRow(Operation *op, const WeightOp &weight,
+                         const Overlay &overlay, Lookahead &result) const {
+  Value activation = op->getOperand(weight.activation);
+  const ShardingOption *row = problem.findKind(op, ParallelKind::Row, false);
+  auto it = overlay.find(activation);
+  bool alongContraction = it != overlay.end() && row &&
+                          row->operands[weight.activation] == it->second;
+  if (alongContraction && !result.partner)
+    result.partner = op;
+  if (alongContraction)
+    return true;
+  result.gathered = true;
+  result.where = op;
+  return false;
+}
+
+/// True (and `result` says where and why) if the split, held as `overlay`
+/// says, cannot pass `op` running `option` without a gather or an all-reduce.
+bool Planner::stopsAt(Operation *op, const ShardingOption *option,
+                      const Overlay &overlay, Lookahead &result) const {
+  auto stop = [&](std::optional<Infeasibility> cause) {
+    result.gathered = true;
+    result.where = op;
+    result.unevenCause = cause;
+    return true;
+  };
+  // Padded (uneven=pad) heads fewer than ranks: most ranks would hold only
+  // padding. Such K/V projections stay whole, as without padding.
+  if (option && isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op) &&
+      overlay.count(op->getOperand(0)))
+    for (auto [value, sharding] : llvm::zip(op->getResults(), option->results))
+      if (auto type = dyn_cast<RankedTensorType>(value.getType());
+          type && sharding.isSplit() && !type.isDynamicDim(sharding.getDim()) &&
+          type.getDimSize(sharding.getDim()) < p)
+        return stop(Infeasibility{value, "result #0", sharding.getDim(),
+                                  type.getDimSize(sharding.getDim())});
+  // Which split operands would have to be gathered?
+  for (auto [i, operand] : llvm::enumerate(op->getOperands())) {
+    auto it = overlay.find(operand);
+    if (it == overlay.end())
+      continue;
+    ShardingAttr have = it->second;
+    ShardingAttr want = option ? option->operands[i] : replicated;
+    if (!have.isSplit() || have == want)
+      continue;
+    // Was there a form that keeps the split but does not divide evenly?
+    if (problem.contains(op))
+      for (const ShardingOption &o : problem.getOptions(op))
+        if (o.operands[i] == have)
+          if (auto issue = problem.checkFeasible(o, op))
+            return stop(issue);
+    return stop(std::nullopt);
+  }
+  // A reduction across the split leaves partial values to all-reduce: the
+  // split did not reach a row layer for free.
+  if (option && llvm::any_of(option->results,
+                             [](ShardingAttr r) { return r.isPartial(); }))
+    return stop(std::nullopt);
+  return false;
 }
 
 Lookahead Planner::lookahead(Operation *weightOp,
                              const ShardingOption &column) {
   Lookahead result;
-  DenseMap<Value, ShardingAttr> overlay;
-  unsigned start = infos[weightOp].index;
+  Overlay overlay;
   auto lookup = [&](Value v) -> ShardingAttr {
     auto it = overlay.find(v);
     if (it != overlay.end())
@@ -286,102 +341,40 @@ Lookahead Planner::lookahead(Operation *weightOp,
         return ShardingAttr();
     return predictedOf(v);
   };
+  // The ops the split reaches, in program order (the return last).
   using Entry = std::pair<unsigned, Operation *>;
   llvm::PriorityQueue<Entry, std::vector<Entry>, std::greater<Entry>> queue;
   llvm::SmallPtrSet<Operation *, 16> queued;
-  auto pushUsers = [&](Value v) {
-    for (Operation *user : v.getUsers()) {
-      Operation *top = body->findAncestorOpInBlock(*user);
-      if (top && infos.count(top) && queued.insert(top).second)
-        queue.push({infos[top].index, top});
-      else if (top && isa<func::ReturnOp>(top) && queued.insert(top).second)
-        queue.push({~0u, top});
+  auto propagate = [&](Operation *op, ArrayRef<ShardingAttr> shardings) {
+    for (auto [r, sharding] : llvm::zip(op->getResults(), shardings)) {
+      if (sharding.isReplicated())
+        continue;
+      overlay[r] = sharding;
+      for (Operation *user : r.getUsers())
+        if (Operation *top = body->findAncestorOpInBlock(*user))
+          if (problem.contains(top) && queued.insert(top).second)
+            queue.push(
+                {isa<func::ReturnOp>(top) ? ~0u : problem.getIndex(top), top});
     }
   };
-  for (auto [r, sharding] : llvm::zip(weightOp->getResults(), column.results)) {
-    overlay[r] = sharding;
-    pushUsers(r);
-  }
+  propagate(weightOp, column.results);
   while (!queue.empty()) {
     Operation *op = queue.top().second;
     queue.pop();
     if (isa<func::ReturnOp>(op))
       continue; // Gathering a result for the caller is fine (LM heads).
-    (void)start;
-    auto tainted = [&](Value v) { return overlay.count(v) > 0; };
     // A later weight matmul: the split must arrive along its contraction.
-    auto w = weightOps.find(op);
-    if (w != weightOps.end() && !w->second.isGather) {
-      Value activation = op->getOperand(w->second.activation);
-      const ShardingOption *row = findKind(op, ParallelKind::Row, false);
-      if (tainted(activation) && row &&
-          row->operands[w->second.activation] == overlay[activation]) {
-        if (!result.partner)
-          result.partner = op;
+    if (auto w = weightOps.find(op);
+        w != weightOps.end() && !w->second.isGather) {
+      if (reachesRow(op, w->second, overlay, result))
         continue; // Its result is the pair's partial sum.
-      }
-      result.gathered = true;
-      result.where = op;
-      if (row && tainted(activation) &&
-          row->operands[w->second.activation] == overlay[activation])
-        result.unevenCause = checkFeasible(*row, op, p, padding());
       return result;
     }
-    int index = choose(op, lookup);
-    const ShardingOption *option =
-        index >= 0 ? &infos[op].feasible[index] : nullptr;
-    // Padded (uneven=pad) heads fewer than ranks: most ranks would hold only
-    // padding. Such K/V projections stay whole, as without padding.
-    if (option && isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op))
-      for (auto [value, sharding] :
-           llvm::zip(op->getResults(), option->results))
-        if (auto type = dyn_cast<RankedTensorType>(value.getType());
-            type && sharding.isSplit() &&
-            !type.isDynamicDim(sharding.getDim()) &&
-            type.getDimSize(sharding.getDim()) < p && tainted(op->getOperand(0))) {
-          result.gathered = true;
-          result.where = op;
-          result.unevenCause = Infeasibility{value, "result #0",
-                                             sharding.getDim(),
-                                             type.getDimSize(sharding.getDim())};
-          return result;
-        }
-    // Which tainted operands would have to be gathered?
-    for (auto [i, operand] : llvm::enumerate(op->getOperands())) {
-      if (!tainted(operand))
-        continue;
-      ShardingAttr have = overlay[operand];
-      ShardingAttr want = option ? option->operands[i] : replicated;
-      if (!have.isSplit() || have == want)
-        continue;
-      result.gathered = true;
-      result.where = op;
-      // Was there a form that keeps the split but does not divide evenly?
-      auto it = infos.find(op);
-      if (it != infos.end())
-        for (const ShardingOption &o : it->second.all)
-          if (o.operands[i] == have)
-            if (auto issue = checkFeasible(o, op, p, padding())) {
-              result.unevenCause = issue;
-              break;
-            }
+    const ShardingOption *option = choose(op, lookup);
+    if (stopsAt(op, option, overlay, result))
       return result;
-    }
-    if (!option)
-      continue;
-    // A reduction across the split leaves partial values to all-reduce: the
-    // split did not reach a row layer for free.
-    if (llvm::any_of(option->results,
-                     [](ShardingAttr r) { return r.isPartial(); })) {
-      result.gathered = true;
-      result.where = op;
-      return result;
-    }
-    for (auto [r, sharding] : llvm::zip(op->getResults(), option->results))
-      if (!sharding.isReplicated()) {
-        overlay[r] = sharding;
-        pushUsers(r);
-      }
+    if (option)
+      propagate(op, option->results);
   }
   return result;
 }
@@ -419,8 +412,8 @@ LogicalResult Planner::replicateUneven(Operation *op,
     // padding would not line up with the reshaped dimension.
     return where->emitError("uneven=pad cannot pad ")
            << issue.what << " (" << issue.value.getType() << ") of '"
-           << where->getName() << "' along dimension " << issue.dim
-           << " (size " << issue.size << ", tp-size " << p
+           << where->getName() << "' along dimension " << issue.dim << " (size "
+           << issue.size << ", tp-size " << p
            << "): a reshape or slice cannot keep a padded split; use "
               "uneven=replicate, or a tp-size that divides it";
   case UnevenPolicy::Error:
@@ -469,28 +462,43 @@ LogicalResult Planner::decideMatmul(Operation *op, const WeightOp &weight) {
     return success();
   }
   ShardingAttr in = predictedOf(op->getOperand(weight.activation));
-  const ShardingOption *row = findKind(op, ParallelKind::Row, false);
-  const ShardingOption *column = findKind(op, ParallelKind::Column, false);
-  Operation *from = op->getOperand(weight.activation).getDefiningOp();
+  if (in.isSplit())
+    return decideRow(op, weight, in);
+  return decideColumn(op, weight);
+}
 
-  if (in.isSplit()) {
-    if (row && row->operands[weight.activation] == in) {
-      if (auto issue = checkFeasible(*row, op, p, padding()))
-        return replicateUneven(op, *issue, op, "row");
-      d.kind = ParallelKind::Row;
-      d.reason = llvm::formatv("row: its input arrives split along the "
-                               "contraction dimension{0}",
-                               from ? " (from " + formatLocation(from->getLoc()) +
-                                          ")"
-                                    : std::string())
-                     .str();
-      return success();
-    }
+/// A weight matmul whose input arrives split: row if the split is along its
+/// contraction.
+LogicalResult Planner::decideRow(Operation *op, const WeightOp &weight,
+                                 ShardingAttr in) {
+  Decision &d = decisions[op];
+  const ShardingOption *row = problem.findKind(op, ParallelKind::Row, false);
+  if (!row || row->operands[weight.activation] != in) {
     d.kind = ParallelKind::Replicated;
     d.reason = "replicated: its input arrives split along a dimension that "
                "is not the contraction";
     return success();
   }
+  if (auto issue = problem.checkFeasible(*row, op))
+    return replicateUneven(op, *issue, op, "row");
+  Operation *from = op->getOperand(weight.activation).getDefiningOp();
+  d.kind = ParallelKind::Row;
+  d.reason =
+      llvm::formatv("row: its input arrives split along the "
+                    "contraction dimension{0}",
+                    from ? " (from " + formatLocation(from->getLoc()) + ")"
+                         : std::string())
+          .str();
+  return success();
+}
+
+/// A weight matmul whose input arrives whole: column if a look-ahead shows
+/// its split reaching a row layer (or the result) without a gather, and the
+/// cost model says the split is worth its collective.
+LogicalResult Planner::decideColumn(Operation *op, const WeightOp &weight) {
+  Decision &d = decisions[op];
+  const ShardingOption *column =
+      problem.findKind(op, ParallelKind::Column, false);
   if (!column) {
     d.kind = ParallelKind::Replicated;
     d.reason = "replicated: no output-feature dimension to split";
@@ -500,11 +508,11 @@ LogicalResult Planner::decideMatmul(Operation *op, const WeightOp &weight) {
   // segments replicated, then the plain split): the first whose split
   // reaches a row layer without a gather wins; otherwise the first explains.
   SmallVector<const ShardingOption *> columns;
-  for (const ShardingOption &o : infos[op].feasible)
-    if (o.kind == ParallelKind::Column)
-      columns.push_back(&o);
+  for (unsigned i : problem.getFeasible(op))
+    if (problem.getOptions(op)[i].kind == ParallelKind::Column)
+      columns.push_back(&problem.getOptions(op)[i]);
   if (columns.empty())
-    return replicateUneven(op, *checkFeasible(*column, op, p, padding()), op,
+    return replicateUneven(op, *problem.checkFeasible(*column, op), op,
                            "column");
   column = columns.front();
   Lookahead ahead = lookahead(op, *column);
@@ -529,15 +537,45 @@ LogicalResult Planner::decideMatmul(Operation *op, const WeightOp &weight) {
                              formatLocation(ahead.where->getLoc()));
     return success();
   }
-  // The cost model: the split must save at least min-savings-ratio times as
-  // many weight bytes per rank as its collective moves per step (ring
-  // algorithm: all_reduce 2(p-1)/p, all_gather (p-1)/p of the tensor).
+  SplitCosts costs = getSplitCosts(op, weight, *column, ahead);
+  std::string text =
+      llvm::formatv("saves {0} bytes of weights and {1} FLOPs per rank "
+                    "(each rank computes {2:f1}% of the work) for {3} bytes "
+                    "moved per step",
+                    int64_t(costs.savedBytes), int64_t(costs.savedFlops),
+                    100.0 * costs.localShare, int64_t(costs.traffic))
+          .str();
+  // FLOPs count as the bytes a link moves in the same time.
+  double saved =
+      costs.savedBytes +
+      costs.savedFlops / std::max(problem.getCostModel().flopsPerByte, 1e-9);
+  if (saved < options.minSavingsRatio * costs.traffic) {
+    d.kind = ParallelKind::Replicated;
+    d.reason =
+        "replicated: splitting it " + text +
+        llvm::formatv(" (below min-savings-ratio {0})", options.minSavingsRatio)
+            .str();
+    return success();
+  }
+  d.kind = ParallelKind::Column;
+  d.reason = describeColumn(*column, ahead, text);
+  return success();
+}
+
+/// What a column split (with the row layer the look-ahead reached) saves and
+/// costs per rank: the weight bytes and FLOPs it takes off each rank against
+/// the bytes its collective moves per step (ring algorithm: all_reduce
+/// 2(p-1)/p, all_gather (p-1)/p of the tensor).
+SplitCosts Planner::getSplitCosts(Operation *op, const WeightOp &weight,
+                                  const ShardingOption &column,
+                                  const Lookahead &ahead) const {
+  SplitCosts costs;
   double keep = double(p - 1) / double(p);
   // What a rank does not hold of this weight: (p-1)/p of it, less the
-  // segments a fused projection keeps whole.
-  // (or plus the padding of a split in whole units).
+  // segments a fused projection keeps whole (or plus the padding of a split
+  // in whole units).
   double weightKeep = keep;
-  for (auto [result, sharding] : llvm::zip(op->getResults(), column->results))
+  for (auto [result, sharding] : llvm::zip(op->getResults(), column.results))
     if (auto type = dyn_cast<RankedTensorType>(result.getType());
         type && sharding.isSplit() && type.hasStaticShape()) {
       int64_t global = type.getDimSize(sharding.getDim());
@@ -545,44 +583,33 @@ LogicalResult Planner::decideMatmul(Operation *op, const WeightOp &weight) {
           getLocalType(type, sharding, p).getDimSize(sharding.getDim());
       weightKeep = std::max(0.0, 1.0 - double(local) / double(global));
     }
-  double saved = weight.weightBytes * weightKeep;
-  double traffic = 0;
+  costs.localShare = 1.0 - weightKeep;
+  costs.savedBytes = weight.weightBytes * weightKeep;
   // Compute balance: the pair's FLOPs are shared out; each rank computes
-  // its part (padding included), 1 - weightKeep of the total.
-  double flops = getFlops(op);
+  // its part (padding included).
+  double flops = CostModel::getFlops(op);
   if (ahead.partner) {
     auto partner = weightOps.find(ahead.partner);
     if (partner != weightOps.end())
-      saved += partner->second.weightBytes * keep;
-    flops += getFlops(ahead.partner);
+      costs.savedBytes += partner->second.weightBytes * keep;
+    flops += CostModel::getFlops(ahead.partner);
     for (Type t : ahead.partner->getResultTypes())
-      traffic += 2 * keep * CostModel::getBytes(t);
+      costs.traffic += 2 * keep * CostModel::getBytes(t);
   } else {
     for (Type t : op->getResultTypes())
-      traffic += keep * CostModel::getBytes(t);
+      costs.traffic += keep * CostModel::getBytes(t);
   }
-  double savedFlops = flops * weightKeep;
-  std::string costs =
-      llvm::formatv("saves {0} bytes of weights and {1} FLOPs per rank "
-                    "(each rank computes {2:f1}% of the work) for {3} bytes "
-                    "moved per step",
-                    int64_t(saved), int64_t(savedFlops),
-                    100.0 * (1.0 - weightKeep), int64_t(traffic))
-          .str();
-  // FLOPs count as the bytes a link moves in the same time.
-  saved += savedFlops / std::max(options.flopsPerByte, 1e-9);
-  if (saved < options.minSavingsRatio * traffic) {
-    d.kind = ParallelKind::Replicated;
-    d.reason = "replicated: splitting it " + costs +
-               llvm::formatv(" (below min-savings-ratio {0})",
-                             options.minSavingsRatio)
-                   .str();
-    return success();
-  }
-  d.kind = ParallelKind::Column;
+  costs.savedFlops = flops * weightKeep;
+  return costs;
+}
+
+/// The reason text of a column decision.
+std::string Planner::describeColumn(const ShardingOption &column,
+                                    const Lookahead &ahead,
+                                    StringRef costs) const {
   // A fused projection (its output cut apart by slices) splits each part.
   std::string features = "output features split";
-  for (ShardingAttr result : column->results)
+  for (ShardingAttr result : column.results)
     if (result.isSegmented()) {
       features = "output features split within each of the segments [";
       llvm::raw_string_ostream os(features);
@@ -595,21 +622,21 @@ LogicalResult Planner::decideMatmul(Operation *op, const WeightOp &weight) {
       }
       break;
     }
-  d.reason = ahead.partner
-                 ? llvm::formatv("column: {0}; the split reaches the row "
-                                 "layer at {1}; {2}",
-                                 features,
-                                 formatLocation(ahead.partner->getLoc()), costs)
-                       .str()
-                 : "column: " + features +
-                       "; gathered only for the function's result; " + costs;
-  return success();
+  if (!ahead.partner)
+    return ("column: " + features +
+            "; gathered only for the function's result; " + costs)
+        .str();
+  return llvm::formatv("column: {0}; the split reaches the row layer at {1}; "
+                       "{2}",
+                       features, formatLocation(ahead.partner->getLoc()), costs)
+      .str();
 }
 
 LogicalResult Planner::decideGather(Operation *op, const WeightOp &weight) {
   Decision &d = decisions[op];
-  const ShardingOption *vocab = findKind(op, ParallelKind::Vocab, false);
-  if (auto issue = checkFeasible(*vocab, op, p, padding()))
+  const ShardingOption *vocab =
+      problem.findKind(op, ParallelKind::Vocab, false);
+  if (auto issue = problem.checkFeasible(*vocab, op))
     return replicateUneven(op, *issue, op, "vocabulary");
   // The cost model: the table bytes a rank does not hold against the
   // all_reduce of the looked-up rows (ring algorithm).
@@ -620,12 +647,12 @@ LogicalResult Planner::decideGather(Operation *op, const WeightOp &weight) {
     traffic += 2 * keep * CostModel::getBytes(t);
   if (saved < options.minSavingsRatio * traffic) {
     d.kind = ParallelKind::Replicated;
-    d.reason = llvm::formatv("replicated: splitting the table saves {0} bytes "
-                             "per rank for one all_reduce of {1} bytes per "
-                             "step (below min-savings-ratio {2})",
-                             int64_t(saved), int64_t(traffic),
-                             options.minSavingsRatio)
-                   .str();
+    d.reason =
+        llvm::formatv("replicated: splitting the table saves {0} bytes "
+                      "per rank for one all_reduce of {1} bytes per "
+                      "step (below min-savings-ratio {2})",
+                      int64_t(saved), int64_t(traffic), options.minSavingsRatio)
+            .str();
     return success();
   }
   d.kind = ParallelKind::Vocab;
@@ -634,94 +661,63 @@ LogicalResult Planner::decideGather(Operation *op, const WeightOp &weight) {
   return success();
 }
 
-LogicalResult Planner::run() {
-  replicated = ShardingAttr::getReplicated(func.getContext());
-  // Sized once: growing the table moves every entry (options included).
-  infos.reserve(body->getOperations().size());
-  unsigned index = 0;
-  for (Operation &op : *body) {
-    OpInfo &info = infos[&op];
-    info.index = index++;
-    if (auto iface = dyn_cast<ShardingOpInterface>(&op)) {
-      SmallVector<ShardingOption, 8> options;
-      iface.getShardingOptions(p, options);
-      info.all.reserve(options.size() + 2); // room for segmented variants
-      std::move(options.begin(), options.end(), std::back_inserter(info.all));
-    }
-  }
-  // Segmented variants (fused projections cut by slices), then the order
-  // the choices rely on: replicated first.
-  SegmentedSplits segments(body, p, padding(), [&](Operation *op) {
-    auto it = infos.find(op);
-    return it == infos.end() ? ArrayRef<ShardingOption>()
-                             : ArrayRef<ShardingOption>(it->second.all);
-  });
-  for (Operation &op : *body) {
-    OpInfo &info = infos[&op];
-    segments.extend(&op, info.all);
-    auto isReplicated = [](const ShardingOption &o) {
-      return o.kind == ParallelKind::Replicated;
-    };
-    // Models list the replicated option first already; stable_partition
-    // would allocate a buffer per op to find that out.
-    if (!std::is_partitioned(info.all.begin(), info.all.end(), isReplicated))
-      std::stable_partition(info.all.begin(), info.all.end(), isReplicated);
-    info.feasible.reserve(info.all.size());
-    for (const ShardingOption &o : info.all)
-      if (!checkFeasible(o, &op, p, padding()))
-        info.feasible.push_back(o);
-  }
-  for (Operation &op : *body)
-    if (std::optional<WeightOp> w = matchWeightOp(&op)) {
-      weightOps[&op] = *w;
+void Planner::collectWeightOps() {
+  for (Operation *op : problem.getOps())
+    if (std::optional<WeightOp> w = matchWeightOp(op)) {
+      weightOps[op] = *w;
       if (!w->isGather) {
         int64_t &largest =
-            largestSiblingBytes[throughViews(op.getOperand(w->activation))];
+            largestSiblingBytes[throughViews(op->getOperand(w->activation))];
         largest = std::max(largest, w->weightBytes);
       }
     }
+}
 
-  for (Operation &op : *body) {
+/// User annotations win (tp-partition checks them): the prediction follows
+/// the option they ask for, if it is usable.
+void Planner::applyAnnotation(Operation *op) {
+  AnnotationMatch match = problem.matchAnnotation(op);
+  if (match.status == AnnotationMatch::Status::Matched)
+    apply(op, *match.option);
+}
+
+LogicalResult Planner::decide(Operation *op, const WeightOp &weight) {
+  if (failed(weight.isGather ? decideGather(op, weight)
+                             : decideMatmul(op, weight)))
+    return failure();
+  const Decision &decision = decisions[op];
+  const ShardingOption *option =
+      decision.option && decision.option->kind == decision.kind
+          ? decision.option
+          : problem.findKind(op, decision.kind, true);
+  if (option)
+    apply(op, *option);
+  return success();
+}
+
+LogicalResult Planner::run() {
+  collectWeightOps();
+  for (Operation *op : problem.getOps()) {
     if (isa<func::ReturnOp>(op))
       continue;
-    auto annotation = op.getAttrOfType<StringAttr>(
-        TPDialect::getParallelAttrName());
-    if (annotation) {
-      // User annotations win; tp-partition checks them.
-      std::optional<ParallelKind> kind = parseParallelKind(annotation);
-      const ShardingOption *option =
-          kind ? findKind(&op, *kind, true) : nullptr;
-      if (auto result = op.getAttrOfType<ShardingAttr>(
-              TPDialect::getResultShardingAttrName())) {
-        option = nullptr;
-        for (const ShardingOption &o : infos[&op].feasible)
-          if (kind && o.kind == *kind && !option && !o.results.empty() &&
-              o.results[0] == result)
-            option = &o;
-      }
-      if (option)
-        apply(&op, *option);
+    if (op->hasAttr(TPDialect::getParallelAttrName())) {
+      applyAnnotation(op);
       continue;
     }
-    auto w = weightOps.find(&op);
-    if (w != weightOps.end()) {
-      if (failed(w->second.isGather ? decideGather(&op, w->second)
-                                    : decideMatmul(&op, w->second)))
+    if (auto w = weightOps.find(op); w != weightOps.end()) {
+      if (failed(decide(op, w->second)))
         return failure();
-      const Decision &decision = decisions[&op];
-      const ShardingOption *option =
-          decision.option && decision.option->kind == decision.kind
-              ? decision.option
-              : findKind(&op, decision.kind, true);
-      if (option)
-        apply(&op, *option);
       continue;
     }
-    int chosen = choose(&op, [&](Value v) { return predictedOf(v); });
-    if (chosen >= 0)
-      apply(&op, infos[&op].feasible[chosen]);
+    if (const ShardingOption *chosen =
+            choose(op, [&](Value v) { return predictedOf(v); }))
+      apply(op, *chosen);
   }
+  writeDecisions();
+  return success();
+}
 
+void Planner::writeDecisions() {
   MLIRContext *ctx = func.getContext();
   for (auto &[op, decision] : decisions) {
     op->setAttr(TPDialect::getParallelAttrName(),
@@ -731,10 +727,9 @@ LogicalResult Planner::run() {
         !decision.option->results.empty())
       op->setAttr(TPDialect::getResultShardingAttrName(),
                   decision.option->results[0]);
-    LLVM_DEBUG(llvm::dbgs() << "plan: " << formatLocation(op->getLoc())
-                            << ": " << decision.reason << "\n");
+    LLVM_DEBUG(llvm::dbgs() << "plan: " << formatLocation(op->getLoc()) << ": "
+                            << decision.reason << "\n");
   }
-  return success();
 }
 
 LogicalResult mlir::tp::planFunction(func::FuncOp func,

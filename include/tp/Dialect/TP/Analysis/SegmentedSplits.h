@@ -1,4 +1,5 @@
-//===- SegmentedSplits.h - splits of dimensions made of segments -*- C++ -*-===//
+//===- SegmentedSplits.h - splits of dimensions made of segments -*- C++
+//-*-===//
 //
 // Part of tp-mlir.
 //
@@ -35,13 +36,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef TP_DIALECT_TP_TRANSFORMS_SEGMENTEDSPLITS_H
-#define TP_DIALECT_TP_TRANSFORMS_SEGMENTEDSPLITS_H
+#ifndef TP_DIALECT_TP_ANALYSIS_SEGMENTEDSPLITS_H
+#define TP_DIALECT_TP_ANALYSIS_SEGMENTEDSPLITS_H
 
 #include "tp/Dialect/TP/IR/ShardingInterface.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLFunctionalExtras.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace mlir {
 namespace tp {
@@ -89,7 +91,30 @@ private:
   SmallVector<int64_t>
   collectGranules(ArrayRef<std::pair<Value, int64_t>> entries) const;
 
+  // The variants extend() adds.
+  void addSegmentedVariants(Operation *op, const ShardingOption &option,
+                            SmallVectorImpl<ShardingOption> &extended) const;
+  void addGranularVariants(Operation *op, const ShardingOption &option,
+                           SmallVectorImpl<ShardingOption> &extended) const;
+  void addReshapeOptions(Operation *op,
+                         SmallVectorImpl<ShardingOption> &extended) const;
+  void addSliceOptions(Operation *op,
+                       SmallVectorImpl<ShardingOption> &extended) const;
+
+  // The analysis, in the constructor: seeds, then propagation.
+  bool seedSlices();
+  void seedExpandedGroups();
+  void seedMergedBatches();
+  void seedGranules();
+  void propagate();
+  /// Queues the top-level ops that define or use `value` for propagation.
+  void touch(Value value);
+
   int64_t tpSize;
+  Block *body;
+  /// Valid during the constructor only (the caller's callback).
+  OptionsFn optionsOf;
+  llvm::SetVector<Operation *> worklist;
   llvm::DenseMap<Value, SmallVector<Segments, 1>> segments;
   llvm::DenseMap<Value, SmallVector<std::pair<int64_t, int64_t>, 1>> granules;
 };
@@ -97,4 +122,4 @@ private:
 } // namespace tp
 } // namespace mlir
 
-#endif // TP_DIALECT_TP_TRANSFORMS_SEGMENTEDSPLITS_H
+#endif // TP_DIALECT_TP_ANALYSIS_SEGMENTEDSPLITS_H

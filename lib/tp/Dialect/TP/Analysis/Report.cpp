@@ -4,10 +4,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Dialect/TP/Transforms/Report.h"
+#include "tp/Dialect/TP/Analysis/Report.h"
+#include "tp/Dialect/TP/Analysis/Parameters.h"
+#include "tp/Dialect/TP/Analysis/Planner.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
-#include "tp/Dialect/TP/Transforms/Parameters.h"
-#include "tp/Dialect/TP/Transforms/Planner.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -261,10 +261,10 @@ void PartitionReport::recordPartitioned(func::FuncOp func) {
       c.tensorBytes = bytesOf(ag.getType());
       c.trafficBytes = saturatingBytes(ring * double(c.tensorBytes));
     } else if (auto rs = dyn_cast<ReduceScatterOp>(op)) {
-      c.detail = llvm::formatv("{0} dim {1}",
-                               stringifyReductionKind(rs.getKind()),
-                               rs.getDim())
-                     .str();
+      c.detail =
+          llvm::formatv("{0} dim {1}", stringifyReductionKind(rs.getKind()),
+                        rs.getDim())
+              .str();
       c.type = typeString(rs.getInput().getType());
       c.tensorBytes = bytesOf(rs.getInput().getType());
       c.trafficBytes = saturatingBytes(ring * double(c.tensorBytes));
@@ -467,18 +467,19 @@ static std::string describeGeneric(linalg::GenericOp generic) {
   auto has = [&](StringRef name) { return ops.contains(name); };
   bool reduces = generic.getNumReductionLoops() > 0;
   unsigned inputs = generic.getNumDpsInputs();
-  bool broadcasts = llvm::any_of(generic.getDpsInputOperands(), [&](OpOperand *in) {
-    AffineMap map = generic.getMatchingIndexingMap(in);
-    return isa<RankedTensorType>(in->get().getType()) &&
-           map.getNumResults() < map.getNumDims();
-  });
+  bool broadcasts =
+      llvm::any_of(generic.getDpsInputOperands(), [&](OpOperand *in) {
+        AffineMap map = generic.getMatchingIndexingMap(in);
+        return isa<RankedTensorType>(in->get().getType()) &&
+               map.getNumResults() < map.getNumDims();
+      });
   // Data movement: the body yields an input element unchanged.
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
   if (names.empty() && yield.getNumOperands() == 1) {
     auto arg = dyn_cast<BlockArgument>(yield.getOperand(0));
     if (arg && arg.getArgNumber() < inputs) {
-      AffineMap map =
-          generic.getMatchingIndexingMap(generic.getDpsInputOperand(arg.getArgNumber()));
+      AffineMap map = generic.getMatchingIndexingMap(
+          generic.getDpsInputOperand(arg.getArgNumber()));
       if (map.isPermutation())
         return map.isIdentity() ? "copy" : "transpose";
       return "broadcast";
@@ -545,8 +546,8 @@ void PartitionReport::recordDot(func::FuncOp func,
     nodeOf[arg] = id;
     std::string type = typeString(arg.getType());
     os << "  " << id << " [shape=ellipse, label=\"%arg" << i << " : "
-       << escapeDot(type) << "\\n" << shardingString(solver.getSharding(arg))
-       << "\"];\n";
+       << escapeDot(type) << "\\n"
+       << shardingString(solver.getSharding(arg)) << "\"];\n";
   }
   // Blocks: each ends at a row-parallel weight op (Megatron's attention and
   // MLP blocks end with one, and its all_reduce); what follows the last one

@@ -1,4 +1,5 @@
-//===- Planner.h - choose column/row/replicated for every weight -*- C++ -*-===//
+//===- Planner.h - choose column/row/replicated for every weight -*- C++
+//-*-===//
 //
 // Part of tp-mlir.
 //
@@ -44,8 +45,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef TP_DIALECT_TP_TRANSFORMS_PLANNER_H
-#define TP_DIALECT_TP_TRANSFORMS_PLANNER_H
+#ifndef TP_DIALECT_TP_ANALYSIS_PLANNER_H
+#define TP_DIALECT_TP_ANALYSIS_PLANNER_H
 
 #include "tp/Dialect/TP/IR/ShardingInterface.h"
 #include "tp/Dialect/TP/Transforms/PassOptions.h"
@@ -83,4 +84,4 @@ constexpr llvm::StringLiteral kPlanReasonAttrName = "tp.plan_reason";
 } // namespace tp
 } // namespace mlir
 
-#endif // TP_DIALECT_TP_TRANSFORMS_PLANNER_H
+#endif // TP_DIALECT_TP_ANALYSIS_PLANNER_H

@@ -26,8 +26,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef TP_DIALECT_TP_TRANSFORMS_PARAMETERS_H
-#define TP_DIALECT_TP_TRANSFORMS_PARAMETERS_H
+#ifndef TP_DIALECT_TP_ANALYSIS_PARAMETERS_H
+#define TP_DIALECT_TP_ANALYSIS_PARAMETERS_H
 
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/IR/Value.h"
@@ -48,4 +48,4 @@ bool isParameterArgument(BlockArgument arg);
 } // namespace tp
 } // namespace mlir
 
-#endif // TP_DIALECT_TP_TRANSFORMS_PARAMETERS_H
+#endif // TP_DIALECT_TP_ANALYSIS_PARAMETERS_H

@@ -1,0 +1,116 @@
+//===- ShardingSolver.h - choose a sharding for every value -----*- C++ -*-===//
+//
+// Part of tp-mlir.
+//
+// Given the sharding problem of a function (ShardingProblem.h: every op's
+// options, their feasibility, the annotations), chooses one option for every
+// op and a sharding for every argument so that the total cost of the one
+// CostModel (communication between ops, memory per rank, compute per rank)
+// is low. Ops the user annotated with `tp.parallel` keep the annotated
+// option; the solver fills in the rest by local improvement sweeps from a
+// start that a forward pass in program order picks.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef TP_DIALECT_TP_ANALYSIS_SHARDINGSOLVER_H
+#define TP_DIALECT_TP_ANALYSIS_SHARDINGSOLVER_H
+
+#include "tp/Dialect/TP/Analysis/ShardingProblem.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseMap.h"
+
+namespace mlir {
+namespace tp {
+
+struct SolverOptions {
+  /// Sequence parallelism (Megatron-SP): after the solve, every all_reduce
+  /// whose value goes on through token-wise ops becomes a reduce_scatter over
+  /// the token dimension, and those ops run on token shards until an op
+  /// needs the whole activation (an all_gather there).
+  bool sequenceParallel = false;
+};
+
+class ShardingSolver {
+public:
+  /// With the problem's uneven=replicate, an annotated op whose split does
+  /// not divide evenly runs replicated (with a remark) instead of failing.
+  explicit ShardingSolver(const ShardingProblem &problem,
+                          SolverOptions options = {});
+
+  /// Applies the annotations. Emits a diagnostic and fails on an invalid
+  /// annotation.
+  LogicalResult initialize();
+  /// Improves the unfixed choices until nothing changes.
+  void solve();
+
+  /// The option chosen for `op`, or null for ops the solver does not track
+  /// (scalar ops) and for ops without a sharding rule (they run replicated).
+  const ShardingOption *getChosenOption(Operation *op) const;
+  /// True if `op` has tensor operands or results but no sharding rule.
+  bool isUnknown(Operation *op) const {
+    return problem.contains(op) && problem.isUnknown(op);
+  }
+  /// True if the user's annotation fixed `op`'s option.
+  bool isAnnotated(Operation *op) const;
+  /// True if `op` has a column, row or vocab form (a matmul-like op or an
+  /// embedding lookup).
+  bool isWeightOpLike(Operation *op) const {
+    return problem.contains(op) && problem.isWeightOpLike(op);
+  }
+  /// The sharding `value` has in the solution (replicated if untracked).
+  ShardingAttr getSharding(Value value) const;
+  /// The sharding the user of `use` requires for it.
+  ShardingAttr getDemand(OpOperand &use) const;
+  /// Total cost of the current solution.
+  double getTotalCost() const;
+
+  int64_t getTPSize() const { return tpSize; }
+  const CostModel &getCostModel() const { return model; }
+  const ShardingProblem &getProblem() const { return problem; }
+
+private:
+  struct OpState {
+    /// Positions in the problem's options of the ones this op may take.
+    SmallVector<unsigned, 4> candidates;
+    unsigned chosen = 0;
+    bool fixed = false;
+  };
+
+  const ShardingOption &option(Operation *op, unsigned candidate) const {
+    return problem.getOptions(
+        op)[states.find(op)->second.candidates[candidate]];
+  }
+  /// Sequence parallelism, on the solved choices (see SolverOptions).
+  void applySequenceParallel();
+  /// Moves `op` onto token shards if one of its options keeps every token
+  /// shard it reads (`tokenShards`) or scatters a partial operand over its
+  /// tokens, with no other communication; true if it moved.
+  bool moveToTokenShards(Operation *op, llvm::DenseSet<Value> &tokenShards);
+  /// Fixes `op` to what its annotation asks for, or reports why it cannot.
+  LogicalResult applyAnnotation(Operation *op, const AnnotationMatch &match,
+                                OpState &state);
+  double optionCost(Operation *op, const ShardingOption &option) const;
+  /// Picks, for every op in order, the option that needs the least
+  /// resharding of its operands: a good start for the improvement sweeps.
+  void propagateForward();
+  double argumentCost(BlockArgument arg, ShardingAttr sharding) const;
+  /// What moving `value`, held as `sharding`, to its users costs: one
+  /// collective per distinct sharding they want.
+  double usesCost(Value value, ShardingAttr sharding) const;
+  bool improveOp(Operation *op);
+  bool improveArgument(BlockArgument arg);
+
+  const ShardingProblem &problem;
+  SolverOptions options;
+  Block *body;
+  int64_t tpSize;
+  const CostModel &model;
+  llvm::DenseMap<Operation *, OpState> states;
+  llvm::DenseMap<Value, ShardingAttr> argShardings;
+};
+
+} // namespace tp
+} // namespace mlir
+
+#endif // TP_DIALECT_TP_ANALYSIS_SHARDINGSOLVER_H

@@ -1,0 +1,274 @@
+//===- ShardingProblem.cpp - every op's ways to run on tp ranks -----------===//
+//
+// Part of tp-mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tp/Dialect/TP/Analysis/ShardingProblem.h"
+#include "tp/Dialect/TP/Analysis/SegmentedSplits.h"
+#include "tp/Dialect/TP/IR/TPDialect.h"
+
+#include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+using namespace mlir::tp;
+
+//===----------------------------------------------------------------------===//
+// Feasibility
+//===----------------------------------------------------------------------===//
+
+std::string Infeasibility::message() const {
+  if (ShapedType::isDynamic(size))
+    return llvm::formatv("{0} has a dynamic size on the split dimension {1}; "
+                         "only static dimensions can be split",
+                         what, dim);
+  if (size < 0)
+    return what + " cannot be split";
+  if (granule != 1)
+    return llvm::formatv("sharded dimension {0} of {1} (size {2}) does not "
+                         "divide into whole units of {3} by tp-size",
+                         dim, what, size, granule);
+  if (segment >= 0)
+    return llvm::formatv("segment {0} (size {1}) of the split dimension {2} "
+                         "of {3} is not divisible by tp-size",
+                         segment, size, dim, what);
+  return llvm::formatv("sharded dimension {0} of {1} (size {2}) is not "
+                       "divisible by tp-size",
+                       dim, what, size);
+}
+
+/// Why `value` cannot be held as `sharding` on `tpSize` ranks, if it cannot.
+static std::optional<Infeasibility>
+checkSplit(Value value, ShardingAttr sharding, const Twine &what,
+           int64_t tpSize, bool allowPadding) {
+  if (!sharding.isSplit())
+    return std::nullopt;
+  Infeasibility issue{value, what.str(), sharding.getDim(), -1};
+  auto tensor = dyn_cast<RankedTensorType>(value.getType());
+  if (!tensor || sharding.getDim() >= tensor.getRank())
+    return issue;
+  issue.size = tensor.getDimSize(sharding.getDim());
+  if (ShapedType::isDynamic(issue.size))
+    return issue;
+  if (sharding.isSegmented()) {
+    ArrayRef<int64_t> segments = sharding.getSegments();
+    int64_t total = 0;
+    for (int64_t s : segments)
+      total += s;
+    if (total != issue.size) {
+      issue.size = -1; // The segments do not describe this dimension.
+      return issue;
+    }
+    for (auto [i, s] : llvm::enumerate(segments))
+      if (s % tpSize != 0 && !sharding.isSegmentReplicated(i)) {
+        issue.segment = i;
+        issue.size = s;
+        return issue;
+      }
+    return std::nullopt;
+  }
+  int64_t unit = tpSize * sharding.getGranule();
+  if (issue.size % unit != 0 && !allowPadding) {
+    issue.granule = sharding.getGranule();
+    return issue;
+  }
+  return std::nullopt;
+}
+
+std::optional<Infeasibility>
+mlir::tp::checkFeasible(const ShardingOption &option, Operation *op,
+                        int64_t tpSize, bool allowPadding) {
+  bool pad = allowPadding && option.paddable;
+  for (auto [i, sharding] : llvm::enumerate(option.operands))
+    if (auto issue = checkSplit(op->getOperand(i), sharding,
+                                "operand #" + Twine(i), tpSize, pad))
+      return issue;
+  for (auto [i, sharding] : llvm::enumerate(option.results))
+    if (auto issue = checkSplit(op->getResult(i), sharding,
+                                "result #" + Twine(i), tpSize, pad))
+      return issue;
+  for (auto &[value, sharding] : option.captures)
+    if (auto issue =
+            checkSplit(value, sharding, "a captured tensor", tpSize, pad))
+      return issue;
+  return std::nullopt;
+}
+
+//===----------------------------------------------------------------------===//
+// ShardingProblem
+//===----------------------------------------------------------------------===//
+
+ShardingProblem::ShardingProblem(func::FuncOp func, int64_t tpSize,
+                                 UnevenPolicy uneven, CostModel model)
+    : func(func), body(&func.getBody().front()), tpSize(tpSize), uneven(uneven),
+      model(model) {
+  collectOptions();
+  // Segmented and granular variants, derived from the structural options.
+  SegmentedSplits segments(body, tpSize, allowsPadding(), [&](Operation *op) {
+    auto it = entries.find(op);
+    return it == entries.end() ? ArrayRef<ShardingOption>()
+                               : ArrayRef<ShardingOption>(it->second.options);
+  });
+  for (Operation *op : order) {
+    OpEntry &e = entries.find(op)->second;
+    segments.extend(op, e.options);
+    classify(op, e);
+  }
+  collectArgumentCandidates(segments);
+}
+
+void ShardingProblem::collectOptions() {
+  // Sized once: growing the table moves every entry (options included).
+  size_t size = body->getOperations().size();
+  order.reserve(size);
+  entries.reserve(size);
+  for (Operation &op : *body) {
+    OpEntry &e = entries[&op];
+    e.index = order.size();
+    order.push_back(&op);
+    auto iface = dyn_cast<ShardingOpInterface>(&op);
+    if (!iface)
+      continue;
+    e.hasRule = true;
+    SmallVector<ShardingOption, 8> options;
+    iface.getShardingOptions(tpSize, options);
+    e.options.reserve(options.size() + 2); // room for segmented variants
+    std::move(options.begin(), options.end(), std::back_inserter(e.options));
+  }
+}
+
+/// True if `op` touches tensors: it has tensor operands or results, or its
+/// regions use tensors defined outside.
+static bool touchesTensors(Operation *op) {
+  auto isTensor = [](Type t) { return isa<TensorType>(t); };
+  if (llvm::any_of(op->getOperandTypes(), isTensor) ||
+      llvm::any_of(op->getResultTypes(), isTensor))
+    return true;
+  llvm::SetVector<Value> captured;
+  getUsedValuesDefinedAbove(op->getRegions(), captured);
+  return llvm::any_of(captured, [&](Value v) { return isTensor(v.getType()); });
+}
+
+void ShardingProblem::classify(Operation *op, OpEntry &e) const {
+  auto isReplicated = [](const ShardingOption &o) {
+    return o.kind == ParallelKind::Replicated;
+  };
+  // Models list the replicated option first already; stable_partition
+  // would allocate a buffer per op to find that out.
+  if (!std::is_partitioned(e.options.begin(), e.options.end(), isReplicated))
+    std::stable_partition(e.options.begin(), e.options.end(), isReplicated);
+  e.weightLike = llvm::any_of(e.options, [](const ShardingOption &o) {
+    return o.kind == ParallelKind::Column || o.kind == ParallelKind::Row ||
+           o.kind == ParallelKind::Vocab;
+  });
+  for (auto [i, option] : llvm::enumerate(e.options))
+    if (!checkFeasible(option, op))
+      e.feasible.push_back(i);
+  e.unknown =
+      e.feasible.empty() && touchesTensors(op) && !isa<func::ReturnOp>(op);
+}
+
+void ShardingProblem::collectArgumentCandidates(
+    const SegmentedSplits &segments) {
+  MLIRContext *ctx = func.getContext();
+  for (BlockArgument arg : body->getArguments()) {
+    SmallVector<ShardingAttr, 4> &candidates = argCandidates[arg];
+    candidates.push_back(ShardingAttr::getReplicated(ctx));
+    if (auto type = dyn_cast<RankedTensorType>(arg.getType()))
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        if (!type.isDynamicDim(d) &&
+            (type.getDimSize(d) % tpSize == 0 || allowsPadding()))
+          candidates.push_back(ShardingAttr::getSplit(ctx, d));
+    SmallVector<ShardingAttr> segmented;
+    segments.addArgumentCandidates(arg, segmented);
+    candidates.append(segmented.begin(), segmented.end());
+  }
+}
+
+const ShardingProblem::OpEntry &ShardingProblem::entry(Operation *op) const {
+  auto it = entries.find(op);
+  assert(it != entries.end() && "not a top-level op of the function");
+  return it->second;
+}
+
+const ShardingOption *ShardingProblem::findKind(Operation *op,
+                                                ParallelKind kind,
+                                                bool feasibleOnly) const {
+  const OpEntry &e = entry(op);
+  if (feasibleOnly) {
+    for (unsigned i : e.feasible)
+      if (e.options[i].kind == kind)
+        return &e.options[i];
+    return nullptr;
+  }
+  for (const ShardingOption &o : e.options)
+    if (o.kind == kind)
+      return &o;
+  return nullptr;
+}
+
+ArrayRef<ShardingAttr>
+ShardingProblem::getArgumentCandidates(BlockArgument arg) const {
+  auto it = argCandidates.find(arg);
+  return it == argCandidates.end() ? ArrayRef<ShardingAttr>()
+                                   : ArrayRef<ShardingAttr>(it->second);
+}
+
+AnnotationMatch ShardingProblem::matchAnnotation(Operation *op) const {
+  using Status = AnnotationMatch::Status;
+  AnnotationMatch match;
+  Attribute attr = op->getAttr(TPDialect::getParallelAttrName());
+  if (!attr)
+    return match;
+  const OpEntry &e = entry(op);
+  auto done = [&](Status status) {
+    match.status = status;
+    return match;
+  };
+  if (!e.hasRule)
+    return done(Status::NoRule);
+  if (e.feasible.empty())
+    return done(Status::NoFeasible);
+  match.annotation = dyn_cast<StringAttr>(attr);
+  std::optional<ParallelKind> kind =
+      match.annotation ? parseParallelKind(match.annotation.getValue())
+                       : std::nullopt;
+  if (!kind)
+    return done(Status::Malformed);
+  match.kind = *kind;
+  auto hasKind = [&](ParallelKind k) {
+    return llvm::any_of(e.options,
+                        [&](const ShardingOption &o) { return o.kind == k; });
+  };
+  match.isLookup = hasKind(ParallelKind::Vocab);
+  if (!hasKind(ParallelKind::Column) && !hasKind(ParallelKind::Row) &&
+      !match.isLookup)
+    return done(Status::NotWeightOp);
+  // `tp.result_sharding` narrows the choice to the form producing it (on one
+  // rank every form is the same: the unsharded reference).
+  if (tpSize > 1)
+    match.resultSharding =
+        op->getAttrOfType<ShardingAttr>(TPDialect::getResultShardingAttrName());
+  auto matches = [&](const ShardingOption &o) {
+    return o.kind == *kind &&
+           (!match.resultSharding ||
+            (!o.results.empty() && o.results[0] == match.resultSharding));
+  };
+  // The first feasible option of that kind (a segmented variant comes before
+  // the plain split it derives from); else the first, to report.
+  for (unsigned i : e.feasible)
+    if (!match.option && matches(e.options[i]))
+      match.option = &e.options[i];
+  if (match.option)
+    return done(Status::Matched);
+  for (const ShardingOption &o : e.options)
+    if (!match.option && matches(o))
+      match.option = &o;
+  if (!match.option)
+    return done(match.resultSharding && hasKind(*kind) ? Status::NoResultForm
+                                                       : Status::NoForm);
+  match.issue = checkFeasible(*match.option, op);
+  return done(Status::Infeasible);
+}

@@ -1,0 +1,443 @@
+//===- ShardingSolver.cpp - choose a sharding for every value -------------===//
+//
+// Part of tp-mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tp/Dialect/TP/Analysis/ShardingSolver.h"
+#include "tp/Dialect/TP/IR/TPDialect.h"
+
+#include "llvm/ADT/SetVector.h"
+#include "llvm/Support/Debug.h"
+
+#include <queue>
+
+#define DEBUG_TYPE "tp-partition"
+
+using namespace mlir;
+using namespace mlir::tp;
+
+static constexpr unsigned kMaxSweeps = 16;
+
+ShardingSolver::ShardingSolver(const ShardingProblem &problem,
+                               SolverOptions options)
+    : problem(problem), options(options), body(problem.getBody()), tpSize(problem.getTPSize()),
+      model(problem.getCostModel()) {}
+
+LogicalResult ShardingSolver::initialize() {
+  bool ok = true;
+  // Sized once: growing the table moves every entry.
+  states.reserve(problem.getOps().size());
+  for (Operation *op : problem.getOps()) {
+    ArrayRef<unsigned> feasible = problem.getFeasible(op);
+    AnnotationMatch match = problem.matchAnnotation(op);
+    if (feasible.empty()) {
+      // Untracked: the op runs replicated (an annotation on it is an error).
+      OpState none;
+      if (match.status != AnnotationMatch::Status::None)
+        ok &= succeeded(applyAnnotation(op, match, none));
+      continue;
+    }
+    OpState &state = states[op];
+    state.candidates.assign(feasible.begin(), feasible.end());
+    if (match.status != AnnotationMatch::Status::None)
+      ok &= succeeded(applyAnnotation(op, match, state));
+  }
+  for (BlockArgument arg : body->getArguments())
+    argShardings[arg] = problem.getArgumentCandidates(arg).front();
+  return success(ok);
+}
+
+LogicalResult ShardingSolver::applyAnnotation(Operation *op,
+                                              const AnnotationMatch &match,
+                                              OpState &state) {
+  using Status = AnnotationMatch::Status;
+  switch (match.status) {
+  case Status::None:
+    return success();
+  case Status::Matched:
+    state.candidates.assign(
+        {unsigned(match.option - problem.getOptions(op).data())});
+    state.chosen = 0;
+    state.fixed = true;
+    return success();
+  case Status::NoRule: {
+    InFlightDiagnostic diag = op->emitOpError(
+        "'tp.parallel' applies only to matmul-like ops (linalg.matmul, "
+        "linalg.batch_matmul, or a linalg contraction); this op has no "
+        "tensor-parallel rule");
+    // Even linalg.matmul has none: the models were never registered.
+    std::optional<RegisteredOperationName> matmul =
+        RegisteredOperationName::lookup("linalg.matmul", op->getContext());
+    if (matmul && !matmul->hasInterface<ShardingOpInterface>())
+      diag.attachNote()
+          << "no op has a sharding model in this context: register them "
+             "with mlir::registerTPDialect (tp/InitAll.h); in mlir-opt, "
+             "load TPPlugin.so with --load-dialect-plugin as well as "
+             "--load-pass-plugin";
+    return failure();
+  }
+  case Status::NoFeasible:
+    return op->emitOpError("'tp.parallel' cannot be applied: this op has no "
+                           "distributable form");
+  case Status::Malformed:
+    (void)TPDialect::verifyParallelAnnotation(
+        op, op->getAttr(TPDialect::getParallelAttrName()));
+    return failure();
+  case Status::NotWeightOp:
+    return op->emitOpError("'tp.parallel' applies only to matmul-like ops "
+                           "(linalg.matmul, linalg.batch_matmul, or a linalg "
+                           "contraction) and embedding lookups");
+  case Status::NoResultForm:
+    return op->emitOpError("has no ")
+           << match.annotation << " form whose result is "
+           << match.resultSharding << " ('tp.result_sharding')";
+  case Status::NoForm:
+    return op->emitOpError("has no ")
+           << match.annotation << " form ("
+           << (match.isLookup ? "an embedding lookup takes "
+                                "\"vocab\" or \"replicated\""
+                              : "a matmul takes \"column\", "
+                                "\"row\" or \"replicated\"")
+           << ")";
+  case Status::Infeasible:
+    break;
+  }
+  const Infeasibility &issue = *match.issue;
+  std::string message = issue.message();
+  if (!ShapedType::isDynamic(issue.size))
+    message += " " + std::to_string(tpSize);
+  if (problem.getUnevenPolicy() == UnevenPolicy::Replicate &&
+      match.option->kind != ParallelKind::Replicated &&
+      problem.getOptions(op)[state.candidates.front()].kind ==
+          ParallelKind::Replicated) {
+    op->emitRemark("kept replicated (uneven=replicate): ")
+        << match.annotation << " needs " << message;
+    state.candidates.resize(1);
+    state.chosen = 0;
+    state.fixed = true;
+    return success();
+  }
+  if (!ShapedType::isDynamic(issue.size) && issue.size >= 0)
+    message += match.option->paddable && !problem.allowsPadding()
+                   ? "; uneven=pad pads the split, uneven=replicate "
+                     "keeps the op whole"
+                   : "; uneven=replicate keeps the op whole";
+  return op->emitOpError("cannot be partitioned as ")
+         << match.annotation << ": " << message;
+}
+
+const ShardingOption *ShardingSolver::getChosenOption(Operation *op) const {
+  auto it = states.find(op);
+  if (it == states.end() || it->second.candidates.empty())
+    return nullptr;
+  return &option(op, it->second.chosen);
+}
+
+bool ShardingSolver::isAnnotated(Operation *op) const {
+  auto it = states.find(op);
+  return it != states.end() && it->second.fixed;
+}
+
+ShardingAttr ShardingSolver::getSharding(Value value) const {
+  if (auto arg = dyn_cast<BlockArgument>(value)) {
+    auto it = argShardings.find(arg);
+    if (it != argShardings.end())
+      return it->second;
+  } else if (const ShardingOption *option =
+                 getChosenOption(value.getDefiningOp())) {
+    return option->results[cast<OpResult>(value).getResultNumber()];
+  }
+  return ShardingAttr::getReplicated(value.getContext());
+}
+
+ShardingAttr ShardingSolver::getDemand(OpOperand &use) const {
+  Operation *owner = use.getOwner();
+  // Uses nested in a region belong to the top-level op around them: its option
+  // says how it needs the captured value (replicated unless it has a rule).
+  if (owner->getBlock() != body) {
+    Operation *top = body->findAncestorOpInBlock(*owner);
+    if (const ShardingOption *option = top ? getChosenOption(top) : nullptr)
+      return option->getCaptureSharding(use.get());
+    return ShardingAttr::getReplicated(owner->getContext());
+  }
+  if (const ShardingOption *option = getChosenOption(owner))
+    return option->operands[use.getOperandNumber()];
+  return ShardingAttr::getReplicated(owner->getContext());
+}
+
+double ShardingSolver::optionCost(Operation *op,
+                                  const ShardingOption &option) const {
+  // The FLOPs a rank computes: a split that saves them is worth that much
+  // communication (so "replicate and gather" loses where a split saves
+  // FLOPs at an equal byte count).
+  double cost = model.compute(op, option, tpSize);
+  for (auto &[value, sharding] : option.captures)
+    cost +=
+        model.reshard(getSharding(value), sharding, value.getType(), tpSize);
+  for (auto [i, operand] : llvm::enumerate(op->getOperands()))
+    cost += model.reshard(getSharding(operand), option.operands[i],
+                          operand.getType(), tpSize);
+  for (auto [i, result] : llvm::enumerate(op->getResults())) {
+    cost += model.memory(option.results[i], result.getType(), tpSize);
+    cost += usesCost(result, option.results[i]);
+  }
+  return cost;
+}
+
+double ShardingSolver::usesCost(Value value, ShardingAttr sharding) const {
+  // The partitioner moves a value once per target sharding, however many
+  // users want it that way: a partial sum read by three ops is reduced once.
+  SmallVector<ShardingAttr, 4> demands;
+  double cost = 0;
+  for (OpOperand &use : value.getUses()) {
+    ShardingAttr demand = getDemand(use);
+    if (llvm::is_contained(demands, demand))
+      continue;
+    demands.push_back(demand);
+    cost += model.reshard(sharding, demand, value.getType(), tpSize);
+  }
+  return cost;
+}
+
+double ShardingSolver::argumentCost(BlockArgument arg,
+                                    ShardingAttr sharding) const {
+  return model.memory(sharding, arg.getType(), tpSize) +
+         usesCost(arg, sharding);
+}
+
+bool ShardingSolver::improveOp(Operation *op) {
+  auto it = states.find(op);
+  if (it == states.end() || it->second.fixed || it->second.candidates.empty())
+    return false;
+  OpState &state = it->second;
+  unsigned best = state.chosen;
+  double bestCost = optionCost(op, option(op, best));
+  for (unsigned i = 0, e = state.candidates.size(); i < e; ++i) {
+    double cost = optionCost(op, option(op, i));
+    if (cost < bestCost * (1 - 1e-9) - 1e-9) {
+      best = i;
+      bestCost = cost;
+    }
+  }
+  if (best == state.chosen)
+    return false;
+  state.chosen = best;
+  return true;
+}
+
+bool ShardingSolver::improveArgument(BlockArgument arg) {
+  ShardingAttr &current = argShardings[arg];
+  ShardingAttr best = current;
+  double bestCost = argumentCost(arg, best);
+  for (ShardingAttr candidate : problem.getArgumentCandidates(arg)) {
+    double cost = argumentCost(arg, candidate);
+    if (cost < bestCost * (1 - 1e-9) - 1e-9) {
+      best = candidate;
+      bestCost = cost;
+    }
+  }
+  if (best == current)
+    return false;
+  current = best;
+  return true;
+}
+
+void ShardingSolver::propagateForward() {
+  // A partial value is reduced whole here (Megatron; see
+  // CostModel::reshardReducingWhole); sequence parallelism is a separate
+  // decision.
+  auto cost = [&](ShardingAttr from, ShardingAttr to, Type type) {
+    return model.reshardReducingWhole(from, to, type, tpSize);
+  };
+  for (Operation *op : problem.getOps()) {
+    auto it = states.find(op);
+    if (it == states.end() || it->second.fixed || it->second.candidates.empty())
+      continue;
+    OpState &state = it->second;
+    double bestCost = 0;
+    for (unsigned i = 0, e = state.candidates.size(); i < e; ++i) {
+      const ShardingOption &candidate = option(op, i);
+      double total = 0;
+      for (auto [j, operand] : llvm::enumerate(op->getOperands()))
+        total += cost(getSharding(operand), candidate.operands[j],
+                      operand.getType());
+      for (auto &[value, sharding] : candidate.captures)
+        total += cost(getSharding(value), sharding, value.getType());
+      if (i == 0 || total < bestCost) {
+        state.chosen = i;
+        bestCost = total;
+      }
+    }
+  }
+}
+
+void ShardingSolver::solve() {
+  if (tpSize == 1)
+    return;
+  propagateForward();
+  // Local improvement: every op once, then only the neighbours of ops and
+  // arguments whose choice changed, until nothing changes (bounded).
+  SetVector<Operation *> worklist;
+  for (Operation *op : problem.getOps())
+    if (states.count(op))
+      worklist.insert(op);
+  auto pushNeighbours = [&](Operation *op) {
+    for (Value operand : op->getOperands())
+      if (Operation *def = operand.getDefiningOp())
+        if (states.count(def))
+          worklist.insert(def);
+    for (Operation *user : op->getUsers()) {
+      Operation *top = body->findAncestorOpInBlock(*user);
+      if (top && states.count(top))
+        worklist.insert(top);
+    }
+  };
+  size_t budget =
+      kMaxSweeps * (problem.getOps().size() + body->getNumArguments());
+  for (BlockArgument arg : body->getArguments())
+    if (improveArgument(arg))
+      for (Operation *user : arg.getUsers())
+        if (Operation *top = body->findAncestorOpInBlock(*user))
+          if (states.count(top))
+            worklist.insert(top);
+  while (!worklist.empty() && budget-- > 0) {
+    Operation *op = worklist.pop_back_val();
+    if (!improveOp(op))
+      continue;
+    pushNeighbours(op);
+    // Arguments follow the demands of their users.
+    for (Value operand : op->getOperands())
+      if (auto arg = dyn_cast<BlockArgument>(operand))
+        if (arg.getOwner() == body && improveArgument(arg))
+          for (Operation *user : arg.getUsers())
+            if (Operation *top = body->findAncestorOpInBlock(*user))
+              if (states.count(top))
+                worklist.insert(top);
+  }
+  if (options.sequenceParallel)
+    applySequenceParallel();
+  // Settle the arguments against the final choices.
+  for (BlockArgument arg : body->getArguments())
+    improveArgument(arg);
+  LLVM_DEBUG(llvm::dbgs() << "solved: cost " << getTotalCost() << "\n");
+}
+
+double ShardingSolver::getTotalCost() const {
+  double cost = 0;
+  for (BlockArgument arg : body->getArguments())
+    cost += model.memory(getSharding(arg), arg.getType(), tpSize);
+  llvm::DenseSet<std::pair<Value, Attribute>> moved;
+  for (Operation *op : problem.getOps()) {
+    for (OpOperand &use : op->getOpOperands())
+      if (moved.insert({use.get(), getDemand(use)}).second)
+        cost += model.reshard(getSharding(use.get()), getDemand(use),
+                              use.get().getType(), tpSize);
+    if (const ShardingOption *option = getChosenOption(op)) {
+      cost += model.compute(op, *option, tpSize);
+      for (auto &[value, sharding] : option->captures)
+        cost += model.reshard(getSharding(value), sharding, value.getType(),
+                              tpSize);
+    }
+    for (Value result : op->getResults())
+      cost += model.memory(getSharding(result), result.getType(), tpSize);
+  }
+  return cost;
+}
+
+//===----------------------------------------------------------------------===//
+// Sequence parallelism
+//===----------------------------------------------------------------------===//
+
+/// The dimension a partial value of `type` is scattered along to make token
+/// shards: from the last-but-one dimension outwards, the first that divides
+/// by `p` (the tokens of [T, E], the sequence of [B, S, E]); never the last
+/// (hidden) dimension, which the norms reduce over.
+static std::optional<int64_t> getTokenDim(Type type, int64_t p) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || tensor.getRank() < 2)
+    return std::nullopt;
+  for (int64_t d = tensor.getRank() - 2; d >= 0; --d)
+    if (!tensor.isDynamicDim(d) && tensor.getDimSize(d) % p == 0)
+      return d;
+  return std::nullopt;
+}
+
+bool ShardingSolver::moveToTokenShards(Operation *op,
+                                       llvm::DenseSet<Value> &tokenShards) {
+  auto it = states.find(op);
+  // Weight ops keep their form (a column layer wants its whole input: the
+  // all_gather goes there).
+  if (it == states.end() || it->second.fixed || problem.isWeightOpLike(op))
+    return false;
+  OpState &state = it->second;
+  for (unsigned i = 0, e = state.candidates.size(); i < e; ++i) {
+    const ShardingOption &candidate = option(op, i);
+    bool reads = false, ok = true;
+    for (auto [j, operand] : llvm::enumerate(op->getOperands())) {
+      if (!isa<RankedTensorType>(operand.getType()))
+        continue;
+      ShardingAttr have = getSharding(operand);
+      ShardingAttr want = candidate.operands[j];
+      if (have.isPartial()) {
+        // The all_reduce becomes a reduce_scatter over the tokens.
+        std::optional<int64_t> dim = getTokenDim(operand.getType(), tpSize);
+        ok &= want.isSplit() && !want.isSegmented() &&
+              want.getGranule() == 1 && dim && want.getDim() == *dim;
+        reads = true;
+      } else if (have.isSplit()) {
+        ok &= want == have; // no communication
+        reads |= tokenShards.contains(operand);
+      } else {
+        ok &= !want.isPartial(); // a local slice of a whole value
+      }
+    }
+    for (auto &[value, sharding] : candidate.captures) {
+      ShardingAttr have = getSharding(value);
+      ok &= have == sharding || have.isReplicated();
+    }
+    // Its results stay token shards (or, for a sum over the tokens such as
+    // a norm's weight gradient, partial: a small all_reduce).
+    for (ShardingAttr result : candidate.results)
+      ok &= !result.isReplicated();
+    if (!ok || !reads)
+      continue;
+    state.chosen = i;
+    for (auto [result, sharding] :
+         llvm::zip(op->getResults(), candidate.results))
+      if (sharding.isSplit())
+        tokenShards.insert(result);
+    return true;
+  }
+  return false;
+}
+
+void ShardingSolver::applySequenceParallel() {
+  // Ops in program order: a value's producer moves before its users look.
+  using Entry = std::pair<unsigned, Operation *>;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;
+  llvm::DenseSet<Operation *> queued;
+  auto push = [&](Operation *user) {
+    Operation *top = body->findAncestorOpInBlock(*user);
+    if (top && states.count(top) && queued.insert(top).second)
+      queue.push({problem.getIndex(top), top});
+  };
+  // Seeds: the users that reduce a partial value whole (an all_reduce).
+  for (Operation *op : problem.getOps())
+    for (Value result : op->getResults())
+      if (getSharding(result).isPartial())
+        for (OpOperand &use : result.getUses())
+          if (getDemand(use).isReplicated())
+            push(use.getOwner());
+  llvm::DenseSet<Value> tokenShards;
+  while (!queue.empty()) {
+    Operation *op = queue.top().second;
+    queue.pop();
+    if (!moveToTokenShards(op, tokenShards))
+      continue;
+    for (Value result : op->getResults())
+      if (tokenShards.contains(result))
+        for (Operation *user : result.getUsers())
+          push(user);
+  }
+}
