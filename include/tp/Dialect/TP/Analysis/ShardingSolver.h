@@ -83,10 +83,17 @@ private:
   }
   /// Sequence parallelism, on the solved choices (see SolverOptions).
   void applySequenceParallel();
-  /// Moves `op` onto token shards if one of its options keeps every token
-  /// shard it reads (`tokenShards`) or scatters a partial operand over its
-  /// tokens, with no other communication; true if it moved.
-  bool moveToTokenShards(Operation *op, llvm::DenseSet<Value> &tokenShards);
+  /// The option that puts `op` on token shards: it keeps every split
+  /// operand as it is and reads a token shard (`tokenShards`) or scatters a
+  /// partial operand over its tokens, with no other communication.
+  std::optional<unsigned>
+  findTokenOption(Operation *op,
+                  const llvm::DenseSet<Value> &tokenShards) const;
+  /// Puts back the ops at the region's edge whose token shard inputs are
+  /// gathered anyway for whole users outside it (`previous`: each moved
+  /// op's choice before).
+  void pruneTokenShards(llvm::DenseMap<Operation *, unsigned> &previous,
+                        llvm::DenseSet<Value> &tokenShards);
   /// Fixes `op` to what its annotation asks for, or reports why it cannot.
   LogicalResult applyAnnotation(Operation *op, const AnnotationMatch &match,
                                 OpState &state);

@@ -197,32 +197,16 @@ std::optional<WeightOp> Planner::matchWeightOp(Operation *op) {
   if (!has(ParallelKind::Column) && !has(ParallelKind::Row))
     return std::nullopt;
   auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-  if (!linalgOp || linalgOp.getNumDpsInputs() != 2)
+  std::optional<unsigned> activation =
+      linalgOp ? getActivationOperand(linalgOp) : std::nullopt;
+  if (!activation)
     return std::nullopt;
-  FailureOr<linalg::ContractionDimensions> dims =
-      linalg::inferContractionDims(linalgOp);
-  if (failed(dims))
-    return std::nullopt;
-  auto usesM = [&](OpOperand *operand) {
-    AffineMap map = linalgOp.getMatchingIndexingMap(operand);
-    return llvm::any_of(dims->m,
-                        [&](unsigned m) { return map.isFunctionOfDim(m); });
-  };
-  OpOperand *lhs = linalgOp.getDpsInputOperand(0);
-  OpOperand *rhs = linalgOp.getDpsInputOperand(1);
-  OpOperand *weight = nullptr, *activation = nullptr;
-  if (!usesM(rhs) && usesM(lhs)) {
-    weight = rhs;
-    activation = lhs;
-  } else if (!usesM(lhs) && usesM(rhs)) {
-    weight = lhs;
-    activation = rhs;
-  }
-  if (!weight || !isParameter(weight->get()))
+  Value weightValue = op->getOperand(*activation == 0 ? 1 : 0);
+  if (!isParameter(weightValue))
     return std::nullopt;
   WeightOp w;
-  w.activation = activation->getOperandNumber();
-  w.weight = weight->get();
+  w.activation = *activation;
+  w.weight = weightValue;
   w.weightBytes = static_cast<int64_t>(CostModel::getBytes(w.weight.getType()));
   return w;
 }

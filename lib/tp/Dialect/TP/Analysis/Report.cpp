@@ -89,24 +89,12 @@ static SmallVector<Value> getWeightOperands(Operation *op, int64_t tpSize,
         return weights;
       }
   }
+  // The other input of a contraction whose activation is one of its inputs.
   auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-  if (!linalgOp || linalgOp.getNumDpsInputs() != 2)
+  if (!linalgOp)
     return weights;
-  FailureOr<linalg::ContractionDimensions> dims =
-      linalg::inferContractionDims(linalgOp);
-  if (failed(dims))
-    return weights;
-  auto usesM = [&](OpOperand *operand) {
-    AffineMap map = linalgOp.getMatchingIndexingMap(operand);
-    return llvm::any_of(dims->m,
-                        [&](unsigned m) { return map.isFunctionOfDim(m); });
-  };
-  OpOperand *lhs = linalgOp.getDpsInputOperand(0);
-  OpOperand *rhs = linalgOp.getDpsInputOperand(1);
-  if (usesM(lhs) && !usesM(rhs))
-    weights.push_back(rhs->get());
-  else if (usesM(rhs) && !usesM(lhs))
-    weights.push_back(lhs->get());
+  if (std::optional<unsigned> activation = getActivationOperand(linalgOp))
+    weights.push_back(op->getOperand(*activation == 0 ? 1 : 0));
   return weights;
 }
 

@@ -21,8 +21,8 @@ static constexpr unsigned kMaxSweeps = 16;
 
 ShardingSolver::ShardingSolver(const ShardingProblem &problem,
                                SolverOptions options)
-    : problem(problem), options(options), body(problem.getBody()), tpSize(problem.getTPSize()),
-      model(problem.getCostModel()) {}
+    : problem(problem), options(options), body(problem.getBody()),
+      tpSize(problem.getTPSize()), model(problem.getCostModel()) {}
 
 LogicalResult ShardingSolver::initialize() {
   bool ok = true;
@@ -363,15 +363,17 @@ static std::optional<int64_t> getTokenDim(Type type, int64_t p) {
   return std::nullopt;
 }
 
-bool ShardingSolver::moveToTokenShards(Operation *op,
-                                       llvm::DenseSet<Value> &tokenShards) {
+std::optional<unsigned> ShardingSolver::findTokenOption(
+    Operation *op, const llvm::DenseSet<Value> &tokenShards) const {
   auto it = states.find(op);
   // Weight ops keep their form (a column layer wants its whole input: the
   // all_gather goes there).
   if (it == states.end() || it->second.fixed || problem.isWeightOpLike(op))
-    return false;
-  OpState &state = it->second;
+    return std::nullopt;
+  const OpState &state = it->second;
   for (unsigned i = 0, e = state.candidates.size(); i < e; ++i) {
+    if (i == state.chosen)
+      continue;
     const ShardingOption &candidate = option(op, i);
     bool reads = false, ok = true;
     for (auto [j, operand] : llvm::enumerate(op->getOperands())) {
@@ -382,8 +384,8 @@ bool ShardingSolver::moveToTokenShards(Operation *op,
       if (have.isPartial()) {
         // The all_reduce becomes a reduce_scatter over the tokens.
         std::optional<int64_t> dim = getTokenDim(operand.getType(), tpSize);
-        ok &= want.isSplit() && !want.isSegmented() &&
-              want.getGranule() == 1 && dim && want.getDim() == *dim;
+        ok &= want.isSplit() && !want.isSegmented() && want.getGranule() == 1 &&
+              dim && want.getDim() == *dim;
         reads = true;
       } else if (have.isSplit()) {
         ok &= want == have; // no communication
@@ -400,44 +402,116 @@ bool ShardingSolver::moveToTokenShards(Operation *op,
     // a norm's weight gradient, partial: a small all_reduce).
     for (ShardingAttr result : candidate.results)
       ok &= !result.isReplicated();
-    if (!ok || !reads)
-      continue;
-    state.chosen = i;
-    for (auto [result, sharding] :
-         llvm::zip(op->getResults(), candidate.results))
-      if (sharding.isSplit())
-        tokenShards.insert(result);
-    return true;
+    if (ok && reads)
+      return i;
   }
-  return false;
+  return std::nullopt;
 }
 
 void ShardingSolver::applySequenceParallel() {
-  // Ops in program order: a value's producer moves before its users look.
+  // A policy the user asked for, not a cost decision: the cost model would
+  // keep every all_reduce (a reduce_scatter + all_gather pair moves the same
+  // bytes with twice the latency, and the activation memory it saves weighs
+  // little), and the backward's norms would stay whole for the small
+  // all_reduces of their weights' gradients, which Megatron-SP accepts.
+  //
+  // 1. Seeds: the users that reduce a partial value whole move together (the
+  //    value is reduce-scattered once), if each has a token option.
+  // 2. Growth, in program order: every user of a token shard that keeps it
+  //    (findTokenOption) moves too.
+  // 3. Pruning: an op at the edge (no user of its results moved) whose token
+  //    shard inputs are gathered anyway for a whole user outside goes back
+  //    (a transpose of a norm's output feeding a weight gradient: it would
+  //    gather its own result again).
+  llvm::DenseMap<Operation *, unsigned> previous; // moved op -> old choice
+  llvm::DenseSet<Value> tokenShards;
+  auto move = [&](Operation *op, unsigned candidate) {
+    previous.try_emplace(op, states[op].chosen);
+    states[op].chosen = candidate;
+    for (auto [result, sharding] :
+         llvm::zip(op->getResults(), option(op, candidate).results))
+      if (sharding.isSplit())
+        tokenShards.insert(result);
+  };
   using Entry = std::pair<unsigned, Operation *>;
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;
   llvm::DenseSet<Operation *> queued;
-  auto push = [&](Operation *user) {
-    Operation *top = body->findAncestorOpInBlock(*user);
-    if (top && states.count(top) && queued.insert(top).second)
-      queue.push({problem.getIndex(top), top});
-  };
-  // Seeds: the users that reduce a partial value whole (an all_reduce).
-  for (Operation *op : problem.getOps())
-    for (Value result : op->getResults())
-      if (getSharding(result).isPartial())
-        for (OpOperand &use : result.getUses())
-          if (getDemand(use).isReplicated())
-            push(use.getOwner());
-  llvm::DenseSet<Value> tokenShards;
-  while (!queue.empty()) {
-    Operation *op = queue.top().second;
-    queue.pop();
-    if (!moveToTokenShards(op, tokenShards))
-      continue;
+  auto pushUsers = [&](Operation *op) {
     for (Value result : op->getResults())
       if (tokenShards.contains(result))
         for (Operation *user : result.getUsers())
-          push(user);
+          if (Operation *top = body->findAncestorOpInBlock(*user))
+            if (states.count(top) && queued.insert(top).second)
+              queue.push({problem.getIndex(top), top});
+  };
+  for (Operation *op : problem.getOps())
+    for (Value result : op->getResults()) {
+      if (!getSharding(result).isPartial())
+        continue;
+      SmallVector<Operation *, 4> group;
+      for (OpOperand &use : result.getUses())
+        if (getDemand(use).isReplicated())
+          if (Operation *top = body->findAncestorOpInBlock(*use.getOwner()))
+            if (!llvm::is_contained(group, top))
+              group.push_back(top);
+      SmallVector<std::pair<Operation *, unsigned>, 4> moves;
+      for (Operation *user : group)
+        if (std::optional<unsigned> candidate =
+                findTokenOption(user, tokenShards))
+          moves.push_back({user, *candidate});
+      if (group.empty() || moves.size() != group.size())
+        continue;
+      for (auto [user, candidate] : moves)
+        move(user, candidate);
+      for (Operation *user : group)
+        pushUsers(user);
+    }
+  while (!queue.empty()) {
+    Operation *op = queue.top().second;
+    queue.pop();
+    if (previous.count(op))
+      continue;
+    if (std::optional<unsigned> candidate = findTokenOption(op, tokenShards)) {
+      move(op, *candidate);
+      pushUsers(op);
+    }
+  }
+  pruneTokenShards(previous, tokenShards);
+}
+
+void ShardingSolver::pruneTokenShards(
+    llvm::DenseMap<Operation *, unsigned> &previous,
+    llvm::DenseSet<Value> &tokenShards) {
+  auto moved = [&](Operation *user) {
+    Operation *top = body->findAncestorOpInBlock(*user);
+    return top && previous.count(top);
+  };
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (Operation *op : llvm::reverse(problem.getOps())) {
+      auto it = previous.find(op);
+      if (it == previous.end())
+        continue;
+      bool edge = llvm::none_of(op->getUsers(), moved);
+      const ShardingOption &whole = option(op, it->second);
+      bool shared = true, scatters = false;
+      for (auto [i, operand] : llvm::enumerate(op->getOperands())) {
+        scatters |= getSharding(operand).isPartial();
+        if (!tokenShards.contains(operand))
+          continue;
+        // Is the operand wanted whole by a user outside the region?
+        shared &= llvm::any_of(operand.getUses(), [&](OpOperand &use) {
+          return !moved(use.getOwner()) && getDemand(use) == whole.operands[i];
+        });
+      }
+      if (!edge || scatters || !shared)
+        continue;
+      states[op].chosen = it->second;
+      for (Value result : op->getResults())
+        tokenShards.erase(result);
+      previous.erase(it);
+      changed = true;
+    }
   }
 }
