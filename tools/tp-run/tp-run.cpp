@@ -207,6 +207,11 @@ static cl::opt<bool> shardedResults(
     cl::desc("Return split results as each rank's shard (no all_gather in "
              "the program); an --output ending in .shards keeps them as "
              "per-rank files, any other is assembled whole by the launcher"));
+static cl::opt<bool> unpackArguments(
+    "unpack-arguments", cl::init(true),
+    cl::desc("An argument the model only cuts into pieces (a packed weight "
+             "buffer) is given to each rank as its shards of the pieces "
+             "(tp-unpack-arguments); =false sends it whole"));
 static cl::opt<double> minWeightFraction(
     "min-weight-fraction",
     cl::desc("Planner: weights below this fraction of the largest weight "
@@ -1139,6 +1144,7 @@ int main(int argc, char **argv) {
   options.plan = plan;
   options.uneven = uneven;
   options.shardedResults = shardedResults;
+  options.unpackArguments = unpackArguments;
   options.minWeightFraction = minWeightFraction;
   options.dotPath = dotFile;
   options.onPhase = [&](StringRef phase) {
@@ -1167,6 +1173,8 @@ int main(int argc, char **argv) {
   if (check) {
     tp_run::CompileOptions refOptions = options;
     refOptions.tpSize = 1;
+    // The reference reads packed arguments whole: a check of the pieces too.
+    refOptions.unpackArguments = false;
     refOptions.partitionedPath.clear();
     refOptions.dotPath.clear();
     refOptions.onPartitioned = nullptr;

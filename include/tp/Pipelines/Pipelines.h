@@ -65,6 +65,13 @@ struct TPOptions : public PassPipelineOptions<TPOptions> {
       llvm::cl::desc("Return split results as each rank's shard instead of "
                      "whole"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> unpackArguments{
+      *this, "unpack-arguments",
+      llvm::cl::desc("Run tp-unpack-arguments first: an argument the program "
+                     "only cuts into pieces becomes one argument per piece "
+                     "(the signature changes; tp.original_arguments says "
+                     "how)"),
+      llvm::cl::init(false)};
   // CPU target only (tp-cpu-pipeline).
   PassOptions::Option<CPUGemm> gemm{
       *this, "gemm",
@@ -105,7 +112,8 @@ struct TPOptions : public PassPipelineOptions<TPOptions> {
 };
 
 /// tp-partition, then cleanups (canonicalize, CSE): the per-rank program with
-/// tp collectives on tensors.
+/// tp collectives on tensors. With `unpack-arguments=true`,
+/// tp-unpack-arguments runs first.
 void buildTPPartitionPipeline(OpPassManager &pm, const TPOptions &options);
 
 /// From a partitioned module to the LLVM dialect for the CPU target:

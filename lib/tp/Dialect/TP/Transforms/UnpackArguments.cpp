@@ -204,8 +204,9 @@ LogicalResult unpackFunction(func::FuncOp func) {
                               << " stays: " << why << "\n");
       // An argument that is sliced but also used otherwise is worth a word:
       // it stays whole on every rank.
-      bool sliced = llvm::any_of(arg.getUsers(), [](Operation *user) {
-        return isa<tensor::ExtractSliceOp>(user);
+      bool sliced = llvm::any_of(arg.getUsers(), [&](Operation *user) {
+        auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
+        return slice && slice.getSource() == arg;
       });
       if (sliced)
         emitRemark(arg.getLoc())
