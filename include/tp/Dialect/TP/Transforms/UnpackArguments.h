@@ -5,8 +5,8 @@
 // What tp-unpack-arguments records on a function whose packed arguments it
 // replaced by their pieces, read by tp-emit-manifest:
 //
-//   tp.original_arguments = [ORIGINAL, ...]   one per argument the caller passes
-//   ORIGINAL = {arg = I}                       passed on as argument I
+//   tp.original_arguments = [ORIGINAL, ...]  (one per argument passed)
+//   ORIGINAL = {arg = I}                      (passed on as argument I)
 //            | {type = tensor<...>, pieces = [PIECE, ...]}
 //   PIECE    = {arg = I, offset = O, shape = array<i64: ...>,
 //               strides = array<i64: ...>}

@@ -13,9 +13,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "tp/Dialect/TP/Transforms/UnpackArguments.h"
 #include "tp/Dialect/TP/IR/TPDialect.h"
 #include "tp/Dialect/TP/Transforms/Passes.h"
-#include "tp/Dialect/TP/Transforms/UnpackArguments.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -144,8 +144,7 @@ findPieces(BlockArgument arg, const DenseMap<Operation *, unsigned> &order,
   for (OpOperand &use : arg.getUses()) {
     auto slice = dyn_cast<tensor::ExtractSliceOp>(use.getOwner());
     if (!slice || slice.getSource() != arg) {
-      why = ("'" + use.getOwner()->getName().getStringRef() +
-             "' uses it whole")
+      why = ("'" + use.getOwner()->getName().getStringRef() + "' uses it whole")
                 .str();
       return failure();
     }
@@ -209,9 +208,8 @@ LogicalResult unpackFunction(func::FuncOp func) {
         return slice && slice.getSource() == arg;
       });
       if (sliced)
-        emitRemark(arg.getLoc())
-            << "argument #" << arg.getArgNumber()
-            << " is sliced but stays whole: " << why;
+        emitRemark(arg.getLoc()) << "argument #" << arg.getArgNumber()
+                                 << " is sliced but stays whole: " << why;
       continue;
     }
     piecesOf[arg.getArgNumber()] = std::move(*pieces);
@@ -231,9 +229,9 @@ LogicalResult unpackFunction(func::FuncOp func) {
   SmallVector<Location> newLocs;
   for (unsigned i = 0; i < numOriginal; ++i) {
     BlockArgument arg = body.getArgument(i);
-    DictionaryAttr attrs =
-        i < oldArgAttrs.size() && oldArgAttrs[i] ? oldArgAttrs[i]
-                                                 : b.getDictionaryAttr({});
+    DictionaryAttr attrs = i < oldArgAttrs.size() && oldArgAttrs[i]
+                               ? oldArgAttrs[i]
+                               : b.getDictionaryAttr({});
     if (piecesOf[i].empty()) {
       originals.push_back(b.getDictionaryAttr(
           {b.getNamedAttr("arg", b.getI64IntegerAttr(newTypes.size()))}));
@@ -283,8 +281,7 @@ LogicalResult unpackFunction(func::FuncOp func) {
   func.setFunctionType(
       FunctionType::get(ctx, newTypes, func.getFunctionType().getResults()));
   func.setAllArgAttrs(newArgAttrs);
-  func->setAttr(kOriginalArgumentsAttrName,
-                b.getArrayAttr(originals));
+  func->setAttr(kOriginalArgumentsAttrName, b.getArrayAttr(originals));
   return success();
 }
 
