@@ -201,8 +201,8 @@ void testManifest() {
   };
   std::string base = exampleManifest;
   expectError("{\"format\": \"tp-manifest\"", "malformed JSON: line 1");
-  expectError(replace(base, "\"version\": 1", "\"version\": 2"),
-              "unsupported manifest version 2");
+  expectError(replace(base, "\"version\": 1", "\"version\": 3"),
+              "unsupported manifest version 3");
   expectError(replace(base, "\"entry\": \"mlp\",", ""),
               "missing field \"entry\"");
   expectError(replace(base, "\"tp_size\": 4", "\"tp_size\": \"4\""),
@@ -569,6 +569,97 @@ void testShardSets() {
 }
 } // namespace
 
+/// A packed input of 40 f32 elements cut into two pieces: argument 0, the
+/// [4, 3] view at element 2 with strides [6, 2] (split on dim 1 over 3 ranks),
+/// and argument 1, the [2, 4] rows at element 24 (split on dim 0 over 3
+/// ranks: padded); argument 2 is a second input, whole.
+const char *packedManifest = R"({"format": "tp-manifest", "version": 2,
+  "entry": "f", "tp_size": 3, "target": "cpu",
+  "args": [
+    {"dtype": "f32", "global_shape": [4, 3], "local_shape": [4, 1],
+     "sharding": {"kind": "split", "dim": 1}},
+    {"dtype": "f32", "global_shape": [2, 4], "local_shape": [1, 4],
+     "sharding": {"kind": "split", "dim": 0}},
+    {"dtype": "i64", "global_shape": [2], "local_shape": [2],
+     "sharding": {"kind": "replicated"}}],
+  "results": [
+    {"dtype": "f32", "global_shape": [2], "local_shape": [2],
+     "sharding": {"kind": "replicated"}}],
+  "inputs": [
+    {"dtype": "f32", "shape": [40], "pieces": [
+      {"arg": 0, "offset": 2, "strides": [6, 2]},
+      {"arg": 1, "offset": 24, "strides": [4, 1]}]},
+    {"dtype": "i64", "shape": [2], "arg": 2}]})";
+
+void testPackedInputs() {
+  test::context() = "packed inputs";
+  Manifest m;
+  std::string error;
+  TP_CHECK_MSG(parseManifest(packedManifest, m, error), error);
+  TP_CHECK(m.inputs.size() == 2 && m.inputs[0].isPacked() &&
+           !m.inputs[1].isPacked() && m.hasPackedInputs());
+  TP_CHECK(m.sourceOf(1) == std::make_pair(size_t(0), 1));
+  TP_CHECK(m.sourceOf(2) == std::make_pair(size_t(1), -1));
+  // A version 1 manifest: every argument whole, in order.
+  Manifest plain;
+  TP_CHECK_MSG(parseManifest(exampleManifest, plain, error), error);
+  TP_CHECK(plain.inputs.size() == 4 && !plain.hasPackedInputs() &&
+           plain.sourceOf(3) == std::make_pair(size_t(3), -1));
+
+  // Each rank's shard of each piece, against the view element by element.
+  float input[40];
+  for (int i = 0; i < 40; ++i)
+    input[i] = float(i);
+  for (int rank = 0; rank < 3; ++rank) {
+    float shard0[4], shard1[4];
+    int64_t read0 = extractViewShard(input, TP_F32, 2, {6, 2}, m.args[0],
+                                     rank, shard0);
+    for (int i = 0; i < 4; ++i)
+      TP_CHECK(shard0[i] == float(2 + 6 * i + 2 * rank));
+    TP_CHECK(read0 == 4);
+    int64_t read1 = extractViewShard(input, TP_F32, 24, {4, 1}, m.args[1],
+                                     rank, shard1);
+    for (int j = 0; j < 4; ++j)
+      TP_CHECK(shard1[j] == (rank < 2 ? float(24 + 4 * rank + j) : 0.0f));
+    TP_CHECK(read1 == (rank < 2 ? 4 : 0));
+  }
+  // bf16 arguments from f32 data, and a view whose rows wrap (a run that
+  // crosses rows of the view).
+  TensorSpec bf16 = makeSpec(TP_BF16, {2, 3}, {2, 3}, ShardKind::Replicated);
+  uint16_t halves[6];
+  TP_CHECK(extractViewShard(input, TP_F32, 1, {10, 3}, bf16, 0, halves) == 6);
+  float back[6];
+  TP_CHECK(convertElements(halves, TP_BF16, back, TP_F32, 6));
+  const float expected[6] = {1, 4, 7, 11, 14, 17};
+  TP_CHECK(std::memcmp(back, expected, sizeof(back)) == 0);
+
+  auto expectError = [](std::string from, std::string to, const char *part) {
+    std::string text = packedManifest;
+    size_t at = text.find(from);
+    TP_CHECK_MSG(at != std::string::npos, "test bug: " + from);
+    text.replace(at, from.size(), to);
+    Manifest manifest;
+    std::string message;
+    TP_CHECK_MSG(!parseManifest(text, manifest, message), text);
+    TP_CHECK_CONTAINS(message, part);
+  };
+  expectError("\"offset\": 24", "\"offset\": 33",
+              "inputs[0].pieces[1]: the view of argument 1 reaches outside "
+              "the input's 40 elements");
+  expectError("\"strides\": [6, 2]", "\"strides\": [6]",
+              "inputs[0].pieces[0].strides: expected one stride per dimension");
+  expectError("{\"arg\": 1, \"offset\"", "{\"arg\": 0, \"offset\"",
+              "inputs[0].pieces[1].arg: argument 0 is fed twice");
+  expectError("\"shape\": [2], \"arg\": 2", "\"shape\": [3], \"arg\": 2",
+              "inputs[1]: differs from argument 2's dtype and global_shape");
+  expectError(", \"arg\": 2}", ", \"arg\": 7}",
+              "inputs[1].arg: argument index 7 is out of range");
+  expectError("\"version\": 2", "\"version\": 1",
+              "inputs: needs manifest version 2");
+  expectError(",\n    {\"dtype\": \"i64\", \"shape\": [2], \"arg\": 2}", "",
+              "inputs: argument 2 is fed by no input");
+}
+
 int main() {
   testBf16();
   testF16();
@@ -577,6 +668,7 @@ int main() {
   testJson();
   testManifest();
   testHostLayout();
+  testPackedInputs();
   testShardSets();
   return test::testResult("runtime unit tests");
 }

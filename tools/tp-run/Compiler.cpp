@@ -164,8 +164,15 @@ LogicalResult tp_run::compileModel(ModuleOp module,
     if (options.onPhase)
       options.onPhase(name);
   };
-  // Plan.
+  // Unpack (part of planning: the pieces of packed arguments become the
+  // arguments the planner splits).
   auto start = std::chrono::steady_clock::now();
+  if (options.unpackArguments) {
+    PassManager pm(ctx);
+    pm.addPass(tp::createTPUnpackArguments());
+    if (failed(pm.run(*copy)))
+      return failure();
+  }
   if (options.plan) {
     phase("plan");
     PassManager pm(ctx);

@@ -35,6 +35,9 @@ struct CompileOptions {
   std::string cpu = "native";
   /// If set, the partitioned module (tensor level) is written here.
   std::string partitionedPath;
+  /// Run tp-unpack-arguments first: a packed argument's pieces become
+  /// arguments and each rank is given only its shards of them.
+  bool unpackArguments = true;
   /// Run tp-plan first (the model has no annotations).
   bool plan = false;
   /// Uneven-size policy.

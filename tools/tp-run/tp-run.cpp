@@ -213,6 +213,11 @@ static cl::opt<bool> sequenceParallel(
              "tokens instead of each all_reduce, norms and residual adds on "
              "token shards (same bytes, 1/tp of the activations between "
              "blocks)"));
+static cl::opt<bool> unpackArguments(
+    "unpack-arguments", cl::init(true),
+    cl::desc("An argument the model only cuts into pieces (a packed weight "
+             "buffer) is given to each rank as its shards of the pieces "
+             "(tp-unpack-arguments); =false sends it whole"));
 static cl::opt<double> minWeightFraction(
     "min-weight-fraction",
     cl::desc("Planner: weights below this fraction of the largest weight "
@@ -1146,6 +1151,7 @@ int main(int argc, char **argv) {
   options.uneven = uneven;
   options.shardedResults = shardedResults;
   options.sequenceParallel = sequenceParallel;
+  options.unpackArguments = unpackArguments;
   options.minWeightFraction = minWeightFraction;
   options.dotPath = dotFile;
   options.onPhase = [&](StringRef phase) {
@@ -1174,6 +1180,8 @@ int main(int argc, char **argv) {
   if (check) {
     tp_run::CompileOptions refOptions = options;
     refOptions.tpSize = 1;
+    // The reference reads packed arguments whole: a check of the pieces too.
+    refOptions.unpackArguments = false;
     refOptions.partitionedPath.clear();
     refOptions.dotPath.clear();
     refOptions.onPartitioned = nullptr;

@@ -71,6 +71,13 @@ struct TPOptions : public PassPipelineOptions<TPOptions> {
                      "the tokens instead of all_reduce, token-wise ops on "
                      "token shards"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> unpackArguments{
+      *this, "unpack-arguments",
+      llvm::cl::desc("Run tp-unpack-arguments first: an argument the program "
+                     "only cuts into pieces becomes one argument per piece "
+                     "(the signature changes; tp.original_arguments says "
+                     "how)"),
+      llvm::cl::init(false)};
   // CPU target only (tp-cpu-pipeline).
   PassOptions::Option<CPUGemm> gemm{
       *this, "gemm",
@@ -111,7 +118,8 @@ struct TPOptions : public PassPipelineOptions<TPOptions> {
 };
 
 /// tp-partition, then cleanups (canonicalize, CSE): the per-rank program with
-/// tp collectives on tensors.
+/// tp collectives on tensors. With `unpack-arguments=true`,
+/// tp-unpack-arguments runs first.
 void buildTPPartitionPipeline(OpPassManager &pm, const TPOptions &options);
 
 /// From a partitioned module to the LLVM dialect for the CPU target:

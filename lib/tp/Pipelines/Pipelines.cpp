@@ -63,6 +63,10 @@ void mlir::tp::buildTPPartitionPipeline(OpPassManager &pm,
   partition.uneven = options.uneven;
   partition.shardedResults = options.shardedResults;
   partition.sequenceParallel = options.sequenceParallel;
+  // Pieces of packed arguments become arguments before the partitioner
+  // gives every argument its sharding.
+  if (options.unpackArguments)
+    pm.addPass(createTPUnpackArguments());
   pm.addPass(createTPPartition(partition));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -105,6 +105,64 @@ void extractShard(const void *full, tp_dtype fullType, const TensorSpec &spec,
                     piece.count);
 }
 
+int64_t extractViewShard(const void *input, tp_dtype inputType, int64_t offset,
+                         const std::vector<int64_t> &strides,
+                         const TensorSpec &spec, int rank, void *dst) {
+  const size_t inSize = rt::dtypeSize(inputType);
+  const size_t outSize = rt::dtypeSize(spec.dtype);
+  const auto *in = static_cast<const unsigned char *>(input);
+  auto *out = static_cast<unsigned char *>(dst);
+  const std::vector<int64_t> &shape = spec.globalShape;
+  std::vector<ShardPiece> pieces = shardPieces(spec, rank);
+  int64_t covered = 0;
+  for (const ShardPiece &piece : pieces)
+    covered += piece.count;
+  if (covered < spec.localElements())
+    std::memset(dst, 0, size_t(spec.localElements()) * outSize);
+  if (shape.empty()) { // a scalar view
+    if (!pieces.empty())
+      convertElements(in + size_t(offset) * inSize, inputType, out,
+                      spec.dtype, 1);
+    return covered;
+  }
+  const size_t rankOf = shape.size();
+  const int64_t innerSize = shape.back(), innerStride = strides.back();
+  std::vector<int64_t> index(rankOf);
+  for (const ShardPiece &piece : pieces) {
+    // The run's first element of the view, as an index.
+    int64_t linear = piece.source;
+    for (size_t d = rankOf; d-- > 0;) {
+      index[d] = shape[d] ? linear % shape[d] : 0;
+      linear = shape[d] ? linear / shape[d] : 0;
+    }
+    int64_t target = piece.target, left = piece.count;
+    while (left > 0) {
+      int64_t at = offset;
+      for (size_t d = 0; d < rankOf; ++d)
+        at += index[d] * strides[d];
+      int64_t run = std::min(left, innerSize - index.back());
+      if (innerStride == 1) {
+        convertElements(in + size_t(at) * inSize, inputType,
+                        out + size_t(target) * outSize, spec.dtype, run);
+      } else {
+        for (int64_t e = 0; e < run; ++e)
+          convertElements(in + size_t(at + e * innerStride) * inSize,
+                          inputType, out + size_t(target + e) * outSize,
+                          spec.dtype, 1);
+      }
+      target += run;
+      left -= run;
+      // Next row of the view.
+      index.back() += run;
+      for (size_t d = rankOf - 1; d > 0 && index[d] == shape[d]; --d) {
+        index[d] = 0;
+        ++index[d - 1];
+      }
+    }
+  }
+  return covered;
+}
+
 void copyStridedToContiguous(const void *base, int64_t offset,
                              const int64_t *sizes, const int64_t *strides,
                              int rank, size_t elementSize, void *dst) {

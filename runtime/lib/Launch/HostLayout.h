@@ -52,6 +52,14 @@ std::vector<ShardPiece> shardPieces(const TensorSpec &spec, int rank);
 void extractShard(const void *full, tp_dtype fullType, const TensorSpec &spec,
                   int rank, void *dst);
 
+/// extractShard for a tensor that is a strided view of `input` (a piece of a
+/// packed input): the view starts at element `offset` of `input` and has
+/// spec.globalShape and these element strides. Reads only the rank's shard
+/// of the view; returns the number of elements read.
+int64_t extractViewShard(const void *input, tp_dtype inputType, int64_t offset,
+                         const std::vector<int64_t> &strides,
+                         const TensorSpec &spec, int rank, void *dst);
+
 /// Copies the strided view (base + offset, sizes, strides; in elements) to
 /// contiguous row-major dst.
 void copyStridedToContiguous(const void *base, int64_t offset,

@@ -246,6 +246,118 @@ public:
     return true;
   }
 
+  /// "inputs" (version 2), or every argument whole.
+  bool inputs(const JsonValue &root, Manifest &m) {
+    const JsonValue *list = root.find("inputs");
+    m.inputs.clear();
+    if (!list) {
+      for (size_t i = 0; i < m.args.size(); ++i) {
+        InputSpec input;
+        input.dtype = m.args[i].dtype;
+        input.shape = m.args[i].globalShape;
+        input.arg = i;
+        m.inputs.push_back(std::move(input));
+      }
+      return true;
+    }
+    if (m.version < 2)
+      return fail("inputs", "needs manifest version 2");
+    if (list->kind != Kind::Array)
+      return fail("inputs", "expected an array");
+    std::vector<int> fed(m.args.size(), 0);
+    auto argIndex = [&](const JsonValue &object, const std::string &where,
+                        size_t &arg) {
+      int64_t index;
+      if (!integerField(object, where, "arg", index))
+        return false;
+      if (index < 0 || index >= int64_t(m.args.size()))
+        return fail(where + ".arg", "argument index " + std::to_string(index) +
+                                        " is out of range (" +
+                                        std::to_string(m.args.size()) +
+                                        " arguments)");
+      if (fed[size_t(index)]++)
+        return fail(where + ".arg", "argument " + std::to_string(index) +
+                                        " is fed twice");
+      arg = size_t(index);
+      return true;
+    };
+    for (size_t i = 0; i < list->array.size(); ++i) {
+      const JsonValue &value = list->array[i];
+      std::string where = "inputs[" + std::to_string(i) + "]";
+      if (value.kind != Kind::Object)
+        return fail(where, std::string("expected an object, got ") +
+                               value.kindName());
+      InputSpec input;
+      std::string dtype;
+      if (!stringField(value, where, "dtype", dtype))
+        return false;
+      if (!rt::parseDTypeName(dtype, input.dtype))
+        return fail(where + ".dtype", "unknown dtype \"" + dtype + "\"");
+      if (!shapeField(value, where, "shape", input.shape) ||
+          !checkBytes(where + ".shape", input.shape, input.dtype, 1,
+                      "its size in bytes"))
+        return false;
+      const JsonValue *pieces = value.find("pieces");
+      if (!pieces) {
+        if (!argIndex(value, where, input.arg))
+          return false;
+        const TensorSpec &arg = m.args[input.arg];
+        if (arg.dtype != input.dtype || arg.globalShape != input.shape)
+          return fail(where, "differs from argument " +
+                                 std::to_string(input.arg) + "'s dtype and "
+                                 "global_shape");
+        m.inputs.push_back(std::move(input));
+        continue;
+      }
+      if (pieces->kind != Kind::Array || pieces->array.empty())
+        return fail(where + ".pieces", "expected a non-empty array");
+      int64_t elements = npy::numElements(input.shape);
+      for (size_t k = 0; k < pieces->array.size(); ++k) {
+        const JsonValue &p = pieces->array[k];
+        std::string at = where + ".pieces[" + std::to_string(k) + "]";
+        if (p.kind != Kind::Object)
+          return fail(at, "expected an object");
+        InputPiece piece;
+        if (!argIndex(p, at, piece.arg) ||
+            !integerField(p, at, "offset", piece.offset) ||
+            !shapeField(p, at, "strides", piece.strides))
+          return false;
+        const TensorSpec &arg = m.args[piece.arg];
+        if (arg.dtype != input.dtype)
+          return fail(at, "argument " + std::to_string(piece.arg) +
+                              " has dtype " + rt::dtypeName(arg.dtype) +
+                              ", the input " + rt::dtypeName(input.dtype));
+        if (piece.strides.size() != arg.globalShape.size())
+          return fail(at + ".strides",
+                      "expected one stride per dimension of argument " +
+                          std::to_string(piece.arg) + "'s global_shape " +
+                          npy::formatShape(arg.globalShape));
+        // The view stays inside the input.
+        int64_t last = piece.offset, reach;
+        bool empty = false, wraps = false;
+        for (size_t d = 0; d < piece.strides.size(); ++d) {
+          int64_t size = arg.globalShape[d];
+          empty |= size == 0;
+          if (size > 0)
+            wraps |= __builtin_mul_overflow(size - 1, piece.strides[d],
+                                            &reach) ||
+                     __builtin_add_overflow(last, reach, &last);
+        }
+        if (!empty && (wraps || piece.offset < 0 || last >= elements))
+          return fail(at, "the view of argument " + std::to_string(piece.arg) +
+                              " reaches outside the input's " +
+                              std::to_string(elements) + " elements");
+        input.pieces.push_back(std::move(piece));
+      }
+      m.inputs.push_back(std::move(input));
+    }
+    for (size_t a = 0; a < fed.size(); ++a)
+      if (!fed[a])
+        return fail("inputs", "argument " + std::to_string(a) +
+                                  " is fed by no input");
+    return true;
+  }
+
   bool read(const JsonValue &root, Manifest &m) {
     if (root.kind != Kind::Object)
       return fail("", std::string("expected a JSON object, got ") +
@@ -257,10 +369,10 @@ public:
       return fail("format", "expected \"tp-manifest\", got \"" + format + "\"");
     if (!integerField(root, "", "version", m.version))
       return false;
-    if (m.version != 1)
+    if (m.version != 1 && m.version != 2)
       return fail("version", "unsupported manifest version " +
                                  std::to_string(m.version) +
-                                 " (this runtime reads version 1)");
+                                 " (this runtime reads versions 1 and 2)");
     if (!stringField(root, "", "entry", m.entry) ||
         !integerField(root, "", "tp_size", m.tpSize) ||
         !stringField(root, "", "target", m.target))
@@ -271,11 +383,36 @@ public:
       return fail("tp_size",
                   "must be at least 1, got " + std::to_string(m.tpSize));
     return tensors(root, "args", m.tpSize, m.args) &&
-           tensors(root, "results", m.tpSize, m.results);
+           tensors(root, "results", m.tpSize, m.results) && inputs(root, m);
   }
 };
 
 } // namespace
+
+TensorSpec InputSpec::asTensor() const {
+  TensorSpec spec;
+  spec.dtype = dtype;
+  spec.globalShape = spec.localShape = shape;
+  return spec;
+}
+
+std::pair<size_t, int> Manifest::sourceOf(size_t arg) const {
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].isPacked() && inputs[i].arg == arg)
+      return {i, -1};
+    for (size_t k = 0; k < inputs[i].pieces.size(); ++k)
+      if (inputs[i].pieces[k].arg == arg)
+        return {i, int(k)};
+  }
+  return {0, -1}; // unreachable for a parsed manifest
+}
+
+bool Manifest::hasPackedInputs() const {
+  for (const InputSpec &input : inputs)
+    if (input.isPacked())
+      return true;
+  return false;
+}
 
 int64_t TensorSpec::localElements() const {
   return npy::numElements(localShape);

@@ -9,6 +9,15 @@
 //                       | {"kind": "split", "dim": D[, "segments": [S...]
 //                          [, "replicated_segments": [I...]]]}
 //                       | {"kind": "partial", "reduction": "sum"|"max"|"min"}}
+// Version 2 adds "inputs", the tensors the caller passes when they are not
+// the entry function's arguments one for one (a packed argument cut into
+// pieces by tp-unpack-arguments):
+//   "inputs": [INPUT...]
+//   INPUT = {"dtype": "f32", "shape": [...], "arg": I}   argument I whole
+//         | {"dtype": "f32", "shape": [...], "pieces": [PIECE...]}
+//   PIECE = {"arg": I, "offset": O, "strides": [...]}
+// Argument I is then the strided view of the input that starts at element O
+// (row-major) with the argument's global_shape and these element strides.
 //
 //===----------------------------------------------------------------------===//
 
@@ -52,6 +61,27 @@ struct TensorSpec {
   int64_t globalElements() const;
 };
 
+/// A piece of a packed input: argument `arg` is the view of the input that
+/// starts at element `offset` and has the argument's global shape and these
+/// element strides.
+struct InputPiece {
+  size_t arg = 0;
+  int64_t offset = 0;
+  std::vector<int64_t> strides;
+};
+
+/// A tensor the caller passes: one argument whole, or pieces.
+struct InputSpec {
+  tp_dtype dtype = TP_F32;
+  std::vector<int64_t> shape;
+  size_t arg = 0;                 ///< when pieces is empty
+  std::vector<InputPiece> pieces; ///< a packed input
+
+  bool isPacked() const { return !pieces.empty(); }
+  /// As a replicated tensor (for checks written for arguments).
+  TensorSpec asTensor() const;
+};
+
 struct Manifest {
   int64_t version = 0;
   std::string entry;  ///< entry function name, for messages ("@mlp")
@@ -59,6 +89,14 @@ struct Manifest {
   std::string target; ///< "cpu" or "gpu"
   std::vector<TensorSpec> args;
   std::vector<TensorSpec> results;
+  /// What the caller passes, in order; for a version 1 manifest (or one
+  /// without "inputs") every argument whole.
+  std::vector<InputSpec> inputs;
+
+  /// The input argument `arg` is cut from, and its piece (-1 when it is the
+  /// whole input).
+  std::pair<size_t, int> sourceOf(size_t arg) const;
+  bool hasPackedInputs() const;
 };
 
 /// Parses and validates a manifest; `error` names the offending field

@@ -278,6 +278,24 @@ uint64_t SafetensorsFile::readShard(const TensorInfo &tensor,
   uint64_t bytes = readShardFrom(static_cast<const unsigned char *>(base) +
                                      parsed.dataOffset,
                                  tensor, spec, rank, dst);
+  dropPages(tensor);
+  return bytes;
+}
+
+uint64_t SafetensorsFile::readViewShard(const TensorInfo &tensor,
+                                        int64_t offset,
+                                        const std::vector<int64_t> &strides,
+                                        const TensorSpec &spec, int rank,
+                                        void *dst) const {
+  const unsigned char *data =
+      static_cast<const unsigned char *>(base) + parsed.dataOffset;
+  int64_t elements = extractViewShard(data + tensor.begin, tensor.dtype,
+                                      offset, strides, spec, rank, dst);
+  dropPages(tensor);
+  return uint64_t(elements) * tensor.elementSize;
+}
+
+void SafetensorsFile::dropPages(const TensorInfo &tensor) const {
   // The file's pages this read touched count in the rank's resident memory
   // as long as they stay mapped: drop them now that the shard is copied, so
   // that the rank's peak is its shards plus one tensor's pages, not twice
@@ -289,7 +307,6 @@ uint64_t SafetensorsFile::readShard(const TensorInfo &tensor,
   if (base && last > first)
     madvise(static_cast<unsigned char *>(base) + first, size_t(last - first),
             MADV_DONTNEED);
-  return bytes;
 }
 
 uint64_t readShardFrom(const unsigned char *dataSection,

@@ -81,7 +81,16 @@ public:
   uint64_t readShard(const TensorInfo &tensor, const TensorSpec &spec, int rank,
                      void *dst) const;
 
+  /// readShard for a piece of `tensor`: the strided view at element
+  /// `offset` with spec.globalShape and these element strides (see
+  /// extractViewShard). Returns the number of bytes read from the file.
+  uint64_t readViewShard(const TensorInfo &tensor, int64_t offset,
+                         const std::vector<int64_t> &strides,
+                         const TensorSpec &spec, int rank, void *dst) const;
+
 private:
+  /// Drops the pages of `tensor` from this process's resident memory.
+  void dropPages(const TensorInfo &tensor) const;
   std::string filePath;
   Header parsed;
   void *base = nullptr;

@@ -607,6 +607,9 @@ public:
   void prepareArguments();
   /// Argument i's shard from its --weights tensor.
   void prepareWeight(size_t i, size_t bytes);
+  /// Argument i, a piece of a packed input: its shard of the piece, cut out
+  /// of the input's file (.npy or --weights tensor).
+  void preparePiece(size_t i, size_t bytes);
   /// Calls tp_entry --warmup + --repeat times (the results of all but the
   /// last call are freed) and times the --repeat last ones.
   void runEntry();
@@ -635,16 +638,18 @@ private:
   std::unique_ptr<ArgumentMemory> memory;
   Manifest manifest;
   EntryFunction entry = nullptr;
+  // Per input (manifest.inputs: the arguments the caller passes, which are
+  // the entry function's own unless packed arguments were cut into pieces).
   std::vector<npy::Header> inputHeaders;
   /// Inputs given as shard sets (dir empty for a .npy input).
   std::vector<ShardSet> inputSets;
   /// What each result is written as: its manifest spec, or for a shard set
   /// output the spec of what is written (a partial result is reduced).
   std::vector<TensorSpec> writtenSpecs;
-  /// Per argument: its --inputs index, or -1 when it is read from --weights.
+  /// Per input: its --inputs index, or -1 when it is read from --weights.
   std::vector<int> inputFor;
   std::vector<std::unique_ptr<safetensors::SafetensorsFile>> weightFiles;
-  /// Per argument read from --weights: the file and the tensor.
+  /// Per input read from --weights: the file and the tensor.
   std::map<size_t, std::pair<const safetensors::SafetensorsFile *,
                              const safetensors::TensorInfo *>>
       weightFor;
@@ -676,14 +681,23 @@ private:
   /// argument buffers, not MLIR's constant globals): the launcher frees them.
   std::set<intptr_t> modelAllocations() const;
 
-  std::string argumentName(size_t i) const {
-    auto weight = weightFor.find(i);
+  /// Input k, as the caller knows it ("argument 2 (w.npy)").
+  std::string inputName(size_t k) const {
+    auto weight = weightFor.find(k);
     if (weight != weightFor.end())
-      return "argument " + std::to_string(i) + " (tensor '" +
+      return "argument " + std::to_string(k) + " (tensor '" +
              weight->second.second->name + "' of " +
              weight->second.first->path() + ")";
-    size_t input = inputFor.empty() ? i : size_t(inputFor[i]);
-    return "argument " + std::to_string(i) + " (" + options.inputs[input] + ")";
+    size_t input = inputFor.empty() ? k : size_t(inputFor[k]);
+    return "argument " + std::to_string(k) + " (" + options.inputs[input] + ")";
+  }
+  /// The entry function's argument i: its input, and which piece of it.
+  std::string argumentName(size_t i) const {
+    auto [k, piece] = manifest.sourceOf(i);
+    return inputName(k) +
+           (piece < 0 ? std::string()
+                      : ", piece " + std::to_string(piece) + " of " +
+                            std::to_string(manifest.inputs[k].pieces.size()));
   }
   std::string resultName(size_t i) const {
     return "result " + std::to_string(i) + " (" + options.outputs[i] + ")";
@@ -771,7 +785,7 @@ void Launcher::loadModel() {
 }
 
 void Launcher::validateWeights() {
-  inputFor.assign(manifest.args.size(), 0);
+  inputFor.assign(manifest.inputs.size(), 0);
   if (options.weights.empty()) {
     for (size_t i = 0; i < inputFor.size(); ++i)
       inputFor[i] = int(i);
@@ -809,10 +823,10 @@ void Launcher::validateWeights() {
     char *end = nullptr;
     long index = std::strtol(key.c_str(), &end, 10);
     if (key.empty() || *end != '\0' || index < 0 ||
-        size_t(index) >= manifest.args.size())
+        size_t(index) >= manifest.inputs.size())
       fail("--weight-map: key '" + key + "' is not an argument index of @" +
            manifest.entry + " (0 to " +
-           std::to_string(manifest.args.size() - 1) +
+           std::to_string(manifest.inputs.size() - 1) +
            "; tp-run also takes argument names)");
     if (value.kind != JsonValue::Kind::String)
       fail("--weight-map: the value of '" + key +
@@ -833,8 +847,10 @@ void Launcher::validateWeights() {
     if (!tensor)
       fail("argument " + key + ": no tensor '" + value.string + "' in " +
            files::joinList(options.weights));
+    const InputSpec &input = manifest.inputs[size_t(index)];
     if (!safetensors::checkTensor(
-            *tensor, manifest.args[size_t(index)],
+            *tensor,
+            input.isPacked() ? input.asTensor() : manifest.args[input.arg],
             "argument " + key + " (" + holder->path() + ")", error))
       fail(error);
     weightFor[size_t(index)] = {holder, tensor};
@@ -845,7 +861,7 @@ void Launcher::validateWeights() {
 }
 
 void Launcher::validateInputs() {
-  const size_t wanted = manifest.args.size() - weightFor.size();
+  const size_t wanted = manifest.inputs.size() - weightFor.size();
   if (!weightFor.empty() && !options.haveInputs && wanted > 0)
     fail("arguments not in --weight-map need --inputs: expected " +
          plural(wanted, "input") + " (one per argument of @" + manifest.entry +
@@ -855,36 +871,43 @@ void Launcher::validateInputs() {
          manifest.entry +
          (weightFor.empty() ? ")" : " not read from --weights)") + ", got " +
          std::to_string(options.inputs.size()));
-  inputHeaders.resize(manifest.args.size());
-  inputSets.resize(manifest.args.size());
-  for (size_t i = 0; i < manifest.args.size(); ++i) {
+  inputHeaders.resize(manifest.inputs.size());
+  inputSets.resize(manifest.inputs.size());
+  for (size_t i = 0; i < manifest.inputs.size(); ++i) {
     if (inputFor[i] < 0)
       continue; // checked in validateWeights
-    const TensorSpec &spec = manifest.args[i];
+    const InputSpec &input = manifest.inputs[i];
+    const TensorSpec spec =
+        input.isPacked() ? input.asTensor() : manifest.args[input.arg];
     npy::Header &header = inputHeaders[i];
     std::string error;
     const std::string &path = options.inputs[size_t(inputFor[i])];
     if (isShardSetPath(path)) {
+      if (input.isPacked())
+        fail(inputName(i) + ": the model cuts this argument into " +
+             plural(input.pieces.size(), "piece") +
+             ", which are read from one .npy or .safetensors file, not from "
+             "a shard set");
       ShardSet &set = inputSets[i];
       if (!set.open(path, error))
-        fail(argumentName(i) + ": " + error);
+        fail(inputName(i) + ": " + error);
       std::string why = set.incompatibility(spec);
       if (!why.empty())
-        fail(argumentName(i) + ": " + why);
+        fail(inputName(i) + ": " + why);
       continue;
     }
     if (!npy::readHeader(path, header, error))
-      fail(argumentName(i) + ": " + error);
+      fail(inputName(i) + ": " + error);
     bool halfFromF32 = rt::isHalfDType(spec.dtype) && header.dtype == TP_F32;
     if (header.dtype != spec.dtype && !halfFromF32)
-      fail(argumentName(i) + ": dtype " + rt::dtypeName(header.dtype) +
+      fail(inputName(i) + ": dtype " + rt::dtypeName(header.dtype) +
            " does not match the expected " + rt::dtypeName(spec.dtype) +
            (rt::isHalfDType(spec.dtype)
                 ? std::string(" (f32 data is also accepted for ") +
                       rt::dtypeName(spec.dtype) + " arguments)"
                 : std::string()));
     if (header.shape != spec.globalShape)
-      fail(argumentName(i) + ": shape " + npy::formatShape(header.shape) +
+      fail(inputName(i) + ": shape " + npy::formatShape(header.shape) +
            " does not match the expected " +
            npy::formatShape(spec.globalShape));
   }
@@ -932,10 +955,15 @@ void Launcher::prepareArguments() {
   argumentDescriptors.resize(manifest.args.size());
   for (size_t i = 0; i < manifest.args.size(); ++i) {
     const TensorSpec &spec = manifest.args[i];
-    const npy::Header &header = inputHeaders[i];
     std::string error;
     size_t bytes = size_t(spec.localElements()) * rt::dtypeSize(spec.dtype);
-    auto weight = weightFor.find(i);
+    auto [k, piece] = manifest.sourceOf(i);
+    if (piece >= 0) {
+      preparePiece(i, bytes);
+      continue;
+    }
+    const npy::Header &header = inputHeaders[k];
+    auto weight = weightFor.find(k);
     if (weight != weightFor.end()) {
       prepareWeight(i, bytes);
       continue;
@@ -945,14 +973,14 @@ void Launcher::prepareArguments() {
       fail(argumentName(i) + ": " + error);
     argumentBuffers[i] = buffer;
     argumentDescriptors[i] = makeDescriptor(buffer, spec.localShape);
-    if (!inputSets[i].dir.empty()) {
+    if (!inputSets[k].dir.empty()) {
       std::vector<unsigned char> staging;
       void *dst = buffer;
       if (!memory->hostAccessible()) {
         staging.resize(bytes);
         dst = staging.data();
       }
-      if (!inputSets[i].readShard(spec, size, rank, dst, error))
+      if (!inputSets[k].readShard(spec, size, rank, dst, error))
         fail(argumentName(i) + ": " + error);
       if (!memory->hostAccessible() &&
           !memory->copyIn(buffer, staging.data(), bytes, error))
@@ -960,7 +988,7 @@ void Launcher::prepareArguments() {
       continue;
     }
     MappedFile file;
-    if (!file.open(options.inputs[size_t(inputFor[i])], error))
+    if (!file.open(options.inputs[size_t(inputFor[k])], error))
       fail(argumentName(i) + ": " + error);
     const unsigned char *full = file.data() + header.dataOffset;
     if (memory->hostAccessible()) {
@@ -978,7 +1006,7 @@ void Launcher::prepareArguments() {
 
 void Launcher::prepareWeight(size_t i, size_t bytes) {
   const TensorSpec &spec = manifest.args[i];
-  const auto &[file, tensor] = weightFor.at(i);
+  const auto &[file, tensor] = weightFor.at(manifest.sourceOf(i).first);
   std::string error;
   void *buffer = memory->allocate(bytes, error);
   if (!buffer)
@@ -993,6 +1021,42 @@ void Launcher::prepareWeight(size_t i, size_t bytes) {
     if (!memory->copyIn(buffer, staging.data(), bytes, error))
       fail(argumentName(i) + ": " + error);
   }
+  argumentDescriptors[i] = makeDescriptor(buffer, spec.localShape);
+}
+
+void Launcher::preparePiece(size_t i, size_t bytes) {
+  const TensorSpec &spec = manifest.args[i];
+  auto [k, p] = manifest.sourceOf(i);
+  const InputPiece &piece = manifest.inputs[k].pieces[size_t(p)];
+  std::string error;
+  void *buffer = memory->allocate(bytes, error);
+  if (!buffer)
+    fail(argumentName(i) + ": " + error);
+  argumentBuffers[i] = buffer;
+  std::vector<unsigned char> staging;
+  void *dst = buffer;
+  if (!memory->hostAccessible()) {
+    staging.resize(bytes);
+    dst = staging.data();
+  }
+  auto weight = weightFor.find(k);
+  if (weight != weightFor.end()) {
+    const auto &[file, tensor] = weight->second;
+    weightBytesRead += double(file->readViewShard(
+        *tensor, piece.offset, piece.strides, spec, rank, dst));
+  } else {
+    // Each piece maps the file again: only the pages of this rank's part of
+    // the piece are touched, and they go with the mapping.
+    MappedFile file;
+    if (!file.open(options.inputs[size_t(inputFor[k])], error))
+      fail(argumentName(i) + ": " + error);
+    const npy::Header &header = inputHeaders[k];
+    extractViewShard(file.data() + header.dataOffset, header.dtype,
+                     piece.offset, piece.strides, spec, rank, dst);
+  }
+  if (!memory->hostAccessible() &&
+      !memory->copyIn(buffer, staging.data(), bytes, error))
+    fail(argumentName(i) + ": " + error);
   argumentDescriptors[i] = makeDescriptor(buffer, spec.localShape);
 }
 

@@ -203,6 +203,52 @@ def TPWidenAccumulators : Pass<"tp-widen-accumulators", "::mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def TPUnpackArguments : Pass<"tp-unpack-arguments", "::mlir::ModuleOp"> {
+  let summary = "Replace an argument that is only cut into pieces by its pieces";
+  let description = [{
+    A model whose weights arrive packed in one buffer cuts it into the
+    individual weights inside the program: static `tensor.extract_slice` ops
+    of the argument, each optionally followed by `tensor.expand_shape` /
+    `tensor.collapse_shape` (a flat buffer cut 1-D and reshaped into
+    matrices, or a `[3E, E]` buffer cut into three `[E, E]` matrices). This
+    pass replaces such an argument by one argument per piece, typed as the
+    piece after its reshapes, so that the planner and the partitioner see
+    ordinary weights and each rank is given only its shard of each piece.
+
+    The function's signature changes (callers of tp-opt see the pieces as
+    arguments); `tp.original_arguments` on the function records how the
+    arguments the caller passes map to the new ones: `{arg = I}` for an
+    argument passed on unchanged, or the original type and its pieces, each
+    a strided view of the original (element `offset`, `shape`, element
+    `strides`, row-major). tp-emit-manifest describes the packed argument
+    to the runner from it, and `tp-run` / `tp-launch` keep taking the
+    original argument list: the runner cuts each rank's shard of every piece
+    out of the one packed input.
+
+    ```mlir
+    func.func @f(%packed: tensor<96xf32>, %x: tensor<2x4xf32>) ... {
+      %a = tensor.extract_slice %packed[0] [32] [1] : tensor<96xf32> to tensor<32xf32>
+      %wa = tensor.expand_shape %a [[0, 1]] output_shape [4, 8] : tensor<32xf32> into tensor<4x8xf32>
+      %b = tensor.extract_slice %packed[32] [64] [1] : ...
+    // becomes
+    func.func @f(%wa: tensor<4x8xf32>, %wb: tensor<8x8xf32>, %x: tensor<2x4xf32>) ...
+        attributes {tp.original_arguments = [
+          {pieces = [{arg = 0, offset = 0, shape = array<i64: 4, 8>, strides = array<i64: 8, 1>},
+                     {arg = 1, offset = 32, shape = array<i64: 8, 8>, strides = array<i64: 8, 1>} ],
+           type = tensor<96xf32>},
+          {arg = 2} ]}
+    ```
+
+    Pieces may overlap or leave parts of the argument unused. An argument
+    with any other use (read whole, written into, a dynamic slice) stays as
+    it is, with a remark when it is also sliced; so do the arguments of a
+    function that is called from elsewhere, and a module already partitioned.
+    `tp-run` runs this pass before planning (`--unpack-arguments=false`
+    turns it off); `tp-partition-pipeline` runs it with `unpack-arguments=true`.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
 def TPLowerStridedCopies : Pass<"tp-lower-strided-copies", "::mlir::ModuleOp"> {
   let summary = "Turn memref.copy between non-contiguous buffers into linalg.copy";
   let description = [{
