@@ -170,8 +170,7 @@ struct TPHoistConstantsPass
         if (!hoisted.get(resource.getRawHandle().getKey()))
           return StringAttr::get(ctx, resource.getRawHandle().getKey());
       for (;;) {
-        std::string name =
-            (func.getName() + ".cst" + Twine(counter++)).str();
+        std::string name = (func.getName() + ".cst" + Twine(counter++)).str();
         if (!hoisted.get(name))
           return StringAttr::get(ctx, name);
       }
