@@ -12,7 +12,9 @@ reductions), for tp-mlir's examples, tests and benchmarks.
                      [--rope-table arg|const|gather] [--rope-layout bhsd|bshd]
                      [--scores bmm|generic] [--transpose generic|named]
                      [--softmax generic|named] [--dtype f32|bf16]
-                     [--packed layer|model|attn] [--annotate] [-o FILE]
+                     [--packed layer|model|attn] [--annotate]
+                     [--weights-as-constants dense|resource] [--seed N]
+                     [-o FILE]
 
 gpt2: LayerNorm, biases, tanh-GELU MLP. llama: RMSNorm, no biases, SwiGLU
 MLP, grouped-query attention (--kv-heads). --embed adds a token embedding
@@ -34,9 +36,17 @@ model's weights (embedding and LM head included); `attn` stacks each layer's
 argument, cut by 2-D slices (wo is split on its columns, the others on their
 rows). --annotate writes Megatron's tp.parallel annotations
 (otherwise the program has none and tp-plan decides).
+--weights-as-constants emits the parameters (weights, biases, norm gains,
+tables; not the inputs x / ids / positions / caches) as tensor constants, as
+torch-mlir does by default: `arith.constant dense<"0x...">` or
+`arith.constant dense_resource<NAME>` with the data in the file's
+dialect_resources; the values are uniform in +-1/sqrt(last dimension) from
+--seed.
 """
 import argparse
 import math
+import random
+import struct
 import sys
 
 
@@ -45,6 +55,7 @@ class Emitter:
         self.lines = []
         self.n = 0
         self.dt = dtype
+        self.resources = []  # (name, hex data) for dialect_resources
 
     def fresh(self, base="v"):
         self.n += 1
@@ -64,6 +75,11 @@ class Emitter:
         out.extend(self.lines)
         out.append(f"    return {', '.join(v for v, _ in results)} : {rtypes}")
         out += ["  }", "}"]
+        if self.resources:
+            out += ["{-#", "  dialect_resources: {", "    builtin: {"]
+            out += [f'      {n}: "0x{h}"' + ("," if i + 1 < len(self.resources) else "")
+                    for i, (n, h) in enumerate(self.resources)]
+            out += ["    }", "  }", "#-}"]
         text = "\n".join(out) + "\n"
         if path == "-":
             sys.stdout.write(text)
@@ -75,6 +91,31 @@ class Emitter:
         return "tensor<" + "x".join(str(s) for s in shape) + "x" + (dt or self.dt) + ">"
 
     # -- building blocks -----------------------------------------------------
+    def constant_tensor(self, name, shape, dt, rng, form):
+        """%name = a non-splat tensor constant of random values: floats
+        uniform in +-1/sqrt(shape[-1]), integers in [0, 2); its data as
+        hex (`dense`) or as a dialect resource (`resource`)."""
+        n = math.prod(shape)
+        if dt in ("f32", "f16", "bf16", "f64"):
+            bound = 1.0 / math.sqrt(shape[-1])
+            vals = [rng.uniform(-bound, bound) for _ in range(n)]
+            if dt == "bf16":  # the high half of each f32
+                words = struct.unpack(f"<{n}I", struct.pack(f"<{n}f", *vals))
+                data = struct.pack(f"<{n}H", *(w >> 16 for w in words))
+            else:
+                data = struct.pack(f"<{n}" + {"f32": "f", "f16": "e", "f64": "d"}[dt], *vals)
+        elif dt in ("i32", "i64"):
+            data = struct.pack(f"<{n}" + {"i32": "i", "i64": "q"}[dt], *(rng.randrange(2) for _ in range(n)))
+        else:
+            sys.exit(f"--weights-as-constants: no constants of {dt}")
+        if form == "dense":
+            self.emit(f'%{name} = arith.constant dense<"0x{data.hex().upper()}"> : {self.t(shape, dt)}')
+        else:  # a blob starts with its alignment (u32, little-endian)
+            align = struct.pack("<I", len(data) // n)
+            self.resources.append((name, (align + data).hex().upper()))
+            self.emit(f"%{name} = arith.constant dense_resource<{name}> : {self.t(shape, dt)}")
+        return f"%{name}"
+
     def const(self, value, dt=None):
         v = self.fresh("c")
         dt = dt or self.dt
@@ -286,7 +327,7 @@ def rope_tables(em, a, S, D, param):
         return out[0], out[1], [S, W]
     # gather: position ids [B, S] index [2S, W] tables
     B = a.batch
-    ids = param("pos_ids", [B, S], "i64")
+    ids = param("pos_ids", [B, S], "i64", is_input=True)
     tables = [param("rope_cos_table", [2 * S, W]), param("rope_sin_table", [2 * S, W])]
     out = []
     for table in tables:
@@ -396,6 +437,9 @@ def main():
     p.add_argument("--dtype", default="f32")
     p.add_argument("--packed", choices=["none", "layer", "model", "attn"], default="none")
     p.add_argument("--annotate", action="store_true")
+    p.add_argument("--weights-as-constants", choices=["dense", "resource"], default=None,
+                   help="parameters as tensor constants (dense hex or dense_resource), not arguments")
+    p.add_argument("--seed", type=int, default=0, help="seed of --weights-as-constants' values")
     p.add_argument("--name", default=None)
     p.add_argument("-o", "--output", default="-")
     a = p.parse_args()
@@ -435,8 +479,15 @@ def main():
             return f"{layer}_attn"
         return None
 
-    def param(name, shape, dt=None):
+    rng = random.Random(a.seed)
+
+    def param(name, shape, dt=None, is_input=False):
+        """An argument (or a piece of a packed one), or with
+        --weights-as-constants a constant unless it is an input the step runs
+        on (tokens, positions, caches)."""
         dt = dt or a.dtype
+        if a.weights_as_constants and not is_input:
+            return em.constant_tensor(name, shape, dt, rng, a.weights_as_constants)
         pk = pack_of(name) if dt == a.dtype else None
         if pk is None:
             params.append((name, shape, dt))
@@ -462,7 +513,7 @@ def main():
         return w
 
     if a.embed:
-        ids = param("ids", [B, S], "i64")
+        ids = param("ids", [B, S], "i64", is_input=True)
         table = param("wte", [a.vocab, E])
         # Embedding lookup: out[b, s, e] = wte[ids[b, s], e]
         e = em.empty([B, S, E])
@@ -475,14 +526,14 @@ def main():
         em.emit(f"  linalg.yield %val : {a.dtype}")
         em.emit(f"}} -> {em.t([B, S, E])}")
     else:
-        x = param("x", [B, S, E])
+        x = param("x", [B, S, E], is_input=True)
     xs = [B, S, E]
 
     tables = rope_tables(em, a, S, D, param) if a.rope != "none" else None
     Skv = a.decode if a.decode is not None else S  # keys attended to
     caches = []  # (value, shape) of the updated caches, returned in order
     if a.decode is not None:
-        pos_arg = param("pos", [1], "i64")
+        pos_arg = param("pos", [1], "i64", is_input=True)
         c0 = em.fresh("c0")
         em.emit(f"{c0} = arith.constant 0 : index")
         p64 = em.fresh("pos")
@@ -492,7 +543,7 @@ def main():
 
         def write_cache(name, new, shape):
             # cache[:, :, pos:pos+S, :] = new
-            cache = param(name, [B, G, Skv, D])
+            cache = param(name, [B, G, Skv, D], is_input=True)
             v = em.fresh("cache")
             em.emit(f"{v} = tensor.insert_slice {new} into {cache}[0, 0, {pos}, 0] [{B}, {G}, {S}, {D}] [1, 1, 1, 1] : {em.t(shape)} into {em.t([B, G, Skv, D])}")
             caches.append((v, [B, G, Skv, D]))

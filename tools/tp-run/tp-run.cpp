@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Compiler.h"
+#include "Hoist.h"
 #include "Weights.h"
 
 #include "Launch/Safetensors.h"
@@ -178,6 +179,17 @@ static cl::opt<std::string> weightMap(
     cl::desc("Which argument reads which tensor of --weights: JSON "
              "{\"ARGUMENT INDEX OR NAME\": \"TENSOR NAME\", ...}, inline or "
              "in a file"));
+static cl::opt<bool> hoistConstants(
+    "hoist-constants",
+    cl::desc("Move tensor constants of at least --hoist-min-bytes out of the "
+             "model (tp-hoist-constants) into a weights file each rank reads "
+             "only its shard of (default: on; =false keeps them in every "
+             "rank's model, whole)"),
+    cl::init(true));
+static cl::opt<int64_t> hoistMinBytes(
+    "hoist-min-bytes",
+    cl::desc("The smallest tensor constant --hoist-constants moves, in bytes"),
+    cl::init(4096));
 static cl::opt<unsigned>
     warmup("warmup",
            cl::desc("tp-launch --warmup: untimed calls of the "
@@ -1100,6 +1112,25 @@ int main(int argc, char **argv) {
     for (const auto &entry : weightPlan.tensorFor)
       fromWeights.insert(entry.first);
   }
+  // Weights that arrive as constants become arguments read from a weights
+  // file written once the scratch folder exists (Hoist.h).
+  tp_run::HoistedWeights hoisted;
+  if (hoistConstants) {
+    if (failed(tp_run::hoistConstants(*module, entryFunc, hoistMinBytes,
+                                      hoisted)))
+      return fail("moving the constants out of " + modelPath +
+                  " failed (see the errors above; --hoist-constants=false "
+                  "keeps them)");
+    for (const auto &entry : hoisted.tensorFor)
+      fromWeights.insert(entry.first);
+    if (!hoisted.tensorFor.empty() && !quiet)
+      llvm::errs() << llvm::formatv(
+          "tp-run: {0} tensor constant(s) of @{1} ({2:f2} MiB) become "
+          "weights each rank reads its shard of (--hoist-constants=false "
+          "keeps them)\n",
+          hoisted.tensorFor.size(), entryFunc.getName(),
+          double(hoisted.bytes) / (1 << 20));
+  }
   std::vector<std::string> inputPaths;
   if (!inputs.empty()) {
     if (!::tp::files::splitList(inputs, inputPaths))
@@ -1129,6 +1160,15 @@ int main(int argc, char **argv) {
     scratch.path = dir.str().str();
     std::lock_guard<std::mutex> lock(jobControl().mutex);
     jobControl().scratchToRemove = scratch.path;
+  }
+  if (!hoisted.tensorFor.empty()) {
+    std::string path = scratch.path + "/hoisted.safetensors", error;
+    if (!tp_run::writeHoistedWeights(hoisted, path, error))
+      return fail("cannot write the hoisted constants to " + path + ": " +
+                  error);
+    weightPlan.files.push_back(path);
+    weightPlan.tensorFor.insert(hoisted.tensorFor.begin(),
+                                hoisted.tensorFor.end());
   }
   // Fail before compiling if random inputs cannot fit.
   if (inputs.empty() && !buildOnly &&

@@ -66,6 +66,17 @@ struct PartitionReport {
     int64_t boundBytes = 0;   ///< ceil(bytes / tp-size)
     int64_t bytesPerRank = 0; ///< what one rank holds in the plan
   };
+  /// A tensor constant that is the weight of a weight op: every rank's
+  /// compiled model holds it whole, whatever the plan says of its weight op
+  /// (tp-hoist-constants turns it into an argument read per shard).
+  struct ConstantWeight {
+    std::string type;     ///< the constant's type
+    std::string op;       ///< the weight op reading it
+    std::string location; ///< the weight op's location
+    std::string form;     ///< the weight op's form
+    int64_t bytes = 0;    ///< held by every rank
+    int64_t boundBytes = 0; ///< ceil(bytes / tp-size)
+  };
   struct Function {
     std::string name;
     int64_t tpSize = 1;
@@ -77,6 +88,7 @@ struct PartitionReport {
     /// argument whole.
     int64_t argumentBytesLowerBound = 0;
     std::vector<WeightArgument> weights;
+    std::vector<ConstantWeight> constantWeights;
     /// The weights above their bound (held whole, in part, or padded), with
     /// their weight op's reason.
     std::vector<WeightArgument> aboveBound() const;

@@ -55,6 +55,14 @@ def TP_Dialect : Dialect {
     /// When any argument of a function has it, exactly those arguments are
     /// parameters for tp-plan and the report's lower bound.
     static constexpr ::llvm::StringLiteral getParamAttrName() { return "tp.param"; }
+    /// String argument attribute: this argument holds the data of a tensor
+    /// constant that tp-hoist-constants moved out of the function; the value
+    /// names it (a key of the module's `tp.hoisted_constants`, and the tensor
+    /// name in the weights file tp-run writes).
+    static constexpr ::llvm::StringLiteral getHoistedAttrName() { return "tp.hoisted"; }
+    /// Module attribute: a dictionary from each hoisted constant's name to
+    /// its data (the original `dense` or `dense_resource` elements).
+    static constexpr ::llvm::StringLiteral getHoistedConstantsAttrName() { return "tp.hoisted_constants"; }
     /// Module attribute: the tensor-parallel group size a module was partitioned for.
     static constexpr ::llvm::StringLiteral getSizeAttrName() { return "tp.size"; }
 

@@ -146,6 +146,55 @@ def TPPlan : Pass<"tp-plan", "::mlir::ModuleOp"> {
   ];
 }
 
+def TPHoistConstants : Pass<"tp-hoist-constants", "::mlir::ModuleOp"> {
+  let summary = "Turn large tensor constants into parameter arguments (weights read per shard)";
+  let description = [{
+    torch-mlir's default output carries a model's parameters as tensor
+    constants (`arith.constant dense<...>` or `dense_resource<...>`). Kept as
+    constants, every rank's compiled model holds each weight whole and slices
+    it, whatever the plan splits. This pass moves every tensor constant of
+    at least `min-bytes` bytes out of the function: it becomes a new
+    argument, appended after the existing ones, marked as a parameter
+    (`tp.param`) and named by `tp.hoisted = "NAME"`; the data goes to the
+    module attribute `tp.hoisted_constants = {NAME = dense...}`. tp-plan and
+    tp-partition then treat it exactly like a weight passed as an argument,
+    and a runner feeds each rank its shard (tp-run does this by default: it
+    writes the data to a `.safetensors` file and has every rank read only
+    its shard).
+
+    ```mlir
+    func.func @f(%x: tensor<4x64xf32>) -> tensor<4x32xf32> {
+      %w = arith.constant dense<"0x..."> : tensor<64x32xf32>
+      ...
+    // becomes
+    module attributes {tp.hoisted_constants = {f.cst0 = dense<"0x..."> : tensor<64x32xf32>}} {
+    func.func @f(%x: tensor<4x64xf32>,
+                 %w: tensor<64x32xf32> {tp.hoisted = "f.cst0", tp.param})
+    ```
+
+    What is hoisted: constants of a statically shaped tensor of f32, f64,
+    f16, bf16, i32 or i64 (the element types a weights file carries),
+    anywhere in the function's body (also inside a region, such as a table
+    read by `tensor.extract` in a `linalg.generic`), but not inside an op
+    isolated from above. What stays: splat constants (one value, no memory
+    to save), constants below `min-bytes`, other element types, and the
+    constants of a function that is called (its signature cannot change).
+    A constant used several times becomes one argument. A `dense_resource`
+    is named by its resource key, any other constant `FUNC.cstN`. A
+    `dense_resource` whose data is not in the module (printed with elided
+    resources) is an error at the constant: its data cannot be moved.
+
+    Parameters: when no argument of the function had `tp.param` before,
+    the arguments that were parameters by inference (Parameters.h) get it
+    too, so the new marks do not turn the other weights into activations.
+  }];
+  let options = [
+    Option<"minBytes", "min-bytes", "int64_t", /*default=*/"4096",
+           "Hoist tensor constants of at least this many bytes (smaller "
+           "ones cannot save a page per rank)">
+  ];
+}
+
 def TPPropagateReshapes : Pass<"tp-propagate-reshapes", "::mlir::ModuleOp"> {
   let summary = "Fold reshapes into batched contractions (heads become loops)";
   let description = [{

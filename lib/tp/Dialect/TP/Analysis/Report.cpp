@@ -142,6 +142,8 @@ bool mlir::tp::isEmbeddingLookup(Operation *lookup) {
   return false;
 }
 
+static int64_t saturatingBytes(double bytes);
+
 void PartitionReport::recordPlan(func::FuncOp func,
                                  const ShardingSolver &solver) {
   Function &f = functions.emplace_back();
@@ -149,6 +151,7 @@ void PartitionReport::recordPlan(func::FuncOp func,
   f.tpSize = solver.getTPSize();
   Block &body = func.getBody().front();
   llvm::SmallDenseSet<unsigned> seen;
+  llvm::SmallPtrSet<Operation *, 8> seenConstants;
   for (Operation &op : body) {
     if (!solver.isWeightOpLike(&op))
       continue;
@@ -177,6 +180,25 @@ void PartitionReport::recordPlan(func::FuncOp func,
     if (lookup && !isEmbeddingLookup(&op))
       weights.clear();
     for (Value weight : weights) {
+      // A constant weight stays whole in every rank's model.
+      if (Operation *def = traceToSource(weight).getDefiningOp();
+          def && def->hasTrait<OpTrait::ConstantLike>() &&
+          isa<RankedTensorType>(def->getResult(0).getType())) {
+        if (!seenConstants.insert(def).second)
+          continue;
+        ConstantWeight c;
+        Type type = def->getResult(0).getType();
+        c.type = typeString(type);
+        c.op = m.op;
+        c.location = m.location;
+        c.form = m.form;
+        c.bytes = saturatingBytes(CostModel::getBytes(type));
+        c.boundBytes = f.tpSize > 0 ? c.bytes / f.tpSize +
+                                          (c.bytes % f.tpSize != 0)
+                                    : c.bytes;
+        f.constantWeights.push_back(std::move(c));
+        continue;
+      }
       BlockArgument arg = traceToArgument(weight, &body);
       // An activation or gradient on the weight side (dW2 = h^T g) is no
       // weight: it is not held at 1/tp in the lower bound.
@@ -334,17 +356,35 @@ void PartitionReport::printTable(llvm::raw_ostream &os) const {
                         "the rest whole): {0} ({1:f3}x)\n",
                         humanBytes(f.argumentBytesLowerBound), bound);
     std::vector<WeightArgument> above = f.aboveBound();
-    if (above.empty()) {
+    if (above.empty())
       os << "  weights above the bound: none\n";
-      continue;
-    }
-    os << "  weights above the bound:\n";
+    else
+      os << "  weights above the bound:\n";
     for (const WeightArgument &w : above)
       os << llvm::formatv("    argument #{0} {1}: {2} per rank (bound {3}); "
                           "{4} {5} at {6}: {7}\n",
                           w.index, w.type, humanBytes(w.bytesPerRank),
                           humanBytes(w.boundBytes), w.op, w.form, w.location,
                           w.reason);
+    if (f.constantWeights.empty())
+      continue;
+    // The figures above count arguments; constant weights are not among
+    // them, and no plan shrinks them.
+    int64_t held = 0, heldBound = 0;
+    for (const ConstantWeight &c : f.constantWeights) {
+      held = addBytes(held, c.bytes);
+      heldBound = addBytes(heldBound, c.boundBytes);
+    }
+    os << llvm::formatv("  weight constants, whole in every rank's model "
+                        "whatever the plan: {0} per rank (bound {1}); "
+                        "tp-hoist-constants makes them arguments read per "
+                        "shard (tp-run does by default)\n",
+                        humanBytes(held), humanBytes(heldBound));
+    for (const ConstantWeight &c : f.constantWeights)
+      os << llvm::formatv("    constant {0}: {1} per rank (bound {2}); {3} "
+                          "{4} at {5}\n",
+                          c.type, humanBytes(c.bytes),
+                          humanBytes(c.boundBytes), c.op, c.form, c.location);
   }
 }
 
@@ -368,6 +408,14 @@ llvm::json::Value PartitionReport::toJSON() const {
                                          {"bytes", w.bytes},
                                          {"bound_bytes", w.boundBytes},
                                          {"bytes_per_rank", w.bytesPerRank}});
+    llvm::json::Array constants;
+    for (const ConstantWeight &c : f.constantWeights)
+      constants.push_back(llvm::json::Object{{"type", c.type},
+                                             {"op", c.op},
+                                             {"location", c.location},
+                                             {"form", c.form},
+                                             {"bytes_per_rank", c.bytes},
+                                             {"bound_bytes", c.boundBytes}});
     int64_t total = 0;
     for (const Collective &c : f.collectives) {
       cs.push_back(llvm::json::Object{{"op", c.op},
@@ -387,7 +435,8 @@ llvm::json::Value PartitionReport::toJSON() const {
         {"argument_bytes", f.argumentBytes},
         {"argument_bytes_per_rank", f.argumentBytesPerRank},
         {"argument_bytes_lower_bound", f.argumentBytesLowerBound},
-        {"weights_above_bound", std::move(above)}});
+        {"weights_above_bound", std::move(above)},
+        {"constant_weights", std::move(constants)}});
   }
   return llvm::json::Object{{"format", "tp-plan-report"},
                             {"version", 1},

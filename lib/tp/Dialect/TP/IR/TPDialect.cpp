@@ -341,6 +341,17 @@ LogicalResult TPDialect::verifyOperationAttribute(Operation *op,
              << name << "' must be a #tp.sharding attribute, got " << value;
     return success();
   }
+  if (name == getHoistedConstantsAttrName()) {
+    auto dict = dyn_cast<DictionaryAttr>(value);
+    if (!isa<ModuleOp>(op) || !dict ||
+        !llvm::all_of(dict, [](NamedAttribute entry) {
+          return isa<ElementsAttr>(entry.getValue());
+        }))
+      return op->emitOpError("'")
+             << name
+             << "' must be a dictionary of elements attributes on a module";
+    return success();
+  }
   if (name == getSizeAttrName()) {
     auto size = dyn_cast<IntegerAttr>(value);
     if (!size || !size.getType().isInteger())
@@ -380,6 +391,13 @@ LogicalResult verifyValueAttribute(Operation *op, StringRef kind,
              << kind << " #" << index << ": '" << name
              << "' is a unit attribute (write `{tp.param}`), got "
              << attribute.getValue();
+    return success();
+  }
+  if (name == TPDialect::getHoistedAttrName()) {
+    if (kind != "argument" || !isa<StringAttr>(attribute.getValue()))
+      return op->emitOpError()
+             << kind << " #" << index << ": '" << name
+             << "' names a hoisted constant: a string on a function argument";
     return success();
   }
   if (name != TPDialect::getShardingAttrName() &&
