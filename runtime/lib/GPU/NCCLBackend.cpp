@@ -468,8 +468,8 @@ tp_status reduceScatter(const void *src, void *dst, int64_t outer,
 }
 
 /// tp_init for tp_set_collectives("host"): the segment's name travels
-/// where the NCCL id would; then the liveness watchdog, the CUDA context,
-/// and one barrier (after which rank 0 removes the segment's name).
+/// where the NCCL id would; then the liveness watchdog, one barrier (after
+/// which rank 0 removes the segment's name), and the CUDA context.
 tp_status initHostCollectives(const tp::boot::Placement &placement,
                               const tp::boot::MasterAddress &address) {
   const char *fn = "tp_init";
@@ -500,10 +500,12 @@ tp_status initHostCollectives(const tp::boot::Placement &placement,
     if (!team)
       return setError(TP_ERR_BACKEND, "%s: %s", fn, error.c_str());
   }
-  if (!tryEnsureContext(error))
-    return setError(TP_ERR_BACKEND, "%s: %s", fn, error.c_str());
+  // Every rank has mapped the segment after this (rank 0 removes its name),
+  // so a rank failing below cannot make another one's attach fail.
   if (!team->barrier(error))
     return setError(TP_ERR_TIMEOUT, "%s: %s", fn, error.c_str());
+  if (!tryEnsureContext(error))
+    return setError(TP_ERR_BACKEND, "%s: %s", fn, error.c_str());
   setCaptureRefusal("collectives over host memory (--collectives host) wait "
                     "on the host, which a CUDA graph cannot capture");
   backend.team = std::move(team);
