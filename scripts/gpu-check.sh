@@ -214,7 +214,7 @@ md
 md "## Runtime selftest (tp_gpu_selftest)"
 md
 say "selftest ($(elapsed) s)"
-t=$(budget 90)
+t=$(budget 120)
 if ! $runnable; then md "*skipped: no runtime*"
 elif [ "$t" -eq 0 ]; then skipped selftest; status=1
 else
