@@ -163,13 +163,21 @@ std::unique_ptr<ShmTeam> ShmTeam::create(const std::string &name, int rank,
             (creator ? "" : " (rank 0 creates it; is /dev/shm mounted?)");
     return nullptr;
   }
-  if (creator && ftruncate(fd, off_t(team->mappedBytes_)) != 0) {
-    error = "host collectives: cannot size shared memory " + name + " to " +
-            std::to_string(team->mappedBytes_) +
-            " bytes: " + std::strerror(errno);
-    close(fd);
-    shm_unlink(name.c_str());
-    return nullptr;
+  // Reserve the pages now: a /dev/shm too small for the team (containers
+  // often have 64 MiB) is a clear error here, not a SIGBUS mid-collective.
+  if (creator) {
+    int rc = ftruncate(fd, off_t(team->mappedBytes_)) != 0
+                 ? errno
+                 : posix_fallocate(fd, 0, off_t(team->mappedBytes_));
+    if (rc != 0) {
+      error = "host collectives: cannot reserve " +
+              std::to_string(team->mappedBytes_) +
+              " bytes of shared memory (" + name + "): " + std::strerror(rc) +
+              " (is /dev/shm large enough?)";
+      close(fd);
+      shm_unlink(name.c_str());
+      return nullptr;
+    }
   }
   if (!creator) {
     struct stat info;

@@ -66,7 +66,8 @@ struct Backend {
 };
 
 /// Per slot of the host collectives' shared segment (each rank has one).
-constexpr size_t hostSlotBytes = 8u << 20;
+/// 4 MiB: 8 ranks fit in half of a container's usual 64 MiB /dev/shm.
+constexpr size_t hostSlotBytes = 4u << 20;
 /// A backstop for a barrier of the host collectives: a dead peer is caught
 /// by the watchdog at once, a hung one by tp-launch --timeout.
 constexpr double hostBarrierTimeoutSeconds = 3600;
