@@ -140,9 +140,17 @@ def main():
     if not models:
         return 3 if skipped else 1
 
-    import numpy as np
-    import torch
-    import torch.nn.functional as F
+    for _, name, _, config in models:
+        print(f"torch_reference: {name}: {config['kind']} ({config['arch']}, "
+              f"{config.get('layers', 1)} layer(s), hidden {config['hidden']}, "
+              f"{config['dtype']}) mirrored")
+    try:
+        import numpy as np
+        import torch
+        import torch.nn.functional as F
+    except ImportError as e:
+        print(f"torch_reference: cannot import PyTorch / NumPy: {e}")
+        return 1
     if args.device == "cuda" and not torch.cuda.is_available():
         print("torch_reference: no CUDA device", file=sys.stderr)
         return 1

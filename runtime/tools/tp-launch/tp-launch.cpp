@@ -1060,7 +1060,10 @@ void Launcher::runEntry() {
   auto step = [&](int call) {
     std::string note =
         graph.run(call, [&] { entry(packed.data()); }, resultWords);
-    if (!note.empty() && !options.quiet)
+    // A refusal is the same on every rank (said once); a failed capture
+    // may not be.
+    if (!note.empty() && !options.quiet &&
+        (rank == 0 || graph.state() != StepGraph::State::Unavailable))
       std::fprintf(stderr, "tp-launch: rank %d: %s\n", rank, note.c_str());
   };
   for (int call = 0; call < calls; ++call) {
