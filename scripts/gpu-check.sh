@@ -268,6 +268,7 @@ md
 # ---------------------------------------------------------------------------
 # 4. Compiled models: warm medians, CPU reference, ratio to PyTorch
 # ---------------------------------------------------------------------------
+graph_notes=() # why a model's CUDA graph capture failed, if it did
 compare() { # got ref tolerance -> prints "relerr ok|FAILED"
   python3 - "$@" <<'PY'
 import sys
@@ -348,7 +349,10 @@ elif $runnable; then
         fi
         [ "$verdict" = ok ] || status=1
         graph="$(grep -m1 -oE 'CUDA graph (replayed|capture failed|unavailable|not captured[^;]*)|no CUDA graph' "$work/run")"
-        md "| $name | $n | $ms${graph:+ ($graph)} | ${ref_ms:--} | $ratio | ${peak:--} | $worst | $vs_torch | $tol | $verdict |"
+        first="$(sed -n 's/.*first call \([0-9.]*\) ms.*/\1/p' "$work/run" | sort -g | tail -1)"
+        why="$(grep -m1 -oE 'CUDA graph capture failed \(.{0,200}' "$work/run")"
+        [ -z "$why" ] || graph_notes+=("$name at tp $n: $why")
+        md "| $name | $n | $ms${graph:+ ($graph)}${first:+; first call $first ms} | ${ref_ms:--} | $ratio | ${peak:--} | $worst | $vs_torch | $tol | $verdict |"
       else
         status=1
         md "| $name | $n | - | ${torch_ms[$name/$n]:--} | - | - | - | - | $tol | **run failed** (rc $rc): $(grep -m1 'tp' "$work/run" | cut -c1-120) |"
@@ -358,6 +362,8 @@ elif $runnable; then
 else
   md "*skipped: no runtime*"
 fi
+md
+for note in "${graph_notes[@]}"; do md "- $note"; done
 md
 
 # ---------------------------------------------------------------------------

@@ -696,8 +696,10 @@ private:
   std::vector<double> stepMilliseconds; // the timed calls
   std::vector<double> rankStats;        // --rank-stats: statsFields per rank
   // median, min, max, peak MiB, argument MiB, MiB read from --weights, peak
-  // device MiB (GPU; -1 when unknown), StepGraph::State
-  static constexpr int statsFields = 8;
+  // device MiB (GPU; -1 when unknown), StepGraph::State, the first call's
+  // ms (cold: module loads, cuBLASLt plans, NCCL set-up)
+  static constexpr int statsFields = 9;
+  double firstCallMilliseconds = 0;
   StepGraph graph; // GPU: the step as a CUDA graph
 
   /// The distinct buffers the model allocated for its results (not our
@@ -1095,6 +1097,8 @@ void Launcher::runEntry() {
           std::chrono::duration<double, std::milli>(end - start).count();
     }
     insideEntry = false;
+    if (call == 0)
+      firstCallMilliseconds = milliseconds;
     if (call >= options.warmup)
       stepMilliseconds.push_back(milliseconds);
   }
@@ -1139,7 +1143,8 @@ void Launcher::gatherStats() {
       api.gpu() && api.deviceMemoryPeak && api.deviceMemoryPeak() >= 0
           ? double(api.deviceMemoryPeak()) / mib
           : -1.0,
-      double(int(graph.state()))};
+      double(int(graph.state())),
+      firstCallMilliseconds};
   rankStats.assign(size_t(statsFields) * size_t(size), 0.0);
   if (onHostData(local, sizeof(local), rankStats.data(),
                  rankStats.size() * sizeof(double),
@@ -1458,6 +1463,8 @@ void Launcher::printSummary() {
       device = text;
       device += "; ";
       device += StepGraph::describe(StepGraph::State(int(f[7])));
+      std::snprintf(text, sizeof(text), "; first call %.3f ms", f[8]);
+      device += text;
     }
     std::printf("tp-launch: rank %d: tp_entry median %.3f ms min %.3f ms max "
                 "%.3f ms (%s); peak RSS %.1f MiB (arguments %.1f MiB%s)%s\n",
