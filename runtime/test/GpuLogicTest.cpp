@@ -539,7 +539,6 @@ void testElfManifest(const std::string &fixtures, const char *self) {
   TP_CHECK(launch::manifestTarget("{broken").empty());
 }
 
-
 //===----------------------------------------------------------------------===//
 // The CUDA graph of a step (tp-launch)
 //===----------------------------------------------------------------------===//
@@ -620,10 +619,15 @@ void testStepGraph() {
     std::vector<int64_t> results(1, 0);
     int entries = 0;
     StepGraph graph(true, fake.functions());
-    graph.run(0, [&] { ++entries; }, results);
-    std::string note = graph.run(1, [&] { ++entries; }, results);
+    graph.run(
+        0, [&] { ++entries; }, results);
+    std::string note = graph.run(
+        1, [&] { ++entries; }, results);
     TP_CHECK_CONTAINS(note, "CUDA graph not used: collectives over host");
-    TP_CHECK(graph.run(2, [&] { ++entries; }, results).empty());
+    TP_CHECK(graph
+                 .run(
+                     2, [&] { ++entries; }, results)
+                 .empty());
     TP_CHECK(entries == 3 && fake.launches == 0 && fake.ends == 0);
     TP_CHECK(graph.state() == StepGraph::State::Unavailable);
     TP_CHECK_CONTAINS(StepGraph::describe(graph.state()), "unavailable");
@@ -663,7 +667,8 @@ void testStepGraph() {
     int entries = 0;
     StepGraph graph(false, fake.functions());
     for (int call = 0; call < 3; ++call)
-      graph.run(call, [&] { ++entries; }, results);
+      graph.run(
+          call, [&] { ++entries; }, results);
     TP_CHECK(entries == 3 && fake.begins == 0 && fake.launches == 0);
     TP_CHECK(graph.state() == StepGraph::State::Off);
   }

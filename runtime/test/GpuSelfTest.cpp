@@ -535,8 +535,8 @@ void testGraph(int size) {
   auto step = [&] {
     void *s = mgpuStreamCreate();
     float *tmp = static_cast<float *>(mgpuMemAlloc(m * n * 4, s, false));
-    tp_rt_gemm(TP_F32, 0, 0, 1, m, n, k, da, k, 0, db, n, 0, tmp, n, 0,
-               nullptr, 0, 0.0f);
+    tp_rt_gemm(TP_F32, 0, 0, 1, m, n, k, da, k, 0, db, n, 0, tmp, n, 0, nullptr,
+               0, 0.0f);
     tp_rt_all_reduce(tmp, dy, m * n, TP_F32, TP_SUM);
     mgpuMemFree(tmp, s);
     mgpuStreamSynchronize(s);
@@ -756,10 +756,9 @@ int main(int argc, char **argv) {
     config.name = "tp_gpu_selftest";
     std::string error;
     int code = tp::boot::spawnRanks(config, error);
-    check(code == 0, "host collectives, " + std::to_string(n) +
-                         " ranks on " + std::to_string(devices) +
-                         " GPU(s): exit code " + std::to_string(code) + " " +
-                         error);
+    check(code == 0, "host collectives, " + std::to_string(n) + " ranks on " +
+                         std::to_string(devices) + " GPU(s): exit code " +
+                         std::to_string(code) + " " + error);
     ++rankRuns;
   }
   double seconds =

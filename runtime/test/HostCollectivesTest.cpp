@@ -12,8 +12,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Common/DType.h"
 #include "GPU/HostCollectives.h"
+#include "Common/DType.h"
 #include "TestUtil.h"
 
 #include <cmath>
@@ -96,8 +96,9 @@ double reduced(int64_t op, int size, int64_t i) {
   double acc = value(0, i);
   for (int r = 1; r < size; ++r) {
     double v = value(r, i);
-    acc = op == TP_SUM ? acc + v : op == TP_MAX ? std::max(acc, v)
-                                                : std::min(acc, v);
+    acc = op == TP_SUM   ? acc + v
+          : op == TP_MAX ? std::max(acc, v)
+                         : std::min(acc, v);
   }
   return acc;
 }
@@ -114,22 +115,24 @@ void runCollectives(HostTeam &team) {
   for (int64_t dtype : allDTypes) {
     const std::string name = rt::dtypeName(dtype);
     for (int64_t op : {TP_SUM, TP_MAX, TP_MIN}) {
-      for (int64_t count : {int64_t(0), int64_t(1), int64_t(7), int64_t(1000)}) {
+      for (int64_t count :
+           {int64_t(0), int64_t(1), int64_t(7), int64_t(1000)}) {
         test::context() = "all_reduce " + name + " op " + std::to_string(op) +
                           " count " + std::to_string(count) + " rank " +
                           std::to_string(me) + "/" + std::to_string(p);
-        std::vector<char> src = buffer(dtype, count), dst = buffer(dtype, count);
+        std::vector<char> src = buffer(dtype, count),
+                          dst = buffer(dtype, count);
         for (int64_t i = 0; i < count; ++i)
           store(dtype, src, i, value(me, i));
-        TP_CHECK_MSG(hostAllReduce(team, staging, src.data(), dst.data(),
-                                   count, dtype, op, error),
+        TP_CHECK_MSG(hostAllReduce(team, staging, src.data(), dst.data(), count,
+                                   dtype, op, error),
                      error);
         for (int64_t i = 0; i < count; ++i)
           TP_CHECK(load(dtype, dst, i) == reduced(op, p, i));
         TP_CHECK(dst.back() == 0x5a); // nothing written past the end
         // In place.
-        TP_CHECK_MSG(hostAllReduce(team, staging, src.data(), src.data(),
-                                   count, dtype, op, error),
+        TP_CHECK_MSG(hostAllReduce(team, staging, src.data(), src.data(), count,
+                                   dtype, op, error),
                      error);
         for (int64_t i = 0; i < count; ++i)
           TP_CHECK(load(dtype, src, i) == reduced(op, p, i));
@@ -146,8 +149,8 @@ void runCollectives(HostTeam &team) {
                           dst = buffer(dtype, per * p);
         for (int64_t e = 0; e < per; ++e)
           store(dtype, src, e, value(me, e));
-        TP_CHECK_MSG(hostAllGather(team, staging, src.data(), dst.data(),
-                                   outer, chunk, dtype, error),
+        TP_CHECK_MSG(hostAllGather(team, staging, src.data(), dst.data(), outer,
+                                   chunk, dtype, error),
                      error);
         for (int64_t o = 0; o < outer; ++o)
           for (int r = 0; r < p; ++r)
@@ -224,8 +227,8 @@ void runTeam(int size, size_t slotBytes) {
                      ", slot " + std::to_string(slotBytes) + ")");
   }
   // Rank 0 removed the name at the first barrier.
-  std::unique_ptr<ShmTeam> late = ShmTeam::create(name, 1, size, slotBytes,
-                                                  1, error);
+  std::unique_ptr<ShmTeam> late =
+      ShmTeam::create(name, 1, size, slotBytes, 1, error);
   TP_CHECK(late == nullptr || size == 1);
 }
 

@@ -132,8 +132,8 @@ namespace {
 // The capture in progress (one at a time, on one thread).
 struct Capture {
   std::mutex mutex;
-  std::string refusal;     // setCaptureRefusal
-  std::string failure;     // the first thing that could not be captured
+  std::string refusal; // setCaptureRefusal
+  std::string failure; // the first thing that could not be captured
 };
 Capture &capture() {
   static Capture *c = new Capture;
@@ -352,8 +352,8 @@ void *tp_rt_graph_end(void) {
   }
   capturingOnThisThread = false;
   cudaGraph_t graph = nullptr;
-  cudaError_t e = cudaStreamEndCapture(
-      reinterpret_cast<cudaStream_t>(stream()), &graph);
+  cudaError_t e =
+      cudaStreamEndCapture(reinterpret_cast<cudaStream_t>(stream()), &graph);
   std::string failure;
   {
     Capture &c = capture();
@@ -364,11 +364,11 @@ void *tp_rt_graph_end(void) {
     failure = std::string("cudaStreamEndCapture: ") + cudaGetErrorString(e);
   cudaGraphExec_t exec = nullptr;
   if (failure.empty()) {
-    e = cudaGraphInstantiateWithFlags(
-        &exec, graph, cudaGraphInstantiateFlagAutoFreeOnLaunch);
+    e = cudaGraphInstantiateWithFlags(&exec, graph,
+                                      cudaGraphInstantiateFlagAutoFreeOnLaunch);
     if (e != cudaSuccess)
-      failure =
-          std::string("cudaGraphInstantiateWithFlags: ") + cudaGetErrorString(e);
+      failure = std::string("cudaGraphInstantiateWithFlags: ") +
+                cudaGetErrorString(e);
   }
   if (graph)
     cudaGraphDestroy(graph);

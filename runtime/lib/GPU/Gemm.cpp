@@ -29,7 +29,8 @@ constexpr size_t workspaceBytes = 32u << 20;
 void checkLt(cublasStatus_t status, const char *call, const GemmArgs &args) {
   if (status != CUBLAS_STATUS_SUCCESS)
     failOrAbsorb(std::string("tp_rt_gemm: ") + call + ": " +
-          cublasLtGetStatusString(status) + " (" + describeGemm(args) + ")");
+                 cublasLtGetStatusString(status) + " (" + describeGemm(args) +
+                 ")");
 }
 
 cublasLtMatrixLayout_t makeLayout(const LtLayout &l, const GemmArgs &args) {

@@ -66,8 +66,8 @@ void combineTyped(int64_t op, const char *const *inputs, int n, int64_t count,
 
 /// Integer sums wrap (as NCCL's and MPI's do) instead of overflowing.
 template <typename T, typename U>
-void combineInteger(int64_t op, const char *const *inputs, int n,
-                    int64_t count, char *out) {
+void combineInteger(int64_t op, const char *const *inputs, int n, int64_t count,
+                    char *out) {
   if (op != TP_SUM)
     return combineTyped<T>(op, inputs, n, count, out);
   for (int64_t i = 0; i < count; ++i) {
@@ -158,8 +158,8 @@ std::unique_ptr<ShmTeam> ShmTeam::create(const std::string &name, int rank,
                    : shm_open(name.c_str(), O_RDWR, 0);
   if (fd < 0) {
     error = "host collectives: cannot " +
-            std::string(creator ? "create" : "open") +
-            " shared memory " + name + ": " + std::strerror(errno) +
+            std::string(creator ? "create" : "open") + " shared memory " +
+            name + ": " + std::strerror(errno) +
             (creator ? "" : " (rank 0 creates it; is /dev/shm mounted?)");
     return nullptr;
   }
@@ -171,9 +171,8 @@ std::unique_ptr<ShmTeam> ShmTeam::create(const std::string &name, int rank,
                  : posix_fallocate(fd, 0, off_t(team->mappedBytes_));
     if (rc != 0) {
       error = "host collectives: cannot reserve " +
-              std::to_string(team->mappedBytes_) +
-              " bytes of shared memory (" + name + "): " + std::strerror(rc) +
-              " (is /dev/shm large enough?)";
+              std::to_string(team->mappedBytes_) + " bytes of shared memory (" +
+              name + "): " + std::strerror(rc) + " (is /dev/shm large enough?)";
       close(fd);
       shm_unlink(name.c_str());
       return nullptr;
@@ -211,8 +210,7 @@ std::unique_ptr<ShmTeam> ShmTeam::create(const std::string &name, int rank,
       error = "host collectives: shared memory " + name + " is for " +
               std::to_string(h->size) + " ranks with " +
               std::to_string(h->slotBytes) + "-byte slots, this rank expects " +
-              std::to_string(size) + " and " +
-              std::to_string(team->slotBytes_);
+              std::to_string(size) + " and " + std::to_string(team->slotBytes_);
       return nullptr;
     }
   }
@@ -241,8 +239,7 @@ bool ShmTeam::barrier(std::string &error) {
     using Clock = std::chrono::steady_clock;
     const auto start = Clock::now();
     for (int spins = 0;
-         h->generation.load(std::memory_order_acquire) == generation;
-         ++spins) {
+         h->generation.load(std::memory_order_acquire) == generation; ++spins) {
       if (spins < 1000) {
         std::this_thread::yield();
         continue;
@@ -288,8 +285,8 @@ void combineElements(int64_t dtype, int64_t op, const char *const *inputs,
   }
 }
 
-bool hostAllReduce(HostTeam &team, Staging &staging, const void *src,
-                   void *dst, int64_t count, int64_t dtype, int64_t op,
+bool hostAllReduce(HostTeam &team, Staging &staging, const void *src, void *dst,
+                   int64_t count, int64_t dtype, int64_t op,
                    std::string &error) {
   const size_t es = rt::dtypeSize(dtype);
   const int64_t piece = pieceElements(team, es);
@@ -309,15 +306,15 @@ bool hostAllReduce(HostTeam &team, Staging &staging, const void *src,
     combineElements(dtype, op, inputs.data(), p, n, out.data());
     // The slots are read: the next piece may overwrite them.
     if (!team.barrier(error) ||
-        !staging.toDevice(static_cast<char *>(dst) + at * es, out.data(),
-                          bytes, error))
+        !staging.toDevice(static_cast<char *>(dst) + at * es, out.data(), bytes,
+                          error))
       return false;
   }
   return true;
 }
 
-bool hostAllGather(HostTeam &team, Staging &staging, const void *src,
-                   void *dst, int64_t outer, int64_t chunk, int64_t dtype,
+bool hostAllGather(HostTeam &team, Staging &staging, const void *src, void *dst,
+                   int64_t outer, int64_t chunk, int64_t dtype,
                    std::string &error) {
   const size_t es = rt::dtypeSize(dtype);
   const int p = team.size();
@@ -357,8 +354,7 @@ bool hostReduceScatter(HostTeam &team, Staging &staging, const void *src,
   std::vector<const char *> inputs(p);
   for (int64_t at = 0; at < total; at += piece) {
     const int64_t n = std::min(piece, total - at);
-    if (!staging.toHost(team.slot(me),
-                        static_cast<const char *>(src) + at * es,
+    if (!staging.toHost(team.slot(me), static_cast<const char *>(src) + at * es,
                         size_t(n) * es, error) ||
         !team.barrier(error))
       return false;

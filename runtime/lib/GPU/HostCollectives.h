@@ -96,12 +96,12 @@ private:
 /// arguments are assumed checked by the caller). Counts are elements;
 /// `dtype` / `op` are tp_dtype / tp_reduce_op values. f16 / bf16 are summed
 /// in f32 in rank order and rounded once; MAX / MIN propagate NaN.
-bool hostAllReduce(HostTeam &team, Staging &staging, const void *src,
-                   void *dst, int64_t count, int64_t dtype, int64_t op,
+bool hostAllReduce(HostTeam &team, Staging &staging, const void *src, void *dst,
+                   int64_t count, int64_t dtype, int64_t op,
                    std::string &error);
 /// src [outer][chunk] -> dst [outer][size][chunk].
-bool hostAllGather(HostTeam &team, Staging &staging, const void *src,
-                   void *dst, int64_t outer, int64_t chunk, int64_t dtype,
+bool hostAllGather(HostTeam &team, Staging &staging, const void *src, void *dst,
+                   int64_t outer, int64_t chunk, int64_t dtype,
                    std::string &error);
 /// src [outer][size][chunk] -> dst [outer][chunk] (block `rank`, reduced).
 bool hostReduceScatter(HostTeam &team, Staging &staging, const void *src,

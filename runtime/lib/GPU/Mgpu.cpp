@@ -232,7 +232,7 @@ TP_MGPU void *mgpuMemAlloc(uint64_t sizeBytes, CUstream s, bool isHostShared) {
                                   reinterpret_cast<cudaStream_t>(ourStream(s)));
   if (e != cudaSuccess)
     failOrAbsorb("mgpuMemAlloc: cudaMallocAsync(" + std::to_string(sizeBytes) +
-          " bytes): " + cudaGetErrorString(e));
+                 " bytes): " + cudaGetErrorString(e));
   return p;
 }
 

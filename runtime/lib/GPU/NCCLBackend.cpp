@@ -304,8 +304,8 @@ private:
                    std::string &error) {
     if (bytes == 0)
       return true;
-    cudaError_t e = cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault,
-                                    ncclStream());
+    cudaError_t e =
+        cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, ncclStream());
     if (e == cudaSuccess)
       e = cudaStreamSynchronize(ncclStream());
     if (e != cudaSuccess) {
@@ -385,8 +385,8 @@ tp_status allGather(const void *src, void *dst, int64_t outer, int64_t chunk,
   if (backend.team) {
     DeviceStaging staging;
     std::string error;
-    return hostAllGather(*backend.team, staging, src, dst, outer, chunk,
-                         dtype, error)
+    return hostAllGather(*backend.team, staging, src, dst, outer, chunk, dtype,
+                         error)
                ? TP_OK
                : hostFailure(fn, error);
   }
@@ -585,9 +585,9 @@ tp_status tp_init(int *argc, char ***argv) {
     if (cudaGetDeviceCount(&devices) != cudaSuccess)
       devices = 0;
     const char *chosen = std::getenv("TP_DEVICE");
-    std::string problem = sharedDeviceProblem(
-        placement.rank, placement.localRank, devices,
-        chosen && *chosen ? deviceOrdinal() : -1);
+    std::string problem =
+        sharedDeviceProblem(placement.rank, placement.localRank, devices,
+                            chosen && *chosen ? deviceOrdinal() : -1);
     if (!problem.empty())
       return setError(TP_ERR_UNSUPPORTED, "%s: %s", fn, problem.c_str());
   }
@@ -738,8 +738,7 @@ tp_status compiledAllReduce(const void *src, void *dst, int64_t count,
 }
 tp_status compiledAllGather(const void *src, void *dst, int64_t outer,
                             int64_t chunk, tp_dtype dtype) {
-  return absorbInCapture(
-      allGather(src, dst, outer, chunk, int(dtype), false));
+  return absorbInCapture(allGather(src, dst, outer, chunk, int(dtype), false));
 }
 tp_status compiledReduceScatter(const void *src, void *dst, int64_t outer,
                                 int64_t chunk, tp_dtype dtype,

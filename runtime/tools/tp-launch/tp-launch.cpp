@@ -36,9 +36,9 @@
 #include "Launch/HostLayout.h"
 #include "Launch/Json.h"
 #include "Launch/Manifest.h"
-#include "Launch/StepGraph.h"
 #include "Launch/Safetensors.h"
 #include "Launch/ShardSet.h"
+#include "Launch/StepGraph.h"
 #include "tp/runtime/files.h"
 #include "tp/runtime/npy.h"
 #include "tp/runtime/tp_runtime.h"
@@ -1060,8 +1060,8 @@ void Launcher::runEntry() {
     graph.enable(std::move(functions));
   }
   auto step = [&](int call) {
-    std::string note =
-        graph.run(call, [&] { entry(packed.data()); }, resultWords);
+    std::string note = graph.run(
+        call, [&] { entry(packed.data()); }, resultWords);
     // A refusal is the same on every rank (said once); a failed capture
     // may not be.
     if (!note.empty() && !options.quiet &&
