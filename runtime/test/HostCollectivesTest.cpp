@@ -266,13 +266,15 @@ void testErrors() {
 }
 
 void testSharedDevice() {
-  TP_CHECK(sharedDeviceProblem(0, 0, 1, -1).empty());
-  TP_CHECK(sharedDeviceProblem(3, 3, 8, -1).empty());
-  TP_CHECK(sharedDeviceProblem(1, 1, 1, 0).empty()); // TP_DEVICE chosen
-  std::string message = sharedDeviceProblem(1, 1, 1, -1);
+  TP_CHECK(sharedDeviceProblem(0, 0, 1, -1, false).empty());
+  TP_CHECK(sharedDeviceProblem(3, 3, 8, -1, false).empty());
+  TP_CHECK(sharedDeviceProblem(1, 1, 1, 0, false).empty()); // TP_DEVICE
+  // CUDA_VISIBLE_DEVICES may give each rank its own GPU as device 0.
+  TP_CHECK(sharedDeviceProblem(1, 1, 1, -1, true).empty());
+  std::string message = sharedDeviceProblem(1, 1, 1, -1, false);
   TP_CHECK_CONTAINS(message, "rank 1 (local rank 1) would share device 0");
   TP_CHECK_CONTAINS(message, "--collectives host");
-  TP_CHECK_CONTAINS(sharedDeviceProblem(5, 5, 4, -1), "share device 1");
+  TP_CHECK_CONTAINS(sharedDeviceProblem(5, 5, 4, -1, false), "share device 1");
 }
 
 void testCombine() {

@@ -378,8 +378,9 @@ bool hostReduceScatter(HostTeam &team, Staging &staging, const void *src,
 }
 
 std::string sharedDeviceProblem(int rank, int localRank, int deviceCount,
-                                int explicitDevice) {
-  if (explicitDevice >= 0 || deviceCount <= 0 || localRank < deviceCount)
+                                int explicitDevice, bool visibleDevicesSet) {
+  if (explicitDevice >= 0 || visibleDevicesSet || deviceCount <= 0 ||
+      localRank < deviceCount)
     return "";
   return "rank " + std::to_string(rank) + " (local rank " +
          std::to_string(localRank) + ") would share device " +

@@ -115,10 +115,13 @@ void combineElements(int64_t dtype, int64_t op, const char *const *inputs,
 
 /// NCCL needs one device per rank. Returns "" when a rank with `localRank`
 /// on a node with `deviceCount` visible devices gets a device of its own,
-/// else the message that says so and what to do. An explicit TP_DEVICE
-/// (`explicitDevice` >= 0) is the user's choice and is not second-guessed.
+/// else the message that says so and what to do. Only certain when every
+/// rank of the node sees the same devices: an explicit TP_DEVICE
+/// (`explicitDevice` >= 0) or a CUDA_VISIBLE_DEVICES (`visibleDevicesSet`:
+/// a launcher may give each rank its own GPU as device 0) is not
+/// second-guessed.
 std::string sharedDeviceProblem(int rank, int localRank, int deviceCount,
-                                int explicitDevice);
+                                int explicitDevice, bool visibleDevicesSet);
 
 } // namespace tp::gpu
 

@@ -585,9 +585,10 @@ tp_status tp_init(int *argc, char ***argv) {
     if (cudaGetDeviceCount(&devices) != cudaSuccess)
       devices = 0;
     const char *chosen = std::getenv("TP_DEVICE");
-    std::string problem =
-        sharedDeviceProblem(placement.rank, placement.localRank, devices,
-                            chosen && *chosen ? deviceOrdinal() : -1);
+    const char *visible = std::getenv("CUDA_VISIBLE_DEVICES");
+    std::string problem = sharedDeviceProblem(
+        placement.rank, placement.localRank, devices,
+        chosen && *chosen ? deviceOrdinal() : -1, visible != nullptr);
     if (!problem.empty())
       return setError(TP_ERR_UNSUPPORTED, "%s: %s", fn, problem.c_str());
   }
@@ -595,7 +596,11 @@ tp_status tp_init(int *argc, char ***argv) {
   if (ncclResult_t r =
           ncclCommInitRank(&comm, placement.size, id, placement.rank);
       r != ncclSuccess)
-    return ncclFailure(fn, "ncclCommInitRank", r);
+    // (ncclGetLastError's communicator argument is unused: NULL is fine.)
+    return setError(TP_ERR_BACKEND,
+                    "%s: ncclCommInitRank failed: %s (%s; ranks that share "
+                    "a device need tp-launch --collectives host)",
+                    fn, ncclGetErrorString(r), ncclGetLastError(nullptr));
   backend.comm = comm;
   {
     std::lock_guard<std::mutex> lock(commMutex);
