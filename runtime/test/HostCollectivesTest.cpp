@@ -253,6 +253,21 @@ void testErrors() {
   error.clear();
   TP_CHECK(!ShmTeam::create("/tp-x", 2, 2, 256, 1, error));
   TP_CHECK_CONTAINS(error, "bad team geometry");
+  // The name goes as soon as the last rank has mapped the segment.
+  {
+    const std::string pair = ShmTeam::uniqueName();
+    std::unique_ptr<ShmTeam> first = ShmTeam::create(pair, 0, 2, 256, 1, error);
+    TP_CHECK(first != nullptr);
+    // (Linux keeps POSIX shared memory in /dev/shm.)
+    TP_CHECK(access("/dev/shm", F_OK) != 0 ||
+             access(("/dev/shm" + pair).c_str(), F_OK) == 0);
+    std::unique_ptr<ShmTeam> second =
+        ShmTeam::create(pair, 1, 2, 256, 1, error);
+    TP_CHECK(second != nullptr);
+    error.clear();
+    TP_CHECK(!ShmTeam::create(pair, 1, 2, 256, 1, error));
+    TP_CHECK_CONTAINS(error, "cannot open shared memory");
+  }
   // Ranks that disagree on the team.
   const std::string name = ShmTeam::uniqueName();
   std::unique_ptr<ShmTeam> owner = ShmTeam::create(name, 0, 2, 256, 1, error);

@@ -24,6 +24,7 @@ namespace {
 
 /// The segment's first page; the slots follow it.
 struct Header {
+  std::atomic<uint32_t> attached; // ranks that mapped the segment
   std::atomic<uint32_t> arrived;
   std::atomic<uint32_t> generation;
   uint32_t size;
@@ -204,6 +205,7 @@ std::unique_ptr<ShmTeam> ShmTeam::create(const std::string &name, int rank,
     // ftruncate zero-fills: arrived = generation = 0 already.
     h->size = uint32_t(size);
     h->slotBytes = team->slotBytes_;
+    h->attached.store(1, std::memory_order_release);
   } else {
     // Rank 0 wrote these before it sent the name (the rendezvous orders it).
     if (h->size != uint32_t(size) || h->slotBytes != team->slotBytes_) {
@@ -213,6 +215,14 @@ std::unique_ptr<ShmTeam> ShmTeam::create(const std::string &name, int rank,
               std::to_string(size) + " and " + std::to_string(team->slotBytes_);
       return nullptr;
     }
+  }
+  // The last rank to map the segment removes its name: every rank has it
+  // open, and nothing is left in /dev/shm however the job ends from here.
+  if (h->attached.fetch_add(creator ? 0 : 1, std::memory_order_acq_rel) +
+          (creator ? 0 : 1) ==
+      uint32_t(size)) {
+    shm_unlink(name.c_str());
+    team->unlinked_ = true;
   }
   return team;
 }
@@ -256,11 +266,6 @@ bool ShmTeam::barrier(std::string &error) {
         return false;
       }
     }
-  }
-  // Every rank has mapped the segment: its name is no longer needed.
-  if (rank_ == 0 && !unlinked_) {
-    shm_unlink(name_.c_str());
-    unlinked_ = true;
   }
   return true;
 }

@@ -63,8 +63,9 @@ public:
 
 /// A HostTeam on a POSIX shared-memory segment (shm_open + mmap). Rank 0
 /// creates it (O_EXCL: never someone else's) before telling the others its
-/// name; every other rank opens it; rank 0 removes the name at the first
-/// barrier, once all have mapped it, so no name outlives the job's start.
+/// name; every other rank opens it; the last rank to map it removes the
+/// name (rank 0 too, if the team never forms), so no name outlives the
+/// job's start.
 class ShmTeam : public HostTeam {
 public:
   /// `name` starts with '/' (shm_open); `timeoutSeconds` bounds each barrier.

@@ -40,10 +40,12 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <sys/mman.h>
 #include <thread>
 #include <unistd.h>
 
@@ -87,6 +89,10 @@ std::atomic<bool> stopWatchdog{false};
 std::mutex commMutex;             // guards watchedComm against finalize
 ncclComm_t watchedComm = nullptr; // what the watchdog checks / aborts
 
+// Rank 0's host-collectives segment until every rank has mapped it (its
+// name is then gone): terminate() removes it if the team never forms.
+char pendingSegment[64] = {0};
+
 struct InCollective {
   InCollective() { ++collectiveDepth; }
   ~InCollective() { --collectiveDepth; }
@@ -119,6 +125,8 @@ struct InCollective {
     ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
     (void)ignored;
   }
+  if (pendingSegment[0])
+    shm_unlink(pendingSegment);
   if (announce)
     rendezvous().announceAbort(currentRank.load(), exitCode,
                                print ? message : std::string());
@@ -484,6 +492,7 @@ tp_status initHostCollectives(const tp::boot::Placement &placement,
     if (!team)
       return setError(TP_ERR_BACKEND, "%s: %s", fn, error.c_str());
     payload.assign(name.begin(), name.end());
+    std::snprintf(pendingSegment, sizeof(pendingSegment), "%s", name.c_str());
   }
   if (!rendezvous().exchange(placement.rank, placement.size, address, payload,
                              error))
@@ -505,6 +514,7 @@ tp_status initHostCollectives(const tp::boot::Placement &placement,
   // so a rank failing below cannot make another one's attach fail.
   if (!team->barrier(error))
     return setError(TP_ERR_TIMEOUT, "%s: %s", fn, error.c_str());
+  pendingSegment[0] = '\0'; // every rank mapped it: the name is gone
   if (!tryEnsureContext(error))
     return setError(TP_ERR_BACKEND, "%s: %s", fn, error.c_str());
   setCaptureRefusal("collectives over host memory (--collectives host) wait "
