@@ -27,10 +27,12 @@
 #   lib/libtp_runtime_nccl.so    the GPU runtime
 #   fixtures/fixture_gpu_tp{1,2,4}.so   hand-written GPU model (launcher test)
 #   scripts/gpu-check.sh  scripts/torch_layer.py  scripts/launcher_test.py
+#   scripts/torch_reference.py  scripts/layer_spec.py   PyTorch's results
 #   src/tp-runtime-src.tar.gz    runtime/ + bench/gpu/ sources, to rebuild
 #                                there (cmake -S runtime, no LLVM) if the
 #                                prebuilt binaries cannot load
-#   models/NAME/meta.json        part, hidden, heads, seq, batch, dtype,
+#   models/NAME/meta.json        part, args (the entry's argument names),
+#                                hidden, heads, seq, batch, dtype,
 #                                tolerance, tp_sizes, results
 #   models/NAME/inputs/input{i}.npy
 #   models/NAME/reference/output{j}.npy   CPU results at tp 1
@@ -83,7 +85,8 @@ cp "$build/bin/tp-launch" "$build/bin/tp_gpu_selftest" \
 cp "$build/lib/libtp_runtime_nccl.so" "$out/lib/"
 cp "$build"/runtime/test/fixtures/fixture_gpu_tp*.so "$out/fixtures/"
 cp "$root/scripts/gpu-check.sh" "$root/bench/gpu/torch_layer.py" \
-   "$root/runtime/test/launcher_test.py" "$out/scripts/"
+   "$root/runtime/test/launcher_test.py" "$root/scripts/layer_spec.py" \
+   "$root/scripts/torch_reference.py" "$out/scripts/"
 tar czf "$out/src/tp-runtime-src.tar.gz" -C "$root" runtime bench/gpu
 say "runtime pieces in $out"
 
@@ -143,8 +146,11 @@ if $models; then
     for f in "$scratch/cpu-$name"/output*.npy; do
       cp "$f" "$dir/reference/"; results=$((results + 1))
     done
+    # The argument names let torch_reference.py rebuild the program in
+    # PyTorch from the same inputs.
+    argnames="$(python3 "$root/scripts/layer_spec.py" --arg-names "$model")" || exit 1
     cat > "$dir/meta.json" <<JSON
-{"name": "$name", "source": "$(basename "$model")", "part": "$part",
+{"name": "$name", "source": "$(basename "$model")", "part": "$part", "args": $argnames,
  "hidden": $hidden, "heads": $heads, "seq": $seq, "batch": $batch,
  "dtype": "$dtype", "tolerance": $tolerance, "tp_sizes": [1, 2, 4],
  "results": $results}

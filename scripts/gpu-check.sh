@@ -15,23 +15,32 @@
 #     and the GPU(s), first, before anything can fail;
 #  2. PyTorch eager (bench/gpu/torch_layer.py: warm median of CUDA-event
 #     times, in each model's dtype, and GPT-2 small's layer in bf16) on
-#     every model's shape, before any of
-#     our binaries runs: nothing of ours failing can lose the baseline;
+#     every model's shape, and PyTorch's RESULTS on each model's own inputs
+#     (scripts/torch_reference.py: a PyTorch mirror of the generated layer),
+#     before any of our binaries runs: nothing of ours failing can lose the
+#     baseline;
 #  3. tp_gpu_selftest: mgpu*, tp_rt_gemm against the CPU, collectives;
-#  4. every model in models/ at each tp size the GPUs allow (tp 2 and 4 need
-#     as many GPUs: NCCL puts one rank per device), with
-#     `tp-launch --warmup N --repeat M --rank-stats` (warm median of the
-#     step, max over ranks, and each rank's peak device memory; a launcher
+#     the hand-written model through tp-launch at tp 1, 2, 4 (tp sizes
+#     beyond the GPU count with --collectives host: ranks sharing a device),
+#     and the CUDA graph of a step (gpu_graph_spawn1);
+#  4. every model in models/ at tp 1, 2 and 4: with one GPU per rank where
+#     there are enough GPUs (NCCL), else with the ranks sharing the GPUs
+#     (--collectives host: a correctness run, its time is not a figure),
+#     with `tp-launch --warmup N --repeat M --rank-stats` (warm median of
+#     the step -- the second call captured as a CUDA graph and replayed --,
+#     max over ranks, and each rank's peak device memory; a launcher
 #     without those flags gives one cold call, marked "cold"), checked
 #     against the CPU reference shipped with it (the same program on the
-#     CPU target), and the ratio to PyTorch eager's median against the
-#     target (<= 1.0x);
+#     CPU target) AND against PyTorch's result (step 2), and the ratio to
+#     PyTorch eager's median against the target (<= 1.0x);
 #  5. tp_gemm_bench: tp_rt_gemm vs cuBLAS on the local GEMMs (target >= 0.9x).
 # If the prebuilt binaries cannot load, the runtime is rebuilt from src/
 # (cmake + g++, bounded by the deadline); a failed rebuild skips steps 3-5
 # but not 1-2. All figures go to $OUT/gpu-results.md (./gpu-results.md
 # without OUT): commit it as bench/gpu/results/DATE-GPU.md. The full log is
-# gpu-check.log beside it. Exit 0 when steps 3-4 passed.
+# gpu-check.log beside it. Exit 0 when steps 3-4 passed (step 4 includes
+# agreeing with PyTorch's result wherever torch_reference.py mirrored the
+# model).
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 art="$(cd "${1:-$here/..}" && pwd)"
@@ -153,6 +162,24 @@ torch_row gpt2-small "GPT-2 small layer, seq 1024 batch 8 bf16" 1 --part layer \
   --hidden 768 --heads 12 --seq 1024 --batch 8 --dtype bf16
 md
 
+# PyTorch's results on the models' own inputs (one process for all models:
+# PyTorch is imported once), compared with tp-mlir's in step 4.
+md "## PyTorch eager results (torch_reference.py: the generated layer mirrored in PyTorch, same inputs)"
+md
+say "pytorch results ($(elapsed) s)"
+torch_out="$work/torch"
+t=$(budget 90)
+if [ -z "$models" ]; then md "No models."
+elif [ "$t" -eq 0 ]; then skipped "pytorch results"
+else
+  timeout "$t" python3 "$art/scripts/torch_reference.py" -o "$torch_out" $models > "$work/torchref" 2>&1
+  rc=$?
+  cat "$work/torchref" >> "$log"
+  md '```'; grep -E "torch_reference" "$work/torchref" | sed "s|$art/||g" >> "$results"; md '```'
+  md "exit code $rc (0: every model mirrored; 3: some not mirrored; 1: failed)"
+fi
+md
+
 bin="$art/bin"; lib="$art/lib"; origin="prebuilt (shipped)"; runnable=true
 if ! "$bin/tp_gpu_selftest" --help > "$work/load" 2>&1 && \
    grep -qE "error while loading|not found|GLIBC" "$work/load"; then
@@ -187,7 +214,7 @@ md
 md "## Runtime selftest (tp_gpu_selftest)"
 md
 say "selftest ($(elapsed) s)"
-t=$(budget 90)
+t=$(budget 120)
 if ! $runnable; then md "*skipped: no runtime*"
 elif [ "$t" -eq 0 ]; then skipped selftest; status=1
 else
@@ -209,18 +236,23 @@ md "## Launcher, hand-written GPU model (fixture_gpu_tpN.so, tp-launch --spawn N
 md
 md "| tp | result |"
 md "|---|---|"
-for n in 1 2 4; do
-  [ "$n" -le "$ngpu" ] || { md "| $n | not run: $ngpu GPU(s) |"; continue; }
-  $runnable || continue
-  t=$(budget 40); [ "$t" -gt 0 ] || { md "| $n | skipped (deadline) |"; continue; }
-  if timeout "$t" python3 "$art/scripts/launcher_test.py" --case "gpu_ok_spawn$n" \
+fixture_case() { # case label
+  local t; t=$(budget 40); [ "$t" -gt 0 ] || { md "| $2 | skipped (deadline) |"; return; }
+  if timeout "$t" python3 "$art/scripts/launcher_test.py" --case "$1" \
        --launcher "$bin/tp-launch" --fixtures "$art/fixtures" \
-       --work "$work/launcher$n" >> "$log" 2>&1; then
-    md "| $n | ok |"
+       --work "$work/$1" >> "$log" 2>&1; then
+    md "| $2 | ok |"
   else
-    md "| $n | **FAILED** (see gpu-check.log) |"; status=1
+    md "| $2 | **FAILED** (see gpu-check.log) |"; status=1
   fi
+}
+for n in 1 2 4; do
+  $runnable || continue
+  if [ "$n" -le "$ngpu" ]; then fixture_case "gpu_ok_spawn$n" "$n"
+  else fixture_case "gpu_host_spawn$n" "$n, --collectives host ($ngpu GPU(s) shared)"; fi
 done
+$runnable && fixture_case gpu_graph_spawn1 "1, --warmup 1 --repeat 3: CUDA graph replayed, and --no-cuda-graph"
+
 # --warmup / --repeat on the device: CUDA-event times, peak device memory.
 if [ "$ngpu" -ge 2 ]; then
   if timeout 120 python3 "$art/scripts/launcher_test.py" --case gpu_timing_spawn2 \
@@ -236,6 +268,7 @@ md
 # ---------------------------------------------------------------------------
 # 4. Compiled models: warm medians, CPU reference, ratio to PyTorch
 # ---------------------------------------------------------------------------
+graph_notes=() # why a model's CUDA graph capture failed, if it did
 compare() { # got ref tolerance -> prints "relerr ok|FAILED"
   python3 - "$@" <<'PY'
 import sys
@@ -255,8 +288,8 @@ md
 if [ -z "$models" ]; then
   md "No models in the artifacts (built with --no-models)."
 elif $runnable; then
-  md "| model | tp | tp-mlir ms (median per step) | PyTorch ms | ratio (target <= 1.0x) | peak device memory | rel. error per result | tolerance | result |"
-  md "|---|---|---|---|---|---|---|---|---|"
+  md "| model | tp | tp-mlir ms (median per step) | PyTorch ms | ratio (target <= 1.0x) | peak device memory | rel. error vs CPU reference | vs PyTorch result | tolerance | result |"
+  md "|---|---|---|---|---|---|---|---|---|---|"
   for dir in $models; do
     name="$(basename "$dir")"
     tol="$(meta "$dir/meta.json" tolerance)"
@@ -264,16 +297,19 @@ elif $runnable; then
     inputs="$(ls "$dir"/inputs/input*.npy | sort -V | paste -sd, -)"
     for tpdir in "$dir"/tp*/; do
       n="${tpdir%/}"; n="${n##*/tp}"
+      # More ranks than GPUs: the ranks share them, collectives through host
+      # memory (a correctness run: few calls, no timing figure).
+      shared=()
+      timing=(--warmup "$warmup" --repeat "$repeat" --rank-stats)
       if [ "$n" -gt "$ngpu" ]; then
-        md "| $name | $n | not run: $ngpu GPU(s), NCCL needs one per rank | | | | | | |"; continue
+        shared=(--collectives host); timing=(--warmup 1 --repeat 2 --rank-stats)
       fi
       t=$(budget 90)
-      if [ "$t" -eq 0 ]; then md "| $name | $n | skipped (deadline) | | | | | | |"; status=1; continue; fi
+      if [ "$t" -eq 0 ]; then md "| $name | $n | skipped (deadline) | | | | | | | |"; status=1; continue; fi
       outs=""; for ((j = 0; j < nres; ++j)); do outs+="${outs:+,}$work/$name-tp$n-output$j.npy"; done
-      say "model $name at tp $n ($(elapsed) s)"
-      timing=(--warmup "$warmup" --repeat "$repeat" --rank-stats)
+      say "model $name at tp $n${shared:+ (collectives over host memory)} ($(elapsed) s)"
       timeout "$t" "$bin/tp-launch" --spawn "$n" --model "$tpdir/model.so" \
-        --inputs "$inputs" --output "$outs" --timeout "$((t - 5))" "${timing[@]}" > "$work/run" 2>&1
+        --inputs "$inputs" --output "$outs" --timeout "$((t - 5))" "${shared[@]}" "${timing[@]}" > "$work/run" 2>&1
       rc=$?
       if [ $rc -ne 0 ] && grep -qE "unknown (option|flag).*(warmup|repeat)|unrecognized.*(warmup|repeat)" "$work/run"; then
         # A launcher from before --warmup/--repeat: one cold call.
@@ -293,7 +329,9 @@ elif $runnable; then
         [ -z "$peak" ] || peak="$peak MiB"
         ref_ms="${torch_ms[$name/$n]:-}"
         ratio="-"
-        if [ -n "$ref_ms" ] && [[ "$ms" =~ ^[0-9.]+$ ]]; then
+        if [ ${#shared[@]} -gt 0 ]; then
+          ms="$ms (host collectives, not a timing)"
+        elif [ -n "$ref_ms" ] && [[ "$ms" =~ ^[0-9.]+$ ]]; then
           ratio="$(python3 -c "import sys; r=float(sys.argv[1])/float(sys.argv[2]); print(f'{r:.2f}x ' + ('ok' if r <= 1.0 else 'over target'))" "$ms" "$ref_ms")"
         fi
         worst=""; verdict="ok"
@@ -302,17 +340,30 @@ elif $runnable; then
           worst+="${worst:+ }$rel"
           [ "$ok" = ok ] || verdict="**FAILED**"
         done
+        # Against PyTorch eager's result on the same inputs (result 0).
+        vs_torch="not mirrored"
+        if [ -f "$torch_out/$name/output0.npy" ]; then
+          read -r rel ok <<< "$(compare "$work/$name-tp${n}-output0.npy" "$torch_out/$name/output0.npy" "$tol")"
+          vs_torch="$rel $ok"
+          [ "$ok" = ok ] || verdict="**FAILED**"
+        fi
         [ "$verdict" = ok ] || status=1
-        md "| $name | $n | $ms | ${ref_ms:--} | $ratio | ${peak:--} | $worst | $tol | $verdict |"
+        graph="$(grep -m1 -oE 'CUDA graph (replayed|capture failed|unavailable|not captured[^;]*)|no CUDA graph' "$work/run")"
+        first="$(sed -n 's/.*first call \([0-9.]*\) ms.*/\1/p' "$work/run" | sort -g | tail -1)"
+        why="$(grep -m1 -oE 'CUDA graph capture failed \(.{0,200}' "$work/run")"
+        [ -z "$why" ] || graph_notes+=("$name at tp $n: $why")
+        md "| $name | $n | $ms${graph:+ ($graph)}${first:+; first call $first ms} | ${ref_ms:--} | $ratio | ${peak:--} | $worst | $vs_torch | $tol | $verdict |"
       else
         status=1
-        md "| $name | $n | - | ${torch_ms[$name/$n]:--} | - | - | - | $tol | **run failed** (rc $rc): $(grep -m1 'tp' "$work/run" | cut -c1-120) |"
+        md "| $name | $n | - | ${torch_ms[$name/$n]:--} | - | - | - | - | $tol | **run failed** (rc $rc): $(grep -m1 'tp' "$work/run" | cut -c1-120) |"
       fi
     done
   done
 else
   md "*skipped: no runtime*"
 fi
+md
+for note in "${graph_notes[@]}"; do md "- $note"; done
 md
 
 # ---------------------------------------------------------------------------

@@ -9,7 +9,11 @@
 //    Common/Layout.h's transposeBlocks;
 //  - the stream sync policy; memref geometry for host registration and TMA;
 //  - the launcher's device ArgumentMemory over fake mgpu* functions;
-//  - reading tp_manifest from an ELF file without loading it.
+//  - reading tp_manifest from an ELF file without loading it;
+//  - tp-launch's CUDA graph of a step (StepGraph) over fake tp_rt_graph_*
+//    functions: capture on the second call and replay, the results struct
+//    restored on replay, refusal and failed capture falling back to plain
+//    calls (the discarded capture's results forgotten), off.
 //
 // Links no CUDA library (CUDA headers only).
 //
@@ -21,6 +25,7 @@
 #include "GPU/GemmPlan.h"
 #include "Launch/ArgumentMemory.h"
 #include "Launch/ElfManifest.h"
+#include "Launch/StepGraph.h"
 #include "TestUtil.h"
 
 #include <cmath>
@@ -534,6 +539,141 @@ void testElfManifest(const std::string &fixtures, const char *self) {
   TP_CHECK(launch::manifestTarget("{broken").empty());
 }
 
+//===----------------------------------------------------------------------===//
+// The CUDA graph of a step (tp-launch)
+//===----------------------------------------------------------------------===//
+
+/// Fake tp_rt_graph_* functions that count what happens.
+struct FakeGraph {
+  int begins = 0, ends = 0, launches = 0, destroys = 0;
+  bool refuse = false, failEnd = false;
+  bool capturing = false;
+  int graphToken = 0;
+  launch::GraphFunctions functions() {
+    launch::GraphFunctions f;
+    f.begin = [this](std::string &why) {
+      ++begins;
+      if (refuse) {
+        why = "collectives over host memory";
+        return false;
+      }
+      capturing = true;
+      return true;
+    };
+    f.end = [this](std::string &why) -> void * {
+      ++ends;
+      capturing = false;
+      if (failEnd) {
+        why = "mgpuMemcpy: a copy from or to host memory";
+        return nullptr;
+      }
+      return &graphToken;
+    };
+    f.launch = [this](void *g) {
+      TP_CHECK(g == &graphToken);
+      ++launches;
+    };
+    f.destroy = [this](void *g) {
+      TP_CHECK(g == &graphToken);
+      ++destroys;
+    };
+    return f;
+  }
+};
+
+void testStepGraph() {
+  using launch::StepGraph;
+  // Success: call 0 plain, call 1 captured and launched, later calls replay
+  // with the captured results written back.
+  {
+    FakeGraph fake;
+    std::vector<int64_t> results(3, 0);
+    int entries = 0, capturedEntries = 0;
+    auto entry = [&] {
+      ++entries;
+      capturedEntries += fake.capturing;
+      results = {int64_t(0x1000), int64_t(0x1000), entries};
+    };
+    {
+      StepGraph graph(true, fake.functions());
+      TP_CHECK(graph.run(0, entry, results).empty());
+      TP_CHECK(graph.state() == StepGraph::State::NotYet);
+      TP_CHECK(entries == 1 && fake.begins == 0);
+      TP_CHECK(graph.run(1, entry, results).empty());
+      TP_CHECK(graph.state() == StepGraph::State::Replaying);
+      TP_CHECK(entries == 2 && capturedEntries == 1 && fake.launches == 1);
+      for (int call = 2; call < 5; ++call) {
+        std::fill(results.begin(), results.end(), 0); // the launcher's reset
+        TP_CHECK(graph.run(call, entry, results).empty());
+        TP_CHECK(results[0] == 0x1000 && results[2] == 2);
+      }
+      TP_CHECK(entries == 2 && fake.launches == 4 && fake.begins == 1);
+      TP_CHECK(fake.destroys == 0);
+    }
+    TP_CHECK(fake.destroys == 1); // freed with the StepGraph
+  }
+  // Capture refused: every call plain, one note with the reason.
+  {
+    FakeGraph fake;
+    fake.refuse = true;
+    std::vector<int64_t> results(1, 0);
+    int entries = 0;
+    StepGraph graph(true, fake.functions());
+    graph.run(
+        0, [&] { ++entries; }, results);
+    std::string note = graph.run(
+        1, [&] { ++entries; }, results);
+    TP_CHECK_CONTAINS(note, "CUDA graph not used: collectives over host");
+    TP_CHECK(graph
+                 .run(
+                     2, [&] { ++entries; }, results)
+                 .empty());
+    TP_CHECK(entries == 3 && fake.launches == 0 && fake.ends == 0);
+    TP_CHECK(graph.state() == StepGraph::State::Unavailable);
+    TP_CHECK_CONTAINS(StepGraph::describe(graph.state()), "unavailable");
+  }
+  // Capture fails: the captured results are forgotten before the call runs
+  // again plainly; later calls stay plain.
+  {
+    FakeGraph fake;
+    fake.failEnd = true;
+    std::vector<int64_t> results(2, 0);
+    int entries = 0;
+    bool sawStaleResults = false;
+    auto entry = [&] {
+      ++entries;
+      if (!fake.capturing && results[0] != 0)
+        sawStaleResults = true;
+      results = {fake.capturing ? int64_t(0xdead) : int64_t(0x2000), 1};
+    };
+    StepGraph graph(true, fake.functions());
+    graph.run(0, entry, results);
+    std::fill(results.begin(), results.end(), 0);
+    std::string note = graph.run(1, entry, results);
+    TP_CHECK_CONTAINS(note, "CUDA graph capture failed (mgpuMemcpy");
+    TP_CHECK_CONTAINS(note, "plain calls");
+    TP_CHECK(!sawStaleResults);
+    TP_CHECK(results[0] == 0x2000); // the plain rerun's
+    TP_CHECK(entries == 3 && fake.launches == 0);
+    graph.run(2, entry, results);
+    TP_CHECK(entries == 4 && fake.begins == 1);
+    TP_CHECK(graph.state() == StepGraph::State::CaptureFailed);
+    TP_CHECK_CONTAINS(graph.reason(), "host memory");
+  }
+  // Off (--no-cuda-graph): never asks the runtime.
+  {
+    FakeGraph fake;
+    std::vector<int64_t> results(1, 0);
+    int entries = 0;
+    StepGraph graph(false, fake.functions());
+    for (int call = 0; call < 3; ++call)
+      graph.run(
+          call, [&] { ++entries; }, results);
+    TP_CHECK(entries == 3 && fake.begins == 0 && fake.launches == 0);
+    TP_CHECK(graph.state() == StepGraph::State::Off);
+  }
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -550,5 +690,6 @@ int main(int argc, char **argv) {
   testMemRefGeometry();
   testDeviceMemory();
   testElfManifest(argv[1], argv[0]);
+  testStepGraph();
   return tp::test::testResult("tp_gpu_logic_test");
 }

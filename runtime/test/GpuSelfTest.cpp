@@ -1,6 +1,7 @@
 //===- GpuSelfTest.cpp - Smoke test of the GPU runtime on a real GPU ------===//
 //
-//   tp_gpu_selftest [--ranks N]      everything (on a GPU machine)
+//   tp_gpu_selftest [--ranks N] [--host-ranks N]   everything (on a GPU
+//                                    machine; N: most ranks, default 4)
 //   tp_gpu_selftest --expect-no-driver   (ctest here: must abort cleanly)
 //
 // Built everywhere, run only where there is a GPU (ctest skips it otherwise;
@@ -12,7 +13,10 @@
 // epilogue; batches; padded leading dimensions; beta 0 and 0.5). Then, for
 // n = 1 .. min(N, GPUs), n spawned ranks check every collective on device
 // memory against values computed on the host (exact small integers), the
-// tp_rt_* entry points, tp_barrier and the argument errors.
+// tp_rt_* entry points, tp_barrier and the argument errors, and a CUDA graph
+// of a tp_rt_gemm + tp_rt_all_reduce step captured and replayed; then the
+// collectives with 2 and 4 ranks SHARING the GPUs through host memory
+// (tp_set_collectives("host"), tp-launch --collectives host).
 // Ends with "N passed, M failed".
 //
 //===----------------------------------------------------------------------===//
@@ -512,7 +516,74 @@ void testCollectives(int rank, int size, bool viaCompiledEntryPoints) {
   }
 }
 
-int childMain() {
+/// A step of compiled code's kind -- a GEMM into a stream-ordered buffer,
+/// an all_reduce, a free -- captured once and replayed three times; each
+/// replay's result must equal size * (A B).
+void testGraph(int size) {
+  const int m = 8, n = 16, k = 32;
+  std::vector<float> a(m * k), b(k * n);
+  for (int i = 0; i < m * k; ++i)
+    a[i] = float(i % 5 - 2);
+  for (int i = 0; i < k * n; ++i)
+    b[i] = float(i % 3 - 1);
+  void *da = nullptr, *db = nullptr, *dy = nullptr;
+  cudaMalloc(&da, a.size() * 4);
+  cudaMalloc(&db, b.size() * 4);
+  cudaMalloc(&dy, m * n * 4);
+  cudaMemcpy(da, a.data(), a.size() * 4, cudaMemcpyHostToDevice);
+  cudaMemcpy(db, b.data(), b.size() * 4, cudaMemcpyHostToDevice);
+  auto step = [&] {
+    void *s = mgpuStreamCreate();
+    float *tmp = static_cast<float *>(mgpuMemAlloc(m * n * 4, s, false));
+    tp_rt_gemm(TP_F32, 0, 0, 1, m, n, k, da, k, 0, db, n, 0, tmp, n, 0, nullptr,
+               0, 0.0f);
+    tp_rt_all_reduce(tmp, dy, m * n, TP_F32, TP_SUM);
+    mgpuMemFree(tmp, s);
+    mgpuStreamSynchronize(s);
+    mgpuStreamDestroy(s);
+  };
+  std::vector<float> want(m * n, 0.0f), got(m * n);
+  for (int i = 0; i < m; ++i)
+    for (int j = 0; j < n; ++j)
+      for (int p = 0; p < k; ++p)
+        want[i * n + j] += float(size) * a[i * k + p] * b[p * n + j];
+  step(); // warm: cuBLASLt's handle and plan, NCCL
+  tp_rt_sync();
+  check(tp_rt_graph_begin() == 1,
+        std::string("tp_rt_graph_begin: ") + tp_last_error());
+  step();
+  void *graph = tp_rt_graph_end();
+  check(graph != nullptr, std::string("tp_rt_graph_end: ") + tp_last_error());
+  if (graph) {
+    for (int replay = 0; replay < 3; ++replay) {
+      cudaMemset(dy, 0, m * n * 4);
+      tp_rt_graph_launch(graph);
+      tp_rt_sync();
+      cudaMemcpy(got.data(), dy, m * n * 4, cudaMemcpyDeviceToHost);
+      check(got == want, "CUDA graph replay " + std::to_string(replay) +
+                             " of gemm + all_reduce");
+    }
+    tp_rt_graph_destroy(graph);
+  }
+  // A copy to host memory inside a capture is recorded, not fatal: the
+  // capture is discarded with the reason.
+  check(tp_rt_graph_begin() == 1, "tp_rt_graph_begin again");
+  std::vector<float> host(4);
+  mgpuMemcpy(host.data(), dy, 16, nullptr);
+  check(tp_rt_graph_end() == nullptr &&
+            std::strstr(tp_last_error(), "host memory"),
+        std::string("capture with a host copy fails with the reason: ") +
+            tp_last_error());
+  cudaFree(da);
+  cudaFree(db);
+  cudaFree(dy);
+}
+
+int childMain(bool hostCollectives) {
+  if (hostCollectives && tp_set_collectives("host") != TP_OK) {
+    std::fprintf(stderr, "tp_set_collectives: %s\n", tp_last_error());
+    return 1;
+  }
   if (tp_init(nullptr, nullptr) != TP_OK) {
     std::fprintf(stderr, "tp_init: %s\n", tp_last_error());
     return 1;
@@ -524,6 +595,13 @@ int childMain() {
   testCollectives(myRank, size, false);
   testCollectives(myRank, size, true);
   check(tp_barrier() == TP_OK, std::string("tp_barrier: ") + tp_last_error());
+  if (hostCollectives)
+    check(tp_rt_graph_begin() == 0 &&
+              std::strstr(tp_last_error(), "host memory"),
+          std::string("capture refused with host collectives: ") +
+              tp_last_error());
+  else
+    testGraph(size);
   // Errors come back as statuses with messages.
   float hostBuffer[4] = {};
   check(tp_all_reduce(hostBuffer, hostBuffer, 4, TP_F32, TP_SUM) ==
@@ -596,6 +674,7 @@ int watchdogTest(const char *self, const std::string &mode, int expected) {
 
 int main(int argc, char **argv) {
   int maxRanks = 4;
+  int hostRanks = 4; // --host-ranks: ranks sharing the GPUs (0: none)
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--expect-no-driver") {
@@ -605,7 +684,9 @@ int main(int argc, char **argv) {
       return 1;
     }
     if (arg == "--child")
-      return childMain();
+      return childMain(false);
+    if (arg == "--child-host")
+      return childMain(true);
     if (arg == "--watchdog-child" && i + 1 < argc)
       return watchdogChild(argv[i + 1]);
     if (arg == "--expect-no-driver-watchdog") {
@@ -617,7 +698,12 @@ int main(int argc, char **argv) {
       maxRanks = std::atoi(argv[++i]);
       continue;
     }
-    std::fprintf(stderr, "usage: tp_gpu_selftest [--ranks N]\n");
+    if (arg == "--host-ranks" && i + 1 < argc) {
+      hostRanks = std::atoi(argv[++i]);
+      continue;
+    }
+    std::fprintf(stderr,
+                 "usage: tp_gpu_selftest [--ranks N] [--host-ranks N]\n");
     return 2;
   }
 
@@ -656,6 +742,23 @@ int main(int argc, char **argv) {
     check(code == 0, "collectives on " + std::to_string(n) +
                          " GPU(s): exit code " + std::to_string(code) + " " +
                          error);
+    ++rankRuns;
+  }
+  // Ranks sharing the GPUs: collectives through host memory.
+  for (int n : {2, 4}) {
+    if (n > hostRanks)
+      break;
+    tp::boot::SpawnConfig config;
+    config.executable = self;
+    config.arguments = {self, "--child-host"};
+    config.ranks = n;
+    config.backstopSeconds = 180;
+    config.name = "tp_gpu_selftest";
+    std::string error;
+    int code = tp::boot::spawnRanks(config, error);
+    check(code == 0, "host collectives, " + std::to_string(n) + " ranks on " +
+                         std::to_string(devices) + " GPU(s): exit code " +
+                         std::to_string(code) + " " + error);
     ++rankRuns;
   }
   double seconds =

@@ -668,6 +668,16 @@ def error_case(case, name):
                             r"\(the nccl backend\); model '[^']*fixture_model"
                             r"_tp2\.so' is for target 'cpu'")
         check(proc.returncode == 2, "exit code should be 2")
+    elif name == "bad_collectives":
+        # --collectives host is a GPU option; a bad kind is a usage error.
+        proc, t = case.run(1, model2, inputs, extra=["--collectives", "host"])
+        case.expect_failure(proc, t, r"tp-launch: --collectives host is for "
+                            r"GPU models \(the nccl backend\)")
+        check(proc.returncode == 2, "exit code should be 2")
+        proc, t = case.run(1, model2, inputs, extra=["--collectives", "mpi"])
+        case.expect_failure(proc, t, rank + r"tp-launch: --collectives must be "
+                            r"nccl or host, got 'mpi'")
+        check(proc.returncode == 2, "exit code should be 2")
     elif name == "bad_backend":
         proc, t = case.run(1, model2, inputs, extra=["--backend", "cuda"])
         case.expect_failure(proc, t, rank + r"tp-launch: --backend must be mpi "
@@ -739,6 +749,68 @@ def gpu_case(case, name):
                            spawn=True, env=stub_env(case))
         case.expect_failure(proc, t, r"tp: rank [01]: cannot initialize the "
                             r"runtime: tp_init: " + stub)
+    elif name == "gpu_stub_host_spawn2":
+        # --collectives host reaches every spawned rank: rank 0 creates the
+        # shared segment, the rendezvous hands its name over, and the first
+        # CUDA call then fails as usual (no segment left behind).
+        before = set(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") \
+            else set()
+        proc, t = case.run(2, case.fixture("fixture_gpu_tp2"), inputs,
+                           spawn=True, env=stub_env(case),
+                           extra=["--collectives", "host"])
+        case.expect_failure(proc, t, r"tp: rank [01]: cannot initialize the "
+                            r"runtime: tp_init: " + stub)
+        if os.path.isdir("/dev/shm"):
+            left = [n for n in set(os.listdir("/dev/shm")) - before
+                    if n.startswith("tp-host-")]
+            check(not left, f"shared memory left behind: {left}")
+    elif name.startswith("gpu_host_spawn"):
+        # Ranks sharing one GPU through --collectives host (any GPU count):
+        # exact outputs; capture is refused, with the reason, so every call
+        # runs plainly.
+        n = int(name[len("gpu_host_spawn"):])
+        if not have_gpu():
+            print("SKIPPED: no GPU on this machine")
+            sys.exit(77)
+        proc, _ = case.run(n, case.fixture(f"fixture_gpu_tp{n}"), inputs,
+                           spawn=True, extra=["--collectives", "host",
+                                              "--warmup", "1", "--repeat", "2"])
+        check(proc.returncode == 0, "tp-launch failed")
+        check(re.search(rf"tp-launch: @gpu_mlp on {n} ranks \(nccl, "
+                        r"collectives over host memory\): tp_entry",
+                        proc.stdout) is not None, "no summary line")
+        check("CUDA graph not used: collectives over host memory"
+              in proc.stderr, "no note on the CUDA graph")
+        check(len(re.findall(r"CUDA graph unavailable", proc.stdout)) == n,
+              "expected every rank line to say the graph is unavailable")
+        want_y, want_h = gpu_expected()
+        for path, shape, want in [(outputs[0], (8, 8), want_y),
+                                  (outputs[1], (8, 12), want_h)]:
+            _, got_shape, got = read_npy(path)
+            check(got_shape == shape, f"{path}: shape {got_shape}")
+            check(got == want, f"{path}: {got} != {want}")
+    elif name == "gpu_graph_spawn1":
+        # The second call is captured and replayed (exact outputs of the
+        # last replay); --no-cuda-graph runs every call plainly.
+        if not have_gpu():
+            print("SKIPPED: no GPU on this machine")
+            sys.exit(77)
+        for extra, want_line in [((), "CUDA graph replayed"),
+                                 (("--no-cuda-graph",), "no CUDA graph")]:
+            proc, _ = case.run(1, case.fixture("fixture_gpu_tp1"), inputs,
+                               spawn=True, extra=["--warmup", "1", "--repeat",
+                                                  "3", *extra])
+            check(proc.returncode == 0, "tp-launch failed")
+            check(re.search(r"tp-launch: rank 0: tp_entry median .*; " +
+                            want_line, proc.stdout) is not None,
+                  f"the rank line lacks '{want_line}'")
+            check("capture failed" not in proc.stderr,
+                  "the capture failed: " + proc.stderr)
+            want_y, want_h = gpu_expected()
+            for path, shape, want in [(outputs[0], (8, 8), want_y),
+                                      (outputs[1], (8, 12), want_h)]:
+                _, got_shape, got = read_npy(path)
+                check(got == want, f"{path} ({want_line}): {got} != {want}")
     elif name.startswith("gpu_ok_spawn") or name.startswith("gpu_timing"):
         # gpu_timing_spawnN: --warmup 2 --repeat 3 on the device (results of
         # the earlier calls freed with mgpuMemFree, CUDA-event times, peak

@@ -3,6 +3,7 @@
 #include "GPU/Cuda.h"
 
 #include "Bootstrap/Environment.h"
+#include "Common/Error.h"
 #include "tp/runtime/tp_runtime.h"
 #include "tp/runtime/tp_runtime_gpu.h"
 
@@ -127,6 +128,35 @@ std::string cuErrorText(CUresult result) {
 
 void fatal(const std::string &message) { tp_abort(1, message.c_str()); }
 
+namespace {
+// The capture in progress (one at a time, on one thread).
+struct Capture {
+  std::mutex mutex;
+  std::string refusal; // setCaptureRefusal
+  std::string failure; // the first thing that could not be captured
+};
+Capture &capture() {
+  static Capture *c = new Capture;
+  return *c;
+}
+thread_local bool capturingOnThisThread = false;
+} // namespace
+
+bool capturingHere() { return capturingOnThisThread; }
+
+void captureFailed(const std::string &reason) {
+  Capture &c = capture();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  if (c.failure.empty())
+    c.failure = reason;
+}
+
+void setCaptureRefusal(const std::string &reason) {
+  Capture &c = capture();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  c.refusal = reason;
+}
+
 bool tryEnsureContext(std::string &error) {
   State &s = state();
   if (!s.ready.load(std::memory_order_acquire)) {
@@ -198,6 +228,10 @@ void synchronizeStream(bool force, const char *what) {
     if (!force && !syncPolicy().mustWait())
       return;
   }
+  if (capturingHere())
+    return captureFailed(std::string(what) +
+                         ": the host waits for the stream inside a CUDA "
+                         "graph capture");
   checkCu(cuStreamSynchronize(stream()), what);
   std::lock_guard<std::mutex> lock(syncMutex());
   syncPolicy().waited();
@@ -247,7 +281,116 @@ int64_t tp_rt_device_memory_peak(void) {
       cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &high) !=
           cudaSuccess)
     return -1;
-  return int64_t(high);
+  // A replayed CUDA graph allocates from the device's graph memory pool,
+  // which holds its memory besides the default pool's.
+  uint64_t graphHigh = 0;
+  if (cudaDeviceGetGraphMemAttribute(deviceOrdinal(),
+                                     cudaGraphMemAttrUsedMemHigh,
+                                     &graphHigh) != cudaSuccess) {
+    cudaGetLastError();
+    graphHigh = 0;
+  }
+  return int64_t(high + graphHigh);
+}
+
+int32_t tp_rt_graph_begin(void) {
+  using namespace tp::gpu;
+  std::string error;
+  if (!tryEnsureContext(error)) {
+    tp::rt::setError(TP_ERR_BACKEND, "tp_rt_graph_begin: %s", error.c_str());
+    return 0;
+  }
+  Capture &c = capture();
+  {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    if (!c.refusal.empty()) {
+      tp::rt::setError(TP_ERR_UNSUPPORTED, "%s", c.refusal.c_str());
+      return 0;
+    }
+    if (capturingOnThisThread) {
+      tp::rt::setError(TP_ERR_STATE, "tp_rt_graph_begin: already capturing");
+      return 0;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(syncMutex());
+    if (syncPolicy().strictSync() || syncPolicy().hostVisible()) {
+      tp::rt::setError(TP_ERR_UNSUPPORTED, "%s",
+                       syncPolicy().strictSync()
+                           ? "TP_STRICT_SYNC=1 makes every synchronization "
+                             "wait, which a CUDA graph cannot capture"
+                           : "managed or host-registered memory exists, so "
+                             "synchronizations wait for the host");
+      return 0;
+    }
+  }
+  // Nothing of the previous call may still run into the capture.
+  synchronizeStream(true, "tp_rt_graph_begin: cuStreamSynchronize");
+  {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    c.failure.clear();
+  }
+  cudaError_t e =
+      cudaStreamBeginCapture(reinterpret_cast<cudaStream_t>(stream()),
+                             cudaStreamCaptureModeThreadLocal);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    tp::rt::setError(TP_ERR_BACKEND, "cudaStreamBeginCapture: %s",
+                     cudaGetErrorString(e));
+    return 0;
+  }
+  capturingOnThisThread = true;
+  return 1;
+}
+
+void *tp_rt_graph_end(void) {
+  using namespace tp::gpu;
+  if (!capturingOnThisThread) {
+    tp::rt::setError(TP_ERR_STATE,
+                     "tp_rt_graph_end: no capture in progress on this thread");
+    return nullptr;
+  }
+  capturingOnThisThread = false;
+  cudaGraph_t graph = nullptr;
+  cudaError_t e =
+      cudaStreamEndCapture(reinterpret_cast<cudaStream_t>(stream()), &graph);
+  std::string failure;
+  {
+    Capture &c = capture();
+    std::lock_guard<std::mutex> lock(c.mutex);
+    failure.swap(c.failure);
+  }
+  if (e != cudaSuccess && failure.empty())
+    failure = std::string("cudaStreamEndCapture: ") + cudaGetErrorString(e);
+  cudaGraphExec_t exec = nullptr;
+  if (failure.empty()) {
+    e = cudaGraphInstantiateWithFlags(&exec, graph,
+                                      cudaGraphInstantiateFlagAutoFreeOnLaunch);
+    if (e != cudaSuccess)
+      failure = std::string("cudaGraphInstantiateWithFlags: ") +
+                cudaGetErrorString(e);
+  }
+  if (graph)
+    cudaGraphDestroy(graph);
+  if (!failure.empty()) {
+    cudaGetLastError(); // the capture's errors are not the next call's
+    tp::rt::setError(TP_ERR_UNSUPPORTED, "%s", failure.c_str());
+    return nullptr;
+  }
+  return exec;
+}
+
+void tp_rt_graph_launch(void *graph) {
+  using namespace tp::gpu;
+  ensureContext();
+  checkCuda(cudaGraphLaunch(static_cast<cudaGraphExec_t>(graph),
+                            reinterpret_cast<cudaStream_t>(stream())),
+            "tp_rt_graph_launch: cudaGraphLaunch");
+}
+
+void tp_rt_graph_destroy(void *graph) {
+  if (graph)
+    cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(graph));
 }
 
 void tp_rt_sync(void) {

@@ -55,14 +55,34 @@ void synchronizeStream(bool force, const char *what);
 
 std::string cuErrorText(CUresult result);
 
+/// CUDA graph capture of the persistent stream (tp_rt_graph_begin / _end).
+/// While THIS thread captures, a failing CUDA call, a host wait or anything
+/// else that cannot be captured does not abort: captureFailed records it
+/// (the first reason is kept), the call returns, and tp_rt_graph_end
+/// discards the capture -- nothing captured has run, so the caller runs the
+/// step again without capture, where a real error aborts as usual.
+bool capturingHere();
+void captureFailed(const std::string &reason);
+
+/// Why capture cannot even start in this process ("" if it can): set by the
+/// backend (collectives over host memory wait on the host).
+void setCaptureRefusal(const std::string &reason);
+
+/// A failure: recorded while capturing on this thread, else fatal.
+inline void failOrAbsorb(const std::string &message) {
+  if (capturingHere())
+    return captureFailed(message);
+  fatal(message);
+}
+
 inline void checkCu(CUresult result, const char *call) {
   if (result != CUDA_SUCCESS)
-    fatal(std::string(call) + ": " + cuErrorText(result));
+    failOrAbsorb(std::string(call) + ": " + cuErrorText(result));
 }
 
 inline void checkCuda(cudaError_t result, const char *call) {
   if (result != cudaSuccess)
-    fatal(std::string(call) + ": " + cudaGetErrorString(result));
+    failOrAbsorb(std::string(call) + ": " + cudaGetErrorString(result));
 }
 
 } // namespace tp::gpu

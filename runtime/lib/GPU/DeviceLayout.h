@@ -61,6 +61,8 @@ public:
     return strict || hostVisibleBuffers > 0 || pendingHostTransfer;
   }
   void waited() { pendingHostTransfer = false; }
+  bool strictSync() const { return strict; }
+  bool hostVisible() const { return hostVisibleBuffers > 0; }
 
 private:
   bool strict;

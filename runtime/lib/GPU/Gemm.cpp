@@ -28,8 +28,9 @@ constexpr size_t workspaceBytes = 32u << 20;
 
 void checkLt(cublasStatus_t status, const char *call, const GemmArgs &args) {
   if (status != CUBLAS_STATUS_SUCCESS)
-    fatal(std::string("tp_rt_gemm: ") + call + ": " +
-          cublasLtGetStatusString(status) + " (" + describeGemm(args) + ")");
+    failOrAbsorb(std::string("tp_rt_gemm: ") + call + ": " +
+                 cublasLtGetStatusString(status) + " (" + describeGemm(args) +
+                 ")");
 }
 
 cublasLtMatrixLayout_t makeLayout(const LtLayout &l, const GemmArgs &args) {
@@ -198,6 +199,12 @@ extern "C" void tp_rt_gemm(int32_t dtype, int32_t trans_a, int32_t trans_b,
   Gemms &g = gemms();
   std::lock_guard<std::mutex> lock(g.mutex);
   if (!g.handle) {
+    // Created once, outside any capture: a workspace allocated inside one
+    // would vanish with a discarded capture.
+    if (capturingHere())
+      return captureFailed("tp_rt_gemm: the process's first GEMM ran inside "
+                           "a CUDA graph capture (cuBLASLt's handle and "
+                           "workspace are created outside, on a plain call)");
     checkLt(cublasLtCreate(&g.handle), "cublasLtCreate", args);
     checkCuda(cudaMalloc(&g.workspace, workspaceBytes),
               "tp_rt_gemm: cudaMalloc(workspace)");

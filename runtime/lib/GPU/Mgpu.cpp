@@ -214,6 +214,11 @@ TP_MGPU void *mgpuMemAlloc(uint64_t sizeBytes, CUstream s, bool isHostShared) {
   if (sizeBytes == 0)
     return nullptr;
   void *p = nullptr;
+  if (isHostShared && capturingHere()) {
+    captureFailed("mgpuMemAlloc: managed (host-shared) memory inside a CUDA "
+                  "graph capture");
+    return nullptr;
+  }
   if (isHostShared) {
     checkCuda(cudaMallocManaged(&p, sizeBytes, cudaMemAttachGlobal),
               "mgpuMemAlloc: cudaMallocManaged");
@@ -226,8 +231,8 @@ TP_MGPU void *mgpuMemAlloc(uint64_t sizeBytes, CUstream s, bool isHostShared) {
   cudaError_t e = cudaMallocAsync(&p, sizeBytes,
                                   reinterpret_cast<cudaStream_t>(ourStream(s)));
   if (e != cudaSuccess)
-    fatal("mgpuMemAlloc: cudaMallocAsync(" + std::to_string(sizeBytes) +
-          " bytes): " + cudaGetErrorString(e));
+    failOrAbsorb("mgpuMemAlloc: cudaMallocAsync(" + std::to_string(sizeBytes) +
+                 " bytes): " + cudaGetErrorString(e));
   return p;
 }
 
@@ -256,6 +261,12 @@ TP_MGPU void mgpuMemcpy(void *dst, void *src, size_t sizeBytes, CUstream s) {
   if (sizeBytes == 0)
     return;
   if (!isDeviceMemory(dst) || !isDeviceMemory(src)) {
+    // A graph would replay the copy from host memory that may have changed
+    // (or is pageable, which capture refuses): not capturable.
+    if (capturingHere())
+      return captureFailed("mgpuMemcpy: a copy from or to host memory "
+                           "inside a CUDA graph capture (a host constant "
+                           "copied to the device on every call?)");
     std::lock_guard<std::mutex> lock(syncMutex());
     syncPolicy().hostTransferEnqueued();
   }
@@ -283,6 +294,8 @@ TP_MGPU void mgpuMemset16(void *dst, unsigned short value, size_t count,
 
 TP_MGPU void mgpuMemHostRegister(void *ptr, uint64_t sizeBytes) {
   ensureContext();
+  if (capturingHere())
+    return captureFailed("mgpuMemHostRegister inside a CUDA graph capture");
   checkCu(cuMemHostRegister(ptr, sizeBytes, 0),
           "mgpuMemHostRegister: cuMemHostRegister");
   std::lock_guard<std::mutex> lock(syncMutex());

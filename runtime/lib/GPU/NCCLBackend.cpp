@@ -17,6 +17,10 @@
 // says); the tp_rt_* ones called by compiled code only enqueue.
 // Middle-dimension layouts (outer > 1) are packed through a device scratch
 // buffer with one cudaMemcpy2DAsync per rank (DeviceLayout.h).
+// tp_set_collectives("host") before tp_init replaces NCCL by collectives
+// through host memory shared by the ranks (HostCollectives.h), so that
+// several ranks can share one device: rank 0 then sends the name of the
+// shared segment instead of the NCCL id; no NCCL communicator exists.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,6 +32,7 @@
 #include "Common/ExitCode.h"
 #include "GPU/Cuda.h"
 #include "GPU/DeviceLayout.h"
+#include "GPU/HostCollectives.h"
 #include "tp/runtime/tp_runtime.h"
 #include "tp/runtime/tp_runtime_gpu.h"
 
@@ -35,9 +40,12 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <sys/mman.h>
 #include <thread>
 #include <unistd.h>
 
@@ -55,7 +63,16 @@ struct Backend {
   void *scratch = nullptr; // device, grows
   size_t scratchBytes = 0;
   int32_t *barrierWord = nullptr; // device
+  bool hostCollectives = false;   // tp_set_collectives("host")
+  std::unique_ptr<HostTeam> team; // the host collectives' team
 };
+
+/// Per slot of the host collectives' shared segment (each rank has one).
+/// 4 MiB: 8 ranks fit in half of a container's usual 64 MiB /dev/shm.
+constexpr size_t hostSlotBytes = 4u << 20;
+/// A backstop for a barrier of the host collectives: a dead peer is caught
+/// by the watchdog at once, a hung one by tp-launch --timeout.
+constexpr double hostBarrierTimeoutSeconds = 3600;
 
 Backend backend;
 std::atomic<int> currentRank{-1};
@@ -71,6 +88,10 @@ std::thread *watchdog = nullptr;
 std::atomic<bool> stopWatchdog{false};
 std::mutex commMutex;             // guards watchedComm against finalize
 ncclComm_t watchedComm = nullptr; // what the watchdog checks / aborts
+
+// Rank 0's host-collectives segment until every rank has mapped it (its
+// name is then gone): terminate() removes it if the team never forms.
+char pendingSegment[64] = {0};
 
 struct InCollective {
   InCollective() { ++collectiveDepth; }
@@ -104,6 +125,8 @@ struct InCollective {
     ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
     (void)ignored;
   }
+  if (pendingSegment[0])
+    shm_unlink(pendingSegment);
   if (announce)
     rendezvous().announceAbort(currentRank.load(), exitCode,
                                print ? message : std::string());
@@ -238,6 +261,13 @@ tp_status waitForStream(const char *fn) {
 void *scratch(size_t bytes) {
   if (bytes <= backend.scratchBytes)
     return backend.scratch;
+  if (capturingHere()) {
+    // Grown on a plain call: a buffer allocated inside a capture would
+    // vanish with a discarded one.
+    captureFailed("a collective's device scratch buffer had to grow inside a "
+                  "CUDA graph capture");
+    return nullptr;
+  }
   if (backend.scratch)
     cudaFreeAsync(backend.scratch, ncclStream());
   backend.scratch = nullptr;
@@ -263,6 +293,42 @@ tp_status copies2D(const char *fn, const std::vector<Copy2D> &copies,
   return TP_OK;
 }
 
+/// The host collectives' staging: device <-> host copies on the persistent
+/// stream, waited for (stream order also makes them wait for the kernels
+/// that produced the data).
+class DeviceStaging : public Staging {
+public:
+  bool toHost(void *host, const void *src, size_t bytes,
+              std::string &error) override {
+    return copy(host, src, bytes, error);
+  }
+  bool toDevice(void *dst, const void *host, size_t bytes,
+                std::string &error) override {
+    return copy(dst, host, bytes, error);
+  }
+
+private:
+  static bool copy(void *dst, const void *src, size_t bytes,
+                   std::string &error) {
+    if (bytes == 0)
+      return true;
+    cudaError_t e =
+        cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, ncclStream());
+    if (e == cudaSuccess)
+      e = cudaStreamSynchronize(ncclStream());
+    if (e != cudaSuccess) {
+      error = std::string("host collectives: staging copy: ") +
+              cudaGetErrorString(e);
+      return false;
+    }
+    return true;
+  }
+};
+
+tp_status hostFailure(const char *fn, const std::string &error) {
+  return setError(TP_ERR_BACKEND, "%s: %s", fn, error.c_str());
+}
+
 //===----------------------------------------------------------------------===//
 // The collectives (blocking: wait for the stream before returning)
 //===----------------------------------------------------------------------===//
@@ -286,6 +352,14 @@ tp_status allReduce(const void *src, void *dst, int64_t count, int64_t dtype,
     return status;
   if (count == 0)
     return TP_OK;
+  if (backend.team) {
+    DeviceStaging staging;
+    std::string error;
+    return hostAllReduce(*backend.team, staging, src, dst, count, dtype, op,
+                         error)
+               ? TP_OK
+               : hostFailure(fn, error);
+  }
   if (ncclResult_t r = ncclAllReduce(src, dst, size_t(count), ncclType(dtype),
                                      ncclOp(op), backend.comm, ncclStream());
       r != ncclSuccess)
@@ -316,6 +390,14 @@ tp_status allGather(const void *src, void *dst, int64_t outer, int64_t chunk,
     return status;
   if (perRank == 0)
     return TP_OK;
+  if (backend.team) {
+    DeviceStaging staging;
+    std::string error;
+    return hostAllGather(*backend.team, staging, src, dst, outer, chunk, dtype,
+                         error)
+               ? TP_OK
+               : hostFailure(fn, error);
+  }
   void *receive = dst;
   if (outer > 1 && backend.size > 1) {
     receive = scratch(size_t(total) * elementSize);
@@ -363,6 +445,14 @@ tp_status reduceScatter(const void *src, void *dst, int64_t outer,
     return status;
   if (perRank == 0)
     return TP_OK;
+  if (backend.team) {
+    DeviceStaging staging;
+    std::string error;
+    return hostReduceScatter(*backend.team, staging, src, dst, outer, chunk,
+                             dtype, op, error)
+               ? TP_OK
+               : hostFailure(fn, error);
+  }
   // NCCL scatters rank-major blocks: [outer][size][chunk] ->
   // [size][outer][chunk].
   const void *send = src;
@@ -384,6 +474,55 @@ tp_status reduceScatter(const void *src, void *dst, int64_t outer,
       r != ncclSuccess)
     return ncclFailure(fn, "ncclReduceScatter", r);
   return blocking ? waitForStream(fn) : TP_OK;
+}
+
+/// tp_init for tp_set_collectives("host"): the segment's name travels
+/// where the NCCL id would; then the liveness watchdog, one barrier (after
+/// which rank 0 removes the segment's name), and the CUDA context.
+tp_status initHostCollectives(const tp::boot::Placement &placement,
+                              const tp::boot::MasterAddress &address) {
+  const char *fn = "tp_init";
+  std::string error;
+  std::vector<unsigned char> payload;
+  std::unique_ptr<ShmTeam> team;
+  if (placement.rank == 0) {
+    const std::string name = ShmTeam::uniqueName();
+    team = ShmTeam::create(name, 0, placement.size, hostSlotBytes,
+                           hostBarrierTimeoutSeconds, error);
+    if (!team)
+      return setError(TP_ERR_BACKEND, "%s: %s", fn, error.c_str());
+    payload.assign(name.begin(), name.end());
+    std::snprintf(pendingSegment, sizeof(pendingSegment), "%s", name.c_str());
+  }
+  if (!rendezvous().exchange(placement.rank, placement.size, address, payload,
+                             error))
+    return setError(rendezvous().timedOut() ? TP_ERR_TIMEOUT : TP_ERR_BACKEND,
+                    "%s: %s", fn, error.c_str());
+  backend.bootstrapped = true;
+  if (placement.size > 1) {
+    stopWatchdog = false;
+    watchdog = new std::thread(watchdogLoop);
+  }
+  if (placement.rank != 0) {
+    team = ShmTeam::create(std::string(payload.begin(), payload.end()),
+                           placement.rank, placement.size, hostSlotBytes,
+                           hostBarrierTimeoutSeconds, error);
+    if (!team)
+      return setError(TP_ERR_BACKEND, "%s: %s", fn, error.c_str());
+  }
+  // Every rank has mapped the segment after this (rank 0 removes its name),
+  // so a rank failing below cannot make another one's attach fail.
+  if (!team->barrier(error))
+    return setError(TP_ERR_TIMEOUT, "%s: %s", fn, error.c_str());
+  pendingSegment[0] = '\0'; // every rank mapped it: the name is gone
+  if (!tryEnsureContext(error))
+    return setError(TP_ERR_BACKEND, "%s: %s", fn, error.c_str());
+  setCaptureRefusal("collectives over host memory (--collectives host) wait "
+                    "on the host, which a CUDA graph cannot capture");
+  backend.team = std::move(team);
+  backend.size = placement.size;
+  backend.initialized = true;
+  return TP_OK;
 }
 
 } // namespace
@@ -423,6 +562,8 @@ tp_status tp_init(int *argc, char ***argv) {
 
   // The id, from rank 0 to everyone, before any CUDA work: a rank that then
   // fails is seen by the others through the liveness channel.
+  if (backend.hostCollectives)
+    return initHostCollectives(placement, address);
   ncclUniqueId id;
   std::memset(&id, 0, sizeof(id));
   std::vector<unsigned char> payload;
@@ -449,11 +590,27 @@ tp_status tp_init(int *argc, char ***argv) {
 
   if (!tryEnsureContext(error))
     return setError(TP_ERR_BACKEND, "%s: %s", fn, error.c_str());
+  if (placement.size > 1) {
+    int devices = 0;
+    if (cudaGetDeviceCount(&devices) != cudaSuccess)
+      devices = 0;
+    const char *chosen = std::getenv("TP_DEVICE");
+    const char *visible = std::getenv("CUDA_VISIBLE_DEVICES");
+    std::string problem = sharedDeviceProblem(
+        placement.rank, placement.localRank, devices,
+        chosen && *chosen ? deviceOrdinal() : -1, visible != nullptr);
+    if (!problem.empty())
+      return setError(TP_ERR_UNSUPPORTED, "%s: %s", fn, problem.c_str());
+  }
   ncclComm_t comm = nullptr;
   if (ncclResult_t r =
           ncclCommInitRank(&comm, placement.size, id, placement.rank);
       r != ncclSuccess)
-    return ncclFailure(fn, "ncclCommInitRank", r);
+    // (ncclGetLastError's communicator argument is unused: NULL is fine.)
+    return setError(TP_ERR_BACKEND,
+                    "%s: ncclCommInitRank failed: %s (%s; ranks that share "
+                    "a device need tp-launch --collectives host)",
+                    fn, ncclGetErrorString(r), ncclGetLastError(nullptr));
   backend.comm = comm;
   {
     std::lock_guard<std::mutex> lock(commMutex);
@@ -485,14 +642,22 @@ tp_status tp_finalize(void) {
     std::lock_guard<std::mutex> lock(commMutex);
     watchedComm = nullptr;
   }
-  // Collective: the watchdog still watches the peers meanwhile.
-  if (ncclResult_t r = ncclCommFinalize(backend.comm);
-      r != ncclSuccess && result == TP_OK)
-    result = ncclFailure(fn, "ncclCommFinalize", r);
-  if (ncclResult_t r = ncclCommDestroy(backend.comm);
-      r != ncclSuccess && result == TP_OK)
-    result = ncclFailure(fn, "ncclCommDestroy", r);
-  backend.comm = nullptr;
+  if (backend.team) {
+    // Every rank is done with the segment before it goes.
+    std::string error;
+    if (!backend.team->barrier(error) && result == TP_OK)
+      result = setError(TP_ERR_TIMEOUT, "%s: %s", fn, error.c_str());
+    backend.team.reset();
+  } else {
+    // Collective: the watchdog still watches the peers meanwhile.
+    if (ncclResult_t r = ncclCommFinalize(backend.comm);
+        r != ncclSuccess && result == TP_OK)
+      result = ncclFailure(fn, "ncclCommFinalize", r);
+    if (ncclResult_t r = ncclCommDestroy(backend.comm);
+        r != ncclSuccess && result == TP_OK)
+      result = ncclFailure(fn, "ncclCommDestroy", r);
+    backend.comm = nullptr;
+  }
   if (watchdog) {
     stopWatchdog = true;
     watchdog->join();
@@ -505,6 +670,18 @@ tp_status tp_finalize(void) {
   backend.size = -1;
   currentRank = -1;
   return result;
+}
+
+tp_status tp_set_collectives(const char *kind) {
+  const char *fn = "tp_set_collectives";
+  if (backend.initialized || backend.bootstrapped)
+    return setError(TP_ERR_STATE, "%s: call it before tp_init", fn);
+  const std::string name = kind ? kind : "";
+  if (name != "nccl" && name != "host")
+    return setError(TP_ERR_INVALID_ARGUMENT,
+                    "%s: unknown kind '%s' (nccl or host)", fn, name.c_str());
+  backend.hostCollectives = name == "host";
+  return TP_OK;
 }
 
 int tp_rank(void) { return backend.initialized ? currentRank.load() : -1; }
@@ -535,6 +712,12 @@ tp_status tp_barrier(void) {
   InCollective scope;
   if (tp_status status = requireInitialized(fn); status != TP_OK)
     return status;
+  if (backend.team) {
+    std::string error;
+    if (cudaError_t e = cudaStreamSynchronize(ncclStream()); e != cudaSuccess)
+      return cudaFailure(fn, "cudaStreamSynchronize", e);
+    return backend.team->barrier(error) ? TP_OK : hostFailure(fn, error);
+  }
   if (ncclResult_t r =
           ncclAllReduce(backend.barrierWord, backend.barrierWord, 1, ncclInt32,
                         ncclSum, backend.comm, ncclStream());
@@ -550,18 +733,32 @@ void tp_abort(int exitCode, const char *message) {
 } // extern "C"
 
 // Compiled code's collectives: stream-ordered, no wait.
+// Inside a CUDA graph capture a failure is recorded, not fatal (Cuda.h):
+// the capture is discarded and the step runs again without it.
+namespace {
+tp_status absorbInCapture(tp_status status) {
+  if (status != TP_OK && capturingHere()) {
+    captureFailed(tp_last_error());
+    return TP_OK;
+  }
+  return status;
+}
+} // namespace
+
 namespace tp::rt {
 tp_status compiledAllReduce(const void *src, void *dst, int64_t count,
                             tp_dtype dtype, tp_reduce_op op) {
-  return allReduce(src, dst, count, int(dtype), int(op), false);
+  return absorbInCapture(
+      allReduce(src, dst, count, int(dtype), int(op), false));
 }
 tp_status compiledAllGather(const void *src, void *dst, int64_t outer,
                             int64_t chunk, tp_dtype dtype) {
-  return allGather(src, dst, outer, chunk, int(dtype), false);
+  return absorbInCapture(allGather(src, dst, outer, chunk, int(dtype), false));
 }
 tp_status compiledReduceScatter(const void *src, void *dst, int64_t outer,
                                 int64_t chunk, tp_dtype dtype,
                                 tp_reduce_op op) {
-  return reduceScatter(src, dst, outer, chunk, int(dtype), int(op), false);
+  return absorbInCapture(
+      reduceScatter(src, dst, outer, chunk, int(dtype), int(op), false));
 }
 } // namespace tp::rt

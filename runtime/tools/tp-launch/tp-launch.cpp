@@ -38,6 +38,7 @@
 #include "Launch/Manifest.h"
 #include "Launch/Safetensors.h"
 #include "Launch/ShardSet.h"
+#include "Launch/StepGraph.h"
 #include "tp/runtime/files.h"
 #include "tp/runtime/npy.h"
 #include "tp/runtime/tp_runtime.h"
@@ -119,6 +120,15 @@ const char usageText[] =
     "                   r % (visible GPUs); GPU models only\n"
     "  --backend NAME   mpi or nccl (default: from the model's target, cpu "
     "or gpu)\n"
+    "  --collectives host  GPU models: collectives through host memory "
+    "instead of\n"
+    "                   NCCL, so that several ranks can share one GPU "
+    "(correctness\n"
+    "                   runs: tp 2/4/8 on a one-GPU machine; slow)\n"
+    "  --no-cuda-graph  GPU models: run every call of tp_entry plainly (by "
+    "default\n"
+    "                   the second call is captured as a CUDA graph and "
+    "replayed)\n"
     "GPU models run on the nccl backend; see runtime/README.md for the "
     "TP_*\n"
     "environment variables that place ranks started by mpirun or srun.\n";
@@ -147,6 +157,11 @@ struct RuntimeApi {
   void (*timerStart)() = nullptr;
   double (*timerStop)() = nullptr;
   int64_t (*deviceMemoryPeak)() = nullptr;
+  // nccl only, optional: the step as a CUDA graph (Launch/StepGraph.h).
+  int32_t (*graphBegin)() = nullptr;
+  void *(*graphEnd)() = nullptr;
+  void (*graphLaunch)(void *) = nullptr;
+  void (*graphDestroy)(void *) = nullptr;
   bool gpu() const { return device.sync != nullptr; }
 };
 
@@ -249,6 +264,8 @@ struct Options {
   bool haveInputs = false;
   std::vector<std::string> weights; ///< --weights: .safetensors files
   std::string weightMap;            ///< --weight-map: JSON text or a file
+  std::string collectives;          ///< --collectives, "" = the backend's
+  bool cudaGraph = true;            ///< --no-cuda-graph turns it off
 };
 
 /// Parses a count option's value in [low, 1000000].
@@ -285,6 +302,10 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
       options.stats = true;
       continue;
     }
+    if (arg == "--no-cuda-graph") {
+      options.cudaGraph = false;
+      continue;
+    }
     std::string name = arg, value;
     size_t equals = arg.find('=');
     bool inlineValue = arg.rfind("--", 0) == 0 && equals != std::string::npos;
@@ -295,7 +316,7 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
     if (name != "--model" && name != "--inputs" && name != "--output" &&
         name != "--timeout" && name != "--spawn" && name != "--backend" &&
         name != "--warmup" && name != "--repeat" && name != "--weights" &&
-        name != "--weight-map") {
+        name != "--weight-map" && name != "--collectives") {
       error = "unknown option '" + arg + "'";
       return false;
     }
@@ -340,6 +361,12 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
                       error))
         return false;
       options.stats = true;
+    } else if (name == "--collectives") {
+      if (value != "nccl" && value != "host") {
+        error = "--collectives must be nccl or host, got '" + value + "'";
+        return false;
+      }
+      options.collectives = value;
     } else if (name == "--backend") {
       if (value != "mpi" && value != "nccl") {
         error = "--backend must be mpi or nccl, got '" + value + "'";
@@ -674,8 +701,11 @@ private:
   std::vector<double> stepMilliseconds; // the timed calls
   std::vector<double> rankStats;        // --rank-stats: statsFields per rank
   // median, min, max, peak MiB, argument MiB, MiB read from --weights, peak
-  // device MiB (GPU; -1 when unknown)
-  static constexpr int statsFields = 7;
+  // device MiB (GPU; -1 when unknown), StepGraph::State, the first call's
+  // ms (cold: module loads, cuBLASLt plans, NCCL set-up)
+  static constexpr int statsFields = 9;
+  double firstCallMilliseconds = 0;
+  StepGraph graph; // GPU: the step as a CUDA graph
 
   /// The distinct buffers the model allocated for its results (not our
   /// argument buffers, not MLIR's constant globals): the launcher frees them.
@@ -1074,6 +1104,34 @@ void Launcher::runEntry() {
 
   const int calls = options.warmup + options.repeat;
   CrashHandlers crashHandlers(rank);
+  if (api.gpu() && api.graphBegin && api.graphEnd && api.graphLaunch &&
+      api.graphDestroy && options.cudaGraph) {
+    GraphFunctions functions;
+    functions.begin = [](std::string &why) {
+      if (api.graphBegin())
+        return true;
+      why = api.lastError();
+      return false;
+    };
+    functions.end = [](std::string &why) {
+      void *graph = api.graphEnd();
+      if (!graph)
+        why = api.lastError();
+      return graph;
+    };
+    functions.launch = api.graphLaunch;
+    functions.destroy = api.graphDestroy;
+    graph.enable(std::move(functions));
+  }
+  auto step = [&](int call) {
+    std::string note = graph.run(
+        call, [&] { entry(packed.data()); }, resultWords);
+    // A refusal is the same on every rank (said once); a failed capture
+    // may not be.
+    if (!note.empty() && !options.quiet &&
+        (rank == 0 || graph.state() != StepGraph::State::Unavailable))
+      std::fprintf(stderr, "tp-launch: rank %d: %s\n", rank, note.c_str());
+  };
   for (int call = 0; call < calls; ++call) {
     if (call > 0) {
       // The previous call's results are not needed: free them, so that
@@ -1091,11 +1149,11 @@ void Launcher::runEntry() {
     if (api.gpu() && api.timerStart && api.timerStop) {
       // CUDA events around the work the model enqueued; the stop waits.
       api.timerStart();
-      entry(packed.data());
+      step(call);
       milliseconds = api.timerStop();
     } else {
       auto start = std::chrono::steady_clock::now();
-      entry(packed.data());
+      step(call);
       if (api.gpu())
         api.device.sync(); // the model only enqueued its work
       auto end = std::chrono::steady_clock::now();
@@ -1103,6 +1161,8 @@ void Launcher::runEntry() {
           std::chrono::duration<double, std::milli>(end - start).count();
     }
     insideEntry = false;
+    if (call == 0)
+      firstCallMilliseconds = milliseconds;
     if (call >= options.warmup)
       stepMilliseconds.push_back(milliseconds);
   }
@@ -1146,7 +1206,9 @@ void Launcher::gatherStats() {
       weightBytesRead / mib,
       api.gpu() && api.deviceMemoryPeak && api.deviceMemoryPeak() >= 0
           ? double(api.deviceMemoryPeak()) / mib
-          : -1.0};
+          : -1.0,
+      double(int(graph.state())),
+      firstCallMilliseconds};
   rankStats.assign(size_t(statsFields) * size_t(size), 0.0);
   if (onHostData(local, sizeof(local), rankStats.data(),
                  rankStats.size() * sizeof(double),
@@ -1438,9 +1500,12 @@ void Launcher::printSummary() {
   if (options.warmup > 0 || options.repeat > 1)
     timing = "median of " + plural(size_t(options.repeat), "call") + " after " +
              std::to_string(options.warmup) + " warm-up, max over ranks";
+  std::string backend = api.backendName();
+  if (options.collectives == "host")
+    backend += ", collectives over host memory";
   std::printf("tp-launch: @%s on %s (%s): tp_entry %.3f ms (%s); wrote %s\n",
               manifest.entry.c_str(), plural(size_t(size), "rank").c_str(),
-              api.backendName(), maxEntryMilliseconds, timing.c_str(),
+              backend.c_str(), maxEntryMilliseconds, timing.c_str(),
               outputs.empty() ? "nothing" : outputs.c_str());
   // --rank-stats: one line per rank, the figures gathered in gatherStats.
   for (int r = 0; r < size && !rankStats.empty(); ++r) {
@@ -1460,6 +1525,10 @@ void Launcher::printSummary() {
       else
         std::snprintf(text, sizeof(text), "; peak device memory unknown");
       device = text;
+      device += "; ";
+      device += StepGraph::describe(StepGraph::State(int(f[7])));
+      std::snprintf(text, sizeof(text), "; first call %.3f ms", f[8]);
+      device += text;
     }
     std::printf("tp-launch: rank %d: tp_entry median %.3f ms min %.3f ms max "
                 "%.3f ms (%s); peak RSS %.1f MiB (arguments %.1f MiB%s)%s\n",
@@ -1471,6 +1540,7 @@ void Launcher::printSummary() {
 }
 
 void Launcher::releaseArguments() {
+  graph.reset();
   for (void *buffer : argumentBuffers)
     memory->release(buffer);
   argumentBuffers.clear();
@@ -1564,8 +1634,37 @@ void loadBackend(const std::string &backend) {
         reinterpret_cast<double (*)()>(dlsym(library, "tp_rt_timer_stop"));
     loaded.deviceMemoryPeak = reinterpret_cast<int64_t (*)()>(
         dlsym(library, "tp_rt_device_memory_peak"));
+    loaded.graphBegin =
+        reinterpret_cast<int32_t (*)()>(dlsym(library, "tp_rt_graph_begin"));
+    loaded.graphEnd =
+        reinterpret_cast<void *(*)()>(dlsym(library, "tp_rt_graph_end"));
+    loaded.graphLaunch = reinterpret_cast<void (*)(void *)>(
+        dlsym(library, "tp_rt_graph_launch"));
+    loaded.graphDestroy = reinterpret_cast<void (*)(void *)>(
+        dlsym(library, "tp_rt_graph_destroy"));
   }
   api = loaded;
+}
+
+/// --collectives: tells the GPU runtime before tp_init (the CPU backend's
+/// collectives are MPI's, on host memory already).
+void chooseCollectives(const std::string &backend, const std::string &kind) {
+  if (backend != "nccl") {
+    if (kind == "host")
+      fail("tp-launch: --collectives host is for GPU models (the nccl "
+           "backend); CPU models already exchange host memory through MPI",
+           2);
+    return;
+  }
+  using SetCollectives = tp_status (*)(const char *);
+  auto set = reinterpret_cast<SetCollectives>(
+      dlsym(RTLD_DEFAULT, "tp_set_collectives"));
+  if (!set)
+    fail("tp-launch: this runtime library has no tp_set_collectives "
+         "(--collectives needs a newer libtp_runtime_nccl.so)",
+         2);
+  if (set(kind.c_str()) != TP_OK)
+    fail(std::string("tp-launch: ") + api.lastError(), 2);
 }
 
 /// --spawn N: start N ranks of this program (without --spawn) and wait.
@@ -1620,6 +1719,8 @@ int main(int argc, char **argv) {
     return spawnRanks(argc, argv, options);
   }
   loadBackend(backend);
+  if (optionsOk && !options.collectives.empty())
+    chooseCollectives(backend, options.collectives);
 
   if (api.init(&argc, &argv) != TP_OK)
     fail(std::string("cannot initialize the runtime: ") + api.lastError());

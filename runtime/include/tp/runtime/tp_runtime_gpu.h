@@ -43,6 +43,32 @@ TP_API double tp_rt_timer_stop(void);
  * not included. */
 TP_API int64_t tp_rt_device_memory_peak(void);
 
+/* One step as a CUDA graph (tp-launch captures its second call of tp_entry
+ * and replays it; --no-cuda-graph turns this off). tp_rt_graph_begin waits
+ * for the persistent stream and starts capturing it on this thread; it
+ * returns 1, or 0 with tp_last_error() saying why capture is not possible
+ * here (collectives over host memory, TP_STRICT_SYNC=1, managed memory).
+ * While capturing, nothing enqueued runs, and what cannot be captured (a
+ * host wait, a copy from host memory, managed memory, any CUDA error) does
+ * not abort: the first reason is kept and tp_rt_graph_end returns NULL with
+ * it in tp_last_error() -- the caller then runs the step again without
+ * capture. Otherwise tp_rt_graph_end returns the instantiated graph (its
+ * allocations are freed on relaunch if the caller has not freed them).
+ * tp_rt_graph_launch enqueues it on the persistent stream (aborts on
+ * failure); tp_rt_graph_destroy frees it. */
+TP_API int32_t tp_rt_graph_begin(void);
+TP_API void *tp_rt_graph_end(void);
+TP_API void tp_rt_graph_launch(void *graph);
+TP_API void tp_rt_graph_destroy(void *graph);
+
+/* Before tp_init: how the collectives move data. "nccl" (the default):
+ * NCCL, one device per rank. "host": through host memory shared by the
+ * ranks of one node (GPU/HostCollectives.h), so that several ranks can share
+ * one device (tp-launch --collectives host: sharded programs checked on a
+ * one-GPU machine; slow, every collective waits for the stream). Returns
+ * TP_ERR_INVALID_ARGUMENT for another name, TP_ERR_STATE after tp_init. */
+TP_API tp_status tp_set_collectives(const char *kind);
+
 /* The persistent stream (a cudaStream_t / CUstream), creating the CUDA
  * context on first use. */
 TP_API void *tp_rt_stream(void);

@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Dialect/TP/Transforms/Parameters.h"
+#include "tp/Dialect/TP/Analysis/Parameters.h"
 #include "tp/Dialect/TP/Transforms/Passes.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
