@@ -157,7 +157,9 @@ std::optional<Kind> classify(Operation *op, Space &space) {
       return std::nullopt;
     Value out = fill.getDpsInitOperand(0)->get();
     auto type = dyn_cast<MemRefType>(out.getType());
-    if (!type || type.getRank() == 0)
+    // The filled value becomes the register as it is: no conversion.
+    if (!type || type.getRank() == 0 ||
+        fill.getDpsInputOperand(0)->get().getType() != type.getElementType())
       return std::nullopt;
     if (space.rows.empty() && type.hasStaticShape())
       space.rows.assign(type.getShape().begin(), type.getShape().end());
