@@ -112,12 +112,15 @@ def kernel_kind(body, launch_operands, host_consts):
     for param, operand in zip(params, launch_operands):
         if operand in host_consts:
             consts.setdefault(param, host_consts[operand])
-    trips = 1
+    # Loops inside a kernel run one after another (a row group's passes
+    # over its row): their trips add up.
+    trips = 0
     for m in re.finditer(r"scf\.for %\w+ = (%[\w]+) to (%[\w]+) step (%[\w]+)",
                          body):
         lo, hi, st = (consts.get(v) for v in m.groups())
         if None not in (hi, st) and st > 0:
-            trips *= max(1, -(-(hi - (lo or 0)) // st))
+            trips += max(1, -(-(hi - (lo or 0)) // st))
+    trips = max(trips, 1)
     vector = "vector.load" in body
     if "gpu.shuffle" in body:
         return "warp/row", trips, vector

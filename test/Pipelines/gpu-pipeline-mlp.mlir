@@ -3,7 +3,9 @@
 //    bias + tanh GELU is its epilogue (3), the row layer has none (0) and no
 //    bias: its bias is added once, after the all-reduce;
 //  - the all-reduce is a tp_rt_all_reduce call (NCCL on the GPU runtime);
-//  - temporaries are gpu.alloc (device memory);
+//  - temporaries are gpu.alloc (device memory); the hidden activation is
+//    freed right after the row GEMM, its last use, in stream order after it
+//    and before the all-reduce's buffer is allocated;
 //  - the one remaining elementwise op (the row bias, 64 x 768 f32) is a
 //    kernel of 4 elements per thread (16-byte vectors), in 48 blocks of 256
 //    threads;
@@ -26,7 +28,8 @@
 // CHAIN: call @tp_rt_gemm(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c64_i64, %c1536_i64, %c768_i64, {{.*}}, %c3_i32, %{{.*}})
 // CHAIN: %[[Y:.*]], %[[T2:.*]] = gpu.alloc async [%[[T1]]] () : memref<64x768xf32>
 // CHAIN: call @tp_rt_gemm(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c64_i64, %c768_i64, %c1536_i64, {{.*}}, %c0_i32, %{{.*}})
-// CHAIN: %[[R:.*]], %[[T3:.*]] = gpu.alloc async [%[[T2]]] () : memref<64x768xf32>
+// CHAIN: %[[D:.*]] = gpu.dealloc async [%[[T2]]] %[[H]] : memref<64x1536xf32>
+// CHAIN-NEXT: %[[R:.*]], %[[T3:.*]] = gpu.alloc async [%[[D]]] () : memref<64x768xf32>
 // CHAIN: call @tp_rt_all_reduce(
 // CHAIN: %[[T4:.*]] = gpu.launch_func async [%[[T3]]] @{{.*}}::@{{.*}} blocks in (%c48, %c1, %c1) threads in (%c256, %c1, %c1)
 // CHAIN-NOT: gpu.wait async

@@ -239,6 +239,58 @@ def TPGPUDeviceMemory : Pass<"tp-gpu-device-memory", "::mlir::ModuleOp"> {
                            "::mlir::scf::SCFDialect"];
 }
 
+def TPGPUMapRowGroups : Pass<"tp-gpu-map-row-groups", "::mlir::ModuleOp"> {
+  let summary = "Softmax and the norms as one kernel: a run of row ops as one warp per row";
+  let description = [{
+    Runs after `tp-gpu-device-memory`, before `tp-gpu-map-reductions`. After
+    bufferization a softmax or a norm is a run of host-level ops over the
+    same rows: reductions along the row (a `linalg.generic` whose last loop
+    is its only reduction, `combine(f(inputs), out)` into a per-row buffer,
+    as `tp-gpu-map-reductions` takes them), all-parallel generics along the
+    rows (exp(x - max), the division, the normalisation) and per-row ops on
+    the statistics (`linalg.fill`, `gpu.memcpy`, the scaled mean, the
+    truncation of an f32 statistic to bf16). This pass recognises such runs
+    by their shape, not by the ops they compute: consecutive ops (only
+    `gpu.alloc` may sit between them) over one static row space, at least
+    one of them a reduction, every buffer the run writes accessed through
+    one value and indexed by [rows] or [rows, k] only. Each run becomes one
+    `gpu.launch` of `block-size / 32` warps per block, one warp per row:
+
+    - per-row values live in registers (every lane holds them after a
+      butterfly of `gpu.shuffle xor`); lane 0 stores the ones the run wrote
+      to their buffers at the end;
+    - ops along the row are fused into lane loops in which each lane always
+      handles the same elements (`lane * w + 32 * w * i + j`, with 16-byte
+      vector loads and stores where every access along the row is
+      contiguous), so values written by one op are passed to the next in
+      registers, and re-read in a later loop by the same thread (from L1 or
+      L2, no barrier);
+    - a new loop over the row starts only where an op needs a statistic
+      the current loop is still reducing, except a sum of squared
+      deviations from it, sum((a - m)^2), which is reduced in the same loop
+      as sum(a) and sum(a^2) (f32 for bf16 data: `tp-widen-accumulators`
+      has made the accumulators f32) and finished as
+      sum(a^2) - 2 m sum(a) + n m^2.
+
+    So a softmax (linalg.softmax after `tp-decompose-aggregates`, or the
+    generics a frontend emits: max, exp(x - max), sum, divide) is one kernel
+    that reads its row three times (max; exp and sum; divide), a LayerNorm
+    one kernel that reads it twice (mean and variance together; the
+    normalised write), an RMSNorm one kernel (sum of squares; the scaled
+    write). Runs without a reduction are left to `tp-gpu-map-elementwise`,
+    single reductions among other ops to `tp-gpu-map-reductions`.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block (a multiple of 32: one warp per row)">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def TPGPUMapReductions : Pass<"tp-gpu-map-reductions", "::mlir::ModuleOp"> {
   let summary = "Reduce each row of an innermost-dimension reduction with one warp";
   let description = [{
@@ -351,6 +403,33 @@ def TPGPUMergeKernelModules : Pass<"tp-gpu-merge-kernel-modules", "::mlir::Modul
     module (renaming a kernel whose name clashes, and the `gpu.launch_func`
     ops that name it) makes one binary per host module. Runs before
     `nvvm-attach-target`.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def TPGPUFreeAfterLastUse : Pass<"tp-gpu-free-after-last-use", "::mlir::ModuleOp"> {
+  let summary = "Free each device buffer right after its last use";
+  let description = [{
+    Runs after kernel outlining, before `tp-gpu-async-chain`. Buffer
+    deallocation frees every temporary at the end of its block, so a
+    function's peak device memory is the sum of all its temporaries. This
+    pass moves each `gpu.dealloc` of a buffer allocated by a `gpu.alloc` in
+    the same block to just after the last op of that block that uses the
+    buffer, a view of it or anything computed from it (the pointer a
+    `tp_rt_gemm` or collective call receives; a use inside a region counts
+    as a use by the op holding the region). A buffer that reaches the
+    terminator, a function argument and a buffer from an enclosing region
+    keep their dealloc where it is.
+
+    This is safe because every GPU op and runtime call of a function is
+    enqueued, in program order, on the one stream of `tp-gpu-async-chain`,
+    and `gpu.dealloc` lowers to a stream-ordered free (`cudaFreeAsync`):
+    the free waits on the device for the last launch that reads or writes
+    the buffer, and the chain's token makes that order explicit in the IR.
+
+    Example: in a GPT-2 layer the attention scores are freed after the
+    context GEMM that reads them, before the MLP's 4x-wide activation is
+    allocated, instead of both being live at the end.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }

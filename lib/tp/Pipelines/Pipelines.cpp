@@ -142,8 +142,12 @@ void mlir::tp::buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options) {
   pm.addPass(createTPLowerGemmToRuntime());
   pm.addPass(createTPGPUDeviceMemory());
 
-  // Row reductions as one warp per row, before the rest of linalg becomes
-  // one-thread-per-element loops.
+  // Softmax and the norms as one warp-per-row kernel each (statistics in
+  // registers), then the remaining row reductions as one warp per row,
+  // before the rest of linalg becomes one-thread-per-element loops.
+  TPGPUMapRowGroupsOptions rowGroups;
+  rowGroups.blockSize = options.gpuBlockSize;
+  pm.addPass(createTPGPUMapRowGroups(rowGroups));
   TPGPUMapReductionsOptions reductions;
   reductions.blockSize = options.gpuBlockSize;
   pm.addPass(createTPGPUMapReductions(reductions));
@@ -168,6 +172,10 @@ void mlir::tp::buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options) {
   pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createTPGPUMergeKernelModules());
+  // Each temporary freed after its last launch or runtime call, not at the
+  // function's end; before the async chain, which puts the frees in stream
+  // order after those uses.
+  pm.addPass(createTPGPUFreeAfterLastUse());
   pm.addPass(createTPGPUAsyncChain());
 
   // Kernels: bf16 (and f16) math that NVVM has no instruction for is
