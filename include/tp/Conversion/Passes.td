@@ -87,7 +87,7 @@ def TPEmitEntryPoint : Pass<"tp-emit-entry-point", "::mlir::ModuleOp"> {
 // CPU target (tp-cpu-pipeline)
 //===----------------------------------------------------------------------===//
 
-def TPCPUApproximateMath : Pass<"tp-cpu-approximate-math", "::mlir::ModuleOp"> {
+def TPCPUApproximateMath : Pass<"tp-cpu-approximate-math", "::mlir::func::FuncOp"> {
   let summary = "f32 math functions as polynomial approximations (vectorizable loops)";
   let description = [{
     Runs on the CPU target after bf16 / f16 math was extended to f32. Rewrites
@@ -102,7 +102,7 @@ def TPCPUApproximateMath : Pass<"tp-cpu-approximate-math", "::mlir::ModuleOp"> {
                            "::mlir::vector::VectorDialect"];
 }
 
-def TPCPUReassociateReductions : Pass<"tp-cpu-reassociate-reductions", "::mlir::ModuleOp"> {
+def TPCPUReassociateReductions : Pass<"tp-cpu-reassociate-reductions", "::mlir::func::FuncOp"> {
   let summary = "Let LLVM vectorize float reductions (reassoc on their combining op)";
   let description = [{
     Runs on the CPU target before linalg becomes loops. In every linalg op

@@ -83,7 +83,7 @@ static void addTensorPrologue(OpPassManager &pm, const TPOptions &options,
   pm.addPass(createTPEmitManifest(manifest));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createTPLowerSlices());
-  pm.addPass(createTPDecomposeAggregates());
+  pm.addNestedPass<func::FuncOp>(createTPDecomposeAggregates());
   pm.addPass(createConvertElementwiseToLinalgPass());
 }
 
@@ -99,13 +99,13 @@ void mlir::tp::buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options) {
     // Drops the transposes the GEMMs now read in place.
     pm.addPass(createCanonicalizerPass());
   }
-  pm.addPass(createTPWidenAccumulators());
+  pm.addNestedPass<func::FuncOp>(createTPWidenAccumulators());
   addBufferization(pm);
   pm.addPass(createTPLowerToRuntime());
   if (blas)
     pm.addPass(createTPLowerGemmToRuntime());
-  pm.addPass(createTPLowerStridedCopies());
-  pm.addPass(createTPCPUReassociateReductions());
+  pm.addNestedPass<func::FuncOp>(createTPLowerStridedCopies());
+  pm.addNestedPass<func::FuncOp>(createTPCPUReassociateReductions());
   pm.addPass(createConvertLinalgToLoopsPass());
   // bf16 (and f16) on the CPU: math and arithmetic in f32, and the
   // conversions as integer ops. LLVM would otherwise call __truncsfbf2 /
@@ -121,7 +121,7 @@ void mlir::tp::buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options) {
   expand.includeBf16 = true;
   pm.addPass(arith::createArithExpandOpsPass(expand));
   // tanh / exp / log as arith, so that LLVM vectorizes the loops around them.
-  pm.addPass(createTPCPUApproximateMath());
+  pm.addNestedPass<func::FuncOp>(createTPCPUApproximateMath());
   addHostLowering(pm);
   pm.addPass(createTPEmitEntryPoint());
 }
@@ -132,7 +132,7 @@ void mlir::tp::buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options) {
   pm.addPass(createTPGPUCheckInput());
   pm.addPass(createTPGPUFuseElementwise());
   pm.addPass(createTPFormGemms());
-  pm.addPass(createTPWidenAccumulators());
+  pm.addNestedPass<func::FuncOp>(createTPWidenAccumulators());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 

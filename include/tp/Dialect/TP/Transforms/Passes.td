@@ -195,7 +195,7 @@ def TPHoistConstants : Pass<"tp-hoist-constants", "::mlir::ModuleOp"> {
   ];
 }
 
-def TPPropagateReshapes : Pass<"tp-propagate-reshapes", "::mlir::ModuleOp"> {
+def TPPropagateReshapes : Pass<"tp-propagate-reshapes", "::mlir::func::FuncOp"> {
   let summary = "Fold reshapes into batched contractions (heads become loops)";
   let description = [{
     Generalizes named batched contractions (batch_matmul and friends) that
@@ -209,7 +209,7 @@ def TPPropagateReshapes : Pass<"tp-propagate-reshapes", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
 }
 
-def TPDecomposeAggregates : Pass<"tp-decompose-aggregates", "::mlir::ModuleOp"> {
+def TPDecomposeAggregates : Pass<"tp-decompose-aggregates", "::mlir::func::FuncOp"> {
   let summary = "Decompose aggregate linalg ops (linalg.softmax) into generics";
   let description = [{
     `linalg.softmax` (and any other op with upstream's
@@ -227,7 +227,7 @@ def TPDecomposeAggregates : Pass<"tp-decompose-aggregates", "::mlir::ModuleOp"> 
                            "::mlir::tensor::TensorDialect"];
 }
 
-def TPWidenAccumulators : Pass<"tp-widen-accumulators", "::mlir::ModuleOp"> {
+def TPWidenAccumulators : Pass<"tp-widen-accumulators", "::mlir::func::FuncOp"> {
   let summary = "Accumulate bf16 / f16 reductions in f32";
   let description = [{
     A linalg op on tensors with a reduction loop whose result is bf16 or f16
@@ -298,7 +298,7 @@ def TPUnpackArguments : Pass<"tp-unpack-arguments", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
-def TPLowerStridedCopies : Pass<"tp-lower-strided-copies", "::mlir::ModuleOp"> {
+def TPLowerStridedCopies : Pass<"tp-lower-strided-copies", "::mlir::func::FuncOp"> {
   let summary = "Turn memref.copy between non-contiguous buffers into linalg.copy";
   let description = [{
     `finalize-memref-to-llvm` lowers a `memref.copy` between contiguous
