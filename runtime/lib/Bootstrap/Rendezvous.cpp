@@ -127,6 +127,17 @@ std::string endpoint(const MasterAddress &address) {
   return address.host + ":" + std::to_string(address.port);
 }
 
+/// True if `fd` is connected to itself (the same address and port at both
+/// ends).
+bool isSelfConnection(int fd) {
+  sockaddr_storage local{}, peer{};
+  socklen_t localLen = sizeof(local), peerLen = sizeof(peer);
+  if (getsockname(fd, reinterpret_cast<sockaddr *>(&local), &localLen) != 0 ||
+      getpeername(fd, reinterpret_cast<sockaddr *>(&peer), &peerLen) != 0)
+    return false;
+  return localLen == peerLen && std::memcmp(&local, &peer, localLen) == 0;
+}
+
 /// A listening socket on the master address, which must be an address of
 /// this machine: never every interface unless that is what was asked
 /// (TP_MASTER_ADDR=0.0.0.0).
@@ -209,6 +220,13 @@ int connectOnce(const MasterAddress &address, Clock::time_point deadline,
         rc = -1;
         errno = soError ? soError : ETIMEDOUT;
       }
+    }
+    // A connection to a local port nobody listens on yet can be made to
+    // itself (TCP simultaneous open, when the kernel picks that very port as
+    // the source): the rank would then talk to itself. Not rank 0: retry.
+    if (rc == 0 && isSelfConnection(fd)) {
+      rc = -1;
+      errno = ECONNREFUSED;
     }
     if (rc == 0) {
       int flags = fcntl(fd, F_GETFL);
@@ -406,8 +424,7 @@ bool Rendezvous::exchange(int rankArg, int sizeArg,
         continue;
       }
       size_t used = 0;
-      Decoder::Status status =
-          pending[k].decoder.feed(buffer, size_t(n), used);
+      Decoder::Status status = pending[k].decoder.feed(buffer, size_t(n), used);
       if (status == Decoder::NeedMore)
         continue;
       // Garbage, or a message followed by more bytes than a hello: drop.
@@ -420,8 +437,8 @@ bool Rendezvous::exchange(int rankArg, int sizeArg,
       HelloVerdict verdict;
       {
         std::lock_guard<std::mutex> lock(mutex);
-        verdict = checkHello(hello, address.secret, size, connected, this,
-                             problem);
+        verdict =
+            checkHello(hello, address.secret, size, connected, this, problem);
       }
       if (verdict == HelloVerdict::Drop) {
         drop(k);
@@ -444,8 +461,8 @@ bool Rendezvous::exchange(int rankArg, int sizeArg,
       missing.erase(hello.a);
     }
     if (pfds[0].revents) {
-      int fd = ::accept4(listener, nullptr, nullptr,
-                         SOCK_CLOEXEC | SOCK_NONBLOCK);
+      int fd =
+          ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (fd < 0)
         continue;
       setNoDelay(fd);
@@ -540,8 +557,7 @@ void Rendezvous::announceAbort(int origin, int exitCode,
   std::lock_guard<std::mutex> lock(mutex);
   for (int fd : fds)
     if (fd >= 0)
-      sendMessage(fd, Abort, origin, exitCode, text.data(), text.size(),
-                  false);
+      sendMessage(fd, Abort, origin, exitCode, text.data(), text.size(), false);
 }
 
 void Rendezvous::goodbye() {
