@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Hoist.h"
+#include "Weights.h"
 
 #include "Launch/Safetensors.h"
 #include "tp/Dialect/TP/IR/TPDialect.h"
@@ -54,23 +55,6 @@ const void *rawData(ElementsAttr value) {
   return nullptr;
 }
 
-bool dtypeOf(Type elem, tp_dtype &dtype) {
-  if (elem.isF32())
-    dtype = TP_F32;
-  else if (elem.isF64())
-    dtype = TP_F64;
-  else if (elem.isF16())
-    dtype = TP_F16;
-  else if (elem.isBF16())
-    dtype = TP_BF16;
-  else if (elem.isSignlessInteger(32))
-    dtype = TP_I32;
-  else if (elem.isSignlessInteger(64))
-    dtype = TP_I64;
-  else
-    return false;
-  return true;
-}
 
 } // namespace
 

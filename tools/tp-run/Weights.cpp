@@ -104,23 +104,6 @@ bool readHeader(const std::string &path, st::Header &header,
                          error);
 }
 
-bool dtypeOf(Type elem, tp_dtype &dtype) {
-  if (elem.isF32())
-    dtype = TP_F32;
-  else if (elem.isF64())
-    dtype = TP_F64;
-  else if (elem.isF16())
-    dtype = TP_F16;
-  else if (elem.isBF16())
-    dtype = TP_BF16;
-  else if (elem.isSignlessInteger(32))
-    dtype = TP_I32;
-  else if (elem.isSignlessInteger(64))
-    dtype = TP_I64;
-  else
-    return false;
-  return true;
-}
 
 /// The map's text: inline JSON, or the file it names.
 bool mapText(const std::string &weightMap, std::string &text,
@@ -139,6 +122,24 @@ bool mapText(const std::string &weightMap, std::string &text,
 }
 
 } // namespace
+
+bool dtypeOf(Type elem, tp_dtype &dtype) {
+  if (elem.isF32())
+    dtype = TP_F32;
+  else if (elem.isF64())
+    dtype = TP_F64;
+  else if (elem.isF16())
+    dtype = TP_F16;
+  else if (elem.isBF16())
+    dtype = TP_BF16;
+  else if (elem.isSignlessInteger(32))
+    dtype = TP_I32;
+  else if (elem.isSignlessInteger(64))
+    dtype = TP_I64;
+  else
+    return false;
+  return true;
+}
 
 bool resolveWeights(func::FuncOp func, const std::vector<std::string> &names,
                     const std::string &weights, const std::string &weightMap,

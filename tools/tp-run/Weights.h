@@ -12,6 +12,8 @@
 #ifndef TP_TOOLS_TP_RUN_WEIGHTS_H
 #define TP_TOOLS_TP_RUN_WEIGHTS_H
 
+#include "tp/runtime/tp_runtime.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/SourceMgr.h"
 
@@ -43,6 +45,10 @@ bool resolveWeights(mlir::func::FuncOp func,
                     const std::vector<std::string> &names,
                     const std::string &weights, const std::string &weightMap,
                     WeightPlan &plan, std::string &error);
+
+/// The runtime dtype of an element type (f32, f64, f16, bf16, i32, i64);
+/// false for any other.
+bool dtypeOf(mlir::Type elem, tp_dtype &dtype);
 
 } // namespace tp_run
 
