@@ -23,6 +23,8 @@
 
 #include "tp/Dialect/TP/IR/ShardingInterface.h"
 
+#include <algorithm>
+
 namespace mlir {
 namespace tp {
 
@@ -65,6 +67,10 @@ struct CostModel {
   double memory(ShardingAttr sharding, Type type, int64_t p) const;
   /// Cost of the FLOPs one rank computes for `op` under `option`.
   double compute(Operation *op, const ShardingOption &option, int64_t p) const;
+  /// Cost of computing `fraction` of `flops`.
+  double computeFromFlops(double flops, double fraction) const {
+    return flops * fraction / std::max(flopsPerByte, 1e-9);
+  }
 };
 
 /// Which collective (if any) turns `from` into `to`, for reports.

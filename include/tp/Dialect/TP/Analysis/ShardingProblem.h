@@ -125,6 +125,18 @@ public:
     return tp::checkFeasible(option, op, tpSize, allowsPadding());
   }
 
+  /// CostModel::getFlops of a top-level op, computed once (a named op builds
+  /// its indexing maps on every query).
+  double getFlops(Operation *op) const { return entry(op).flops; }
+  /// The model's compute cost of `op` under `option`.
+  double getComputeCost(Operation *op, const ShardingOption &option) const {
+    double flops = getFlops(op);
+    return flops == 0 ? 0
+                      : model.computeFromFlops(
+                            flops, CostModel::getLocalWorkFraction(op, option,
+                                                                   tpSize));
+  }
+
   /// True if `op` has a column, row or vocab form, feasible or not.
   bool isWeightOpLike(Operation *op) const { return entry(op).weightLike; }
   /// True if `op` touches tensors but has no feasible option: it runs
@@ -144,6 +156,7 @@ private:
     bool hasRule = false;
     bool weightLike = false;
     bool unknown = false;
+    double flops = 0;
     /// No inline storage: the table has a slot per op and an option is
     /// large; the list is allocated once, at its final size.
     SmallVector<ShardingOption, 0> options;

@@ -168,6 +168,8 @@ void ShardingProblem::classify(Operation *op, OpEntry &e) const {
       e.feasible.push_back(i);
   e.unknown =
       e.feasible.empty() && touchesTensors(op) && !isa<func::ReturnOp>(op);
+  if (!e.feasible.empty())
+    e.flops = CostModel::getFlops(op);
 }
 
 void ShardingProblem::collectArgumentCandidates(

@@ -171,7 +171,7 @@ double ShardingSolver::optionCost(Operation *op,
   // The FLOPs a rank computes: a split that saves them is worth that much
   // communication (so "replicate and gather" loses where a split saves
   // FLOPs at an equal byte count).
-  double cost = model.compute(op, option, tpSize);
+  double cost = problem.getComputeCost(op, option);
   for (auto &[value, sharding] : option.captures)
     cost +=
         model.reshard(getSharding(value), sharding, value.getType(), tpSize);
@@ -334,7 +334,7 @@ double ShardingSolver::getTotalCost() const {
         cost += model.reshard(getSharding(use.get()), getDemand(use),
                               use.get().getType(), tpSize);
     if (const ShardingOption *option = getChosenOption(op)) {
-      cost += model.compute(op, *option, tpSize);
+      cost += problem.getComputeCost(op, *option);
       for (auto &[value, sharding] : option->captures)
         cost += model.reshard(getSharding(value), sharding, value.getType(),
                               tpSize);
