@@ -65,8 +65,6 @@ struct CostModel {
                               int64_t p) const;
   /// Cost of holding a value of `type` as `sharding` on each of `p` ranks.
   double memory(ShardingAttr sharding, Type type, int64_t p) const;
-  /// Cost of the FLOPs one rank computes for `op` under `option`.
-  double compute(Operation *op, const ShardingOption &option, int64_t p) const;
   /// Cost of computing `fraction` of `flops`.
   double computeFromFlops(double flops, double fraction) const {
     return flops * fraction / std::max(flopsPerByte, 1e-9);

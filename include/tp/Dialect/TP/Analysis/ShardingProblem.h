@@ -125,16 +125,12 @@ public:
     return tp::checkFeasible(option, op, tpSize, allowsPadding());
   }
 
-  /// CostModel::getFlops of a top-level op, computed once (a named op builds
+  /// The model's compute cost of `op` under `option` (one of its options),
+  /// computed once per option when the problem is built (a named op builds
   /// its indexing maps on every query).
-  double getFlops(Operation *op) const { return entry(op).flops; }
-  /// The model's compute cost of `op` under `option`.
   double getComputeCost(Operation *op, const ShardingOption &option) const {
-    double flops = getFlops(op);
-    return flops == 0 ? 0
-                      : model.computeFromFlops(
-                            flops, CostModel::getLocalWorkFraction(op, option,
-                                                                   tpSize));
+    const OpEntry &e = entry(op);
+    return e.compute.empty() ? 0 : e.compute[&option - e.options.data()];
   }
 
   /// True if `op` has a column, row or vocab form, feasible or not.
@@ -156,7 +152,8 @@ private:
     bool hasRule = false;
     bool weightLike = false;
     bool unknown = false;
-    double flops = 0;
+    /// Per option, its compute cost (empty when the op has no FLOPs).
+    SmallVector<double, 0> compute;
     /// No inline storage: the table has a slot per op and an option is
     /// large; the list is allocated once, at its final size.
     SmallVector<ShardingOption, 0> options;

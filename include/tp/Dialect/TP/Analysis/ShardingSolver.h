@@ -71,15 +71,21 @@ public:
 
 private:
   struct OpState {
-    /// Positions in the problem's options of the ones this op may take.
+    /// The problem's options of the op (held here: getSharding and
+    /// getDemand run on every cost evaluation, one table lookup each).
+    const ShardingOption *options = nullptr;
+    /// Positions in `options` of the ones this op may take.
     SmallVector<unsigned, 4> candidates;
     unsigned chosen = 0;
     bool fixed = false;
   };
 
+  static const ShardingOption &option(const OpState &state,
+                                      unsigned candidate) {
+    return state.options[state.candidates[candidate]];
+  }
   const ShardingOption &option(Operation *op, unsigned candidate) const {
-    return problem.getOptions(
-        op)[states.find(op)->second.candidates[candidate]];
+    return option(states.find(op)->second, candidate);
   }
   /// Sequence parallelism, on the solved choices (see SolverOptions).
   void applySequenceParallel();

@@ -110,15 +110,6 @@ double CostModel::memory(ShardingAttr sharding, Type type, int64_t p) const {
   return beta * bytes;
 }
 
-double CostModel::compute(Operation *op, const ShardingOption &option,
-                          int64_t p) const {
-  double flops = getFlops(op);
-  if (flops == 0)
-    return 0;
-  return flops * getLocalWorkFraction(op, option, p) /
-         std::max(flopsPerByte, 1e-9);
-}
-
 StringRef mlir::tp::getReshardName(ShardingAttr from, ShardingAttr to) {
   if (from == to)
     return "";

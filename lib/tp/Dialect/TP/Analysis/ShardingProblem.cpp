@@ -168,8 +168,12 @@ void ShardingProblem::classify(Operation *op, OpEntry &e) const {
       e.feasible.push_back(i);
   e.unknown =
       e.feasible.empty() && touchesTensors(op) && !isa<func::ReturnOp>(op);
-  if (!e.feasible.empty())
-    e.flops = CostModel::getFlops(op);
+  if (double flops = e.feasible.empty() ? 0 : CostModel::getFlops(op)) {
+    e.compute.reserve(e.options.size());
+    for (const ShardingOption &option : e.options)
+      e.compute.push_back(model.computeFromFlops(
+          flops, CostModel::getLocalWorkFraction(op, option, tpSize)));
+  }
 }
 
 void ShardingProblem::collectArgumentCandidates(

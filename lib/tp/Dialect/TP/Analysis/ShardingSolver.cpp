@@ -39,6 +39,7 @@ LogicalResult ShardingSolver::initialize() {
       continue;
     }
     OpState &state = states[op];
+    state.options = problem.getOptions(op).data();
     state.candidates.assign(feasible.begin(), feasible.end());
     if (match.status != AnnotationMatch::Status::None)
       ok &= succeeded(applyAnnotation(op, match, state));
@@ -131,7 +132,7 @@ const ShardingOption *ShardingSolver::getChosenOption(Operation *op) const {
   auto it = states.find(op);
   if (it == states.end() || it->second.candidates.empty())
     return nullptr;
-  return &option(op, it->second.chosen);
+  return &option(it->second, it->second.chosen);
 }
 
 bool ShardingSolver::isAnnotated(Operation *op) const {
@@ -212,9 +213,9 @@ bool ShardingSolver::improveOp(Operation *op) {
     return false;
   OpState &state = it->second;
   unsigned best = state.chosen;
-  double bestCost = optionCost(op, option(op, best));
+  double bestCost = optionCost(op, option(state, best));
   for (unsigned i = 0, e = state.candidates.size(); i < e; ++i) {
-    double cost = optionCost(op, option(op, i));
+    double cost = optionCost(op, option(state, i));
     if (cost < bestCost * (1 - 1e-9) - 1e-9) {
       best = i;
       bestCost = cost;
@@ -257,7 +258,7 @@ void ShardingSolver::propagateForward() {
     OpState &state = it->second;
     double bestCost = 0;
     for (unsigned i = 0, e = state.candidates.size(); i < e; ++i) {
-      const ShardingOption &candidate = option(op, i);
+      const ShardingOption &candidate = option(state, i);
       double total = 0;
       for (auto [j, operand] : llvm::enumerate(op->getOperands()))
         total += cost(getSharding(operand), candidate.operands[j],
