@@ -41,3 +41,27 @@
 // RUN: %gen_training --block layer --arch llama --optimizer adam | tp-opt --tp-plan="tp-size=2" --tp-partition="tp-size=2 sequence-parallel=true" | FileCheck %s --check-prefix=LLAMA
 // LLAMA-COUNT-2: tp.reduce_scatter
 // LLAMA-NOT: tp.all_reduce sum %{{.*}} over 2 : tensor<16x64xf32>
+//
+// At the step's boundary (sharded-results: x and g arrive as token shards,
+// y and dL/dx leave reduce-scattered; see
+// partition-sequence-parallel-boundary.mlir): an attention block step with
+// batch 2 at tp 8 has two pairs and no all_reduce; the Llama layer step at
+// tp 4 is Megatron-SP's: x arrives as a token shard and goes through the
+// first RMSNorm on it, four all_gathers (before the QKV and gate/up
+// projections, and of their backward's upstream gradients) and four
+// reduce_scatters, and only the two RMSNorm weights' gradients all-reduced.
+// RUN: %gen_training --block attention --batch 2 | tp-opt --tp-plan="tp-size=8" --tp-partition="tp-size=8 sequence-parallel=true sharded-results=true" | FileCheck %s --check-prefix=ATTN-B2 --implicit-check-not=tp.all_reduce --implicit-check-not=tp.all_gather --implicit-check-not=tp.reduce_scatter
+// ATTN-B2: tp.all_gather %arg0 dim 0 over 8 : tensor<4x64xf32> -> tensor<32x64xf32>
+// ATTN-B2: tp.reduce_scatter sum %{{.*}} dim 0 over 8 : tensor<32x64xf32> -> tensor<4x64xf32>
+// ATTN-B2: tp.all_gather %{{.*}} dim 0 over 8 : tensor<4x64xf32> -> tensor<32x64xf32>
+// ATTN-B2: tp.reduce_scatter sum %{{.*}} dim 0 over 8 : tensor<32x64xf32> -> tensor<4x64xf32>
+// RUN: %gen_training --block layer --arch llama --optimizer adam | tp-opt --tp-plan="tp-size=4" --tp-partition="tp-size=4 sequence-parallel=true sharded-results=true" | FileCheck %s --check-prefix=LLAMA-B --implicit-check-not=tp.all_reduce --implicit-check-not=tp.all_gather --implicit-check-not=tp.reduce_scatter
+// LLAMA-B: tp.all_gather %{{.*}} dim 0 over 4 : tensor<4x64xf32> -> tensor<16x64xf32>
+// LLAMA-B: tp.reduce_scatter sum %{{.*}} dim 0 over 4 : tensor<16x64xf32> -> tensor<4x64xf32>
+// LLAMA-B: tp.all_gather %{{.*}} dim 0 over 4 : tensor<4x64xf32> -> tensor<16x64xf32>
+// LLAMA-B: tp.reduce_scatter sum %{{.*}} dim 0 over 4 : tensor<16x64xf32> -> tensor<4x64xf32>
+// LLAMA-B: tp.all_gather %arg28 dim 0 over 4 : tensor<4x64xf32> -> tensor<16x64xf32>
+// LLAMA-B: tp.reduce_scatter sum %{{.*}} dim 0 over 4 : tensor<16x64xf32> -> tensor<4x64xf32>
+// LLAMA-B: tp.all_gather %{{.*}} dim 0 over 4 : tensor<4x64xf32> -> tensor<16x64xf32>
+// LLAMA-B: tp.reduce_scatter sum %{{.*}} dim 0 over 4 : tensor<16x64xf32> -> tensor<4x64xf32>
+// LLAMA-B-COUNT-2: tp.all_reduce sum %{{.*}} over 4 : tensor<64xf32>

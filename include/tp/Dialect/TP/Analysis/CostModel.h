@@ -40,6 +40,11 @@ struct CostModel {
   /// about 2000).
   double flopsPerByte = 2000.0;
 
+  bool operator==(const CostModel &other) const {
+    return alpha == other.alpha && beta == other.beta &&
+           slice == other.slice && flopsPerByte == other.flopsPerByte;
+  }
+
   /// Cost of something impossible (nothing asks for a partial value).
   static constexpr double kInfeasible = 1.0e30;
 

@@ -11,7 +11,9 @@
 // - if any argument of the function carries the unit attribute `tp.param`,
 //   exactly those arguments are parameters (a frontend or user states it);
 // - otherwise an argument is an activation when the program reads it, as it
-//   is or through views, transposes and copies, on the activation side of a
+//   is or through views, transposes, copies and elementwise ops that keep
+//   each of its elements (a layer's input through its norm; not a broadcast
+//   operand such as a norm's gamma or a bias), on the activation side of a
 //   contraction: the operand carrying the M (token) dimensions, as in x W or
 //   dy W^T, and state the program writes into with tensor.insert_slice
 //   (a KV cache updated at a position) is not a parameter either. Every
@@ -31,6 +33,8 @@
 
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/IR/Value.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "llvm/ADT/BitVector.h"
 
 #include <optional>
 
@@ -43,7 +47,23 @@ namespace tp {
 std::optional<unsigned> getActivationOperand(linalg::LinalgOp op);
 
 /// True if `arg`, an argument of a function, is a parameter (see above).
+/// It reads every argument's attributes: to ask about all arguments of a
+/// function, use ParameterArguments.
 bool isParameterArgument(BlockArgument arg);
+
+/// isParameterArgument for each argument of a function, decided once.
+class ParameterArguments {
+public:
+  explicit ParameterArguments(FunctionOpInterface func);
+  /// False for anything that is not an argument of the function's body.
+  bool contains(BlockArgument arg) const {
+    return arg.getOwner() == body && params.test(arg.getArgNumber());
+  }
+
+private:
+  Block *body = nullptr;
+  llvm::BitVector params;
+};
 
 } // namespace tp
 } // namespace mlir

@@ -48,6 +48,7 @@
 #ifndef TP_DIALECT_TP_ANALYSIS_PLANNER_H
 #define TP_DIALECT_TP_ANALYSIS_PLANNER_H
 
+#include "tp/Dialect/TP/Analysis/ShardingProblem.h"
 #include "tp/Dialect/TP/IR/ShardingInterface.h"
 #include "tp/Dialect/TP/Transforms/PassOptions.h"
 
@@ -77,6 +78,12 @@ struct PlannerOptions {
 /// its weight ops. Fails with a diagnostic (e.g. an uneven dimension under
 /// the error policy).
 LogicalResult planFunction(func::FuncOp func, const PlannerOptions &options);
+/// The same on a sharding problem of `func` built already (at the options'
+/// tp size and uneven policy, with getPlannerCostModel's costs).
+LogicalResult planFunction(func::FuncOp func, const PlannerOptions &options,
+                           const ShardingProblem &problem);
+/// The cost model the planner weighs its choices with.
+CostModel getPlannerCostModel(const PlannerOptions &options);
 
 /// Name of the attribute holding the planner's explanation of a choice.
 constexpr llvm::StringLiteral kPlanReasonAttrName = "tp.plan_reason";

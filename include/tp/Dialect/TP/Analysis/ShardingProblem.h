@@ -35,6 +35,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
 
+#include <memory>
+
 namespace mlir {
 namespace tp {
 
@@ -173,6 +175,25 @@ private:
   SmallVector<Operation *> order;
   llvm::DenseMap<Operation *, OpEntry> entries;
   llvm::DenseMap<Value, SmallVector<ShardingAttr, 4>> argCandidates;
+};
+
+/// The sharding problem of a function as an analysis the pass manager keeps:
+/// tp-plan builds it and preserves it (planning only adds annotations, which
+/// the problem matches on demand), so a tp-partition right after it in the
+/// same pipeline solves the same problem instead of building a second one.
+/// Any pass that changes the function in between invalidates it.
+class ShardingProblemAnalysis {
+public:
+  explicit ShardingProblemAnalysis(Operation *op);
+
+  /// The problem of the function at these parameters: the kept one if it
+  /// was built with them, a new one otherwise.
+  const ShardingProblem &get(int64_t tpSize, UnevenPolicy uneven,
+                             const CostModel &model);
+
+private:
+  func::FuncOp func;
+  std::unique_ptr<ShardingProblem> problem;
 };
 
 } // namespace tp

@@ -19,6 +19,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 
 namespace mlir {
 namespace tp {
@@ -29,6 +30,13 @@ struct SolverOptions {
   /// the token dimension, and those ops run on token shards until an op
   /// needs the whole activation (an all_gather there).
   bool sequenceParallel = false;
+  /// Results come back in the distribution their value has (partial ones
+  /// reduced): the return takes any non-partial sharding at no cost. With
+  /// sequenceParallel too, the step's activations cross its boundary as
+  /// token shards, as between Megatron-SP blocks: activation arguments (not
+  /// parameters) arrive as their token shard, and a partial activation
+  /// result leaves reduce-scattered over its tokens.
+  bool shardedResults = false;
 };
 
 class ShardingSolver {
@@ -62,6 +70,11 @@ public:
   ShardingAttr getSharding(Value value) const;
   /// The sharding the user of `use` requires for it.
   ShardingAttr getDemand(OpOperand &use) const;
+  /// What the function's result `index`, when its value is partial, is
+  /// reduced to: its token split at a sequence-parallel boundary (see
+  /// SolverOptions::shardedResults), otherwise whole. Indexed by position:
+  /// valid while and after the partitioner rewrites the body.
+  ShardingAttr getPartialResultSharding(unsigned index) const;
   /// Total cost of the current solution.
   double getTotalCost() const;
 
@@ -95,6 +108,16 @@ private:
   std::optional<unsigned>
   findTokenOption(Operation *op,
                   const llvm::DenseSet<Value> &tokenShards) const;
+  /// With shardedResults, makes the step's boundary sequence parallel:
+  /// replicated activation arguments with a token dimension become token
+  /// shards (added to `tokenShards`, fixed against the final settling).
+  void shardBoundaryArguments(llvm::DenseSet<Value> &tokenShards);
+  /// With shardedResults, the dimension a partial result `value` is
+  /// reduce-scattered over at the return (its token dimension), if any.
+  std::optional<int64_t> getResultScatterDim(Value value) const;
+  /// The sharding the return takes its operand `index` in: whole, or with
+  /// shardedResults its value's own (partial values as above).
+  ShardingAttr getResultSharding(unsigned index) const;
   /// Puts back the ops at the region's edge whose token shard inputs are
   /// gathered anyway for whole users outside it (`previous`: each moved
   /// op's choice before).
@@ -121,6 +144,11 @@ private:
   const CostModel &model;
   llvm::DenseMap<Operation *, OpState> states;
   llvm::DenseMap<Value, ShardingAttr> argShardings;
+  /// Arguments whose sharding a policy fixed (sequence-parallel boundary).
+  llvm::DenseSet<Value> fixedArguments;
+  /// Results (by index) the return takes reduce-scattered over their tokens
+  /// (sequence-parallel boundary), instead of whole.
+  llvm::DenseMap<unsigned, ShardingAttr> resultScatters;
 };
 
 } // namespace tp

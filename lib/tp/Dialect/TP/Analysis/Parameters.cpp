@@ -58,8 +58,26 @@ static bool readsThrough(Operation *op) {
          yield.getOperand(0) == block.getArgument(0);
 }
 
+/// An elementwise op that keeps every element of its input `use` (read at
+/// each point of the loop domain once, all loops parallel, one result over
+/// the same domain): the norms' final scaling (x - mean) * rstd * gamma, a
+/// residual add, a dropout mask. A broadcast operand (gamma, a bias, a
+/// rotary table) does not cover the domain and is not carried.
+static bool carriesElementwise(OpOperand &use) {
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(use.getOwner());
+  if (!linalgOp || !linalgOp.isDpsInput(&use) ||
+      linalgOp.getNumReductionLoops() != 0 ||
+      linalgOp->getNumResults() != 1)
+    return false;
+  AffineMap in = linalgOp.getMatchingIndexingMap(&use);
+  AffineMap out =
+      linalgOp.getMatchingIndexingMap(linalgOp.getDpsInitOperand(0));
+  return in.isPermutation() && out.isPermutation();
+}
+
 /// True if `arg` is read on the activation side of a contraction, through
-/// views, transposes and copies.
+/// views, transposes, copies and elementwise ops that keep each of its
+/// elements (a layer's input x reaches the first matmul through a norm).
 static bool isReadAsActivation(BlockArgument arg) {
   SmallVector<Value> worklist{arg};
   llvm::SmallPtrSet<Operation *, 16> visited;
@@ -75,6 +93,10 @@ static bool isReadAsActivation(BlockArgument arg) {
           worklist.push_back(user->getResult(0));
         continue;
       }
+      if (carriesElementwise(use)) {
+        worklist.push_back(user->getResult(0));
+        continue;
+      }
       if (auto linalgOp = dyn_cast<linalg::LinalgOp>(user))
         if (std::optional<unsigned> activation = getActivationOperand(linalgOp))
           if (*activation == use.getOperandNumber())
@@ -84,14 +106,18 @@ static bool isReadAsActivation(BlockArgument arg) {
   return false;
 }
 
-bool mlir::tp::isParameterArgument(BlockArgument arg) {
-  auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
-  if (!func || arg.getOwner() != &func.getFunctionBody().front())
-    return false;
-  bool stated = false;
+/// True if some argument of `func` carries `tp.param`: then exactly those
+/// are parameters.
+static bool hasStatedParameters(FunctionOpInterface func) {
   for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
     if (func.getArgAttr(i, TPDialect::getParamAttrName()))
-      stated = true;
+      return true;
+  return false;
+}
+
+/// The rule for one argument, given whether the function states them.
+static bool isParameter(FunctionOpInterface func, BlockArgument arg,
+                        bool stated) {
   if (stated)
     return static_cast<bool>(
         func.getArgAttr(arg.getArgNumber(), TPDialect::getParamAttrName()));
@@ -102,4 +128,22 @@ bool mlir::tp::isParameterArgument(BlockArgument arg) {
     return insert && use.get() == insert.getDest();
   });
   return !writtenInto && !isReadAsActivation(arg);
+}
+
+bool mlir::tp::isParameterArgument(BlockArgument arg) {
+  auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
+  if (!func || arg.getOwner() != &func.getFunctionBody().front())
+    return false;
+  return isParameter(func, arg, hasStatedParameters(func));
+}
+
+ParameterArguments::ParameterArguments(FunctionOpInterface func) {
+  if (func.isExternal())
+    return;
+  body = &func.getFunctionBody().front();
+  params.resize(body->getNumArguments());
+  bool stated = hasStatedParameters(func);
+  for (BlockArgument arg : body->getArguments())
+    if (isParameter(func, arg, stated))
+      params.set(arg.getArgNumber());
 }

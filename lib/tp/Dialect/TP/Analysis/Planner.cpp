@@ -71,20 +71,15 @@ struct SplitCosts {
 
 class Planner {
 public:
-  Planner(func::FuncOp func, const PlannerOptions &options)
+  Planner(func::FuncOp func, const PlannerOptions &options,
+          const ShardingProblem &problem)
       : func(func), body(&func.getBody().front()), options(options),
-        p(options.tpSize),
-        problem(func, options.tpSize, options.uneven, makeCostModel(options)),
+        p(options.tpSize), problem(problem), parameters(func),
         replicated(ShardingAttr::getReplicated(func.getContext())) {}
 
   LogicalResult run();
 
 private:
-  static CostModel makeCostModel(const PlannerOptions &options) {
-    CostModel model;
-    model.flopsPerByte = options.flopsPerByte;
-    return model;
-  }
 
   // Weight ops.
   bool isParameter(Value value);
@@ -130,7 +125,8 @@ private:
   Block *body;
   PlannerOptions options;
   int64_t p;
-  ShardingProblem problem;
+  const ShardingProblem &problem;
+  ParameterArguments parameters;
   ShardingAttr replicated;
   DenseMap<Operation *, WeightOp> weightOps;
   DenseMap<Operation *, Decision> decisions;
@@ -150,7 +146,7 @@ bool Planner::isParameter(Value value) {
   bool result = true;
   if (auto arg = dyn_cast<BlockArgument>(value)) {
     // Activations and gradients are arguments too (training steps).
-    result = arg.getOwner() != body || isParameterArgument(arg);
+    result = arg.getOwner() != body || parameters.contains(arg);
   } else if (Operation *def = value.getDefiningOp()) {
     if (def->getBlock() != body) {
       result = false;
@@ -716,8 +712,24 @@ void Planner::writeDecisions() {
   }
 }
 
+CostModel mlir::tp::getPlannerCostModel(const PlannerOptions &options) {
+  CostModel model;
+  model.flopsPerByte = options.flopsPerByte;
+  return model;
+}
+
 LogicalResult mlir::tp::planFunction(func::FuncOp func,
                                      const PlannerOptions &options) {
+  if (func.isExternal())
+    return success();
+  ShardingProblem problem(func, options.tpSize, options.uneven,
+                          getPlannerCostModel(options));
+  return planFunction(func, options, problem);
+}
+
+LogicalResult mlir::tp::planFunction(func::FuncOp func,
+                                     const PlannerOptions &options,
+                                     const ShardingProblem &problem) {
   if (func.isExternal())
     return success();
   // An annotation is the user's: a malformed one is an error, not something
@@ -730,5 +742,5 @@ LogicalResult mlir::tp::planFunction(func::FuncOp func,
   });
   if (!ok)
     return failure();
-  return Planner(func, options).run();
+  return Planner(func, options, problem).run();
 }

@@ -75,20 +75,17 @@ static BlockArgument traceToArgument(Value value, Block *body) {
 /// The weight operands of a weight op: the operand of a two-input
 /// contraction that does not carry its M (token) dimensions, and the table
 /// of a lookup (the tensor its vocabulary-parallel form captures).
-static SmallVector<Value> getWeightOperands(Operation *op, int64_t tpSize,
+static SmallVector<Value> getWeightOperands(Operation *op,
+                                            ArrayRef<ShardingOption> options,
                                             bool *isLookup = nullptr) {
   SmallVector<Value> weights;
-  if (auto iface = dyn_cast<ShardingOpInterface>(op)) {
-    SmallVector<ShardingOption> options;
-    iface.getShardingOptions(tpSize, options);
-    for (const ShardingOption &o : options)
-      if (o.kind == ParallelKind::Vocab && !o.captures.empty()) {
-        weights.push_back(o.captures.front().first);
-        if (isLookup)
-          *isLookup = true;
-        return weights;
-      }
-  }
+  for (const ShardingOption &o : options)
+    if (o.kind == ParallelKind::Vocab && !o.captures.empty()) {
+      weights.push_back(o.captures.front().first);
+      if (isLookup)
+        *isLookup = true;
+      return weights;
+    }
   // The other input of a contraction whose activation is one of its inputs.
   auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
   if (!linalgOp)
@@ -96,6 +93,14 @@ static SmallVector<Value> getWeightOperands(Operation *op, int64_t tpSize,
   if (std::optional<unsigned> activation = getActivationOperand(linalgOp))
     weights.push_back(op->getOperand(*activation == 0 ? 1 : 0));
   return weights;
+}
+
+/// The same for an op whose options are not at hand.
+static SmallVector<Value> getWeightOperands(Operation *op, int64_t tpSize) {
+  SmallVector<ShardingOption> options;
+  if (auto iface = dyn_cast<ShardingOpInterface>(op))
+    iface.getShardingOptions(tpSize, options);
+  return getWeightOperands(op, options);
 }
 
 /// True if `value` is read from a parameter argument (not an activation or
@@ -150,6 +155,7 @@ void PartitionReport::recordPlan(func::FuncOp func,
   f.name = func.getName().str();
   f.tpSize = solver.getTPSize();
   Block &body = func.getBody().front();
+  ParameterArguments parameters(func);
   llvm::SmallDenseSet<unsigned> seen;
   llvm::SmallPtrSet<Operation *, 8> seenConstants;
   for (Operation &op : body) {
@@ -174,7 +180,8 @@ void PartitionReport::recordPlan(func::FuncOp func,
     else
       m.reason = "propagated: cheapest given its neighbours";
     bool lookup = false;
-    SmallVector<Value> weights = getWeightOperands(&op, f.tpSize, &lookup);
+    SmallVector<Value> weights =
+        getWeightOperands(&op, solver.getProblem().getOptions(&op), &lookup);
     // Lookups whose rows are not the model's hidden state (rotary tables
     // gathered by position) are not weight ops.
     if (lookup && !isEmbeddingLookup(&op))
@@ -202,7 +209,7 @@ void PartitionReport::recordPlan(func::FuncOp func,
       BlockArgument arg = traceToArgument(weight, &body);
       // An activation or gradient on the weight side (dW2 = h^T g) is no
       // weight: it is not held at 1/tp in the lower bound.
-      if (!arg || !isParameterArgument(arg) ||
+      if (!arg || !parameters.contains(arg) ||
           !seen.insert(arg.getArgNumber()).second)
         continue;
       WeightArgument w;

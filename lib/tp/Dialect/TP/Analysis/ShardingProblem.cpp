@@ -278,3 +278,20 @@ AnnotationMatch ShardingProblem::matchAnnotation(Operation *op) const {
   match.issue = checkFeasible(*match.option, op);
   return done(Status::Infeasible);
 }
+
+//===----------------------------------------------------------------------===//
+// ShardingProblemAnalysis
+//===----------------------------------------------------------------------===//
+
+ShardingProblemAnalysis::ShardingProblemAnalysis(Operation *op)
+    : func(cast<func::FuncOp>(op)) {}
+
+const ShardingProblem &ShardingProblemAnalysis::get(int64_t tpSize,
+                                                    UnevenPolicy uneven,
+                                                    const CostModel &model) {
+  if (!problem || problem->getTPSize() != tpSize ||
+      problem->getUnevenPolicy() != uneven ||
+      !(problem->getCostModel() == model))
+    problem = std::make_unique<ShardingProblem>(func, tpSize, uneven, model);
+  return *problem;
+}

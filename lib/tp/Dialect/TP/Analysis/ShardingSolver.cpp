@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tp/Dialect/TP/Analysis/ShardingSolver.h"
+#include "tp/Dialect/TP/Analysis/Parameters.h"
 #include "tp/Dialect/TP/IR/TPDialect.h"
 
 #include "llvm/ADT/SetVector.h"
@@ -162,9 +163,26 @@ ShardingAttr ShardingSolver::getDemand(OpOperand &use) const {
       return option->getCaptureSharding(use.get());
     return ShardingAttr::getReplicated(owner->getContext());
   }
+  if (owner->hasTrait<OpTrait::IsTerminator>())
+    return getResultSharding(use.getOperandNumber());
   if (const ShardingOption *option = getChosenOption(owner))
     return option->operands[use.getOperandNumber()];
   return ShardingAttr::getReplicated(owner->getContext());
+}
+
+ShardingAttr ShardingSolver::getPartialResultSharding(unsigned index) const {
+  auto it = resultScatters.find(index);
+  return it != resultScatters.end()
+             ? it->second
+             : ShardingAttr::getReplicated(body->getParentOp()->getContext());
+}
+
+ShardingAttr ShardingSolver::getResultSharding(unsigned index) const {
+  if (!options.shardedResults)
+    return ShardingAttr::getReplicated(body->getParentOp()->getContext());
+  ShardingAttr sharding =
+      getSharding(body->getTerminator()->getOperand(index));
+  return sharding.isPartial() ? getPartialResultSharding(index) : sharding;
 }
 
 double ShardingSolver::optionCost(Operation *op,
@@ -320,7 +338,8 @@ void ShardingSolver::solve() {
     applySequenceParallel();
   // Settle the arguments against the final choices.
   for (BlockArgument arg : body->getArguments())
-    improveArgument(arg);
+    if (!fixedArguments.contains(arg))
+      improveArgument(arg);
   LLVM_DEBUG(llvm::dbgs() << "solved: cost " << getTotalCost() << "\n");
 }
 
@@ -445,6 +464,15 @@ void ShardingSolver::applySequenceParallel() {
             if (states.count(top) && queued.insert(top).second)
               queue.push({problem.getIndex(top), top});
   };
+  if (options.shardedResults) {
+    shardBoundaryArguments(tokenShards);
+    for (Value arg : fixedArguments)
+      for (Operation *user : arg.getUsers())
+        if (Operation *top = body->findAncestorOpInBlock(*user))
+          if (states.count(top) && queued.insert(top).second)
+            queue.push({problem.getIndex(top), top});
+  }
+  Operation *terminator = body->getTerminator();
   for (Operation *op : problem.getOps())
     for (Value result : op->getResults()) {
       if (!getSharding(result).isPartial())
@@ -455,17 +483,28 @@ void ShardingSolver::applySequenceParallel() {
           if (Operation *top = body->findAncestorOpInBlock(*use.getOwner()))
             if (!llvm::is_contained(group, top))
               group.push_back(top);
+      // The return takes the value as token shards at a sequence-parallel
+      // boundary; every other user must have a token option.
+      std::optional<int64_t> scatterDim;
       SmallVector<std::pair<Operation *, unsigned>, 4> moves;
       for (Operation *user : group)
-        if (std::optional<unsigned> candidate =
-                findTokenOption(user, tokenShards))
+        if (user == terminator)
+          scatterDim = getResultScatterDim(result);
+        else if (std::optional<unsigned> candidate =
+                     findTokenOption(user, tokenShards))
           moves.push_back({user, *candidate});
-      if (group.empty() || moves.size() != group.size())
+      if (group.empty() || moves.size() + (scatterDim ? 1 : 0) != group.size())
         continue;
       for (auto [user, candidate] : moves)
         move(user, candidate);
+      if (scatterDim)
+        for (OpOperand &use : terminator->getOpOperands())
+          if (use.get() == result)
+            resultScatters[use.getOperandNumber()] = ShardingAttr::getSplit(
+                result.getContext(), *scatterDim);
       for (Operation *user : group)
-        pushUsers(user);
+        if (user != terminator)
+          pushUsers(user);
     }
   while (!queue.empty()) {
     Operation *op = queue.top().second;
@@ -478,6 +517,30 @@ void ShardingSolver::applySequenceParallel() {
     }
   }
   pruneTokenShards(previous, tokenShards);
+}
+
+void ShardingSolver::shardBoundaryArguments(
+    llvm::DenseSet<Value> &tokenShards) {
+  ParameterArguments parameters(problem.getFunction());
+  for (BlockArgument arg : body->getArguments()) {
+    if (parameters.contains(arg) || !getSharding(arg).isReplicated())
+      continue;
+    std::optional<int64_t> dim = getTokenDim(arg.getType(), tpSize);
+    if (!dim)
+      continue;
+    ShardingAttr shard = ShardingAttr::getSplit(arg.getContext(), *dim);
+    if (!llvm::is_contained(problem.getArgumentCandidates(arg), shard))
+      continue;
+    argShardings[arg] = shard;
+    fixedArguments.insert(arg);
+    tokenShards.insert(arg);
+  }
+}
+
+std::optional<int64_t> ShardingSolver::getResultScatterDim(Value value) const {
+  if (!options.shardedResults)
+    return std::nullopt;
+  return getTokenDim(value.getType(), tpSize);
 }
 
 void ShardingSolver::pruneTokenShards(

@@ -105,9 +105,14 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
   }
 
   LogicalResult partitionOne(ModuleOp module, func::FuncOp func) {
-    ShardingProblem problem(func, tpSize, uneven);
+    // The problem tp-plan solved, if it ran just before (same tp size and
+    // policy; the solver's costs are the default model's).
+    const ShardingProblem &problem =
+        getChildAnalysis<ShardingProblemAnalysis>(func).get(tpSize, uneven,
+                                                            CostModel());
     SolverOptions solverOptions;
     solverOptions.sequenceParallel = sequenceParallel;
+    solverOptions.shardedResults = shardedResults;
     ShardingSolver solver(problem, solverOptions);
     if (failed(solver.initialize()))
       return failure();

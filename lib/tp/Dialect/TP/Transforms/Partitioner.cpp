@@ -351,9 +351,13 @@ FunctionPartitioner::finishSignature(ArrayRef<Type> globalArgTypes) {
   SmallVector<ShardingAttr> resultShardings;
   for (OpOperand &operand : terminator->getOpOperands()) {
     Value value = operand.get();
+    // A partial result is reduced: whole, or reduce-scattered over its
+    // tokens at a sequence-parallel boundary (the solver's choice).
     ShardingAttr want = replicated;
-    if (shardedResults && !shardingOf(value).isPartial())
-      want = shardingOf(value);
+    if (shardedResults)
+      want = shardingOf(value).isPartial()
+                 ? solver.getPartialResultSharding(operand.getOperandNumber())
+                 : shardingOf(value);
     FailureOr<Value> local =
         getLocal(value, want, reshardLoc(value, terminator));
     if (failed(local))

@@ -54,9 +54,21 @@ struct TPPlanPass : public tp::impl::TPPlanBase<TPPlanPass> {
     options.minWeightFraction = minWeightFraction;
     options.minSavingsRatio = minSavingsRatio;
     options.flopsPerByte = flopsPerByte;
-    for (auto func : module.getOps<func::FuncOp>())
-      if (failed(planFunction(func, options)))
+    // Each function's sharding problem stays with the pass manager for a
+    // tp-partition that follows (planning only adds attributes). Built
+    // fresh here: a problem kept by an earlier tp-plan may predate the
+    // reshapes propagated above.
+    getAnalysisManager().invalidate({});
+    for (auto func : module.getOps<func::FuncOp>()) {
+      if (func.isExternal())
+        continue;
+      const ShardingProblem &problem =
+          getChildAnalysis<ShardingProblemAnalysis>(func).get(
+              tpSize, uneven, getPlannerCostModel(options));
+      if (failed(planFunction(func, options, problem)))
         return signalPassFailure();
+    }
+    markAnalysesPreserved<ShardingProblemAnalysis>();
   }
 };
 
