@@ -14,6 +14,11 @@ with --verify-each=false (each pass's own work; tp-opt otherwise re-verifies
 the whole module after every pass, once after parsing but twice more here)
 and with the verifier on. Nothing here fails on a time: it prints the figures
 and the ratios.
+
+With --instructions the first table counts instructions instead (valgrind's
+callgrind, inclusive counts of the parser, the printer and the two passes'
+runOnOperation): slow (minutes at 96 layers), but the same on a loaded
+machine, where wall times are not.
 """
 import argparse
 import os
@@ -29,6 +34,8 @@ p.add_argument("--layers", default="24,48,96")
 p.add_argument("--tp-size", type=int, default=8)
 p.add_argument("--repeat", type=int, default=3)
 p.add_argument("--mlir-opt", default="/usr/lib/llvm-22/bin/mlir-opt")
+p.add_argument("--instructions", action="store_true",
+               help="count instructions with callgrind (first table only)")
 a = p.parse_args()
 
 tp_opt = os.path.join(a.build, "bin", "tp-opt")
@@ -55,6 +62,36 @@ def timing(cmd, verify=False):
         if best is None or sum(rows.values()) < sum(best.values()):
             best = rows
     return best
+
+
+# Inclusive callgrind rows that make up each column (function name prefixes).
+counted = {
+    "Parser": ["mlir::parseSourceFile("],
+    "Output": ["mlir::AsmState::AsmState(", "mlir::Operation::print(llvm::raw_ostream&, mlir::AsmState&)"],
+    "TPPlan": ["(anonymous namespace)::TPPlanPass::runOnOperation()"],
+    "TPPartition": ["(anonymous namespace)::TPPartitionPass::runOnOperation()"],
+}
+
+
+def instructions(cmd):
+    """Inclusive instruction counts (in units of 1e9, to print like seconds)
+    of the parser, the printer and the passes, from one callgrind run."""
+    out_file = os.path.join(tmp, "callgrind.out")
+    run = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}"] + cmd +
+                         ["--verify-each=false", "-o", os.devnull], capture_output=True, text=True)
+    if run.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{run.stderr[-2000:]}")
+    text = subprocess.run(["callgrind_annotate", "--inclusive=yes", out_file],
+                          capture_output=True, text=True, check=True).stdout
+    rows = {}
+    for line in text.splitlines():
+        m = re.match(r"^\s*([0-9,]+) \(\s*[0-9.]+%\)\s+\?\?\?:(.*)$", line)
+        if not m:
+            continue
+        for column, names in counted.items():
+            if any(m.group(2).startswith(n) for n in names):
+                rows[column] = rows.get(column, 0.0) + int(m.group(1).replace(",", "")) / 1e9
+    return rows
 
 
 def mlp_shard_model(path, layers, hidden, tokens):
@@ -105,10 +142,12 @@ def tp_mlp_model(path, layers, hidden, tokens):
 
 hidden, heads, tokens = 12288, 96, 2048
 tmp = tempfile.mkdtemp(prefix="tp-bench-")
-print(f"GPT-3 width: hidden {hidden}, {heads} heads, ffn {4 * hidden}, seq {tokens}; tp-size {a.tp_size}; best of {a.repeat}")
+unit = "Ginstr" if a.instructions else "s"
+how = "instructions counted by callgrind" if a.instructions else f"best of {a.repeat}"
+print(f"GPT-3 width: hidden {hidden}, {heads} heads, ffn {4 * hidden}, seq {tokens}; tp-size {a.tp_size}; {how}")
 print()
-print(f"{'layers':>6} {'ops':>7} {'parse s':>8} {'print s':>8} {'plan s':>8} {'partition s':>11} "
-      f"{'(plan+part)/(parse+print)':>26} {'plan+part s/layer':>18} {'ratio, verifier on':>19}")
+print(f"{'layers':>6} {'ops':>7} {'parse ' + unit:>11} {'print ' + unit:>11} {'plan ' + unit:>11} {'partition ' + unit:>15} "
+      f"{'(plan+part)/(parse+print)':>26} {'plan+part/layer':>18} {'ratio, verifier on':>19}")
 per_layer = []
 for layers in [int(x) for x in a.layers.split(",")]:
     model = os.path.join(tmp, f"gpt3-{layers}.mlir")
@@ -116,17 +155,25 @@ for layers in [int(x) for x in a.layers.split(",")]:
                     "--heads", str(heads), "--seq", str(tokens), "-o", model], check=True)
     ops = sum(1 for line in open(model) if "=" in line and "%" in line)
     passes = [f"--tp-plan=tp-size={a.tp_size}", f"--tp-partition=tp-size={a.tp_size}"]
-    base = timing([tp_opt, model])
-    full = timing([tp_opt, model] + passes)
+    measure = instructions if a.instructions else timing
+    base = measure([tp_opt, model])
+    full = measure([tp_opt, model] + passes)
     parse, output = base.get("Parser", 0), base.get("Output", 0)
     plan, part = full.get("TPPlan", 0), full.get("TPPartition", 0)
-    vbase = timing([tp_opt, model], verify=True)
-    vfull = timing([tp_opt, model] + passes, verify=True)
-    vratio = (vfull.get("TPPlan", 0) + vfull.get("TPPartition", 0)) / (vbase.get("Parser", 0) + vbase.get("Output", 0))
+    if a.instructions:
+        vratio = float("nan")  # the verifier's count does not depend on load
+    else:
+        vbase = timing([tp_opt, model], verify=True)
+        vfull = timing([tp_opt, model] + passes, verify=True)
+        vratio = (vfull.get("TPPlan", 0) + vfull.get("TPPartition", 0)) / (vbase.get("Parser", 0) + vbase.get("Output", 0))
     per_layer.append((plan + part) / layers)
-    print(f"{layers:>6} {ops:>7} {parse:8.3f} {output:8.3f} {plan:8.3f} {part:11.3f} "
-          f"{(plan + part) / (parse + output):26.2f} {(plan + part) / layers * 1000:15.2f} ms {vratio:19.2f}")
-print(f"linearity: time per layer at the most layers / at the fewest = {per_layer[-1] / per_layer[0]:.2f} (1.00 = linear)")
+    per_unit = "M" if a.instructions else "ms"
+    print(f"{layers:>6} {ops:>7} {parse:11.3f} {output:11.3f} {plan:11.3f} {part:15.3f} "
+          f"{(plan + part) / (parse + output):26.2f} {(plan + part) / layers * 1000:15.2f} {per_unit:2} {vratio:19.2f}")
+print(f"linearity: {'instructions' if a.instructions else 'time'} per layer at the most layers / at the fewest = "
+      f"{per_layer[-1] / per_layer[0]:.2f} (1.00 = linear)")
+if a.instructions:
+    sys.exit(0)
 
 print()
 print("MLP-only model (no attention), annotated: tp-mlir vs upstream sharding-propagation + shard-partition")

@@ -289,9 +289,10 @@ ShardingProblemAnalysis::ShardingProblemAnalysis(Operation *op)
 const ShardingProblem &ShardingProblemAnalysis::get(int64_t tpSize,
                                                     UnevenPolicy uneven,
                                                     const CostModel &model) {
-  if (!problem || problem->getTPSize() != tpSize ||
-      problem->getUnevenPolicy() != uneven ||
-      !(problem->getCostModel() == model))
+  bool stale = !problem || problem->getTPSize() != tpSize ||
+               problem->getUnevenPolicy() != uneven ||
+               !(problem->getCostModel() == model);
+  if (stale)
     problem = std::make_unique<ShardingProblem>(func, tpSize, uneven, model);
   return *problem;
 }
