@@ -170,9 +170,10 @@ void testMasterAddress() {
 //===----------------------------------------------------------------------===//
 
 void testRankEnvironment() {
-  std::vector<std::string> base{"PATH=/bin", "TP_RANK=9", "TP_MASTER_PORT=1",
-                                "CUDA_VISIBLE_DEVICES=0,1", "TP_DEVICE_X=1",
-                                "TP_RENDEZVOUS_SECRET=stale"};
+  std::vector<std::string> base{
+      "PATH=/bin",        "TP_RANK=9",
+      "TP_MASTER_PORT=1", "CUDA_VISIBLE_DEVICES=0,1",
+      "TP_DEVICE_X=1",    "TP_RENDEZVOUS_SECRET=stale"};
   for (int devices : {1, 2, 4, 8}) {
     for (int r = 0; r < 4; ++r) {
       Env env = fromList(rankEnvironment(base, r, 4, 31337, 5, "0123abcd"));
@@ -605,6 +606,82 @@ void testStrangers() {
   tp::test::context().clear();
 }
 
+/// Reads one whole message from `fd` within `seconds`; false on a timeout,
+/// a close or garbage.
+bool readOneMessage(int fd, double seconds, wire::Message &message) {
+  wire::Decoder decoder;
+  auto end = Clock::now() + std::chrono::duration<double>(seconds);
+  for (;;) {
+    int left = int(std::chrono::duration_cast<std::chrono::milliseconds>(
+                       end - Clock::now())
+                       .count());
+    pollfd pfd{fd, POLLIN, 0};
+    if (left <= 0 || poll(&pfd, 1, left) != 1)
+      return false;
+    char byte;
+    if (recv(fd, &byte, 1, 0) != 1)
+      return false;
+    size_t used = 0;
+    wire::Decoder::Status status = decoder.feed(&byte, 1, used);
+    if (status == wire::Decoder::Garbage)
+      return false;
+    if (status == wire::Decoder::Done) {
+      message = decoder.message();
+      return true;
+    }
+  }
+}
+
+/// Rank 0 holds two connections that have not said hello yet; the first
+/// says it, then the second. Both are ranks of the job and both get the id.
+/// (Rank 0 used to read the first hello's rank after taking it out of its
+/// list of waiting connections, so it read the second one's unfinished
+/// hello instead, registered rank 0, and timed out waiting for rank 1: the
+/// runtime.bootstrap flake.)
+void testHelloWhileAnotherWaits() {
+  tp::test::context() = "hello while another waits";
+  int port = 0;
+  int listener = ephemeralListener(port);
+  std::fflush(nullptr);
+  pid_t rankZero = fork();
+  if (rankZero == 0)
+    _exit([&] {
+      const int rank = 0;
+      Rendezvous r;
+      std::vector<unsigned char> id = testId();
+      std::string error;
+      CHILD_CHECK(
+          r.exchange(rank, 3, addressFor(rank, port, listener, 5), id, error),
+          "%s", error.c_str());
+      r.goodbye();
+      return 0;
+    }());
+  int first = connectTo(port), second = connectTo(port);
+  TP_CHECK(first >= 0 && second >= 0);
+  // Long enough for rank 0 to accept both before either speaks.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::string hello1 = wire::encode(wire::Hello, 1, 3, nullptr, 0);
+  TP_CHECK(send(first, hello1.data(), hello1.size(), 0) > 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::string hello2 = wire::encode(wire::Hello, 2, 3, nullptr, 0);
+  TP_CHECK(send(second, hello2.data(), hello2.size(), 0) > 0);
+  const std::vector<unsigned char> id = testId();
+  const std::string expected(id.begin(), id.end());
+  for (int fd : {first, second}) {
+    wire::Message message;
+    TP_CHECK(readOneMessage(fd, 8, message));
+    TP_CHECK_MSG(message.type == wire::Payload && message.body == expected,
+                 "message type " + std::to_string(message.type) + ": " +
+                     message.body);
+    close(fd);
+  }
+  int status = 0;
+  waitpid(rankZero, &status, 0);
+  TP_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  close(listener);
+  tp::test::context().clear();
+}
+
 /// A rank with another secret is not let in: rank 0 times out and says why.
 void testWrongSecret() {
   tp::test::context() = "wrong secret";
@@ -775,6 +852,7 @@ int main(int argc, char **argv) {
   testForwardedAbort();
   testWire();
   testStrangers();
+  testHelloWhileAnotherWaits();
   testWrongSecret();
   testBindOnlyWhereAsked();
   testForgedAbort();

@@ -11,9 +11,11 @@
 #include "Launch/Json.h"
 #include "Launch/Manifest.h"
 #include "Launch/ShardSet.h"
-#include "tp/runtime/npy.h"
 #include "TestUtil.h"
+#include "tp/runtime/npy.h"
+#include "tp/runtime/sharding.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -255,8 +257,9 @@ void testManifest() {
               "args[0].global_shape: [4611686018427387904] of f32 is too "
               "large: its size in bytes does not fit in 64 bits");
   // One shard fits, all ranks' shards together (the gathered result) do not.
-  expectError(replace(base, "\"global_shape\": [3072, 768], \"local_shape\": "
-                            "[768, 768]",
+  expectError(replace(base,
+                      "\"global_shape\": [3072, 768], \"local_shape\": "
+                      "[768, 768]",
                       "\"global_shape\": [3072, 768], \"local_shape\": "
                       "[1152921504606846976, 1]"),
               "args[1].local_shape: [1152921504606846976, 1] of f32 is too "
@@ -264,10 +267,10 @@ void testManifest() {
 
   // Segmented splits (fused projections): the segments must cover the
   // split dimension and each divide by the tp size.
-  std::string segmented = replace(
-      base, "\"sharding\": {\"kind\": \"split\", \"dim\": 0}",
-      "\"sharding\": {\"kind\": \"split\", \"dim\": 0, "
-      "\"segments\": [2048, 512, 512]}");
+  std::string segmented =
+      replace(base, "\"sharding\": {\"kind\": \"split\", \"dim\": 0}",
+              "\"sharding\": {\"kind\": \"split\", \"dim\": 0, "
+              "\"segments\": [2048, 512, 512]}");
   Manifest withSegments;
   TP_CHECK_MSG(parseManifest(segmented, withSegments, error), error);
   TP_CHECK(withSegments.args[1].sharding.segments ==
@@ -283,10 +286,10 @@ void testManifest() {
   expectError(replace(segmented, "[2048, 512, 512]", "[2048, 1536, -512]"),
               "segment sizes must be positive integers");
   // Replicated segments: each rank holds them whole.
-  std::string mixed = replace(
-      replace(segmented, "[2048, 512, 512]",
-              "[2560, 256, 256], \"replicated_segments\": [1, 2]"),
-      "\"local_shape\": [768, 768]", "\"local_shape\": [1152, 768]");
+  std::string mixed =
+      replace(replace(segmented, "[2048, 512, 512]",
+                      "[2560, 256, 256], \"replicated_segments\": [1, 2]"),
+              "\"local_shape\": [768, 768]", "\"local_shape\": [1152, 768]");
   Manifest withReplicated;
   TP_CHECK_MSG(parseManifest(mixed, withReplicated, error), error);
   TP_CHECK(withReplicated.args[1].sharding.replicatedSegments ==
@@ -330,8 +333,8 @@ bool segmentsRoundTrip(const float *full, const TensorSpec &spec, int ranks) {
   std::vector<float> restored(size_t(spec.globalElements()));
   placeSegments(gathered.data(), restored.data(), g, spec.sharding, ranks,
                 sizeof(float));
-  return std::memcmp(restored.data(), full,
-                     restored.size() * sizeof(float)) == 0;
+  return std::memcmp(restored.data(), full, restored.size() * sizeof(float)) ==
+         0;
 }
 
 void testHostLayout() {
@@ -438,11 +441,10 @@ void testHostLayout() {
   TP_CHECK(!convertElements(halves, TP_I32, widened, TP_F32, 2));
 }
 
-
 /// Writes rank r's part of the f32 tensor `full` for `spec` on `tpSize`
 /// ranks into the shard set `dir`, as tp-launch does.
-void writeShardSet(const std::string &dir, const TensorSpec &spec,
-                   int tpSize, const std::vector<float> &full) {
+void writeShardSet(const std::string &dir, const TensorSpec &spec, int tpSize,
+                   const std::vector<float> &full) {
   std::string mk = "mkdir -p " + dir;
   TP_CHECK(std::system(mk.c_str()) == 0);
   for (int r = 0; r < tpSize; ++r) {
@@ -455,7 +457,8 @@ void writeShardSet(const std::string &dir, const TensorSpec &spec,
                             part.data(), error),
                  error);
   }
-  std::ofstream(shardDescriptorPath(dir)) << formatShardDescriptor(spec, tpSize);
+  std::ofstream(shardDescriptorPath(dir))
+      << formatShardDescriptor(spec, tpSize);
 }
 
 void testShardSets() {
@@ -471,7 +474,8 @@ void testShardSets() {
   std::vector<float> full(24);
   for (int i = 0; i < 24; ++i)
     full[i] = float(i);
-  TensorSpec split = makeSpec(TP_F32, {2, 4, 3}, {2, 2, 3}, ShardKind::Split, 1);
+  TensorSpec split =
+      makeSpec(TP_F32, {2, 4, 3}, {2, 2, 3}, ShardKind::Split, 1);
   std::string dir = root + "/k.shards";
   writeShardSet(dir, split, 2, full);
 
@@ -479,9 +483,9 @@ void testShardSets() {
   TensorSpec parsed;
   int64_t tp = 0;
   std::string error;
-  TP_CHECK_MSG(parseShardDescriptor(formatShardDescriptor(split, 2), parsed,
-                                    tp, error),
-               error);
+  TP_CHECK_MSG(
+      parseShardDescriptor(formatShardDescriptor(split, 2), parsed, tp, error),
+      error);
   TP_CHECK(tp == 2 && parsed.globalShape == split.globalShape &&
            parsed.localShape == split.localShape &&
            parsed.sharding == split.sharding);
@@ -517,7 +521,8 @@ void testShardSets() {
   ShardSet pset;
   TP_CHECK_MSG(pset.open(root + "/p.shards", error), error);
   TP_CHECK_MSG(pset.assemble(whole, error), error);
-  TP_CHECK(whole.size() == 20 && std::memcmp(whole.data(), five.data(), 20) == 0);
+  TP_CHECK(whole.size() == 20 &&
+           std::memcmp(whole.data(), five.data(), 20) == 0);
   std::vector<float> fused(16);
   for (int i = 0; i < 16; ++i)
     fused[i] = float(i);
@@ -530,7 +535,8 @@ void testShardSets() {
   TP_CHECK(std::memcmp(whole.data(), fused.data(), 64) == 0);
 
   // A replicated set has rank 0's file only and serves any tp size.
-  TensorSpec repl = makeSpec(TP_F32, {2, 4, 3}, {2, 4, 3}, ShardKind::Replicated);
+  TensorSpec repl =
+      makeSpec(TP_F32, {2, 4, 3}, {2, 4, 3}, ShardKind::Replicated);
   writeShardSet(root + "/r.shards", repl, 4, full);
   TP_CHECK(access((root + "/r.shards/rank1.npy").c_str(), F_OK) != 0);
   ShardSet rset;
@@ -551,11 +557,13 @@ void testShardSets() {
   TP_CHECK(!bad.open(root + "/empty.shards", error));
   TP_CHECK_CONTAINS(error, "malformed JSON");
   TensorSpec partial = makeSpec(TP_F32, {2}, {2}, ShardKind::Partial);
-  TP_CHECK(!parseShardDescriptor(formatShardDescriptor(partial, 2), parsed,
-                                 tp, error));
+  TP_CHECK(!parseShardDescriptor(formatShardDescriptor(partial, 2), parsed, tp,
+                                 error));
   TP_CHECK_CONTAINS(error, "no partial tensor");
-  TensorSpec other = makeSpec(TP_F32, {2, 4, 4}, {2, 2, 4}, ShardKind::Split, 1);
-  TP_CHECK_CONTAINS(set.incompatibility(other), "shape [2, 4, 3], expected [2, 4, 4]");
+  TensorSpec other =
+      makeSpec(TP_F32, {2, 4, 4}, {2, 2, 4}, ShardKind::Split, 1);
+  TP_CHECK_CONTAINS(set.incompatibility(other),
+                    "shape [2, 4, 3], expected [2, 4, 4]");
   TP_CHECK(!set.readShard(other, 2, 0, got.data(), error));
   TensorSpec ints = makeSpec(TP_I32, {2, 4, 3}, {2, 2, 3}, ShardKind::Split, 1);
   TP_CHECK_CONTAINS(set.incompatibility(ints), "holds f32, expected i32");
@@ -563,7 +571,8 @@ void testShardSets() {
   float two[2] = {0, 0};
   TP_CHECK(npy::write(shardFilePath(dir, 1), TP_F32, {2}, two, error));
   TP_CHECK(!set.readShard(split, 2, 1, got.data(), error));
-  TP_CHECK_CONTAINS(error, "rank1.npy: shape [2], but shards.json says [2, 2, 3]");
+  TP_CHECK_CONTAINS(error,
+                    "rank1.npy: shape [2], but shards.json says [2, 2, 3]");
   TP_CHECK(!set.assemble(whole, error));
   std::system(("rm -rf " + root).c_str());
 }
@@ -612,13 +621,13 @@ void testPackedInputs() {
     input[i] = float(i);
   for (int rank = 0; rank < 3; ++rank) {
     float shard0[4], shard1[4];
-    int64_t read0 = extractViewShard(input, TP_F32, 2, {6, 2}, m.args[0],
-                                     rank, shard0);
+    int64_t read0 =
+        extractViewShard(input, TP_F32, 2, {6, 2}, m.args[0], rank, shard0);
     for (int i = 0; i < 4; ++i)
       TP_CHECK(shard0[i] == float(2 + 6 * i + 2 * rank));
     TP_CHECK(read0 == 4);
-    int64_t read1 = extractViewShard(input, TP_F32, 24, {4, 1}, m.args[1],
-                                     rank, shard1);
+    int64_t read1 =
+        extractViewShard(input, TP_F32, 24, {4, 1}, m.args[1], rank, shard1);
     for (int j = 0; j < 4; ++j)
       TP_CHECK(shard1[j] == (rank < 2 ? float(24 + 4 * rank + j) : 0.0f));
     TP_CHECK(read1 == (rank < 2 ? 4 : 0));
@@ -660,6 +669,120 @@ void testPackedInputs() {
               "inputs: argument 2 is fed by no input");
 }
 
+namespace {
+
+/// The sharding arithmetic the compiler's local types and tp-launch's
+/// shards share (tp/runtime/sharding.h), on every split kind the compiler
+/// emits: even, padded (uneven=pad), padded in granules, segmented, and
+/// segmented with replicated segments. Every case also checks that the
+/// ranks' rows cover the dimension exactly once (replicated segments once
+/// per rank).
+struct SplitCase {
+  const char *name;
+  int64_t global, tpSize, granule;
+  std::vector<int64_t> segments, replicated;
+  int64_t local;                  // rows per rank
+  std::vector<int64_t> firstRows; // rank r's first global row (plain)
+  std::vector<int64_t> validRows; // rank r's rows that exist (plain)
+};
+
+void testShardingArithmetic() {
+  using namespace tp::sharding;
+  const std::vector<SplitCase> cases = {
+      {"even", 12, 4, 1, {}, {}, 3, {0, 3, 6, 9}, {3, 3, 3, 3}},
+      {"padded", 7, 4, 1, {}, {}, 2, {0, 2, 4, 6}, {2, 2, 2, 1}},
+      {"padded, last ranks empty",
+       5,
+       4,
+       1,
+       {},
+       {},
+       2,
+       {0, 2, 4, 6},
+       {2, 2, 1, 0}},
+      {"granule (12 heads of 64 on 8 ranks)",
+       768,
+       8,
+       64,
+       {},
+       {},
+       128,
+       {0, 128, 256, 384, 512, 640, 768, 896},
+       {128, 128, 128, 128, 128, 128, 0, 0}},
+      {"granule, even",
+       256,
+       4,
+       32,
+       {},
+       {},
+       64,
+       {0, 64, 128, 192},
+       {64, 64, 64, 64}},
+      {"segments (fused QKV)", 24, 2, 1, {8, 8, 8}, {}, 12, {}, {}},
+      {"segments (GQA)", 32, 4, 1, {16, 8, 8}, {}, 8, {}, {}},
+      {"segments, K and V replicated",
+       32,
+       4,
+       1,
+       {16, 8, 8},
+       {1, 2},
+       20,
+       {},
+       {}},
+  };
+  for (const SplitCase &c : cases) {
+    test::context() = c.name;
+    auto replicated = [&](size_t j) {
+      return std::find(c.replicated.begin(), c.replicated.end(), int64_t(j)) !=
+             c.replicated.end();
+    };
+    std::vector<int> held(size_t(c.global), 0);
+    if (c.segments.empty()) {
+      TP_CHECK(localExtent(c.global, c.tpSize, c.granule) == c.local);
+      TP_CHECK(c.local * c.tpSize >= c.global && c.local % c.granule == 0);
+      for (int64_t r = 0; r < c.tpSize; ++r) {
+        RowRun run = splitRows(c.global, c.local, r);
+        TP_CHECK(run.globalStart == c.firstRows[r] && run.localStart == 0 &&
+                 run.count == c.validRows[r]);
+        for (int64_t i = 0; i < run.count; ++i)
+          ++held[size_t(run.globalStart + i)];
+      }
+    } else {
+      TP_CHECK(segmentedLocalExtent(c.segments, replicated, c.tpSize) ==
+               c.local);
+      for (int64_t r = 0; r < c.tpSize; ++r) {
+        std::vector<RowRun> runs =
+            segmentRows(c.segments, replicated, c.tpSize, r);
+        TP_CHECK(runs.size() == c.segments.size());
+        int64_t localRows = 0, start = 0;
+        for (size_t j = 0; j < runs.size(); ++j) {
+          // Local rows follow one another in segment order; a split
+          // segment's slice is rank r's r-th, a replicated one is whole.
+          TP_CHECK(runs[j].localStart == localRows);
+          int64_t slice =
+              replicated(j) ? c.segments[j] : c.segments[j] / c.tpSize;
+          TP_CHECK(runs[j].count == slice &&
+                   localSegmentExtent(c.segments[j], replicated(j), c.tpSize) ==
+                       slice);
+          TP_CHECK(runs[j].globalStart ==
+                   start + (replicated(j) ? 0 : r * slice));
+          localRows += runs[j].count;
+          start += c.segments[j];
+          if (!replicated(j) || r == 0)
+            for (int64_t i = 0; i < runs[j].count; ++i)
+              ++held[size_t(runs[j].globalStart + i)];
+        }
+        TP_CHECK(localRows == c.local);
+      }
+    }
+    TP_CHECK(
+        std::all_of(held.begin(), held.end(), [](int n) { return n == 1; }));
+  }
+  test::context().clear();
+}
+
+} // namespace
+
 int main() {
   testBf16();
   testF16();
@@ -670,5 +793,6 @@ int main() {
   testHostLayout();
   testPackedInputs();
   testShardSets();
+  testShardingArithmetic();
   return test::testResult("runtime unit tests");
 }

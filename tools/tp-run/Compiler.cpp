@@ -38,8 +38,7 @@ using namespace mlir;
 namespace {
 
 double secondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                       start)
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
       .count();
 }
 
@@ -79,8 +78,7 @@ LogicalResult linkSharedObject(const std::string &object,
   }
   SmallVector<StringRef> args{*cc, "-shared", "-o", soPath, object, "-lm"};
   std::string error;
-  int rc = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0,
-                                     &error);
+  int rc = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &error);
   if (rc != 0) {
     llvm::errs() << "tp-run: linking " << soPath << " failed"
                  << (error.empty() ? "" : ": " + error) << "\n";
@@ -126,8 +124,8 @@ LogicalResult renderPicture(const std::string &dotText,
   std::string formatFlag = ("-T" + format).str();
   SmallVector<StringRef> args{*dot, formatFlag, "-o", partial, input};
   std::string error;
-  int rc = llvm::sys::ExecuteAndWait(*dot, args, std::nullopt, {}, 0, 0,
-                                     &error);
+  int rc =
+      llvm::sys::ExecuteAndWait(*dot, args, std::nullopt, {}, 0, 0, &error);
   llvm::sys::fs::remove(input);
   if (rc != 0 || llvm::sys::fs::rename(partial, outPath)) {
     llvm::sys::fs::remove(partial);
@@ -136,6 +134,172 @@ LogicalResult renderPicture(const std::string &dotText,
     return failure();
   }
   return success();
+}
+
+using tp_run::CompileOptions;
+using tp_run::Target;
+
+/// Unpacks packed arguments (part of planning: their pieces become the
+/// arguments the planner splits) and plans, unless the model is annotated.
+LogicalResult planStage(ModuleOp copy, const CompileOptions &options) {
+  MLIRContext *ctx = copy.getContext();
+  if (options.unpackArguments) {
+    PassManager pm(ctx);
+    pm.addPass(tp::createTPUnpackArguments());
+    if (failed(pm.run(copy)))
+      return failure();
+  }
+  if (!options.plan)
+    return success();
+  if (options.onPhase)
+    options.onPhase("plan");
+  PassManager pm(ctx);
+  tp::TPPlanOptions plan;
+  plan.tpSize = options.tpSize;
+  plan.uneven = options.uneven;
+  plan.minWeightFraction = options.minWeightFraction;
+  pm.addPass(tp::createTPPlan(plan));
+  if (failed(pm.run(copy))) {
+    llvm::errs() << "tp-run: planning for tp-size " << options.tpSize
+                 << " failed (see the errors above)\n";
+    return failure();
+  }
+  return success();
+}
+
+/// Partitions; hands the report to `report` and options.onPartitioned and
+/// writes --dot's graph or picture.
+LogicalResult partitionStage(ModuleOp copy, const CompileOptions &options,
+                             tp::PartitionReport *report) {
+  PassManager pm(copy.getContext());
+  tp::TPPartitionOptions partition;
+  partition.tpSize = options.tpSize;
+  partition.uneven = options.uneven;
+  partition.shardedResults = options.shardedResults;
+  partition.sequenceParallel = options.sequenceParallel;
+  // A picture (.svg, .png, .pdf) is rendered from the report's Graphviz
+  // text; the pass writes the text to a scratch file meanwhile.
+  llvm::StringRef format = pictureFormat(options.dotPath);
+  llvm::SmallString<128> scratchDot;
+  if (!format.empty()) {
+    if (llvm::sys::fs::createTemporaryFile("tp-plan", "dot", scratchDot)) {
+      llvm::errs() << "tp-run: cannot create a temporary file\n";
+      return failure();
+    }
+    partition.dot = scratchDot.str().str();
+  } else {
+    partition.dot = options.dotPath;
+  }
+  auto sink = std::make_shared<tp::PartitionReport>();
+  pm.addPass(tp::createTPPartitionWithReport(partition, sink));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  LogicalResult partitioned = pm.run(copy);
+  if (!scratchDot.empty())
+    llvm::sys::fs::remove(scratchDot);
+  if (failed(partitioned)) {
+    llvm::errs() << "tp-run: partitioning for tp-size " << options.tpSize
+                 << " failed (see the errors above)\n";
+    return failure();
+  }
+  if (!format.empty() &&
+      failed(renderPicture(sink->dot, options.dotPath, format)))
+    return failure();
+  if (report)
+    *report = *sink;
+  if (options.onPartitioned)
+    options.onPartitioned(*sink);
+  return success();
+}
+
+/// Lowers to the LLVM dialect with the target's pipeline.
+LogicalResult lowerStage(ModuleOp copy, const CompileOptions &options) {
+  PassManager pm(copy.getContext());
+  tp::TPOptions pipeline;
+  pipeline.tpSize = options.tpSize;
+  pipeline.entry = options.entry;
+  bool gpu = options.target == Target::gpu;
+  if (gpu) {
+    pipeline.cudaToolkit = options.cudaToolkit;
+    tp::buildTPGPUPipeline(pm, pipeline);
+  } else {
+    pipeline.gemm = options.gemm;
+    tp::buildTPCPUPipeline(pm, pipeline);
+  }
+  if (failed(pm.run(copy))) {
+    llvm::errs() << "tp-run: lowering for the " << (gpu ? "gpu" : "cpu")
+                 << " target failed (see the errors above)\n";
+    return failure();
+  }
+  return success();
+}
+
+/// Writes `llvmModule` as an object file for `machine`.
+LogicalResult emitObject(llvm::Module &llvmModule, llvm::TargetMachine &machine,
+                         const std::string &object) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(object, ec, llvm::sys::fs::OF_None);
+  if (ec) {
+    llvm::errs() << "tp-run: cannot write " << object << ": " << ec.message()
+                 << "\n";
+    return failure();
+  }
+  llvm::legacy::PassManager codegen;
+  if (machine.addPassesToEmitFile(codegen, os, nullptr,
+                                  llvm::CodeGenFileType::ObjectFile)) {
+    llvm::errs() << "tp-run: the target cannot emit object files\n";
+    return failure();
+  }
+  codegen.run(llvmModule);
+  return success();
+}
+
+/// LLVM IR, optimization, object file `object`.
+LogicalResult codegenStage(ModuleOp copy, const CompileOptions &options,
+                           const std::string &object) {
+  MLIRContext *ctx = copy.getContext();
+  registerBuiltinDialectTranslation(*ctx);
+  registerLLVMDialectTranslation(*ctx);
+  // Kernels are embedded (gpu.binary) and launched (gpu.launch_func) by the
+  // GPU dialect's translation.
+  if (options.target == Target::gpu) {
+    DialectRegistry gpuRegistry;
+    tp::registerGPUTargetInterfaces(gpuRegistry);
+    ctx->appendDialectRegistry(gpuRegistry);
+  }
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(copy, llvmContext, "tp-model");
+  if (!llvmModule) {
+    llvm::errs() << "tp-run: translation to LLVM IR failed\n";
+    return failure();
+  }
+  std::unique_ptr<llvm::TargetMachine> machine =
+      createTargetMachine(options.cpu);
+  if (!machine)
+    return failure();
+  llvmModule->setDataLayout(machine->createDataLayout());
+  llvmModule->setTargetTriple(machine->getTargetTriple());
+  if (llvm::Error error =
+          makeOptimizingTransformer(3, 0, machine.get())(llvmModule.get())) {
+    llvm::errs() << "tp-run: LLVM optimization failed: "
+                 << llvm::toString(std::move(error)) << "\n";
+    return failure();
+  }
+  return emitObject(*llvmModule, *machine, object);
+}
+
+/// Runs `stage` as phase `name` (reported through options.onPhase when
+/// `announce`), adding its time to `seconds`.
+template <typename Stage>
+LogicalResult timed(const CompileOptions &options, llvm::StringRef name,
+                    bool announce, double &seconds, Stage &&stage) {
+  auto start = std::chrono::steady_clock::now();
+  if (announce && options.onPhase)
+    options.onPhase(name);
+  LogicalResult result = stage();
+  seconds = secondsSince(start);
+  return result;
 }
 
 } // namespace
@@ -157,167 +321,29 @@ LogicalResult tp_run::compileModel(ModuleOp module,
                                    const std::string &soPath,
                                    tp::PartitionReport *report,
                                    CompileTimes &times) {
-  MLIRContext *ctx = module.getContext();
   OwningOpRef<ModuleOp> copy(cast<ModuleOp>(module->clone()));
-
-  auto phase = [&](llvm::StringRef name) {
-    if (options.onPhase)
-      options.onPhase(name);
-  };
-  // Unpack (part of planning: the pieces of packed arguments become the
-  // arguments the planner splits).
-  auto start = std::chrono::steady_clock::now();
-  if (options.unpackArguments) {
-    PassManager pm(ctx);
-    pm.addPass(tp::createTPUnpackArguments());
-    if (failed(pm.run(*copy)))
-      return failure();
-  }
-  if (options.plan) {
-    phase("plan");
-    PassManager pm(ctx);
-    tp::TPPlanOptions plan;
-    plan.tpSize = options.tpSize;
-    plan.uneven = options.uneven;
-    plan.minWeightFraction = options.minWeightFraction;
-    pm.addPass(tp::createTPPlan(plan));
-    if (failed(pm.run(*copy))) {
-      llvm::errs() << "tp-run: planning for tp-size " << options.tpSize
-                   << " failed (see the errors above)\n";
-      return failure();
-    }
-  }
-  times.planSeconds = secondsSince(start);
-
-  // Partition.
-  start = std::chrono::steady_clock::now();
-  phase("partition");
-  {
-    PassManager pm(ctx);
-    tp::TPPartitionOptions partition;
-    partition.tpSize = options.tpSize;
-    partition.uneven = options.uneven;
-    partition.shardedResults = options.shardedResults;
-    partition.sequenceParallel = options.sequenceParallel;
-    // A picture (.svg, .png, .pdf) is rendered from the report's Graphviz
-    // text; the pass writes the text to a scratch file meanwhile.
-    llvm::StringRef format = pictureFormat(options.dotPath);
-    llvm::SmallString<128> scratchDot;
-    if (!format.empty()) {
-      if (llvm::sys::fs::createTemporaryFile("tp-plan", "dot", scratchDot)) {
-        llvm::errs() << "tp-run: cannot create a temporary file\n";
-        return failure();
-      }
-      partition.dot = scratchDot.str().str();
-    } else {
-      partition.dot = options.dotPath;
-    }
-    auto sink = std::make_shared<tp::PartitionReport>();
-    pm.addPass(tp::createTPPartitionWithReport(partition, sink));
-    pm.addPass(createCanonicalizerPass());
-    pm.addPass(createCSEPass());
-    LogicalResult partitioned = pm.run(*copy);
-    if (!scratchDot.empty())
-      llvm::sys::fs::remove(scratchDot);
-    if (failed(partitioned)) {
-      llvm::errs() << "tp-run: partitioning for tp-size " << options.tpSize
-                   << " failed (see the errors above)\n";
-      return failure();
-    }
-    if (!format.empty() &&
-        failed(renderPicture(sink->dot, options.dotPath, format)))
-      return failure();
-    if (report)
-      *report = *sink;
-    if (options.onPartitioned)
-      options.onPartitioned(*sink);
-  }
-  times.partitionSeconds = secondsSince(start);
+  // (planStage announces "plan" itself: only when it plans.)
+  if (failed(timed(options, "plan", false, times.planSeconds,
+                   [&] { return planStage(*copy, options); })) ||
+      failed(timed(options, "partition", true, times.partitionSeconds,
+                   [&] { return partitionStage(*copy, options, report); })))
+    return failure();
   if (!options.partitionedPath.empty()) {
     std::error_code ec;
     llvm::raw_fd_ostream os(options.partitionedPath, ec);
     if (!ec)
       copy->print(os);
   }
-
-  // Lower to the LLVM dialect.
-  start = std::chrono::steady_clock::now();
-  phase("lower");
-  {
-    PassManager pm(ctx);
-    tp::TPOptions pipeline;
-    pipeline.tpSize = options.tpSize;
-    pipeline.entry = options.entry;
-    bool gpu = options.target == Target::gpu;
-    if (gpu) {
-      pipeline.cudaToolkit = options.cudaToolkit;
-      tp::buildTPGPUPipeline(pm, pipeline);
-    } else {
-      pipeline.gemm = options.gemm;
-      tp::buildTPCPUPipeline(pm, pipeline);
-    }
-    if (failed(pm.run(*copy))) {
-      llvm::errs() << "tp-run: lowering for the " << (gpu ? "gpu" : "cpu")
-                   << " target failed (see the errors above)\n";
-      return failure();
-    }
-  }
-  times.lowerSeconds = secondsSince(start);
-
-  // LLVM IR, optimization, object file.
-  start = std::chrono::steady_clock::now();
-  phase("codegen");
-  registerBuiltinDialectTranslation(*ctx);
-  registerLLVMDialectTranslation(*ctx);
-  // Kernels are embedded (gpu.binary) and launched (gpu.launch_func) by the
-  // GPU dialect's translation.
-  if (options.target == Target::gpu) {
-    DialectRegistry gpuRegistry;
-    tp::registerGPUTargetInterfaces(gpuRegistry);
-    ctx->appendDialectRegistry(gpuRegistry);
-  }
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule =
-      translateModuleToLLVMIR(*copy, llvmContext, "tp-model");
-  if (!llvmModule) {
-    llvm::errs() << "tp-run: translation to LLVM IR failed\n";
-    return failure();
-  }
-  std::unique_ptr<llvm::TargetMachine> machine =
-      createTargetMachine(options.cpu);
-  if (!machine)
-    return failure();
-  llvmModule->setDataLayout(machine->createDataLayout());
-  llvmModule->setTargetTriple(machine->getTargetTriple());
-  if (llvm::Error error =
-          makeOptimizingTransformer(3, 0, machine.get())(llvmModule.get())) {
-    llvm::errs() << "tp-run: LLVM optimization failed: "
-                 << llvm::toString(std::move(error)) << "\n";
-    return failure();
-  }
   std::string object = soPath + ".o";
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(object, ec, llvm::sys::fs::OF_None);
-    if (ec) {
-      llvm::errs() << "tp-run: cannot write " << object << ": "
-                   << ec.message() << "\n";
-      return failure();
-    }
-    llvm::legacy::PassManager codegen;
-    if (machine->addPassesToEmitFile(codegen, os, nullptr,
-                                     llvm::CodeGenFileType::ObjectFile)) {
-      llvm::errs() << "tp-run: the target cannot emit object files\n";
-      return failure();
-    }
-    codegen.run(*llvmModule);
-  }
-  times.codegenSeconds = secondsSince(start);
-
-  start = std::chrono::steady_clock::now();
-  phase("link");
-  LogicalResult linked = linkSharedObject(object, soPath);
-  llvm::sys::fs::remove(object);
-  times.linkSeconds = secondsSince(start);
+  if (failed(timed(options, "lower", true, times.lowerSeconds,
+                   [&] { return lowerStage(*copy, options); })) ||
+      failed(timed(options, "codegen", true, times.codegenSeconds,
+                   [&] { return codegenStage(*copy, options, object); })))
+    return failure();
+  LogicalResult linked = timed(options, "link", true, times.linkSeconds, [&] {
+    LogicalResult result = linkSharedObject(object, soPath);
+    llvm::sys::fs::remove(object);
+    return result;
+  });
   return linked;
 }

@@ -104,7 +104,6 @@ bool readHeader(const std::string &path, st::Header &header,
                          error);
 }
 
-
 /// The map's text: inline JSON, or the file it names.
 bool mapText(const std::string &weightMap, std::string &text,
              std::string &error) {
@@ -141,6 +140,124 @@ bool dtypeOf(Type elem, tp_dtype &dtype) {
   return true;
 }
 
+namespace {
+
+/// The argument `key` names (an index or an argument's name).
+bool argumentIndex(func::FuncOp func, const std::vector<std::string> &names,
+                   const std::string &key, unsigned &index) {
+  const unsigned numArgs = func.getNumArguments();
+  char *end = nullptr;
+  long n = std::strtol(key.c_str(), &end, 10);
+  if (!key.empty() && *end == '\0' && n >= 0 && n < long(numArgs)) {
+    index = unsigned(n);
+    return true;
+  }
+  for (unsigned i = 0; i < numArgs; ++i)
+    if (!names[i].empty() && names[i] == key) {
+      index = i;
+      return true;
+    }
+  return false;
+}
+
+/// Argument -> tensor name from --weight-map.
+bool mappedTensors(func::FuncOp func, const std::vector<std::string> &names,
+                   const std::string &weightMap,
+                   std::map<unsigned, std::string> &wanted,
+                   std::string &error) {
+  const unsigned numArgs = func.getNumArguments();
+  std::string text;
+  if (!mapText(weightMap, text, error))
+    return false;
+  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text);
+  if (!parsed)
+    return fail(error, "--weight-map: malformed JSON: " +
+                           llvm::toString(parsed.takeError()));
+  const llvm::json::Object *object = parsed->getAsObject();
+  if (!object)
+    return fail(error, "--weight-map: expected a JSON object {\"ARGUMENT "
+                       "INDEX OR NAME\": \"TENSOR NAME\", ...}");
+  for (const auto &[key, value] : *object) {
+    unsigned index = 0;
+    if (!argumentIndex(func, names, key.str(), index)) {
+      std::string known;
+      for (unsigned i = 0; i < numArgs; ++i)
+        if (!names[i].empty())
+          known += (known.empty() ? "" : ", ") + names[i];
+      return fail(error, "--weight-map: '" + key.str() +
+                             "' is neither an argument index of @" +
+                             func.getName().str() + " (0 to " +
+                             std::to_string(numArgs - 1) +
+                             ") nor an argument name" +
+                             (known.empty() ? "" : " (" + known + ")"));
+    }
+    std::optional<llvm::StringRef> tensor = value.getAsString();
+    if (!tensor)
+      return fail(error, "--weight-map: the value of '" + key.str() +
+                             "' must be a tensor name (a string)");
+    if (wanted.count(index))
+      return fail(error, "--weight-map: argument " + std::to_string(index) +
+                             " is mapped twice");
+    wanted[index] = tensor->str();
+  }
+  return true;
+}
+
+/// Argument -> tensor name, for the arguments named like a tensor.
+bool namedTensors(func::FuncOp func, const std::vector<std::string> &names,
+                  const std::vector<st::Header> &headers,
+                  std::map<unsigned, std::string> &wanted, std::string &error) {
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    for (const st::Header &header : headers)
+      if (!names[i].empty() && header.find(names[i]))
+        wanted[i] = names[i];
+  if (wanted.empty())
+    return fail(error, "no argument of @" + func.getName().str() +
+                           " is named like a tensor of --weights; say "
+                           "which argument reads which tensor with "
+                           "--weight-map '{\"0\": \"TENSOR NAME\", ...}'");
+  return true;
+}
+
+/// Tensor `name` for argument `index`: in exactly one file, with the
+/// argument's dtype and shape.
+bool checkWeightTensor(func::FuncOp func, const std::vector<std::string> &names,
+                       const std::vector<st::Header> &headers,
+                       const WeightPlan &plan, const std::string &weights,
+                       unsigned index, const std::string &name,
+                       std::string &error) {
+  const std::string what =
+      "argument " + std::to_string(index) +
+      (names[index].empty() ? "" : " (%" + names[index] + ")");
+  const st::TensorInfo *tensor = nullptr;
+  std::string file;
+  for (size_t f = 0; f < headers.size(); ++f)
+    if (const st::TensorInfo *t = headers[f].find(name)) {
+      if (tensor)
+        return fail(error, what + ": tensor '" + name + "' is in both " + file +
+                               " and " + plan.files[f]);
+      tensor = t;
+      file = plan.files[f];
+    }
+  if (!tensor)
+    return fail(error, what + ": no tensor '" + name + "' in " + weights);
+  auto type = dyn_cast<RankedTensorType>(func.getArgumentTypes()[index]);
+  if (auto global = func.getArgAttrOfType<TypeAttr>(
+          index, mlir::tp::TPDialect::getGlobalTypeAttrName()))
+    type = dyn_cast<RankedTensorType>(global.getValue());
+  ::tp::launch::TensorSpec spec;
+  if (!type || !type.hasStaticShape() ||
+      !dtypeOf(type.getElementType(), spec.dtype))
+    return fail(error, what + " cannot be read from --weights: it is not a "
+                              "statically shaped tensor of f32, f64, f16, "
+                              "bf16, i32 or i64");
+  spec.globalShape.assign(type.getShape().begin(), type.getShape().end());
+  spec.localShape = spec.globalShape;
+  return st::checkTensor(*tensor, spec, what + " (" + file + ")", error);
+}
+
+} // namespace
+
 bool resolveWeights(func::FuncOp func, const std::vector<std::string> &names,
                     const std::string &weights, const std::string &weightMap,
                     WeightPlan &plan, std::string &error) {
@@ -150,101 +267,15 @@ bool resolveWeights(func::FuncOp func, const std::vector<std::string> &names,
   for (size_t f = 0; f < plan.files.size(); ++f)
     if (!readHeader(plan.files[f], headers[f], error))
       return fail(error, "weights " + plan.files[f] + ": " + error);
-  const unsigned numArgs = func.getNumArguments();
-
   // Argument -> tensor name, from the map or from the argument names.
   std::map<unsigned, std::string> wanted;
-  auto indexOf = [&](const std::string &key, unsigned &index) {
-    char *end = nullptr;
-    long n = std::strtol(key.c_str(), &end, 10);
-    if (!key.empty() && *end == '\0' && n >= 0 && n < long(numArgs)) {
-      index = unsigned(n);
-      return true;
-    }
-    for (unsigned i = 0; i < numArgs; ++i)
-      if (!names[i].empty() && names[i] == key) {
-        index = i;
-        return true;
-      }
+  if (!(weightMap.empty()
+            ? namedTensors(func, names, headers, wanted, error)
+            : mappedTensors(func, names, weightMap, wanted, error)))
     return false;
-  };
-  if (!weightMap.empty()) {
-    std::string text;
-    if (!mapText(weightMap, text, error))
-      return false;
-    llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text);
-    if (!parsed)
-      return fail(error, "--weight-map: malformed JSON: " +
-                             llvm::toString(parsed.takeError()));
-    const llvm::json::Object *object = parsed->getAsObject();
-    if (!object)
-      return fail(error, "--weight-map: expected a JSON object {\"ARGUMENT "
-                         "INDEX OR NAME\": \"TENSOR NAME\", ...}");
-    for (const auto &[key, value] : *object) {
-      unsigned index = 0;
-      if (!indexOf(key.str(), index)) {
-        std::string known;
-        for (unsigned i = 0; i < numArgs; ++i)
-          if (!names[i].empty())
-            known += (known.empty() ? "" : ", ") + names[i];
-        return fail(error, "--weight-map: '" + key.str() +
-                               "' is neither an argument index of @" +
-                               func.getName().str() + " (0 to " +
-                               std::to_string(numArgs - 1) +
-                               ") nor an argument name" +
-                               (known.empty() ? "" : " (" + known + ")"));
-      }
-      std::optional<llvm::StringRef> tensor = value.getAsString();
-      if (!tensor)
-        return fail(error, "--weight-map: the value of '" + key.str() +
-                               "' must be a tensor name (a string)");
-      if (wanted.count(index))
-        return fail(error, "--weight-map: argument " + std::to_string(index) +
-                               " is mapped twice");
-      wanted[index] = tensor->str();
-    }
-  } else {
-    for (unsigned i = 0; i < numArgs; ++i)
-      for (const st::Header &header : headers)
-        if (!names[i].empty() && header.find(names[i]))
-          wanted[i] = names[i];
-    if (wanted.empty())
-      return fail(error, "no argument of @" + func.getName().str() +
-                             " is named like a tensor of --weights; say "
-                             "which argument reads which tensor with "
-                             "--weight-map '{\"0\": \"TENSOR NAME\", ...}'");
-  }
-
-  // Each tensor: in exactly one file, with the argument's dtype and shape.
   for (const auto &[index, name] : wanted) {
-    const std::string what =
-        "argument " + std::to_string(index) +
-        (names[index].empty() ? "" : " (%" + names[index] + ")");
-    const st::TensorInfo *tensor = nullptr;
-    std::string file;
-    for (size_t f = 0; f < headers.size(); ++f)
-      if (const st::TensorInfo *t = headers[f].find(name)) {
-        if (tensor)
-          return fail(error, what + ": tensor '" + name + "' is in both " +
-                                 file + " and " + plan.files[f]);
-        tensor = t;
-        file = plan.files[f];
-      }
-    if (!tensor)
-      return fail(error, what + ": no tensor '" + name + "' in " + weights);
-    auto type = dyn_cast<RankedTensorType>(func.getArgumentTypes()[index]);
-    if (auto global = func.getArgAttrOfType<TypeAttr>(
-            index, mlir::tp::TPDialect::getGlobalTypeAttrName()))
-      type = dyn_cast<RankedTensorType>(global.getValue());
-    ::tp::launch::TensorSpec spec;
-    if (!type || !type.hasStaticShape() ||
-        !dtypeOf(type.getElementType(), spec.dtype))
-      return fail(error, what + " cannot be read from --weights: it is not a "
-                                "statically shaped tensor of f32, f64, f16, "
-                                "bf16, i32 or i64");
-    spec.globalShape.assign(type.getShape().begin(), type.getShape().end());
-    spec.localShape = spec.globalShape;
-    if (!st::checkTensor(*tensor, spec, what + " (" + file + ")", error))
+    if (!checkWeightTensor(func, names, headers, plan, weights, index, name,
+                           error))
       return false;
     plan.tensorFor[index] = name;
   }

@@ -19,8 +19,8 @@
 #include "Launch/Safetensors.h"
 
 #include "tp/Conversion/EntryPoint/Manifest.h"
-#include "tp/Dialect/TP/IR/TPOps.h"
 #include "tp/Dialect/TP/Analysis/Parameters.h"
+#include "tp/Dialect/TP/IR/TPOps.h"
 #include "tp/InitAll.h"
 #include "tp/runtime/files.h"
 #include "tp/runtime/npy.h"
@@ -44,8 +44,8 @@
 #include "mlir/Transforms/Passes.h"
 
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/Support/CommandLine.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
@@ -100,25 +100,25 @@ static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
                                       cl::desc("<model.mlir>"));
 static cl::opt<int64_t> tpSize("tp-size", cl::desc("Number of ranks"),
                                cl::init(1));
-static cl::opt<tp_run::Target> target(
-    "target", cl::desc("What the model is compiled for"),
-    cl::init(tp_run::Target::cpu),
-    cl::values(clEnumValN(tp_run::Target::cpu, "cpu",
-                          "CPU ranks (MPI runtime)"),
-               clEnumValN(tp_run::Target::gpu, "gpu",
-                          "one GPU per rank (NCCL runtime)")));
+static cl::opt<tp_run::Target>
+    target("target", cl::desc("What the model is compiled for"),
+           cl::init(tp_run::Target::cpu),
+           cl::values(clEnumValN(tp_run::Target::cpu, "cpu",
+                                 "CPU ranks (MPI runtime)"),
+                      clEnumValN(tp_run::Target::gpu, "gpu",
+                                 "one GPU per rank (NCCL runtime)")));
 static cl::opt<std::string>
     cudaToolkit("cuda-toolkit",
                 cl::desc("CUDA toolkit whose ptxas and fatbinary build the "
                          "kernels (--target=gpu)"),
                 cl::init("/usr/local/cuda"));
-static cl::opt<mlir::tp::CPUGemm> gemm(
-    "gemm", cl::desc("Local GEMMs on the CPU target"),
-    cl::init(mlir::tp::CPUGemm::blas),
-    cl::values(clEnumValN(mlir::tp::CPUGemm::blas, "blas",
-                          "OpenBLAS calls (default)"),
-               clEnumValN(mlir::tp::CPUGemm::loops, "loops",
-                          "generated loops (the reference path)")));
+static cl::opt<mlir::tp::CPUGemm>
+    gemm("gemm", cl::desc("Local GEMMs on the CPU target"),
+         cl::init(mlir::tp::CPUGemm::blas),
+         cl::values(clEnumValN(mlir::tp::CPUGemm::blas, "blas",
+                               "OpenBLAS calls (default)"),
+                    clEnumValN(mlir::tp::CPUGemm::loops, "loops",
+                               "generated loops (the reference path)")));
 static cl::opt<std::string>
     inputs("inputs",
            cl::desc("Comma-separated .npy files, one full tensor per argument "
@@ -130,8 +130,8 @@ static cl::opt<std::string>
                                "(same escapes as --inputs); a path ending in "
                                ".safetensors gets its result as tensor "
                                "\"result<index>\" of a .safetensors file"));
-static cl::opt<bool> check("check",
-                           cl::desc("Also run the unsharded program and compare"));
+static cl::opt<bool>
+    check("check", cl::desc("Also run the unsharded program and compare"));
 static cl::opt<double> tolerance(
     "tolerance",
     cl::desc("--check fails when max|y - ref| / max|ref| exceeds this "
@@ -142,8 +142,8 @@ static cl::opt<bool>
     progress("progress",
              cl::desc("Print each phase as it starts, with the elapsed time "
                       "(default: when stderr is a terminal)"));
-static cl::opt<bool> report("report",
-                            cl::desc("Print the plan: forms, collectives, bytes"));
+static cl::opt<bool>
+    report("report", cl::desc("Print the plan: forms, collectives, bytes"));
 static cl::opt<std::string> entry("entry",
                                   cl::desc("Entry function (default: the only "
                                            "public function)"));
@@ -547,9 +547,9 @@ LogicalResult writeRandomInputs(func::FuncOp func, StringRef dir,
 
 struct JobControl {
   std::mutex mutex;
-  pid_t group = -1;          ///< the running job's process group, or -1
+  pid_t group = -1;            ///< the running job's process group, or -1
   std::string scratchToRemove; ///< "" when kept (--build-dir) or none yet
-  std::atomic<int> signal{0}; ///< the first signal received, or 0
+  std::atomic<int> signal{0};  ///< the first signal received, or 0
 };
 
 JobControl &jobControl() {
@@ -579,8 +579,9 @@ void signalThread() {
     if (control.group > 0)
       continue; // the main thread forwards it and waits for the job
     std::string line = std::string("tp-run: interrupted by ") +
-                       (sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM"
-                                                                  : "SIGHUP") +
+                       (sig == SIGINT    ? "SIGINT"
+                        : sig == SIGTERM ? "SIGTERM"
+                                         : "SIGHUP") +
                        "\n";
     ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
     (void)ignored;
@@ -602,14 +603,12 @@ const char *signalName(int sig) {
   return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
 }
 
-/// Runs `command` (argv[0] is the program) in a process group of its own,
-/// with `env`, stdin from /dev/null and default signal handling; waits for
-/// it. Returns its exit code (128 + n for a signal n), or -1 with `error`.
-/// `limitSeconds` > 0: kill it after that long. If tp-run gets a
-/// termination signal meanwhile, the group gets it too.
-int runJob(const std::vector<std::string> &command,
-           const std::vector<std::string> &env, unsigned limitSeconds,
-           std::string &error) {
+/// Starts `command` (argv[0] is the program) in a process group of its own,
+/// with `env`, stdin from /dev/null and default signal handling, and
+/// records the group for the signal thread. Returns its pid; -1 with
+/// `error`, or 0 if a termination signal came first.
+pid_t spawnJob(const std::vector<std::string> &command,
+               const std::vector<std::string> &env, std::string &error) {
   std::vector<char *> argv, envp;
   for (const std::string &a : command)
     argv.push_back(const_cast<char *>(a.c_str()));
@@ -637,24 +636,34 @@ int runJob(const std::vector<std::string> &command,
 
   JobControl &control = jobControl();
   pid_t pid = -1;
-  int rc;
+  int rc = 0;
   {
     std::lock_guard<std::mutex> lock(control.mutex);
-    if (int sig = control.signal.load())
-      return 128 + sig;
-    rc = posix_spawn(&pid, argv[0], &actions, &attr, argv.data(),
-                     envp.data());
-    if (rc == 0)
-      control.group = pid;
+    if (!control.signal.load()) {
+      rc =
+          posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
+      if (rc == 0)
+        control.group = pid;
+    } else {
+      pid = 0;
+    }
   }
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
-    error = std::string("cannot start ") + command[0] + ": " +
-            std::strerror(rc);
+    error =
+        std::string("cannot start ") + command[0] + ": " + std::strerror(rc);
     return -1;
   }
+  return pid;
+}
 
+/// Waits for the job `pid` started; forwards a termination signal to its
+/// group (SIGKILL 10 s later) and kills it after `limitSeconds` (> 0).
+/// Returns its exit code (128 + n for a signal n), or -1 with `error` when
+/// the limit killed it.
+int waitForJob(pid_t pid, unsigned limitSeconds, std::string &error) {
+  JobControl &control = jobControl();
   auto start = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point forwarded;
   bool sentSignal = false, killed = false;
@@ -669,8 +678,8 @@ int runJob(const std::vector<std::string> &command,
       sentSignal = true;
       forwarded = now;
     }
-    bool overdue = limitSeconds > 0 && now - start > std::chrono::seconds(
-                                                         limitSeconds);
+    bool overdue =
+        limitSeconds > 0 && now - start > std::chrono::seconds(limitSeconds);
     bool stubborn = sentSignal && now - forwarded > std::chrono::seconds(10);
     if ((overdue || stubborn) && !killed) {
       kill(-pid, SIGKILL);
@@ -693,6 +702,20 @@ int runJob(const std::vector<std::string> &command,
   if (WIFSIGNALED(status))
     return 128 + WTERMSIG(status);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+/// Runs `command` as a job (spawnJob) and waits for it (waitForJob).
+/// Returns its exit code (128 + n for a signal n), or -1 with `error`. If
+/// tp-run gets a termination signal meanwhile, the group gets it too.
+int runJob(const std::vector<std::string> &command,
+           const std::vector<std::string> &env, unsigned limitSeconds,
+           std::string &error) {
+  pid_t pid = spawnJob(command, env, error);
+  if (pid < 0)
+    return -1;
+  if (pid == 0)
+    return 128 + jobControl().signal.load();
+  return waitForJob(pid, limitSeconds, error);
 }
 
 /// Runs `mpiexec -n N tp-launch ...`; returns the exit code.
@@ -1017,58 +1040,136 @@ struct ScratchDir {
   }
 };
 
-} // namespace
+/// Prints `message` as tp-run's error; for steps returning LogicalResult.
+LogicalResult failStep(const llvm::Twine &message) {
+  fail(message);
+  return failure();
+}
 
-int main(int argc, char **argv) {
-  llvm::InitLLVM init(argc, argv);
-  // Before any other thread exists (MLIR's thread pool inherits the mask).
-  installSignalHandling();
-  hideForeignOptions();
-  cl::ParseCommandLineOptions(
-      argc, argv,
-      "tp-run: partition an MLIR model for tensor parallelism, compile it, run "
-      "it on N ranks and check it against the unsharded program\n");
+/// The options that are checked before anything is read.
+LogicalResult checkOptions() {
   if (tpSize < 1)
-    return fail("--tp-size must be at least 1, got " +
-                std::to_string(tpSize.getValue()));
+    return failStep("--tp-size must be at least 1, got " +
+                    std::to_string(tpSize.getValue()));
   if (repeat < 1 || repeat > 1000000 || warmup > 1000000)
-    return fail("--repeat wants 1 to 1000000 calls and --warmup 0 to "
-                "1000000, got --repeat=" +
-                std::to_string(repeat.getValue()) +
-                " --warmup=" + std::to_string(warmup.getValue()));
+    return failStep("--repeat wants 1 to 1000000 calls and --warmup 0 to "
+                    "1000000, got --repeat=" +
+                    std::to_string(repeat.getValue()) +
+                    " --warmup=" + std::to_string(warmup.getValue()));
   // Upstream's gpu-module-to-binary reports a missing toolkit but then takes
   // whatever ptxas is on PATH; a toolkit named here must be the one used.
   if (target == tp_run::Target::gpu) {
     SmallString<128> ptxas(cudaToolkit.getValue());
     llvm::sys::path::append(ptxas, "bin", "ptxas");
     if (!llvm::sys::fs::can_execute(ptxas))
-      return fail("--cuda-toolkit=" + cudaToolkit + ": no executable " +
-                  ptxas.str().str() +
-                  " (the GPU target builds its kernels with the toolkit's "
-                  "ptxas and fatbinary)");
+      return failStep("--cuda-toolkit=" + cudaToolkit + ": no executable " +
+                      ptxas.str().str() +
+                      " (the GPU target builds its kernels with the toolkit's "
+                      "ptxas and fatbinary)");
   }
+  return success();
+}
 
+DialectRegistry allDialects() {
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registerTPDialect(registry);
-  MLIRContext context(registry);
-  context.loadAllAvailableDialects();
-  // A diagnostic names the op and its location; the whole op in generic form
-  // (often pages of it) only on request.
-  context.printOpOnDiagnostic(printOpOnDiagnostic);
+  return registry;
+}
 
+/// One run of tp-run, as the steps main() calls in order. A step that fails
+/// has printed why; main then exits with `exitCode`.
+class Driver {
+public:
+  Driver() : context(allDialects()), diagnostics(sourceMgr, &context) {
+    context.loadAllAvailableDialects();
+    // A diagnostic names the op and its location; the whole op in generic
+    // form (often pages of it) only on request.
+    context.printOpOnDiagnostic(printOpOnDiagnostic);
+  }
+
+  /// Parses the model (TOSA through upstream's tosa-to-linalg) and finds
+  /// its entry function.
+  LogicalResult loadModel();
+  /// Where each argument comes from (--weights, hoisted constants,
+  /// --inputs), checked against the entry before anything is compiled.
+  LogicalResult resolveArgumentSources();
+  /// The scratch folder (or --build-dir) and the hoisted weights in it;
+  /// fails early if random inputs could not fit.
+  LogicalResult prepareScratch();
+  /// Compiles the model at --tp-size (and with --check the reference at
+  /// tp-size 1); writes the plan report; prints the times.
+  LogicalResult compile();
+  void reportBuilt() const {
+    llvm::outs() << "tp-run: built " << modelSo
+                 << (check ? " and " + refSo : "") << "\n";
+  }
+  /// Random inputs when none were given; where the results go.
+  LogicalResult prepareInputsAndOutputs();
+  /// Runs the sharded program on --tp-size ranks.
+  LogicalResult runSharded(const char *argv0);
+  /// Runs the reference on one rank and compares the results with it.
+  LogicalResult checkAgainstReference();
+  /// Moves the checked results to the user's files.
+  LogicalResult installUserOutputs();
+
+  int exitCode = 1;
+
+private:
+  LogicalResult convertTosa();
+  LogicalResult createScratchFolder();
+  LogicalResult checkUserOutputs();
+  /// Runs `mpiexec` + tp-launch; a signal or a failure ends the step.
+  LogicalResult launchJob(const std::string &model, int64_t ranks,
+                          const std::vector<std::string> &outputs,
+                          bool showOutputPaths,
+                          const std::vector<std::string> &timing,
+                          const std::string &what, double &seconds);
+
+  MLIRContext context;
   llvm::SourceMgr sourceMgr;
-  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  SourceMgrDiagnosticHandler diagnostics;
+  OwningOpRef<ModuleOp> module;
+  func::FuncOp entryFunc;
+  Progress progress_;
+  tp_run::WeightPlan weightPlan;
+  std::set<unsigned> fromWeights;
+  tp_run::HoistedWeights hoisted;
+  std::vector<std::string> inputPaths;
+  bool plan = false;
+  ScratchDir scratch;
+  std::string modelSo, refSo;
+  unsigned numResults = 0;
+  std::vector<std::string> outputPaths, userOutputs;
+  bool showPaths = false;
+  std::string launcher;
+};
+
+LogicalResult Driver::loadModel() {
   std::string error;
   auto file = openInputFile(modelPath, &error);
   if (!file)
-    return fail(error);
+    return failStep(error);
   sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
-  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module)
-    return fail("cannot parse " + modelPath);
-  // TOSA input goes through upstream's tosa-to-linalg first.
+    return failStep("cannot parse " + modelPath);
+  if (failed(convertTosa()))
+    return failure();
+  entryFunc = mlir::tp::findEntryFunction(*module, entry);
+  if (!entryFunc)
+    return failure();
+  // Progress times count from here.
+  progress_.start = now();
+  progress_.enabled = progress.getNumOccurrences()
+                          ? bool(progress)
+                          : !quiet && isatty(STDERR_FILENO);
+  return success();
+}
+
+/// TOSA input goes through upstream's tosa-to-linalg first.
+LogicalResult Driver::convertTosa() {
   bool tosa = false;
   module->walk([&](Operation *op) {
     if (isa<tosa::TosaDialect>(op->getDialect())) {
@@ -1077,50 +1178,40 @@ int main(int argc, char **argv) {
     }
     return WalkResult::advance();
   });
-  if (tosa) {
-    PassManager pm(&context);
-    tosa::addTosaToLinalgPasses(pm, TosaToLinalgOptions());
-    pm.addPass(createTosaToTensorPass()); // tosa.reshape, slices, concat
-    pm.addPass(createTosaToArithPass());  // tosa.const, tosa.const_shape
-    pm.addPass(createCanonicalizerPass());
-    if (failed(pm.run(*module)))
-      return fail("converting the TOSA input to linalg failed (see the "
-                  "errors above)");
-  }
-  func::FuncOp entryFunc = mlir::tp::findEntryFunction(*module, entry);
-  if (!entryFunc)
-    return 1;
+  if (!tosa)
+    return success();
+  PassManager pm(&context);
+  tosa::addTosaToLinalgPasses(pm, TosaToLinalgOptions());
+  pm.addPass(createTosaToTensorPass()); // tosa.reshape, slices, concat
+  pm.addPass(createTosaToArithPass());  // tosa.const, tosa.const_shape
+  pm.addPass(createCanonicalizerPass());
+  if (failed(pm.run(*module)))
+    return failStep("converting the TOSA input to linalg failed (see the "
+                    "errors above)");
+  return success();
+}
 
-  Progress progress_;
-  progress_.enabled = progress.getNumOccurrences()
-                          ? bool(progress)
-                          : !quiet && isatty(STDERR_FILENO);
-
-  // Input files are checked against the entry's arguments before anything is
-  // compiled.
+LogicalResult Driver::resolveArgumentSources() {
   // --weights: which arguments come from which tensors (headers only).
-  tp_run::WeightPlan weightPlan;
-  std::set<unsigned> fromWeights;
   if (!weightMap.empty() && weights.empty())
-    return fail("--weight-map needs --weights");
+    return failStep("--weight-map needs --weights");
   if (!weights.empty()) {
     std::string error;
     if (!tp_run::resolveWeights(entryFunc,
                                 tp_run::argumentNames(entryFunc, sourceMgr),
                                 weights, weightMap, weightPlan, error))
-      return fail(error);
+      return failStep(error);
     for (const auto &entry : weightPlan.tensorFor)
       fromWeights.insert(entry.first);
   }
   // Weights that arrive as constants become arguments read from a weights
   // file written once the scratch folder exists (Hoist.h).
-  tp_run::HoistedWeights hoisted;
   if (hoistConstants) {
-    if (failed(tp_run::hoistConstants(*module, entryFunc, hoistMinBytes,
-                                      hoisted)))
-      return fail("moving the constants out of " + modelPath +
-                  " failed (see the errors above; --hoist-constants=false "
-                  "keeps them)");
+    if (failed(
+            tp_run::hoistConstants(*module, entryFunc, hoistMinBytes, hoisted)))
+      return failStep("moving the constants out of " + modelPath +
+                      " failed (see the errors above; --hoist-constants=false "
+                      "keeps them)");
     for (const auto &entry : hoisted.tensorFor)
       fromWeights.insert(entry.first);
     if (!hoisted.tensorFor.empty() && !quiet)
@@ -1131,41 +1222,45 @@ int main(int argc, char **argv) {
           hoisted.tensorFor.size(), entryFunc.getName(),
           double(hoisted.bytes) / (1 << 20));
   }
-  std::vector<std::string> inputPaths;
   if (!inputs.empty()) {
     if (!::tp::files::splitList(inputs, inputPaths))
-      return fail("empty file name in --inputs '" + inputs + "'");
+      return failStep("empty file name in --inputs '" + inputs + "'");
     if (failed(checkInputFiles(entryFunc, inputPaths, fromWeights)))
-      return 1;
+      return failure();
   }
-
-  bool plan = !tp_run::hasAnnotations(*module);
+  plan = !tp_run::hasAnnotations(*module);
   if (plan && !quiet)
     llvm::errs() << "tp-run: " << modelPath
                  << " has no tp.parallel annotations: planning automatically "
                     "(tp-plan)\n";
+  return success();
+}
 
-  // Where artifacts go.
-  ScratchDir scratch;
+LogicalResult Driver::createScratchFolder() {
   if (!buildDir.empty()) {
     scratch.path = buildDir;
     scratch.keep = true;
     if (std::error_code ec = llvm::sys::fs::create_directories(buildDir))
-      return fail("cannot create " + buildDir + ": " + ec.message());
-  } else {
-    SmallString<128> dir;
-    if (std::error_code ec =
-            llvm::sys::fs::createUniqueDirectory("tp-run", dir))
-      return fail("cannot create a scratch directory: " + ec.message());
-    scratch.path = dir.str().str();
-    std::lock_guard<std::mutex> lock(jobControl().mutex);
-    jobControl().scratchToRemove = scratch.path;
+      return failStep("cannot create " + buildDir + ": " + ec.message());
+    return success();
   }
+  SmallString<128> dir;
+  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("tp-run", dir))
+    return failStep("cannot create a scratch directory: " + ec.message());
+  scratch.path = dir.str().str();
+  std::lock_guard<std::mutex> lock(jobControl().mutex);
+  jobControl().scratchToRemove = scratch.path;
+  return success();
+}
+
+LogicalResult Driver::prepareScratch() {
+  if (failed(createScratchFolder()))
+    return failure();
   if (!hoisted.tensorFor.empty()) {
     std::string path = scratch.path + "/hoisted.safetensors", error;
     if (!tp_run::writeHoistedWeights(hoisted, path, error))
-      return fail("cannot write the hoisted constants to " + path + ": " +
-                  error);
+      return failStep("cannot write the hoisted constants to " + path + ": " +
+                      error);
     weightPlan.files.push_back(path);
     weightPlan.tensorFor.insert(hoisted.tensorFor.begin(),
                                 hoisted.tensorFor.end());
@@ -1173,11 +1268,13 @@ int main(int argc, char **argv) {
   // Fail before compiling if random inputs cannot fit.
   if (inputs.empty() && !buildOnly &&
       failed(checkRandomInputSizes(entryFunc, scratch.path, fromWeights)))
-    return 1;
-  std::string modelSo = scratch.path + "/model.so";
-  std::string refSo = scratch.path + "/model.ref.so";
+    return failure();
+  modelSo = scratch.path + "/model.so";
+  refSo = scratch.path + "/model.ref.so";
+  return success();
+}
 
-  // Compile.
+LogicalResult Driver::compile() {
   tp_run::CompileOptions options;
   options.tpSize = tpSize;
   options.entry = entryFunc.getName().str();
@@ -1208,13 +1305,14 @@ int main(int argc, char **argv) {
   };
   mlir::tp::PartitionReport planReport_;
   tp_run::CompileTimes times, refTimes;
-  if (failed(tp_run::compileModel(*module, options, modelSo, &planReport_, times)))
-    return 1;
+  if (failed(
+          tp_run::compileModel(*module, options, modelSo, &planReport_, times)))
+    return failure();
   if (!planReport.empty()) {
     std::error_code ec;
     llvm::raw_fd_ostream os(planReport, ec);
     if (ec)
-      return fail("cannot write " + planReport + ": " + ec.message());
+      return failStep("cannot write " + planReport + ": " + ec.message());
     os << llvm::formatv("{0:2}", planReport_.toJSON()) << "\n";
   }
   if (check) {
@@ -1232,7 +1330,7 @@ int main(int argc, char **argv) {
     };
     if (failed(tp_run::compileModel(*module, refOptions, refSo, nullptr,
                                     refTimes)))
-      return 1;
+      return failure();
   }
   if (!quiet)
     llvm::outs() << llvm::formatv(
@@ -1243,67 +1341,91 @@ int main(int argc, char **argv) {
         check ? llvm::formatv(" + reference {0:f3} s", refTimes.total()).str()
               : std::string(),
         times.planSeconds);
-  if (buildOnly) {
-    llvm::outs() << "tp-run: built " << modelSo << (check ? " and " + refSo : "")
-                 << "\n";
-    return 0;
-  }
+  return success();
+}
 
-  // Inputs.
+/// --output, checked before running anything (with --check, tp-run itself
+/// writes them).
+LogicalResult Driver::checkUserOutputs() {
+  if (!::tp::files::splitList(outputs, userOutputs))
+    return failStep("empty file name in --output '" + outputs + "'");
+  outputPaths = userOutputs;
+  if (outputPaths.size() != numResults)
+    return failStep(llvm::formatv("expected {0} output file(s) (one per "
+                                  "result of @{1}), got {2}",
+                                  numResults, entryFunc.getName(),
+                                  outputPaths.size())
+                        .str());
+  for (const std::string &path : userOutputs) {
+    std::string error;
+    struct stat info;
+    if (::tp::launch::isShardSetPath(path) &&
+        ::stat(path.c_str(), &info) == 0) {
+      if (!S_ISDIR(info.st_mode))
+        return failStep("output " + path +
+                        ": exists and is not a folder (a .shards output is a "
+                        "folder)");
+      continue;
+    }
+    if (!::tp::files::checkOutputPath(path, error))
+      return failStep("output " + path + ": " + error);
+  }
+  return success();
+}
+
+LogicalResult Driver::prepareInputsAndOutputs() {
   if (inputs.empty() && failed(writeRandomInputs(entryFunc, scratch.path,
                                                  inputPaths, fromWeights)))
-    return 1;
-
-  // Outputs.
-  unsigned numResults = entryFunc.getNumResults();
-  std::vector<std::string> outputPaths, userOutputs;
-  if (!outputs.empty()) {
-    if (!::tp::files::splitList(outputs, userOutputs))
-      return fail("empty file name in --output '" + outputs + "'");
-    outputPaths = userOutputs;
-    if (outputPaths.size() != numResults)
-      return fail(llvm::formatv("expected {0} output file(s) (one per result "
-                                "of @{1}), got {2}",
-                                numResults, entryFunc.getName(),
-                                outputPaths.size())
-                      .str());
-    // Before running anything (with --check, tp-run itself writes them).
-    for (const std::string &path : userOutputs) {
-      std::string error;
-      struct stat info;
-      if (::tp::launch::isShardSetPath(path) &&
-          ::stat(path.c_str(), &info) == 0) {
-        if (!S_ISDIR(info.st_mode))
-          return fail("output " + path +
-                      ": exists and is not a folder (a .shards output is a "
-                      "folder)");
-        continue;
-      }
-      if (!::tp::files::checkOutputPath(path, error))
-        return fail("output " + path + ": " + error);
-    }
-  }
+    return failure();
+  numResults = entryFunc.getNumResults();
+  if (!outputs.empty() && failed(checkUserOutputs()))
+    return failure();
   // With --check, the results go to the user's files only once they passed:
   // a failed check leaves no output (and an existing file as it was).
-  bool showPaths = !userOutputs.empty() && !check;
+  showPaths = !userOutputs.empty() && !check;
   if (userOutputs.empty() || check) {
     outputPaths.clear();
     for (unsigned i = 0; i < numResults; ++i)
       outputPaths.push_back(
           scratch.path + "/output" + std::to_string(i) +
-          (i < userOutputs.size() && ::tp::launch::isShardSetPath(userOutputs[i])
+          (i < userOutputs.size() &&
+                   ::tp::launch::isShardSetPath(userOutputs[i])
                ? ".shards"
                : ".npy"));
   }
+  return success();
+}
 
-  // Run.
-  SmallString<256> launcher(
-      llvm::sys::fs::getMainExecutable(argv[0], (void *)&fail));
-  llvm::sys::path::remove_filename(launcher);
-  llvm::sys::path::append(launcher, "tp-launch");
-  if (!llvm::sys::fs::can_execute(launcher))
-    return fail("cannot find the launcher " + launcher.str().str());
+LogicalResult Driver::launchJob(const std::string &model, int64_t ranks,
+                                const std::vector<std::string> &outputs,
+                                bool showOutputPaths,
+                                const std::vector<std::string> &timing,
+                                const std::string &what, double &seconds) {
   double start = now();
+  int rc = launch(launcher, model, ranks, inputPaths, outputs, showOutputPaths,
+                  timing, &weightPlan);
+  seconds = now() - start;
+  if (int sig = jobControl().signal.load()) {
+    exitCode = 128 + sig;
+    return failure();
+  }
+  if (rc != 0 && timedOut(rc, seconds)) {
+    exitCode = timeoutFailure(what);
+    return failure();
+  }
+  if (rc != 0)
+    return failStep(
+        llvm::formatv("{0} failed (exit code {1})", what, rc).str());
+  return success();
+}
+
+LogicalResult Driver::runSharded(const char *argv0) {
+  SmallString<256> path(llvm::sys::fs::getMainExecutable(argv0, (void *)&fail));
+  llvm::sys::path::remove_filename(path);
+  llvm::sys::path::append(path, "tp-launch");
+  if (!llvm::sys::fs::can_execute(path))
+    return failStep("cannot find the launcher " + path.str().str());
+  launcher = path.str().str();
   progress_.phase(llvm::formatv("run on {0} rank{1}", tpSize.getValue(),
                                 tpSize == 1 ? "" : "s"));
   // --warmup / --repeat / --rank-stats time the sharded run only.
@@ -1314,41 +1436,27 @@ int main(int argc, char **argv) {
     timing.push_back("--repeat=" + std::to_string(repeat.getValue()));
   if (rankStats)
     timing.push_back("--rank-stats");
-  int rc = launch(launcher, modelSo, tpSize, inputPaths, outputPaths, showPaths,
-                  timing, &weightPlan);
-  double runSeconds = now() - start;
-  if (int sig = jobControl().signal.load())
-    return 128 + sig;
-  if (rc != 0 && timedOut(rc, runSeconds))
-    return timeoutFailure(
-        llvm::formatv("the {0}-rank run", tpSize.getValue()).str());
-  if (rc != 0)
-    return fail(llvm::formatv("the {0}-rank run failed (exit code {1})",
-                              tpSize.getValue(), rc)
-                    .str());
+  double seconds = 0;
+  if (failed(launchJob(
+          modelSo, tpSize, outputPaths, showPaths, timing,
+          llvm::formatv("the {0}-rank run", tpSize.getValue()).str(), seconds)))
+    return failure();
   if (!quiet)
     llvm::outs() << llvm::formatv("tp-run: run {0:f3} s on {1} rank(s)\n",
-                                  runSeconds, tpSize.getValue());
-  if (!check)
-    return 0;
+                                  seconds, tpSize.getValue());
+  return success();
+}
 
+LogicalResult Driver::checkAgainstReference() {
   std::vector<std::string> refPaths;
   for (unsigned i = 0; i < numResults; ++i)
     refPaths.push_back(scratch.path + "/reference" + std::to_string(i) +
                        ".npy");
   progress_.phase("reference run on 1 rank");
-  start = now();
-  rc = launch(launcher, refSo, 1, inputPaths, refPaths, /*showPaths=*/false, {},
-              &weightPlan);
-  if (int sig = jobControl().signal.load())
-    return 128 + sig;
-  if (rc != 0 && timedOut(rc, now() - start))
-    return timeoutFailure("the unsharded reference run");
-  if (rc != 0)
-    return fail(llvm::formatv("the unsharded reference run failed (exit code "
-                              "{0})",
-                              rc)
-                    .str());
+  double seconds = 0;
+  if (failed(launchJob(refSo, 1, refPaths, /*showOutputPaths=*/false, {},
+                       "the unsharded reference run", seconds)))
+    return failure();
   // The tolerance: --tolerance, or derived from the program.
   double limit = tolerance;
   if (!tolerance.getNumOccurrences()) {
@@ -1359,9 +1467,10 @@ int main(int argc, char **argv) {
   }
   bool ok = true;
   for (unsigned i = 0; i < numResults; ++i) {
-    FailureOr<::tp::launch::Comparison> c = compare(outputPaths[i], refPaths[i]);
+    FailureOr<::tp::launch::Comparison> c =
+        compare(outputPaths[i], refPaths[i]);
     if (failed(c))
-      return 1;
+      return failure();
     bool pass = c->relative() <= limit;
     ok &= pass;
     llvm::outs() << llvm::formatv(
@@ -1370,13 +1479,50 @@ int main(int argc, char **argv) {
         i, c->maxAbs, c->relative(), limit, pass ? "ok" : "FAILED");
   }
   if (!ok)
-    return fail(llvm::Twine("--check failed: the sharded result differs from "
-                            "the unsharded program beyond the tolerance") +
-                (userOutputs.empty() ? "" : "; no output was written"));
+    return failStep(llvm::Twine("--check failed: the sharded result differs "
+                                "from the unsharded program beyond the "
+                                "tolerance") +
+                    (userOutputs.empty() ? "" : "; no output was written"));
+  return success();
+}
+
+LogicalResult Driver::installUserOutputs() {
   for (unsigned i = 0; i < userOutputs.size(); ++i)
     if (!(::tp::launch::isShardSetPath(userOutputs[i])
               ? installShardSet(outputPaths[i], userOutputs[i])
               : installOutput(outputPaths[i], userOutputs[i], i)))
-      return 1;
+      return failure();
+  return success();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  // Before any other thread exists (MLIR's thread pool inherits the mask).
+  installSignalHandling();
+  hideForeignOptions();
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "tp-run: partition an MLIR model for tensor parallelism, compile it, run "
+      "it on N ranks and check it against the unsharded program\n");
+  if (failed(checkOptions()))
+    return 1;
+  Driver driver;
+  if (failed(driver.loadModel()) || failed(driver.resolveArgumentSources()) ||
+      failed(driver.prepareScratch()) || failed(driver.compile()))
+    return driver.exitCode;
+  if (buildOnly) {
+    driver.reportBuilt();
+    return 0;
+  }
+  if (failed(driver.prepareInputsAndOutputs()) ||
+      failed(driver.runSharded(argv[0])))
+    return driver.exitCode;
+  if (!check)
+    return 0;
+  if (failed(driver.checkAgainstReference()) ||
+      failed(driver.installUserOutputs()))
+    return driver.exitCode;
   return 0;
 }

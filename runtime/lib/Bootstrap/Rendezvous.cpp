@@ -101,13 +101,6 @@ ReadResult readMessage(int fd, Message &message, Clock::time_point deadline) {
   return readAll(fd, message.body.data(), length, deadline);
 }
 
-/// A connection to rank 0 that has not said a valid hello yet.
-struct Pending {
-  int fd = -1;
-  Clock::time_point deadline;
-  Decoder decoder{maxHelloBody};
-};
-
 /// How long a new connection may take to say hello before it is dropped
 /// (it does not hold up the others meanwhile).
 constexpr auto helloTimeout = std::chrono::seconds(10);
@@ -249,6 +242,207 @@ std::string rankList(const std::set<int> &ranks) {
   return text;
 }
 
+void setBlocking(int fd) {
+  int flags = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+}
+
+/// Connects to rank 0, retrying while it is not listening yet; -1 with
+/// `error` (and `timedOut`) once the deadline has passed.
+int connectWithRetries(const MasterAddress &address, Clock::time_point deadline,
+                       const std::string &timeoutText, bool &timedOut,
+                       std::string &error) {
+  std::string reason;
+  for (;;) {
+    int fd = connectOnce(address, deadline, reason);
+    if (fd >= 0)
+      return fd;
+    if (millisecondsUntil(deadline) == 0) {
+      timedOut = true;
+      error = "rendezvous: could not connect to rank 0 at " +
+              endpoint(address) + " within " + timeoutText + " (" + reason +
+              "); is rank 0 running, and are TP_MASTER_ADDR / "
+              "TP_MASTER_PORT the same on every rank?";
+      return -1;
+    }
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::min(100, millisecondsUntil(deadline))));
+  }
+}
+
+/// Waits for rank 0's answer to the hello: the id into `payload`, or false
+/// with `error` (and `timedOut`).
+bool receiveId(int fd, Clock::time_point deadline,
+               const std::string &timeoutText, bool &timedOut,
+               std::vector<unsigned char> &payload, std::string &error) {
+  // A little longer than rank 0's own deadline, so that its message about
+  // the missing ranks arrives first.
+  Message message;
+  ReadResult r = readMessage(fd, message, deadline + std::chrono::seconds(3));
+  if (r == ReadResult::TimedOut) {
+    timedOut = true;
+    error = "rendezvous: rank 0 did not send the id within " + timeoutText +
+            " (waiting for the other ranks?)";
+    return false;
+  }
+  if (r != ReadResult::Ok) {
+    error = "rendezvous: rank 0 closed the connection before sending the "
+            "id (it failed, was not a tp rank, or has another "
+            "TP_RENDEZVOUS_SECRET)";
+    return false;
+  }
+  if (message.type == Error) {
+    error = "rendezvous failed on rank 0: " + message.body;
+    return false;
+  }
+  if (message.type != Payload) {
+    error = "rendezvous: unexpected message from rank 0";
+    return false;
+  }
+  payload.assign(message.body.begin(), message.body.end());
+  return true;
+}
+
+} // namespace
+
+/// A connection that said a whole hello (not judged yet).
+struct Arrival {
+  int fd = -1;
+  Message hello;
+};
+
+/// Rank 0's waiting room: the listener and the connections accepted on it
+/// that have not said a whole hello yet. Every connection is read as its
+/// bytes arrive, so a peer that connects and says nothing (or something
+/// else) is dropped after helloTimeout without holding up the ranks. Closes
+/// the listener and whatever still waits when it goes.
+class WaitingRoom {
+public:
+  WaitingRoom(int listener, int size)
+      : listener(listener), capacity(size_t(size) * 4 + 16) {}
+  ~WaitingRoom() {
+    for (Pending &p : pending)
+      ::close(p.fd);
+    ::close(listener);
+  }
+  WaitingRoom(const WaitingRoom &) = delete;
+  WaitingRoom &operator=(const WaitingRoom &) = delete;
+
+  /// Drops the connections whose hello is overdue at `now`.
+  void dropOverdue(Clock::time_point now) {
+    for (size_t k = pending.size(); k-- > 0;)
+      if (pending[k].deadline <= now)
+        drop(k);
+  }
+
+  /// Waits until a connection has bytes, a new one knocks, or `deadline`
+  /// (or a waiting connection's own) passes. False if nothing is ready.
+  bool wait(Clock::time_point deadline) {
+    auto wakeUp = deadline;
+    polled.assign(1, pollfd{listener, POLLIN, 0});
+    for (const Pending &p : pending) {
+      wakeUp = std::min(wakeUp, p.deadline);
+      polled.push_back(pollfd{p.fd, POLLIN, 0});
+    }
+    if (::poll(polled.data(), polled.size(), millisecondsUntil(wakeUp)) > 0)
+      return true;
+    polled.clear(); // EINTR or a deadline: nothing to read
+    return false;
+  }
+
+  /// Reads what the last wait() found on each waiting connection and takes
+  /// the ones whose hello is now whole out of the room. A connection that
+  /// closes, sends garbage, or more than a hello is dropped.
+  std::vector<Arrival> takeHellos() {
+    std::vector<Arrival> arrivals;
+    // polled[k + 1] is pending[k] as they were at the wait; going backwards
+    // keeps the lower indices valid while entries are erased.
+    for (size_t k = std::min(pending.size(), polled.size() - 1); k-- > 0;) {
+      if (!polled[k + 1].revents)
+        continue;
+      char buffer[512];
+      ssize_t n = ::recv(pending[k].fd, buffer, sizeof(buffer), 0);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+        continue;
+      size_t used = 0;
+      Decoder::Status status =
+          n <= 0 ? Decoder::Garbage
+                 : pending[k].decoder.feed(buffer, size_t(n), used);
+      if (status == Decoder::NeedMore)
+        continue;
+      if (status == Decoder::Garbage || used != size_t(n)) {
+        drop(k);
+        continue;
+      }
+      // Copy the hello out before its entry is erased.
+      arrivals.push_back(Arrival{pending[k].fd, pending[k].decoder.message()});
+      pending.erase(pending.begin() + long(k));
+    }
+    return arrivals;
+  }
+
+  /// Accepts one new connection if the last wait() found one knocking.
+  void acceptNewcomer(Clock::time_point deadline) {
+    if (polled.empty() || !polled[0].revents)
+      return;
+    int fd =
+        ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0)
+      return;
+    setNoDelay(fd);
+    if (pending.size() >= capacity)
+      drop(0); // the oldest
+    Pending p;
+    p.fd = fd;
+    p.deadline = std::min(deadline, Clock::now() + helloTimeout);
+    pending.push_back(std::move(p));
+  }
+
+  /// Closes a connection whose hello was not one of ours.
+  void reject(const Arrival &arrival) {
+    ::close(arrival.fd);
+    ++dropped;
+  }
+
+  /// How many connections were dropped without a valid hello.
+  int droppedCount() const { return dropped; }
+
+private:
+  /// A connection that has not said a whole hello yet.
+  struct Pending {
+    int fd = -1;
+    Clock::time_point deadline;
+    Decoder decoder{maxHelloBody};
+  };
+
+  void drop(size_t k) {
+    ::close(pending[k].fd);
+    pending.erase(pending.begin() + long(k));
+    ++dropped;
+  }
+
+  int listener;
+  size_t capacity;
+  std::vector<Pending> pending;
+  std::vector<pollfd> polled; // the last wait(): the listener, then pending
+  int dropped = 0;
+};
+
+namespace {
+
+/// Rank 0's listening socket: the inherited one, or a new one on the
+/// master address; -1 with `error`.
+int openListener(const MasterAddress &address, int size, std::string &error) {
+  if (address.listenFd >= 0) {
+    setCloseOnExec(address.listenFd);
+    return address.listenFd;
+  }
+  int listener = listenOn(address, size + 8, error);
+  if (listener < 0)
+    error = "rendezvous: " + error;
+  return listener;
+}
+
 } // namespace
 
 Rendezvous::~Rendezvous() {
@@ -277,205 +471,129 @@ bool Rendezvous::exchange(int rankArg, int sizeArg,
       std::chrono::milliseconds(int64_t(address.timeoutSeconds * 1000.0 + 0.5));
   char seconds[32];
   std::snprintf(seconds, sizeof(seconds), "%g s", address.timeoutSeconds);
+  return rank == 0 ? serveId(address, deadline, seconds, payload, error)
+                   : fetchId(address, deadline, seconds, payload, error);
+}
 
-  if (rank != 0) {
-    // Connect, retrying while rank 0 is not listening yet.
-    int fd = -1;
-    std::string reason;
-    while (fd < 0) {
-      fd = connectOnce(address, deadline, reason);
-      if (fd >= 0)
-        break;
-      if (millisecondsUntil(deadline) == 0) {
-        lastTimedOut = true;
-        error = "rendezvous: could not connect to rank 0 at " +
-                endpoint(address) + " within " + seconds + " (" + reason +
-                "); is rank 0 running, and are TP_MASTER_ADDR / "
-                "TP_MASTER_PORT the same on every rank?";
-        return false;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(
-          std::min(100, millisecondsUntil(deadline))));
-    }
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      fds.assign(1, fd);
-    }
-    if (!sendMessage(fd, Hello, rank, size, address.secret.data(),
-                     address.secret.size())) {
-      error = "rendezvous: lost the connection to rank 0 at " +
-              endpoint(address) + " while saying hello";
-      return false;
-    }
-    // A little longer than rank 0's own deadline, so that its message about
-    // the missing ranks arrives first.
-    Message message;
-    ReadResult r = readMessage(fd, message, deadline + std::chrono::seconds(3));
-    if (r == ReadResult::TimedOut) {
-      lastTimedOut = true;
-      error = std::string("rendezvous: rank 0 did not send the id within ") +
-              seconds + " (waiting for the other ranks?)";
-      return false;
-    }
-    if (r != ReadResult::Ok) {
-      error = "rendezvous: rank 0 closed the connection before sending the "
-              "id (it failed, was not a tp rank, or has another "
-              "TP_RENDEZVOUS_SECRET)";
-      return false;
-    }
-    if (message.type == Error) {
-      error = "rendezvous failed on rank 0: " + message.body;
-      return false;
-    }
-    if (message.type != Payload) {
-      error = "rendezvous: unexpected message from rank 0";
-      return false;
-    }
-    payload.assign(message.body.begin(), message.body.end());
-    return true;
+bool Rendezvous::fetchId(const MasterAddress &address,
+                         Clock::time_point deadline,
+                         const std::string &timeoutText,
+                         std::vector<unsigned char> &payload,
+                         std::string &error) {
+  int fd =
+      connectWithRetries(address, deadline, timeoutText, lastTimedOut, error);
+  if (fd < 0)
+    return false;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    fds.assign(1, fd);
   }
+  if (!sendMessage(fd, Hello, rank, size, address.secret.data(),
+                   address.secret.size())) {
+    error = "rendezvous: lost the connection to rank 0 at " +
+            endpoint(address) + " while saying hello";
+    return false;
+  }
+  return receiveId(fd, deadline, timeoutText, lastTimedOut, payload, error);
+}
 
-  // Rank 0.
-  int listener = address.listenFd;
-  if (listener < 0) {
-    listener = listenOn(address, size + 8, error);
-    if (listener < 0) {
-      error = "rendezvous: " + error;
-      return false;
-    }
-  } else {
-    setCloseOnExec(listener);
-  }
+bool Rendezvous::serveId(const MasterAddress &address,
+                         Clock::time_point deadline,
+                         const std::string &timeoutText,
+                         const std::vector<unsigned char> &payload,
+                         std::string &error) {
+  int listener = openListener(address, size, error);
+  if (listener < 0)
+    return false;
   {
     std::lock_guard<std::mutex> lock(mutex);
     fds.assign(size_t(size), -1);
   }
+  std::string problem;
+  {
+    WaitingRoom room(listener, size);
+    problem = admitRanks(room, address, deadline, timeoutText);
+  } // the listener and the connections still waiting are closed here
+  if (!problem.empty()) {
+    failAll(problem);
+    error = "rendezvous: " + problem;
+    return false;
+  }
+  return sendToAll(payload, error);
+}
+
+std::string Rendezvous::admitRanks(WaitingRoom &room,
+                                   const MasterAddress &address,
+                                   Clock::time_point deadline,
+                                   const std::string &timeoutText) {
   std::set<int> missing;
   for (int r = 1; r < size; ++r)
     missing.insert(r);
-  auto failAll = [&](const std::string &text) {
-    std::lock_guard<std::mutex> lock(mutex);
-    for (int r = 1; r < size; ++r)
-      if (fds[r] >= 0) {
-        sendMessage(fds[r], Error, 0, 0, text.data(), text.size(), false);
-        closeLocked(r);
-      }
-    ::close(listener);
-    error = "rendezvous: " + text;
-    return false;
-  };
-  // Every connection is read as its bytes arrive: a peer that connects and
-  // says nothing (or something else) is dropped after helloTimeout without
-  // holding up the ranks, and only a hello with the job's secret makes a
-  // rank.
-  std::vector<Pending> pending;
-  const size_t maxPending = size_t(size) * 4 + 16;
-  int dropped = 0;
-  auto drop = [&](size_t k) {
-    ::close(pending[k].fd);
-    pending.erase(pending.begin() + long(k));
-    ++dropped;
-  };
   auto connected = [](int r, void *self) {
     return static_cast<Rendezvous *>(self)->fds[r] >= 0;
   };
-  auto closePending = [&] {
-    for (Pending &p : pending)
-      ::close(p.fd);
-    pending.clear();
-  };
   while (!missing.empty()) {
     auto now = Clock::now();
-    for (size_t k = pending.size(); k-- > 0;)
-      if (pending[k].deadline <= now)
-        drop(k);
+    room.dropOverdue(now);
     if (now >= deadline) {
-      closePending();
       lastTimedOut = true;
-      std::string note =
-          dropped ? " (" + std::to_string(dropped) +
-                        " connection(s) without a valid hello were dropped: "
-                        "is TP_RENDEZVOUS_SECRET the same on every rank?)"
-                  : "";
-      return failAll("timed out after " + std::string(seconds) +
-                     " waiting for rank" + (missing.size() > 1 ? "s " : " ") +
-                     rankList(missing) + " (of " + std::to_string(size) +
-                     ") to connect to " + endpoint(address) + note);
+      return timeoutProblem(missing, room.droppedCount(), address, timeoutText);
     }
-    auto wakeUp = deadline;
-    for (const Pending &p : pending)
-      wakeUp = std::min(wakeUp, p.deadline);
-    std::vector<pollfd> pfds{pollfd{listener, POLLIN, 0}};
-    for (const Pending &p : pending)
-      pfds.push_back(pollfd{p.fd, POLLIN, 0});
-    int ready = ::poll(pfds.data(), pfds.size(), millisecondsUntil(wakeUp));
-    if (ready <= 0)
-      continue; // EINTR or a deadline: checked above
-    // Read the pending connections first (their indices match pfds).
-    for (size_t k = pending.size(); k-- > 0;) {
-      if (!pfds[k + 1].revents)
-        continue;
-      char buffer[512];
-      ssize_t n = ::recv(pending[k].fd, buffer, sizeof(buffer), 0);
-      if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-        continue;
-      if (n <= 0) {
-        drop(k);
-        continue;
-      }
-      size_t used = 0;
-      Decoder::Status status = pending[k].decoder.feed(buffer, size_t(n), used);
-      if (status == Decoder::NeedMore)
-        continue;
-      // Garbage, or a message followed by more bytes than a hello: drop.
-      if (status == Decoder::Garbage || used != size_t(n)) {
-        drop(k);
-        continue;
-      }
-      const Message &hello = pending[k].decoder.message();
+    if (!room.wait(deadline))
+      continue;
+    for (const Arrival &arrival : room.takeHellos()) {
       std::string problem;
       HelloVerdict verdict;
       {
         std::lock_guard<std::mutex> lock(mutex);
-        verdict =
-            checkHello(hello, address.secret, size, connected, this, problem);
+        verdict = checkHello(arrival.hello, address.secret, size, connected,
+                             this, problem);
       }
       if (verdict == HelloVerdict::Drop) {
-        drop(k);
+        room.reject(arrival);
         continue;
       }
-      int fd = pending[k].fd;
-      pending.erase(pending.begin() + long(k));
       if (verdict == HelloVerdict::Fail) {
-        sendMessage(fd, Error, 0, 0, problem.data(), problem.size(), false);
-        ::close(fd);
-        closePending();
-        return failAll(problem);
+        sendMessage(arrival.fd, Error, 0, 0, problem.data(), problem.size(),
+                    false);
+        ::close(arrival.fd);
+        return problem;
       }
-      int flags = fcntl(fd, F_GETFL);
-      fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        fds[hello.a] = fd;
-      }
-      missing.erase(hello.a);
+      setBlocking(arrival.fd);
+      std::lock_guard<std::mutex> lock(mutex);
+      fds[arrival.hello.a] = arrival.fd;
+      missing.erase(arrival.hello.a);
     }
-    if (pfds[0].revents) {
-      int fd =
-          ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-      if (fd < 0)
-        continue;
-      setNoDelay(fd);
-      if (pending.size() >= maxPending)
-        drop(0); // the oldest
-      Pending p;
-      p.fd = fd;
-      p.deadline = std::min(deadline, Clock::now() + helloTimeout);
-      pending.push_back(std::move(p));
-    }
+    room.acceptNewcomer(deadline);
   }
-  closePending();
-  ::close(listener);
+  return std::string();
+}
+
+std::string Rendezvous::timeoutProblem(const std::set<int> &missing,
+                                       int dropped,
+                                       const MasterAddress &address,
+                                       const std::string &timeoutText) {
+  std::string note =
+      dropped ? " (" + std::to_string(dropped) +
+                    " connection(s) without a valid hello were dropped: "
+                    "is TP_RENDEZVOUS_SECRET the same on every rank?)"
+              : "";
+  return "timed out after " + timeoutText + " waiting for rank" +
+         (missing.size() > 1 ? "s " : " ") + rankList(missing) + " (of " +
+         std::to_string(size) + ") to connect to " + endpoint(address) + note;
+}
+
+void Rendezvous::failAll(const std::string &problem) {
+  std::lock_guard<std::mutex> lock(mutex);
+  for (int r = 1; r < size; ++r)
+    if (fds[r] >= 0) {
+      sendMessage(fds[r], Error, 0, 0, problem.data(), problem.size(), false);
+      closeLocked(r);
+    }
+}
+
+bool Rendezvous::sendToAll(const std::vector<unsigned char> &payload,
+                           std::string &error) {
   std::lock_guard<std::mutex> lock(mutex);
   for (int r = 1; r < size; ++r)
     if (!sendMessage(fds[r], Payload, 0, 0, payload.data(), payload.size())) {

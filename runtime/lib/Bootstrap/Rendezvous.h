@@ -24,8 +24,10 @@
 
 #include "Bootstrap/Environment.h"
 
+#include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,8 @@ struct PeerEvent {
   int exitCode = 0;
   std::string message;
 };
+
+class WaitingRoom;
 
 class Rendezvous {
 public:
@@ -89,7 +93,30 @@ private:
   std::vector<int> fds;
   bool lastTimedOut = false;
 
+  using TimePoint = std::chrono::steady_clock::time_point;
+
   void closeLocked(int index);
+
+  // The steps of exchange(). Any rank but 0: connect (retrying until rank 0
+  // listens), say hello, wait for the id.
+  bool fetchId(const MasterAddress &address, TimePoint deadline,
+               const std::string &timeoutText,
+               std::vector<unsigned char> &payload, std::string &error);
+  // Rank 0: open the listener, admit every rank, then send the id to all
+  // of them, or tell the admitted ones why the job cannot start.
+  bool serveId(const MasterAddress &address, TimePoint deadline,
+               const std::string &timeoutText,
+               const std::vector<unsigned char> &payload, std::string &error);
+  /// Admits connections until every rank has said a valid hello; returns
+  /// why not ("" when all are in).
+  std::string admitRanks(WaitingRoom &room, const MasterAddress &address,
+                         TimePoint deadline, const std::string &timeoutText);
+  std::string timeoutProblem(const std::set<int> &missing, int dropped,
+                             const MasterAddress &address,
+                             const std::string &timeoutText);
+  /// Tells every admitted rank `problem` and closes its connection.
+  void failAll(const std::string &problem);
+  bool sendToAll(const std::vector<unsigned char> &payload, std::string &error);
 };
 
 } // namespace tp::boot

@@ -24,10 +24,13 @@ std::vector<std::string> rankEnvironment(const std::vector<std::string> &base,
                                          int rank, int size, int port,
                                          int listenFd,
                                          const std::string &secret) {
-  static const char *const replaced[] = {
-      "TP_RANK=",          "TP_WORLD_SIZE=",  "TP_LOCAL_RANK=",
-      "TP_MASTER_ADDR=",   "TP_MASTER_PORT=", "TP_RENDEZVOUS_FD=",
-      "TP_RENDEZVOUS_SECRET="};
+  static const char *const replaced[] = {"TP_RANK=",
+                                         "TP_WORLD_SIZE=",
+                                         "TP_LOCAL_RANK=",
+                                         "TP_MASTER_ADDR=",
+                                         "TP_MASTER_PORT=",
+                                         "TP_RENDEZVOUS_FD=",
+                                         "TP_RENDEZVOUS_SECRET="};
   std::vector<std::string> env;
   for (const std::string &entry : base) {
     bool drop = false;
@@ -98,16 +101,10 @@ void say(const std::string &name, const std::string &text) {
   (void)ignored;
 }
 
-} // namespace
-
-int spawnRanks(const SpawnConfig &config, std::string &error,
-               std::vector<RankExit> *exitsOut) {
-  if (config.ranks < 1) {
-    error = "--spawn needs at least 1 rank";
-    return -1;
-  }
-  // The rendezvous socket: rank 0 inherits it, so the port is ours before
-  // any child starts.
+/// The rendezvous socket on an ephemeral port of 127.0.0.1: rank 0
+/// inherits it, so the port is ours before any child starts. -1 with
+/// `error`.
+int openRendezvousSocket(int ranks, int &port, std::string &error) {
   int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listener < 0) {
     error = std::string("socket: ") + std::strerror(errno);
@@ -120,7 +117,7 @@ int spawnRanks(const SpawnConfig &config, std::string &error,
   socklen_t length = sizeof(address);
   if (::bind(listener, reinterpret_cast<sockaddr *>(&address),
              sizeof(address)) != 0 ||
-      ::listen(listener, config.ranks + 8) != 0 ||
+      ::listen(listener, ranks + 8) != 0 ||
       getsockname(listener, reinterpret_cast<sockaddr *>(&address), &length) !=
           0) {
     error = std::string("cannot open the rendezvous socket on 127.0.0.1: ") +
@@ -128,44 +125,83 @@ int spawnRanks(const SpawnConfig &config, std::string &error,
     ::close(listener);
     return -1;
   }
-  const int port = ntohs(address.sin_port);
-  // Only the ranks learn the secret (their environment is readable by this
-  // user and root only), so another local user who finds the port cannot
-  // join the job or receive its NCCL id.
-  const std::string secret = newJobSecret(error);
-  if (secret.empty()) {
-    ::close(listener);
-    return -1;
+  port = ntohs(address.sin_port);
+  return listener;
+}
+
+/// SIGTERM / SIGINT set terminateRequested while the ranks run (they are
+/// forwarded to the ranks); the previous handlers come back at the end.
+class TerminationWatch {
+public:
+  TerminationWatch() {
+    struct sigaction action {};
+    action.sa_handler = onTerminate;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGTERM, &action, &savedTerm);
+    sigaction(SIGINT, &action, &savedInt);
+    terminateRequested = 0;
   }
+  ~TerminationWatch() {
+    sigaction(SIGTERM, &savedTerm, nullptr);
+    sigaction(SIGINT, &savedInt, nullptr);
+  }
+  TerminationWatch(const TerminationWatch &) = delete;
+  TerminationWatch &operator=(const TerminationWatch &) = delete;
 
-  std::vector<std::string> base;
-  for (char **e = environ; *e; ++e)
-    base.push_back(*e);
+private:
+  struct sigaction savedTerm {
+  }, savedInt{};
+};
 
-  // Everything the children need is built before fork (only async-signal
-  // safe calls in between fork and exec).
+/// Every rank's environment, as execve wants it. Built before fork (only
+/// async-signal-safe calls happen between fork and exec).
+struct RankEnvironments {
+  std::vector<std::vector<std::string>> strings;
+  std::vector<std::vector<char *>> pointers;
+
+  RankEnvironments(int ranks, int port, int listener, const std::string &secret)
+      : strings(size_t(ranks)), pointers(size_t(ranks)) {
+    std::vector<std::string> base;
+    for (char **e = environ; *e; ++e)
+      base.push_back(*e);
+    for (int r = 0; r < ranks; ++r) {
+      strings[r] = rankEnvironment(base, r, ranks, port, listener, secret);
+      for (std::string &s : strings[r])
+        pointers[r].push_back(s.data());
+      pointers[r].push_back(nullptr);
+    }
+  }
+};
+
+/// In the child of rank `r`: exec the rank program (rank 0 keeps the
+/// listener across exec). Never returns.
+[[noreturn]] void execRank(const SpawnConfig &config, int r, int listener,
+                           std::vector<char *> &argv,
+                           std::vector<char *> &envp) {
+  signal(SIGTERM, SIG_DFL);
+  signal(SIGINT, SIG_DFL);
+  if (r == 0) {
+    int flags = fcntl(listener, F_GETFD);
+    fcntl(listener, F_SETFD, flags & ~FD_CLOEXEC);
+  }
+  execve(config.executable.c_str(), argv.data(), envp.data());
+  const char text[] = ": cannot execute the rank program\n";
+  ssize_t ignored =
+      write(STDERR_FILENO, config.name.data(), config.name.size());
+  ignored = write(STDERR_FILENO, text, sizeof(text) - 1);
+  (void)ignored;
+  _exit(127);
+}
+
+/// Forks and execs every rank into `pids`; on a failed fork kills and
+/// reaps those already started and returns false with `error`.
+bool startRanks(const SpawnConfig &config, int listener, RankEnvironments &envs,
+                std::vector<pid_t> &pids, std::string &error) {
   std::vector<char *> argv;
   for (const std::string &a : config.arguments)
     argv.push_back(const_cast<char *>(a.c_str()));
   argv.push_back(nullptr);
-
-  struct sigaction action {
-  }, savedTerm{}, savedInt{};
-  action.sa_handler = onTerminate;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGTERM, &action, &savedTerm);
-  sigaction(SIGINT, &action, &savedInt);
-  terminateRequested = 0;
-
-  std::vector<pid_t> pids(size_t(config.ranks), -1);
-  std::vector<std::vector<std::string>> envs(size_t(config.ranks));
-  std::vector<std::vector<char *>> envps(size_t(config.ranks));
-  for (int r = 0; r < config.ranks; ++r) {
-    envs[r] = rankEnvironment(base, r, config.ranks, port, listener, secret);
-    for (std::string &s : envs[r])
-      envps[r].push_back(s.data());
-    envps[r].push_back(nullptr);
-  }
+  pids.assign(size_t(config.ranks), -1);
   std::fflush(nullptr);
   for (int r = 0; r < config.ranks; ++r) {
     pid_t pid = fork();
@@ -177,105 +213,151 @@ int spawnRanks(const SpawnConfig &config, std::string &error,
       for (pid_t p : pids)
         if (p > 0)
           waitpid(p, nullptr, 0);
-      ::close(listener);
-      sigaction(SIGTERM, &savedTerm, nullptr);
-      sigaction(SIGINT, &savedInt, nullptr);
-      return -1;
+      return false;
     }
-    if (pid == 0) {
-      signal(SIGTERM, SIG_DFL);
-      signal(SIGINT, SIG_DFL);
-      if (r == 0) {
-        int flags = fcntl(listener, F_GETFD);
-        fcntl(listener, F_SETFD, flags & ~FD_CLOEXEC);
-      }
-      execve(config.executable.c_str(), argv.data(), envps[r].data());
-      const char text[] = ": cannot execute the rank program\n";
-      ssize_t ignored =
-          write(STDERR_FILENO, config.name.data(), config.name.size());
-      ignored = write(STDERR_FILENO, text, sizeof(text) - 1);
-      (void)ignored;
-      _exit(127);
-    }
+    if (pid == 0)
+      execRank(config, r, listener, argv, envs.pointers[r]);
     pids[r] = pid;
   }
-  ::close(listener);
+  return true;
+}
 
-  std::vector<RankExit> exits;
-  int running = config.ranks;
-  const auto start = Clock::now();
-  Clock::time_point firstFailure{};
-  bool failed = false, killedAll = false, timedOut = false;
-  std::vector<bool> killed(size_t(config.ranks), false);
-  auto killRemaining = [&](int sig) {
+/// The parent's watch over the running ranks: reaps them, forwards a
+/// termination request, and kills the rest a grace period after the first
+/// failure or at the backstop.
+class RankWatch {
+public:
+  RankWatch(const SpawnConfig &config, std::vector<pid_t> pids)
+      : config(config), pids(std::move(pids)), running(config.ranks),
+        killed(size_t(config.ranks), false) {}
+
+  /// Waits until every rank has ended.
+  void run() {
+    while (running > 0) {
+      int status = 0;
+      pid_t pid = waitpid(-1, &status, WNOHANG);
+      if (pid > 0) {
+        reaped(pid, status);
+        continue;
+      }
+      if (pid < 0 && errno != EINTR)
+        break;
+      if (terminateRequested && !forwardedTerm) {
+        forwardedTerm = true;
+        killRemaining(SIGTERM);
+      }
+      enforceGracePeriod();
+      enforceBackstop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+
+  const std::vector<RankExit> &exits() const { return ended; }
+  bool timedOut() const { return backstopHit; }
+
+private:
+  void reaped(pid_t pid, int status) {
+    for (int r = 0; r < config.ranks; ++r) {
+      if (pids[r] != pid)
+        continue;
+      pids[r] = -1;
+      --running;
+      RankExit e;
+      e.rank = r;
+      e.signaled = WIFSIGNALED(status);
+      e.code = e.signaled ? WTERMSIG(status) : WEXITSTATUS(status);
+      e.killedByUs = killed[r];
+      ended.push_back(e);
+      if (e.signaled && !e.killedByUs)
+        say(config.name, "rank " + std::to_string(r) + " was killed by " +
+                             "signal " + std::to_string(e.code) + " (" +
+                             strsignal(e.code) + ")");
+      if ((e.signaled || e.code != 0) && !failed) {
+        failed = true;
+        firstFailure = Clock::now();
+      }
+    }
+  }
+
+  void killRemaining(int sig) {
     for (int r = 0; r < config.ranks; ++r)
       if (pids[r] > 0) {
         kill(pids[r], sig);
         killed[r] = killed[r] || sig == SIGKILL;
       }
-  };
-  bool forwardedTerm = false;
-  while (running > 0) {
-    int status = 0;
-    pid_t pid = waitpid(-1, &status, WNOHANG);
-    if (pid > 0) {
-      for (int r = 0; r < config.ranks; ++r) {
-        if (pids[r] != pid)
-          continue;
-        pids[r] = -1;
-        --running;
-        RankExit e;
-        e.rank = r;
-        e.signaled = WIFSIGNALED(status);
-        e.code = e.signaled ? WTERMSIG(status) : WEXITSTATUS(status);
-        e.killedByUs = killed[r];
-        exits.push_back(e);
-        if (e.signaled && !e.killedByUs)
-          say(config.name, "rank " + std::to_string(r) + " was killed by " +
-                               "signal " + std::to_string(e.code) + " (" +
-                               strsignal(e.code) + ")");
-        if ((e.signaled || e.code != 0) && !failed) {
-          failed = true;
-          firstFailure = Clock::now();
-        }
-      }
-      continue;
-    }
-    if (pid < 0 && errno != EINTR)
-      break;
-    if (terminateRequested && !forwardedTerm) {
-      forwardedTerm = true;
-      killRemaining(SIGTERM);
-    }
-    if (failed && !killedAll &&
-        secondsSince(firstFailure) > config.graceSeconds) {
-      std::string list;
-      for (int r = 0; r < config.ranks; ++r)
-        if (pids[r] > 0)
-          list += (list.empty() ? "" : ", ") + std::to_string(r);
-      say(config.name, "rank(s) " + list + " did not end within " +
-                           std::to_string(int(config.graceSeconds)) +
-                           " s of the first failure; killing them");
-      killRemaining(SIGKILL);
-      killedAll = true;
-    }
-    if (config.backstopSeconds > 0 && !killedAll &&
-        secondsSince(start) > config.backstopSeconds) {
-      say(config.name, "the ranks did not end within " +
-                           std::to_string(int(config.backstopSeconds)) +
-                           " s; killing them");
-      killRemaining(SIGKILL);
-      killedAll = true;
-      timedOut = true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  sigaction(SIGTERM, &savedTerm, nullptr);
-  sigaction(SIGINT, &savedInt, nullptr);
+
+  void enforceGracePeriod() {
+    if (!failed || killedAll ||
+        secondsSince(firstFailure) <= config.graceSeconds)
+      return;
+    std::string list;
+    for (int r = 0; r < config.ranks; ++r)
+      if (pids[r] > 0)
+        list += (list.empty() ? "" : ", ") + std::to_string(r);
+    say(config.name, "rank(s) " + list + " did not end within " +
+                         std::to_string(int(config.graceSeconds)) +
+                         " s of the first failure; killing them");
+    killRemaining(SIGKILL);
+    killedAll = true;
+  }
+
+  void enforceBackstop() {
+    if (config.backstopSeconds <= 0 || killedAll ||
+        secondsSince(start) <= config.backstopSeconds)
+      return;
+    say(config.name, "the ranks did not end within " +
+                         std::to_string(int(config.backstopSeconds)) +
+                         " s; killing them");
+    killRemaining(SIGKILL);
+    killedAll = true;
+    backstopHit = true;
+  }
+
+  const SpawnConfig &config;
+  std::vector<pid_t> pids;
+  int running;
+  std::vector<bool> killed;
+  std::vector<RankExit> ended;
+  const Clock::time_point start = Clock::now();
+  Clock::time_point firstFailure{};
+  bool failed = false, killedAll = false, backstopHit = false;
+  bool forwardedTerm = false;
+};
+
+} // namespace
+
+int spawnRanks(const SpawnConfig &config, std::string &error,
+               std::vector<RankExit> *exitsOut) {
+  if (config.ranks < 1) {
+    error = "--spawn needs at least 1 rank";
+    return -1;
+  }
+  int port = 0;
+  const int listener = openRendezvousSocket(config.ranks, port, error);
+  if (listener < 0)
+    return -1;
+  // Only the ranks learn the secret (their environment is readable by this
+  // user and root only), so another local user who finds the port cannot
+  // join the job or receive its NCCL id.
+  const std::string secret = newJobSecret(error);
+  if (secret.empty()) {
+    ::close(listener);
+    return -1;
+  }
+  RankEnvironments envs(config.ranks, port, listener, secret);
+  TerminationWatch termination;
+  std::vector<pid_t> pids;
+  bool started = startRanks(config, listener, envs, pids, error);
+  ::close(listener);
+  if (!started)
+    return -1;
+  RankWatch watch(config, std::move(pids));
+  watch.run();
   if (exitsOut)
-    *exitsOut = exits;
-  int code = overallExitCode(exits);
-  if (timedOut && code == 9)
+    *exitsOut = watch.exits();
+  int code = overallExitCode(watch.exits());
+  if (watch.timedOut() && code == 9)
     code = 124;
   return code;
 }

@@ -28,6 +28,7 @@
 #include "Bootstrap/Rendezvous.h"
 #include "Common/Backend.h"
 #include "Common/DType.h"
+#include "Common/EntryPoints.h"
 #include "Common/Error.h"
 #include "Common/ExitCode.h"
 #include "GPU/Cuda.h"
@@ -44,6 +45,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <sys/mman.h>
 #include <thread>
@@ -54,11 +56,9 @@ using namespace tp::gpu;
 
 namespace {
 
+// Whether tp_init succeeded, the rank and the size: Common/EntryPoints.h.
 struct Backend {
-  bool initialized = false;
-  bool finalized = false;
   bool bootstrapped = false; // the rendezvous ran (it cannot run twice)
-  int size = -1;
   ncclComm_t comm = nullptr;
   void *scratch = nullptr; // device, grows
   size_t scratchBytes = 0;
@@ -75,8 +75,6 @@ constexpr size_t hostSlotBytes = 4u << 20;
 constexpr double hostBarrierTimeoutSeconds = 3600;
 
 Backend backend;
-std::atomic<int> currentRank{-1};
-std::atomic<int> collectiveDepth{0};
 
 // The liveness channel and the watchdog. Leaked on purpose: tp_abort may run
 // during exit.
@@ -93,42 +91,20 @@ ncclComm_t watchedComm = nullptr; // what the watchdog checks / aborts
 // name is then gone): terminate() removes it if the team never forms.
 char pendingSegment[64] = {0};
 
-struct InCollective {
-  InCollective() { ++collectiveDepth; }
-  ~InCollective() { --collectiveDepth; }
-  InCollective(const InCollective &) = delete;
-  InCollective &operator=(const InCollective &) = delete;
-};
-
 /// Ends this process: prints (optionally), tells the peers (optionally),
 /// aborts the communicator and exits. Safe from any thread; the first caller
 /// wins.
 [[noreturn]] void terminate(int exitCode, const std::string &message,
                             bool print, bool announce) {
-  // _exit(256) would read as success (an abort forwarded by a peer too).
-  exitCode = tp::rt::failureExitCode(exitCode);
-  static std::atomic<bool> aborting{false};
-  static thread_local bool abortingHere = false;
-  if (aborting.exchange(true)) {
-    if (abortingHere)
-      _exit(exitCode);
-    for (;;)
-      pause();
-  }
-  abortingHere = true;
-  if (print) {
-    std::string line = "tp: ";
-    if (int rank = currentRank.load(); rank >= 0)
-      line += "rank " + std::to_string(rank) + ": ";
-    line += message.empty() ? "aborted" : message;
-    line += '\n';
-    ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
-    (void)ignored;
-  }
+  // _exit(256) would read as success (an abort forwarded by a peer too):
+  // claimAbort changes it.
+  exitCode = claimAbort(exitCode);
+  if (print)
+    printAbortLine(message.empty() ? nullptr : message.c_str());
   if (pendingSegment[0])
     shm_unlink(pendingSegment);
   if (announce)
-    rendezvous().announceAbort(currentRank.load(), exitCode,
+    rendezvous().announceAbort(rankState().rank.load(), exitCode,
                                print ? message : std::string());
   // If aborting the communicator hangs, SIGALRM still ends the process.
   std::signal(SIGALRM, SIG_DFL);
@@ -149,7 +125,7 @@ void watchdogLoop() {
     if (stopWatchdog.load())
       break;
     if (event.kind == tp::boot::PeerEvent::PeerLost) {
-      const int rank = currentRank.load();
+      const int rank = rankState().rank.load();
       std::string message =
           event.peer == 0
               ? "lost the connection to rank 0 (it exited or crashed); "
@@ -178,14 +154,6 @@ void watchdogLoop() {
                     " (ncclCommGetAsyncError); aborting every rank",
                 true, true);
   }
-}
-
-tp_status requireInitialized(const char *fn) {
-  if (backend.initialized)
-    return TP_OK;
-  return setError(TP_ERR_STATE, "%s: %s", fn,
-                  backend.finalized ? "the runtime was finalized"
-                                    : "tp_init has not been called");
 }
 
 tp_status ncclFailure(const char *fn, const char *call, ncclResult_t r) {
@@ -338,14 +306,7 @@ tp_status allReduce(const void *src, void *dst, int64_t count, int64_t dtype,
   const char *fn = blocking ? "tp_all_reduce" : "tp_rt_all_reduce";
   InCollective scope;
   tp_status status;
-  if ((status = requireInitialized(fn)) || (status = checkDType(fn, dtype)) ||
-      (status = checkReduceOp(fn, op)) ||
-      (status = checkCount(fn, "count", count)) ||
-      (status = checkBuffer(fn, "src", src, count)) ||
-      (status = checkBuffer(fn, "dst", dst, count)))
-    return status;
-  const size_t bytes = size_t(count) * dtypeSize(dtype);
-  if ((status = checkNoOverlap(fn, src, bytes, dst, bytes, true)))
+  if ((status = checkAllReduceArguments(fn, src, dst, count, dtype, op)))
     return status;
   if (blocking && ((status = checkDevicePointer(fn, "src", src, count)) ||
                    (status = checkDevicePointer(fn, "dst", dst, count))))
@@ -371,20 +332,13 @@ tp_status allGather(const void *src, void *dst, int64_t outer, int64_t chunk,
                     int64_t dtype, bool blocking) {
   const char *fn = blocking ? "tp_all_gather" : "tp_rt_all_gather";
   InCollective scope;
+  CollectiveExtent extent;
   tp_status status;
-  int64_t perRank = 0, total = 0;
-  if ((status = requireInitialized(fn)) || (status = checkDType(fn, dtype)) ||
-      (status = checkCount(fn, "outer", outer)) ||
-      (status = checkCount(fn, "chunk", chunk)) ||
-      (status = checkedProduct(fn, outer, chunk, 1, perRank)) ||
-      (status = checkedProduct(fn, outer, chunk, backend.size, total)) ||
-      (status = checkBuffer(fn, "src", src, perRank)) ||
-      (status = checkBuffer(fn, "dst", dst, total)))
+  if ((status =
+           checkAllGatherArguments(fn, src, dst, outer, chunk, dtype, extent)))
     return status;
-  const size_t elementSize = dtypeSize(dtype);
-  if ((status = checkNoOverlap(fn, src, size_t(perRank) * elementSize, dst,
-                               size_t(total) * elementSize, false)))
-    return status;
+  const int64_t perRank = extent.perRank, total = extent.total;
+  const size_t elementSize = extent.elementSize;
   if (blocking && ((status = checkDevicePointer(fn, "src", src, perRank)) ||
                    (status = checkDevicePointer(fn, "dst", dst, total))))
     return status;
@@ -399,7 +353,7 @@ tp_status allGather(const void *src, void *dst, int64_t outer, int64_t chunk,
                : hostFailure(fn, error);
   }
   void *receive = dst;
-  if (outer > 1 && backend.size > 1) {
+  if (outer > 1 && rankState().size > 1) {
     receive = scratch(size_t(total) * elementSize);
     if (!receive)
       return setError(TP_ERR_BACKEND,
@@ -414,7 +368,7 @@ tp_status allGather(const void *src, void *dst, int64_t outer, int64_t chunk,
   // receive is [size][outer][chunk]; dst wants [outer][size][chunk].
   if (receive != dst &&
       (status = copies2D(
-           fn, gatherUnpackCopies(outer, backend.size, chunk, elementSize),
+           fn, gatherUnpackCopies(outer, rankState().size, chunk, elementSize),
            receive, dst)))
     return status;
   return blocking ? waitForStream(fn) : TP_OK;
@@ -425,21 +379,13 @@ tp_status reduceScatter(const void *src, void *dst, int64_t outer,
                         bool blocking) {
   const char *fn = blocking ? "tp_reduce_scatter" : "tp_rt_reduce_scatter";
   InCollective scope;
+  CollectiveExtent extent;
   tp_status status;
-  int64_t perRank = 0, total = 0;
-  if ((status = requireInitialized(fn)) || (status = checkDType(fn, dtype)) ||
-      (status = checkReduceOp(fn, op)) ||
-      (status = checkCount(fn, "outer", outer)) ||
-      (status = checkCount(fn, "chunk", chunk)) ||
-      (status = checkedProduct(fn, outer, chunk, 1, perRank)) ||
-      (status = checkedProduct(fn, outer, chunk, backend.size, total)) ||
-      (status = checkBuffer(fn, "src", src, total)) ||
-      (status = checkBuffer(fn, "dst", dst, perRank)))
+  if ((status = checkReduceScatterArguments(fn, src, dst, outer, chunk, dtype,
+                                            op, extent)))
     return status;
-  const size_t elementSize = dtypeSize(dtype);
-  if ((status = checkNoOverlap(fn, src, size_t(total) * elementSize, dst,
-                               size_t(perRank) * elementSize, false)))
-    return status;
+  const int64_t perRank = extent.perRank, total = extent.total;
+  const size_t elementSize = extent.elementSize;
   if (blocking && ((status = checkDevicePointer(fn, "src", src, total)) ||
                    (status = checkDevicePointer(fn, "dst", dst, perRank))))
     return status;
@@ -456,14 +402,14 @@ tp_status reduceScatter(const void *src, void *dst, int64_t outer,
   // NCCL scatters rank-major blocks: [outer][size][chunk] ->
   // [size][outer][chunk].
   const void *send = src;
-  if (outer > 1 && backend.size > 1) {
+  if (outer > 1 && rankState().size > 1) {
     void *packed = scratch(size_t(total) * elementSize);
     if (!packed)
       return setError(TP_ERR_BACKEND,
                       "%s: out of device memory (%zu bytes of scratch)", fn,
                       size_t(total) * elementSize);
     if ((status = copies2D(
-             fn, scatterPackCopies(outer, backend.size, chunk, elementSize),
+             fn, scatterPackCopies(outer, rankState().size, chunk, elementSize),
              src, packed)))
       return status;
     send = packed;
@@ -520,8 +466,7 @@ tp_status initHostCollectives(const tp::boot::Placement &placement,
   setCaptureRefusal("collectives over host memory (--collectives host) wait "
                     "on the host, which a CUDA graph cannot capture");
   backend.team = std::move(team);
-  backend.size = placement.size;
-  backend.initialized = true;
+  markInitialized(placement.rank, placement.size);
   return TP_OK;
 }
 
@@ -535,17 +480,8 @@ extern "C" {
 
 tp_status tp_init(int *argc, char ***argv) {
   const char *fn = "tp_init";
-  if ((argc == nullptr) != (argv == nullptr))
-    return setError(TP_ERR_INVALID_ARGUMENT,
-                    "%s: argc and argv must both be null or both be non-null",
-                    fn);
-  if (backend.initialized)
-    return TP_OK;
-  if (backend.finalized)
-    return setError(TP_ERR_STATE,
-                    "%s: the runtime was finalized and cannot be initialized "
-                    "again in this process",
-                    fn);
+  if (std::optional<tp_status> done = beginInit(fn, argc, argv))
+    return *done;
   if (backend.bootstrapped)
     return setError(TP_ERR_STATE,
                     "%s: an earlier tp_init failed after the rendezvous; it "
@@ -558,7 +494,7 @@ tp_status tp_init(int *argc, char ***argv) {
   if (!tp::boot::detectPlacement(env, placement, error) ||
       !tp::boot::masterAddress(env, placement, address, error))
     return setError(TP_ERR_INVALID_ARGUMENT, "%s: %s", fn, error.c_str());
-  currentRank = placement.rank;
+  rankState().rank = placement.rank;
 
   // The id, from rank 0 to everyone, before any CUDA work: a rank that then
   // fails is seen by the others through the liveness channel.
@@ -620,8 +556,7 @@ tp_status tp_init(int *argc, char ***argv) {
           reinterpret_cast<void **>(&backend.barrierWord), sizeof(int32_t));
       e != cudaSuccess)
     return cudaFailure(fn, "cudaMalloc", e);
-  backend.size = placement.size;
-  backend.initialized = true;
+  markInitialized(placement.rank, placement.size);
   return TP_OK;
 }
 
@@ -665,16 +600,13 @@ tp_status tp_finalize(void) {
     watchdog = nullptr;
   }
   rendezvous().goodbye();
-  backend.initialized = false;
-  backend.finalized = true;
-  backend.size = -1;
-  currentRank = -1;
+  markFinalized();
   return result;
 }
 
 tp_status tp_set_collectives(const char *kind) {
   const char *fn = "tp_set_collectives";
-  if (backend.initialized || backend.bootstrapped)
+  if (rankState().initialized || backend.bootstrapped)
     return setError(TP_ERR_STATE, "%s: call it before tp_init", fn);
   const std::string name = kind ? kind : "";
   if (name != "nccl" && name != "host")
@@ -684,13 +616,7 @@ tp_status tp_set_collectives(const char *kind) {
   return TP_OK;
 }
 
-int tp_rank(void) { return backend.initialized ? currentRank.load() : -1; }
-
-int tp_size(void) { return backend.initialized ? backend.size : -1; }
-
 const char *tp_backend_name(void) { return "nccl"; }
-
-int tp_in_collective(void) { return collectiveDepth.load() > 0 ? 1 : 0; }
 
 tp_status tp_all_reduce(const void *src, void *dst, int64_t count,
                         tp_dtype dtype, tp_reduce_op op) {

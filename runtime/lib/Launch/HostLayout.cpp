@@ -2,6 +2,7 @@
 
 #include "Launch/HostLayout.h"
 #include "Common/DType.h"
+#include "tp/runtime/sharding.h"
 
 #include <algorithm>
 #include <cstring>
@@ -44,11 +45,8 @@ std::vector<ShardPiece> shardPieces(const TensorSpec &spec, int rank) {
     return pieces;
   }
   const SplitGeometry g = splitGeometry(spec);
-  if (!spec.sharding.segments.empty()) {
-    // Segment j (global start `start`, size s) gives rows
-    // [start + rank * s/p, ...) of s/p rows (all s rows if it is
-    // replicated), stored after the earlier ones.
-    const Sharding &s = spec.sharding;
+  const Sharding &s = spec.sharding;
+  if (!s.segments.empty()) {
     // The group size, from what the split segments leave per rank (the
     // manifest parser checked that they divide and that one is split).
     int64_t splitGlobal = 0, splitLocal = g.local;
@@ -59,31 +57,24 @@ std::vector<ShardPiece> shardPieces(const TensorSpec &spec, int rank) {
         splitGlobal += s.segments[j];
     }
     const int64_t tpSize = splitGlobal / splitLocal;
-    for (int64_t o = 0; o < g.outer; ++o) {
-      int64_t start = 0, localStart = 0;
-      for (size_t j = 0; j < s.segments.size(); ++j) {
-        const int64_t chunk = s.localSegmentSize(j, tpSize);
-        const int64_t first =
-            start + (s.isSegmentReplicated(j) ? 0 : rank * chunk);
-        if (chunk * g.inner > 0)
-          pieces.push_back({(o * g.global + first) * g.inner,
-                            (o * g.local + localStart) * g.inner,
-                            chunk * g.inner});
-        start += s.segments[j];
-        localStart += chunk;
-      }
-    }
+    const std::vector<sharding::RowRun> runs = sharding::segmentRows(
+        s.segments, [&](size_t j) { return s.isSegmentReplicated(j); }, tpSize,
+        rank);
+    for (int64_t o = 0; o < g.outer; ++o)
+      for (const sharding::RowRun &run : runs)
+        if (run.count * g.inner > 0)
+          pieces.push_back({(o * g.global + run.globalStart) * g.inner,
+                            (o * g.local + run.localStart) * g.inner,
+                            run.count * g.inner});
     return pieces;
   }
-  // Within one outer index our rows [first, first + L) are contiguous in the
-  // full tensor: one piece of the rows that exist; the padding stays zero.
-  const int64_t first = int64_t(rank) * g.local;
-  const int64_t valid =
-      std::max<int64_t>(0, std::min(g.local, g.global - first));
-  if (valid * g.inner > 0)
+  // Within one outer index our rows are contiguous in the full tensor: one
+  // piece of the rows that exist; the padding stays zero.
+  const sharding::RowRun run = sharding::splitRows(g.global, g.local, rank);
+  if (run.count * g.inner > 0)
     for (int64_t o = 0; o < g.outer; ++o)
-      pieces.push_back({(o * g.global + first) * g.inner, o * g.local * g.inner,
-                        valid * g.inner});
+      pieces.push_back({(o * g.global + run.globalStart) * g.inner,
+                        o * g.local * g.inner, run.count * g.inner});
   return pieces;
 }
 
@@ -121,8 +112,8 @@ int64_t extractViewShard(const void *input, tp_dtype inputType, int64_t offset,
     std::memset(dst, 0, size_t(spec.localElements()) * outSize);
   if (shape.empty()) { // a scalar view
     if (!pieces.empty())
-      convertElements(in + size_t(offset) * inSize, inputType, out,
-                      spec.dtype, 1);
+      convertElements(in + size_t(offset) * inSize, inputType, out, spec.dtype,
+                      1);
     return covered;
   }
   const size_t rankOf = shape.size();
@@ -146,9 +137,8 @@ int64_t extractViewShard(const void *input, tp_dtype inputType, int64_t offset,
                         out + size_t(target) * outSize, spec.dtype, run);
       } else {
         for (int64_t e = 0; e < run; ++e)
-          convertElements(in + size_t(at + e * innerStride) * inSize,
-                          inputType, out + size_t(target + e) * outSize,
-                          spec.dtype, 1);
+          convertElements(in + size_t(at + e * innerStride) * inSize, inputType,
+                          out + size_t(target + e) * outSize, spec.dtype, 1);
       }
       target += run;
       left -= run;
@@ -214,28 +204,23 @@ void placeSegments(const void *src, void *dst, const SplitGeometry &g,
                    const Sharding &s, int tpSize, size_t elementSize) {
   const auto *in = static_cast<const unsigned char *>(src);
   auto *out = static_cast<unsigned char *>(dst);
-  for (int64_t o = 0; o < g.outer; ++o)
-    for (int64_t r = 0; r < tpSize; ++r) {
-      int64_t start = 0, localStart = 0;
-      for (size_t j = 0; j < s.segments.size(); ++j) {
-        const int64_t segment = s.segments[j];
-        const int64_t chunk = s.localSegmentSize(j, tpSize);
-        if (s.isSegmentReplicated(j) && r != 0) {
-          // Every rank holds it; rank 0's copy was placed.
-          start += segment;
-          localStart += chunk;
-          continue;
-        }
-        std::memcpy(
-            out + size_t((o * g.global + start + r * chunk) * g.inner) *
-                      elementSize,
-            in + size_t(((o * tpSize + r) * g.local + localStart) * g.inner) *
-                     elementSize,
-            size_t(chunk * g.inner) * elementSize);
-        start += segment;
-        localStart += chunk;
+  auto isReplicated = [&](size_t j) { return s.isSegmentReplicated(j); };
+  for (int64_t r = 0; r < tpSize; ++r) {
+    const std::vector<sharding::RowRun> runs =
+        sharding::segmentRows(s.segments, isReplicated, tpSize, r);
+    for (int64_t o = 0; o < g.outer; ++o)
+      for (size_t j = 0; j < runs.size(); ++j) {
+        if (isReplicated(j) && r != 0)
+          continue; // every rank holds it; rank 0's copy was placed
+        const sharding::RowRun &run = runs[j];
+        std::memcpy(out + size_t((o * g.global + run.globalStart) * g.inner) *
+                              elementSize,
+                    in + size_t(((o * tpSize + r) * g.local + run.localStart) *
+                                g.inner) *
+                             elementSize,
+                    size_t(run.count * g.inner) * elementSize);
       }
-    }
+  }
 }
 
 void stripPadding(const void *src, void *dst, const SplitGeometry &g,

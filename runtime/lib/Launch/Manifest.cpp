@@ -4,6 +4,7 @@
 #include "Common/DType.h"
 #include "Launch/Json.h"
 #include "tp/runtime/npy.h"
+#include "tp/runtime/sharding.h"
 
 namespace tp::launch {
 
@@ -85,18 +86,16 @@ public:
         __builtin_mul_overflow(elements, int64_t(rt::dtypeSize(dtype)),
                                &bytes) ||
         __builtin_mul_overflow(bytes, factor, &bytes))
-      return fail(at, npy::formatShape(shape) + " of " +
-                          rt::dtypeName(dtype) + " is too large: " + what +
+      return fail(at, npy::formatShape(shape) + " of " + rt::dtypeName(dtype) +
+                          " is too large: " + what +
                           " does not fit in 64 bits (check the shapes the "
                           "model was compiled with)");
     return true;
   }
 
-  bool tensor(const JsonValue &value, const std::string &where, int64_t tpSize,
-              TensorSpec &spec) {
-    if (value.kind != Kind::Object)
-      return fail(where,
-                  std::string("expected an object, got ") + value.kindName());
+  /// dtype, global_shape and local_shape of a TENSOR object.
+  bool tensorShapes(const JsonValue &value, const std::string &where,
+                    int64_t tpSize, TensorSpec &spec) {
     std::string dtype;
     if (!stringField(value, where, "dtype", dtype))
       return false;
@@ -112,112 +111,113 @@ public:
       return fail(where, "local_shape " + npy::formatShape(l) +
                              " and global_shape " + npy::formatShape(g) +
                              " have different ranks");
-    if (!checkBytes(where + ".global_shape", g, spec.dtype, 1,
-                    "its size in bytes") ||
-        !checkBytes(where + ".local_shape", l, spec.dtype, 1,
-                    "its size in bytes") ||
-        !checkBytes(where + ".local_shape", l, spec.dtype, tpSize,
-                    "the size in bytes of all ranks' shards together"))
-      return false;
+    return checkBytes(where + ".global_shape", g, spec.dtype, 1,
+                      "its size in bytes") &&
+           checkBytes(where + ".local_shape", l, spec.dtype, 1,
+                      "its size in bytes") &&
+           checkBytes(where + ".local_shape", l, spec.dtype, tpSize,
+                      "the size in bytes of all ranks' shards together");
+  }
 
-    std::string at = where + ".sharding";
-    const JsonValue *sharding = field(value, where, "sharding", Kind::Object);
-    if (!sharding)
-      return false;
-    std::string kind;
-    if (!stringField(*sharding, at, "kind", kind))
-      return false;
+  /// A replicated or partial sharding: the local shape is the global one.
+  bool wholeSharding(const JsonValue &sharding, const std::string &where,
+                     const std::string &kind, TensorSpec &spec) {
     Sharding &s = spec.sharding;
-    if (kind == "replicated" || kind == "partial") {
-      s.kind =
-          kind == "replicated" ? ShardKind::Replicated : ShardKind::Partial;
-      if (s.kind == ShardKind::Partial) {
-        std::string reduction;
-        if (!stringField(*sharding, at, "reduction", reduction))
-          return false;
-        if (!rt::parseReduceOpName(reduction, s.reduction))
-          return fail(at + ".reduction", "unknown reduction \"" + reduction +
-                                             "\" (expected sum, max or min)");
-      }
-      if (l != g)
-        return fail(where, "a " + kind +
-                               " tensor must have local_shape == "
-                               "global_shape, got " +
-                               npy::formatShape(l) + " and " +
-                               npy::formatShape(g));
-      return true;
+    s.kind = kind == "replicated" ? ShardKind::Replicated : ShardKind::Partial;
+    if (s.kind == ShardKind::Partial) {
+      std::string reduction, at = where + ".sharding";
+      if (!stringField(sharding, at, "reduction", reduction))
+        return false;
+      if (!rt::parseReduceOpName(reduction, s.reduction))
+        return fail(at + ".reduction", "unknown reduction \"" + reduction +
+                                           "\" (expected sum, max or min)");
     }
-    if (kind != "split")
-      return fail(at + ".kind", "unknown sharding kind \"" + kind +
-                                    "\" (expected replicated, split or "
-                                    "partial)");
+    if (spec.localShape != spec.globalShape)
+      return fail(where, "a " + kind +
+                             " tensor must have local_shape == "
+                             "global_shape, got " +
+                             npy::formatShape(spec.localShape) + " and " +
+                             npy::formatShape(spec.globalShape));
+    return true;
+  }
+
+  /// "segments" and "replicated_segments" of a split: sizes that divide
+  /// by the tp size, sum to the dimension and hold the local size.
+  bool segmentedSplit(const JsonValue &segments, const JsonValue &sharding,
+                      const std::string &at, int64_t tpSize, TensorSpec &spec) {
+    Sharding &s = spec.sharding;
+    const int64_t global = spec.globalShape[s.dim];
+    const int64_t localSize = spec.localShape[s.dim];
+    std::string sat = at + ".segments";
+    if (segments.kind != Kind::Array || segments.array.size() < 2)
+      return fail(sat, "expected an array of at least two segment sizes");
+    for (const JsonValue &v : segments.array) {
+      if (v.kind != Kind::Number || !v.isInteger || v.integer <= 0 ||
+          v.integer > global)
+        return fail(sat, "segment sizes must be positive integers no "
+                         "larger than the dimension");
+      s.segments.push_back(v.integer);
+    }
+    if (const JsonValue *whole = sharding.find("replicated_segments")) {
+      std::string rat = at + ".replicated_segments";
+      if (whole->kind != Kind::Array)
+        return fail(rat, "expected an array of segment indices");
+      for (const JsonValue &v : whole->array) {
+        if (v.kind != Kind::Number || !v.isInteger || v.integer < 0 ||
+            v.integer >= int64_t(s.segments.size()) ||
+            (!s.replicatedSegments.empty() &&
+             v.integer <= s.replicatedSegments.back()))
+          return fail(rat, "expected increasing indices of segments");
+        s.replicatedSegments.push_back(v.integer);
+      }
+      if (s.replicatedSegments.size() == s.segments.size())
+        return fail(rat, "every segment is replicated: the tensor is "
+                         "replicated");
+    }
+    int64_t total = 0, local = 0;
+    for (size_t i = 0; i < s.segments.size(); ++i) {
+      if (!s.isSegmentReplicated(i) && s.segments[i] % tpSize != 0)
+        return fail(sat, "segment size " + std::to_string(s.segments[i]) +
+                             " is not divisible by tp_size " +
+                             std::to_string(tpSize));
+      if (__builtin_add_overflow(total, s.segments[i], &total) ||
+          __builtin_add_overflow(local, s.localSegmentSize(i, tpSize), &local))
+        return fail(sat, "segment sizes overflow 64 bits");
+    }
+    if (total != global || local != localSize)
+      return fail(sat, "segments sum to " + std::to_string(total) +
+                           " and hold " + std::to_string(local) +
+                           " per rank; expected the global size " +
+                           std::to_string(global) + " and the local size " +
+                           std::to_string(localSize) + " of dim " +
+                           std::to_string(s.dim));
+    return true;
+  }
+
+  /// A split sharding: its dimension, then segments or a local size that
+  /// covers the global one on tpSize ranks (the rest is padding).
+  bool splitSharding(const JsonValue &sharding, const std::string &where,
+                     int64_t tpSize, TensorSpec &spec) {
+    const std::vector<int64_t> &g = spec.globalShape, &l = spec.localShape;
+    std::string at = where + ".sharding";
+    Sharding &s = spec.sharding;
     s.kind = ShardKind::Split;
-    if (!integerField(*sharding, at, "dim", s.dim))
+    if (!integerField(sharding, at, "dim", s.dim))
       return false;
     if (s.dim < 0 || s.dim >= int64_t(g.size()))
       return fail(at + ".dim", "dim " + std::to_string(s.dim) +
                                    " is out of range for a tensor of rank " +
                                    std::to_string(g.size()));
-    for (size_t d = 0; d < g.size(); ++d) {
-      if (int64_t(d) == s.dim)
-        continue;
-      if (l[d] != g[d])
+    for (size_t d = 0; d < g.size(); ++d)
+      if (int64_t(d) != s.dim && l[d] != g[d])
         return fail(where, "local_shape " + npy::formatShape(l) +
                                " differs from global_shape " +
-                               npy::formatShape(g) +
-                               " outside the split "
-                               "dim " +
+                               npy::formatShape(g) + " outside the split dim " +
                                std::to_string(s.dim));
-    }
-    if (const JsonValue *segments = sharding->find("segments")) {
-      std::string sat = at + ".segments";
-      if (segments->kind != Kind::Array || segments->array.size() < 2)
-        return fail(sat, "expected an array of at least two segment sizes");
-      for (const JsonValue &v : segments->array) {
-        if (v.kind != Kind::Number || !v.isInteger || v.integer <= 0 ||
-            v.integer > g[s.dim])
-          return fail(sat, "segment sizes must be positive integers no "
-                           "larger than the dimension");
-        s.segments.push_back(v.integer);
-      }
-      if (const JsonValue *whole = sharding->find("replicated_segments")) {
-        std::string rat = at + ".replicated_segments";
-        if (whole->kind != Kind::Array)
-          return fail(rat, "expected an array of segment indices");
-        for (const JsonValue &v : whole->array) {
-          if (v.kind != Kind::Number || !v.isInteger || v.integer < 0 ||
-              v.integer >= int64_t(s.segments.size()) ||
-              (!s.replicatedSegments.empty() &&
-               v.integer <= s.replicatedSegments.back()))
-            return fail(rat, "expected increasing indices of segments");
-          s.replicatedSegments.push_back(v.integer);
-        }
-        if (s.replicatedSegments.size() == s.segments.size())
-          return fail(rat, "every segment is replicated: the tensor is "
-                           "replicated");
-      }
-      int64_t total = 0, local = 0;
-      for (size_t i = 0; i < s.segments.size(); ++i) {
-        if (!s.isSegmentReplicated(i) && s.segments[i] % tpSize != 0)
-          return fail(sat, "segment size " + std::to_string(s.segments[i]) +
-                               " is not divisible by tp_size " +
-                               std::to_string(tpSize));
-        if (__builtin_add_overflow(total, s.segments[i], &total) ||
-            __builtin_add_overflow(local, s.localSegmentSize(i, tpSize),
-                                   &local))
-          return fail(sat, "segment sizes overflow 64 bits");
-      }
-      if (total != g[s.dim] || local != l[s.dim])
-        return fail(sat, "segments sum to " + std::to_string(total) +
-                             " and hold " + std::to_string(local) +
-                             " per rank; expected the global size " +
-                             std::to_string(g[s.dim]) + " and the local size " +
-                             std::to_string(l[s.dim]) + " of dim " +
-                             std::to_string(s.dim));
-      return true;
-    } else if (sharding->find("replicated_segments")) {
+    if (const JsonValue *segments = sharding.find("segments"))
+      return segmentedSplit(*segments, sharding, at, tpSize, spec);
+    if (sharding.find("replicated_segments"))
       return fail(at + ".replicated_segments", "needs \"segments\"");
-    }
     int64_t covered;
     if (__builtin_mul_overflow(l[s.dim], tpSize, &covered) ||
         covered < g[s.dim])
@@ -227,6 +227,29 @@ public:
                              " ranks does not cover the global size " +
                              std::to_string(g[s.dim]));
     return true;
+  }
+
+  bool tensor(const JsonValue &value, const std::string &where, int64_t tpSize,
+              TensorSpec &spec) {
+    if (value.kind != Kind::Object)
+      return fail(where,
+                  std::string("expected an object, got ") + value.kindName());
+    if (!tensorShapes(value, where, tpSize, spec))
+      return false;
+    std::string at = where + ".sharding";
+    const JsonValue *sharding = field(value, where, "sharding", Kind::Object);
+    if (!sharding)
+      return false;
+    std::string kind;
+    if (!stringField(*sharding, at, "kind", kind))
+      return false;
+    if (kind == "replicated" || kind == "partial")
+      return wholeSharding(*sharding, where, kind, spec);
+    if (kind != "split")
+      return fail(at + ".kind", "unknown sharding kind \"" + kind +
+                                    "\" (expected replicated, split or "
+                                    "partial)");
+    return splitSharding(*sharding, where, tpSize, spec);
   }
 
   bool tensors(const JsonValue &root, const char *key, int64_t tpSize,
@@ -242,6 +265,107 @@ public:
                   spec))
         return false;
       out.push_back(std::move(spec));
+    }
+    return true;
+  }
+
+  /// Which arguments an input has fed so far (each exactly once).
+  struct Feeding {
+    const Manifest &m;
+    std::vector<int> fed;
+    explicit Feeding(const Manifest &m) : m(m), fed(m.args.size(), 0) {}
+  };
+
+  /// The "arg" of an input or piece: an argument index fed only once.
+  bool argIndex(Feeding &feeding, const JsonValue &object,
+                const std::string &where, size_t &arg) {
+    int64_t index;
+    if (!integerField(object, where, "arg", index))
+      return false;
+    const size_t count = feeding.m.args.size();
+    if (index < 0 || index >= int64_t(count))
+      return fail(where + ".arg", "argument index " + std::to_string(index) +
+                                      " is out of range (" +
+                                      std::to_string(count) + " arguments)");
+    if (feeding.fed[size_t(index)]++)
+      return fail(where + ".arg",
+                  "argument " + std::to_string(index) + " is fed twice");
+    arg = size_t(index);
+    return true;
+  }
+
+  /// One piece of a packed input: the strided view of the input that is
+  /// argument `piece.arg` stays inside the input.
+  bool inputPiece(Feeding &feeding, const JsonValue &p, const std::string &at,
+                  const InputSpec &input, InputPiece &piece) {
+    if (p.kind != Kind::Object)
+      return fail(at, "expected an object");
+    if (!argIndex(feeding, p, at, piece.arg) ||
+        !integerField(p, at, "offset", piece.offset) ||
+        !shapeField(p, at, "strides", piece.strides))
+      return false;
+    const TensorSpec &arg = feeding.m.args[piece.arg];
+    if (arg.dtype != input.dtype)
+      return fail(at, "argument " + std::to_string(piece.arg) + " has dtype " +
+                          rt::dtypeName(arg.dtype) + ", the input " +
+                          rt::dtypeName(input.dtype));
+    if (piece.strides.size() != arg.globalShape.size())
+      return fail(at + ".strides",
+                  "expected one stride per dimension of argument " +
+                      std::to_string(piece.arg) + "'s global_shape " +
+                      npy::formatShape(arg.globalShape));
+    int64_t elements = npy::numElements(input.shape);
+    int64_t last = piece.offset, reach;
+    bool empty = false, wraps = false;
+    for (size_t d = 0; d < piece.strides.size(); ++d) {
+      int64_t size = arg.globalShape[d];
+      empty |= size == 0;
+      if (size > 0)
+        wraps |= __builtin_mul_overflow(size - 1, piece.strides[d], &reach) ||
+                 __builtin_add_overflow(last, reach, &last);
+    }
+    if (!empty && (wraps || piece.offset < 0 || last >= elements))
+      return fail(at, "the view of argument " + std::to_string(piece.arg) +
+                          " reaches outside the input's " +
+                          std::to_string(elements) + " elements");
+    return true;
+  }
+
+  /// One INPUT: an argument whole (same dtype and shape), or pieces.
+  bool input(Feeding &feeding, const JsonValue &value, const std::string &where,
+             InputSpec &input) {
+    if (value.kind != Kind::Object)
+      return fail(where,
+                  std::string("expected an object, got ") + value.kindName());
+    std::string dtype;
+    if (!stringField(value, where, "dtype", dtype))
+      return false;
+    if (!rt::parseDTypeName(dtype, input.dtype))
+      return fail(where + ".dtype", "unknown dtype \"" + dtype + "\"");
+    if (!shapeField(value, where, "shape", input.shape) ||
+        !checkBytes(where + ".shape", input.shape, input.dtype, 1,
+                    "its size in bytes"))
+      return false;
+    const JsonValue *pieces = value.find("pieces");
+    if (!pieces) {
+      if (!argIndex(feeding, value, where, input.arg))
+        return false;
+      const TensorSpec &arg = feeding.m.args[input.arg];
+      if (arg.dtype != input.dtype || arg.globalShape != input.shape)
+        return fail(where, "differs from argument " +
+                               std::to_string(input.arg) +
+                               "'s dtype and global_shape");
+      return true;
+    }
+    if (pieces->kind != Kind::Array || pieces->array.empty())
+      return fail(where + ".pieces", "expected a non-empty array");
+    for (size_t k = 0; k < pieces->array.size(); ++k) {
+      InputPiece piece;
+      if (!inputPiece(feeding, pieces->array[k],
+                      where + ".pieces[" + std::to_string(k) + "]", input,
+                      piece))
+        return false;
+      input.pieces.push_back(std::move(piece));
     }
     return true;
   }
@@ -264,97 +388,18 @@ public:
       return fail("inputs", "needs manifest version 2");
     if (list->kind != Kind::Array)
       return fail("inputs", "expected an array");
-    std::vector<int> fed(m.args.size(), 0);
-    auto argIndex = [&](const JsonValue &object, const std::string &where,
-                        size_t &arg) {
-      int64_t index;
-      if (!integerField(object, where, "arg", index))
-        return false;
-      if (index < 0 || index >= int64_t(m.args.size()))
-        return fail(where + ".arg", "argument index " + std::to_string(index) +
-                                        " is out of range (" +
-                                        std::to_string(m.args.size()) +
-                                        " arguments)");
-      if (fed[size_t(index)]++)
-        return fail(where + ".arg", "argument " + std::to_string(index) +
-                                        " is fed twice");
-      arg = size_t(index);
-      return true;
-    };
+    Feeding feeding(m);
     for (size_t i = 0; i < list->array.size(); ++i) {
-      const JsonValue &value = list->array[i];
-      std::string where = "inputs[" + std::to_string(i) + "]";
-      if (value.kind != Kind::Object)
-        return fail(where, std::string("expected an object, got ") +
-                               value.kindName());
-      InputSpec input;
-      std::string dtype;
-      if (!stringField(value, where, "dtype", dtype))
+      InputSpec spec;
+      if (!input(feeding, list->array[i], "inputs[" + std::to_string(i) + "]",
+                 spec))
         return false;
-      if (!rt::parseDTypeName(dtype, input.dtype))
-        return fail(where + ".dtype", "unknown dtype \"" + dtype + "\"");
-      if (!shapeField(value, where, "shape", input.shape) ||
-          !checkBytes(where + ".shape", input.shape, input.dtype, 1,
-                      "its size in bytes"))
-        return false;
-      const JsonValue *pieces = value.find("pieces");
-      if (!pieces) {
-        if (!argIndex(value, where, input.arg))
-          return false;
-        const TensorSpec &arg = m.args[input.arg];
-        if (arg.dtype != input.dtype || arg.globalShape != input.shape)
-          return fail(where, "differs from argument " +
-                                 std::to_string(input.arg) + "'s dtype and "
-                                 "global_shape");
-        m.inputs.push_back(std::move(input));
-        continue;
-      }
-      if (pieces->kind != Kind::Array || pieces->array.empty())
-        return fail(where + ".pieces", "expected a non-empty array");
-      int64_t elements = npy::numElements(input.shape);
-      for (size_t k = 0; k < pieces->array.size(); ++k) {
-        const JsonValue &p = pieces->array[k];
-        std::string at = where + ".pieces[" + std::to_string(k) + "]";
-        if (p.kind != Kind::Object)
-          return fail(at, "expected an object");
-        InputPiece piece;
-        if (!argIndex(p, at, piece.arg) ||
-            !integerField(p, at, "offset", piece.offset) ||
-            !shapeField(p, at, "strides", piece.strides))
-          return false;
-        const TensorSpec &arg = m.args[piece.arg];
-        if (arg.dtype != input.dtype)
-          return fail(at, "argument " + std::to_string(piece.arg) +
-                              " has dtype " + rt::dtypeName(arg.dtype) +
-                              ", the input " + rt::dtypeName(input.dtype));
-        if (piece.strides.size() != arg.globalShape.size())
-          return fail(at + ".strides",
-                      "expected one stride per dimension of argument " +
-                          std::to_string(piece.arg) + "'s global_shape " +
-                          npy::formatShape(arg.globalShape));
-        // The view stays inside the input.
-        int64_t last = piece.offset, reach;
-        bool empty = false, wraps = false;
-        for (size_t d = 0; d < piece.strides.size(); ++d) {
-          int64_t size = arg.globalShape[d];
-          empty |= size == 0;
-          if (size > 0)
-            wraps |= __builtin_mul_overflow(size - 1, piece.strides[d],
-                                            &reach) ||
-                     __builtin_add_overflow(last, reach, &last);
-        }
-        if (!empty && (wraps || piece.offset < 0 || last >= elements))
-          return fail(at, "the view of argument " + std::to_string(piece.arg) +
-                              " reaches outside the input's " +
-                              std::to_string(elements) + " elements");
-        input.pieces.push_back(std::move(piece));
-      }
-      m.inputs.push_back(std::move(input));
+      m.inputs.push_back(std::move(spec));
     }
-    for (size_t a = 0; a < fed.size(); ++a)
-      if (!fed[a])
-        return fail("inputs", "argument " + std::to_string(a) +
-                                  " is fed by no input");
+    for (size_t a = 0; a < feeding.fed.size(); ++a)
+      if (!feeding.fed[a])
+        return fail("inputs",
+                    "argument " + std::to_string(a) + " is fed by no input");
     return true;
   }
 
@@ -506,7 +551,8 @@ bool Sharding::isSegmentReplicated(size_t i) const {
 }
 
 int64_t Sharding::localSegmentSize(size_t i, int64_t tpSize) const {
-  return isSegmentReplicated(i) ? segments[i] : segments[i] / tpSize;
+  return sharding::localSegmentExtent(segments[i], isSegmentReplicated(i),
+                                      tpSize);
 }
 
 std::string describeSharding(const Sharding &sharding) {

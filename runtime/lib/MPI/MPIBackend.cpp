@@ -9,6 +9,7 @@
 
 #include "Common/Backend.h"
 #include "Common/DType.h"
+#include "Common/EntryPoints.h"
 #include "Common/Error.h"
 #include "Common/ExitCode.h"
 #include "Common/Layout.h"
@@ -24,6 +25,7 @@
 #include <cstdio>
 #include <cstring>
 #include <pthread.h>
+#include <optional>
 #include <string>
 #include <unistd.h>
 
@@ -31,12 +33,10 @@ using namespace tp::rt;
 
 namespace {
 
+// Whether tp_init succeeded, the rank and the size: Common/EntryPoints.h.
 struct Backend {
-  bool initialized = false;
-  bool finalized = false;
   bool ownsMpi = false; // tp_init called MPI_Init, so tp_finalize finalizes
   MPI_Comm comm = MPI_COMM_NULL;
-  int size = -1;
   // halfOps[bf16 ? 1 : 0][op]
   MPI_Op halfOps[2][3] = {{MPI_OP_NULL, MPI_OP_NULL, MPI_OP_NULL},
                           {MPI_OP_NULL, MPI_OP_NULL, MPI_OP_NULL}};
@@ -44,23 +44,9 @@ struct Backend {
 };
 
 Backend backend;
-// Read by tp_abort, possibly from another thread (the launcher's watchdog).
-std::atomic<int> currentRank{-1};
-std::atomic<bool> aborting{false};
 // The thread that called tp_init, the only one that calls MPI.
 pthread_t mpiThread;
 bool knowMpiThread = false;
-
-// Depth of collective calls in progress (see tp_in_collective).
-std::atomic<int> collectiveDepth{0};
-
-/// Marks the scope of a collective.
-struct InCollective {
-  InCollective() { ++collectiveDepth; }
-  ~InCollective() { --collectiveDepth; }
-  InCollective(const InCollective &) = delete;
-  InCollective &operator=(const InCollective &) = delete;
-};
 
 // Largest element count handed to one MPI call (MPI counts are int).
 constexpr int64_t maxMpiCount = INT_MAX;
@@ -71,14 +57,6 @@ tp_status mpiError(const char *fn, const char *call, int rc) {
   if (MPI_Error_string(rc, text, &length) != MPI_SUCCESS)
     std::snprintf(text, sizeof(text), "MPI error code %d", rc);
   return setError(TP_ERR_BACKEND, "%s: %s failed: %s", fn, call, text);
-}
-
-tp_status requireInitialized(const char *fn) {
-  if (backend.initialized)
-    return TP_OK;
-  return setError(TP_ERR_STATE, "%s: %s", fn,
-                  backend.finalized ? "the runtime was finalized"
-                                    : "tp_init has not been called");
 }
 
 //===----------------------------------------------------------------------===//
@@ -174,17 +152,8 @@ extern "C" {
 
 tp_status tp_init(int *argc, char ***argv) {
   const char *fn = "tp_init";
-  if ((argc == nullptr) != (argv == nullptr))
-    return setError(TP_ERR_INVALID_ARGUMENT,
-                    "%s: argc and argv must both be null or both be non-null",
-                    fn);
-  if (backend.initialized)
-    return TP_OK;
-  if (backend.finalized)
-    return setError(TP_ERR_STATE,
-                    "%s: the runtime was finalized and cannot be initialized "
-                    "again in this process",
-                    fn);
+  if (std::optional<tp_status> done = beginInit(fn, argc, argv))
+    return *done;
 
   int mpiInitialized = 0, mpiFinalized = 0;
   MPI_Initialized(&mpiInitialized);
@@ -209,15 +178,14 @@ tp_status tp_init(int *argc, char ***argv) {
   if ((rc = MPI_Comm_set_errhandler(backend.comm, MPI_ERRORS_RETURN)) !=
       MPI_SUCCESS)
     return mpiError(fn, "MPI_Comm_set_errhandler", rc);
-  int rank = -1;
+  int rank = -1, size = -1;
   if ((rc = MPI_Comm_rank(backend.comm, &rank)) != MPI_SUCCESS)
     return mpiError(fn, "MPI_Comm_rank", rc);
-  if ((rc = MPI_Comm_size(backend.comm, &backend.size)) != MPI_SUCCESS)
+  if ((rc = MPI_Comm_size(backend.comm, &size)) != MPI_SUCCESS)
     return mpiError(fn, "MPI_Comm_size", rc);
   if (tp_status status = createHalfOps(fn); status != TP_OK)
     return status;
-  currentRank = rank;
-  backend.initialized = true;
+  markInitialized(rank, size);
   return TP_OK;
 }
 
@@ -225,10 +193,7 @@ tp_status tp_finalize(void) {
   const char *fn = "tp_finalize";
   if (tp_status status = requireInitialized(fn); status != TP_OK)
     return status;
-  backend.initialized = false;
-  backend.finalized = true;
-  currentRank = -1;
-  backend.size = -1;
+  markFinalized();
   backend.scratch.release();
   freeHalfOps();
   int rc = MPI_Comm_free(&backend.comm);
@@ -239,13 +204,7 @@ tp_status tp_finalize(void) {
   return TP_OK;
 }
 
-int tp_rank(void) { return backend.initialized ? currentRank.load() : -1; }
-
-int tp_size(void) { return backend.initialized ? backend.size : -1; }
-
 const char *tp_backend_name(void) { return "mpi"; }
-
-int tp_in_collective(void) { return collectiveDepth.load() > 0 ? 1 : 0; }
 
 //===----------------------------------------------------------------------===//
 // Collectives
@@ -257,15 +216,8 @@ tp_status tp_all_reduce(const void *src, void *dst, int64_t count,
   InCollective scope;
   const int64_t dtype = static_cast<int>(dtypeArg);
   const int64_t op = static_cast<int>(opArg);
-  tp_status status;
-  if ((status = requireInitialized(fn)) || (status = checkDType(fn, dtype)) ||
-      (status = checkReduceOp(fn, op)) ||
-      (status = checkCount(fn, "count", count)) ||
-      (status = checkBuffer(fn, "src", src, count)) ||
-      (status = checkBuffer(fn, "dst", dst, count)))
-    return status;
-  const size_t bytes = size_t(count) * dtypeSize(dtype);
-  if ((status = checkNoOverlap(fn, src, bytes, dst, bytes, true)))
+  if (tp_status status =
+          checkAllReduceArguments(fn, src, dst, count, dtype, op))
     return status;
 
   // Large counts go in pieces of at most INT_MAX elements.
@@ -290,21 +242,15 @@ tp_status tp_all_gather(const void *src, void *dst, int64_t outer,
   const char *fn = "tp_all_gather";
   InCollective scope;
   const int64_t dtype = static_cast<int>(dtypeArg);
+  CollectiveExtent extent;
   tp_status status;
-  int64_t perRank = 0, total = 0;
-  if ((status = requireInitialized(fn)) || (status = checkDType(fn, dtype)) ||
-      (status = checkCount(fn, "outer", outer)) ||
-      (status = checkCount(fn, "chunk", chunk)) ||
-      (status = checkedProduct(fn, outer, chunk, 1, perRank)) ||
-      (status = checkedProduct(fn, outer, chunk, backend.size, total)) ||
-      (status = checkBuffer(fn, "src", src, perRank)) ||
-      (status = checkBuffer(fn, "dst", dst, total)))
+  if ((status = checkAllGatherArguments(fn, src, dst, outer, chunk, dtype,
+                                        extent)) ||
+      (status = checkMpiCount(fn, extent.perRank)))
     return status;
-  const size_t elementSize = dtypeSize(dtype);
-  if ((status = checkNoOverlap(fn, src, size_t(perRank) * elementSize, dst,
-                               size_t(total) * elementSize, false)) ||
-      (status = checkMpiCount(fn, perRank)))
-    return status;
+  const int64_t perRank = extent.perRank, total = extent.total;
+  const size_t elementSize = extent.elementSize;
+  const int size = rankState().size;
   if (perRank == 0)
     return TP_OK;
 
@@ -322,8 +268,7 @@ tp_status tp_all_gather(const void *src, void *dst, int64_t outer,
     return mpiError(fn, "MPI_Allgather", rc);
   // receive is [size][outer][chunk]; dst wants [outer][size][chunk].
   if (outer > 1)
-    transposeBlocks(receive, dst, backend.size, outer,
-                    size_t(chunk) * elementSize);
+    transposeBlocks(receive, dst, size, outer, size_t(chunk) * elementSize);
   return TP_OK;
 }
 
@@ -334,22 +279,15 @@ tp_status tp_reduce_scatter(const void *src, void *dst, int64_t outer,
   InCollective scope;
   const int64_t dtype = static_cast<int>(dtypeArg);
   const int64_t op = static_cast<int>(opArg);
+  CollectiveExtent extent;
   tp_status status;
-  int64_t perRank = 0, total = 0;
-  if ((status = requireInitialized(fn)) || (status = checkDType(fn, dtype)) ||
-      (status = checkReduceOp(fn, op)) ||
-      (status = checkCount(fn, "outer", outer)) ||
-      (status = checkCount(fn, "chunk", chunk)) ||
-      (status = checkedProduct(fn, outer, chunk, 1, perRank)) ||
-      (status = checkedProduct(fn, outer, chunk, backend.size, total)) ||
-      (status = checkBuffer(fn, "src", src, total)) ||
-      (status = checkBuffer(fn, "dst", dst, perRank)))
+  if ((status = checkReduceScatterArguments(fn, src, dst, outer, chunk, dtype,
+                                            op, extent)) ||
+      (status = checkMpiCount(fn, extent.perRank)))
     return status;
-  const size_t elementSize = dtypeSize(dtype);
-  if ((status = checkNoOverlap(fn, src, size_t(total) * elementSize, dst,
-                               size_t(perRank) * elementSize, false)) ||
-      (status = checkMpiCount(fn, perRank)))
-    return status;
+  const int64_t perRank = extent.perRank, total = extent.total;
+  const size_t elementSize = extent.elementSize;
+  const int size = rankState().size;
   if (perRank == 0)
     return TP_OK;
 
@@ -361,8 +299,7 @@ tp_status tp_reduce_scatter(const void *src, void *dst, int64_t outer,
     if (!packed)
       return setError(TP_ERR_BACKEND, "%s: out of memory (%zu bytes scratch)",
                       fn, size_t(total) * elementSize);
-    transposeBlocks(src, packed, outer, backend.size,
-                    size_t(chunk) * elementSize);
+    transposeBlocks(src, packed, outer, size, size_t(chunk) * elementSize);
     send = packed;
   }
   if (int rc = MPI_Reduce_scatter_block(send, dst, int(perRank), mpiType(dtype),
@@ -387,27 +324,12 @@ tp_status tp_barrier(void) {
 //===----------------------------------------------------------------------===//
 
 void tp_abort(int exitCode, const char *message) {
-  // MPI_Abort(256) would end the job with status 0.
-  exitCode = tp::rt::failureExitCode(exitCode);
-  // One thread aborts; another thread that gets here waits to be killed.
-  // Re-entry on the aborting thread (MPI_Abort runs exit handlers, which may
-  // call tp_abort again) just exits.
-  static thread_local bool abortingHere = false;
-  if (aborting.exchange(true)) {
-    if (abortingHere)
-      _exit(exitCode);
-    for (;;)
-      pause();
-  }
-  abortingHere = true;
-  std::string line = "tp: ";
-  if (int rank = currentRank.load(); rank >= 0)
-    line += "rank " + std::to_string(rank) + ": ";
-  line += message ? message : "aborted";
-  line += '\n';
-  // One write so that lines from different ranks do not interleave.
-  ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
-  (void)ignored;
+  // MPI_Abort(256) would end the job with status 0 (claimAbort changes
+  // it). One thread aborts; another thread that gets here waits to be
+  // killed. Re-entry on the aborting thread (MPI_Abort runs exit handlers,
+  // which may call tp_abort again) just exits.
+  exitCode = claimAbort(exitCode);
+  printAbortLine(message);
 
   // If MPI_Abort hangs or returns, the default SIGALRM action still ends
   // this process (and mpiexec then ends the others).

@@ -282,107 +282,94 @@ bool parseCount(const std::string &name, const std::string &value, int low,
   return true;
 }
 
-bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
-  bool haveModel = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "-h" || arg == "--help") {
-      options.help = true;
+/// A flag without a value; false if `arg` is not one.
+bool parseFlag(const std::string &arg, Options &options) {
+  if (arg == "--quiet")
+    options.quiet = true;
+  else if (arg == "--no-output-paths")
+    options.showOutputPaths = false;
+  else if (arg == "--rank-stats")
+    options.stats = true;
+  else if (arg == "--no-cuda-graph")
+    options.cudaGraph = false;
+  else
+    return false;
+  return true;
+}
+
+bool takesValue(const std::string &name) {
+  static const char *const names[] = {
+      "--model",   "--inputs",     "--output",     "--timeout",
+      "--spawn",   "--backend",    "--warmup",     "--repeat",
+      "--weights", "--weight-map", "--collectives"};
+  for (const char *known : names)
+    if (name == known)
       return true;
-    }
-    if (arg == "--quiet") {
-      options.quiet = true;
-      continue;
-    }
-    if (arg == "--no-output-paths") {
-      options.showOutputPaths = false;
-      continue;
-    }
-    if (arg == "--rank-stats") {
-      options.stats = true;
-      continue;
-    }
-    if (arg == "--no-cuda-graph") {
-      options.cudaGraph = false;
-      continue;
-    }
-    std::string name = arg, value;
-    size_t equals = arg.find('=');
-    bool inlineValue = arg.rfind("--", 0) == 0 && equals != std::string::npos;
-    if (inlineValue) {
-      name = arg.substr(0, equals);
-      value = arg.substr(equals + 1);
-    }
-    if (name != "--model" && name != "--inputs" && name != "--output" &&
-        name != "--timeout" && name != "--spawn" && name != "--backend" &&
-        name != "--warmup" && name != "--repeat" && name != "--weights" &&
-        name != "--weight-map" && name != "--collectives") {
-      error = "unknown option '" + arg + "'";
+  return false;
+}
+
+/// Sets the option `name` (one that takesValue) from `value`.
+bool applyOption(const std::string &name, const std::string &value,
+                 Options &options, std::string &error) {
+  if (name == "--model") {
+    options.model = value;
+  } else if (name == "--weights") {
+    if (!files::splitList(value, options.weights)) {
+      error = "empty file name in --weights '" + value + "'";
       return false;
     }
-    if (!inlineValue) {
-      if (i + 1 >= argc) {
-        error = "option " + name + " needs a value";
-        return false;
-      }
-      value = argv[++i];
+  } else if (name == "--weight-map") {
+    options.weightMap = value;
+  } else if (name == "--inputs" && value.empty()) {
+    options.haveInputs = true; // none: every argument is a weight
+  } else if (name == "--inputs" || name == "--output") {
+    options.haveInputs |= name == "--inputs";
+    if (!files::splitList(value, name == "--inputs" ? options.inputs
+                                                    : options.outputs)) {
+      error = "empty file name in " + name + " '" + value + "'";
+      return false;
     }
-    if (name == "--model") {
-      options.model = value;
-      haveModel = true;
-    } else if (name == "--weights") {
-      if (!files::splitList(value, options.weights)) {
-        error = "empty file name in --weights '" + value + "'";
-        return false;
-      }
-    } else if (name == "--weight-map") {
-      options.weightMap = value;
-    } else if (name == "--inputs" && value.empty()) {
-      options.haveInputs = true; // none: every argument is a weight
-    } else if (name == "--inputs" || name == "--output") {
-      options.haveInputs |= name == "--inputs";
-      if (!files::splitList(
-              value, name == "--inputs" ? options.inputs : options.outputs)) {
-        error = "empty file name in " + name + " '" + value + "'";
-        return false;
-      }
-    } else if (name == "--spawn") {
-      char *end = nullptr;
-      long n = std::strtol(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0' || n < 1 || n > 1024) {
-        error =
-            "--spawn wants a number of ranks (1..1024), got '" + value + "'";
-        return false;
-      }
-      options.spawn = int(n);
-    } else if (name == "--warmup" || name == "--repeat") {
-      if (!parseCount(name, value, name == "--warmup" ? 0 : 1,
-                      name == "--warmup" ? options.warmup : options.repeat,
-                      error))
-        return false;
-      options.stats = true;
-    } else if (name == "--collectives") {
-      if (value != "nccl" && value != "host") {
-        error = "--collectives must be nccl or host, got '" + value + "'";
-        return false;
-      }
-      options.collectives = value;
-    } else if (name == "--backend") {
-      if (value != "mpi" && value != "nccl") {
-        error = "--backend must be mpi or nccl, got '" + value + "'";
-        return false;
-      }
-      options.backend = value;
-    } else {
-      char *end = nullptr;
-      double seconds = std::strtod(value.c_str(), &end);
-      if (value.empty() || *end != '\0' || !(seconds >= 0) || seconds > 1e7) {
-        error = "--timeout wants a number of seconds, got '" + value + "'";
-        return false;
-      }
-      options.timeoutSeconds = seconds;
+  } else if (name == "--spawn") {
+    char *end = nullptr;
+    long n = std::strtol(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || n < 1 || n > 1024) {
+      error = "--spawn wants a number of ranks (1..1024), got '" + value + "'";
+      return false;
     }
+    options.spawn = int(n);
+  } else if (name == "--warmup" || name == "--repeat") {
+    if (!parseCount(name, value, name == "--warmup" ? 0 : 1,
+                    name == "--warmup" ? options.warmup : options.repeat,
+                    error))
+      return false;
+    options.stats = true;
+  } else if (name == "--collectives") {
+    if (value != "nccl" && value != "host") {
+      error = "--collectives must be nccl or host, got '" + value + "'";
+      return false;
+    }
+    options.collectives = value;
+  } else if (name == "--backend") {
+    if (value != "mpi" && value != "nccl") {
+      error = "--backend must be mpi or nccl, got '" + value + "'";
+      return false;
+    }
+    options.backend = value;
+  } else { // --timeout
+    char *end = nullptr;
+    double seconds = std::strtod(value.c_str(), &end);
+    if (value.empty() || *end != '\0' || !(seconds >= 0) || seconds > 1e7) {
+      error = "--timeout wants a number of seconds, got '" + value + "'";
+      return false;
+    }
+    options.timeoutSeconds = seconds;
   }
+  return true;
+}
+
+/// What must hold of the options together.
+bool checkOptionCombination(const Options &options, bool haveModel,
+                            std::string &error) {
   if (!haveModel || options.model.empty()) {
     error = "missing --model";
     return false;
@@ -395,6 +382,42 @@ bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
     return false;
   }
   return true;
+}
+
+bool parseOptions(int argc, char **argv, Options &options, std::string &error) {
+  bool haveModel = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      options.help = true;
+      return true;
+    }
+    if (parseFlag(arg, options))
+      continue;
+    // --name=value or --name value.
+    std::string name = arg, value;
+    size_t equals = arg.find('=');
+    bool inlineValue = arg.rfind("--", 0) == 0 && equals != std::string::npos;
+    if (inlineValue) {
+      name = arg.substr(0, equals);
+      value = arg.substr(equals + 1);
+    }
+    if (!takesValue(name)) {
+      error = "unknown option '" + arg + "'";
+      return false;
+    }
+    if (!inlineValue) {
+      if (i + 1 >= argc) {
+        error = "option " + name + " needs a value";
+        return false;
+      }
+      value = argv[++i];
+    }
+    if (!applyOption(name, value, options, error))
+      return false;
+    haveModel |= name == "--model";
+  }
+  return checkOptionCombination(options, haveModel, error);
 }
 
 //===----------------------------------------------------------------------===//
@@ -690,7 +713,7 @@ private:
   double entryMilliseconds = 0; // the median of stepMilliseconds
   double maxEntryMilliseconds = 0;
   std::vector<files::OutputFile> outputFiles; // this rank's
-  std::vector<size_t> outputResults; // the result of each of outputFiles
+  std::vector<size_t> outputResults;       // the result of each of outputFiles
   std::vector<std::string> createdFolders; // shard sets this rank created
 
   bool isShardSetOutput(size_t j) const {
@@ -710,6 +733,15 @@ private:
   /// The distinct buffers the model allocated for its results (not our
   /// argument buffers, not MLIR's constant globals): the launcher frees them.
   std::set<intptr_t> modelAllocations() const;
+
+  // The steps of runEntry().
+  /// tp_entry's packed arguments: the result descriptors' words (zeroed),
+  /// then every argument's descriptor.
+  std::vector<void *> packEntryArguments();
+  /// GPU: replays the step as a CUDA graph unless --no-cuda-graph.
+  void enableStepGraph();
+  /// Runs call `call` of tp_entry; returns its time in milliseconds.
+  double timedStep(int call, std::vector<void *> &packed);
 
   /// Input k, as the caller knows it ("argument 2 (w.npy)").
   std::string inputName(size_t k) const {
@@ -968,8 +1000,7 @@ void Launcher::validateOutputs() {
         fail("output " + std::to_string(i) + " (" + path +
              "): exists and is not a folder (a .shards output is a folder)");
       std::string probe = exists ? shardFilePath(path, rank) : path;
-      if (writesShardFile(spec, rank) &&
-          !files::checkOutputPath(probe, error))
+      if (writesShardFile(spec, rank) && !files::checkOutputPath(probe, error))
         fail("output " + std::to_string(i) + " (" + path + "): " + error);
       continue;
     }
@@ -1090,7 +1121,7 @@ void Launcher::preparePiece(size_t i, size_t bytes) {
   argumentDescriptors[i] = makeDescriptor(buffer, spec.localShape);
 }
 
-void Launcher::runEntry() {
+std::vector<void *> Launcher::packEntryArguments() {
   size_t words = 0;
   for (const TensorSpec &spec : manifest.results) {
     resultOffsets.push_back(words);
@@ -1101,29 +1132,33 @@ void Launcher::runEntry() {
   packed.push_back(resultWords.data());
   for (auto &descriptor : argumentDescriptors)
     packed.push_back(descriptor.data());
+  return packed;
+}
 
-  const int calls = options.warmup + options.repeat;
-  CrashHandlers crashHandlers(rank);
-  if (api.gpu() && api.graphBegin && api.graphEnd && api.graphLaunch &&
-      api.graphDestroy && options.cudaGraph) {
-    GraphFunctions functions;
-    functions.begin = [](std::string &why) {
-      if (api.graphBegin())
-        return true;
+void Launcher::enableStepGraph() {
+  if (!(api.gpu() && api.graphBegin && api.graphEnd && api.graphLaunch &&
+        api.graphDestroy && options.cudaGraph))
+    return;
+  GraphFunctions functions;
+  functions.begin = [](std::string &why) {
+    if (api.graphBegin())
+      return true;
+    why = api.lastError();
+    return false;
+  };
+  functions.end = [](std::string &why) {
+    void *graph = api.graphEnd();
+    if (!graph)
       why = api.lastError();
-      return false;
-    };
-    functions.end = [](std::string &why) {
-      void *graph = api.graphEnd();
-      if (!graph)
-        why = api.lastError();
-      return graph;
-    };
-    functions.launch = api.graphLaunch;
-    functions.destroy = api.graphDestroy;
-    graph.enable(std::move(functions));
-  }
-  auto step = [&](int call) {
+    return graph;
+  };
+  functions.launch = api.graphLaunch;
+  functions.destroy = api.graphDestroy;
+  graph.enable(std::move(functions));
+}
+
+double Launcher::timedStep(int call, std::vector<void *> &packed) {
+  auto step = [&] {
     std::string note = graph.run(
         call, [&] { entry(packed.data()); }, resultWords);
     // A refusal is the same on every rank (said once); a failed capture
@@ -1132,6 +1167,25 @@ void Launcher::runEntry() {
         (rank == 0 || graph.state() != StepGraph::State::Unavailable))
       std::fprintf(stderr, "tp-launch: rank %d: %s\n", rank, note.c_str());
   };
+  if (api.gpu() && api.timerStart && api.timerStop) {
+    // CUDA events around the work the model enqueued; the stop waits.
+    api.timerStart();
+    step();
+    return api.timerStop();
+  }
+  auto start = std::chrono::steady_clock::now();
+  step();
+  if (api.gpu())
+    api.device.sync(); // the model only enqueued its work
+  auto end = std::chrono::steady_clock::now();
+  return std::chrono::duration<double, std::milli>(end - start).count();
+}
+
+void Launcher::runEntry() {
+  std::vector<void *> packed = packEntryArguments();
+  const int calls = options.warmup + options.repeat;
+  CrashHandlers crashHandlers(rank);
+  enableStepGraph();
   for (int call = 0; call < calls; ++call) {
     if (call > 0) {
       // The previous call's results are not needed: free them, so that
@@ -1145,21 +1199,7 @@ void Launcher::runEntry() {
     if (calls > 1 && api.barrier() != TP_OK)
       fail(std::string("timing: ") + api.lastError());
     insideEntry = true;
-    double milliseconds = 0;
-    if (api.gpu() && api.timerStart && api.timerStop) {
-      // CUDA events around the work the model enqueued; the stop waits.
-      api.timerStart();
-      step(call);
-      milliseconds = api.timerStop();
-    } else {
-      auto start = std::chrono::steady_clock::now();
-      step(call);
-      if (api.gpu())
-        api.device.sync(); // the model only enqueued its work
-      auto end = std::chrono::steady_clock::now();
-      milliseconds =
-          std::chrono::duration<double, std::milli>(end - start).count();
-    }
+    double milliseconds = timedStep(call, packed);
     insideEntry = false;
     if (call == 0)
       firstCallMilliseconds = milliseconds;
@@ -1460,14 +1500,13 @@ bool Launcher::commitOutputs(std::string &failure) {
     if (!outputFiles[k].commit(error)) {
       failure = "output " + std::to_string(j) + " (" + options.outputs[j] +
                 "): " + error +
-                (k > 0 ? " (the outputs before it were already replaced)"
-                       : "");
+                (k > 0 ? " (the outputs before it were already replaced)" : "");
       break;
     }
   }
   if (failure.empty())
     createdFolders.clear(); // they hold the outputs now
-  discardOutputs(); // the temporaries not renamed
+  discardOutputs();         // the temporaries not renamed
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   return failure.empty();
 }

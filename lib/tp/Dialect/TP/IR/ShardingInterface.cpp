@@ -6,6 +6,7 @@
 
 #include "tp/Dialect/TP/IR/ShardingInterface.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
+#include "tp/runtime/sharding.h"
 
 using namespace mlir;
 using namespace mlir::tp;
@@ -67,15 +68,19 @@ RankedTensorType mlir::tp::getLocalType(RankedTensorType global,
                                         ShardingAttr sharding, int64_t tpSize) {
   if (!sharding || !sharding.isSplit())
     return global;
+  // The arithmetic is the runtime's (tp/runtime/sharding.h), so that the
+  // local types here and the shards tp-launch cuts are the same.
   SmallVector<int64_t> shape(global.getShape());
   int64_t &size = shape[sharding.getDim()];
   if (sharding.isSegmented()) {
-    size = 0;
-    for (int64_t i = 0, e = sharding.getSegments().size(); i < e; ++i)
-      size += sharding.getLocalSegmentSize(i, tpSize);
+    std::vector<int64_t> segments(sharding.getSegments().begin(),
+                                  sharding.getSegments().end());
+    size = ::tp::sharding::segmentedLocalExtent(
+        segments,
+        [&](size_t i) { return sharding.isSegmentReplicated(int64_t(i)); },
+        tpSize);
   } else if (!ShapedType::isDynamic(size)) {
-    int64_t unit = tpSize * sharding.getGranule();
-    size = (size + unit - 1) / unit * sharding.getGranule();
+    size = ::tp::sharding::localExtent(size, tpSize, sharding.getGranule());
   }
   return global.clone(shape);
 }
