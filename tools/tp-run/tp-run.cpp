@@ -167,7 +167,9 @@ static cl::opt<int64_t> intRange(
 static cl::opt<std::string> mpiexec("mpiexec",
                                     cl::desc("The MPI launcher to use"),
                                     cl::init("mpiexec"));
-static cl::opt<bool> quiet("quiet", cl::desc("Print only errors and --check"));
+static cl::opt<bool> quiet("quiet",
+                           cl::desc("Print only warnings, errors and --check "
+                                    "(no progress, report or remarks)"));
 static cl::opt<std::string> weights(
     "weights",
     cl::desc("Comma-separated .safetensors files that hold arguments of the "
@@ -1087,6 +1089,12 @@ public:
     // A diagnostic names the op and its location; the whole op in generic
     // form (often pages of it) only on request.
     context.printOpOnDiagnostic(printOpOnDiagnostic);
+    // --quiet: remarks (a contraction kept as loops, a replicated op) are
+    // not shown; warnings and errors are.
+    context.getDiagEngine().registerHandler([](Diagnostic &diagnostic) {
+      return success(quiet &&
+                     diagnostic.getSeverity() == DiagnosticSeverity::Remark);
+    });
   }
 
   /// Parses the model (TOSA through upstream's tosa-to-linalg) and finds
