@@ -4,6 +4,7 @@ before and after tp-launch keeps freed memory for the next call.
 
   bench/cpu_non_gemm.py [--build build] [--repeat 30] [--rounds 3]
                         [--models gpt2-mlp,llama-layer,llama-seq256] [--perf]
+                        [--baseline OTHER_BUILD]
 
 Models (as bench/cpu_gemm.py's, plus a longer sequence): the GPT-2 MLP of
 examples/gpt2-mlp.mlir at 32 tokens (768 -> 3072 -> 768), a Llama layer of
@@ -19,8 +20,13 @@ median over rounds of each run's warm median, their ratio, and both peak
 RSS. With --perf (needs perf) each form is also sampled once, with DWARF
 call graphs, and the time inside tp_entry is split into the GEMMs
 (tp_rt_gemm and below), the generated loops (the model function's own
-samples) and the rest (page faults, memset / malloc, copies). Prints
-figures; never fails on them. One BLAS thread.
+samples) and the rest (page faults, memset / malloc, copies).
+
+--baseline OTHER_BUILD (a build tree, or any folder with bin/tp-run) also
+compiles each model with that tp-run and times it with this build's
+tp-launch in the same rounds: the compiled code of two versions side by
+side (e.g. before and after a change to the CPU pipeline). Prints figures;
+never fails on them. One BLAS thread.
 """
 import argparse
 import os
@@ -83,7 +89,7 @@ def perf_split(tp_launch, env, model_dir, inputs, function, work, tag):
         return None
     gemm = children.get("tp_rt_gemm", 0.0)
     loops = self_.get(function, 0.0)
-    return gemm / entry, loops / entry, (entry - gemm - loops) / entry
+    return gemm / entry, loops / entry, max(0.0, entry - gemm - loops) / entry
 
 
 def main():
@@ -95,6 +101,8 @@ def main():
     p.add_argument("--models", default="gpt2-mlp,llama-layer,llama-seq256")
     p.add_argument("--perf", action="store_true", help="also split tp_entry's time with perf")
     p.add_argument("--keep", help="keep the models and builds here")
+    p.add_argument("--baseline", help="another build whose tp-run compiles the same models, "
+                   "timed alongside")
     a = p.parse_args()
     tp_run = os.path.join(a.build, "bin", "tp-run")
     tp_launch = os.path.join(a.build, "bin", "tp-launch")
@@ -108,7 +116,8 @@ def main():
           "rounds, the two forms back to back); %d CPUs, load %.1f"
           % (a.repeat, a.rounds, os.cpu_count(), os.getloadavg()[0]), flush=True)
     print(f"{'model':<28} {'before ms':>10} {'after ms':>9} {'after/before':>13} "
-          f"{'RSS before MiB':>15} {'RSS after MiB':>14}", flush=True)
+          f"{'RSS before MiB':>15} {'RSS after MiB':>14}"
+          + (f" {'baseline ms':>12} {'after/baseline':>15}" if a.baseline else ""), flush=True)
     rows = []
     for name in a.models.split(","):
         model, function = make_model(name, work)
@@ -118,22 +127,39 @@ def main():
         inputs = sorted((f for f in os.listdir(build) if re.fullmatch(r"input\d+\.npy", f)),
                         key=lambda f: int(f[5:-4]))
         inputs = [os.path.join(build, f) for f in inputs]
-        old, new = [], []
+        base_build = None
+        if a.baseline:
+            base_build = build + "-baseline"
+            os.makedirs(base_build, exist_ok=True)
+            subprocess.run([os.path.join(a.baseline, "bin", "tp-run"), model, "--tp-size=1",
+                            "--build-only", "--build-dir=" + base_build, "--quiet"],
+                           check=True, env=env, stdout=subprocess.DEVNULL)
+        old, new, base = [], [], []
         for _ in range(a.rounds):
             old.append(launch([tp_launch], before, build, inputs, a.repeat))
             new.append(launch([tp_launch], env, build, inputs, a.repeat))
+            if base_build:
+                base.append(launch([tp_launch], env, base_build, inputs, a.repeat))
         o = statistics.median(t for t, _ in old)
         n = statistics.median(t for t, _ in new)
-        print(f"{name:<28} {o:10.2f} {n:9.2f} {n / o:13.2f} {max(r for _, r in old):15.1f} "
-              f"{max(r for _, r in new):14.1f}", flush=True)
+        line = (f"{name:<28} {o:10.2f} {n:9.2f} {n / o:13.2f} {max(r for _, r in old):15.1f} "
+                f"{max(r for _, r in new):14.1f}")
+        if base_build:
+            b = statistics.median(t for t, _ in base)
+            line += f" {b:12.2f} {n / b:15.2f}"
+        print(line, flush=True)
         rows.append((name, build, inputs, function))
+        if base_build:
+            rows.append((name + " (baseline)", base_build, inputs, function))
     if a.perf:
         print("\nshare of tp_entry (perf, DWARF call graphs): GEMMs / generated loops / "
               "the rest (page faults, memset, malloc, copies)")
         for name, build, inputs, function in rows:
-            for tag, e in (("before", before), ("after", env)):
+            forms = (("after", env),) if name.endswith("(baseline)") else \
+                (("before", before), ("after", env))
+            for tag, e in forms:
                 split = perf_split(tp_launch, e, build, inputs, function, work,
-                                   f"{name}-{tag}")
+                                   f"{name.split()[0]}{'-baseline' if '(' in name else ''}-{tag}")
                 if split:
                     print(f"{name:<28} {tag:<7} {100 * split[0]:5.1f}% / {100 * split[1]:5.1f}% / "
                           f"{100 * split[2]:5.1f}%")
