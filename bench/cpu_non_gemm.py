@@ -106,7 +106,9 @@ def main():
     a = p.parse_args()
     tp_run = os.path.join(a.build, "bin", "tp-run")
     tp_launch = os.path.join(a.build, "bin", "tp-launch")
-    work = a.keep or tempfile.mkdtemp(prefix="cpu-non-gemm-")
+    # Without --keep, a temporary folder removed at the end.
+    scratch = None if a.keep else tempfile.TemporaryDirectory(prefix="cpu-non-gemm-")
+    work = a.keep or scratch.name
     os.makedirs(work, exist_ok=True)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
     env.pop("TP_KEEP_FREED_MEMORY", None)
