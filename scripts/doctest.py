@@ -3,8 +3,10 @@
 
     scripts/doctest.py [--build DIR] [--work DIR] [-v] [FILE.md ...]
 
-With no files: README.md and every docs/**/*.md except the generated
-docs/reference/. The convention (also in docs/README.md, "Docs are tests"):
+With no files: every README.md of the repository (the top level's,
+runtime/, bench/, ...; not in build trees or hidden folders) and every
+docs/**/*.md except the generated docs/reference/. The convention (also in
+docs/README.md, "Docs are tests"):
 
 Which blocks run
   ```sh / ```bash / ```shell / ```console   commands: every line is run (a
@@ -14,8 +16,14 @@ Which blocks run
   ``` (no language) starting with "$ "       a transcript.
   ```cpp / ```c++                            compiled (syntax only) with the
       build's include directories; it must be a whole translation unit.
-  anything else (mlir, json, cmake, ...)     not run, unless a directive says
-      it is the output of a command or an excerpt of a file.
+  anything else (mlir, json, cmake, text, ...)  not run, unless a directive
+      says it is the output of a command or an excerpt of a file.
+  ``` (no language) showing commands         an error, unless it is a synopsis:
+      a block whose first word is a command (found on PATH, build/bin first,
+      or an executable or script of the repository) must say what it is:
+      ```sh (it runs; skip=REASON where it cannot) or ```text (not run).
+      A synopsis (a command with [options] in brackets) is checked instead:
+      every --flag it shows must appear in its tool's --help.
   A here-document (<<'EOF' ... EOF) belongs to the command that opens it.
 
 Directives: an HTML comment on the line(s) just before the opening fence,
@@ -371,7 +379,8 @@ class Runner:
     def __init__(self, args):
         self.args = args
         self.failures = []
-        self.counts = {"commands": 0, "compared": 0, "compiled": 0, "skipped": 0}
+        self.counts = {"commands": 0, "compared": 0, "compiled": 0, "synopses": 0,
+                       "skipped": 0}
         self.skips = []
 
     def fail(self, block, message, expected=None, actual=None):
@@ -417,6 +426,8 @@ class Runner:
                     self.skips.append("%s: %s" % (block.where(), block.skip))
                 continue
             if kind is None:
+                if not block.lang and not block.mode:
+                    session = self.check_unlabelled(block, session, rel, work)
                 continue
             if session is None and kind in ("commands", "transcript", "output", "excerpt"):
                 session = Session(self.args, rel, os.path.join(work, rel.replace(os.sep, "_")))
@@ -452,6 +463,86 @@ class Runner:
             elif kind == "cpp":
                 self.compile(block, work)
 
+    def tool_path(self, word):
+        """The program a doc's first word names, if it is one: a file of the
+        repository (executable, or a .py/.sh script), a build tree path, or a
+        program on PATH (build/bin first). None for anything else."""
+        if not word or word.endswith(":") or word.startswith(("#", "-", "<", "[")):
+            return None
+        if word.startswith("build/"):
+            path = os.path.join(self.args.build, word[len("build/"):])
+            return path if os.path.isfile(path) else None
+        if "/" in word:
+            path = os.path.join(self.args.src, word)
+            if os.path.isfile(path) and (os.access(path, os.X_OK)
+                                         or word.endswith((".py", ".sh"))):
+                return path
+            return None
+        search = os.path.join(self.args.build, "bin") + os.pathsep + os.environ.get("PATH", "")
+        return shutil.which(word, path=search)
+
+    def project_tool(self, word):
+        """Like tool_path, but only our own programs (build tree, repository),
+        whose --help a synopsis is checked against."""
+        path = self.tool_path(word)
+        if path is None:
+            return None
+        path = os.path.realpath(path)
+        for root in (self.args.src, self.args.build):
+            if path.startswith(os.path.realpath(root) + os.sep):
+                return path
+        return None
+
+    def check_unlabelled(self, block, session, rel, work):
+        """An unlabelled block that shows commands: a synopsis is checked
+        against its tools' --help; anything else must be labelled."""
+        first = next((l for l in block.lines if l.strip()), "")
+        words = first.split()
+        if not words or self.tool_path(words[0]) is None:
+            return session
+        if not any(re.search(r"\[-", l) for l in block.lines):
+            self.fail(block, "an unlabelled block shows commands (`%s`): label it ```sh "
+                      "(it runs; <!-- doctest: skip=\"why\" --> where it cannot) or ```text "
+                      "(shown, not run)" % first.strip())
+            return session
+        # A synopsis: each line's tool is its first word that is one of our
+        # programs (so `mpiexec -n N tp-launch ...` is tp-launch's); a line
+        # without one continues the one before.
+        flags = {}  # tool word -> [flags in order]
+        tool = None
+        for line in block.lines:
+            line = line.split(" #")[0]
+            for word in line.split():
+                if self.project_tool(word):
+                    tool = word
+                    break
+            if tool is None:
+                continue
+            for flag in re.findall(r"(?<![\w-])--[A-Za-z][\w-]*", line):
+                flags.setdefault(tool, [])
+                if flag not in flags[tool]:
+                    flags[tool].append(flag)
+        if not flags:
+            return session
+        if session is None:
+            session = Session(self.args, rel, os.path.join(work, rel.replace(os.sep, "_")))
+        self.counts["synopses"] += 1
+        for tool, shown in flags.items():
+            command = shlex.quote(tool) + " --help"
+            if tool.endswith(".py") and not os.access(self.tool_path(tool), os.X_OK):
+                command = "python3 " + command
+            proc = subprocess.run(["bash", "-c", command], cwd=session.dir, env=session.env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, timeout=block.timeout)
+            text = proc.stdout.decode("utf-8", "replace")
+            if self.args.verbose:
+                print("  synopsis: %s (%d flags)" % (command, len(shown)))
+            missing = [f for f in shown if not re.search(re.escape(f) + r"(?![\w-])", text)]
+            if missing:
+                self.fail(block, "the synopsis shows %s, which `%s` does not mention"
+                          % (", ".join(missing), command), actual=text.split("\n"))
+        return session
+
     def compare(self, block, expected, actual, excerpt, what):
         self.counts["compared"] += 1
         match = match_text if block.reflow else match_lines
@@ -477,11 +568,23 @@ class Runner:
 
 
 def default_docs(src):
+    """README.md, docs/**/*.md (not docs/reference), then every other README.md
+    of the tree (not in hidden folders, build trees or virtual environments)."""
     docs = [os.path.join(src, "README.md")]
     for root, dirs, files in os.walk(os.path.join(src, "docs")):
         dirs[:] = sorted(d for d in dirs if d != "reference")
         docs += [os.path.join(root, f) for f in sorted(files) if f.endswith(".md")]
-    return docs
+    others = []
+    for root, dirs, files in os.walk(src):
+        dirs[:] = sorted(
+            d for d in dirs if not d.startswith(".")
+            and not os.path.islink(os.path.join(root, d))
+            and not os.path.exists(os.path.join(root, d, "CMakeCache.txt"))
+            and not os.path.exists(os.path.join(root, d, "pyvenv.cfg"))
+            and os.path.join(root, d) != os.path.join(src, "docs"))
+        if root != src and "README.md" in files:
+            others.append(os.path.join(root, "README.md"))
+    return docs + sorted(others)
 
 
 def main():
@@ -540,9 +643,9 @@ def main():
         for skip in runner.skips:
             print("skipped %s" % skip)
     print("doctest: %d file(s), %d command(s) run, %d output(s) compared, %d C++ block(s) "
-          "compiled, %d block(s) skipped, %d failure(s)"
-          % (len(docs), c["commands"], c["compared"], c["compiled"], c["skipped"],
-             len(runner.failures)))
+          "compiled, %d synopsis block(s) checked, %d block(s) skipped, %d failure(s)"
+          % (len(docs), c["commands"], c["compared"], c["compiled"], c["synopses"],
+             c["skipped"], len(runner.failures)))
     if runner.failures:
         print("doctest: scratch files kept in %s" % work)
         return 1

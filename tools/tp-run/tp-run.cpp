@@ -469,6 +469,42 @@ LogicalResult checkRandomInputSizes(func::FuncOp func, StringRef dir,
 
 /// Writes uniformly random inputs for every argument of `func` not in `skip`
 /// (those read from --weights).
+/// Writes a .npy file of `n` elements of `dtype` (C type T) whose values
+/// `next()` draws in order, a chunk at a time: a Llama-2-7B-width layer's
+/// random weights are 772 MiB, and a whole-tensor buffer (zeroed, then
+/// filled, then copied into the page cache) cost more than drawing them.
+template <typename T, typename Next>
+bool writeDrawnNpy(const std::string &path, tp_dtype dtype,
+                   const std::vector<int64_t> &shape, int64_t n, Next next,
+                   std::string &error) {
+  std::string header;
+  if (!::tp::npy::formatHeader(dtype, shape, header, error))
+    return false;
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec) {
+    error = ec.message();
+    return false;
+  }
+  os << header;
+  constexpr int64_t chunk = int64_t(1) << 16;
+  std::vector<T> data(std::min(n, chunk));
+  for (int64_t done = 0; done < n;) {
+    int64_t count = std::min(n - done, chunk);
+    for (int64_t j = 0; j < count; ++j)
+      data[j] = next();
+    os.write(reinterpret_cast<const char *>(data.data()), count * sizeof(T));
+    done += count;
+  }
+  os.close();
+  if (os.has_error()) {
+    error = os.error().message();
+    os.clear_error();
+    return false;
+  }
+  return true;
+}
+
 LogicalResult writeRandomInputs(func::FuncOp func, StringRef dir,
                                 std::vector<std::string> &paths,
                                 const std::set<unsigned> &skip = {}) {
@@ -497,31 +533,23 @@ LogicalResult writeRandomInputs(func::FuncOp func, StringRef dir,
     double bound = fanIn > 0 ? 1.0 / std::sqrt(double(fanIn)) : 1.0;
     if (elem.isF32() || elem.isF16() || elem.isBF16()) {
       std::uniform_real_distribution<float> dist(-float(bound), float(bound));
-      std::vector<float> data(n);
-      for (float &v : data)
-        v = dist(rng);
-      ok = ::tp::npy::write(path, TP_F32, shape, data.data(), error);
+      ok = writeDrawnNpy<float>(
+          path, TP_F32, shape, n, [&] { return dist(rng); }, error);
     } else if (elem.isF64()) {
       std::uniform_real_distribution<double> dist(-bound, bound);
-      std::vector<double> data(n);
-      for (double &v : data)
-        v = dist(rng);
-      ok = ::tp::npy::write(path, TP_F64, shape, data.data(), error);
+      ok = writeDrawnNpy<double>(
+          path, TP_F64, shape, n, [&] { return dist(rng); }, error);
     } else if (elem.isSignlessInteger(32) || elem.isSignlessInteger(64)) {
       if (intRange < 1)
         return func.emitOpError("--int-range must be at least 1");
       std::uniform_int_distribution<int64_t> dist(0, intRange - 1);
-      if (elem.isSignlessInteger(64)) {
-        std::vector<int64_t> data(n);
-        for (int64_t &v : data)
-          v = dist(rng);
-        ok = ::tp::npy::write(path, TP_I64, shape, data.data(), error);
-      } else {
-        std::vector<int32_t> data(n);
-        for (int32_t &v : data)
-          v = static_cast<int32_t>(dist(rng));
-        ok = ::tp::npy::write(path, TP_I32, shape, data.data(), error);
-      }
+      if (elem.isSignlessInteger(64))
+        ok = writeDrawnNpy<int64_t>(
+            path, TP_I64, shape, n, [&] { return dist(rng); }, error);
+      else
+        ok = writeDrawnNpy<int32_t>(
+            path, TP_I32, shape, n,
+            [&] { return static_cast<int32_t>(dist(rng)); }, error);
     } else {
       return func.emitOpError("argument #")
              << i << " has element type " << elem
@@ -1382,9 +1410,14 @@ LogicalResult Driver::checkUserOutputs() {
 }
 
 LogicalResult Driver::prepareInputsAndOutputs() {
-  if (inputs.empty() && failed(writeRandomInputs(entryFunc, scratch.path,
-                                                 inputPaths, fromWeights)))
-    return failure();
+  // Random inputs take seconds at real widths (772 MiB of weights for one
+  // Llama-2-7B-width layer): a phase of their own.
+  if (inputs.empty()) {
+    progress_.phase("random inputs");
+    if (failed(writeRandomInputs(entryFunc, scratch.path, inputPaths,
+                                 fromWeights)))
+      return failure();
+  }
   numResults = entryFunc.getNumResults();
   if (!outputs.empty() && failed(checkUserOutputs()))
     return failure();

@@ -54,6 +54,8 @@
 #include <cstring>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <climits>
+#include <malloc.h>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -1740,6 +1742,27 @@ int spawnRanks(int argc, char **argv, const Options &options) {
 
 } // namespace
 
+/// The compiled model mallocs its temporaries and frees them on every call
+/// (buffer deallocation). By default glibc gives memory back to the kernel
+/// (chunks from 128 KiB up are mmapped and unmapped when freed, and the top of
+/// the heap is trimmed), so every call page-faults and zeroes its temporaries
+/// again: that was half of the GPT-2 MLP's warm tp_entry at tp 1, more than
+/// all of its loops outside the GEMMs (bench/README.md). Freed memory stays
+/// in the process instead, for the next call: chunks below 32 MiB (the
+/// largest threshold glibc takes) come from the heap, and the heap is not
+/// trimmed. The peak resident memory is the same; larger chunks are still
+/// mapped per call. TP_KEEP_FREED_MEMORY=0 leaves glibc's defaults (to
+/// measure the difference: bench/cpu_non_gemm.py).
+static void keepFreedMemory() {
+#ifdef __GLIBC__
+  const char *value = std::getenv("TP_KEEP_FREED_MEMORY");
+  if (value && std::strcmp(value, "0") == 0)
+    return;
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, INT_MAX);
+#endif
+}
+
 int main(int argc, char **argv) {
   Options options;
   std::string error;
@@ -1790,6 +1813,7 @@ int main(int argc, char **argv) {
     localSteps.active = false;
     agreeOnLocalSteps(nullptr, 0);
   }
+  keepFreedMemory();
   launcher.runEntry();
   launcher.collectResults();
   launcher.assembleResults();
