@@ -551,12 +551,12 @@ class Step:
         y = None
         if a.block == "mlp":
             y, ctx = self.mlp(x, T, E, F, "")
-            dx = self.mlp_bwd("%g", ctx)
+            bwd = [lambda d: self.mlp_bwd(d, ctx)]
         elif a.block == "attention":
             y, ctx = self.attention(x, B, S, E, H, "")
-            dx = self.attention_bwd("%g", ctx)
+            bwd = [lambda d: self.attention_bwd(d, ctx)]
         else:
-            ctxs = []
+            bwd = []
             h = x
             for l in range(a.layers):
                 pre = f"l{l}_" if a.layers > 1 else ""
@@ -566,18 +566,21 @@ class Step:
                 n2, cn2 = self.norm(h1, T, E, pre + "mlp_")
                 m, cm = self.mlp(n2, T, E, F, pre)
                 h = em.add(h1, m, [T, E])
-                ctxs.append((cn1, ca, cn2, cm))
+
+                def layer_bwd(d, cn1=cn1, ca=ca, cn2=cn2, cm=cm):
+                    d1 = em.add(d, self.norm_bwd(self.mlp_bwd(d, cm), cn2), [T, E])
+                    return em.add(d1, self.norm_bwd(self.attention_bwd(d1, ca), cn1), [T, E])
+                bwd.append(layer_bwd)
             y = h
-            d = "%g"
-            if a.lm_head:
-                # final norm and the LM head; g is dL/dlogits [T, V]
-                nf, cnf = self.norm(h, T, E, "final_")
-                y, clm = self.linear(nf, T, E, a.vocab, "w_lm")
-                d = self.norm_bwd(self.linear_bwd("%g", clm), cnf)
-            for cn1, ca, cn2, cm in reversed(ctxs):
-                d1 = em.add(d, self.norm_bwd(self.mlp_bwd(d, cm), cn2), [T, E])
-                d = em.add(d1, self.norm_bwd(self.attention_bwd(d1, ca), cn1), [T, E])
-            dx = d
+        d = "%g"
+        if a.lm_head:
+            # final norm and the LM head; g is dL/dlogits [T, V]
+            nf, cnf = self.norm(y, T, E, "final_")
+            y, clm = self.linear(nf, T, E, a.vocab, "w_lm")
+            d = self.norm_bwd(self.linear_bwd("%g", clm), cnf)
+        for f in reversed(bwd):
+            d = f(d)
+        dx = d
         out_dim = a.vocab if a.lm_head else E
         # The joint graph returns the forward output too (the loss is
         # computed from it outside the step); with --embed the input is
@@ -658,8 +661,6 @@ def main():
     G = a.kv_heads or a.heads
     if a.heads % G:
         sys.exit("--kv-heads must divide --heads")
-    if (a.embed or a.lm_head) and a.block != "layer":
-        sys.exit("--embed and --lm-head need --block layer")
     if a.rope != "none" and (a.block == "mlp" or (a.hidden // a.heads) % 2):
         sys.exit("--rope needs attention and an even head dim")
     step = Step(a)
