@@ -29,10 +29,6 @@ struct SolverOptions {
   /// the token dimension, and those ops run on token shards until an op
   /// needs the whole activation (an all_gather there).
   bool sequenceParallel = false;
-  /// Results are returned in the distribution their values have (partial
-  /// ones reduced; tp-partition sharded-results): the return then costs no
-  /// gather, so an updated weight that stays a shard is not charged one.
-  bool shardedResults = false;
 };
 
 class ShardingSolver {

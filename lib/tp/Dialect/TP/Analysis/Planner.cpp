@@ -481,7 +481,7 @@ void Planner::recordHeldWeight(Operation *op, const WeightOp &weight,
     return;
   unsigned index = weight.activation == 0 ? 1 : 0;
   auto [root, sharding] =
-      problem.traceSplitToSource(op->getOperand(index), option.operands[index]);
+      problem.traceToSource(op->getOperand(index), option.operands[index]);
   if (sharding && sharding.isSplit())
     heldWeights.try_emplace(root, sharding, op);
 }
@@ -497,7 +497,7 @@ Planner::findRowOnHeldWeight(Operation *op, const WeightOp &weight,
     if (option.kind != ParallelKind::Row)
       continue;
     auto [root, sharding] =
-        problem.traceSplitToSource(op->getOperand(index), option.operands[index]);
+        problem.traceToSource(op->getOperand(index), option.operands[index]);
     auto it = heldWeights.find(root);
     if (it != heldWeights.end() && it->second.first == sharding) {
       holder = it->second.second;

@@ -282,8 +282,8 @@ AnnotationMatch ShardingProblem::matchAnnotation(Operation *op) const {
 }
 
 std::pair<Value, ShardingAttr>
-ShardingProblem::traceSplitToSource(Value value, ShardingAttr sharding) const {
-  for (unsigned depth = 0; depth < 4 && sharding && sharding.isSplit();
+ShardingProblem::traceToSource(Value value, ShardingAttr sharding) const {
+  for (unsigned depth = 0; depth < 4 && sharding && !sharding.isPartial();
        ++depth) {
     Operation *def = value.getDefiningOp();
     if (!def || !contains(def) || def->getNumResults() != 1)
@@ -300,7 +300,9 @@ ShardingProblem::traceSplitToSource(Value value, ShardingAttr sharding) const {
     const ShardingOption *carried = nullptr;
     for (unsigned i : getFeasible(def)) {
       const ShardingOption &option = getOptions(def)[i];
-      if (option.results[0] == sharding && option.operands[source].isSplit()) {
+      ShardingAttr in = option.operands[source];
+      if (option.results[0] == sharding &&
+          (sharding.isReplicated() ? in.isReplicated() : in.isSplit())) {
         carried = &option;
         break;
       }

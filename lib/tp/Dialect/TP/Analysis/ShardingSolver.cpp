@@ -9,6 +9,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
+#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/Debug.h"
 
@@ -211,10 +212,6 @@ double ShardingSolver::usesCost(Value value, ShardingAttr sharding) const {
   double cost = 0;
   for (OpOperand &use : value.getUses()) {
     ShardingAttr demand = getDemand(use);
-    // A result returned as each rank's shard: whole only if partial.
-    if (options.shardedResults && isa<func::ReturnOp>(use.getOwner()) &&
-        use.getOwner()->getBlock() == body && !sharding.isPartial())
-      demand = sharding;
     if (llvm::is_contained(demands, demand))
       continue;
     demands.push_back(demand);
@@ -267,22 +264,36 @@ bool ShardingSolver::improveArgument(BlockArgument arg) {
 }
 
 void ShardingSolver::seedArguments() {
+  // What every annotated op wants of each argument it reads, directly or
+  // through views and transposes; an argument they all want split the same
+  // way starts split so.
+  llvm::MapVector<BlockArgument, SmallVector<ShardingAttr, 2>> wants;
+  auto want = [&](Value value, ShardingAttr wanted) {
+    auto [source, sharding] = problem.traceToSource(value, wanted);
+    auto arg = dyn_cast<BlockArgument>(source);
+    if (!arg || arg.getOwner() != body ||
+        !isa<RankedTensorType>(arg.getType()))
+      return;
+    SmallVector<ShardingAttr, 2> &list = wants[arg];
+    if (!llvm::is_contained(list, sharding))
+      list.push_back(sharding);
+  };
   for (Operation *op : problem.getOps()) {
     auto it = states.find(op);
     if (it == states.end() || !it->second.fixed)
       continue;
     const ShardingOption &chosen = option(it->second, it->second.chosen);
-    for (auto [i, operand] : llvm::enumerate(op->getOperands())) {
-      auto [source, sharding] =
-          problem.traceSplitToSource(operand, chosen.operands[i]);
-      auto arg = dyn_cast<BlockArgument>(source);
-      if (!arg || arg.getOwner() != body || !sharding.isSplit() ||
-          !argShardings[arg].isReplicated() ||
-          !llvm::is_contained(problem.getArgumentCandidates(arg), sharding))
-        continue;
-      argShardings[arg] = sharding;
-    }
+    for (auto [i, operand] : llvm::enumerate(op->getOperands()))
+      want(operand, chosen.operands[i]);
+    // A lookup's table is captured by its body.
+    for (auto &[value, sharding] : chosen.captures)
+      want(value, sharding);
   }
+  for (auto &[arg, list] : wants)
+    if (list.size() == 1 && list.front().isSplit() &&
+        argShardings[arg].isReplicated() &&
+        llvm::is_contained(problem.getArgumentCandidates(arg), list.front()))
+      argShardings[arg] = list.front();
 }
 
 void ShardingSolver::propagateForward() {

@@ -108,7 +108,6 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
     ShardingProblem problem(func, tpSize, uneven);
     SolverOptions solverOptions;
     solverOptions.sequenceParallel = sequenceParallel;
-    solverOptions.shardedResults = shardedResults;
     ShardingSolver solver(problem, solverOptions);
     if (failed(solver.initialize()))
       return failure();
