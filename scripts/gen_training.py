@@ -5,17 +5,65 @@ tp-mlir's tests and benchmarks.
 
   gen_training.py --block mlp|attention|layer [--arch gpt2|llama]
                   [--layers N] [--batch B] [--seq S] [--hidden E]
-                  [--heads H] [--ffn F] [--optimizer sgd|adam]
-                  [--weights io|oi] [--transpose generic|named]
-                  [--name NAME] [-o FILE]
+                  [--heads H] [--kv-heads G] [--ffn F]
+                  [--rope none|slices|concat|interleaved]
+                  [--rope-table arg|const|gather] [--rope-layout bhsd|bshd]
+                  [--fused-qkv] [--embed] [--lm-head] [--vocab V]
+                  [--optimizer sgd|adam] [--weights io|oi]
+                  [--transpose generic|named] [--name NAME] [-o FILE]
 
-One function per step. It takes the input activations `x` ([B*S, E]), the
-parameters (in the order the forward pass uses them), the optimizer state
-when there is one (Adam: `m_<param>` and `v_<param>` after the parameters)
-and the upstream gradient `g` = dL/dy ([B*S, E]); it returns the output y (a
-joint graph returns its forward outputs), the input gradient dL/dx, the
-updated parameters and the updated optimizer state, in that order. Nothing is annotated: which arguments are parameters is for the
-planner to find out.
+One function per step. It takes the input activations `x` ([B*S, E]; with
+--embed the token ids `ids` [B, S] i64 instead), the rotary tables when they
+are arguments (`rope_cos`, `rope_sin`, or `pos_ids` and the gathered
+tables; never trained), the parameters (in the order the forward pass uses
+them), the optimizer state when there is one (Adam: `m_<param>` and
+`v_<param>` after the parameters) and the upstream gradient `g` = dL/dy
+([B*S, E]; with --lm-head dL/dlogits [B*S, V]); it returns the output y (a
+joint graph returns its forward outputs), the input gradient dL/dx (not
+with --embed: token ids have no gradient), the updated parameters and the
+updated optimizer state, in that order. Nothing is annotated: which
+arguments are parameters is for the planner to find out.
+
+Idioms of real frontends (each forward as gen_transformer.py emits it):
+  --rope FORM     rotary position embeddings on Q and K: rotate_half by two
+                  extract_slice halves, a negation and insert_slices
+                  (`slices`), by tensor.concat (`concat`), or Meta's
+                  interleaved pairs read with tensor.extract (`interleaved`);
+                  tables as arguments, constants or gathered by position ids
+                  (--rope-table), applied on [B, H, S, D] or [B, S, H, D]
+                  (--rope-layout). The backward applies the transposed
+                  rotation to dQ and dK: dx = dy cos + R^T(dy sin), with
+                  R^T(u) = [u2, -u1] for rotate_half (written in the same
+                  form as the forward) and, for pairs, the forward with the
+                  sin table negated.
+  --kv-heads G    grouped-query attention: K/V projections of G heads,
+                  repeated to the H query heads in the forward (a broadcast
+                  generic to [B, G, H/G, S, D] and a collapse); the backward
+                  views the repeated heads' gradient as [B, G, H/G, S, D] and
+                  sums over the repeats.
+  --fused-qkv     one projection of (H + 2G) D outputs ([E, 3E] for GPT-2's
+                  Conv1D) cut into Q, K, V with extract_slice; the backward
+                  concatenates dQ, dK, dV (tensor.concat) before the
+                  projection's weight and input gradients.
+  --embed         a token embedding `wte` [V, E] looked up by a generic that
+                  reads the table with tensor.extract. Its weight gradient is
+                  the one-hot matmul onehot(ids)^T dx: a generic builds the
+                  [B*S, V] one-hot matrix (each id compared with its column
+                  index), then transpose + linalg.matmul. Why this form:
+                  linalg has no scatter (torch-mlir lowers index_put with
+                  accumulate to tm_tensor.scatter, outside linalg), so a
+                  lowering that stays in linalg writes the scatter-add of
+                  dx's rows onto their ids as a dense contraction over the
+                  tokens; of its two spellings (this one, or a generic
+                  over [V, E, tokens] that compares and accumulates), the
+                  one-hot matmul runs as a GEMM. The vocabulary-parallel
+                  plan splits it by rows like the table (Megatron).
+  --lm-head       a final norm and an LM head (no bias) over V words (vocab
+                  --vocab); g is then dL/dlogits. Megatron's plan: the head
+                  column-parallel (vocabulary split), its backward
+                  dh = g W row-parallel (one all_reduce), dW split like W.
+--batch B > 1 works for every block (tokens flattened to [B*S, E], heads
+merged with the batch as [B*H, S, D]).
 
 Blocks:
   mlp        y = act(x W1 + b1) W2 + b2 (gpt2: tanh-GELU, biases;
