@@ -488,9 +488,9 @@ void Planner::recordHeldWeight(Operation *op, const WeightOp &weight,
 
 /// The row option of `op` that reads its weight the way an earlier weight op
 /// holds it split (`holder`), if any.
-const ShardingOption *
-Planner::findRowOnHeldWeight(Operation *op, const WeightOp &weight,
-                             Operation *&holder) const {
+const ShardingOption *Planner::findRowOnHeldWeight(Operation *op,
+                                                   const WeightOp &weight,
+                                                   Operation *&holder) const {
   unsigned index = weight.activation == 0 ? 1 : 0;
   for (unsigned i : problem.getFeasible(op)) {
     const ShardingOption &option = problem.getOptions(op)[i];

@@ -591,7 +591,8 @@ void SegmentedSplits::propagate() {
       for (ArrayRef<int64_t> known : lookup(concat.getResult(), dim)) {
         SmallVector<int64_t> sizes(known);
         int64_t offset = 0;
-        for (auto [input, extent] : llvm::zip_equal(concat.getInputs(), extents)) {
+        for (auto [input, extent] :
+             llvm::zip_equal(concat.getInputs(), extents)) {
           if (auto covered = coveredSegments(sizes, offset, extent))
             if (add(input, dim,
                     ArrayRef<int64_t>(sizes).slice(covered->first,

@@ -271,8 +271,7 @@ void ShardingSolver::seedArguments() {
   auto want = [&](Value value, ShardingAttr wanted) {
     auto [source, sharding] = problem.traceToSource(value, wanted);
     auto arg = dyn_cast<BlockArgument>(source);
-    if (!arg || arg.getOwner() != body ||
-        !isa<RankedTensorType>(arg.getType()))
+    if (!arg || arg.getOwner() != body || !isa<RankedTensorType>(arg.getType()))
       return;
     SmallVector<ShardingAttr, 2> &list = wants[arg];
     if (!llvm::is_contained(list, sharding))
@@ -317,8 +316,7 @@ void ShardingSolver::propagateForward() {
           isa<func::ReturnOp>(user))
         continue;
       ArrayRef<unsigned> feasible = problem.getFeasible(user);
-      if (!feasible.empty() &&
-          llvm::none_of(feasible, [&](unsigned i) {
+      if (!feasible.empty() && llvm::none_of(feasible, [&](unsigned i) {
             return problem.getOptions(user)[i]
                 .operands[use.getOperandNumber()]
                 .isPartial();
