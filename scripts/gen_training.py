@@ -5,17 +5,65 @@ tp-mlir's tests and benchmarks.
 
   gen_training.py --block mlp|attention|layer [--arch gpt2|llama]
                   [--layers N] [--batch B] [--seq S] [--hidden E]
-                  [--heads H] [--ffn F] [--optimizer sgd|adam]
-                  [--weights io|oi] [--transpose generic|named]
-                  [--name NAME] [-o FILE]
+                  [--heads H] [--kv-heads G] [--ffn F]
+                  [--rope none|slices|concat|interleaved]
+                  [--rope-table arg|const|gather] [--rope-layout bhsd|bshd]
+                  [--fused-qkv] [--embed] [--lm-head] [--vocab V]
+                  [--optimizer sgd|adam] [--weights io|oi]
+                  [--transpose generic|named] [--name NAME] [-o FILE]
 
-One function per step. It takes the input activations `x` ([B*S, E]), the
-parameters (in the order the forward pass uses them), the optimizer state
-when there is one (Adam: `m_<param>` and `v_<param>` after the parameters)
-and the upstream gradient `g` = dL/dy ([B*S, E]); it returns the output y (a
-joint graph returns its forward outputs), the input gradient dL/dx, the
-updated parameters and the updated optimizer state, in that order. Nothing is annotated: which arguments are parameters is for the
-planner to find out.
+One function per step. It takes the input activations `x` ([B*S, E]; with
+--embed the token ids `ids` [B, S] i64 instead), the rotary tables when they
+are arguments (`rope_cos`, `rope_sin`, or `pos_ids` and the gathered
+tables; never trained), the parameters (in the order the forward pass uses
+them), the optimizer state when there is one (Adam: `m_<param>` and
+`v_<param>` after the parameters) and the upstream gradient `g` = dL/dy
+([B*S, E]; with --lm-head dL/dlogits [B*S, V]); it returns the output y (a
+joint graph returns its forward outputs), the input gradient dL/dx (not
+with --embed: token ids have no gradient), the updated parameters and the
+updated optimizer state, in that order. Nothing is annotated: which
+arguments are parameters is for the planner to find out.
+
+Idioms of real frontends (each forward as gen_transformer.py emits it):
+  --rope FORM     rotary position embeddings on Q and K: rotate_half by two
+                  extract_slice halves, a negation and insert_slices
+                  (`slices`), by tensor.concat (`concat`), or Meta's
+                  interleaved pairs read with tensor.extract (`interleaved`);
+                  tables as arguments, constants or gathered by position ids
+                  (--rope-table), applied on [B, H, S, D] or [B, S, H, D]
+                  (--rope-layout). The backward applies the transposed
+                  rotation to dQ and dK: dx = dy cos + R^T(dy sin), with
+                  R^T(u) = [u2, -u1] for rotate_half (written in the same
+                  form as the forward) and, for pairs, the forward with the
+                  sin table negated.
+  --kv-heads G    grouped-query attention: K/V projections of G heads,
+                  repeated to the H query heads in the forward (a broadcast
+                  generic to [B, G, H/G, S, D] and a collapse); the backward
+                  views the repeated heads' gradient as [B, G, H/G, S, D] and
+                  sums over the repeats.
+  --fused-qkv     one projection of (H + 2G) D outputs ([E, 3E] for GPT-2's
+                  Conv1D) cut into Q, K, V with extract_slice; the backward
+                  concatenates dQ, dK, dV (tensor.concat) before the
+                  projection's weight and input gradients.
+  --embed         a token embedding `wte` [V, E] looked up by a generic that
+                  reads the table with tensor.extract. Its weight gradient is
+                  the one-hot matmul onehot(ids)^T dx: a generic builds the
+                  [B*S, V] one-hot matrix (each id compared with its column
+                  index), then transpose + linalg.matmul. Why this form:
+                  linalg has no scatter (torch-mlir lowers index_put with
+                  accumulate to tm_tensor.scatter, outside linalg), so a
+                  lowering that stays in linalg writes the scatter-add of
+                  dx's rows onto their ids as a dense contraction over the
+                  tokens; of its two spellings (this one, or a generic
+                  over [V, E, tokens] that compares and accumulates), the
+                  one-hot matmul runs as a GEMM. The vocabulary-parallel
+                  plan splits it by rows like the table (Megatron).
+  --lm-head       a final norm and an LM head (no bias) over V words (vocab
+                  --vocab); g is then dL/dlogits. Megatron's plan: the head
+                  column-parallel (vocabulary split), its backward
+                  dh = g W row-parallel (one all_reduce), dW split like W.
+--batch B > 1 works for every block (tokens flattened to [B*S, E], heads
+merged with the batch as [B*H, S, D]).
 
 Blocks:
   mlp        y = act(x W1 + b1) W2 + b2 (gpt2: tanh-GELU, biases;
@@ -41,7 +89,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_transformer import Emitter  # noqa: E402
+from gen_transformer import Emitter, apply_rope, rope_tables  # noqa: E402
 
 
 class StepEmitter(Emitter):
@@ -111,16 +159,34 @@ class StepEmitter(Emitter):
     def t2(self, x, shape, named):
         return self.transpose(x, shape, [1, 0], named)
 
-    def heads(self, y, B, S, H, D, named):
-        """[B*S, H*D] -> [B*H, S, D] (view, head transpose, merge)."""
-        v4, s4 = self.expand(y, [B * S, H * D], [[0, 1], [2, 3]], [B, S, H, D])
-        t, ts = self.transpose(v4, s4, [0, 2, 1, 3], named)
+    def heads(self, y, B, S, H, D, named, rope=None):
+        """[B*S, H*D] -> [B*H, S, D] (view, head transpose, merge); rope(v,
+        shape, layout) rotates the [B, S, H, D] or [B, H, S, D] view."""
+        t, ts = self.heads4(y, B, S, H, D, named, rope)
         return self.collapse(t, ts, [[0, 1], [2], [3]])
 
-    def unheads(self, y, B, S, H, D, named):
+    def heads4(self, y, B, S, H, D, named, rope=None):
+        """[B*S, H*D] -> [B, H, S, D]."""
+        v4, s4 = self.expand(y, [B * S, H * D], [[0, 1], [2, 3]], [B, S, H, D])
+        if rope:
+            v4 = rope(v4, s4, "bshd")
+        t, ts = self.transpose(v4, s4, [0, 2, 1, 3], named)
+        if rope:
+            t = rope(t, ts, "bhsd")
+        return t, ts
+
+    def unheads(self, y, B, S, H, D, named, rope=None):
         """[B*H, S, D] -> [B*S, H*D]."""
         v4, s4 = self.expand(y, [B * H, S, D], [[0, 1], [2], [3]], [B, H, S, D])
-        t, ts = self.transpose(v4, s4, [0, 2, 1, 3], named)
+        return self.unheads4(v4, B, S, H, D, named, rope)
+
+    def unheads4(self, v4, B, S, H, D, named, rope=None):
+        """[B, H, S, D] -> [B*S, H*D]; rope as in heads (the backward's)."""
+        if rope:
+            v4 = rope(v4, [B, H, S, D], "bhsd")
+        t, ts = self.transpose(v4, [B, H, S, D], [0, 2, 1, 3], named)
+        if rope:
+            t = rope(t, ts, "bshd")
         return self.collapse(t, ts, [[0, 1], [2, 3]])
 
 
@@ -130,6 +196,9 @@ class Step:
         self.em = StepEmitter("f32")
         self.params = []     # (name, shape)
         self.grads = {}      # name -> gradient value
+        self.inputs = []     # (name, type): arguments that are not trained (rope tables, positions)
+        self.tables = None   # rope (cos, sin, table shape)
+        self.neg_sin = None
         self.named = a.transpose == "named"
         self.io = a.weights == "io"
 
@@ -139,6 +208,59 @@ class Step:
 
     def grad(self, name, value):
         self.grads[name] = value
+
+    def input(self, name, shape, dt=None, is_input=False):
+        """An argument that is not trained (gen_transformer's rope_tables
+        calls it for its tables and position ids)."""
+        self.inputs.append((name, self.em.t(shape, dt)))
+        return f"%{name}"
+
+    # -- token embedding --------------------------------------------------------
+    def embed(self, T):
+        """x[b, s] = wte[ids[b, s]] as gen_transformer.py gathers it (a
+        generic reading the table with tensor.extract), viewed as [T, E]."""
+        a, em = self.a, self.em
+        B, S, E, V = a.batch, a.seq, a.hidden, a.vocab
+        table = self.param("wte", [V, E])
+        e = em.empty([B, S, E])
+        x = em.fresh("emb")
+        em.emit(f"{x} = linalg.generic {{indexing_maps = [{em.amap(3, ['d0', 'd1'])}, {em.ident(3)}], "
+                f"iterator_types = [\"parallel\", \"parallel\", \"parallel\"]}} ins(%ids : {em.t([B, S], 'i64')}) "
+                f"outs({e} : {em.t([B, S, E])}) {{")
+        em.emit(f"^bb0(%id: i64, %o: {em.dt}):")
+        em.emit("  %row = arith.index_cast %id : i64 to index")
+        em.emit("  %col = linalg.index 2 : index")
+        em.emit(f"  %val = tensor.extract {table}[%row, %col] : {em.t([V, E])}")
+        em.emit(f"  linalg.yield %val : {em.dt}")
+        em.emit(f"}} -> {em.t([B, S, E])}")
+        return em.collapse(x, [B, S, E], [[0, 1], [2]])[0]
+
+    def embed_bwd(self, dx, T):
+        """dwte = onehot(ids)^T dx: the one-hot matrix [T, V] (a generic
+        comparing each token id with its column index), transposed, times
+        the gradient: the scatter-add of dx's rows onto their token ids as a
+        dense matmul."""
+        a, em = self.a, self.em
+        B, S, E, V = a.batch, a.seq, a.hidden, a.vocab
+        dt = em.dt
+        ids_t = em.t([T], "i64")
+        ids = em.fresh("r")
+        em.emit(f"{ids} = tensor.collapse_shape %ids [[0, 1]] : {em.t([B, S], 'i64')} into {ids_t}")
+        zero, one = em.const(0.0), em.const(1.0)
+        e = em.empty([T, V])
+        oh = em.fresh("onehot")
+        em.emit(f"{oh} = linalg.generic {{indexing_maps = [{em.amap(2, ['d0'])}, {em.ident(2)}], "
+                f"iterator_types = [\"parallel\", \"parallel\"]}} ins({ids} : {ids_t}) outs({e} : {em.t([T, V])}) {{")
+        em.emit(f"^bb0(%id: i64, %o: {dt}):")
+        em.emit("  %col = linalg.index 1 : index")
+        em.emit("  %v = arith.index_cast %col : index to i64")
+        em.emit("  %hit = arith.cmpi eq, %id, %v : i64")
+        em.emit(f"  %r = arith.select %hit, {one}, {zero} : {dt}")
+        em.emit(f"  linalg.yield %r : {dt}")
+        em.emit(f"}} -> {em.t([T, V])}")
+        oht, ohts = em.t2(oh, [T, V], self.named)
+        dw, _ = em.matmul(oht, ohts, dx, [T, E])
+        self.grad("wte", dw)
 
     # -- linear layers ------------------------------------------------------
     def linear(self, x, T, n_in, n_out, wname, bname=None):
@@ -294,18 +416,116 @@ class Step:
         dxu = self.linear_bwd(dup, cu, need_dx)
         return em.add(dxg, dxu, [T, cg[2]]) if need_dx else None
 
+    # -- rotary embeddings and grouped-query attention ---------------------------
+    def rope_fwd(self, x, shape, layout):
+        """gen_transformer.py's rotary embedding of x where --rope-layout is
+        `layout`: y = x cos + R(x) sin, R(x) = [-x2, x1] (rotate_half by
+        slices + insert_slice, or by concat) or the pairs (x0, x1) -> (-x1,
+        x0) (interleaved)."""
+        if self.a.rope_layout != layout:
+            return x
+        return apply_rope(self.em, self.a, x, shape, self.tables)
+
+    def rope_bwd(self, dy, shape, layout):
+        """The transposed rotation applied to a gradient: dx = dy cos +
+        R^T(dy sin). rotate_half: R^T(u) = [u2, -u1], written in the same form
+        as the forward (slices + insert_slice, or concat); interleaved pairs:
+        the forward with the sin table negated (a rotation by -theta)."""
+        a, em = self.a, self.em
+        if a.rope_layout != layout:
+            return dy
+        dt = em.dt
+        cos, sin, tshape = self.tables
+        if a.rope == "interleaved":
+            if self.neg_sin is None:
+                self.neg_sin = em.ew([(sin, tshape)], tshape,
+                                     lambda q: [f"%n = arith.negf {q[0]} : {dt}", f"linalg.yield %n : {dt}"])
+            return apply_rope(em, a, dy, shape, (cos, self.neg_sin, tshape))
+        s_dim = 2 if layout == "bhsd" else 1
+        ident = em.ident(4)
+        tmap = em.amap(4, [f"d{s_dim}", "d3"] if len(tshape) == 2 else ["d0", f"d{s_dim}", "d3"])
+        u = em.generic([(dy, shape), (sin, tshape)], shape, [ident, tmap, ident], ["parallel"] * 4,
+                       lambda q: [f"%m = arith.mulf {q[0]}, {q[1]} : {dt}", f"linalg.yield %m : {dt}"])
+        half = shape[3] // 2
+        hshape = shape[:3] + [half]
+        sizes = ", ".join(map(str, hshape))
+
+        def half_slice(off):
+            v = em.fresh("rh")
+            em.emit(f"{v} = tensor.extract_slice {u}[0, 0, 0, {off}] [{sizes}] [1, 1, 1, 1] : {em.t(shape)} to {em.t(hshape)}")
+            return v
+        u1, u2 = half_slice(0), half_slice(half)
+        n1 = em.ew([(u1, hshape)], hshape, lambda q: [f"%n = arith.negf {q[0]} : {dt}", f"linalg.yield %n : {dt}"])
+        if a.rope == "concat":
+            rt = em.fresh("rc")
+            em.emit(f"{rt} = tensor.concat dim(3) {u2}, {n1} : ({em.t(hshape)}, {em.t(hshape)}) -> {em.t(shape)}")
+        else:
+            e = em.empty(shape)
+            i1 = em.fresh("ri")
+            em.emit(f"{i1} = tensor.insert_slice {u2} into {e}[0, 0, 0, 0] [{sizes}] [1, 1, 1, 1] : {em.t(hshape)} into {em.t(shape)}")
+            rt = em.fresh("ri")
+            em.emit(f"{rt} = tensor.insert_slice {n1} into {i1}[0, 0, 0, {half}] [{sizes}] [1, 1, 1, 1] : {em.t(hshape)} into {em.t(shape)}")
+        return em.generic([(dy, shape), (rt, shape), (cos, tshape)], shape, [ident, ident, tmap, ident], ["parallel"] * 4,
+                          lambda q: [f"%c = arith.mulf {q[0]}, {q[2]} : {dt}", f"%r = arith.addf %c, {q[1]} : {dt}",
+                                     f"linalg.yield %r : {dt}"])
+
+    def repeat_kv(self, t, B, G, rep, S, D):
+        """[B, G, S, D] -> [B, G*rep, S, D]: each KV head broadcast to its rep
+        query heads (repeat_kv / expand + reshape)."""
+        em = self.em
+        out = [B, G, rep, S, D]
+        r = em.generic([(t, [B, G, S, D])], out, [em.amap(5, ["d0", "d1", "d3", "d4"]), em.ident(5)],
+                       ["parallel"] * 5, lambda q: [f"linalg.yield {q[0]} : {em.dt}"])
+        return em.collapse(r, out, [[0], [1, 2], [3], [4]])[0]
+
+    def unrepeat_kv(self, d, B, G, rep, S, D):
+        """The backward of repeat_kv: [B, G*rep, S, D] viewed as [B, G, rep,
+        S, D], summed over the repeats."""
+        em = self.em
+        v5, s5 = em.expand(d, [B, G * rep, S, D], [[0], [1, 2], [3], [4]], [B, G, rep, S, D])
+        f = em.fill(0.0, [B, G, S, D])
+        return em.generic([(v5, s5)], [B, G, S, D], [em.ident(5), em.amap(5, ["d0", "d1", "d3", "d4"])],
+                          ["parallel", "parallel", "reduction", "parallel", "parallel"],
+                          lambda q: [f"%s = arith.addf {q[0]}, {q[1]} : {em.dt}", f"linalg.yield %s : {em.dt}"],
+                          out_init=f)
+
     # -- attention ------------------------------------------------------------
     def attention(self, x, B, S, E, H, pre):
         em = self.em
         dt = em.dt
+        a = self.a
         T, D = B * S, E // H
-        bias = (lambda n: pre + n) if self.a.arch == "gpt2" else (lambda n: None)
-        q, cq = self.linear(x, T, E, E, pre + "wq", bias("bq"))
-        k, ck = self.linear(x, T, E, E, pre + "wk", bias("bk"))
-        v, cv = self.linear(x, T, E, E, pre + "wv", bias("bv"))
-        q3, s3 = em.heads(q, B, S, H, D, self.named)
-        k3, _ = em.heads(k, B, S, H, D, self.named)
-        v3, _ = em.heads(v, B, S, H, D, self.named)
+        G = a.kv_heads or H
+        bias = (lambda n: pre + n) if a.arch == "gpt2" else (lambda n: None)
+        rope = self.rope_fwd if a.rope != "none" else None
+        if a.fused_qkv:
+            qkv, cqkv = self.linear(x, T, E, (H + 2 * G) * D, pre + "wqkv", bias("bqkv"))
+
+            def part(off, size):
+                v = em.fresh("sl")
+                em.emit(f"{v} = tensor.extract_slice {qkv}[0, {off}] [{T}, {size}] [1, 1] : "
+                        f"{em.t([T, (H + 2 * G) * D])} to {em.t([T, size])}")
+                return v
+            q, k, v = part(0, H * D), part(H * D, G * D), part((H + G) * D, G * D)
+            lin = ("fused", cqkv)
+        else:
+            q, cq = self.linear(x, T, E, H * D, pre + "wq", bias("bq"))
+            k, ck = self.linear(x, T, E, G * D, pre + "wk", bias("bk"))
+            v, cv = self.linear(x, T, E, G * D, pre + "wv", bias("bv"))
+            lin = ("split", cq, ck, cv)
+        if G == H:
+            q3, s3 = em.heads(q, B, S, H, D, self.named, rope)
+            k3, _ = em.heads(k, B, S, H, D, self.named, rope)
+            v3, _ = em.heads(v, B, S, H, D, self.named)
+        else:
+            rep = H // G
+            q4, q4s = em.heads4(q, B, S, H, D, self.named, rope)
+            k4, _ = em.heads4(k, B, S, G, D, self.named, rope)
+            v4, _ = em.heads4(v, B, S, G, D, self.named)
+            k4, v4 = self.repeat_kv(k4, B, G, rep, S, D), self.repeat_kv(v4, B, G, rep, S, D)
+            q3, s3 = em.collapse(q4, q4s, [[0, 1], [2], [3]])
+            k3, _ = em.collapse(k4, q4s, [[0, 1], [2], [3]])
+            v3, _ = em.collapse(v4, q4s, [[0, 1], [2], [3]])
         kt, kts = em.transpose(k3, s3, [0, 2, 1], self.named)
         sc, scs = em.batch_matmul(q3, s3, kt, kts)
         scale = em.const(1.0 / math.sqrt(D))
@@ -314,12 +534,12 @@ class Step:
         o3, _ = em.batch_matmul(p, scs, v3, s3)
         o, _ = em.unheads(o3, B, S, H, D, self.named)
         y, co = self.linear(o, T, E, E, pre + "wo", bias("bo"))
-        return y, (B, S, H, D, q3, k3, v3, p, scs, s3, scale, cq, ck, cv, co)
+        return y, (B, S, H, G, D, q3, k3, v3, p, scs, s3, scale, lin, co)
 
     def attention_bwd(self, dy, ctx, need_dx=True):
         em = self.em
         dt = em.dt
-        B, S, H, D, q3, k3, v3, p, scs, s3, scale, cq, ck, cv, co = ctx
+        B, S, H, G, D, q3, k3, v3, p, scs, s3, scale, lin, co = ctx
         do = self.linear_bwd(dy, co)
         do3, _ = em.heads(do, B, S, H, D, self.named)
         vt, vts = em.transpose(v3, s3, [0, 2, 1], self.named)
@@ -334,9 +554,29 @@ class Step:
         dst, dsts = em.transpose(ds, scs, [0, 2, 1], self.named)
         dk3, _ = em.batch_matmul(dst, dsts, q3, s3)
         T, E = B * S, H * D
-        dq, _ = em.unheads(dq3, B, S, H, D, self.named)
-        dk, _ = em.unheads(dk3, B, S, H, D, self.named)
-        dv, _ = em.unheads(dv3, B, S, H, D, self.named)
+        rope = self.rope_bwd if self.a.rope != "none" else None
+        if G == H:
+            dq, _ = em.unheads(dq3, B, S, H, D, self.named, rope)
+            dk, _ = em.unheads(dk3, B, S, H, D, self.named, rope)
+            dv, _ = em.unheads(dv3, B, S, H, D, self.named)
+        else:
+            rep = H // G
+            s4 = [B, H, S, D]
+            dq4, _ = em.expand(dq3, s3, [[0, 1], [2], [3]], s4)
+            dk4, _ = em.expand(dk3, s3, [[0, 1], [2], [3]], s4)
+            dv4, _ = em.expand(dv3, s3, [[0, 1], [2], [3]], s4)
+            dk4 = self.unrepeat_kv(dk4, B, G, rep, S, D)
+            dv4 = self.unrepeat_kv(dv4, B, G, rep, S, D)
+            dq, _ = em.unheads4(dq4, B, S, H, D, self.named, rope)
+            dk, _ = em.unheads4(dk4, B, S, G, D, self.named, rope)
+            dv, _ = em.unheads4(dv4, B, S, G, D, self.named)
+        if lin[0] == "fused":
+            # the slices' backward: one [T, (H + 2G) D] gradient, concatenated
+            dqkv = em.fresh("cat")
+            em.emit(f"{dqkv} = tensor.concat dim(1) {dq}, {dk}, {dv} : ({em.t([T, H * D])}, {em.t([T, G * D])}, "
+                    f"{em.t([T, G * D])}) -> {em.t([T, (H + 2 * G) * D])}")
+            return self.linear_bwd(dqkv, lin[1], need_dx)
+        _, cq, ck, cv = lin
         dxq = self.linear_bwd(dq, cq, need_dx)
         dxk = self.linear_bwd(dk, ck, need_dx)
         dxv = self.linear_bwd(dv, cv, need_dx)
@@ -350,16 +590,21 @@ class Step:
         B, S, E, H = a.batch, a.seq, a.hidden, a.heads
         T = B * S
         F = a.ffn or (4 * E if a.arch == "gpt2" else 2 * E)
+        dt = em.dt
+        if a.rope != "none":
+            self.tables = rope_tables(em, a, S, E // H, self.input)
         x = "%x"
+        if a.embed:
+            x = self.embed(T)
         y = None
         if a.block == "mlp":
             y, ctx = self.mlp(x, T, E, F, "")
-            dx = self.mlp_bwd("%g", ctx)
+            bwd = [lambda d: self.mlp_bwd(d, ctx)]
         elif a.block == "attention":
             y, ctx = self.attention(x, B, S, E, H, "")
-            dx = self.attention_bwd("%g", ctx)
+            bwd = [lambda d: self.attention_bwd(d, ctx)]
         else:
-            ctxs = []
+            bwd = []
             h = x
             for l in range(a.layers):
                 pre = f"l{l}_" if a.layers > 1 else ""
@@ -369,19 +614,34 @@ class Step:
                 n2, cn2 = self.norm(h1, T, E, pre + "mlp_")
                 m, cm = self.mlp(n2, T, E, F, pre)
                 h = em.add(h1, m, [T, E])
-                ctxs.append((cn1, ca, cn2, cm))
-            d = "%g"
-            for cn1, ca, cn2, cm in reversed(ctxs):
-                d1 = em.add(d, self.norm_bwd(self.mlp_bwd(d, cm), cn2), [T, E])
-                d = em.add(d1, self.norm_bwd(self.attention_bwd(d1, ca), cn1), [T, E])
-            dx = d
+
+                def layer_bwd(d, cn1=cn1, ca=ca, cn2=cn2, cm=cm):
+                    d1 = em.add(d, self.norm_bwd(self.mlp_bwd(d, cm), cn2), [T, E])
+                    return em.add(d1, self.norm_bwd(self.attention_bwd(d1, ca), cn1), [T, E])
+                bwd.append(layer_bwd)
             y = h
+        d = "%g"
+        if a.lm_head:
+            # final norm and the LM head; g is dL/dlogits [T, V]
+            nf, cnf = self.norm(y, T, E, "final_")
+            y, clm = self.linear(nf, T, E, a.vocab, "w_lm")
+            d = self.norm_bwd(self.linear_bwd("%g", clm), cnf)
+        for f in reversed(bwd):
+            d = f(d)
+        dx = d
+        out_dim = a.vocab if a.lm_head else E
+        # The joint graph returns the forward output too (the loss is
+        # computed from it outside the step); with --embed the input is
+        # token ids, which have no gradient: dx goes into the embedding's.
+        results = [(y, [T, out_dim])]
+        if a.embed:
+            self.embed_bwd(dx, T)
+        else:
+            results.append((dx, [T, E]))
         # The joint graph returns the forward output too (the loss is
         # computed from it outside the step).
-        results = [(y, [T, E]), (dx, [T, E])]
         state = []
         lr = em.const(a.lr)
-        dt = em.dt
         if a.optimizer == "sgd":
             for name, shape in self.params:
                 w = em.ew([(f"%{name}", shape), (self.grads[name], shape)], shape,
@@ -408,7 +668,9 @@ class Step:
                 results.append((w, shape))
                 new_state += [(m2, shape), (v2, shape)]
             results += new_state
-        args = [("x", [T, E])] + self.params + state + [("g", [T, E])]
+        first = [("ids", em.t([B, S], "i64"))] if a.embed else [("x", em.t([T, E]))]
+        args = (first + self.inputs + [(n, em.t(sh)) for n, sh in self.params + state]
+                + [("g", em.t([T, out_dim]))])
         return args, results
 
 
@@ -422,6 +684,14 @@ def main():
     p.add_argument("--hidden", type=int, default=64)
     p.add_argument("--heads", type=int, default=8)
     p.add_argument("--ffn", type=int, default=None)
+    p.add_argument("--kv-heads", type=int, default=None)
+    p.add_argument("--rope", choices=["none", "slices", "concat", "interleaved"], default="none")
+    p.add_argument("--rope-table", choices=["arg", "const", "gather"], default="arg")
+    p.add_argument("--rope-layout", choices=["bhsd", "bshd"], default="bhsd")
+    p.add_argument("--fused-qkv", action="store_true")
+    p.add_argument("--embed", action="store_true")
+    p.add_argument("--lm-head", action="store_true")
+    p.add_argument("--vocab", type=int, default=256)
     p.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
     p.add_argument("--lr", type=float, default=0.01)
     p.add_argument("--weights", choices=["io", "oi"], default=None,
@@ -436,6 +706,11 @@ def main():
         sys.exit("hidden must be divisible by heads")
     if a.layers > 1 and a.block != "layer":
         sys.exit("--layers needs --block layer")
+    G = a.kv_heads or a.heads
+    if a.heads % G:
+        sys.exit("--kv-heads must divide --heads")
+    if a.rope != "none" and (a.block == "mlp" or (a.hidden // a.heads) % 2):
+        sys.exit("--rope needs attention and an even head dim")
     step = Step(a)
     args, results = step.build()
     em = step.em
@@ -443,8 +718,12 @@ def main():
     em.write_module(a.output, name,
                     [f"Generated by scripts/gen_training.py {' '.join(sys.argv[1:])}",
                      f"{a.arch} {a.block} training step ({a.optimizer}): batch {a.batch}, seq {a.seq}, hidden {a.hidden}, "
-                     f"heads {a.heads}, layers {a.layers}, weights {a.weights}"],
-                    [(n, em.t(s)) for n, s in args], results)
+                     f"heads {a.heads}, kv heads {G}, layers {a.layers}, weights {a.weights}"
+                     + (f", rope {a.rope} ({a.rope_table} tables, {a.rope_layout})" if a.rope != "none" else "")
+                     + (", fused qkv" if a.fused_qkv else "")
+                     + (f", vocab {a.vocab}" if a.embed or a.lm_head else "")
+                     + (", embedding" if a.embed else "") + (", lm head" if a.lm_head else "")],
+                    args, results)
 
 if __name__ == "__main__":
     main()

@@ -16,9 +16,12 @@
 //   operand such as a norm's gamma or a bias), on the activation side of a
 //   contraction: the operand carrying the M (token) dimensions, as in x W or
 //   dy W^T, and state the program writes into with tensor.insert_slice
-//   (a KV cache updated at a position) is not a parameter either. Every
-//   other argument is a parameter (forward-only models read
-//   their weights only on the weight side).
+//   (a KV cache updated at a position) is not a parameter either, nor are
+//   indices: an integer argument whose elements a program only turns into
+//   indices or compares (token ids looked up in a table, or compared with
+//   each vocabulary row to build the one-hot matrix of an embedding's
+//   weight gradient). Every other argument is a parameter (forward-only
+//   models read their weights only on the weight side).
 //
 // The rule is the planner's own notion of a weight op's two sides, so an
 // upstream gradient g is an activation as soon as the step computes its

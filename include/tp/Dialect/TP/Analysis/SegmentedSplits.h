@@ -9,12 +9,16 @@
 // of Q and part of K: not head-aligned, so the slices would need the whole
 // tensor. A segmented split (`#tp.sharding<split 1 segments [E, E, E]>`)
 // gives every rank the same slice of each segment instead, so the slices
-// become local and each rank holds its heads of Q, K and V.
+// become local and each rank holds its heads of Q, K and V. Likewise a
+// concat of operands split along the concatenated dimension is local into a
+// segmented result (the gradients of Q, K and V concatenated in the backward).
 //
 // This analysis finds where segmented splits can help and offers them:
 //
 //  1. Seeds: the static extract_slices of a value along a dimension cut it
-//     into segments (the points where slices start and end).
+//     into segments (the points where slices start and end), and a concat
+//     makes its result's segments, one per operand (the backward of a fused
+//     projection concatenates the gradients of Q, K and V).
 //  2. Propagation: a segmentable option (ShardingOption::segmentable) runs
 //     the same on a segmented split as on a plain one, so the segments of
 //     one of its split values carry to the others: from the slices' source
@@ -22,8 +26,9 @@
 //  3. Options: every segmentable option of an op whose split values carry
 //     segments gets a segmented twin (placed before it, so an annotation
 //     "column" selects it), every extract_slice of segments gets an option
-//     that takes its slice locally, and a function argument with segments
-//     gets them as a candidate sharding.
+//     that takes its slice locally, every concat whose operands line up with
+//     its result's segments one that concatenates locally, and a function
+//     argument with segments gets them as a candidate sharding.
 //
 // Only segments that every rank can hold an equal slice of (each divisible
 // by the tp size) are offered: segmented splits are never padded.
@@ -100,9 +105,12 @@ private:
                          SmallVectorImpl<ShardingOption> &extended) const;
   void addSliceOptions(Operation *op,
                        SmallVectorImpl<ShardingOption> &extended) const;
+  void addConcatOptions(Operation *op,
+                        SmallVectorImpl<ShardingOption> &extended) const;
 
   // The analysis, in the constructor: seeds, then propagation.
   bool seedSlices();
+  void seedConcats();
   void seedExpandedGroups();
   void seedMergedBatches();
   void seedGranules();

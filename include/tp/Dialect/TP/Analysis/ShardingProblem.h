@@ -148,6 +148,15 @@ public:
   /// What `op`'s annotation asks for (Status::None if it has none).
   AnnotationMatch matchAnnotation(Operation *op) const;
 
+  /// `value` wanted as `sharding` (split or replicated), followed back
+  /// through the views and one-input parallel ops (transposes) that compute
+  /// it: the value they start from (a parameter argument, for a weight read
+  /// transposed) and the sharding it needs for them to produce `sharding`
+  /// without moving data. Stops after a few ops, or where no option carries
+  /// the sharding.
+  std::pair<Value, ShardingAttr> traceToSource(Value value,
+                                               ShardingAttr sharding) const;
+
 private:
   struct OpEntry {
     unsigned index = 0;

@@ -130,10 +130,20 @@ private:
   /// Picks, for every op in order, the option that needs the least
   /// resharding of its operands: a good start for the improvement sweeps.
   void propagateForward();
+  /// Before propagateForward: an argument that an annotated (or planned) op
+  /// reads split, directly or through views and transposes, starts split
+  /// that way (a weight whose other users, the backward's weight gradient
+  /// and its update, could only follow it together).
+  void seedArguments();
   double argumentCost(BlockArgument arg, ShardingAttr sharding) const;
   /// What moving `value`, held as `sharding`, to its users costs: one
   /// collective per distinct sharding they want.
   double usesCost(Value value, ShardingAttr sharding) const;
+  /// True if a user of `value` other than `op` already wants it as
+  /// `sharding` from another sharding: the collective that moves it is
+  /// there anyway (one per value and target sharding), and `op` shares it.
+  bool isDemandedElsewhere(Value value, Operation *op,
+                           ShardingAttr sharding) const;
   bool improveOp(Operation *op);
   bool improveArgument(BlockArgument arg);
 

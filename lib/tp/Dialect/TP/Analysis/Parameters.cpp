@@ -7,6 +7,7 @@
 #include "tp/Dialect/TP/Analysis/Parameters.h"
 #include "tp/Dialect/TP/IR/TPDialect.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -106,6 +107,38 @@ static bool isReadAsActivation(BlockArgument arg) {
   return false;
 }
 
+/// True if `arg` holds integers that the program only turns into indices or
+/// compares, as it is or through views: token ids or positions.
+static bool isIndexData(BlockArgument arg) {
+  auto type = dyn_cast<RankedTensorType>(arg.getType());
+  if (!type || !type.getElementType().isInteger())
+    return false;
+  SmallVector<Value> worklist{arg};
+  bool read = false;
+  while (!worklist.empty()) {
+    Value value = worklist.pop_back_val();
+    for (OpOperand &use : value.getUses()) {
+      Operation *user = use.getOwner();
+      if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::CastOp>(
+              user)) {
+        worklist.push_back(user->getResult(0));
+        continue;
+      }
+      auto linalgOp = dyn_cast<linalg::LinalgOp>(user);
+      if (!linalgOp || !linalgOp.isDpsInput(&use) ||
+          !linalgOp.getBlock()) // an element of the body
+        return false;
+      BlockArgument element = linalgOp.getMatchingBlockArgument(&use);
+      for (Operation *elementUser : element.getUsers())
+        if (!isa<arith::IndexCastOp, arith::IndexCastUIOp, arith::CmpIOp>(
+                elementUser))
+          return false;
+      read = true;
+    }
+  }
+  return read;
+}
+
 /// True if some argument of `func` carries `tp.param`: then exactly those
 /// are parameters.
 static bool hasStatedParameters(FunctionOpInterface func) {
@@ -127,7 +160,7 @@ static bool isParameter(FunctionOpInterface func, BlockArgument arg,
     auto insert = dyn_cast<tensor::InsertSliceOp>(use.getOwner());
     return insert && use.get() == insert.getDest();
   });
-  return !writtenInto && !isReadAsActivation(arg);
+  return !writtenInto && !isIndexData(arg) && !isReadAsActivation(arg);
 }
 
 bool mlir::tp::isParameterArgument(BlockArgument arg) {

@@ -110,6 +110,11 @@ private:
   LogicalResult decideRow(Operation *op, const WeightOp &weight,
                           ShardingAttr in);
   LogicalResult decideColumn(Operation *op, const WeightOp &weight);
+  const ShardingOption *findRowOnHeldWeight(Operation *op,
+                                            const WeightOp &weight,
+                                            Operation *&holder) const;
+  void recordHeldWeight(Operation *op, const WeightOp &weight,
+                        const ShardingOption &option);
   SplitCosts getSplitCosts(Operation *op, const WeightOp &weight,
                            const ShardingOption &column,
                            const Lookahead &ahead) const;
@@ -132,6 +137,10 @@ private:
   DenseMap<Operation *, Decision> decisions;
   DenseMap<Value, ShardingAttr> predicted;
   DenseMap<Value, bool> parameterCache;
+  /// The split each parameter is held in by the first weight op decided to
+  /// read it split (a training step reads a weight in its forward matmul
+  /// and again, maybe transposed, in the backward one), and that op.
+  DenseMap<Value, std::pair<ShardingAttr, Operation *>> heldWeights;
   /// The largest weight among the weight matmuls reading each activation
   /// (a router next to the experts it routes to, K/V next to Q).
   DenseMap<Value, int64_t> largestSiblingBytes;
@@ -444,7 +453,54 @@ LogicalResult Planner::decideMatmul(Operation *op, const WeightOp &weight) {
   ShardingAttr in = predictedOf(op->getOperand(weight.activation));
   if (in.isSplit())
     return decideRow(op, weight, in);
+  // A weight already held split along this op's contraction (the backward
+  // of a column layer whose output gradient arrives whole, as an LM head's
+  // logits gradient does): row, the whole input cut locally, rather than a
+  // second, whole copy of the weight.
+  Operation *holder = nullptr;
+  if (const ShardingOption *row = findRowOnHeldWeight(op, weight, holder)) {
+    d.kind = ParallelKind::Row;
+    d.option = row;
+    d.reason = llvm::formatv("row: its weight is held split along the "
+                             "contraction dimension (as {0} reads it); its "
+                             "whole input is cut locally",
+                             formatLocation(holder->getLoc()))
+                   .str();
+    return success();
+  }
   return decideColumn(op, weight);
+}
+
+void Planner::recordHeldWeight(Operation *op, const WeightOp &weight,
+                               const ShardingOption &option) {
+  if (weight.isGather)
+    return;
+  unsigned index = weight.activation == 0 ? 1 : 0;
+  auto [root, sharding] =
+      problem.traceToSource(op->getOperand(index), option.operands[index]);
+  if (sharding && sharding.isSplit())
+    heldWeights.try_emplace(root, sharding, op);
+}
+
+/// The row option of `op` that reads its weight the way an earlier weight op
+/// holds it split (`holder`), if any.
+const ShardingOption *Planner::findRowOnHeldWeight(Operation *op,
+                                                   const WeightOp &weight,
+                                                   Operation *&holder) const {
+  unsigned index = weight.activation == 0 ? 1 : 0;
+  for (unsigned i : problem.getFeasible(op)) {
+    const ShardingOption &option = problem.getOptions(op)[i];
+    if (option.kind != ParallelKind::Row)
+      continue;
+    auto [root, sharding] =
+        problem.traceToSource(op->getOperand(index), option.operands[index]);
+    auto it = heldWeights.find(root);
+    if (it != heldWeights.end() && it->second.first == sharding) {
+      holder = it->second.second;
+      return &option;
+    }
+  }
+  return nullptr;
 }
 
 /// A weight matmul whose input arrives split: row if the split is along its
@@ -670,8 +726,12 @@ LogicalResult Planner::decide(Operation *op, const WeightOp &weight) {
       decision.option && decision.option->kind == decision.kind
           ? decision.option
           : problem.findKind(op, decision.kind, true);
-  if (option)
+  if (option) {
     apply(op, *option);
+    if (option->kind == ParallelKind::Column ||
+        option->kind == ParallelKind::Row)
+      recordHeldWeight(op, weight, *option);
+  }
   return success();
 }
 

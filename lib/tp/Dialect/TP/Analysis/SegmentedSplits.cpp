@@ -75,6 +75,19 @@ coveredSegments(ArrayRef<int64_t> segments, int64_t offset, int64_t size) {
   return std::nullopt;
 }
 
+/// The extents of a concat's operands along the concatenated dimension, or
+/// nothing if one is dynamic: the segments of its result.
+static SmallVector<int64_t> concatExtents(tensor::ConcatOp concat) {
+  SmallVector<int64_t> sizes;
+  for (Value input : concat.getInputs()) {
+    auto type = cast<RankedTensorType>(input.getType());
+    if (type.isDynamicDim(concat.getDim()))
+      return {};
+    sizes.push_back(type.getDimSize(concat.getDim()));
+  }
+  return sizes;
+}
+
 /// At most this many segments get variants with some segments replicated
 /// (2^n - 1 of them); beyond, only the all-split variant.
 static constexpr size_t kMaxMaskedSegments = 4;
@@ -378,6 +391,7 @@ SegmentedSplits::SegmentedSplits(Block *body, int64_t tpSize, bool allowPadding,
   bool anyCut = seedSlices();
   if (anyCut)
     seedExpandedGroups();
+  seedConcats();
   seedMergedBatches();
   if (allowPadding)
     seedGranules();
@@ -425,6 +439,16 @@ bool SegmentedSplits::seedSlices() {
   }
 
   return anyCut;
+}
+
+/// Seeds: a concat along a dimension makes its result's segments of it, one
+/// per operand (the backward of a fused projection's slices concatenates the
+/// gradients of Q, K and V into the projection's output gradient).
+void SegmentedSplits::seedConcats() {
+  for (Operation &op : *body)
+    if (auto concat = dyn_cast<tensor::ConcatOp>(op))
+      if (add(concat.getResult(), concat.getDim(), concatExtents(concat)))
+        touch(concat.getResult());
 }
 
 void SegmentedSplits::seedExpandedGroups() {
@@ -559,6 +583,25 @@ void SegmentedSplits::propagate() {
                                                    covered->second)))
               touch(slice.getResult());
         }
+    // A concat's operand that spans several segments of the result has
+    // those segments.
+    if (auto concat = dyn_cast<tensor::ConcatOp>(op)) {
+      SmallVector<int64_t> extents = concatExtents(concat);
+      int64_t dim = concat.getDim();
+      for (ArrayRef<int64_t> known : lookup(concat.getResult(), dim)) {
+        SmallVector<int64_t> sizes(known);
+        int64_t offset = 0;
+        for (auto [input, extent] :
+             llvm::zip_equal(concat.getInputs(), extents)) {
+          if (auto covered = coveredSegments(sizes, offset, extent))
+            if (add(input, dim,
+                    ArrayRef<int64_t>(sizes).slice(covered->first,
+                                                   covered->second)))
+              touch(input);
+          offset += extent;
+        }
+      }
+    }
   }
 }
 
@@ -578,6 +621,7 @@ void SegmentedSplits::extend(Operation *op,
   }
   addReshapeOptions(op, extended);
   addSliceOptions(op, extended);
+  addConcatOptions(op, extended);
   options.assign(std::make_move_iterator(extended.begin()),
                  std::make_move_iterator(extended.end()));
 }
@@ -702,6 +746,55 @@ void SegmentedSplits::addSliceOptions(
           extended.push_back(std::move(option));
         }
       }
+    }
+  }
+}
+
+/// A concat of operands each split along the concatenated dimension is
+/// local when its result is split in segments that line up with the
+/// operands: each rank concatenates its parts, in segment order (an operand
+/// spanning several segments is itself segmented; a replicated segment is
+/// an operand held whole).
+void SegmentedSplits::addConcatOptions(
+    Operation *op, SmallVectorImpl<ShardingOption> &extended) const {
+  auto concat = dyn_cast<tensor::ConcatOp>(op);
+  if (!concat)
+    return;
+  MLIRContext *ctx = op->getContext();
+  int64_t dim = concat.getDim();
+  SmallVector<int64_t> extents = concatExtents(concat);
+  if (extents.empty())
+    return;
+  for (ArrayRef<int64_t> sizes : lookup(concat.getResult(), dim)) {
+    // Where each operand's segments start and how many it spans.
+    SmallVector<std::pair<size_t, size_t>> spans;
+    int64_t offset = 0;
+    for (int64_t extent : extents) {
+      auto covered = coveredSegments(sizes, offset, extent);
+      if (!covered)
+        break;
+      spans.push_back(*covered);
+      offset += extent;
+    }
+    if (spans.size() != extents.size())
+      continue;
+    for (ArrayRef<int64_t> replicated : replicationChoices(sizes, tpSize)) {
+      ShardingOption option;
+      option.kind = ParallelKind::Other;
+      option.paddable = false;
+      for (auto [first, count] : spans) {
+        SmallVector<int64_t> sub = subRange(replicated, first, count);
+        if (count > 1)
+          option.operands.push_back(ShardingAttr::getSegmented(
+              ctx, dim, sizes.slice(first, count), sub));
+        else
+          option.operands.push_back(sub.empty()
+                                        ? ShardingAttr::getSplit(ctx, dim)
+                                        : ShardingAttr::getReplicated(ctx));
+      }
+      option.results.push_back(
+          ShardingAttr::getSegmented(ctx, dim, sizes, replicated));
+      extended.push_back(std::move(option));
     }
   }
 }

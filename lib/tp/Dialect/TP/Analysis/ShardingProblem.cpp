@@ -8,6 +8,8 @@
 #include "tp/Dialect/TP/Analysis/SegmentedSplits.h"
 #include "tp/Dialect/TP/IR/TPDialect.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -277,6 +279,40 @@ AnnotationMatch ShardingProblem::matchAnnotation(Operation *op) const {
                                                        : Status::NoForm);
   match.issue = checkFeasible(*match.option, op);
   return done(Status::Infeasible);
+}
+
+std::pair<Value, ShardingAttr>
+ShardingProblem::traceToSource(Value value, ShardingAttr sharding) const {
+  for (unsigned depth = 0; depth < 4 && sharding && !sharding.isPartial();
+       ++depth) {
+    Operation *def = value.getDefiningOp();
+    if (!def || !contains(def) || def->getNumResults() != 1)
+      break;
+    unsigned source = 0;
+    if (auto linalgOp = dyn_cast<linalg::LinalgOp>(def)) {
+      if (linalgOp.getNumDpsInputs() != 1 ||
+          linalgOp.getNumReductionLoops() != 0)
+        break;
+      source = linalgOp.getDpsInputOperand(0)->getOperandNumber();
+    } else if (!isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(def)) {
+      break;
+    }
+    const ShardingOption *carried = nullptr;
+    for (unsigned i : getFeasible(def)) {
+      const ShardingOption &option = getOptions(def)[i];
+      ShardingAttr in = option.operands[source];
+      if (option.results[0] == sharding &&
+          (sharding.isReplicated() ? in.isReplicated() : in.isSplit())) {
+        carried = &option;
+        break;
+      }
+    }
+    if (!carried)
+      break;
+    value = def->getOperand(source);
+    sharding = carried->operands[source];
+  }
+  return {value, sharding};
 }
 
 //===----------------------------------------------------------------------===//

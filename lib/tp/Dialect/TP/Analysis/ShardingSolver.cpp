@@ -8,6 +8,9 @@
 #include "tp/Dialect/TP/Analysis/Parameters.h"
 #include "tp/Dialect/TP/IR/TPDialect.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/Debug.h"
 
@@ -195,13 +198,29 @@ double ShardingSolver::optionCost(Operation *op,
     cost +=
         model.reshard(getSharding(value), sharding, value.getType(), tpSize);
   for (auto [i, operand] : llvm::enumerate(op->getOperands()))
-    cost += model.reshard(getSharding(operand), option.operands[i],
-                          operand.getType(), tpSize);
+    if (!isDemandedElsewhere(operand, op, option.operands[i]))
+      cost += model.reshard(getSharding(operand), option.operands[i],
+                            operand.getType(), tpSize);
   for (auto [i, result] : llvm::enumerate(op->getResults())) {
     cost += model.memory(option.results[i], result.getType(), tpSize);
     cost += usesCost(result, option.results[i]);
   }
   return cost;
+}
+
+bool ShardingSolver::isDemandedElsewhere(Value value, Operation *op,
+                                         ShardingAttr sharding) const {
+  // Only a collective is shared; a local slice is each user's own.
+  if (getSharding(value).isReplicated() || getSharding(value) == sharding)
+    return false;
+  for (OpOperand &use : value.getUses()) {
+    Operation *owner = use.getOwner();
+    if (owner == op || body->findAncestorOpInBlock(*owner) == op)
+      continue;
+    if (getDemand(use) == sharding)
+      return true;
+  }
+  return false;
 }
 
 double ShardingSolver::usesCost(Value value, ShardingAttr sharding) const {
@@ -262,12 +281,69 @@ bool ShardingSolver::improveArgument(BlockArgument arg) {
   return true;
 }
 
+void ShardingSolver::seedArguments() {
+  // What every annotated op wants of each argument it reads, directly or
+  // through views and transposes; an argument they all want split the same
+  // way starts split so.
+  llvm::MapVector<BlockArgument, SmallVector<ShardingAttr, 2>> wants;
+  auto want = [&](Value value, ShardingAttr wanted) {
+    auto [source, sharding] = problem.traceToSource(value, wanted);
+    auto arg = dyn_cast<BlockArgument>(source);
+    if (!arg || arg.getOwner() != body || !isa<RankedTensorType>(arg.getType()))
+      return;
+    SmallVector<ShardingAttr, 2> &list = wants[arg];
+    if (!llvm::is_contained(list, sharding))
+      list.push_back(sharding);
+  };
+  for (Operation *op : problem.getOps()) {
+    auto it = states.find(op);
+    if (it == states.end() || !it->second.fixed)
+      continue;
+    const ShardingOption &chosen = option(it->second, it->second.chosen);
+    for (auto [i, operand] : llvm::enumerate(op->getOperands()))
+      want(operand, chosen.operands[i]);
+    // A lookup's table is captured by its body.
+    for (auto &[value, sharding] : chosen.captures)
+      want(value, sharding);
+  }
+  for (auto &[arg, list] : wants)
+    if (list.size() == 1 && list.front().isSplit() &&
+        argShardings[arg].isReplicated() &&
+        llvm::is_contained(problem.getArgumentCandidates(arg), list.front()))
+      argShardings[arg] = list.front();
+}
+
 void ShardingSolver::propagateForward() {
   // A partial value is reduced whole here (Megatron; see
   // CostModel::reshardReducingWhole); sequence parallelism is a separate
   // decision.
   auto cost = [&](ShardingAttr from, ShardingAttr to, Type type) {
     return model.reshardReducingWhole(from, to, type, tpSize);
+  };
+  // A partial value that some user can only read whole is reduced anyway:
+  // its other users share that reduction rather than carry the pending sum
+  // on (through a view of it, say) into a second one.
+  llvm::DenseMap<Value, bool> reducedAnyway;
+  auto isReducedAnyway = [&](Value value) {
+    auto [it, inserted] = reducedAnyway.try_emplace(value, false);
+    if (!inserted)
+      return it->second;
+    for (OpOperand &use : value.getUses()) {
+      Operation *user = use.getOwner();
+      if (user->getBlock() != body || !problem.contains(user) ||
+          isa<func::ReturnOp>(user))
+        continue;
+      ArrayRef<unsigned> feasible = problem.getFeasible(user);
+      if (!feasible.empty() && llvm::none_of(feasible, [&](unsigned i) {
+            return problem.getOptions(user)[i]
+                .operands[use.getOperandNumber()]
+                .isPartial();
+          })) {
+        it->second = true;
+        break;
+      }
+    }
+    return it->second;
   };
   for (Operation *op : problem.getOps()) {
     auto it = states.find(op);
@@ -278,9 +354,13 @@ void ShardingSolver::propagateForward() {
     for (unsigned i = 0, e = state.candidates.size(); i < e; ++i) {
       const ShardingOption &candidate = option(state, i);
       double total = 0;
-      for (auto [j, operand] : llvm::enumerate(op->getOperands()))
-        total += cost(getSharding(operand), candidate.operands[j],
-                      operand.getType());
+      for (auto [j, operand] : llvm::enumerate(op->getOperands())) {
+        ShardingAttr have = getSharding(operand);
+        if (have.isPartial() && candidate.operands[j].isReplicated() &&
+            isReducedAnyway(operand))
+          continue;
+        total += cost(have, candidate.operands[j], operand.getType());
+      }
       for (auto &[value, sharding] : candidate.captures)
         total += cost(getSharding(value), sharding, value.getType());
       if (i == 0 || total < bestCost) {
@@ -294,6 +374,7 @@ void ShardingSolver::propagateForward() {
 void ShardingSolver::solve() {
   if (tpSize == 1)
     return;
+  seedArguments();
   propagateForward();
   // Local improvement: every op once, then only the neighbours of ops and
   // arguments whose choice changed, until nothing changes (bounded).
