@@ -27,16 +27,16 @@
 
 #include "tp/Conversion/Passes.h"
 
+#include "BufferViews.h"
 #include "HostLevel.h"
 #include "RowStatistics.h"
+#include "WarpPerRow.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/SetVector.h"
-#include "llvm/ADT/TypeSwitch.h"
 
 #define DEBUG_TYPE "tp-gpu-map-row-groups"
 
@@ -51,10 +51,6 @@ using namespace mlir;
 using namespace mlir::tp;
 
 namespace {
-
-constexpr int64_t kWarpSize = 32;
-/// The widest access one lane issues (ld.global.v4.b32 / st.global.v4.b32).
-constexpr int64_t kVectorBytes = 16;
 
 //===----------------------------------------------------------------------===//
 // Members of a group
@@ -99,56 +95,6 @@ bool isStaticIdentity(Value buffer, ArrayRef<int64_t> shape) {
   auto type = dyn_cast<MemRefType>(buffer.getType());
   return type && type.hasStaticShape() && type.getLayout().isIdentity() &&
          type.getShape() == shape;
-}
-
-/// `combine`'s identity in `type`, or a null attribute when it is not a
-/// combiner this pass knows.
-TypedAttr identityOf(Operation *combine, FloatType type) {
-  const llvm::fltSemantics &sem = type.getFloatSemantics();
-  auto value =
-      llvm::TypeSwitch<Operation *, std::optional<llvm::APFloat>>(combine)
-          .Case([&](arith::AddFOp) { return llvm::APFloat::getZero(sem); })
-          .Case([&](arith::MulFOp) { return llvm::APFloat::getOne(sem); })
-          .Case<arith::MaximumFOp, arith::MaxNumFOp>([&](Operation *) {
-            return llvm::APFloat::getInf(sem, /*Negative=*/true);
-          })
-          .Case<arith::MinimumFOp, arith::MinNumFOp>([&](Operation *) {
-            return llvm::APFloat::getInf(sem, /*Negative=*/false);
-          })
-          .Default([](Operation *) { return std::nullopt; });
-  if (!value)
-    return {};
-  return FloatAttr::get(type, *value);
-}
-
-/// The combining op of a reduction's body (`combine(value, out)`), or null.
-Operation *combineOf(linalg::GenericOp op) {
-  Block &body = op.getRegion().front();
-  BlockArgument out = op.getMatchingBlockArgument(op.getDpsInitOperand(0));
-  auto accType = dyn_cast<FloatType>(out.getType());
-  // gpu.shuffle moves 32- and 64-bit values.
-  if (!accType || (accType.getWidth() != 32 && accType.getWidth() != 64))
-    return nullptr;
-  Operation *combine =
-      cast<linalg::YieldOp>(body.getTerminator()).getOperand(0).getDefiningOp();
-  if (!combine || combine->getBlock() != &body ||
-      combine->getNumOperands() != 2 || !out.hasOneUse() ||
-      out.getUses().begin()->getOwner() != combine ||
-      !identityOf(combine, accType))
-    return nullptr;
-  Value value = combine->getOperand(0) == out ? combine->getOperand(1)
-                                              : combine->getOperand(0);
-  if (value == out || value.getType() != accType)
-    return nullptr;
-  return combine;
-}
-
-/// The combined value of a reduction (the combine's operand that is not the
-/// output's block argument).
-Value reducedValue(linalg::GenericOp op, Operation *combine) {
-  BlockArgument out = op.getMatchingBlockArgument(op.getDpsInitOperand(0));
-  return combine->getOperand(0) == out ? combine->getOperand(1)
-                                       : combine->getOperand(0);
 }
 
 /// Classifies `op` as a member over `space` (filling in the space's unknown
@@ -301,23 +247,6 @@ SmallVector<Operand> operandsOf(const Member &m, const Space &space) {
   return result;
 }
 
-/// The buffer a view was taken of (through view-like ops), or the value.
-Value rootOf(Value buffer) {
-  while (Operation *def = buffer.getDefiningOp()) {
-    if (auto view = dyn_cast<ViewLikeOpInterface>(def)) {
-      buffer = view.getViewSource();
-      continue;
-    }
-    if (isa<memref::CollapseShapeOp, memref::ExpandShapeOp, memref::CastOp,
-            memref::ReinterpretCastOp>(def)) {
-      buffer = def->getOperand(0);
-      continue;
-    }
-    break;
-  }
-  return buffer;
-}
-
 /// Whether the members can share one kernel: every buffer the group writes
 /// is accessed through one value, always as the same kind (per row or along
 /// the row, never with other indices), and every per-row output's members
@@ -365,23 +294,13 @@ int64_t chooseWidth(ArrayRef<Member> members, const Space &space) {
     if (!op || m.kind == Kind::RowScalar)
       continue;
     for (OpOperand &operand : op->getOpOperands()) {
-      AffineMap map = op.getMatchingIndexingMap(&operand);
-      if (!map.isFunctionOfDim(rank))
-        continue;
-      auto type = cast<MemRefType>(operand.get().getType());
-      if (!type.getLayout().isIdentity() ||
-          map.getResults().back() != getAffineDimExpr(rank, op.getContext()))
+      std::optional<int64_t> bytes = bytesAlongRow(op, operand, rank);
+      if (!bytes)
         return 1;
-      unsigned bits = type.getElementTypeBitWidth();
-      if (bits % 8 != 0)
-        return 1;
-      widest = std::max<int64_t>(widest, bits / 8);
+      widest = std::max(widest, *bytes);
     }
   }
-  if (widest == 0)
-    return 1;
-  int64_t width = kVectorBytes / widest;
-  return width > 1 && space.length % width == 0 ? width : 1;
+  return vectorWidth(widest, space.length);
 }
 
 //===----------------------------------------------------------------------===//
@@ -457,6 +376,9 @@ private:
   bool readsPending(const Member &m) const;
   bool tryQueueSquares(const Member &m);
   bool tryDeferExp(size_t index);
+  bool splitDeviation(linalg::GenericOp source, Value a, Value m,
+                      LoopReduction &r) const;
+  void addLoopReduction(LoopReduction r, const Member &member, PostStep step);
   void queue(const Member &m);
   unsigned addAccumulators(Mode mode);
   void closeLoop(OpBuilder &b);
@@ -576,7 +498,7 @@ sliceOf(Value value, Block &body, function_ref<bool(BlockArgument)> allowed) {
 
 /// For a sum reduction reading statistics of the open loop: whether its
 /// value is (a - m)^2 with `a` computed without them and `m` from per-row
-/// values only; if so, queues it as sum(a) and sum(a^2).
+/// values only; if so, queues it as the moments of `a`.
 bool RowGroupEmitter::tryQueueSquares(const Member &m) {
   auto op = cast<linalg::GenericOp>(m.op);
   Operation *combine = combineOf(op);
@@ -588,42 +510,17 @@ bool RowGroupEmitter::tryQueueSquares(const Member &m) {
   auto diff = square.getLhs().getDefiningOp<arith::SubFOp>();
   if (!diff || diff->getBlock() != &op.getRegion().front())
     return false;
-  Block &body = op.getRegion().front();
-  auto argAccess = [&](BlockArgument arg) {
-    return accessOf(op, &op->getOpOperand(arg.getArgNumber()), space);
-  };
-  auto notPending = [&](BlockArgument arg) {
-    return !pending.contains(op->getOpOperand(arg.getArgNumber()).get()) &&
-           arg.getArgNumber() < op.getNumDpsInputs();
-  };
-  auto perRow = [&](BlockArgument arg) {
-    return argAccess(arg) == Access::Scalar &&
-           arg.getArgNumber() < op.getNumDpsInputs();
-  };
   for (auto [a, mean] : {std::pair(diff.getLhs(), diff.getRhs()),
                          std::pair(diff.getRhs(), diff.getLhs())}) {
-    FailureOr<DenseSet<Operation *>> aChain = sliceOf(a, body, notPending);
-    FailureOr<DenseSet<Operation *>> mChain = sliceOf(mean, body, perRow);
-    if (failed(aChain) || failed(mChain) ||
-        llvm::any_of(*mChain,
-                     [](Operation *o) { return isa<linalg::IndexOp>(o); }))
+    LoopReduction r;
+    if (!splitDeviation(op, a, mean, r))
       continue;
     if (cast<FloatType>(a.getType()) != reducedValue(op, combine).getType())
       return false;
-    LoopReduction r;
     r.op = op;
     r.combine = combine;
-    r.acc = addAccumulators(Mode::Moments);
     r.mode = Mode::Moments;
-    r.source = op;
-    r.a = a;
-    r.m = mean;
-    r.aChain = std::move(*aChain);
-    r.mChain = std::move(*mChain);
-    reductionOf[op] = reductions.size();
-    reductions.push_back(std::move(r));
-    post.push_back({nullptr, static_cast<int>(reductions.size()) - 1});
-    loopMembers.push_back(&m);
+    addLoopReduction(std::move(r), m, {});
     pending.insert(op.getDpsInitOperand(0)->get());
     return true;
   }
@@ -638,18 +535,61 @@ void RowGroupEmitter::queue(const Member &m) {
     pending.insert(op.getDpsInitOperand(0)->get());
     return;
   }
-  loopMembers.push_back(&m);
-  if (m.kind != Kind::Reduce)
+  if (m.kind != Kind::Reduce) {
+    loopMembers.push_back(&m);
     return;
+  }
   auto op = cast<linalg::GenericOp>(m.op);
   LoopReduction r;
   r.op = op;
   r.combine = combineOf(op);
-  r.acc = addAccumulators(Mode::Plain);
-  reductionOf[op] = reductions.size();
-  reductions.push_back(r);
-  post.push_back({nullptr, static_cast<int>(reductions.size()) - 1});
+  addLoopReduction(std::move(r), m, {});
   pending.insert(op.getDpsInitOperand(0)->get());
+}
+
+/// Fills `r`'s source, `a`, `m` and their chains when, in `source`'s body,
+/// `a` is computed from inputs that are not statistics of the open loop and
+/// `m` from per-row inputs only (no linalg.index).
+bool RowGroupEmitter::splitDeviation(linalg::GenericOp source, Value a, Value m,
+                                     LoopReduction &r) const {
+  Block &body = source.getRegion().front();
+  auto operandOf = [&](BlockArgument arg) -> OpOperand * {
+    if (arg.getArgNumber() >= source.getNumDpsInputs())
+      return nullptr;
+    return &source->getOpOperand(arg.getArgNumber());
+  };
+  auto notPending = [&](BlockArgument arg) {
+    OpOperand *operand = operandOf(arg);
+    return operand && !pending.contains(operand->get());
+  };
+  auto perRow = [&](BlockArgument arg) {
+    OpOperand *operand = operandOf(arg);
+    return operand && accessOf(source, operand, space) == Access::Scalar;
+  };
+  FailureOr<DenseSet<Operation *>> aChain = sliceOf(a, body, notPending);
+  FailureOr<DenseSet<Operation *>> mChain = sliceOf(m, body, perRow);
+  if (failed(aChain) || failed(mChain) ||
+      llvm::any_of(*mChain,
+                   [](Operation *o) { return isa<linalg::IndexOp>(o); }))
+    return false;
+  r.source = source;
+  r.a = a;
+  r.m = m;
+  r.aChain = std::move(*aChain);
+  r.mChain = std::move(*mChain);
+  return true;
+}
+
+/// Adds `r` (op, combiner and mode set) to the open loop, reduced by
+/// `member`; its value is due at `step`, in program order.
+void RowGroupEmitter::addLoopReduction(LoopReduction r, const Member &member,
+                                       PostStep step) {
+  r.acc = addAccumulators(r.mode);
+  reductionOf[r.op] = reductions.size();
+  step.reduction = reductions.size();
+  reductions.push_back(std::move(r));
+  post.push_back(step);
+  loopMembers.push_back(&member);
 }
 
 unsigned RowGroupEmitter::addAccumulators(Mode mode) {
@@ -704,41 +644,16 @@ bool RowGroupEmitter::tryDeferExp(size_t index) {
   if (!elementType || elementType.getWidth() > accType.getWidth())
     return false;
 
-  auto notPending = [&](BlockArgument arg) {
-    return arg.getArgNumber() < op.getNumDpsInputs() &&
-           !pending.contains(op->getOpOperand(arg.getArgNumber()).get());
-  };
-  auto perRow = [&](BlockArgument arg) {
-    return arg.getArgNumber() < op.getNumDpsInputs() &&
-           accessOf(op, &op->getOpOperand(arg.getArgNumber()), space) ==
-               Access::Scalar;
-  };
-  FailureOr<DenseSet<Operation *>> aChain =
-      sliceOf(diff.getLhs(), body, notPending);
-  FailureOr<DenseSet<Operation *>> mChain =
-      sliceOf(diff.getRhs(), body, perRow);
-  if (failed(aChain) || failed(mChain) ||
-      llvm::any_of(*mChain,
-                   [](Operation *o) { return isa<linalg::IndexOp>(o); }))
-    return false;
-
   LoopReduction r;
+  if (!splitDeviation(op, diff.getLhs(), diff.getRhs(), r))
+    return false;
   r.op = sum;
   r.combine = combine;
-  r.acc = addAccumulators(Mode::ExpSum);
   r.mode = Mode::ExpSum;
-  r.source = op;
-  r.a = diff.getLhs();
-  r.m = diff.getRhs();
-  r.aChain = std::move(*aChain);
-  r.mChain = std::move(*mChain);
-  reductionOf[sum] = reductions.size();
-  reductions.push_back(std::move(r));
   // The sum's member joins the open loop now (its place among the loop's
   // members does not matter: it reads only what `a` is computed from).
-  loopMembers.push_back(&members[next]);
+  addLoopReduction(std::move(r), members[next], {nullptr, -1, &e});
   expSums.insert(sum);
-  post.push_back({nullptr, static_cast<int>(reductions.size()) - 1, &e});
   deferred.push_back(&e);
   return true;
 }
@@ -1013,23 +928,12 @@ void RowGroupEmitter::closeLoop(OpBuilder &b) {
   }
   // The 32 lanes' partial values: a butterfly, after which every lane holds
   // the row's value.
-  SmallVector<Value> totals(loop.getResults());
-  Value widthI32 =
-      totals.empty()
-          ? Value()
-          : arith::ConstantIntOp::create(b, loc, b.getI32Type(), kWarpSize);
-  for (int64_t offset = kWarpSize / 2; offset >= 1 && !totals.empty();
-       offset /= 2) {
-    Value offsetI32 =
-        arith::ConstantIntOp::create(b, loc, b.getI32Type(), offset);
-    SmallVector<Value> other;
-    for (Value total : totals)
-      other.push_back(gpu::ShuffleOp::create(b, loc, total, offsetI32, widthI32,
-                                             gpu::ShuffleMode::XOR)
-                          .getShuffleResult());
-    for (const LoopReduction &r : reductions)
-      mergeAccumulators(b, loc, r, totals, other);
-  }
+  SmallVector<Value> totals =
+      butterfly(b, loc, loop.getResults(),
+                [&](MutableArrayRef<Value> mine, ArrayRef<Value> others) {
+                  for (const LoopReduction &r : reductions)
+                    mergeAccumulators(b, loc, r, mine, others);
+                });
   // The waiting steps, in program order.
   for (const PostStep &s : post) {
     if (s.member) {
@@ -1089,38 +993,18 @@ void RowGroupEmitter::emit() {
   int64_t rowCount = 1;
   for (int64_t r : space.rows)
     rowCount *= r;
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value grid = arith::ConstantIndexOp::create(
       b, loc, llvm::divideCeil(rowCount, warpsPerBlock));
-  Value lanes = arith::ConstantIndexOp::create(b, loc, kWarpSize);
   Value perBlock = arith::ConstantIndexOp::create(b, loc, warpsPerBlock);
-  auto launch =
-      gpu::LaunchOp::create(b, loc, grid, one, one, lanes, perBlock, one);
-  b.setInsertionPointToStart(&launch.getBody().front());
-  lane = launch.getThreadIds().x;
-  Value row = arith::AddIOp::create(
-      b, loc,
-      arith::MulIOp::create(
-          b, loc, launch.getBlockIds().x,
-          arith::ConstantIndexOp::create(b, loc, warpsPerBlock)),
-      launch.getThreadIds().y);
-  Value inside =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
-                            arith::ConstantIndexOp::create(b, loc, rowCount));
-  // The whole warp shares `row`: the guard keeps every lane of a live warp
-  // in the shuffles.
-  auto guard = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
-  gpu::TerminatorOp::create(b, loc);
-  b.setInsertionPoint(guard.thenBlock()->getTerminator());
-  unsigned rank = space.rows.size();
-  ivs.assign(rank, Value());
-  Value rest = row;
-  for (int i = static_cast<int>(rank) - 1; i >= 0; --i) {
-    Value size = arith::ConstantIndexOp::create(b, loc, space.rows[i]);
-    ivs[i] = i == 0 ? rest : arith::RemUIOp::create(b, loc, rest, size);
-    if (i > 0)
-      rest = arith::DivUIOp::create(b, loc, rest, size);
-  }
+  WarpPerRowLaunch launch = createWarpPerRowLaunch(
+      b, loc, grid, perBlock, warpsPerBlock, [&](OpBuilder &k) {
+        return arith::ConstantIndexOp::create(k, loc, rowCount);
+      });
+  lane = launch.lane;
+  SmallVector<Value> rowSizes;
+  for (int64_t size : space.rows)
+    rowSizes.push_back(arith::ConstantIndexOp::create(b, loc, size));
+  ivs = delinearizeRow(b, loc, launch.row, rowSizes);
 
   for (auto [index, m] : llvm::enumerate(members)) {
     bool alongRow = m.kind == Kind::RowFull || m.kind == Kind::Reduce;
@@ -1231,13 +1115,8 @@ struct TPGPUMapRowGroupsPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (blockSize < kWarpSize || blockSize > 1024 ||
-        blockSize % kWarpSize != 0) {
-      getOperation().emitError("block-size must be a multiple of 32 in "
-                               "[32, 1024], got ")
-          << static_cast<int64_t>(blockSize.getValue());
+    if (failed(checkBlockSize(getOperation(), blockSize)))
       return signalPassFailure();
-    }
     SmallVector<Block *> blocks;
     getOperation().walk([&](func::FuncOp func) {
       for (Block &block : func.getBody())
