@@ -69,3 +69,14 @@ config.substitutions.append(("%mlir_opt",
 if (os.path.exists(os.path.join(config.llvm_tools_dir, "mlir-opt"))
         and not config.tp_enable_sanitizers):
     config.available_features.add("tp_plugin")
+
+# mlir-runner and its C runner library run small host programs lowered to
+# LLVM (test/Conversion/GPU/row-statistics.mlir: the GPU kernels' statistics
+# formulas, run on the CPU).
+_runner = os.path.join(config.llvm_tools_dir, "mlir-runner")
+_runner_utils = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib",
+                             "libmlir_c_runner_utils.so")
+config.substitutions.append(("%mlir_runner", _runner))
+config.substitutions.append(("%mlir_c_runner_utils", _runner_utils))
+if os.path.exists(_runner) and os.path.exists(_runner_utils):
+    config.available_features.add("mlir-runner")

@@ -23,46 +23,14 @@ and the caching allocator's rounding.
 import argparse
 import os
 import re
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from roofline import LAYERS, ROOT, numel_bytes  # noqa: E402
+from layers import LAYERS, ROOT, compile_layer, numel_bytes  # noqa: E402
 
 BEFORE = "tp-gpu-merge-kernel-modules"
 AFTER = "tp-gpu-free-after-last-use"
-
-
-def compile_layer(tp_opt, name, spec, tp, work):
-    src = os.path.join(work, f"{name}.mlir")
-    gen = [sys.executable, os.path.join(ROOT, "scripts", "gen_transformer.py"),
-           "--arch", spec["arch"], "--dtype", "bf16",
-           "--hidden", str(spec["hidden"]), "--heads", str(spec["heads"]),
-           "--ffn", str(spec["ffn"]), "--seq", str(spec["seq"]),
-           "--batch", str(spec["batch"]), "-o", src]
-    if spec["arch"] == "llama":
-        gen += ["--kv-heads", str(spec["kv_heads"])]
-    subprocess.run(gen, check=True)
-    passes = []
-    if tp > 1:
-        passes += [f"--tp-plan=tp-size={tp}",
-                   f"--tp-partition-pipeline=tp-size={tp}"]
-    passes += [f"--tp-gpu-pipeline=tp-size={tp} gpu-format=isa",
-               f"--mlir-print-ir-after={BEFORE},{AFTER}"]
-    r = subprocess.run([tp_opt, src, *passes, "-o", os.devnull],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"device_memory: tp-opt failed on {name}:\n{r.stderr[-3000:]}")
-    dumps = {}
-    for m in re.finditer(r"// -----// IR Dump After \w+ \(([\w-]+)\)", r.stderr):
-        start = m.end()
-        nxt = r.stderr.find("// -----// IR Dump After", start)
-        dumps[m.group(1)] = r.stderr[start:nxt if nxt >= 0 else None]
-    if BEFORE not in dumps or AFTER not in dumps:
-        sys.exit(f"device_memory: no IR dump after {BEFORE} and {AFTER} "
-                 f"(is {AFTER} in tp-gpu-pipeline?)")
-    return dumps[BEFORE], dumps[AFTER]
 
 
 def entry_function(ir):
@@ -114,7 +82,9 @@ def main():
                 spec["seq"] = a.seq
             if a.batch:
                 spec["batch"] = a.batch
-            before_ir, after_ir = compile_layer(a.tp_opt, name, spec, a.tp, work)
+            dumps = compile_layer("device_memory", a.tp_opt, name, spec, a.tp,
+                                  work, " gpu-format=isa", [BEFORE, AFTER])
+            before_ir, after_ir = dumps[BEFORE], dumps[AFTER]
             args, top_before, total = peak(before_ir)
             args_after, top_after, _ = peak(after_ir)
             assert args == args_after

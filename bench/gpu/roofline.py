@@ -12,8 +12,8 @@ made by scripts/gen_transformer.py), the model goes through
 `tp-gpu-pipeline` and every launch and runtime call of the entry function is
 read from the IR after `tp-gpu-async-chain`:
 
-- generated kernels: bytes moved (every buffer argument once: inputs read,
-  outputs written), the launch geometry (blocks x threads), the kernel's
+- generated kernels: bytes moved, the number of passes over the row (a
+  row-group kernel's loops), the launch geometry (blocks x threads), the kernel's
   kind read from its body (warp per row: gpu.shuffle; thread per row: a
   scf.for over the row with the accumulator in memory; elementwise), and
   two times: at the memory roofline (bytes / bandwidth) and as the launch
@@ -24,6 +24,13 @@ read from the IR after `tp-gpu-async-chain`:
 - PyTorch eager: the kernels bench/gpu/torch_layer.py's layer launches (one
   per torch op, each at --torch-efficiency of the roofline, GEMMs as above).
 
+Bytes of a kernel: with --rereads dram (the default), a buffer argument
+counts once per loop over the row that loads it and once per loop that
+stores it (once where no loop does): every pass of a row-group kernel from
+memory, the pessimistic case; with --rereads cache, every buffer argument
+once (inputs read, outputs written): a pass re-reading what the same lane
+touched moments before hits L1/L2.
+
 Each launch also costs at least --launch-us (GPU-side gap between dependent
 kernels). Assumptions are printed with the figures. The H100 SXM's HBM3 is
 3.35 TB/s (the default); an H200's 4.8 TB/s is --bandwidth 4.8e12.
@@ -33,57 +40,15 @@ import argparse
 import math
 import os
 import re
-import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from layers import LAYERS, ROOT, compile_layer, numel_bytes  # noqa: E402
 
-LAYERS = {
-    # name: (gen_transformer.py arguments, shape for the eager model)
-    "gpt2": dict(arch="gpt2", hidden=768, heads=12, kv_heads=12, ffn=3072,
-                 seq=1024, batch=8),
-    "llama": dict(arch="llama", hidden=4096, heads=32, kv_heads=32,
-                  ffn=11008, seq=2048, batch=1),
-}
-
-DTYPE_BYTES = {"bf16": 2, "f16": 2, "f32": 4, "f64": 8, "i64": 8, "i32": 4,
-               "i8": 1, "i1": 1, "index": 8}
-
-
-def numel_bytes(memref):
-    """memref<2x16x64xbf16, ...> -> bytes."""
-    m = re.match(r"memref<([^,>]*)", memref)
-    parts = m.group(1).split("x")
-    n = 1
-    for p in parts[:-1]:
-        if p == "?":
-            return None
-        n *= int(p)
-    return n * DTYPE_BYTES.get(parts[-1].strip(), 4)
-
-
-def compile_layer(tp_opt, name, spec, tp, workdir):
-    src = os.path.join(workdir, f"{name}.mlir")
-    gen = [sys.executable, os.path.join(ROOT, "scripts", "gen_transformer.py"),
-           "--arch", spec["arch"], "--dtype", "bf16",
-           "--hidden", str(spec["hidden"]), "--heads", str(spec["heads"]),
-           "--ffn", str(spec["ffn"]), "--seq", str(spec["seq"]),
-           "--batch", str(spec["batch"]), "-o", src]
-    if spec["arch"] == "llama":
-        gen += ["--kv-heads", str(spec["kv_heads"])]
-    subprocess.run(gen, check=True)
-    passes = []
-    if tp > 1:
-        passes += [f"--tp-plan=tp-size={tp}",
-                   f"--tp-partition-pipeline=tp-size={tp}"]
-    passes += [f"--tp-gpu-pipeline=tp-size={tp}",
-               "--mlir-print-ir-after=tp-gpu-async-chain"]
-    r = subprocess.run([tp_opt, src, *passes, "-o", os.devnull],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"roofline: tp-opt failed on {name}:\n{r.stderr[-3000:]}")
-    return r.stderr
+# The IR the model reads: after the last pass of tp-gpu-pipeline that
+# changes launches and calls.
+AFTER = "tp-gpu-async-chain"
 
 
 def constants(text):
@@ -101,6 +66,44 @@ def split_functions(ir):
                          ir, re.S):
         kernels[m.group(1)] = m.group(2)
     return kernels
+
+
+def loop_bodies(body):
+    """The text of each outermost scf.for of a kernel body, in order."""
+    loops = []
+    pos = 0
+    for_re = re.compile(r"scf\.for ")
+    while True:
+        m = for_re.search(body, pos)
+        if not m:
+            return loops
+        start = body.find("{", m.end())
+        depth, i = 0, start
+        while i < len(body):
+            depth += {"{": 1, "}": -1}.get(body[i], 0)
+            if depth == 0:
+                break
+            i += 1
+        loops.append(body[start:i])
+        pos = i
+
+
+def kernel_traffic(body, operand_bytes, rereads):
+    """(bytes, passes): with rereads == "dram", each buffer parameter's bytes
+    times the loops that load it plus the loops that store it, or once where
+    no loop does; with "cache", each buffer once."""
+    params = re.findall(r"(%arg\d+): ", body[:body.find(")")])
+    loops = loop_bodies(body)
+    total = 0
+    for param, bytes_ in zip(params, operand_bytes):
+        if not bytes_:
+            continue
+        reads = sum(1 for l in loops
+                    if re.search(rf"(?:vector|memref)\.load {param}\[", l))
+        writes = sum(1 for l in loops
+                     if re.search(rf"(?:vector|memref)\.store [^\n]*?, {param}\[", l))
+        total += bytes_ * (max(1, reads + writes) if rereads == "dram" else 1)
+    return total, len(loops)
 
 
 def kernel_kind(body, launch_operands, host_consts):
@@ -170,16 +173,20 @@ def analyse(ir, a):
             name = m.group(1)
             b = [consts.get(v, 1) for v in m.group(2, 3, 4)]
             t = [consts.get(v, 1) for v in m.group(5, 6, 7)]
-            bytes_ = 0
-            for mt in re.findall(r"memref<[^>]*>", m.group(8) or ""):
-                bytes_ += numel_bytes(mt) or 0
-            operands = re.findall(r"(%[\w.]+) : ", m.group(8) or "")
-            kind, trips, vector = kernel_kind(kernels.get(name, ""), operands,
-                                              consts)
+            typed = re.findall(r"(%[\w.]+) : (memref<(?:[^<>]|<[^<>]*>)*>|[\w]+)",
+                               m.group(8) or "")
+            operands = [o for o, _ in typed]
+            sizes = [numel_bytes(t) if t.startswith("memref") else 0
+                     for _, t in typed]
+            body = kernels.get(name, "")
+            bytes_, passes = kernel_traffic(body, sizes, a.rereads)
+            kind, trips, vector = kernel_kind(body, operands, consts)
             blocks, threads = b[0] * b[1] * b[2], t[0] * t[1] * t[2]
             roof, geom = kernel_time(kind, trips, vector, bytes_, blocks,
                                      threads, a)
-            rows.append(dict(what=f"{name} ({kind}{', vec' if vector else ''})",
+            shape = kind + (", vec" if vector else "") + (
+                f", {passes} passes" if kind == "warp/row" else "")
+            rows.append(dict(what=f"{name} ({shape})",
                              geometry=f"{b[0]}x{b[1]}x{b[2]} blk, {t[0]}x{t[1]}x{t[2]} thr",
                              bytes=bytes_, roof=roof, geom=geom))
             continue
@@ -279,6 +286,9 @@ def main():
                    help="one dependent read-modify-write of a global accumulator (L2)")
     p.add_argument("--launch-us", type=float, default=2.0,
                    help="least time per kernel (launch gap between dependent kernels)")
+    p.add_argument("--rereads", choices=["dram", "cache"], default="dram",
+                   help="a row-group kernel's later passes over a row: from "
+                        "DRAM (counted in the bytes) or from L1/L2 (not counted)")
     p.add_argument("--ir", help="analyse this IR dump instead of compiling (one --arch)")
     a = p.parse_args()
 
@@ -286,11 +296,13 @@ def main():
           f"{a.tflops:.0f} TFLOP/s at {a.gemm_efficiency:.0%} for GEMMs (both sides), "
           f"PyTorch memory-bound kernels at {a.torch_efficiency:.0%} of the roofline, "
           f"DRAM latency {a.latency_us} us, dependent global RMW {a.dependent_us} us, "
-          f"at least {a.launch_us} us per launch")
+          f"at least {a.launch_us} us per launch, a row's re-reads from "
+          f"{'DRAM' if a.rereads == 'dram' else 'L1/L2'}")
     with tempfile.TemporaryDirectory() as work:
         for name in a.arch.split(","):
             spec = LAYERS[name]
-            ir = open(a.ir).read() if a.ir else compile_layer(a.tp_opt, name, spec, a.tp, work)
+            ir = open(a.ir).read() if a.ir else compile_layer(
+                "roofline", a.tp_opt, name, spec, a.tp, work, "", [AFTER])[AFTER]
             rows = analyse(ir, a)
             print()
             print(f"== {name} layer: hidden {spec['hidden']}, heads {spec['heads']}, "

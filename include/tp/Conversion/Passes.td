@@ -266,18 +266,33 @@ def TPGPUMapRowGroups : Pass<"tp-gpu-map-row-groups", "::mlir::ModuleOp"> {
       registers, and re-read in a later loop by the same thread (from L1 or
       L2, no barrier);
     - a new loop over the row starts only where an op needs a statistic
-      the current loop is still reducing, except a sum of squared
-      deviations from it, sum((a - m)^2), which is reduced in the same loop
-      as sum(a) and sum(a^2) (f32 for bf16 data: `tp-widen-accumulators`
-      has made the accumulators f32) and finished as
-      sum(a^2) - 2 m sum(a) + n m^2.
+      the current loop is still reducing, with two exceptions that keep the
+      statistics accurate:
+      - a sum of squared deviations from such a statistic, sum((a - m)^2),
+        is reduced in the same loop as the moments of `a` (count, mean and
+        M2, the sum of squared deviations from the mean: each lane merges
+        a chunk of `w` values at a time, the lanes merge with Chan et al.'s
+        parallel Welford formula) and finished as M2 + n (mean - m)^2, with
+        no cancellation when |mean| >> std (f32 for bf16 data:
+        `tp-widen-accumulators` has made the accumulators f32);
+      - an op writing exp(a - m), m from such a statistic, followed (after
+        per-row ops only) by a sum of the row it writes: the sum is reduced
+        in the same loop as the online softmax does (a running reference r,
+        the largest `a` seen, and sum(exp(a - r)), rescaled when r grows,
+        merged across lanes by the same rule, finished as
+        sum exp(r - m)); the exp op itself moves to the next loop, with the
+        per-row values it reads taken where it stood;
+    - a row that a later op of the same loop overwrites is stored once.
 
     So a softmax (linalg.softmax after `tp-decompose-aggregates`, or the
     generics a frontend emits: max, exp(x - max), sum, divide) is one kernel
-    that reads its row three times (max; exp and sum; divide), a LayerNorm
-    one kernel that reads it twice (mean and variance together; the
-    normalised write), an RMSNorm one kernel (sum of squares; the scaled
-    write). Runs without a reduction are left to `tp-gpu-map-elementwise`,
+    that reads its row twice (the max with the running sum; exp and the
+    division), a LayerNorm one kernel that reads it twice (mean and
+    variance together; the normalised write), an RMSNorm one kernel (sum of
+    squares; the scaled write). The bf16 softmax sums exp in f32 before the
+    row is rounded to bf16, where the ops it replaces summed the rounded
+    values: a difference within bf16's rounding. Runs without a reduction
+    are left to `tp-gpu-map-elementwise`,
     single reductions among other ops to `tp-gpu-map-reductions`.
   }];
   let options = [
@@ -287,8 +302,37 @@ def TPGPUMapRowGroups : Pass<"tp-gpu-map-row-groups", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",
                            "::mlir::memref::MemRefDialect",
+                           "::mlir::math::MathDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect"];
+}
+
+def TPGPUTestRowStatistics
+    : Pass<"tp-gpu-test-row-statistics", "::mlir::ModuleOp"> {
+  let summary = "Test only: the row-statistics formulas of "
+                "tp-gpu-map-row-groups as host functions";
+  let description = [{
+    Gives each function declaration with a `tp.test_row_statistic`
+    attribute a body built by the same code that emits the formulas into
+    `tp-gpu-map-row-groups`' kernels, so that a test can run them on the
+    CPU (lowered to LLVM, run by `mlir-runner`) against known answers. The
+    attribute names the formula; all arguments and results are of one float
+    type:
+
+    | attribute | arguments | results |
+    |---|---|---|
+    | `add-chunk-to-moments` | count, mean, M2, v1..vw | count, mean, M2 |
+    | `merge-moments` | count, mean, M2 (twice) | count, mean, M2 |
+    | `sum-of-squared-deviations` | count, mean, M2, m | sum((v - m)^2) |
+    | `add-chunk-to-exp-sum` | reference, sum, v1..vw | reference, sum |
+    | `merge-exp-sums` | reference, sum (twice) | reference, sum |
+    | `finish-exp-sum` | reference, sum, m | sum(exp(v - m)) |
+
+    A declaration whose signature does not fit its formula is an error.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::math::MathDialect"];
 }
 
 def TPGPUMapReductions : Pass<"tp-gpu-map-reductions", "::mlir::ModuleOp"> {

@@ -6,11 +6,13 @@
 
 #include "tp/Conversion/Passes.h"
 
+#include "BufferViews.h"
+
 #include "HostLevel.h"
 
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
-#include "mlir/IR/PatternMatch.h"
 
 namespace mlir {
 namespace tp {
@@ -26,23 +28,10 @@ namespace {
 
 /// True if `value`, or a view of it, is an operand of `terminator`.
 bool escapesThrough(Value value, Operation *terminator) {
-  SmallVector<Value> worklist{value};
-  DenseSet<Value> seen;
-  while (!worklist.empty()) {
-    Value v = worklist.pop_back_val();
-    if (!seen.insert(v).second)
-      continue;
-    for (OpOperand &use : v.getUses()) {
-      Operation *user = use.getOwner();
-      if (user == terminator)
-        return true;
-      if (isa<ViewLikeOpInterface, memref::CastOp, memref::CollapseShapeOp,
-              memref::ExpandShapeOp, memref::ReinterpretCastOp>(user))
-        for (Value result : user->getResults())
-          worklist.push_back(result);
-    }
-  }
-  return false;
+  return !walkDerivedUses(
+      value,
+      [](Operation *user) { return static_cast<bool>(viewSource(user)); },
+      [&](OpOperand &use) { return use.getOwner() != terminator; });
 }
 
 bool hasIdentityLayout(Value buffer) {
@@ -89,8 +78,8 @@ struct TPGPUDeviceMemoryPass
         Value src = copy.getSource(), dst = copy.getTarget();
         if (hasIdentityLayout(src) && hasIdentityLayout(dst) &&
             src.getType() == dst.getType())
-          rewriter.replaceOpWithNewOp<gpu::MemcpyOp>(copy, Type(),
-                                                     ValueRange(), dst, src);
+          rewriter.replaceOpWithNewOp<gpu::MemcpyOp>(copy, Type(), ValueRange(),
+                                                     dst, src);
         else
           rewriter.replaceOpWithNewOp<linalg::CopyOp>(copy, src, dst);
       } else if (auto global = dyn_cast<memref::GetGlobalOp>(op)) {
@@ -99,9 +88,9 @@ struct TPGPUDeviceMemoryPass
         MemRefType type = global.getType();
         rewriter.setInsertionPointAfter(global);
         auto device = gpu::AllocOp::create(
-            rewriter, loc, MemRefType::get(type.getShape(),
-                                           type.getElementType()),
-            Type(), ValueRange(), ValueRange(), ValueRange(), false);
+            rewriter, loc,
+            MemRefType::get(type.getShape(), type.getElementType()), Type(),
+            ValueRange(), ValueRange(), ValueRange(), false);
         Value deviceBuffer = device.getMemref();
         if (!type.getLayout().isIdentity()) {
           global.emitOpError("has a layout; the GPU target copies "
@@ -109,10 +98,9 @@ struct TPGPUDeviceMemoryPass
           failed = true;
           continue;
         }
-        rewriter.replaceAllUsesExcept(global.getResult(), deviceBuffer,
-                                      device);
-        gpu::MemcpyOp::create(rewriter, loc, Type(), ValueRange(),
-                              deviceBuffer, global.getResult());
+        rewriter.replaceAllUsesExcept(global.getResult(), deviceBuffer, device);
+        gpu::MemcpyOp::create(rewriter, loc, Type(), ValueRange(), deviceBuffer,
+                              global.getResult());
         Operation *terminator = global->getBlock()->getTerminator();
         if (!escapesThrough(deviceBuffer, terminator)) {
           rewriter.setInsertionPoint(terminator);

@@ -15,6 +15,8 @@
 
 #include "tp/Conversion/Passes.h"
 
+#include "BufferViews.h"
+
 #include "HostLevel.h"
 
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -38,32 +40,28 @@ namespace {
 /// through the terminator or lies outside `block`.
 FailureOr<Operation *> lastUseInBlock(Value buffer, Operation *dealloc,
                                       Block &block) {
-  SmallVector<Value> worklist{buffer};
-  DenseSet<Value> seen;
   Operation *last = nullptr;
-  while (!worklist.empty()) {
-    Value v = worklist.pop_back_val();
-    if (!seen.insert(v).second)
-      continue;
-    for (OpOperand &use : v.getUses()) {
-      Operation *user = use.getOwner();
-      if (user == dealloc)
-        continue;
-      Operation *anchor = block.findAncestorOpInBlock(*user);
-      if (!anchor || anchor->hasTrait<OpTrait::IsTerminator>())
-        return failure();
-      // A view, a pointer, an index computed from the buffer: its uses are
-      // the buffer's uses too. (Results of ops that only read the buffer
-      // are followed as well, which is conservative.)
-      for (Value result : user->getResults())
-        worklist.push_back(result);
-      // A value carried into a region (a kernel's operand, a loop's
-      // iter_arg) is used by the op holding the region: the anchor covers
-      // it.
-      if (!last || last->isBeforeInBlock(anchor))
-        last = anchor;
-    }
-  }
+  // A view, a pointer, an index computed from the buffer: its uses are the
+  // buffer's uses too. (Results of ops that only read the buffer are
+  // followed as well, which is conservative.)
+  bool contained = walkDerivedUses(
+      buffer, [](Operation *) { return true; },
+      [&](OpOperand &use) {
+        Operation *user = use.getOwner();
+        if (user == dealloc)
+          return true;
+        Operation *anchor = block.findAncestorOpInBlock(*user);
+        if (!anchor || anchor->hasTrait<OpTrait::IsTerminator>())
+          return false;
+        // A value carried into a region (a kernel's operand, a loop's
+        // iter_arg) is used by the op holding the region: the anchor covers
+        // it.
+        if (!last || last->isBeforeInBlock(anchor))
+          last = anchor;
+        return true;
+      });
+  if (!contained)
+    return failure();
   return last;
 }
 

@@ -15,11 +15,11 @@
 #include "tp/Conversion/Passes.h"
 
 #include "HostLevel.h"
+#include "WarpPerRow.h"
 
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "llvm/ADT/TypeSwitch.h"
 
 #define DEBUG_TYPE "tp-gpu-map-reductions"
 
@@ -35,10 +35,6 @@ using namespace mlir::tp;
 
 namespace {
 
-constexpr int64_t kWarpSize = 32;
-/// The widest load one thread issues (ld.global.v4.b32).
-constexpr int64_t kVectorBytes = 16;
-
 /// A reduction along the last loop that one warp per row computes.
 struct RowReduction {
   /// The op of the body that folds a new value into `out`.
@@ -48,36 +44,6 @@ struct RowReduction {
   /// Elements per load of the inputs read along the row (1: scalar loads).
   int64_t vectorWidth = 1;
 };
-
-/// `combine`'s identity in `type`, or a null attribute when it is not a
-/// combiner this pass knows.
-TypedAttr identityOf(Operation *combine, FloatType type) {
-  const llvm::fltSemantics &sem = type.getFloatSemantics();
-  auto value =
-      llvm::TypeSwitch<Operation *, std::optional<llvm::APFloat>>(combine)
-          .Case([&](arith::AddFOp) { return llvm::APFloat::getZero(sem); })
-          .Case([&](arith::MulFOp) { return llvm::APFloat::getOne(sem); })
-          .Case<arith::MaximumFOp, arith::MaxNumFOp>([&](Operation *) {
-            return llvm::APFloat::getInf(sem, /*Negative=*/true);
-          })
-          .Case<arith::MinimumFOp, arith::MinNumFOp>([&](Operation *) {
-            return llvm::APFloat::getInf(sem, /*Negative=*/false);
-          })
-          .Default([](Operation *) { return std::nullopt; });
-  if (!value)
-    return {};
-  return FloatAttr::get(type, *value);
-}
-
-/// Whether `input` is read along the row with unit stride: identity layout
-/// and the reduced loop as its last index.
-bool isContiguousAlongRow(linalg::GenericOp op, OpOperand *input,
-                          unsigned reduced) {
-  auto type = cast<MemRefType>(input->get().getType());
-  AffineMap map = op.getMatchingIndexingMap(input);
-  return type.getLayout().isIdentity() && map.getNumResults() > 0 &&
-         map.getResults().back() == getAffineDimExpr(reduced, op.getContext());
-}
 
 /// Elements per vector load for `op`: the most that fit in 16 bytes for the
 /// widest input read along the row, when every such input is contiguous
@@ -89,21 +55,12 @@ int64_t chooseVectorWidth(linalg::GenericOp op, unsigned reduced) {
     return 1;
   int64_t widest = 0;
   for (OpOperand *input : op.getDpsInputOperands()) {
-    AffineMap map = op.getMatchingIndexingMap(input);
-    if (!map.isFunctionOfDim(reduced))
-      continue;
-    if (!isContiguousAlongRow(op, input, reduced))
+    std::optional<int64_t> bytes = bytesAlongRow(op, *input, reduced);
+    if (!bytes)
       return 1;
-    Type element = getElementTypeOrSelf(input->get().getType());
-    unsigned bits = element.getIntOrFloatBitWidth();
-    if (bits % 8 != 0)
-      return 1;
-    widest = std::max<int64_t>(widest, bits / 8);
+    widest = std::max(widest, *bytes);
   }
-  if (widest == 0)
-    return 1;
-  int64_t width = kVectorBytes / widest;
-  return width > 1 && length % width == 0 ? width : 1;
+  return vectorWidth(widest, length);
 }
 
 /// Matches a host-level generic that reduces its last loop into one output
@@ -136,20 +93,8 @@ FailureOr<RowReduction> matchRowReduction(linalg::GenericOp op) {
       return failure();
 
   Block &body = op.getRegion().front();
-  BlockArgument out = op.getMatchingBlockArgument(init);
-  auto accType = dyn_cast<FloatType>(out.getType());
-  // gpu.shuffle moves 32- and 64-bit values.
-  if (!accType || (accType.getWidth() != 32 && accType.getWidth() != 64))
-    return failure();
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  Operation *combine = yield.getOperand(0).getDefiningOp();
-  if (!combine || combine->getBlock() != &body ||
-      combine->getNumOperands() != 2 || !out.hasOneUse() ||
-      !identityOf(combine, accType))
-    return failure();
-  Value value = combine->getOperand(0) == out ? combine->getOperand(1)
-                                              : combine->getOperand(0);
-  if (value == out || value.getType() != accType)
+  Operation *combine = combineOf(op);
+  if (!combine)
     return failure();
   for (Operation &inner : body.without_terminator())
     if (!isMemoryEffectFree(&inner))
@@ -157,7 +102,7 @@ FailureOr<RowReduction> matchRowReduction(linalg::GenericOp op) {
 
   RowReduction match;
   match.combine = combine;
-  match.value = value;
+  match.value = reducedValue(op, combine);
   match.vectorWidth = chooseVectorWidth(op, loops - 1);
   return match;
 }
@@ -200,8 +145,6 @@ void rewriteAsWarpPerRow(linalg::GenericOp op, const RowReduction &match,
     rows = b.createOrFold<arith::MulIOp>(loc, rows, value(b, sizes[i]));
   Value perBlock = arith::ConstantIndexOp::create(b, loc, warpsPerBlock);
   Value grid = b.createOrFold<arith::CeilDivUIOp>(loc, rows, perBlock);
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  Value lanes = arith::ConstantIndexOp::create(b, loc, kWarpSize);
   // No launch at all for zero rows (a grid of zero blocks is an error).
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value any =
@@ -215,37 +158,21 @@ void rewriteAsWarpPerRow(linalg::GenericOp op, const RowReduction &match,
     auto ifAny = scf::IfOp::create(b, loc, any, /*withElseRegion=*/false);
     b.setInsertionPoint(ifAny.thenBlock()->getTerminator());
   }
-  auto launch =
-      gpu::LaunchOp::create(b, loc, grid, one, one, lanes, perBlock, one);
-
-  b.setInsertionPointToStart(&launch.getBody().front());
-  Value lane = launch.getThreadIds().x;
-  Value warp = launch.getThreadIds().y;
-  Value block = launch.getBlockIds().x;
-  Value kPerBlock = arith::ConstantIndexOp::create(b, loc, warpsPerBlock);
-  Value row = arith::AddIOp::create(
-      b, loc, arith::MulIOp::create(b, loc, block, kPerBlock), warp);
   // The row count again, inside the kernel (constants stay constants).
-  Value kRows = arith::ConstantIndexOp::create(b, loc, 1);
-  for (unsigned i = 0; i < reduced; ++i)
-    kRows = b.createOrFold<arith::MulIOp>(loc, kRows, value(b, sizes[i]));
-  Value inside =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row, kRows);
-  // The whole warp shares `row`: the guard keeps every lane of a live warp
-  // in the shuffles.
-  auto guard = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
-  gpu::TerminatorOp::create(b, loc);
-
-  b.setInsertionPoint(guard.thenBlock()->getTerminator());
+  WarpPerRowLaunch launch = createWarpPerRowLaunch(
+      b, loc, grid, perBlock, warpsPerBlock, [&](OpBuilder &k) {
+        Value rows = arith::ConstantIndexOp::create(k, loc, 1);
+        for (unsigned i = 0; i < reduced; ++i)
+          rows = k.createOrFold<arith::MulIOp>(loc, rows, value(k, sizes[i]));
+        return rows;
+      });
+  Value lane = launch.lane;
   // The parallel indices of this row, row-major.
-  SmallVector<Value> ivs(loops);
-  Value rest = row;
-  for (int i = static_cast<int>(reduced) - 1; i >= 0; --i) {
-    Value size = value(b, sizes[i]);
-    ivs[i] = i == 0 ? rest : arith::RemUIOp::create(b, loc, rest, size);
-    if (i > 0)
-      rest = arith::DivUIOp::create(b, loc, rest, size);
-  }
+  SmallVector<Value> rowSizes;
+  for (unsigned i = 0; i < reduced; ++i)
+    rowSizes.push_back(value(b, sizes[i]));
+  SmallVector<Value> ivs = delinearizeRow(b, loc, launch.row, rowSizes);
+  ivs.push_back(Value());
 
   // Inputs that do not move along the row: one load per row.
   SmallVector<OpOperand *> inputs = op.getDpsInputOperands();
@@ -339,16 +266,12 @@ void rewriteAsWarpPerRow(linalg::GenericOp op, const RowReduction &match,
 
   // The warp's 32 partial values: a butterfly of shuffles, after which every
   // lane holds the row's value.
-  Value total = loop.getResult(0);
-  Value widthI32 =
-      arith::ConstantIntOp::create(b, loc, b.getI32Type(), kWarpSize);
-  for (int64_t offset = kWarpSize / 2; offset >= 1; offset /= 2) {
-    Value offsetI32 =
-        arith::ConstantIntOp::create(b, loc, b.getI32Type(), offset);
-    auto shuffle = gpu::ShuffleOp::create(b, loc, total, offsetI32, widthI32,
-                                          gpu::ShuffleMode::XOR);
-    total = applyCombine(b, match, out, total, shuffle.getShuffleResult());
-  }
+  Value total =
+      butterfly(b, loc, loop.getResults(),
+                [&](MutableArrayRef<Value> totals, ArrayRef<Value> others) {
+                  totals[0] = applyCombine(b, match, out, totals[0], others[0]);
+                })
+          .front();
   // Lane 0 folds it into the output element.
   Value first =
       arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane,
@@ -370,13 +293,8 @@ struct TPGPUMapReductionsPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (blockSize < kWarpSize || blockSize > 1024 ||
-        blockSize % kWarpSize != 0) {
-      getOperation().emitError("block-size must be a multiple of 32 in "
-                               "[32, 1024], got ")
-          << static_cast<int64_t>(blockSize.getValue());
+    if (failed(checkBlockSize(getOperation(), blockSize)))
       return signalPassFailure();
-    }
     SmallVector<linalg::GenericOp> candidates;
     getOperation().walk([&](linalg::GenericOp op) {
       if (isHostLevel(op))

@@ -27,14 +27,16 @@
 
 #include "tp/Conversion/Passes.h"
 
+#include "BufferViews.h"
 #include "HostLevel.h"
+#include "RowStatistics.h"
+#include "WarpPerRow.h"
 
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/SetVector.h"
-#include "llvm/ADT/TypeSwitch.h"
 
 #define DEBUG_TYPE "tp-gpu-map-row-groups"
 
@@ -49,10 +51,6 @@ using namespace mlir;
 using namespace mlir::tp;
 
 namespace {
-
-constexpr int64_t kWarpSize = 32;
-/// The widest access one lane issues (ld.global.v4.b32 / st.global.v4.b32).
-constexpr int64_t kVectorBytes = 16;
 
 //===----------------------------------------------------------------------===//
 // Members of a group
@@ -97,56 +95,6 @@ bool isStaticIdentity(Value buffer, ArrayRef<int64_t> shape) {
   auto type = dyn_cast<MemRefType>(buffer.getType());
   return type && type.hasStaticShape() && type.getLayout().isIdentity() &&
          type.getShape() == shape;
-}
-
-/// `combine`'s identity in `type`, or a null attribute when it is not a
-/// combiner this pass knows.
-TypedAttr identityOf(Operation *combine, FloatType type) {
-  const llvm::fltSemantics &sem = type.getFloatSemantics();
-  auto value =
-      llvm::TypeSwitch<Operation *, std::optional<llvm::APFloat>>(combine)
-          .Case([&](arith::AddFOp) { return llvm::APFloat::getZero(sem); })
-          .Case([&](arith::MulFOp) { return llvm::APFloat::getOne(sem); })
-          .Case<arith::MaximumFOp, arith::MaxNumFOp>([&](Operation *) {
-            return llvm::APFloat::getInf(sem, /*Negative=*/true);
-          })
-          .Case<arith::MinimumFOp, arith::MinNumFOp>([&](Operation *) {
-            return llvm::APFloat::getInf(sem, /*Negative=*/false);
-          })
-          .Default([](Operation *) { return std::nullopt; });
-  if (!value)
-    return {};
-  return FloatAttr::get(type, *value);
-}
-
-/// The combining op of a reduction's body (`combine(value, out)`), or null.
-Operation *combineOf(linalg::GenericOp op) {
-  Block &body = op.getRegion().front();
-  BlockArgument out = op.getMatchingBlockArgument(op.getDpsInitOperand(0));
-  auto accType = dyn_cast<FloatType>(out.getType());
-  // gpu.shuffle moves 32- and 64-bit values.
-  if (!accType || (accType.getWidth() != 32 && accType.getWidth() != 64))
-    return nullptr;
-  Operation *combine =
-      cast<linalg::YieldOp>(body.getTerminator()).getOperand(0).getDefiningOp();
-  if (!combine || combine->getBlock() != &body ||
-      combine->getNumOperands() != 2 || !out.hasOneUse() ||
-      out.getUses().begin()->getOwner() != combine ||
-      !identityOf(combine, accType))
-    return nullptr;
-  Value value = combine->getOperand(0) == out ? combine->getOperand(1)
-                                              : combine->getOperand(0);
-  if (value == out || value.getType() != accType)
-    return nullptr;
-  return combine;
-}
-
-/// The combined value of a reduction (the combine's operand that is not the
-/// output's block argument).
-Value reducedValue(linalg::GenericOp op, Operation *combine) {
-  BlockArgument out = op.getMatchingBlockArgument(op.getDpsInitOperand(0));
-  return combine->getOperand(0) == out ? combine->getOperand(1)
-                                       : combine->getOperand(0);
 }
 
 /// Classifies `op` as a member over `space` (filling in the space's unknown
@@ -299,23 +247,6 @@ SmallVector<Operand> operandsOf(const Member &m, const Space &space) {
   return result;
 }
 
-/// The buffer a view was taken of (through view-like ops), or the value.
-Value rootOf(Value buffer) {
-  while (Operation *def = buffer.getDefiningOp()) {
-    if (auto view = dyn_cast<ViewLikeOpInterface>(def)) {
-      buffer = view.getViewSource();
-      continue;
-    }
-    if (isa<memref::CollapseShapeOp, memref::ExpandShapeOp, memref::CastOp,
-            memref::ReinterpretCastOp>(def)) {
-      buffer = def->getOperand(0);
-      continue;
-    }
-    break;
-  }
-  return buffer;
-}
-
 /// Whether the members can share one kernel: every buffer the group writes
 /// is accessed through one value, always as the same kind (per row or along
 /// the row, never with other indices), and every per-row output's members
@@ -363,41 +294,59 @@ int64_t chooseWidth(ArrayRef<Member> members, const Space &space) {
     if (!op || m.kind == Kind::RowScalar)
       continue;
     for (OpOperand &operand : op->getOpOperands()) {
-      AffineMap map = op.getMatchingIndexingMap(&operand);
-      if (!map.isFunctionOfDim(rank))
-        continue;
-      auto type = cast<MemRefType>(operand.get().getType());
-      if (!type.getLayout().isIdentity() ||
-          map.getResults().back() != getAffineDimExpr(rank, op.getContext()))
+      std::optional<int64_t> bytes = bytesAlongRow(op, operand, rank);
+      if (!bytes)
         return 1;
-      unsigned bits = type.getElementTypeBitWidth();
-      if (bits % 8 != 0)
-        return 1;
-      widest = std::max<int64_t>(widest, bits / 8);
+      widest = std::max(widest, *bytes);
     }
   }
-  if (widest == 0)
-    return 1;
-  int64_t width = kVectorBytes / widest;
-  return width > 1 && space.length % width == 0 ? width : 1;
+  return vectorWidth(widest, space.length);
 }
 
 //===----------------------------------------------------------------------===//
 // The kernel
 //===----------------------------------------------------------------------===//
 
+/// How a reduction of the open lane loop accumulates.
+enum class Mode {
+  /// One accumulator, the body's combiner.
+  Plain,
+  /// sum((a - m)^2) with m a statistic of the same loop: the moments of `a`
+  /// (count, mean, M2), finished as M2 + n (mean - m)^2.
+  Moments,
+  /// sum(x) of the row an exp(a - m) member writes, m a statistic of the
+  /// same loop: a running (reference, sum of exp(a - reference)), finished
+  /// as sum exp(reference - m) where the exp member stood.
+  ExpSum,
+};
+
+unsigned accumulatorsOf(Mode mode) {
+  switch (mode) {
+  case Mode::Plain:
+    return 1;
+  case Mode::Moments:
+    return 3;
+  case Mode::ExpSum:
+    return 2;
+  }
+  llvm_unreachable("unknown mode");
+}
+
 /// A reduction of the open lane loop.
 struct LoopReduction {
   linalg::GenericOp op;
   Operation *combine;
-  /// Iteration argument(s) of the loop: one, or two (sum(a), sum(a^2)) for a
-  /// sum of squared deviations from a statistic of the same loop.
+  /// Its first iteration argument of the loop (accumulatorsOf(mode) in all).
   unsigned acc;
-  bool squares = false;
-  /// For `squares`: a, and the deviation's other side m, in the body, and
-  /// the body ops each is computed from.
+  Mode mode = Mode::Plain;
+  /// For Moments and ExpSum: the generic whose body computes a and m (the
+  /// reduction itself, or the exp member), and the body ops each is
+  /// computed from.
+  linalg::GenericOp source;
   Value a, m;
   DenseSet<Operation *> aChain, mChain;
+  /// For ExpSum: m, evaluated where the exp member stands.
+  Value mValue;
 };
 
 /// A post-loop step, in program order: a per-row member, or a reduction's
@@ -405,6 +354,9 @@ struct LoopReduction {
 struct PostStep {
   const Member *member = nullptr;
   int reduction = -1;
+  /// An exp member deferred to the next loop: its per-row inputs are read
+  /// here (and the m of `reduction`, its ExpSum, evaluated).
+  const Member *deferred = nullptr;
 };
 
 class RowGroupEmitter {
@@ -423,7 +375,12 @@ private:
   Value scalarOf(OpBuilder &b, Value buffer);
   bool readsPending(const Member &m) const;
   bool tryQueueSquares(const Member &m);
+  bool tryDeferExp(size_t index);
+  bool splitDeviation(linalg::GenericOp source, Value a, Value m,
+                      LoopReduction &r) const;
+  void addLoopReduction(LoopReduction r, const Member &member, PostStep step);
   void queue(const Member &m);
+  unsigned addAccumulators(Mode mode);
   void closeLoop(OpBuilder &b);
   void emitElements(OpBuilder &b, const Member &m, Value k,
                     DenseMap<Value, SmallVector<Value>> &forwarded,
@@ -447,9 +404,17 @@ private:
   SmallVector<const Member *> loopMembers;
   SmallVector<LoopReduction> reductions;
   DenseMap<Operation *, int> reductionOf;
-  SmallVector<Value> accInits;
-  SmallVector<Operation *> accCombines;
+  /// Iteration arguments of the open loop.
+  unsigned accCount = 0;
   SmallVector<PostStep> post;
+  /// Exp members that wait for the next loop, and the sums of their rows
+  /// that the open loop reduces as an ExpSum.
+  SmallVector<const Member *> deferred;
+  DenseSet<Operation *> expSums;
+  /// Per-row inputs of deferred members, read where they stood.
+  DenseMap<OpOperand *, Value> captured;
+  /// Loop members whose row a later member of the same loop overwrites.
+  DenseSet<Operation *> deadStores;
 };
 
 /// The value of per-row `buffer` in this row: its register, or a load of
@@ -533,7 +498,7 @@ sliceOf(Value value, Block &body, function_ref<bool(BlockArgument)> allowed) {
 
 /// For a sum reduction reading statistics of the open loop: whether its
 /// value is (a - m)^2 with `a` computed without them and `m` from per-row
-/// values only; if so, queues it as sum(a) and sum(a^2).
+/// values only; if so, queues it as the moments of `a`.
 bool RowGroupEmitter::tryQueueSquares(const Member &m) {
   auto op = cast<linalg::GenericOp>(m.op);
   Operation *combine = combineOf(op);
@@ -545,45 +510,17 @@ bool RowGroupEmitter::tryQueueSquares(const Member &m) {
   auto diff = square.getLhs().getDefiningOp<arith::SubFOp>();
   if (!diff || diff->getBlock() != &op.getRegion().front())
     return false;
-  Block &body = op.getRegion().front();
-  auto argAccess = [&](BlockArgument arg) {
-    return accessOf(op, &op->getOpOperand(arg.getArgNumber()), space);
-  };
-  auto notPending = [&](BlockArgument arg) {
-    return !pending.contains(op->getOpOperand(arg.getArgNumber()).get()) &&
-           arg.getArgNumber() < op.getNumDpsInputs();
-  };
-  auto perRow = [&](BlockArgument arg) {
-    return argAccess(arg) == Access::Scalar &&
-           arg.getArgNumber() < op.getNumDpsInputs();
-  };
   for (auto [a, mean] : {std::pair(diff.getLhs(), diff.getRhs()),
                          std::pair(diff.getRhs(), diff.getLhs())}) {
-    FailureOr<DenseSet<Operation *>> aChain = sliceOf(a, body, notPending);
-    FailureOr<DenseSet<Operation *>> mChain = sliceOf(mean, body, perRow);
-    if (failed(aChain) || failed(mChain) ||
-        llvm::any_of(*mChain,
-                     [](Operation *o) { return isa<linalg::IndexOp>(o); }))
+    LoopReduction r;
+    if (!splitDeviation(op, a, mean, r))
       continue;
     if (cast<FloatType>(a.getType()) != reducedValue(op, combine).getType())
       return false;
-    LoopReduction r;
     r.op = op;
     r.combine = combine;
-    r.acc = accInits.size();
-    r.squares = true;
-    r.a = a;
-    r.m = mean;
-    r.aChain = std::move(*aChain);
-    r.mChain = std::move(*mChain);
-    reductionOf[op] = reductions.size();
-    reductions.push_back(std::move(r));
-    post.push_back({nullptr, static_cast<int>(reductions.size()) - 1});
-    accInits.push_back({});
-    accInits.push_back({});
-    accCombines.push_back(combine);
-    accCombines.push_back(combine);
-    loopMembers.push_back(&m);
+    r.mode = Mode::Moments;
+    addLoopReduction(std::move(r), m, {});
     pending.insert(op.getDpsInitOperand(0)->get());
     return true;
   }
@@ -591,31 +528,152 @@ bool RowGroupEmitter::tryQueueSquares(const Member &m) {
 }
 
 void RowGroupEmitter::queue(const Member &m) {
-  loopMembers.push_back(&m);
-  if (m.kind != Kind::Reduce)
+  if (expSums.contains(m.op)) {
+    // In the loop since tryDeferExp: its value comes where it stands.
+    auto op = cast<linalg::GenericOp>(m.op);
+    post.push_back({nullptr, reductionOf.lookup(op)});
+    pending.insert(op.getDpsInitOperand(0)->get());
     return;
+  }
+  if (m.kind != Kind::Reduce) {
+    loopMembers.push_back(&m);
+    return;
+  }
   auto op = cast<linalg::GenericOp>(m.op);
   LoopReduction r;
   r.op = op;
   r.combine = combineOf(op);
-  r.acc = accInits.size();
-  reductionOf[op] = reductions.size();
-  reductions.push_back(r);
-  post.push_back({nullptr, static_cast<int>(reductions.size()) - 1});
-  accInits.push_back({});
-  accCombines.push_back(r.combine);
+  addLoopReduction(std::move(r), m, {});
   pending.insert(op.getDpsInitOperand(0)->get());
+}
+
+/// Fills `r`'s source, `a`, `m` and their chains when, in `source`'s body,
+/// `a` is computed from inputs that are not statistics of the open loop and
+/// `m` from per-row inputs only (no linalg.index).
+bool RowGroupEmitter::splitDeviation(linalg::GenericOp source, Value a, Value m,
+                                     LoopReduction &r) const {
+  Block &body = source.getRegion().front();
+  auto operandOf = [&](BlockArgument arg) -> OpOperand * {
+    if (arg.getArgNumber() >= source.getNumDpsInputs())
+      return nullptr;
+    return &source->getOpOperand(arg.getArgNumber());
+  };
+  auto notPending = [&](BlockArgument arg) {
+    OpOperand *operand = operandOf(arg);
+    return operand && !pending.contains(operand->get());
+  };
+  auto perRow = [&](BlockArgument arg) {
+    OpOperand *operand = operandOf(arg);
+    return operand && accessOf(source, operand, space) == Access::Scalar;
+  };
+  FailureOr<DenseSet<Operation *>> aChain = sliceOf(a, body, notPending);
+  FailureOr<DenseSet<Operation *>> mChain = sliceOf(m, body, perRow);
+  if (failed(aChain) || failed(mChain) ||
+      llvm::any_of(*mChain,
+                   [](Operation *o) { return isa<linalg::IndexOp>(o); }))
+    return false;
+  r.source = source;
+  r.a = a;
+  r.m = m;
+  r.aChain = std::move(*aChain);
+  r.mChain = std::move(*mChain);
+  return true;
+}
+
+/// Adds `r` (op, combiner and mode set) to the open loop, reduced by
+/// `member`; its value is due at `step`, in program order.
+void RowGroupEmitter::addLoopReduction(LoopReduction r, const Member &member,
+                                       PostStep step) {
+  r.acc = addAccumulators(r.mode);
+  reductionOf[r.op] = reductions.size();
+  step.reduction = reductions.size();
+  reductions.push_back(std::move(r));
+  post.push_back(step);
+  loopMembers.push_back(&member);
+}
+
+unsigned RowGroupEmitter::addAccumulators(Mode mode) {
+  unsigned first = accCount;
+  accCount += accumulatorsOf(mode);
+  return first;
+}
+
+/// For a member along the row that reads statistics of the open loop:
+/// whether it writes exp(a - m), with `a` computed without them and m from
+/// per-row values, and the next member along the row (after per-row ones
+/// only) is a sum of exactly that row, converted to the accumulator's type
+/// at most. Then the sum needs no second pass: the open loop reduces it as
+/// an ExpSum of `a` (the online softmax), and the exp member moves to the
+/// next loop, with its per-row inputs read where it stood.
+bool RowGroupEmitter::tryDeferExp(size_t index) {
+  const Member &e = members[index];
+  if (e.kind != Kind::RowFull)
+    return false;
+  auto op = cast<linalg::GenericOp>(e.op);
+  Block &body = op.getRegion().front();
+  auto exp = body.getTerminator()->getOperand(0).getDefiningOp<math::ExpOp>();
+  if (!exp || exp->getBlock() != &body)
+    return false;
+  auto diff = exp.getOperand().getDefiningOp<arith::SubFOp>();
+  if (!diff || diff->getBlock() != &body)
+    return false;
+  Value row = op.getDpsInitOperand(0)->get();
+  // The sum of the written row.
+  size_t next = index + 1;
+  while (next < members.size() && members[next].kind != Kind::RowFull &&
+         members[next].kind != Kind::Reduce)
+    ++next;
+  if (next == members.size() || members[next].kind != Kind::Reduce)
+    return false;
+  auto sum = cast<linalg::GenericOp>(members[next].op);
+  Operation *combine = combineOf(sum);
+  if (!isa<arith::AddFOp>(combine))
+    return false;
+  Value x = reducedValue(sum, combine);
+  if (auto ext = x.getDefiningOp<arith::ExtFOp>())
+    x = ext.getIn();
+  auto xArg = dyn_cast<BlockArgument>(x);
+  if (!xArg || xArg.getOwner() != &sum.getRegion().front() ||
+      xArg.getArgNumber() >= sum.getNumDpsInputs())
+    return false;
+  OpOperand &read = sum->getOpOperand(xArg.getArgNumber());
+  if (read.get() != row || accessOf(sum, &read, space) != Access::Full)
+    return false;
+  auto accType = cast<FloatType>(combine->getResult(0).getType());
+  auto elementType = dyn_cast<FloatType>(diff.getType());
+  if (!elementType || elementType.getWidth() > accType.getWidth())
+    return false;
+
+  LoopReduction r;
+  if (!splitDeviation(op, diff.getLhs(), diff.getRhs(), r))
+    return false;
+  r.op = sum;
+  r.combine = combine;
+  r.mode = Mode::ExpSum;
+  // The sum's member joins the open loop now (its place among the loop's
+  // members does not matter: it reads only what `a` is computed from).
+  addLoopReduction(std::move(r), members[next], {nullptr, -1, &e});
+  expSums.insert(sum);
+  deferred.push_back(&e);
+  return true;
 }
 
 /// Loads (or forwards) the operands of member `m` for the `width` elements
 /// from `k`, computes its body per element and stores (RowFull) or
-/// accumulates (Reduce).
+/// accumulates (Reduce). A Moments or ExpSum reduction computes only `a`
+/// of its source's body, per element, and adds the chunk of `width` values
+/// to its accumulators.
 void RowGroupEmitter::emitElements(
     OpBuilder &b, const Member &m, Value k,
     DenseMap<Value, SmallVector<Value>> &forwarded, ValueRange accs,
     SmallVectorImpl<Value> &newAccs) {
-  auto op = cast<linalg::GenericOp>(m.op);
   unsigned rank = space.rows.size();
+  const LoopReduction *r = nullptr;
+  if (m.kind == Kind::Reduce)
+    r = &reductions[reductionOf.lookup(m.op)];
+  bool ofA = r && r->mode != Mode::Plain;
+  // The generic whose body is computed here.
+  auto op = ofA ? r->source : cast<linalg::GenericOp>(m.op);
   SmallVector<Value> at(ivs);
   at.push_back(k);
   auto indicesOf = [&](OpOperand *operand, ArrayRef<Value> where) {
@@ -624,27 +682,23 @@ void RowGroupEmitter::emitElements(
       indices.push_back(where[cast<AffineDimExpr>(e).getPosition()]);
     return indices;
   };
-  const LoopReduction *squares = nullptr;
-  if (m.kind == Kind::Reduce && reductions[reductionOf.lookup(op)].squares)
-    squares = &reductions[reductionOf.lookup(op)];
   // Per operand: `width` values, or one for operands not moving along the
   // row.
   DenseMap<OpOperand *, SmallVector<Value>> values;
   for (OpOperand &operand : op->getOpOperands()) {
     BlockArgument arg = op.getMatchingBlockArgument(&operand);
-    // A reduction's output is folded in after the loop; a sum of squares
-    // reads only what `a` is computed from (m's statistics come after the
-    // loop).
+    // A reduction's output is folded in after the loop; `a` reads only what
+    // it is computed from (m's statistics come after the loop).
     if (arg.use_empty() || (m.kind == Kind::Reduce && op.isDpsInit(&operand)) ||
-        (squares && arg != squares->a &&
-         llvm::none_of(arg.getUsers(), [&](Operation *user) {
-           return squares->aChain.contains(user);
+        (ofA && arg != r->a && llvm::none_of(arg.getUsers(), [&](Operation *u) {
+           return r->aChain.contains(u);
          })))
       continue;
     Value buffer = operand.get();
     Access access = accessOf(op, &operand, space);
     if (access == Access::Scalar) {
-      values[&operand] = {scalarOf(b, buffer)};
+      Value v = captured.lookup(&operand);
+      values[&operand] = {v ? v : scalarOf(b, buffer)};
       continue;
     }
     if (access == Access::Full) {
@@ -681,9 +735,6 @@ void RowGroupEmitter::emitElements(
   }
 
   Block &body = op.getRegion().front();
-  int index = -1;
-  if (m.kind == Kind::Reduce)
-    index = reductionOf.lookup(op);
   SmallVector<Value> results;
   for (int64_t j = 0; j < width; ++j) {
     IRMapping mapping;
@@ -695,45 +746,59 @@ void RowGroupEmitter::emitElements(
                : arith::AddIOp::create(
                      b, loc, k, arith::ConstantIndexOp::create(b, loc, j))
                      .getResult();
-    const LoopReduction *r = index >= 0 ? &reductions[index] : nullptr;
     for (Operation &inner : body.without_terminator()) {
       if (r && &inner == r->combine)
+        continue;
+      if (ofA && !r->aChain.contains(&inner))
         continue;
       if (auto idx = dyn_cast<linalg::IndexOp>(inner)) {
         mapping.map(idx.getResult(),
                     idx.getDim() == rank ? position : ivs[idx.getDim()]);
         continue;
       }
-      // A sum of squares needs only `a`.
-      if (r && r->squares && !r->aChain.contains(&inner))
-        continue;
       b.clone(inner, mapping);
+    }
+    if (ofA) {
+      // In the accumulators' type (an ExpSum of bf16 values sums in f32).
+      Value a = mapping.lookupOrDefault(r->a);
+      Type accType = accs[r->acc].getType();
+      if (a.getType() != accType)
+        a = arith::ExtFOp::create(b, loc, accType, a);
+      results.push_back(a);
+      continue;
     }
     if (!r) {
       results.push_back(
           mapping.lookupOrDefault(body.getTerminator()->getOperand(0)));
       continue;
     }
-    auto combineWith = [&](Value acc, Value v) {
-      IRMapping c;
-      BlockArgument out = op.getMatchingBlockArgument(op.getDpsInitOperand(0));
-      c.map(out, acc);
-      c.map(reducedValue(op, r->combine), v);
-      return b.clone(*r->combine, c)->getResult(0);
-    };
-    if (r->squares) {
-      Value a = mapping.lookup(r->a);
-      newAccs[r->acc] = combineWith(newAccs[r->acc], a);
-      Value sq = arith::MulFOp::create(b, loc, a, a);
-      newAccs[r->acc + 1] = combineWith(newAccs[r->acc + 1], sq);
-    } else {
-      Value v = mapping.lookup(reducedValue(op, r->combine));
-      newAccs[r->acc] = combineWith(newAccs[r->acc], v);
-    }
+    IRMapping c;
+    c.map(op.getMatchingBlockArgument(op.getDpsInitOperand(0)),
+          newAccs[r->acc]);
+    c.map(reducedValue(op, r->combine),
+          mapping.lookup(reducedValue(op, r->combine)));
+    newAccs[r->acc] = b.clone(*r->combine, c)->getResult(0);
+  }
+  if (r && r->mode == Mode::Moments) {
+    Moments acc = addChunkToMoments(
+        b, loc, {newAccs[r->acc], newAccs[r->acc + 1], newAccs[r->acc + 2]},
+        results);
+    newAccs[r->acc] = acc.count;
+    newAccs[r->acc + 1] = acc.mean;
+    newAccs[r->acc + 2] = acc.m2;
+  } else if (r && r->mode == Mode::ExpSum) {
+    ExpSum acc = addChunkToExpSum(
+        b, loc, {newAccs[r->acc], newAccs[r->acc + 1]}, results);
+    newAccs[r->acc] = acc.reference;
+    newAccs[r->acc + 1] = acc.sum;
   }
   if (m.kind != Kind::RowFull)
     return;
   Value out = op.getDpsInitOperand(0)->get();
+  forwarded[out] = results;
+  // A later member of this loop writes the same elements.
+  if (deadStores.contains(m.op))
+    return;
   SmallVector<Value> outIndices(ivs);
   outIndices.push_back(k);
   if (width == 1) {
@@ -746,23 +811,104 @@ void RowGroupEmitter::emitElements(
     vector::StoreOp::create(b, loc, vec, out, outIndices,
                             /*nontemporal=*/false, llvm::Align(bytes));
   }
-  forwarded[out] = results;
+}
+
+/// The accumulators of `r` at the start of a loop: the combiner's identity,
+/// empty moments or an empty ExpSum.
+void pushInitialAccumulators(OpBuilder &b, Location loc, const LoopReduction &r,
+                             SmallVectorImpl<Value> &inits) {
+  auto type = cast<FloatType>(r.combine->getResult(0).getType());
+  switch (r.mode) {
+  case Mode::Plain:
+    inits.push_back(
+        arith::ConstantOp::create(b, loc, identityOf(r.combine, type)));
+    return;
+  case Mode::Moments: {
+    Moments empty = emptyMoments(b, loc, type);
+    inits.append({empty.count, empty.mean, empty.m2});
+    return;
+  }
+  case Mode::ExpSum: {
+    ExpSum empty = emptyExpSum(b, loc, type);
+    inits.append({empty.reference, empty.sum});
+    return;
+  }
+  }
+}
+
+/// `r`'s accumulators in `totals` merged with another lane's (`other`).
+void mergeAccumulators(OpBuilder &b, Location loc, const LoopReduction &r,
+                       MutableArrayRef<Value> totals, ArrayRef<Value> other) {
+  unsigned i = r.acc;
+  switch (r.mode) {
+  case Mode::Plain: {
+    IRMapping c;
+    c.map(r.combine->getOperand(0), totals[i]);
+    c.map(r.combine->getOperand(1), other[i]);
+    totals[i] = b.clone(*r.combine, c)->getResult(0);
+    return;
+  }
+  case Mode::Moments: {
+    Moments merged =
+        mergeMoments(b, loc, {totals[i], totals[i + 1], totals[i + 2]},
+                     {other[i], other[i + 1], other[i + 2]});
+    totals[i] = merged.count;
+    totals[i + 1] = merged.mean;
+    totals[i + 2] = merged.m2;
+    return;
+  }
+  case Mode::ExpSum: {
+    ExpSum merged = mergeExpSums(b, loc, {totals[i], totals[i + 1]},
+                                 {other[i], other[i + 1]});
+    totals[i] = merged.reference;
+    totals[i + 1] = merged.sum;
+    return;
+  }
+  }
+}
+
+/// m of a Moments or ExpSum reduction, from the per-row values its source
+/// reads (`perRow` of each operand).
+Value evaluateM(OpBuilder &b, LoopReduction &r,
+                function_ref<Value(OpOperand &)> perRow) {
+  IRMapping mapping;
+  Block &body = r.source.getRegion().front();
+  for (Operation *inner : r.mChain)
+    for (Value operand : inner->getOperands())
+      if (auto arg = dyn_cast<BlockArgument>(operand);
+          arg && arg.getOwner() == &body)
+        mapping.map(arg, perRow(r.source->getOpOperand(arg.getArgNumber())));
+  if (auto arg = dyn_cast<BlockArgument>(r.m); arg && arg.getOwner() == &body)
+    mapping.map(arg, perRow(r.source->getOpOperand(arg.getArgNumber())));
+  for (Operation &inner : body.without_terminator())
+    if (r.mChain.contains(&inner))
+      b.clone(inner, mapping);
+  return mapping.lookupOrDefault(r.m);
 }
 
 /// Emits the open loop over the row, the butterflies of its reductions and
-/// the per-row steps that waited for them.
+/// the per-row steps that waited for them; members deferred to the next
+/// loop open it.
 void RowGroupEmitter::closeLoop(OpBuilder &b) {
   if (loopMembers.empty()) {
     assert(post.empty() && "post-loop steps without a loop");
     return;
   }
-  // Accumulators start at the combiner's identity.
-  SmallVector<Value> inits;
-  for (Operation *combine : accCombines) {
-    auto type = cast<FloatType>(combine->getResult(0).getType());
-    inits.push_back(
-        arith::ConstantOp::create(b, loc, identityOf(combine, type)));
+  // A row written twice in one loop is stored once, by the last writer
+  // (each lane writes the same elements, and the loop's readers have it in
+  // registers).
+  deadStores.clear();
+  DenseSet<Value> writtenLater;
+  for (const Member *m : llvm::reverse(loopMembers)) {
+    if (m->kind != Kind::RowFull)
+      continue;
+    Value out = cast<linalg::GenericOp>(m->op).getDpsInitOperand(0)->get();
+    if (!writtenLater.insert(out).second)
+      deadStores.insert(m->op);
   }
+  SmallVector<Value> inits;
+  for (const LoopReduction &r : reductions)
+    pushInitialAccumulators(b, loc, r, inits);
   Value start = arith::MulIOp::create(
       b, loc, lane, arith::ConstantIndexOp::create(b, loc, width));
   Value step = arith::ConstantIndexOp::create(b, loc, kWarpSize * width);
@@ -782,24 +928,12 @@ void RowGroupEmitter::closeLoop(OpBuilder &b) {
   }
   // The 32 lanes' partial values: a butterfly, after which every lane holds
   // the row's value.
-  SmallVector<Value> totals(loop.getResults());
-  Value widthI32 =
-      totals.empty()
-          ? Value()
-          : arith::ConstantIntOp::create(b, loc, b.getI32Type(), kWarpSize);
-  for (int64_t offset = kWarpSize / 2; offset >= 1 && !totals.empty();
-       offset /= 2) {
-    Value offsetI32 =
-        arith::ConstantIntOp::create(b, loc, b.getI32Type(), offset);
-    for (auto [i, combine] : llvm::enumerate(accCombines)) {
-      auto shuffle = gpu::ShuffleOp::create(b, loc, totals[i], offsetI32,
-                                            widthI32, gpu::ShuffleMode::XOR);
-      IRMapping c;
-      c.map(combine->getOperand(0), totals[i]);
-      c.map(combine->getOperand(1), shuffle.getShuffleResult());
-      totals[i] = b.clone(*combine, c)->getResult(0);
-    }
-  }
+  SmallVector<Value> totals =
+      butterfly(b, loc, loop.getResults(),
+                [&](MutableArrayRef<Value> mine, ArrayRef<Value> others) {
+                  for (const LoopReduction &r : reductions)
+                    mergeAccumulators(b, loc, r, mine, others);
+                });
   // The waiting steps, in program order.
   for (const PostStep &s : post) {
     if (s.member) {
@@ -807,33 +941,29 @@ void RowGroupEmitter::closeLoop(OpBuilder &b) {
       continue;
     }
     LoopReduction &r = reductions[s.reduction];
+    if (s.deferred) {
+      // Where the exp member stands: its per-row inputs now, and the m of
+      // its row's sum.
+      auto op = cast<linalg::GenericOp>(s.deferred->op);
+      for (OpOperand *input : op.getDpsInputOperands())
+        if (!op.getMatchingBlockArgument(input).use_empty() &&
+            accessOf(op, input, space) == Access::Scalar)
+          captured[input] = scalarOf(b, input->get());
+      r.mValue = evaluateM(b, r, [&](OpOperand &o) { return captured[&o]; });
+      continue;
+    }
     Value total = totals[r.acc];
-    if (r.squares) {
-      // sum((a - m)^2) = sum(a^2) - 2 m sum(a) + n m^2, m from the
-      // statistics now in registers.
-      IRMapping mapping;
-      Block &body = r.op.getRegion().front();
-      for (OpOperand &operand : r.op->getOpOperands()) {
-        BlockArgument arg = r.op.getMatchingBlockArgument(&operand);
-        if (!arg.use_empty() &&
-            accessOf(r.op, &operand, space) == Access::Scalar)
-          mapping.map(arg, scalarOf(b, operand.get()));
-      }
-      for (Operation &inner : body.without_terminator())
-        if (r.mChain.contains(&inner))
-          b.clone(inner, mapping);
-      Value m = mapping.lookupOrDefault(r.m);
-      Type type = m.getType();
-      Value n = arith::ConstantOp::create(
-          b, loc, FloatAttr::get(type, static_cast<double>(space.length)));
-      Value two = arith::ConstantOp::create(b, loc, FloatAttr::get(type, 2.0));
-      Value sumA = total, sumSq = totals[r.acc + 1];
-      Value twoM = arith::MulFOp::create(b, loc, two, m);
-      Value cross = arith::MulFOp::create(b, loc, twoM, sumA);
-      Value nm2 =
-          arith::MulFOp::create(b, loc, n, arith::MulFOp::create(b, loc, m, m));
-      total = arith::AddFOp::create(
-          b, loc, arith::SubFOp::create(b, loc, sumSq, cross), nm2);
+    if (r.mode == Mode::Moments) {
+      Value m =
+          evaluateM(b, r, [&](OpOperand &o) { return scalarOf(b, o.get()); });
+      total = sumOfSquaredDeviations(
+          b, loc, {totals[r.acc], totals[r.acc + 1], totals[r.acc + 2]}, m);
+    } else if (r.mode == Mode::ExpSum) {
+      Value m = r.mValue;
+      Type accType = totals[r.acc].getType();
+      if (m.getType() != accType)
+        m = arith::ExtFOp::create(b, loc, accType, m);
+      total = finishExpSum(b, loc, {totals[r.acc], totals[r.acc + 1]}, m);
     }
     Value out = r.op.getDpsInitOperand(0)->get();
     Value old = scalarOf(b, out);
@@ -846,10 +976,14 @@ void RowGroupEmitter::closeLoop(OpBuilder &b) {
   loopMembers.clear();
   reductions.clear();
   reductionOf.clear();
-  accInits.clear();
-  accCombines.clear();
+  expSums.clear();
+  accCount = 0;
   post.clear();
   pending.clear();
+  // The deferred exp members start the next loop.
+  for (const Member *m : deferred)
+    queue(*m);
+  deferred.clear();
 }
 
 void RowGroupEmitter::emit() {
@@ -859,40 +993,20 @@ void RowGroupEmitter::emit() {
   int64_t rowCount = 1;
   for (int64_t r : space.rows)
     rowCount *= r;
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
   Value grid = arith::ConstantIndexOp::create(
       b, loc, llvm::divideCeil(rowCount, warpsPerBlock));
-  Value lanes = arith::ConstantIndexOp::create(b, loc, kWarpSize);
   Value perBlock = arith::ConstantIndexOp::create(b, loc, warpsPerBlock);
-  auto launch =
-      gpu::LaunchOp::create(b, loc, grid, one, one, lanes, perBlock, one);
-  b.setInsertionPointToStart(&launch.getBody().front());
-  lane = launch.getThreadIds().x;
-  Value row = arith::AddIOp::create(
-      b, loc,
-      arith::MulIOp::create(
-          b, loc, launch.getBlockIds().x,
-          arith::ConstantIndexOp::create(b, loc, warpsPerBlock)),
-      launch.getThreadIds().y);
-  Value inside =
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, row,
-                            arith::ConstantIndexOp::create(b, loc, rowCount));
-  // The whole warp shares `row`: the guard keeps every lane of a live warp
-  // in the shuffles.
-  auto guard = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
-  gpu::TerminatorOp::create(b, loc);
-  b.setInsertionPoint(guard.thenBlock()->getTerminator());
-  unsigned rank = space.rows.size();
-  ivs.assign(rank, Value());
-  Value rest = row;
-  for (int i = static_cast<int>(rank) - 1; i >= 0; --i) {
-    Value size = arith::ConstantIndexOp::create(b, loc, space.rows[i]);
-    ivs[i] = i == 0 ? rest : arith::RemUIOp::create(b, loc, rest, size);
-    if (i > 0)
-      rest = arith::DivUIOp::create(b, loc, rest, size);
-  }
+  WarpPerRowLaunch launch = createWarpPerRowLaunch(
+      b, loc, grid, perBlock, warpsPerBlock, [&](OpBuilder &k) {
+        return arith::ConstantIndexOp::create(k, loc, rowCount);
+      });
+  lane = launch.lane;
+  SmallVector<Value> rowSizes;
+  for (int64_t size : space.rows)
+    rowSizes.push_back(arith::ConstantIndexOp::create(b, loc, size));
+  ivs = delinearizeRow(b, loc, launch.row, rowSizes);
 
-  for (const Member &m : members) {
+  for (auto [index, m] : llvm::enumerate(members)) {
     bool alongRow = m.kind == Kind::RowFull || m.kind == Kind::Reduce;
     if (!alongRow) {
       // Per-row steps wait for the open loop's statistics.
@@ -906,8 +1020,18 @@ void RowGroupEmitter::emit() {
       emitScalar(b, m);
       continue;
     }
+    if (expSums.contains(m.op)) {
+      queue(m);
+      continue;
+    }
+    // Nothing along the row may run between a deferred exp member and the
+    // next loop, which it opens.
+    if (!deferred.empty())
+      closeLoop(b);
     if (readsPending(m)) {
       if (m.kind == Kind::Reduce && tryQueueSquares(m))
+        continue;
+      if (tryDeferExp(index))
         continue;
       closeLoop(b);
     } else if (m.kind == Kind::Reduce &&
@@ -925,7 +1049,8 @@ void RowGroupEmitter::emit() {
     }
     queue(m);
   }
-  closeLoop(b);
+  while (!loopMembers.empty())
+    closeLoop(b);
 
   // Lane 0 stores the per-row results the group leaves in memory.
   if (!dirty.empty()) {
@@ -990,13 +1115,8 @@ struct TPGPUMapRowGroupsPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (blockSize < kWarpSize || blockSize > 1024 ||
-        blockSize % kWarpSize != 0) {
-      getOperation().emitError("block-size must be a multiple of 32 in "
-                               "[32, 1024], got ")
-          << static_cast<int64_t>(blockSize.getValue());
+    if (failed(checkBlockSize(getOperation(), blockSize)))
       return signalPassFailure();
-    }
     SmallVector<Block *> blocks;
     getOperation().walk([&](func::FuncOp func) {
       for (Block &block : func.getBody())
