@@ -65,3 +65,18 @@
 // LLAMA-B: tp.all_gather %{{.*}} dim 0 over 4 : tensor<4x64xf32> -> tensor<16x64xf32>
 // LLAMA-B: tp.reduce_scatter sum %{{.*}} dim 0 over 4 : tensor<16x64xf32> -> tensor<4x64xf32>
 // LLAMA-B-COUNT-2: tp.all_reduce sum %{{.*}} over 4 : tensor<64xf32>
+//
+// The real idioms too: a Llama layer step with rotary embeddings, grouped
+// query attention, a token embedding and an LM head at tp 4 has Megatron's
+// six all_reduces without, six reduce_scatter/all_gather pairs with (the
+// embedding's over the sequence of [B, S, E]), plus the three RMSNorm
+// weights' gradient all_reduces; every weight at the bound either way.
+// RUN: %gen_training --block layer --arch llama --rope slices --kv-heads 4 --embed --lm-head | tp-opt --tp-plan="tp-size=4" --tp-partition="tp-size=4 sequence-parallel=true sharded-results=true" | FileCheck %s --check-prefix=IDIOMS-AG --implicit-check-not=tp.all_gather
+// IDIOMS-AG-COUNT-6: tp.all_gather %{{.*}} dim 0 over 4 : tensor<4x64xf32> -> tensor<16x64xf32>
+// RUN: %gen_training --block layer --arch llama --rope slices --kv-heads 4 --embed --lm-head | tp-opt --tp-plan="tp-size=4" --tp-partition="tp-size=4 sequence-parallel=true sharded-results=true" | FileCheck %s --check-prefix=IDIOMS-RS --implicit-check-not=tp.reduce_scatter
+// IDIOMS-RS: tp.reduce_scatter sum %{{.*}} dim 1 over 4 : tensor<1x16x64xf32> -> tensor<1x4x64xf32>
+// IDIOMS-RS-COUNT-5: tp.reduce_scatter sum %{{.*}} dim 0 over 4 : tensor<16x64xf32> -> tensor<4x64xf32>
+// RUN: %gen_training --block layer --arch llama --rope slices --kv-heads 4 --embed --lm-head | tp-opt --tp-plan="tp-size=4" --tp-partition="tp-size=4 sequence-parallel=true sharded-results=true" | FileCheck %s --check-prefix=IDIOMS-AR --implicit-check-not=tp.all_reduce
+// IDIOMS-AR-COUNT-3: tp.all_reduce sum %{{.*}} over 4 : tensor<64xf32>
+// RUN: %gen_training --block layer --arch llama --rope slices --kv-heads 4 --embed --lm-head | tp-opt --tp-plan="tp-size=4" --tp-partition="tp-size=4 sequence-parallel=true sharded-results=true report=-" -o /dev/null | FileCheck %s --check-prefix=IDIOMS-BOUND
+// IDIOMS-BOUND: weights above the bound: none
