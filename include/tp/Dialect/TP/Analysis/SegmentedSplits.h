@@ -62,9 +62,12 @@ public:
   SegmentedSplits(Block *body, int64_t tpSize, bool allowPadding,
                   OptionsFn optionsOf);
 
-  /// Adds to `options` (the structural options of `op`) the segmented
-  /// variants described above.
-  void extend(Operation *op, SmallVectorImpl<ShardingOption> &options) const;
+  /// Moves `options` (the structural options of `op`) into `extended` with
+  /// the segmented variants described above inserted, and returns true;
+  /// returns false, leaving both untouched, when `op` touches no segmented
+  /// or granular value (most ops: the cheap common case).
+  bool extend(Operation *op, MutableArrayRef<ShardingOption> options,
+              SmallVectorImpl<ShardingOption> &extended) const;
 
   /// Appends the segmented shardings worth trying for `arg`.
   void addArgumentCandidates(BlockArgument arg,
@@ -96,6 +99,10 @@ private:
   SmallVector<int64_t>
   collectGranules(ArrayRef<std::pair<Value, int64_t>> entries) const;
 
+  /// True if an operand, result or captured tensor of `op` carries segments
+  /// or granules: only then can extend() find variants.
+  bool touchesSegments(Operation *op,
+                       ArrayRef<ShardingOption> options) const;
   // The variants extend() adds.
   void addSegmentedVariants(Operation *op, const ShardingOption &option,
                             SmallVectorImpl<ShardingOption> &extended) const;

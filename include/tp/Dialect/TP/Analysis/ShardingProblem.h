@@ -111,11 +111,14 @@ public:
   /// Every option of `op`, the replicated one first; empty for ops without
   /// a sharding model.
   ArrayRef<ShardingOption> getOptions(Operation *op) const {
-    return entry(op).options;
+    const OpEntry &e = entry(op);
+    return ArrayRef<ShardingOption>(options).slice(e.firstOption,
+                                                   e.numOptions);
   }
   /// The positions in getOptions(op) of the feasible options.
   ArrayRef<unsigned> getFeasible(Operation *op) const {
-    return entry(op).feasible;
+    const OpEntry &e = entry(op);
+    return ArrayRef<unsigned>(feasible).slice(e.firstFeasible, e.numFeasible);
   }
   /// The first option of `kind` (a segmented variant comes before the plain
   /// split it derives from), among the feasible ones if `feasibleOnly`.
@@ -131,8 +134,10 @@ public:
   /// computed once per option when the problem is built (a named op builds
   /// its indexing maps on every query).
   double getComputeCost(Operation *op, const ShardingOption &option) const {
-    const OpEntry &e = entry(op);
-    return e.compute.empty() ? 0 : e.compute[&option - e.options.data()];
+    (void)op;
+    assert(&option >= options.begin() && &option < options.end() &&
+           "not an option of this problem");
+    return compute[&option - options.data()];
   }
 
   /// True if `op` has a column, row or vocab form, feasible or not.
@@ -158,22 +163,24 @@ public:
                                                ShardingAttr sharding) const;
 
 private:
+  /// An op's slices of the tables below.
   struct OpEntry {
     unsigned index = 0;
+    unsigned firstOption = 0, numOptions = 0;
+    unsigned firstFeasible = 0, numFeasible = 0;
     bool hasRule = false;
     bool weightLike = false;
     bool unknown = false;
-    /// Per option, its compute cost (empty when the op has no FLOPs).
-    SmallVector<double, 0> compute;
-    /// No inline storage: the table has a slot per op and an option is
-    /// large; the list is allocated once, at its final size.
-    SmallVector<ShardingOption, 0> options;
-    SmallVector<unsigned, 4> feasible;
   };
 
   const OpEntry &entry(Operation *op) const;
+  MutableArrayRef<ShardingOption> optionsOf(const OpEntry &e) {
+    return MutableArrayRef<ShardingOption>(options).slice(e.firstOption,
+                                                          e.numOptions);
+  }
   void collectOptions();
-  void classify(Operation *op, OpEntry &e) const;
+  void addVariants(const class SegmentedSplits &segments);
+  void classify(Operation *op, OpEntry &e);
   void collectArgumentCandidates(const class SegmentedSplits &segments);
 
   func::FuncOp func;
@@ -183,6 +190,15 @@ private:
   CostModel model;
   SmallVector<Operation *> order;
   llvm::DenseMap<Operation *, OpEntry> entries;
+  // Every op's options, feasible positions and per-option compute costs, in
+  // three tables that ops slice (a list per op was a heap allocation per op
+  // and half of tp-plan's time, most of it in malloc and first-touch page
+  // faults). Fixed once the constructor returns: ShardingOption pointers
+  // into `options` stay valid for the problem's lifetime.
+  SmallVector<ShardingOption, 0> options;
+  SmallVector<unsigned, 0> feasible;
+  /// Parallel to `options`; 0 for an op without FLOPs.
+  SmallVector<double, 0> compute;
   llvm::DenseMap<Value, SmallVector<ShardingAttr, 4>> argCandidates;
 };
 

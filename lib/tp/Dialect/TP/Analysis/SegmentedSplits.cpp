@@ -605,11 +605,24 @@ void SegmentedSplits::propagate() {
   }
 }
 
-void SegmentedSplits::extend(Operation *op,
-                             SmallVectorImpl<ShardingOption> &options) const {
-  if (empty())
-    return;
-  SmallVector<ShardingOption> extended;
+bool SegmentedSplits::touchesSegments(
+    Operation *op, ArrayRef<ShardingOption> options) const {
+  auto carries = [&](Value value) {
+    return segments.count(value) || granules.count(value);
+  };
+  return llvm::any_of(op->getOperands(), carries) ||
+         llvm::any_of(op->getResults(), carries) ||
+         llvm::any_of(options, [&](const ShardingOption &option) {
+           return llvm::any_of(option.captures,
+                               [&](auto &c) { return carries(c.first); });
+         });
+}
+
+bool SegmentedSplits::extend(Operation *op,
+                             MutableArrayRef<ShardingOption> options,
+                             SmallVectorImpl<ShardingOption> &extended) const {
+  if (empty() || !touchesSegments(op, options))
+    return false;
   for (ShardingOption &option : options) {
     if (hasOnlyPlainSplits(option)) {
       if (option.segmentable)
@@ -622,8 +635,7 @@ void SegmentedSplits::extend(Operation *op,
   addReshapeOptions(op, extended);
   addSliceOptions(op, extended);
   addConcatOptions(op, extended);
-  options.assign(std::make_move_iterator(extended.begin()),
-                 std::make_move_iterator(extended.end()));
+  return true;
 }
 
 /// The segmented twins of a segmentable option whose split values carry

@@ -111,21 +111,21 @@ ShardingProblem::ShardingProblem(func::FuncOp func, int64_t tpSize,
   SegmentedSplits segments(body, tpSize, allowsPadding(), [&](Operation *op) {
     auto it = entries.find(op);
     return it == entries.end() ? ArrayRef<ShardingOption>()
-                               : ArrayRef<ShardingOption>(it->second.options);
+                               : getOptions(op);
   });
-  for (Operation *op : order) {
-    OpEntry &e = entries.find(op)->second;
-    segments.extend(op, e.options);
-    classify(op, e);
-  }
+  addVariants(segments);
+  compute.assign(options.size(), 0.0);
+  for (Operation *op : order)
+    classify(op, entries.find(op)->second);
   collectArgumentCandidates(segments);
 }
 
 void ShardingProblem::collectOptions() {
-  // Sized once: growing the table moves every entry (options included).
   size_t size = body->getOperations().size();
   order.reserve(size);
   entries.reserve(size);
+  options.reserve(4 * size);
+  SmallVector<ShardingOption, 8> scratch;
   for (Operation &op : *body) {
     OpEntry &e = entries[&op];
     e.index = order.size();
@@ -134,10 +134,33 @@ void ShardingProblem::collectOptions() {
     if (!iface)
       continue;
     e.hasRule = true;
-    SmallVector<ShardingOption, 8> options;
-    iface.getShardingOptions(tpSize, options);
-    e.options.reserve(options.size() + 2); // room for segmented variants
-    std::move(options.begin(), options.end(), std::back_inserter(e.options));
+    scratch.clear();
+    iface.getShardingOptions(tpSize, scratch);
+    e.firstOption = options.size();
+    e.numOptions = scratch.size();
+    options.append(std::make_move_iterator(scratch.begin()),
+                   std::make_move_iterator(scratch.end()));
+  }
+}
+
+/// Each op's options with the segmented variants inserted: in place when
+/// there are none, else as a new slice at the table's end (the old one is
+/// left unused).
+void ShardingProblem::addVariants(const SegmentedSplits &segments) {
+  SmallVector<ShardingOption, 16> extended;
+  for (Operation *op : order) {
+    OpEntry &e = entries.find(op)->second;
+    extended.clear();
+    if (!segments.extend(op, optionsOf(e), extended))
+      continue;
+    if (extended.size() == e.numOptions) {
+      std::move(extended.begin(), extended.end(), optionsOf(e).begin());
+      continue;
+    }
+    e.firstOption = options.size();
+    e.numOptions = extended.size();
+    options.append(std::make_move_iterator(extended.begin()),
+                   std::make_move_iterator(extended.end()));
   }
 }
 
@@ -153,29 +176,30 @@ static bool touchesTensors(Operation *op) {
   return llvm::any_of(captured, [&](Value v) { return isTensor(v.getType()); });
 }
 
-void ShardingProblem::classify(Operation *op, OpEntry &e) const {
+void ShardingProblem::classify(Operation *op, OpEntry &e) {
+  MutableArrayRef<ShardingOption> opOptions = optionsOf(e);
   auto isReplicated = [](const ShardingOption &o) {
     return o.kind == ParallelKind::Replicated;
   };
   // Models list the replicated option first already; stable_partition
   // would allocate a buffer per op to find that out.
-  if (!std::is_partitioned(e.options.begin(), e.options.end(), isReplicated))
-    std::stable_partition(e.options.begin(), e.options.end(), isReplicated);
-  e.weightLike = llvm::any_of(e.options, [](const ShardingOption &o) {
+  if (!std::is_partitioned(opOptions.begin(), opOptions.end(), isReplicated))
+    std::stable_partition(opOptions.begin(), opOptions.end(), isReplicated);
+  e.weightLike = llvm::any_of(opOptions, [](const ShardingOption &o) {
     return o.kind == ParallelKind::Column || o.kind == ParallelKind::Row ||
            o.kind == ParallelKind::Vocab;
   });
-  for (auto [i, option] : llvm::enumerate(e.options))
+  e.firstFeasible = feasible.size();
+  for (auto [i, option] : llvm::enumerate(opOptions))
     if (!checkFeasible(option, op))
-      e.feasible.push_back(i);
+      feasible.push_back(i);
+  e.numFeasible = feasible.size() - e.firstFeasible;
   e.unknown =
-      e.feasible.empty() && touchesTensors(op) && !isa<func::ReturnOp>(op);
-  if (double flops = e.feasible.empty() ? 0 : CostModel::getFlops(op)) {
-    e.compute.reserve(e.options.size());
-    for (const ShardingOption &option : e.options)
-      e.compute.push_back(model.computeFromFlops(
-          flops, CostModel::getLocalWorkFraction(op, option, tpSize)));
-  }
+      e.numFeasible == 0 && touchesTensors(op) && !isa<func::ReturnOp>(op);
+  if (double flops = e.numFeasible == 0 ? 0 : CostModel::getFlops(op))
+    for (auto [i, option] : llvm::enumerate(opOptions))
+      compute[e.firstOption + i] = model.computeFromFlops(
+          flops, CostModel::getLocalWorkFraction(op, option, tpSize));
 }
 
 void ShardingProblem::collectArgumentCandidates(
@@ -204,14 +228,14 @@ const ShardingProblem::OpEntry &ShardingProblem::entry(Operation *op) const {
 const ShardingOption *ShardingProblem::findKind(Operation *op,
                                                 ParallelKind kind,
                                                 bool feasibleOnly) const {
-  const OpEntry &e = entry(op);
+  ArrayRef<ShardingOption> opOptions = getOptions(op);
   if (feasibleOnly) {
-    for (unsigned i : e.feasible)
-      if (e.options[i].kind == kind)
-        return &e.options[i];
+    for (unsigned i : getFeasible(op))
+      if (opOptions[i].kind == kind)
+        return &opOptions[i];
     return nullptr;
   }
-  for (const ShardingOption &o : e.options)
+  for (const ShardingOption &o : opOptions)
     if (o.kind == kind)
       return &o;
   return nullptr;
@@ -231,13 +255,15 @@ AnnotationMatch ShardingProblem::matchAnnotation(Operation *op) const {
   if (!attr)
     return match;
   const OpEntry &e = entry(op);
+  ArrayRef<ShardingOption> opOptions = getOptions(op);
+  ArrayRef<unsigned> opFeasible = getFeasible(op);
   auto done = [&](Status status) {
     match.status = status;
     return match;
   };
   if (!e.hasRule)
     return done(Status::NoRule);
-  if (e.feasible.empty())
+  if (opFeasible.empty())
     return done(Status::NoFeasible);
   match.annotation = dyn_cast<StringAttr>(attr);
   std::optional<ParallelKind> kind =
@@ -247,7 +273,7 @@ AnnotationMatch ShardingProblem::matchAnnotation(Operation *op) const {
     return done(Status::Malformed);
   match.kind = *kind;
   auto hasKind = [&](ParallelKind k) {
-    return llvm::any_of(e.options,
+    return llvm::any_of(opOptions,
                         [&](const ShardingOption &o) { return o.kind == k; });
   };
   match.isLookup = hasKind(ParallelKind::Vocab);
@@ -266,12 +292,12 @@ AnnotationMatch ShardingProblem::matchAnnotation(Operation *op) const {
   };
   // The first feasible option of that kind (a segmented variant comes before
   // the plain split it derives from); else the first, to report.
-  for (unsigned i : e.feasible)
-    if (!match.option && matches(e.options[i]))
-      match.option = &e.options[i];
+  for (unsigned i : opFeasible)
+    if (!match.option && matches(opOptions[i]))
+      match.option = &opOptions[i];
   if (match.option)
     return done(Status::Matched);
-  for (const ShardingOption &o : e.options)
+  for (const ShardingOption &o : opOptions)
     if (!match.option && matches(o))
       match.option = &o;
   if (!match.option)
