@@ -280,7 +280,10 @@ int64_t randomInputBytes(RankedTensorType type) {
 // sharded result may drift from the unsharded one.
 //===----------------------------------------------------------------------===//
 
-/// The contraction dimensions of `op` if it is a two-input contraction.
+/// The contraction dimensions of `op` if it is a two-input contraction: a
+/// loop that indexes both inputs is summed over. A two-input reduction
+/// whose summed loop indexes one input only (LayerNorm's variance, from x
+/// and its mean) is not one.
 std::optional<linalg::ContractionDimensions> contractionDims(Operation *op) {
   auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
   if (!linalgOp || linalgOp.getNumReductionLoops() == 0 ||
@@ -288,7 +291,7 @@ std::optional<linalg::ContractionDimensions> contractionDims(Operation *op) {
     return std::nullopt;
   FailureOr<linalg::ContractionDimensions> dims =
       linalg::inferContractionDims(linalgOp);
-  if (failed(dims))
+  if (failed(dims) || dims->k.empty())
     return std::nullopt;
   return *dims;
 }
