@@ -101,8 +101,7 @@ private:
 
   /// True if an operand, result or captured tensor of `op` carries segments
   /// or granules: only then can extend() find variants.
-  bool touchesSegments(Operation *op,
-                       ArrayRef<ShardingOption> options) const;
+  bool touchesSegments(Operation *op, ArrayRef<ShardingOption> options) const;
   // The variants extend() adds.
   void addSegmentedVariants(Operation *op, const ShardingOption &option,
                             SmallVectorImpl<ShardingOption> &extended) const;

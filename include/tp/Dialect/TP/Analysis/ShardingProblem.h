@@ -112,8 +112,7 @@ public:
   /// a sharding model.
   ArrayRef<ShardingOption> getOptions(Operation *op) const {
     const OpEntry &e = entry(op);
-    return ArrayRef<ShardingOption>(options).slice(e.firstOption,
-                                                   e.numOptions);
+    return ArrayRef<ShardingOption>(options).slice(e.firstOption, e.numOptions);
   }
   /// The positions in getOptions(op) of the feasible options.
   ArrayRef<unsigned> getFeasible(Operation *op) const {

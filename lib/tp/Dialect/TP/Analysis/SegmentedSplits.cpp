@@ -605,8 +605,8 @@ void SegmentedSplits::propagate() {
   }
 }
 
-bool SegmentedSplits::touchesSegments(
-    Operation *op, ArrayRef<ShardingOption> options) const {
+bool SegmentedSplits::touchesSegments(Operation *op,
+                                      ArrayRef<ShardingOption> options) const {
   auto carries = [&](Value value) {
     return segments.count(value) || granules.count(value);
   };

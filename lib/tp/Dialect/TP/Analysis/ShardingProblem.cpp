@@ -110,8 +110,7 @@ ShardingProblem::ShardingProblem(func::FuncOp func, int64_t tpSize,
   // Segmented and granular variants, derived from the structural options.
   SegmentedSplits segments(body, tpSize, allowsPadding(), [&](Operation *op) {
     auto it = entries.find(op);
-    return it == entries.end() ? ArrayRef<ShardingOption>()
-                               : getOptions(op);
+    return it == entries.end() ? ArrayRef<ShardingOption>() : getOptions(op);
   });
   addVariants(segments);
   compute.assign(options.size(), 0.0);
