@@ -123,6 +123,26 @@ func.func @caller(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %init: tensor<8x3
 
 // -----
 
+// Every referenced function is named, whatever refers to it (a call, or a
+// func.constant that takes its address); the module is scanned once.
+// expected-error @+1 {{'func.func' op is called from elsewhere in the module}}
+func.func @negative_called_first(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %init: tensor<8x32xf32>) -> tensor<8x32xf32> {
+  %y = linalg.matmul {tp.parallel = "column"} ins(%x, %w : tensor<8x16xf32>, tensor<16x32xf32>) outs(%init : tensor<8x32xf32>) -> tensor<8x32xf32>
+  return %y : tensor<8x32xf32>
+}
+// expected-error @+1 {{'func.func' op is called from elsewhere in the module}}
+func.func @negative_address_taken(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %init: tensor<8x32xf32>) -> tensor<8x32xf32> {
+  %y = linalg.matmul {tp.parallel = "column"} ins(%x, %w : tensor<8x16xf32>, tensor<16x32xf32>) outs(%init : tensor<8x32xf32>) -> tensor<8x32xf32>
+  return %y : tensor<8x32xf32>
+}
+func.func @refers(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %init: tensor<8x32xf32>) -> tensor<8x32xf32> {
+  %f = func.constant @negative_address_taken : (tensor<8x16xf32>, tensor<16x32xf32>, tensor<8x32xf32>) -> tensor<8x32xf32>
+  %y = func.call @negative_called_first(%x, %w, %init) : (tensor<8x16xf32>, tensor<16x32xf32>, tensor<8x32xf32>) -> tensor<8x32xf32>
+  return %y : tensor<8x32xf32>
+}
+
+// -----
+
 // tp.result_sharding must name a form the op has: no slices cut this output
 // into segments.
 func.func @negative_result_sharding_not_a_form(%x: tensor<8x16xf32>, %w: tensor<16x32xf32>, %init: tensor<8x32xf32>) -> tensor<8x32xf32> {

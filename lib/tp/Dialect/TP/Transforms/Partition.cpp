@@ -12,6 +12,7 @@
 #include "llvm/Support/ToolOutputFile.h"
 
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/DenseSet.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -129,7 +130,7 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
     bool changesSignature = llvm::any_of(
         func.getArguments(),
         [&](BlockArgument arg) { return !solver.getSharding(arg).isReplicated(); });
-    if (changesSignature && !SymbolTable::symbolKnownUseEmpty(func, module))
+    if (changesSignature && isReferenced(func, module))
       return func.emitOpError(
           "is called from elsewhere in the module; tp-partition would change "
           "its signature (inline it first, e.g. with --inline)");
@@ -182,8 +183,29 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
     return success();
   }
 
+  /// True unless nothing in the module refers to `func` (a call, or any
+  /// other symbol reference rooted at its name). The module is walked once,
+  /// for the first function that asks, not once per function: with F
+  /// functions that was F walks of the module.
+  bool isReferenced(func::FuncOp func, ModuleOp module) {
+    if (!referencedScanned) {
+      referencedScanned = true;
+      // std::nullopt: an op that may be an unknown symbol table; every
+      // function then counts as referenced (as symbolKnownUseEmpty does).
+      if (std::optional<SymbolTable::UseRange> uses =
+              SymbolTable::getSymbolUses(&module.getBodyRegion())) {
+        referenced.emplace();
+        for (const SymbolTable::SymbolUse &use : *uses)
+          referenced->insert(use.getSymbolRef().getRootReference());
+      }
+    }
+    return !referenced || referenced->contains(func.getSymNameAttr());
+  }
+
   PartitionReport collected;
   std::shared_ptr<PartitionReport> sink;
+  bool referencedScanned = false;
+  std::optional<llvm::DenseSet<StringAttr>> referenced;
 };
 
 } // namespace
