@@ -97,54 +97,91 @@ bool isStaticIdentity(Value buffer, ArrayRef<int64_t> shape) {
          type.getShape() == shape;
 }
 
-/// Classifies `op` as a member over `space` (filling in the space's unknown
-/// parts), or returns std::nullopt.
-std::optional<Kind> classify(Operation *op, Space &space) {
-  if (auto fill = dyn_cast<linalg::FillOp>(op)) {
-    if (!fill.hasPureBufferSemantics())
-      return std::nullopt;
-    Value out = fill.getDpsInitOperand(0)->get();
-    auto type = dyn_cast<MemRefType>(out.getType());
-    // The filled value becomes the register as it is: no conversion.
-    if (!type || type.getRank() == 0 ||
-        fill.getDpsInputOperand(0)->get().getType() != type.getElementType())
-      return std::nullopt;
-    if (space.rows.empty() && type.hasStaticShape())
-      space.rows.assign(type.getShape().begin(), type.getShape().end());
-    if (!isStaticIdentity(out, space.rows))
-      return std::nullopt;
-    return Kind::Fill;
-  }
-  if (auto copy = dyn_cast<gpu::MemcpyOp>(op)) {
-    if (!copy.getAsyncDependencies().empty() || copy.getAsyncToken())
-      return std::nullopt;
-    auto type = dyn_cast<MemRefType>(copy.getDst().getType());
-    if (!type || type.getRank() == 0)
-      return std::nullopt;
-    if (space.rows.empty() && type.hasStaticShape())
-      space.rows.assign(type.getShape().begin(), type.getShape().end());
-    if (!isStaticIdentity(copy.getDst(), space.rows) ||
-        !isStaticIdentity(copy.getSrc(), space.rows))
-      return std::nullopt;
-    return Kind::Copy;
-  }
-  auto generic = dyn_cast<linalg::GenericOp>(op);
-  if (!generic || !generic.hasPureBufferSemantics() ||
-      generic.getNumDpsInits() != 1)
+/// Takes the row space from a static per-row buffer type when none is known
+/// yet.
+void adoptRows(Space &space, MemRefType type) {
+  if (space.rows.empty() && type.hasStaticShape())
+    space.rows.assign(type.getShape().begin(), type.getShape().end());
+}
+
+/// A fill of a per-row buffer of `space`, with the filled value already in
+/// the buffer's element type.
+std::optional<Kind> classifyFill(linalg::FillOp fill, Space &space) {
+  if (!fill.hasPureBufferSemantics())
     return std::nullopt;
+  Value out = fill.getDpsInitOperand(0)->get();
+  auto type = dyn_cast<MemRefType>(out.getType());
+  // The filled value becomes the register as it is: no conversion.
+  if (!type || type.getRank() == 0 ||
+      fill.getDpsInputOperand(0)->get().getType() != type.getElementType())
+    return std::nullopt;
+  adoptRows(space, type);
+  if (!isStaticIdentity(out, space.rows))
+    return std::nullopt;
+  return Kind::Fill;
+}
+
+/// A synchronous copy between per-row buffers of `space`.
+std::optional<Kind> classifyCopy(gpu::MemcpyOp copy, Space &space) {
+  if (!copy.getAsyncDependencies().empty() || copy.getAsyncToken())
+    return std::nullopt;
+  auto type = dyn_cast<MemRefType>(copy.getDst().getType());
+  if (!type || type.getRank() == 0)
+    return std::nullopt;
+  adoptRows(space, type);
+  if (!isStaticIdentity(copy.getDst(), space.rows) ||
+      !isStaticIdentity(copy.getSrc(), space.rows))
+    return std::nullopt;
+  return Kind::Copy;
+}
+
+/// Whether `generic` could be a member at all: one output, a body free of
+/// memory effects, buffer operands with projected-permutation maps, static
+/// loop ranges.
+bool isCandidateGeneric(linalg::GenericOp generic) {
+  if (!generic.hasPureBufferSemantics() || generic.getNumDpsInits() != 1)
+    return false;
   for (Operation &inner : generic.getRegion().front().without_terminator())
     if (!isMemoryEffectFree(&inner))
-      return std::nullopt;
+      return false;
   for (OpOperand &operand : generic->getOpOperands())
     if (!isa<MemRefType>(operand.get().getType()) ||
         !generic.getMatchingIndexingMap(&operand).isProjectedPermutation())
-      return std::nullopt;
-  SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
-  if (llvm::any_of(ranges, ShapedType::isDynamic))
-    return std::nullopt;
+      return false;
+  return llvm::none_of(generic.getStaticLoopRanges(), ShapedType::isDynamic);
+}
+
+/// Whether `generic` (over the row loops and one along the row) reduces its
+/// last loop with a known combiner into an output indexed by the row loops
+/// in order, without reading that output.
+bool isRowReduction(linalg::GenericOp generic) {
   unsigned loops = generic.getNumLoops();
   OpOperand *init = generic.getDpsInitOperand(0);
   AffineMap initMap = generic.getMatchingIndexingMap(init);
+  SmallVector<utils::IteratorType> iterators = generic.getIteratorTypesArray();
+  if (iterators.back() != utils::IteratorType::reduction ||
+      generic.getNumReductionLoops() != 1 ||
+      initMap.getNumResults() != loops - 1 || !combineOf(generic))
+    return false;
+  for (unsigned i = 0; i + 1 < loops; ++i)
+    if (initMap.getResult(i) != getAffineDimExpr(i, generic.getContext()))
+      return false;
+  // The output read as an input would see partial results.
+  for (OpOperand *input : generic.getDpsInputOperands())
+    if (input->get() == init->get())
+      return false;
+  return true;
+}
+
+/// A generic over `space`: per row (RowScalar), along the row (RowFull) or
+/// reducing along it (Reduce).
+std::optional<Kind> classifyGeneric(linalg::GenericOp generic, Space &space) {
+  if (!isCandidateGeneric(generic))
+    return std::nullopt;
+  SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
+  unsigned loops = generic.getNumLoops();
+  AffineMap initMap =
+      generic.getMatchingIndexingMap(generic.getDpsInitOperand(0));
   bool allParallel = generic.getNumReductionLoops() == 0;
   auto rowsAre = [&](unsigned n) {
     ArrayRef<int64_t> rows(ranges.begin(), ranges.begin() + n);
@@ -177,25 +214,23 @@ std::optional<Kind> classify(Operation *op, Space &space) {
   }
   if (allParallel && initMap.isIdentity())
     return Kind::RowFull;
-  SmallVector<utils::IteratorType> iterators = generic.getIteratorTypesArray();
-  if (iterators.back() != utils::IteratorType::reduction ||
-      generic.getNumReductionLoops() != 1 ||
-      initMap.getNumResults() != loops - 1 || !combineOf(generic)) {
+  if (!isRowReduction(generic)) {
     space = tentative;
     return std::nullopt;
   }
-  for (unsigned i = 0; i + 1 < loops; ++i)
-    if (initMap.getResult(i) != getAffineDimExpr(i, op->getContext())) {
-      space = tentative;
-      return std::nullopt;
-    }
-  // The output read as an input would see partial results.
-  for (OpOperand *input : generic.getDpsInputOperands())
-    if (input->get() == init->get()) {
-      space = tentative;
-      return std::nullopt;
-    }
   return Kind::Reduce;
+}
+
+/// Classifies `op` as a member over `space` (filling in the space's unknown
+/// parts), or returns std::nullopt.
+std::optional<Kind> classify(Operation *op, Space &space) {
+  if (auto fill = dyn_cast<linalg::FillOp>(op))
+    return classifyFill(fill, space);
+  if (auto copy = dyn_cast<gpu::MemcpyOp>(op))
+    return classifyCopy(copy, space);
+  if (auto generic = dyn_cast<linalg::GenericOp>(op))
+    return classifyGeneric(generic, space);
+  return std::nullopt;
 }
 
 /// How `operand` of the generic `op` is indexed relative to `space`.
