@@ -214,8 +214,8 @@ bool WarpPerRowRewriter::openLaunch(int64_t warpsPerBlock) {
 }
 
 /// The indices `operand` reads at, for loop indices `at`.
-SmallVector<Value>
-WarpPerRowRewriter::indicesOf(OpOperand *operand, ArrayRef<Value> at) {
+SmallVector<Value> WarpPerRowRewriter::indicesOf(OpOperand *operand,
+                                                 ArrayRef<Value> at) {
   SmallVector<Value> indices;
   for (AffineExpr e : op.getMatchingIndexingMap(operand).getResults())
     indices.push_back(at[cast<AffineDimExpr>(e).getPosition()]);
@@ -263,8 +263,7 @@ DenseMap<OpOperand *, Value> WarpPerRowRewriter::loadGroup(Value k) {
 /// The body applied to element `j` of the group at `k` (inputs from
 /// `loaded` or the per-row loads), folded into `acc`.
 Value WarpPerRowRewriter::foldElement(
-    Value acc, Value k, int64_t j,
-    const DenseMap<OpOperand *, Value> &loaded) {
+    Value acc, Value k, int64_t j, const DenseMap<OpOperand *, Value> &loaded) {
   IRMapping mapping;
   // The element's position along the row, for linalg.index.
   auto position = [&]() -> Value {

@@ -434,8 +434,7 @@ private:
                   Value k,
                   const DenseMap<OpOperand *, SmallVector<Value>> &values,
                   ValueRange accs, SmallVectorImpl<Value> &newAccs);
-  void storeRow(OpBuilder &b, const Member &m, Value k,
-                ArrayRef<Value> results,
+  void storeRow(OpBuilder &b, const Member &m, Value k, ArrayRef<Value> results,
                 DenseMap<Value, SmallVector<Value>> &forwarded);
 
   ArrayRef<Member> members;
@@ -716,9 +715,8 @@ bool RowGroupEmitter::tryDeferExp(size_t index) {
 /// row), one for an operand that does not move along it. `r` is `m`'s
 /// reduction, if any.
 DenseMap<OpOperand *, SmallVector<Value>> RowGroupEmitter::loadOperands(
-    OpBuilder &b, const Member &m, linalg::GenericOp op,
-    const LoopReduction *r, Value k,
-    DenseMap<Value, SmallVector<Value>> &forwarded) {
+    OpBuilder &b, const Member &m, linalg::GenericOp op, const LoopReduction *r,
+    Value k, DenseMap<Value, SmallVector<Value>> &forwarded) {
   unsigned rank = space.rows.size();
   bool ofA = r && r->mode != Mode::Plain;
   SmallVector<Value> at(ivs);
