@@ -126,25 +126,30 @@ void mlir::tp::buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options) {
   pm.addPass(createTPEmitEntryPoint());
 }
 
-void mlir::tp::buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options) {
-  // Tensors: manifest, slices, fusion, GEMMs.
-  addTensorPrologue(pm, options, "gpu");
+/// GPU target, on tensors: checks, elementwise fusion and GEMMs as tp.gemm.
+static void addGPUTensorPasses(OpPassManager &pm) {
   pm.addPass(createTPGPUCheckInput());
   pm.addPass(createTPGPUFuseElementwise());
   pm.addPass(createTPFormGemms());
   pm.addNestedPass<func::FuncOp>(createTPWidenAccumulators());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+}
 
-  // Buffers in device memory; GEMMs and collectives as runtime calls.
+/// GPU target: buffers in device memory; GEMMs and collectives as runtime
+/// calls.
+static void addGPUBufferPasses(OpPassManager &pm) {
   addBufferization(pm);
   pm.addPass(createTPLowerToRuntime());
   pm.addPass(createTPLowerGemmToRuntime());
   pm.addPass(createTPGPUDeviceMemory());
+}
 
-  // Softmax and the norms as one warp-per-row kernel each (statistics in
-  // registers), then the remaining row reductions as one warp per row,
-  // before the rest of linalg becomes one-thread-per-element loops.
+/// GPU target: softmax and the norms as one warp-per-row kernel each
+/// (statistics in registers), then the remaining row reductions as one warp
+/// per row, before the rest of linalg becomes one-thread-per-element loops.
+static void addGPUCooperativeKernels(OpPassManager &pm,
+                                     const TPOptions &options) {
   TPGPUMapRowGroupsOptions rowGroups;
   rowGroups.blockSize = options.gpuBlockSize;
   pm.addPass(createTPGPUMapRowGroups(rowGroups));
@@ -155,9 +160,13 @@ void mlir::tp::buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options) {
   TPGPUMapElementwiseOptions elementwise;
   elementwise.blockSize = options.gpuBlockSize;
   pm.addPass(createTPGPUMapElementwise(elementwise));
+}
 
-  // The remaining linalg ops as kernels. No canonicalization between the
-  // tiling and the mapping: it would fold one-block outer loops.
+/// GPU target: the remaining linalg ops as kernels, outlined into one
+/// kernel module, temporaries freed early and launches chained on a stream.
+static void addGPULoopKernels(OpPassManager &pm, const TPOptions &options) {
+  // No canonicalization between the tiling and the mapping: it would fold
+  // one-block outer loops.
   pm.addPass(createConvertLinalgToParallelLoopsPass());
   TPGPUTileParallelLoopsOptions tile;
   tile.blockSize = options.gpuBlockSize;
@@ -177,9 +186,11 @@ void mlir::tp::buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options) {
   // order after those uses.
   pm.addPass(createTPGPUFreeAfterLastUse());
   pm.addPass(createTPGPUAsyncChain());
+}
 
-  // Kernels: bf16 (and f16) math that NVVM has no instruction for is
-  // computed in f32.
+/// GPU target, kernels: bf16 (and f16) math that NVVM has no instruction for
+/// is computed in f32; the NVVM target attached.
+static void addGPUKernelTarget(OpPassManager &pm, const TPOptions &options) {
   math::MathExtendToSupportedTypesOptions extend;
   extend.targetTypeStr = "f32";
   pm.addNestedPass<gpu::GPUModuleOp>(math::createMathExtendToSupportedTypes(extend));
@@ -193,8 +204,11 @@ void mlir::tp::buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options) {
   target.features = options.gpuFeatures;
   target.optLevel = 3;
   pm.addPass(createGpuNVVMAttachTarget(target));
+}
 
-  // Host and kernels to the LLVM dialect, kernels to a fatbin.
+/// GPU target: host and kernels to the LLVM dialect, kernels to a fatbin,
+/// then the entry point.
+static void addGPULLVMLowering(OpPassManager &pm, const TPOptions &options) {
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
@@ -209,6 +223,19 @@ void mlir::tp::buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options) {
   pm.addPass(createGpuModuleToBinaryPass(binary));
   addHostLowering(pm);
   pm.addPass(createTPEmitEntryPoint());
+}
+
+/// The GPU pipeline as its stages, in order; each stage's passes (and why
+/// they stand where they do) are in its helper above.
+void mlir::tp::buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options) {
+  // Tensors: manifest, slices, fusion, GEMMs.
+  addTensorPrologue(pm, options, "gpu");
+  addGPUTensorPasses(pm);
+  addGPUBufferPasses(pm);
+  addGPUCooperativeKernels(pm, options);
+  addGPULoopKernels(pm, options);
+  addGPUKernelTarget(pm, options);
+  addGPULLVMLowering(pm, options);
 }
 
 void mlir::tp::registerTPPipelines() {

@@ -74,22 +74,15 @@ Gemms &gemms() {
   return *g;
 }
 
-Entry &entryFor(Gemms &g, const GemmArgs &args, bool activationWithBeta) {
-  GemmKey key = gemmKey(args, allowTf32());
-  auto found = g.cache.find(key);
-  if (found != g.cache.end())
-    return *found->second;
-
-  auto entry = std::make_unique<Entry>();
-  std::string error;
-  if (!planGemm(args, allowTf32(), entry->plan, error))
-    fatal(error);
-  const GemmPlan &plan = entry->plan;
-  checkLt(cublasLtMatmulDescCreate(&entry->desc, plan.compute, plan.scaleType),
+/// Creates `entry`'s matmul descriptor: compute and scale types,
+/// transposes, epilogue (and the bias type and pointer it reads).
+void createDesc(Entry &entry, const GemmArgs &args) {
+  const GemmPlan &plan = entry.plan;
+  checkLt(cublasLtMatmulDescCreate(&entry.desc, plan.compute, plan.scaleType),
           "cublasLtMatmulDescCreate", args);
   auto setDesc = [&](cublasLtMatmulDescAttributes_t attribute,
                      const void *value, size_t size, const char *what) {
-    checkLt(cublasLtMatmulDescSetAttribute(entry->desc, attribute, value, size),
+    checkLt(cublasLtMatmulDescSetAttribute(entry.desc, attribute, value, size),
             what, args);
   };
   setDesc(CUBLASLT_MATMUL_DESC_TRANSA, &plan.transFirst,
@@ -106,19 +99,32 @@ Entry &entryFor(Gemms &g, const GemmArgs &args, bool activationWithBeta) {
     setDesc(CUBLASLT_MATMUL_DESC_BIAS_POINTER, &args.bias, sizeof(args.bias),
             "cublasLtMatmulDescSetAttribute(BIAS_POINTER)");
   }
-  entry->first = makeLayout(plan.first, args);
-  entry->second = makeLayout(plan.second, args);
-  entry->c = makeLayout(plan.c, args);
-  if (activationWithBeta) {
-    LtLayout dense = plan.c;
-    dense.ld = int64_t(dense.rows);
-    dense.batchStride =
-        dense.batchCount > 1 ? int64_t(dense.rows * dense.cols) : 0;
-    entry->dense = makeLayout(dense, args);
-    checkLt(cublasLtMatrixTransformDescCreate(&entry->transform, CUDA_R_32F),
-            "cublasLtMatrixTransformDescCreate", args);
-  }
+}
 
+/// Creates `entry`'s matrix layouts; with `activationWithBeta` also the
+/// dense temporary's layout and the transform that adds it to C.
+void createLayouts(Entry &entry, const GemmArgs &args,
+                   bool activationWithBeta) {
+  const GemmPlan &plan = entry.plan;
+  entry.first = makeLayout(plan.first, args);
+  entry.second = makeLayout(plan.second, args);
+  entry.c = makeLayout(plan.c, args);
+  if (!activationWithBeta)
+    return;
+  LtLayout dense = plan.c;
+  dense.ld = int64_t(dense.rows);
+  dense.batchStride =
+      dense.batchCount > 1 ? int64_t(dense.rows * dense.cols) : 0;
+  entry.dense = makeLayout(dense, args);
+  checkLt(cublasLtMatrixTransformDescCreate(&entry.transform, CUDA_R_32F),
+          "cublasLtMatrixTransformDescCreate", args);
+}
+
+/// Sets `entry`'s algorithm: cuBLASLt's first choice for the workspace and
+/// the pointers' alignments (fatal when it has none).
+void chooseAlgo(Gemms &g, Entry &entry, const GemmArgs &args,
+                bool activationWithBeta) {
+  const GemmPlan &plan = entry.plan;
   cublasLtMatmulPreference_t preference = nullptr;
   checkLt(cublasLtMatmulPreferenceCreate(&preference),
           "cublasLtMatmulPreferenceCreate", args);
@@ -142,20 +148,90 @@ Entry &entryFor(Gemms &g, const GemmArgs &args, bool activationWithBeta) {
   setPreference(CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &alignD,
                 sizeof(alignD));
   cublasLtMatmulHeuristicResult_t result = {};
-  int found2 = 0;
-  cublasLtMatrixLayout_t outLayout =
-      activationWithBeta ? entry->dense : entry->c;
-  checkLt(cublasLtMatmulAlgoGetHeuristic(g.handle, entry->desc, entry->first,
-                                         entry->second, outLayout, outLayout,
-                                         preference, 1, &result, &found2),
+  int found = 0;
+  cublasLtMatrixLayout_t outLayout = activationWithBeta ? entry.dense : entry.c;
+  checkLt(cublasLtMatmulAlgoGetHeuristic(g.handle, entry.desc, entry.first,
+                                         entry.second, outLayout, outLayout,
+                                         preference, 1, &result, &found),
           "cublasLtMatmulAlgoGetHeuristic", args);
   cublasLtMatmulPreferenceDestroy(preference);
-  if (found2 < 1 || result.state != CUBLAS_STATUS_SUCCESS)
+  if (found < 1 || result.state != CUBLAS_STATUS_SUCCESS)
     fatal("tp_rt_gemm: cuBLASLt has no algorithm for " + describeGemm(args));
-  entry->algo = result.algo;
+  entry.algo = result.algo;
+}
+
+/// The cached descriptors and algorithm for `args`' shape, created on first
+/// use.
+Entry &entryFor(Gemms &g, const GemmArgs &args, bool activationWithBeta) {
+  GemmKey key = gemmKey(args, allowTf32());
+  auto found = g.cache.find(key);
+  if (found != g.cache.end())
+    return *found->second;
+
+  auto entry = std::make_unique<Entry>();
+  std::string error;
+  if (!planGemm(args, allowTf32(), entry->plan, error))
+    fatal(error);
+  createDesc(*entry, args);
+  createLayouts(*entry, args, activationWithBeta);
+  chooseAlgo(g, *entry, args, activationWithBeta);
   Entry &ref = *entry;
   g.cache.emplace(key, std::move(entry));
   return ref;
+}
+
+/// Creates the process's cuBLASLt handle and workspace on its first GEMM;
+/// false (the capture failed) when that first GEMM is being captured.
+bool ensureHandle(Gemms &g, const GemmArgs &args) {
+  if (g.handle)
+    return true;
+  // Created once, outside any capture: a workspace allocated inside one
+  // would vanish with a discarded capture.
+  if (capturingHere()) {
+    captureFailed("tp_rt_gemm: the process's first GEMM ran inside "
+                  "a CUDA graph capture (cuBLASLt's handle and "
+                  "workspace are created outside, on a plain call)");
+    return false;
+  }
+  checkLt(cublasLtCreate(&g.handle), "cublasLtCreate", args);
+  checkCuda(cudaMalloc(&g.workspace, workspaceBytes),
+            "tp_rt_gemm: cudaMalloc(workspace)");
+  return true;
+}
+
+/// Enqueues the GEMM on the stream: C = act(A B + bias) + beta C in one
+/// matmul, or, for an activation with beta != 0, through a dense temporary
+/// (matmul, then C = 1 * tmp + beta * C).
+void enqueueGemm(Gemms &g, const Entry &entry, const GemmArgs &args,
+                 bool activationWithBeta) {
+  auto s = reinterpret_cast<cudaStream_t>(stream());
+  const float one = 1.0f, zero = 0.0f;
+  const void *a = args.a, *b = args.b;
+  void *c = args.c;
+  const float beta = args.beta;
+  if (!activationWithBeta) {
+    checkLt(cublasLtMatmul(g.handle, entry.desc, &one, b, entry.first, a,
+                           entry.second, &beta, c, entry.c, c, entry.c,
+                           &entry.algo, g.workspace, workspaceBytes, s),
+            "cublasLtMatmul", args);
+    return;
+  }
+  // C = 1 * act(A B + bias) + beta * C, through a dense temporary.
+  const size_t elementBytes = args.dtype == TP_F32 ? 4 : 2;
+  void *tmp = nullptr;
+  checkCuda(cudaMallocAsync(
+                &tmp, size_t(args.batch * args.m * args.n) * elementBytes, s),
+            "tp_rt_gemm: cudaMallocAsync(temporary)");
+  checkLt(cublasLtMatmul(g.handle, entry.desc, &one, b, entry.first, a,
+                         entry.second, &zero, tmp, entry.dense, tmp,
+                         entry.dense, &entry.algo, g.workspace, workspaceBytes,
+                         s),
+          "cublasLtMatmul", args);
+  checkLt(cublasLtMatrixTransform(g.handle, entry.transform, &one, tmp,
+                                  entry.dense, &beta, c, entry.c, c, entry.c,
+                                  s),
+          "cublasLtMatrixTransform", args);
+  checkCuda(cudaFreeAsync(tmp, s), "tp_rt_gemm: cudaFreeAsync(temporary)");
 }
 
 } // namespace
@@ -198,17 +274,8 @@ extern "C" void tp_rt_gemm(int32_t dtype, int32_t trans_a, int32_t trans_b,
 
   Gemms &g = gemms();
   std::lock_guard<std::mutex> lock(g.mutex);
-  if (!g.handle) {
-    // Created once, outside any capture: a workspace allocated inside one
-    // would vanish with a discarded capture.
-    if (capturingHere())
-      return captureFailed("tp_rt_gemm: the process's first GEMM ran inside "
-                           "a CUDA graph capture (cuBLASLt's handle and "
-                           "workspace are created outside, on a plain call)");
-    checkLt(cublasLtCreate(&g.handle), "cublasLtCreate", args);
-    checkCuda(cudaMalloc(&g.workspace, workspaceBytes),
-              "tp_rt_gemm: cudaMalloc(workspace)");
-  }
+  if (!ensureHandle(g, args))
+    return;
   const bool activation =
       epilogue == TP_EPILOGUE_GELU || epilogue == TP_EPILOGUE_BIAS_GELU ||
       epilogue == TP_EPILOGUE_RELU || epilogue == TP_EPILOGUE_BIAS_RELU;
@@ -219,28 +286,5 @@ extern "C" void tp_rt_gemm(int32_t dtype, int32_t trans_a, int32_t trans_b,
                                            CUBLASLT_MATMUL_DESC_BIAS_POINTER,
                                            &bias, sizeof(bias)),
             "cublasLtMatmulDescSetAttribute(BIAS_POINTER)", args);
-  auto s = reinterpret_cast<cudaStream_t>(stream());
-  const float one = 1.0f, zero = 0.0f;
-  if (!activationWithBeta) {
-    checkLt(cublasLtMatmul(g.handle, entry.desc, &one, b, entry.first, a,
-                           entry.second, &beta, c, entry.c, c, entry.c,
-                           &entry.algo, g.workspace, workspaceBytes, s),
-            "cublasLtMatmul", args);
-    return;
-  }
-  // C = 1 * act(A B + bias) + beta * C, through a dense temporary.
-  const size_t elementBytes = dtype == TP_F32 ? 4 : 2;
-  void *tmp = nullptr;
-  checkCuda(cudaMallocAsync(&tmp, size_t(batch * m * n) * elementBytes, s),
-            "tp_rt_gemm: cudaMallocAsync(temporary)");
-  checkLt(cublasLtMatmul(g.handle, entry.desc, &one, b, entry.first, a,
-                         entry.second, &zero, tmp, entry.dense, tmp,
-                         entry.dense, &entry.algo, g.workspace, workspaceBytes,
-                         s),
-          "cublasLtMatmul", args);
-  checkLt(cublasLtMatrixTransform(g.handle, entry.transform, &one, tmp,
-                                  entry.dense, &beta, c, entry.c, c, entry.c,
-                                  s),
-          "cublasLtMatrixTransform", args);
-  checkCuda(cudaFreeAsync(tmp, s), "tp_rt_gemm: cudaFreeAsync(temporary)");
+  enqueueGemm(g, entry, args, activationWithBeta);
 }

@@ -80,12 +80,10 @@ LtLayout columnMajorView(cudaDataType_t type, int64_t rows, int64_t cols,
   return layout;
 }
 
-} // namespace
-
-bool planGemm(const GemmArgs &args, bool allowTf32, GemmPlan &plan,
-              std::string &error) {
-  plan = GemmPlan();
-  cudaDataType_t type;
+/// The cuBLASLt data type of `args.dtype` and the plan's compute and scale
+/// types (TF32 for f32 when allowed).
+bool chooseTypes(const GemmArgs &args, bool allowTf32, GemmPlan &plan,
+                 cudaDataType_t &type, std::string &error) {
   switch (args.dtype) {
   case TP_F32:
     type = CUDA_R_32F;
@@ -105,6 +103,11 @@ bool planGemm(const GemmArgs &args, bool allowTf32, GemmPlan &plan,
                 int(args.dtype));
   }
   plan.scaleType = CUDA_R_32F;
+  return true;
+}
+
+/// Checks the scalar arguments: transposes, epilogue and sizes.
+bool checkScalars(const GemmArgs &args, std::string &error) {
   if ((args.transA != 0 && args.transA != 1) ||
       (args.transB != 0 && args.transB != 1))
     return fail(error, "trans_a / trans_b must be 0 or 1, got %d / %d",
@@ -122,21 +125,14 @@ bool planGemm(const GemmArgs &args, bool allowTf32, GemmPlan &plan,
   if (args.batch > INT32_MAX)
     return fail(error, "batch %lld exceeds cuBLASLt's limit of %d",
                 static_cast<long long>(args.batch), INT32_MAX);
-  plan.usesBias = args.epilogue == EpilogueBias ||
-                  args.epilogue == EpilogueBiasGelu ||
-                  args.epilogue == EpilogueBiasRelu;
-  if (args.batch == 0 || args.m == 0 || args.n == 0) {
-    plan.empty = true;
-    return true;
-  }
-  if (args.k == 0)
-    return fail(error, "k = 0 is not supported (%s)",
-                describeGemm(args).c_str());
+  return true;
+}
 
-  // Stored shapes (row-major) and their leading-dimension minimum.
-  const int64_t aRows = args.transA ? args.k : args.m;
+/// Checks how a non-empty GEMM's matrices are stored: leading dimensions
+/// against the stored shapes, batch strides, pointers (and the bias
+/// pointer when the epilogue `usesBias`).
+bool checkStorage(const GemmArgs &args, bool usesBias, std::string &error) {
   const int64_t aCols = args.transA ? args.m : args.k;
-  const int64_t bRows = args.transB ? args.n : args.k;
   const int64_t bCols = args.transB ? args.k : args.n;
   if (args.lda < aCols)
     return fail(error,
@@ -165,10 +161,58 @@ bool planGemm(const GemmArgs &args, bool allowTf32, GemmPlan &plan,
   if (!args.a || !args.b || !args.c)
     return fail(error, "a null matrix pointer (a %p, b %p, c %p)", args.a,
                 args.b, static_cast<const void *>(args.c));
-  if (plan.usesBias && !args.bias)
+  if (usesBias && !args.bias)
     return fail(error, "epilogue %s needs a bias pointer",
                 epilogueName(args.epilogue));
+  return true;
+}
 
+/// cuBLASLt's epilogue for one of ours (checked by checkScalars).
+cublasLtEpilogue_t ltEpilogue(int32_t epilogue) {
+  switch (epilogue) {
+  case EpilogueBias:
+    return CUBLASLT_EPILOGUE_BIAS;
+  case EpilogueGelu:
+    return CUBLASLT_EPILOGUE_GELU;
+  case EpilogueBiasGelu:
+    return CUBLASLT_EPILOGUE_GELU_BIAS;
+  case EpilogueRelu:
+    return CUBLASLT_EPILOGUE_RELU;
+  case EpilogueBiasRelu:
+    return CUBLASLT_EPILOGUE_RELU_BIAS;
+  default:
+    return CUBLASLT_EPILOGUE_DEFAULT;
+  }
+}
+
+} // namespace
+
+bool planGemm(const GemmArgs &args, bool allowTf32, GemmPlan &plan,
+              std::string &error) {
+  plan = GemmPlan();
+  cudaDataType_t type = CUDA_R_32F; // set by chooseTypes
+  if (!chooseTypes(args, allowTf32, plan, type, error) ||
+      !checkScalars(args, error))
+    return false;
+  plan.usesBias = args.epilogue == EpilogueBias ||
+                  args.epilogue == EpilogueBiasGelu ||
+                  args.epilogue == EpilogueBiasRelu;
+  if (args.batch == 0 || args.m == 0 || args.n == 0) {
+    plan.empty = true;
+    return true;
+  }
+  if (args.k == 0)
+    return fail(error, "k = 0 is not supported (%s)",
+                describeGemm(args).c_str());
+  if (!checkStorage(args, plan.usesBias, error))
+    return false;
+
+  // The stored (row-major) shapes; B is cuBLASLt's first operand and A its
+  // second (the swap trick, GemmPlan.h).
+  const int64_t aRows = args.transA ? args.k : args.m;
+  const int64_t aCols = args.transA ? args.m : args.k;
+  const int64_t bRows = args.transB ? args.n : args.k;
+  const int64_t bCols = args.transB ? args.k : args.n;
   plan.first =
       columnMajorView(type, bRows, bCols, args.ldb, args.batch, args.strideB);
   plan.second =
@@ -177,26 +221,7 @@ bool planGemm(const GemmArgs &args, bool allowTf32, GemmPlan &plan,
       columnMajorView(type, args.m, args.n, args.ldc, args.batch, args.strideC);
   plan.transFirst = args.transB ? CUBLAS_OP_T : CUBLAS_OP_N;
   plan.transSecond = args.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
-  switch (args.epilogue) {
-  case EpilogueNone:
-    plan.epilogue = CUBLASLT_EPILOGUE_DEFAULT;
-    break;
-  case EpilogueBias:
-    plan.epilogue = CUBLASLT_EPILOGUE_BIAS;
-    break;
-  case EpilogueGelu:
-    plan.epilogue = CUBLASLT_EPILOGUE_GELU;
-    break;
-  case EpilogueBiasGelu:
-    plan.epilogue = CUBLASLT_EPILOGUE_GELU_BIAS;
-    break;
-  case EpilogueRelu:
-    plan.epilogue = CUBLASLT_EPILOGUE_RELU;
-    break;
-  case EpilogueBiasRelu:
-    plan.epilogue = CUBLASLT_EPILOGUE_RELU_BIAS;
-    break;
-  }
+  plan.epilogue = ltEpilogue(args.epilogue);
   plan.biasType = type;
   plan.alignFirst = pointerAlignment(args.b);
   plan.alignSecond = pointerAlignment(args.a);

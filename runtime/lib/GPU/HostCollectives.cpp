@@ -132,6 +132,91 @@ std::string ShmTeam::uniqueName() {
   return name;
 }
 
+namespace {
+
+/// Opens the team's segment: rank 0 (`creator`) creates it, the others
+/// open it; -1 with `error` set on failure.
+int openSegment(const std::string &name, bool creator, std::string &error) {
+  int fd = creator ? shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600)
+                   : shm_open(name.c_str(), O_RDWR, 0);
+  if (fd < 0)
+    error = "host collectives: cannot " +
+            std::string(creator ? "create" : "open") + " shared memory " +
+            name + ": " + std::strerror(errno) +
+            (creator ? "" : " (rank 0 creates it; is /dev/shm mounted?)");
+  return fd;
+}
+
+/// The creator reserves the segment's `bytes` now: a /dev/shm too small for
+/// the team (containers often have 64 MiB) is a clear error here, not a
+/// SIGBUS mid-collective. Another rank checks that the segment is as large.
+/// On failure closes `fd` (the creator also removes the name).
+bool sizeSegment(int fd, const std::string &name, bool creator, size_t bytes,
+                 std::string &error) {
+  if (creator) {
+    int rc = ftruncate(fd, off_t(bytes)) != 0
+                 ? errno
+                 : posix_fallocate(fd, 0, off_t(bytes));
+    if (rc != 0) {
+      error = "host collectives: cannot reserve " + std::to_string(bytes) +
+              " bytes of shared memory (" + name + "): " + std::strerror(rc) +
+              " (is /dev/shm large enough?)";
+      close(fd);
+      shm_unlink(name.c_str());
+      return false;
+    }
+    return true;
+  }
+  struct stat info;
+  if (fstat(fd, &info) != 0 || size_t(info.st_size) < bytes) {
+    error = "host collectives: shared memory " + name +
+            " is smaller than this team needs (ranks disagree on the "
+            "size or slot)";
+    close(fd);
+    return false;
+  }
+  return true;
+}
+
+/// Maps `bytes` of the segment and closes `fd`; null with `error` set (and
+/// the name removed by the creator) on failure.
+void *mapSegment(int fd, const std::string &name, bool creator, size_t bytes,
+                 std::string &error) {
+  void *base = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  close(fd);
+  if (base != MAP_FAILED)
+    return base;
+  error = "host collectives: cannot map shared memory " + name + ": " +
+          std::strerror(errno);
+  if (creator)
+    shm_unlink(name.c_str());
+  return nullptr;
+}
+
+/// The creator writes the team's geometry into the header; another rank
+/// checks that it agrees with its own.
+bool attachHeader(Header *h, const std::string &name, bool creator, int size,
+                  size_t slotBytes, std::string &error) {
+  if (creator) {
+    // ftruncate zero-fills: arrived = generation = 0 already.
+    h->size = uint32_t(size);
+    h->slotBytes = slotBytes;
+    h->attached.store(1, std::memory_order_release);
+    return true;
+  }
+  // Rank 0 wrote these before it sent the name (the rendezvous orders it).
+  if (h->size != uint32_t(size) || h->slotBytes != slotBytes) {
+    error = "host collectives: shared memory " + name + " is for " +
+            std::to_string(h->size) + " ranks with " +
+            std::to_string(h->slotBytes) + "-byte slots, this rank expects " +
+            std::to_string(size) + " and " + std::to_string(slotBytes);
+    return false;
+  }
+  return true;
+}
+
+} // namespace
+
 std::unique_ptr<ShmTeam> ShmTeam::create(const std::string &name, int rank,
                                          int size, size_t slotBytes,
                                          double timeoutSeconds,
@@ -155,67 +240,16 @@ std::unique_ptr<ShmTeam> ShmTeam::create(const std::string &name, int rank,
   team->timeoutSeconds_ = timeoutSeconds;
   team->mappedBytes_ = headerBytes + team->slotBytes_ * size_t(size);
   const bool creator = rank == 0;
-  int fd = creator ? shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600)
-                   : shm_open(name.c_str(), O_RDWR, 0);
-  if (fd < 0) {
-    error = "host collectives: cannot " +
-            std::string(creator ? "create" : "open") + " shared memory " +
-            name + ": " + std::strerror(errno) +
-            (creator ? "" : " (rank 0 creates it; is /dev/shm mounted?)");
+  int fd = openSegment(name, creator, error);
+  if (fd < 0 || !sizeSegment(fd, name, creator, team->mappedBytes_, error))
     return nullptr;
-  }
-  // Reserve the pages now: a /dev/shm too small for the team (containers
-  // often have 64 MiB) is a clear error here, not a SIGBUS mid-collective.
-  if (creator) {
-    int rc = ftruncate(fd, off_t(team->mappedBytes_)) != 0
-                 ? errno
-                 : posix_fallocate(fd, 0, off_t(team->mappedBytes_));
-    if (rc != 0) {
-      error = "host collectives: cannot reserve " +
-              std::to_string(team->mappedBytes_) + " bytes of shared memory (" +
-              name + "): " + std::strerror(rc) + " (is /dev/shm large enough?)";
-      close(fd);
-      shm_unlink(name.c_str());
-      return nullptr;
-    }
-  }
-  if (!creator) {
-    struct stat info;
-    if (fstat(fd, &info) != 0 || size_t(info.st_size) < team->mappedBytes_) {
-      error = "host collectives: shared memory " + name +
-              " is smaller than this team needs (ranks disagree on the "
-              "size or slot)";
-      close(fd);
-      return nullptr;
-    }
-  }
-  void *base = mmap(nullptr, team->mappedBytes_, PROT_READ | PROT_WRITE,
-                    MAP_SHARED, fd, 0);
-  close(fd);
-  if (base == MAP_FAILED) {
-    error = "host collectives: cannot map shared memory " + name + ": " +
-            std::strerror(errno);
-    if (creator)
-      shm_unlink(name.c_str());
+  void *base = mapSegment(fd, name, creator, team->mappedBytes_, error);
+  if (!base)
     return nullptr;
-  }
   team->base_ = base;
   Header *h = header(base);
-  if (creator) {
-    // ftruncate zero-fills: arrived = generation = 0 already.
-    h->size = uint32_t(size);
-    h->slotBytes = team->slotBytes_;
-    h->attached.store(1, std::memory_order_release);
-  } else {
-    // Rank 0 wrote these before it sent the name (the rendezvous orders it).
-    if (h->size != uint32_t(size) || h->slotBytes != team->slotBytes_) {
-      error = "host collectives: shared memory " + name + " is for " +
-              std::to_string(h->size) + " ranks with " +
-              std::to_string(h->slotBytes) + "-byte slots, this rank expects " +
-              std::to_string(size) + " and " + std::to_string(team->slotBytes_);
-      return nullptr;
-    }
-  }
+  if (!attachHeader(h, name, creator, size, team->slotBytes_, error))
+    return nullptr;
   // The last rank to map the segment removes its name: every rank has it
   // open, and nothing is left in /dev/shm however the job ends from here.
   if (h->attached.fetch_add(creator ? 0 : 1, std::memory_order_acq_rel) +

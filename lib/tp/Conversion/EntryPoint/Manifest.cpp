@@ -114,6 +114,146 @@ FailureOr<llvm::json::Object> describe(func::FuncOp entry, Type localType,
   result["sharding"] = shardingOf(sharding);
   return result;
 }
+/// Reads the entries of kOriginalArgumentsAttrName of `entry` into the
+/// manifest's "inputs", checking each against the entry's arguments.
+class OriginalsReader {
+public:
+  explicit OriginalsReader(func::FuncOp entry)
+      : entry(entry), numArgs(entry.getNumArguments()) {}
+
+  /// The input of entry #`i`: a kept argument or a packed one.
+  FailureOr<llvm::json::Object> describe(Attribute original, unsigned i);
+
+private:
+  /// The error for entry #`i`, to be completed by the caller.
+  InFlightDiagnostic bad(unsigned i) {
+    return entry.emitOpError("has an invalid '")
+           << kOriginalArgumentsAttrName << "' entry #" << i << ": ";
+  }
+  FailureOr<unsigned> argIndex(DictionaryAttr dict, unsigned i);
+  RankedTensorType globalType(unsigned arg);
+  FailureOr<llvm::json::Object> describeKept(DictionaryAttr dict, unsigned i);
+  FailureOr<llvm::json::Object> describePacked(DictionaryAttr dict, unsigned i);
+  FailureOr<llvm::json::Object>
+  describePiece(Attribute pieceAttr, RankedTensorType type, unsigned i);
+
+  func::FuncOp entry;
+  unsigned numArgs;
+};
+
+/// The argument index in `dict`'s "arg", checked.
+FailureOr<unsigned> OriginalsReader::argIndex(DictionaryAttr dict, unsigned i) {
+  auto arg = dict.getAs<IntegerAttr>("arg");
+  if (!arg || arg.getInt() < 0 || arg.getInt() >= int64_t(numArgs))
+    return bad(i) << "'arg' must be an argument index (0 to " << numArgs - 1
+                  << ")";
+  return unsigned(arg.getInt());
+}
+
+/// Argument `arg`'s global type (its tp.global_type, else its own type).
+RankedTensorType OriginalsReader::globalType(unsigned arg) {
+  if (auto global = entry.getArgAttrOfType<TypeAttr>(
+          arg, TPDialect::getGlobalTypeAttrName()))
+    return dyn_cast<RankedTensorType>(global.getValue());
+  return dyn_cast<RankedTensorType>(entry.getArgumentTypes()[arg]);
+}
+
+/// {"dtype", "shape", "arg": I} for an argument that stayed whole.
+FailureOr<llvm::json::Object> OriginalsReader::describeKept(DictionaryAttr dict,
+                                                            unsigned i) {
+  FailureOr<unsigned> arg = argIndex(dict, i);
+  if (failed(arg))
+    return failure();
+  RankedTensorType type = globalType(*arg);
+  if (!type || !type.hasStaticShape())
+    return bad(i) << "argument #" << *arg << " is not a static tensor";
+  llvm::json::Object input;
+  input["dtype"] = getDTypeName(type.getElementType()).str();
+  input["shape"] = shapeOf(type.getShape());
+  input["arg"] = int64_t(*arg);
+  return input;
+}
+
+/// {"arg": I, "offset": O, "strides": [...]} for a piece of a packed
+/// argument of `type`; the piece's view must stay inside it.
+FailureOr<llvm::json::Object>
+OriginalsReader::describePiece(Attribute pieceAttr, RankedTensorType type,
+                               unsigned i) {
+  auto piece = dyn_cast<DictionaryAttr>(pieceAttr);
+  if (!piece)
+    return bad(i) << "a piece must be a dictionary";
+  FailureOr<unsigned> arg = argIndex(piece, i);
+  if (failed(arg))
+    return failure();
+  auto offset = piece.getAs<IntegerAttr>("offset");
+  auto shape = piece.getAs<DenseI64ArrayAttr>("shape");
+  auto strides = piece.getAs<DenseI64ArrayAttr>("strides");
+  RankedTensorType argType = globalType(*arg);
+  if (!offset || !shape || !strides || shape.size() != strides.size() ||
+      !argType || argType.getShape() != shape.asArrayRef() ||
+      argType.getElementType() != type.getElementType())
+    return bad(i) << "piece for argument #" << *arg
+                  << " must have an 'offset', and a 'shape' and "
+                     "'strides' of the argument's rank, with its "
+                     "global shape and the element type of "
+                  << type;
+  // The view must stay inside the original.
+  int64_t first = offset.getInt(), last = first;
+  bool empty = false;
+  for (auto [size, stride] :
+       llvm::zip_equal(shape.asArrayRef(), strides.asArrayRef())) {
+    if (stride < 0)
+      return bad(i) << "negative stride";
+    empty |= size == 0;
+    last += (size - 1) * stride;
+  }
+  if (!empty && (first < 0 || last >= type.getNumElements()))
+    return bad(i) << "piece for argument #" << *arg << " reaches outside the "
+                  << type.getNumElements() << " elements of " << type;
+  llvm::json::Object out;
+  out["arg"] = int64_t(*arg);
+  out["offset"] = first;
+  out["strides"] = shapeOf(strides.asArrayRef());
+  return out;
+}
+
+/// {"dtype", "shape", "pieces": [...]} for a packed argument.
+FailureOr<llvm::json::Object>
+OriginalsReader::describePacked(DictionaryAttr dict, unsigned i) {
+  auto typeAttr = dict.getAs<TypeAttr>("type");
+  auto type =
+      typeAttr ? dyn_cast<RankedTensorType>(typeAttr.getValue()) : nullptr;
+  auto pieces = dict.getAs<ArrayAttr>("pieces");
+  if (!type || !type.hasStaticShape() || !pieces || pieces.empty())
+    return bad(i) << "expected a static tensor 'type' and a non-empty "
+                     "array of 'pieces'";
+  StringRef dtype = getDTypeName(type.getElementType());
+  if (dtype.empty())
+    return bad(i) << "unsupported element type " << type.getElementType();
+  llvm::json::Array pieceList;
+  for (Attribute pieceAttr : pieces) {
+    FailureOr<llvm::json::Object> piece = describePiece(pieceAttr, type, i);
+    if (failed(piece))
+      return failure();
+    pieceList.push_back(std::move(*piece));
+  }
+  llvm::json::Object input;
+  input["dtype"] = dtype.str();
+  input["shape"] = shapeOf(type.getShape());
+  input["pieces"] = std::move(pieceList);
+  return input;
+}
+
+FailureOr<llvm::json::Object> OriginalsReader::describe(Attribute original,
+                                                        unsigned i) {
+  auto dict = dyn_cast<DictionaryAttr>(original);
+  if (!dict)
+    return bad(i) << "expected a dictionary";
+  if (!dict.get("pieces"))
+    return describeKept(dict, i);
+  return describePacked(dict, i);
+}
+
 /// The "inputs" of a function that tp-unpack-arguments rewrote: one entry
 /// per argument the caller passes, either {"dtype", "shape", "arg": I} or
 /// {"dtype", "shape", "pieces": [{"arg": I, "offset": O, "strides": [...]}]}
@@ -122,97 +262,12 @@ FailureOr<llvm::json::Object> describe(func::FuncOp entry, Type localType,
 FailureOr<llvm::json::Array> describeInputs(func::FuncOp entry,
                                             ArrayAttr originals) {
   llvm::json::Array inputs;
-  unsigned numArgs = entry.getNumArguments();
-  auto bad = [&](unsigned i) {
-    return entry.emitOpError("has an invalid '")
-           << kOriginalArgumentsAttrName << "' entry #" << i << ": ";
-  };
-  auto argIndex = [&](DictionaryAttr dict, unsigned i) -> FailureOr<unsigned> {
-    auto arg = dict.getAs<IntegerAttr>("arg");
-    if (!arg || arg.getInt() < 0 || arg.getInt() >= int64_t(numArgs))
-      return bad(i) << "'arg' must be an argument index (0 to "
-                    << numArgs - 1 << ")";
-    return unsigned(arg.getInt());
-  };
-  auto globalType = [&](unsigned arg) {
-    if (auto global = entry.getArgAttrOfType<TypeAttr>(
-            arg, TPDialect::getGlobalTypeAttrName()))
-      return dyn_cast<RankedTensorType>(global.getValue());
-    return dyn_cast<RankedTensorType>(entry.getArgumentTypes()[arg]);
-  };
+  OriginalsReader reader(entry);
   for (auto [i, original] : llvm::enumerate(originals)) {
-    auto dict = dyn_cast<DictionaryAttr>(original);
-    if (!dict)
-      return bad(i) << "expected a dictionary";
-    llvm::json::Object input;
-    if (!dict.get("pieces")) {
-      FailureOr<unsigned> arg = argIndex(dict, i);
-      if (failed(arg))
-        return failure();
-      RankedTensorType type = globalType(*arg);
-      if (!type || !type.hasStaticShape())
-        return bad(i) << "argument #" << *arg << " is not a static tensor";
-      input["dtype"] = getDTypeName(type.getElementType()).str();
-      input["shape"] = shapeOf(type.getShape());
-      input["arg"] = int64_t(*arg);
-      inputs.push_back(std::move(input));
-      continue;
-    }
-    auto typeAttr = dict.getAs<TypeAttr>("type");
-    auto type =
-        typeAttr ? dyn_cast<RankedTensorType>(typeAttr.getValue()) : nullptr;
-    auto pieces = dict.getAs<ArrayAttr>("pieces");
-    if (!type || !type.hasStaticShape() || !pieces || pieces.empty())
-      return bad(i) << "expected a static tensor 'type' and a non-empty "
-                       "array of 'pieces'";
-    StringRef dtype = getDTypeName(type.getElementType());
-    if (dtype.empty())
-      return bad(i) << "unsupported element type " << type.getElementType();
-    llvm::json::Array pieceList;
-    for (Attribute pieceAttr : pieces) {
-      auto piece = dyn_cast<DictionaryAttr>(pieceAttr);
-      if (!piece)
-        return bad(i) << "a piece must be a dictionary";
-      FailureOr<unsigned> arg = argIndex(piece, i);
-      if (failed(arg))
-        return failure();
-      auto offset = piece.getAs<IntegerAttr>("offset");
-      auto shape = piece.getAs<DenseI64ArrayAttr>("shape");
-      auto strides = piece.getAs<DenseI64ArrayAttr>("strides");
-      RankedTensorType argType = globalType(*arg);
-      if (!offset || !shape || !strides ||
-          shape.size() != strides.size() || !argType ||
-          argType.getShape() != shape.asArrayRef() ||
-          argType.getElementType() != type.getElementType())
-        return bad(i) << "piece for argument #" << *arg
-                      << " must have an 'offset', and a 'shape' and "
-                         "'strides' of the argument's rank, with its "
-                         "global shape and the element type of "
-                      << type;
-      // The view must stay inside the original.
-      int64_t first = offset.getInt(), last = first;
-      bool empty = false;
-      for (auto [size, stride] : llvm::zip_equal(shape.asArrayRef(),
-                                                 strides.asArrayRef())) {
-        if (stride < 0)
-          return bad(i) << "negative stride";
-        empty |= size == 0;
-        last += (size - 1) * stride;
-      }
-      if (!empty && (first < 0 || last >= type.getNumElements()))
-        return bad(i) << "piece for argument #" << *arg
-                      << " reaches outside the " << type.getNumElements()
-                      << " elements of " << type;
-      llvm::json::Object out;
-      out["arg"] = int64_t(*arg);
-      out["offset"] = first;
-      out["strides"] = shapeOf(strides.asArrayRef());
-      pieceList.push_back(std::move(out));
-    }
-    input["dtype"] = dtype.str();
-    input["shape"] = shapeOf(type.getShape());
-    input["pieces"] = std::move(pieceList);
-    inputs.push_back(std::move(input));
+    FailureOr<llvm::json::Object> input = reader.describe(original, i);
+    if (failed(input))
+      return failure();
+    inputs.push_back(std::move(*input));
   }
   return inputs;
 }

@@ -89,8 +89,82 @@ std::optional<bool> compare(arith::CmpFPredicate predicate, double a,
   return std::nullopt;
 }
 
+/// The value of the one-result `op` on operand values `in`; nullopt for an
+/// op outside the small set below (a table of each op's arithmetic).
+std::optional<double> evaluateOp(Operation &op, ArrayRef<double> in) {
+  auto binary = [&](auto fn) -> std::optional<double> {
+    if (in.size() != 2)
+      return std::nullopt;
+    return fn(in[0], in[1]);
+  };
+  auto unary = [&](auto fn) -> std::optional<double> {
+    if (in.size() != 1)
+      return std::nullopt;
+    return fn(in[0]);
+  };
+  return llvm::TypeSwitch<Operation *, std::optional<double>>(&op)
+      .Case([&](arith::ConstantOp c) -> std::optional<double> {
+        if (auto f = dyn_cast<FloatAttr>(c.getValue()))
+          return f.getValueAsDouble();
+        return std::nullopt;
+      })
+      .Case([&](arith::AddFOp) {
+        return binary([](double a, double b) { return a + b; });
+      })
+      .Case([&](arith::SubFOp) {
+        return binary([](double a, double b) { return a - b; });
+      })
+      .Case([&](arith::MulFOp) {
+        return binary([](double a, double b) { return a * b; });
+      })
+      .Case([&](arith::DivFOp) {
+        return binary([](double a, double b) { return a / b; });
+      })
+      .Case<arith::MaximumFOp, arith::MaxNumFOp>([&](Operation *) {
+        return binary([](double a, double b) { return std::fmax(a, b); });
+      })
+      .Case<arith::MinimumFOp, arith::MinNumFOp>([&](Operation *) {
+        return binary([](double a, double b) { return std::fmin(a, b); });
+      })
+      .Case([&](arith::NegFOp) { return unary([](double a) { return -a; }); })
+      .Case<arith::ExtFOp, arith::TruncFOp>(
+          [&](Operation *) { return unary([](double a) { return a; }); })
+      .Case([&](arith::CmpFOp cmp) -> std::optional<double> {
+        if (in.size() != 2)
+          return std::nullopt;
+        std::optional<bool> r = compare(cmp.getPredicate(), in[0], in[1]);
+        if (!r)
+          return std::nullopt;
+        return *r ? 1.0 : 0.0;
+      })
+      .Case([&](arith::SelectOp) -> std::optional<double> {
+        if (in.size() != 3)
+          return std::nullopt;
+        return in[0] != 0.0 ? in[1] : in[2];
+      })
+      .Case([&](math::TanhOp) { return unary(::tanh); })
+      .Case([&](math::ExpOp) { return unary(::exp); })
+      .Case([&](math::Exp2Op) { return unary(::exp2); })
+      .Case([&](math::ExpM1Op) { return unary(::expm1); })
+      .Case([&](math::LogOp) { return unary(::log); })
+      .Case([&](math::Log1pOp) { return unary(::log1p); })
+      .Case([&](math::ErfOp) { return unary(::erf); })
+      .Case([&](math::SqrtOp) { return unary(::sqrt); })
+      .Case([&](math::RsqrtOp) {
+        return unary([](double a) { return 1.0 / std::sqrt(a); });
+      })
+      .Case([&](math::AbsFOp) { return unary(::fabs); })
+      .Case([&](math::PowFOp) { return binary(::pow); })
+      .Case([&](math::FmaOp) -> std::optional<double> {
+        if (in.size() != 3)
+          return std::nullopt;
+        return in[0] * in[1] + in[2];
+      })
+      .Default([](Operation *) { return std::nullopt; });
+}
+
 /// Evaluates `body` with `x` and `bias` bound; nullopt when it uses anything
-/// else or an op outside the small set below.
+/// else or an op outside the small set evaluateOp knows.
 std::optional<double> evaluate(Block &body, Value x, Value bias, double xv,
                                double bv) {
   llvm::DenseMap<Value, double> env;
@@ -123,78 +197,7 @@ std::optional<double> evaluate(Block &body, Value x, Value bias, double xv,
         return std::nullopt;
       in.push_back(*v);
     }
-    auto binary = [&](auto fn) -> std::optional<double> {
-      if (in.size() != 2)
-        return std::nullopt;
-      return fn(in[0], in[1]);
-    };
-    auto unary = [&](auto fn) -> std::optional<double> {
-      if (in.size() != 1)
-        return std::nullopt;
-      return fn(in[0]);
-    };
-    std::optional<double> result =
-        llvm::TypeSwitch<Operation *, std::optional<double>>(&op)
-            .Case([&](arith::ConstantOp c) -> std::optional<double> {
-              if (auto f = dyn_cast<FloatAttr>(c.getValue()))
-                return f.getValueAsDouble();
-              return std::nullopt;
-            })
-            .Case([&](arith::AddFOp) {
-              return binary([](double a, double b) { return a + b; });
-            })
-            .Case([&](arith::SubFOp) {
-              return binary([](double a, double b) { return a - b; });
-            })
-            .Case([&](arith::MulFOp) {
-              return binary([](double a, double b) { return a * b; });
-            })
-            .Case([&](arith::DivFOp) {
-              return binary([](double a, double b) { return a / b; });
-            })
-            .Case<arith::MaximumFOp, arith::MaxNumFOp>([&](Operation *) {
-              return binary([](double a, double b) { return std::fmax(a, b); });
-            })
-            .Case<arith::MinimumFOp, arith::MinNumFOp>([&](Operation *) {
-              return binary([](double a, double b) { return std::fmin(a, b); });
-            })
-            .Case([&](arith::NegFOp) {
-              return unary([](double a) { return -a; });
-            })
-            .Case<arith::ExtFOp, arith::TruncFOp>(
-                [&](Operation *) { return unary([](double a) { return a; }); })
-            .Case([&](arith::CmpFOp cmp) -> std::optional<double> {
-              if (in.size() != 2)
-                return std::nullopt;
-              std::optional<bool> r = compare(cmp.getPredicate(), in[0], in[1]);
-              if (!r)
-                return std::nullopt;
-              return *r ? 1.0 : 0.0;
-            })
-            .Case([&](arith::SelectOp) -> std::optional<double> {
-              if (in.size() != 3)
-                return std::nullopt;
-              return in[0] != 0.0 ? in[1] : in[2];
-            })
-            .Case([&](math::TanhOp) { return unary(::tanh); })
-            .Case([&](math::ExpOp) { return unary(::exp); })
-            .Case([&](math::Exp2Op) { return unary(::exp2); })
-            .Case([&](math::ExpM1Op) { return unary(::expm1); })
-            .Case([&](math::LogOp) { return unary(::log); })
-            .Case([&](math::Log1pOp) { return unary(::log1p); })
-            .Case([&](math::ErfOp) { return unary(::erf); })
-            .Case([&](math::SqrtOp) { return unary(::sqrt); })
-            .Case([&](math::RsqrtOp) {
-              return unary([](double a) { return 1.0 / std::sqrt(a); });
-            })
-            .Case([&](math::AbsFOp) { return unary(::fabs); })
-            .Case([&](math::PowFOp) { return binary(::pow); })
-            .Case([&](math::FmaOp) -> std::optional<double> {
-              if (in.size() != 3)
-                return std::nullopt;
-              return in[0] * in[1] + in[2];
-            })
-            .Default([](Operation *) { return std::nullopt; });
+    std::optional<double> result = evaluateOp(op, in);
     if (!result)
       return std::nullopt;
     env[op.getResult(0)] = *result;

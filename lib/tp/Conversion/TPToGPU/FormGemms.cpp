@@ -99,14 +99,18 @@ matchRuns(ArrayRef<Run> runs, ArrayRef<Group> groups,
   return reassociation;
 }
 
-/// Why `op` cannot be a tp.gemm, or its form.
-FailureOr<GemmForm> getGemmForm(linalg::LinalgOp op, std::string &why) {
-  auto fail = [&](const Twine &reason) {
-    why = reason.str();
-    return failure();
-  };
+/// Records `reason` as why `op` cannot be a tp.gemm, and fails.
+LogicalResult failBecause(std::string &why, const Twine &reason) {
+  why = reason.str();
+  return failure();
+}
+
+/// The element type of `op` when tp_rt_gemm can take its operands: two
+/// inputs and one output, static non-empty ranked tensors of one supported
+/// element type, and a body that is exactly a multiply-add.
+FailureOr<Type> getGemmElementType(linalg::LinalgOp op, std::string &why) {
   if (op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
-    return fail("not two inputs and one output");
+    return failBecause(why, "not two inputs and one output");
   Value a = op.getDpsInputOperand(0)->get();
   Value b = op.getDpsInputOperand(1)->get();
   Value c = op.getDpsInitOperand(0)->get();
@@ -114,43 +118,50 @@ FailureOr<GemmForm> getGemmForm(linalg::LinalgOp op, std::string &why) {
   auto bType = dyn_cast<RankedTensorType>(b.getType());
   auto cType = dyn_cast<RankedTensorType>(c.getType());
   if (!aType || !bType || !cType)
-    return fail("operands are not ranked tensors");
+    return failBecause(why, "operands are not ranked tensors");
   Type elementType = cType.getElementType();
   if (aType.getElementType() != elementType ||
       bType.getElementType() != elementType)
-    return fail("operands have different element types (tp_rt_gemm takes "
-                "one element type)");
+    return failBecause(why, "operands have different element types (tp_rt_gemm "
+                            "takes one element type)");
   if (!elementType.isF32() && !elementType.isF16() && !elementType.isBF16())
-    return fail(Twine("element type '") +
-                llvm::formatv("{0}", elementType).str() +
-                "' (tp_rt_gemm supports f32, f16 and bf16)");
+    return failBecause(why, Twine("element type '") +
+                                llvm::formatv("{0}", elementType).str() +
+                                "' (tp_rt_gemm supports f32, f16 and bf16)");
   if (!aType.hasStaticShape() || !bType.hasStaticShape() ||
       !cType.hasStaticShape())
-    return fail("dynamic shapes");
+    return failBecause(why, "dynamic shapes");
   // An empty operand (a zero-sized dimension) is left to the loops, which do
   // nothing for it; its buffers may have no strided layout to pass on.
   if (aType.getNumElements() == 0 || bType.getNumElements() == 0 ||
       cType.getNumElements() == 0)
-    return fail("an operand has no elements");
+    return failBecause(why, "an operand has no elements");
   // The body must be exactly a multiply-add (no casts, which the check for a
   // contraction allows).
   Block &body = op->getRegion(0).front();
   for (Operation &inner : body.without_terminator())
     if (!isa<arith::MulFOp, arith::AddFOp>(inner))
-      return fail(Twine("its body computes '") +
-                  inner.getName().getStringRef() +
-                  "' besides a multiply-add");
+      return failBecause(why, Twine("its body computes '") +
+                                  inner.getName().getStringRef() +
+                                  "' besides a multiply-add");
+  return elementType;
+}
 
+/// The group (batch, m, n or k) of each loop of `op`, when it is a
+/// contraction with m, n and k loops in which every loop has a group.
+FailureOr<SmallVector<Group>> groupLoops(linalg::LinalgOp op,
+                                         std::string &why) {
   FailureOr<linalg::ContractionDimensions> dims =
       linalg::inferContractionDims(op);
   if (failed(dims))
-    return fail("its loops are not batch, m, n and k loops");
+    return failBecause(why, "its loops are not batch, m, n and k loops");
   if (dims->m.empty() || dims->n.empty() || dims->k.empty())
-    return fail("it has no m, n or k loop (a matrix-vector product)");
+    return failBecause(why,
+                       "it has no m, n or k loop (a matrix-vector product)");
   unsigned numLoops = op.getNumLoops();
   if (dims->batch.size() + dims->m.size() + dims->n.size() + dims->k.size() !=
       numLoops)
-    return fail("a loop is not a batch, m, n or k loop");
+    return failBecause(why, "a loop is not a batch, m, n or k loop");
   SmallVector<Group> groupOf(numLoops, Group::batch);
   for (unsigned d : dims->m)
     groupOf[d] = Group::m;
@@ -158,13 +169,20 @@ FailureOr<GemmForm> getGemmForm(linalg::LinalgOp op, std::string &why) {
     groupOf[d] = Group::n;
   for (unsigned d : dims->k)
     groupOf[d] = Group::k;
+  return groupOf;
+}
 
+/// Fills `form`'s operand layouts: the output indexed ([batch], m, n), the
+/// LHS ([batch], m, k) or transposed, the RHS ([batch], k, n) or
+/// transposed, each group's loops in one order across the three.
+LogicalResult matchOperandLayouts(linalg::LinalgOp op, ArrayRef<Group> groupOf,
+                                  GemmForm &form, std::string &why) {
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   for (AffineMap map : maps)
     if (!map.isProjectedPermutation() || map.getNumSymbols() != 0)
-      return fail("an indexing map is not a projected permutation");
+      return failBecause(why, "an indexing map is not a projected permutation");
 
-  bool batched = !dims->batch.empty();
+  bool batched = llvm::is_contained(groupOf, Group::batch);
   auto withBatch = [&](std::initializer_list<Group> rest) {
     SmallVector<Group> groups;
     if (batched)
@@ -173,14 +191,11 @@ FailureOr<GemmForm> getGemmForm(linalg::LinalgOp op, std::string &why) {
     return groups;
   };
   DenseMap<unsigned, SmallVector<unsigned>> orders;
-  GemmForm form;
-  form.elementType = elementType;
-  form.numN = dims->n.size();
 
   auto cReassociation = matchRuns(getRuns(maps[2], groupOf),
                                   withBatch({Group::m, Group::n}), orders);
   if (failed(cReassociation))
-    return fail("the output is not indexed ([batch], m, n)");
+    return failBecause(why, "the output is not indexed ([batch], m, n)");
   form.c.reassociation = *cReassociation;
 
   SmallVector<Run> aRuns = getRuns(maps[0], groupOf);
@@ -191,8 +206,9 @@ FailureOr<GemmForm> getGemmForm(linalg::LinalgOp op, std::string &why) {
     form.a.transposed = true;
   }
   if (failed(aReassociation))
-    return fail("the LHS is not indexed ([batch], m, k) or ([batch], k, m) "
-                "with its loops in the order of the output");
+    return failBecause(why,
+                       "the LHS is not indexed ([batch], m, k) or ([batch], "
+                       "k, m) with its loops in the order of the output");
   form.a.reassociation = *aReassociation;
 
   SmallVector<Run> bRuns = getRuns(maps[1], groupOf);
@@ -203,9 +219,26 @@ FailureOr<GemmForm> getGemmForm(linalg::LinalgOp op, std::string &why) {
     form.b.transposed = true;
   }
   if (failed(bReassociation))
-    return fail("the RHS is not indexed ([batch], k, n) or ([batch], n, k) "
-                "with its loops in the order of the output and the LHS");
+    return failBecause(why, "the RHS is not indexed ([batch], k, n) or "
+                            "([batch], n, k) with its loops in the order of "
+                            "the output and the LHS");
   form.b.reassociation = *bReassociation;
+  return success();
+}
+
+/// Why `op` cannot be a tp.gemm, or its form.
+FailureOr<GemmForm> getGemmForm(linalg::LinalgOp op, std::string &why) {
+  FailureOr<Type> elementType = getGemmElementType(op, why);
+  if (failed(elementType))
+    return failure();
+  FailureOr<SmallVector<Group>> groupOf = groupLoops(op, why);
+  if (failed(groupOf))
+    return failure();
+  GemmForm form;
+  form.elementType = *elementType;
+  form.numN = llvm::count(*groupOf, Group::n);
+  if (failed(matchOperandLayouts(op, *groupOf, form, why)))
+    return failure();
   return form;
 }
 

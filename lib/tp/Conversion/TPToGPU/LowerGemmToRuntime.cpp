@@ -112,6 +112,124 @@ int32_t getDTypeCode(Type type) {
   return 3;
 }
 
+/// The buffers a tp.gemm passes to tp_rt_gemm: each matrix in place where
+/// its layout allows, otherwise a contiguous temporary.
+struct GemmBuffers {
+  MatrixArg a, b, c;
+  /// The temporary C is written to (copied back after the call), or null.
+  Value cTemp;
+  /// The bias (made contiguous where it was strided), or null.
+  Value bias;
+  /// Every temporary, freed after the call.
+  SmallVector<Value> temps;
+};
+
+/// The operands of `op` as tp_rt_gemm takes them: A and B in place or
+/// copied into contiguous temporaries, C written row-major in place or
+/// through a temporary, the bias contiguous.
+GemmBuffers prepareBuffers(PatternRewriter &rewriter, GemmOp op) {
+  Location loc = op.getLoc();
+  GemmBuffers buffers;
+  auto getMatrix = [&](Value buffer, bool transposed) {
+    if (std::optional<MatrixArg> arg = getInPlaceLayout(buffer, transposed))
+      return *arg;
+    Value temp = allocContiguous(rewriter, loc, buffer, /*copyIn=*/true);
+    buffers.temps.push_back(temp);
+    return *getInPlaceLayout(temp, transposed);
+  };
+  buffers.a = getMatrix(op.getA(), op.getTransA());
+  buffers.b = getMatrix(op.getB(), op.getTransB());
+
+  // C is written row-major in place, or through a temporary.
+  Value c = op.getInit();
+  std::optional<MatrixArg> cArg = getInPlaceLayout(c, false);
+  if (!cArg || cArg->transposed) {
+    buffers.cTemp = allocContiguous(rewriter, loc, c, !op.getBeta().isZero());
+    buffers.temps.push_back(buffers.cTemp);
+    cArg = getInPlaceLayout(buffers.cTemp, false);
+  }
+  buffers.c = *cArg;
+
+  buffers.bias = op.getBias();
+  if (Value bias = buffers.bias) {
+    auto type = cast<MemRefType>(bias.getType());
+    std::optional<SmallVector<int64_t>> strides = getStaticStrides(type);
+    if (!strides || ((*strides)[0] != 1 && type.getDimSize(0) != 1)) {
+      buffers.bias = allocContiguous(rewriter, loc, bias, /*copyIn=*/true);
+      buffers.temps.push_back(buffers.bias);
+    }
+  }
+  return buffers;
+}
+
+/// The arguments of the tp_rt_gemm call for `op`: element type code,
+/// transposes, batch, m, n, k, each matrix's address, leading dimension and
+/// batch stride, the bias address (null without one), epilogue and beta.
+SmallVector<Value> buildCallOperands(PatternRewriter &rewriter, GemmOp op,
+                                     const GemmBuffers &buffers) {
+  Location loc = op.getLoc();
+  Value c = op.getInit();
+  auto cType = cast<MemRefType>(c.getType());
+  int64_t rank = cType.getRank();
+  int64_t m = cType.getDimSize(rank - 2), n = cType.getDimSize(rank - 1);
+  auto aType = cast<MemRefType>(op.getA().getType());
+  int64_t k = aType.getDimSize(op.getTransA() ? aType.getRank() - 2
+                                              : aType.getRank() - 1);
+  int64_t batch = rank == 3 ? cType.getDimSize(0) : 1;
+
+  auto i32 = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(rewriter, loc, v, 32);
+  };
+  auto i64 = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(rewriter, loc, v, 64);
+  };
+  auto ptrType = LLVM::LLVMPointerType::get(rewriter.getContext());
+  Value biasPtr =
+      buffers.bias ? getPointer(rewriter, loc, buffers.bias)
+                   : LLVM::ZeroOp::create(rewriter, loc, ptrType).getResult();
+  const MatrixArg &a = buffers.a, &b = buffers.b, &cArg = buffers.c;
+  // Braced initialisation evaluates in order: the constants and address
+  // computations are created in the order of the arguments.
+  return SmallVector<Value>{
+      i32(getDTypeCode(cType.getElementType())),
+      i32(a.transposed),
+      i32(b.transposed),
+      i64(batch),
+      i64(m),
+      i64(n),
+      i64(k),
+      getPointer(rewriter, loc, a.buffer),
+      i64(a.ld),
+      i64(a.batchStride),
+      getPointer(rewriter, loc, b.buffer),
+      i64(b.ld),
+      i64(b.batchStride),
+      getPointer(rewriter, loc, buffers.cTemp ? buffers.cTemp : c),
+      i64(cArg.ld),
+      i64(cArg.batchStride),
+      biasPtr,
+      i32(static_cast<int32_t>(op.getEpilogue())),
+      arith::ConstantFloatOp::create(rewriter, loc, rewriter.getF32Type(),
+                                     op.getBeta())};
+}
+
+/// The module's declaration of tp_rt_gemm, created for `operands` (at the
+/// start of the module) when there is none yet.
+func::FuncOp getOrDeclareGemm(PatternRewriter &rewriter, Operation *op,
+                              ValueRange operands) {
+  auto module = op->getParentOfType<ModuleOp>();
+  auto decl = module.lookupSymbol<func::FuncOp>("tp_rt_gemm");
+  if (decl)
+    return decl;
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPointToStart(module.getBody());
+  decl =
+      func::FuncOp::create(rewriter, op->getLoc(), "tp_rt_gemm",
+                           rewriter.getFunctionType(operands.getTypes(), {}));
+  decl.setPrivate();
+  return decl;
+}
+
 struct LowerGemm : public OpRewritePattern<GemmOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -120,92 +238,13 @@ struct LowerGemm : public OpRewritePattern<GemmOp> {
     if (op.getResult())
       return rewriter.notifyMatchFailure(op, "not bufferized");
     Location loc = op.getLoc();
-    SmallVector<Value> temps;
-
-    auto getMatrix = [&](Value buffer, bool transposed) {
-      if (std::optional<MatrixArg> arg = getInPlaceLayout(buffer, transposed))
-        return *arg;
-      Value temp = allocContiguous(rewriter, loc, buffer, /*copyIn=*/true);
-      temps.push_back(temp);
-      return *getInPlaceLayout(temp, transposed);
-    };
-    MatrixArg a = getMatrix(op.getA(), op.getTransA());
-    MatrixArg b = getMatrix(op.getB(), op.getTransB());
-
-    // C is written row-major in place, or through a temporary.
-    Value c = op.getInit();
-    std::optional<MatrixArg> cArg = getInPlaceLayout(c, false);
-    Value cTemp;
-    if (!cArg || cArg->transposed) {
-      cTemp = allocContiguous(rewriter, loc, c, !op.getBeta().isZero());
-      temps.push_back(cTemp);
-      cArg = getInPlaceLayout(cTemp, false);
-    }
-
-    Value bias = op.getBias();
-    if (bias) {
-      auto type = cast<MemRefType>(bias.getType());
-      std::optional<SmallVector<int64_t>> strides = getStaticStrides(type);
-      if (!strides || ((*strides)[0] != 1 && type.getDimSize(0) != 1)) {
-        bias = allocContiguous(rewriter, loc, bias, /*copyIn=*/true);
-        temps.push_back(bias);
-      }
-    }
-
-    auto cType = cast<MemRefType>(c.getType());
-    int64_t rank = cType.getRank();
-    int64_t m = cType.getDimSize(rank - 2), n = cType.getDimSize(rank - 1);
-    auto aType = cast<MemRefType>(op.getA().getType());
-    int64_t k = aType.getDimSize(op.getTransA() ? aType.getRank() - 2
-                                                 : aType.getRank() - 1);
-    int64_t batch = rank == 3 ? cType.getDimSize(0) : 1;
-
-    auto i32 = [&](int64_t v) -> Value {
-      return arith::ConstantIntOp::create(rewriter, loc, v, 32);
-    };
-    auto i64 = [&](int64_t v) -> Value {
-      return arith::ConstantIntOp::create(rewriter, loc, v, 64);
-    };
-    auto ptrType = LLVM::LLVMPointerType::get(getContext());
-    Value biasPtr = bias ? getPointer(rewriter, loc, bias)
-                         : LLVM::ZeroOp::create(rewriter, loc, ptrType)
-                               .getResult();
-    SmallVector<Value> operands{
-        i32(getDTypeCode(cType.getElementType())),
-        i32(a.transposed),
-        i32(b.transposed),
-        i64(batch),
-        i64(m),
-        i64(n),
-        i64(k),
-        getPointer(rewriter, loc, a.buffer),
-        i64(a.ld),
-        i64(a.batchStride),
-        getPointer(rewriter, loc, b.buffer),
-        i64(b.ld),
-        i64(b.batchStride),
-        getPointer(rewriter, loc, cTemp ? cTemp : c),
-        i64(cArg->ld),
-        i64(cArg->batchStride),
-        biasPtr,
-        i32(static_cast<int32_t>(op.getEpilogue())),
-        arith::ConstantFloatOp::create(rewriter, loc, rewriter.getF32Type(),
-                                       op.getBeta())};
-
-    auto module = op->getParentOfType<ModuleOp>();
-    auto decl = module.lookupSymbol<func::FuncOp>("tp_rt_gemm");
-    if (!decl) {
-      OpBuilder::InsertionGuard guard(rewriter);
-      rewriter.setInsertionPointToStart(module.getBody());
-      decl = func::FuncOp::create(
-          rewriter, loc, "tp_rt_gemm",
-          rewriter.getFunctionType(ValueRange(operands).getTypes(), {}));
-      decl.setPrivate();
-    }
+    GemmBuffers buffers = prepareBuffers(rewriter, op);
+    SmallVector<Value> operands = buildCallOperands(rewriter, op, buffers);
+    func::FuncOp decl = getOrDeclareGemm(rewriter, op, operands);
     func::CallOp::create(rewriter, loc, decl, operands);
-    if (cTemp)
-      memref::CopyOp::create(rewriter, loc, cTemp, c);
-    for (Value temp : temps)
+    if (buffers.cTemp)
+      memref::CopyOp::create(rewriter, loc, buffers.cTemp, op.getInit());
+    for (Value temp : buffers.temps)
       memref::DeallocOp::create(rewriter, loc, temp);
     rewriter.eraseOp(op);
     return success();

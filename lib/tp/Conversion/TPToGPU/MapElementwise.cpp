@@ -92,32 +92,65 @@ int64_t chooseWidth(linalg::GenericOp op) {
   return width;
 }
 
-/// Replaces `op` by a launch of one thread per group of `width` elements.
-void rewriteVectorized(linalg::GenericOp op, int64_t width, int64_t blockSize) {
-  OpBuilder b(op);
-  Location loc = op.getLoc();
-  unsigned loops = op.getNumLoops();
-  unsigned inner = loops - 1;
-  Block &body = op.getRegion().front();
-  OpOperand *init = op.getDpsInitOperand(0);
+/// Rewrites an all-parallel generic as a launch of one thread per group of
+/// `width` elements, step by step: the grid (none for no groups), the
+/// launch with its bounds guard, the group's first element, the loads, the
+/// body per element and one vector store.
+class VectorizedRewriter {
+public:
+  VectorizedRewriter(linalg::GenericOp op, int64_t width)
+      : op(op), width(width), b(op), loc(op.getLoc()),
+        inner(op.getNumLoops() - 1) {}
 
+  /// Replaces `op` by a launch of one thread per group of `width` elements.
+  void rewrite(int64_t blockSize);
+
+private:
+  Value sizeValue(OpFoldResult size);
+  Value countGroups();
+  std::optional<Value> openLaunch(int64_t blockSize);
+  void locateGroup(Value gid);
+  SmallVector<Value> indicesOf(OpOperand *operand);
+  DenseMap<OpOperand *, Value> loadInputs();
+  Value computeElement(int64_t j, const DenseMap<OpOperand *, Value> &loaded);
+  void storeGroup(ArrayRef<Value> results);
+
+  linalg::GenericOp op;
+  int64_t width;
+  OpBuilder b;
+  Location loc;
+  unsigned inner;
+  /// Loop sizes: constants where static, memref.dim otherwise.
   SmallVector<OpFoldResult> sizes;
+  int64_t groupsPerRow = 0;
+  /// The loop indices of the group's first element.
+  SmallVector<Value> ivs;
+};
+
+/// `size` as a value: a constant where static.
+Value VectorizedRewriter::sizeValue(OpFoldResult size) {
+  if (std::optional<int64_t> c = getConstantIntValue(size))
+    return arith::ConstantIndexOp::create(b, loc, *c);
+  return cast<Value>(size);
+}
+
+/// Groups in all: the outer extents times the groups per row.
+Value VectorizedRewriter::countGroups() {
+  Value groups = arith::ConstantIndexOp::create(b, loc, groupsPerRow);
+  for (unsigned i = 0; i < inner; ++i)
+    groups = b.createOrFold<arith::MulIOp>(loc, groups, sizeValue(sizes[i]));
+  return groups;
+}
+
+/// Creates the launch (under `if (groups > 0)` where that is not known) and
+/// leaves `b` under its `if (gid < groups)` guard; returns the thread's
+/// group, or std::nullopt, having erased `op`, when there are statically no
+/// groups.
+std::optional<Value> VectorizedRewriter::openLaunch(int64_t blockSize) {
   for (Range range :
        cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(b, loc))
     sizes.push_back(range.size);
-  auto value = [&](OpFoldResult size) -> Value {
-    if (std::optional<int64_t> c = getConstantIntValue(size))
-      return arith::ConstantIndexOp::create(b, loc, *c);
-    return cast<Value>(size);
-  };
-  const int64_t groupsPerRow = *getConstantIntValue(sizes[inner]) / width;
-  // Groups in all: the outer extents times the groups per row.
-  auto countGroups = [&]() {
-    Value groups = arith::ConstantIndexOp::create(b, loc, groupsPerRow);
-    for (unsigned i = 0; i < inner; ++i)
-      groups = b.createOrFold<arith::MulIOp>(loc, groups, value(sizes[i]));
-    return groups;
-  };
+  groupsPerRow = *getConstantIntValue(sizes[inner]) / width;
   Value groups = countGroups();
   Value threads = arith::ConstantIndexOp::create(b, loc, blockSize);
   Value grid = b.createOrFold<arith::CeilDivUIOp>(loc, groups, threads);
@@ -127,7 +160,7 @@ void rewriteVectorized(linalg::GenericOp op, int64_t width, int64_t blockSize) {
   std::optional<int64_t> staticAny = getConstantIntValue(any);
   if (staticAny && *staticAny == 0) {
     op.erase();
-    return;
+    return std::nullopt;
   }
   if (!staticAny) {
     auto ifAny = scf::IfOp::create(b, loc, any, /*withElseRegion=*/false);
@@ -152,30 +185,37 @@ void rewriteVectorized(linalg::GenericOp op, int64_t width, int64_t blockSize) {
   auto guard = scf::IfOp::create(b, loc, inside, /*withElseRegion=*/false);
   gpu::TerminatorOp::create(b, loc);
   b.setInsertionPoint(guard.thenBlock()->getTerminator());
+  return gid;
+}
 
-  // The first element of this thread's group, row-major; divisions by
-  // constants where the extents are static.
-  SmallVector<Value> ivs(loops);
+/// The first element of group `gid`, row-major, into `ivs`; divisions by
+/// constants where the extents are static.
+void VectorizedRewriter::locateGroup(Value gid) {
+  ivs.resize(op.getNumLoops());
   Value perRow = arith::ConstantIndexOp::create(b, loc, groupsPerRow);
   ivs[inner] =
       arith::MulIOp::create(b, loc, arith::RemUIOp::create(b, loc, gid, perRow),
                             arith::ConstantIndexOp::create(b, loc, width));
   Value rest = arith::DivUIOp::create(b, loc, gid, perRow);
   for (int i = static_cast<int>(inner) - 1; i >= 0; --i) {
-    Value size = value(sizes[i]);
+    Value size = sizeValue(sizes[i]);
     ivs[i] = i == 0 ? rest : arith::RemUIOp::create(b, loc, rest, size);
     if (i > 0)
       rest = arith::DivUIOp::create(b, loc, rest, size);
   }
-  auto indicesOf = [&](OpOperand *operand) {
-    SmallVector<Value> indices;
-    for (AffineExpr e : op.getMatchingIndexingMap(operand).getResults())
-      indices.push_back(ivs[cast<AffineDimExpr>(e).getPosition()]);
-    return indices;
-  };
+}
 
-  // One vector load per input that moves along the row, one scalar load per
-  // input that does not.
+/// The indices `operand` reads or writes at the group's first element.
+SmallVector<Value> VectorizedRewriter::indicesOf(OpOperand *operand) {
+  SmallVector<Value> indices;
+  for (AffineExpr e : op.getMatchingIndexingMap(operand).getResults())
+    indices.push_back(ivs[cast<AffineDimExpr>(e).getPosition()]);
+  return indices;
+}
+
+/// One vector load per input that moves along the row, one scalar load per
+/// input that does not.
+DenseMap<OpOperand *, Value> VectorizedRewriter::loadInputs() {
   DenseMap<OpOperand *, Value> loaded;
   for (OpOperand *input : op.getDpsInputOperands()) {
     if (op.getMatchingBlockArgument(input).use_empty())
@@ -191,39 +231,60 @@ void rewriteVectorized(linalg::GenericOp op, int64_t width, int64_t blockSize) {
         indicesOf(input), /*nontemporal=*/false,
         llvm::Align(width * elementBytes(element)));
   }
-  SmallVector<Value> results;
-  for (int64_t j = 0; j < width; ++j) {
-    IRMapping mapping;
-    for (OpOperand *input : op.getDpsInputOperands()) {
-      BlockArgument arg = op.getMatchingBlockArgument(input);
-      if (arg.use_empty())
-        continue;
-      Value v = loaded.lookup(input);
-      if (isa<VectorType>(v.getType()))
-        v = vector::ExtractOp::create(b, loc, v, j);
-      mapping.map(arg, v);
-    }
-    for (Operation &inner_ : body.without_terminator()) {
-      if (auto index = dyn_cast<linalg::IndexOp>(inner_)) {
-        unsigned dim = index.getDim();
-        Value position = ivs[dim];
-        if (dim == inner && j > 0)
-          position = arith::AddIOp::create(
-              b, loc, position, arith::ConstantIndexOp::create(b, loc, j));
-        mapping.map(index.getResult(), position);
-        continue;
-      }
-      b.clone(inner_, mapping);
-    }
-    results.push_back(mapping.lookupOrDefault(
-        cast<linalg::YieldOp>(body.getTerminator()).getOperand(0)));
+  return loaded;
+}
+
+/// The body's yielded value for element `j` of the group.
+Value VectorizedRewriter::computeElement(
+    int64_t j, const DenseMap<OpOperand *, Value> &loaded) {
+  Block &body = op.getRegion().front();
+  IRMapping mapping;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    BlockArgument arg = op.getMatchingBlockArgument(input);
+    if (arg.use_empty())
+      continue;
+    Value v = loaded.lookup(input);
+    if (isa<VectorType>(v.getType()))
+      v = vector::ExtractOp::create(b, loc, v, j);
+    mapping.map(arg, v);
   }
+  for (Operation &inner_ : body.without_terminator()) {
+    if (auto index = dyn_cast<linalg::IndexOp>(inner_)) {
+      unsigned dim = index.getDim();
+      Value position = ivs[dim];
+      if (dim == inner && j > 0)
+        position = arith::AddIOp::create(
+            b, loc, position, arith::ConstantIndexOp::create(b, loc, j));
+      mapping.map(index.getResult(), position);
+      continue;
+    }
+    b.clone(inner_, mapping);
+  }
+  return mapping.lookupOrDefault(
+      cast<linalg::YieldOp>(body.getTerminator()).getOperand(0));
+}
+
+/// The group's `results` as one vector store into the output.
+void VectorizedRewriter::storeGroup(ArrayRef<Value> results) {
+  OpOperand *init = op.getDpsInitOperand(0);
   auto outType = cast<MemRefType>(init->get().getType());
   Value vector = vector::FromElementsOp::create(
       b, loc, VectorType::get({width}, outType.getElementType()), results);
   vector::StoreOp::create(b, loc, vector, init->get(), indicesOf(init),
                           /*nontemporal=*/false,
                           llvm::Align(width * elementBytes(outType)));
+}
+
+void VectorizedRewriter::rewrite(int64_t blockSize) {
+  std::optional<Value> gid = openLaunch(blockSize);
+  if (!gid)
+    return;
+  locateGroup(*gid);
+  DenseMap<OpOperand *, Value> loaded = loadInputs();
+  SmallVector<Value> results;
+  for (int64_t j = 0; j < width; ++j)
+    results.push_back(computeElement(j, loaded));
+  storeGroup(results);
   op.erase();
 }
 
@@ -248,7 +309,7 @@ struct TPGPUMapElementwisePass
         continue;
       LLVM_DEBUG(llvm::dbgs()
                  << width << " elements per thread: " << op << "\n");
-      rewriteVectorized(op, width, blockSize);
+      VectorizedRewriter(op, width).rewrite(blockSize);
     }
   }
 };

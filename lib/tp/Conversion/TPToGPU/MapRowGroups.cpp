@@ -97,54 +97,91 @@ bool isStaticIdentity(Value buffer, ArrayRef<int64_t> shape) {
          type.getShape() == shape;
 }
 
-/// Classifies `op` as a member over `space` (filling in the space's unknown
-/// parts), or returns std::nullopt.
-std::optional<Kind> classify(Operation *op, Space &space) {
-  if (auto fill = dyn_cast<linalg::FillOp>(op)) {
-    if (!fill.hasPureBufferSemantics())
-      return std::nullopt;
-    Value out = fill.getDpsInitOperand(0)->get();
-    auto type = dyn_cast<MemRefType>(out.getType());
-    // The filled value becomes the register as it is: no conversion.
-    if (!type || type.getRank() == 0 ||
-        fill.getDpsInputOperand(0)->get().getType() != type.getElementType())
-      return std::nullopt;
-    if (space.rows.empty() && type.hasStaticShape())
-      space.rows.assign(type.getShape().begin(), type.getShape().end());
-    if (!isStaticIdentity(out, space.rows))
-      return std::nullopt;
-    return Kind::Fill;
-  }
-  if (auto copy = dyn_cast<gpu::MemcpyOp>(op)) {
-    if (!copy.getAsyncDependencies().empty() || copy.getAsyncToken())
-      return std::nullopt;
-    auto type = dyn_cast<MemRefType>(copy.getDst().getType());
-    if (!type || type.getRank() == 0)
-      return std::nullopt;
-    if (space.rows.empty() && type.hasStaticShape())
-      space.rows.assign(type.getShape().begin(), type.getShape().end());
-    if (!isStaticIdentity(copy.getDst(), space.rows) ||
-        !isStaticIdentity(copy.getSrc(), space.rows))
-      return std::nullopt;
-    return Kind::Copy;
-  }
-  auto generic = dyn_cast<linalg::GenericOp>(op);
-  if (!generic || !generic.hasPureBufferSemantics() ||
-      generic.getNumDpsInits() != 1)
+/// Takes the row space from a static per-row buffer type when none is known
+/// yet.
+void adoptRows(Space &space, MemRefType type) {
+  if (space.rows.empty() && type.hasStaticShape())
+    space.rows.assign(type.getShape().begin(), type.getShape().end());
+}
+
+/// A fill of a per-row buffer of `space`, with the filled value already in
+/// the buffer's element type.
+std::optional<Kind> classifyFill(linalg::FillOp fill, Space &space) {
+  if (!fill.hasPureBufferSemantics())
     return std::nullopt;
+  Value out = fill.getDpsInitOperand(0)->get();
+  auto type = dyn_cast<MemRefType>(out.getType());
+  // The filled value becomes the register as it is: no conversion.
+  if (!type || type.getRank() == 0 ||
+      fill.getDpsInputOperand(0)->get().getType() != type.getElementType())
+    return std::nullopt;
+  adoptRows(space, type);
+  if (!isStaticIdentity(out, space.rows))
+    return std::nullopt;
+  return Kind::Fill;
+}
+
+/// A synchronous copy between per-row buffers of `space`.
+std::optional<Kind> classifyCopy(gpu::MemcpyOp copy, Space &space) {
+  if (!copy.getAsyncDependencies().empty() || copy.getAsyncToken())
+    return std::nullopt;
+  auto type = dyn_cast<MemRefType>(copy.getDst().getType());
+  if (!type || type.getRank() == 0)
+    return std::nullopt;
+  adoptRows(space, type);
+  if (!isStaticIdentity(copy.getDst(), space.rows) ||
+      !isStaticIdentity(copy.getSrc(), space.rows))
+    return std::nullopt;
+  return Kind::Copy;
+}
+
+/// Whether `generic` could be a member at all: one output, a body free of
+/// memory effects, buffer operands with projected-permutation maps, static
+/// loop ranges.
+bool isCandidateGeneric(linalg::GenericOp generic) {
+  if (!generic.hasPureBufferSemantics() || generic.getNumDpsInits() != 1)
+    return false;
   for (Operation &inner : generic.getRegion().front().without_terminator())
     if (!isMemoryEffectFree(&inner))
-      return std::nullopt;
+      return false;
   for (OpOperand &operand : generic->getOpOperands())
     if (!isa<MemRefType>(operand.get().getType()) ||
         !generic.getMatchingIndexingMap(&operand).isProjectedPermutation())
-      return std::nullopt;
-  SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
-  if (llvm::any_of(ranges, ShapedType::isDynamic))
-    return std::nullopt;
+      return false;
+  return llvm::none_of(generic.getStaticLoopRanges(), ShapedType::isDynamic);
+}
+
+/// Whether `generic` (over the row loops and one along the row) reduces its
+/// last loop with a known combiner into an output indexed by the row loops
+/// in order, without reading that output.
+bool isRowReduction(linalg::GenericOp generic) {
   unsigned loops = generic.getNumLoops();
   OpOperand *init = generic.getDpsInitOperand(0);
   AffineMap initMap = generic.getMatchingIndexingMap(init);
+  SmallVector<utils::IteratorType> iterators = generic.getIteratorTypesArray();
+  if (iterators.back() != utils::IteratorType::reduction ||
+      generic.getNumReductionLoops() != 1 ||
+      initMap.getNumResults() != loops - 1 || !combineOf(generic))
+    return false;
+  for (unsigned i = 0; i + 1 < loops; ++i)
+    if (initMap.getResult(i) != getAffineDimExpr(i, generic.getContext()))
+      return false;
+  // The output read as an input would see partial results.
+  for (OpOperand *input : generic.getDpsInputOperands())
+    if (input->get() == init->get())
+      return false;
+  return true;
+}
+
+/// A generic over `space`: per row (RowScalar), along the row (RowFull) or
+/// reducing along it (Reduce).
+std::optional<Kind> classifyGeneric(linalg::GenericOp generic, Space &space) {
+  if (!isCandidateGeneric(generic))
+    return std::nullopt;
+  SmallVector<int64_t> ranges = generic.getStaticLoopRanges();
+  unsigned loops = generic.getNumLoops();
+  AffineMap initMap =
+      generic.getMatchingIndexingMap(generic.getDpsInitOperand(0));
   bool allParallel = generic.getNumReductionLoops() == 0;
   auto rowsAre = [&](unsigned n) {
     ArrayRef<int64_t> rows(ranges.begin(), ranges.begin() + n);
@@ -177,25 +214,23 @@ std::optional<Kind> classify(Operation *op, Space &space) {
   }
   if (allParallel && initMap.isIdentity())
     return Kind::RowFull;
-  SmallVector<utils::IteratorType> iterators = generic.getIteratorTypesArray();
-  if (iterators.back() != utils::IteratorType::reduction ||
-      generic.getNumReductionLoops() != 1 ||
-      initMap.getNumResults() != loops - 1 || !combineOf(generic)) {
+  if (!isRowReduction(generic)) {
     space = tentative;
     return std::nullopt;
   }
-  for (unsigned i = 0; i + 1 < loops; ++i)
-    if (initMap.getResult(i) != getAffineDimExpr(i, op->getContext())) {
-      space = tentative;
-      return std::nullopt;
-    }
-  // The output read as an input would see partial results.
-  for (OpOperand *input : generic.getDpsInputOperands())
-    if (input->get() == init->get()) {
-      space = tentative;
-      return std::nullopt;
-    }
   return Kind::Reduce;
+}
+
+/// Classifies `op` as a member over `space` (filling in the space's unknown
+/// parts), or returns std::nullopt.
+std::optional<Kind> classify(Operation *op, Space &space) {
+  if (auto fill = dyn_cast<linalg::FillOp>(op))
+    return classifyFill(fill, space);
+  if (auto copy = dyn_cast<gpu::MemcpyOp>(op))
+    return classifyCopy(copy, space);
+  if (auto generic = dyn_cast<linalg::GenericOp>(op))
+    return classifyGeneric(generic, space);
+  return std::nullopt;
 }
 
 /// How `operand` of the generic `op` is indexed relative to `space`.
@@ -382,9 +417,25 @@ private:
   void queue(const Member &m);
   unsigned addAccumulators(Mode mode);
   void closeLoop(OpBuilder &b);
+  void markDeadStores();
+  scf::ForOp emitLaneLoop(OpBuilder &b);
+  void captureDeferred(OpBuilder &b, const PostStep &s);
+  void finishReduction(OpBuilder &b, LoopReduction &r, ArrayRef<Value> totals);
+  void resetLoop();
   void emitElements(OpBuilder &b, const Member &m, Value k,
                     DenseMap<Value, SmallVector<Value>> &forwarded,
                     ValueRange accs, SmallVectorImpl<Value> &newAccs);
+  DenseMap<OpOperand *, SmallVector<Value>>
+  loadOperands(OpBuilder &b, const Member &m, linalg::GenericOp op,
+               const LoopReduction *r, Value k,
+               DenseMap<Value, SmallVector<Value>> &forwarded);
+  SmallVector<Value>
+  computeElements(OpBuilder &b, linalg::GenericOp op, const LoopReduction *r,
+                  Value k,
+                  const DenseMap<OpOperand *, SmallVector<Value>> &values,
+                  ValueRange accs, SmallVectorImpl<Value> &newAccs);
+  void storeRow(OpBuilder &b, const Member &m, Value k, ArrayRef<Value> results,
+                DenseMap<Value, SmallVector<Value>> &forwarded);
 
   ArrayRef<Member> members;
   const Space &space;
@@ -658,22 +709,16 @@ bool RowGroupEmitter::tryDeferExp(size_t index) {
   return true;
 }
 
-/// Loads (or forwards) the operands of member `m` for the `width` elements
-/// from `k`, computes its body per element and stores (RowFull) or
-/// accumulates (Reduce). A Moments or ExpSum reduction computes only `a`
-/// of its source's body, per element, and adds the chunk of `width` values
-/// to its accumulators.
-void RowGroupEmitter::emitElements(
-    OpBuilder &b, const Member &m, Value k,
-    DenseMap<Value, SmallVector<Value>> &forwarded, ValueRange accs,
-    SmallVectorImpl<Value> &newAccs) {
+/// The values of `op`'s operands that member `m` uses for the `width`
+/// elements from `k`: `width` values per operand along the row (loaded, or
+/// forwarded from another member of this loop that read or wrote the same
+/// row), one for an operand that does not move along it. `r` is `m`'s
+/// reduction, if any.
+DenseMap<OpOperand *, SmallVector<Value>> RowGroupEmitter::loadOperands(
+    OpBuilder &b, const Member &m, linalg::GenericOp op, const LoopReduction *r,
+    Value k, DenseMap<Value, SmallVector<Value>> &forwarded) {
   unsigned rank = space.rows.size();
-  const LoopReduction *r = nullptr;
-  if (m.kind == Kind::Reduce)
-    r = &reductions[reductionOf.lookup(m.op)];
   bool ofA = r && r->mode != Mode::Plain;
-  // The generic whose body is computed here.
-  auto op = ofA ? r->source : cast<linalg::GenericOp>(m.op);
   SmallVector<Value> at(ivs);
   at.push_back(k);
   auto indicesOf = [&](OpOperand *operand, ArrayRef<Value> where) {
@@ -682,8 +727,6 @@ void RowGroupEmitter::emitElements(
       indices.push_back(where[cast<AffineDimExpr>(e).getPosition()]);
     return indices;
   };
-  // Per operand: `width` values, or one for operands not moving along the
-  // row.
   DenseMap<OpOperand *, SmallVector<Value>> values;
   for (OpOperand &operand : op->getOpOperands()) {
     BlockArgument arg = op.getMatchingBlockArgument(&operand);
@@ -733,7 +776,19 @@ void RowGroupEmitter::emitElements(
       forwarded[buffer] = elements;
     values[&operand] = elements;
   }
+  return values;
+}
 
+/// `op`'s body for each of the `width` elements from `k` on `values`: the
+/// yielded value per element (RowFull), `a` per element in the
+/// accumulators' type (a Moments or ExpSum reduction `r`), or, for a plain
+/// reduction `r`, each element folded into `newAccs` (no results).
+SmallVector<Value> RowGroupEmitter::computeElements(
+    OpBuilder &b, linalg::GenericOp op, const LoopReduction *r, Value k,
+    const DenseMap<OpOperand *, SmallVector<Value>> &values, ValueRange accs,
+    SmallVectorImpl<Value> &newAccs) {
+  unsigned rank = space.rows.size();
+  bool ofA = r && r->mode != Mode::Plain;
   Block &body = op.getRegion().front();
   SmallVector<Value> results;
   for (int64_t j = 0; j < width; ++j) {
@@ -779,23 +834,36 @@ void RowGroupEmitter::emitElements(
           mapping.lookup(reducedValue(op, r->combine)));
     newAccs[r->acc] = b.clone(*r->combine, c)->getResult(0);
   }
-  if (r && r->mode == Mode::Moments) {
+  return results;
+}
+
+/// For a Moments or ExpSum reduction `r`: the chunk of its `a` values
+/// added to its accumulators in `newAccs`.
+void addChunk(OpBuilder &b, Location loc, const LoopReduction &r,
+              ArrayRef<Value> chunk, SmallVectorImpl<Value> &newAccs) {
+  unsigned i = r.acc;
+  if (r.mode == Mode::Moments) {
     Moments acc = addChunkToMoments(
-        b, loc, {newAccs[r->acc], newAccs[r->acc + 1], newAccs[r->acc + 2]},
-        results);
-    newAccs[r->acc] = acc.count;
-    newAccs[r->acc + 1] = acc.mean;
-    newAccs[r->acc + 2] = acc.m2;
-  } else if (r && r->mode == Mode::ExpSum) {
-    ExpSum acc = addChunkToExpSum(
-        b, loc, {newAccs[r->acc], newAccs[r->acc + 1]}, results);
-    newAccs[r->acc] = acc.reference;
-    newAccs[r->acc + 1] = acc.sum;
+        b, loc, {newAccs[i], newAccs[i + 1], newAccs[i + 2]}, chunk);
+    newAccs[i] = acc.count;
+    newAccs[i + 1] = acc.mean;
+    newAccs[i + 2] = acc.m2;
+  } else if (r.mode == Mode::ExpSum) {
+    ExpSum acc = addChunkToExpSum(b, loc, {newAccs[i], newAccs[i + 1]}, chunk);
+    newAccs[i] = acc.reference;
+    newAccs[i + 1] = acc.sum;
   }
-  if (m.kind != Kind::RowFull)
-    return;
+}
+
+/// The row elements from `k` that RowFull member `m` computed (`results`),
+/// forwarded to later members of the loop and stored unless a later member
+/// overwrites them (a vector store where the width is more than one).
+void RowGroupEmitter::storeRow(OpBuilder &b, const Member &m, Value k,
+                               ArrayRef<Value> results,
+                               DenseMap<Value, SmallVector<Value>> &forwarded) {
+  auto op = cast<linalg::GenericOp>(m.op);
   Value out = op.getDpsInitOperand(0)->get();
-  forwarded[out] = results;
+  forwarded[out] = SmallVector<Value>(results);
   // A later member of this loop writes the same elements.
   if (deadStores.contains(m.op))
     return;
@@ -811,6 +879,31 @@ void RowGroupEmitter::emitElements(
     vector::StoreOp::create(b, loc, vec, out, outIndices,
                             /*nontemporal=*/false, llvm::Align(bytes));
   }
+}
+
+/// Loads (or forwards) the operands of member `m` for the `width` elements
+/// from `k`, computes its body per element and stores (RowFull) or
+/// accumulates (Reduce). A Moments or ExpSum reduction computes only `a`
+/// of its source's body, per element, and adds the chunk of `width` values
+/// to its accumulators.
+void RowGroupEmitter::emitElements(
+    OpBuilder &b, const Member &m, Value k,
+    DenseMap<Value, SmallVector<Value>> &forwarded, ValueRange accs,
+    SmallVectorImpl<Value> &newAccs) {
+  const LoopReduction *r = nullptr;
+  if (m.kind == Kind::Reduce)
+    r = &reductions[reductionOf.lookup(m.op)];
+  bool ofA = r && r->mode != Mode::Plain;
+  // The generic whose body is computed here.
+  auto op = ofA ? r->source : cast<linalg::GenericOp>(m.op);
+  DenseMap<OpOperand *, SmallVector<Value>> values =
+      loadOperands(b, m, op, r, k, forwarded);
+  SmallVector<Value> results =
+      computeElements(b, op, r, k, values, accs, newAccs);
+  if (ofA)
+    addChunk(b, loc, *r, results, newAccs);
+  if (m.kind == Kind::RowFull)
+    storeRow(b, m, k, results, forwarded);
 }
 
 /// The accumulators of `r` at the start of a loop: the combiner's identity,
@@ -886,17 +979,10 @@ Value evaluateM(OpBuilder &b, LoopReduction &r,
   return mapping.lookupOrDefault(r.m);
 }
 
-/// Emits the open loop over the row, the butterflies of its reductions and
-/// the per-row steps that waited for them; members deferred to the next
-/// loop open it.
-void RowGroupEmitter::closeLoop(OpBuilder &b) {
-  if (loopMembers.empty()) {
-    assert(post.empty() && "post-loop steps without a loop");
-    return;
-  }
-  // A row written twice in one loop is stored once, by the last writer
-  // (each lane writes the same elements, and the loop's readers have it in
-  // registers).
+/// Marks the loop members whose row a later member of the open loop writes
+/// again: such a row is stored once, by the last writer (each lane writes
+/// the same elements, and the loop's readers have it in registers).
+void RowGroupEmitter::markDeadStores() {
   deadStores.clear();
   DenseSet<Value> writtenLater;
   for (const Member *m : llvm::reverse(loopMembers)) {
@@ -906,6 +992,12 @@ void RowGroupEmitter::closeLoop(OpBuilder &b) {
     if (!writtenLater.insert(out).second)
       deadStores.insert(m->op);
   }
+}
+
+/// The lane loop over the row (each lane from lane*width, stepping by
+/// 32*width) with the open loop's members in its body and the reductions'
+/// accumulators as its iteration arguments.
+scf::ForOp RowGroupEmitter::emitLaneLoop(OpBuilder &b) {
   SmallVector<Value> inits;
   for (const LoopReduction &r : reductions)
     pushInitialAccumulators(b, loc, r, inits);
@@ -914,18 +1006,81 @@ void RowGroupEmitter::closeLoop(OpBuilder &b) {
   Value step = arith::ConstantIndexOp::create(b, loc, kWarpSize * width);
   Value length = arith::ConstantIndexOp::create(b, loc, space.length);
   auto loop = scf::ForOp::create(b, loc, start, length, step, inits);
-  {
-    OpBuilder::InsertionGuard g(b);
-    // Without iteration arguments the builder has added an empty yield.
-    if (!loop.getBody()->empty())
-      loop.getBody()->getTerminator()->erase();
-    b.setInsertionPointToStart(loop.getBody());
-    DenseMap<Value, SmallVector<Value>> forwarded;
-    SmallVector<Value> accs(loop.getRegionIterArgs());
-    for (const Member *m : loopMembers)
-      emitElements(b, *m, loop.getInductionVar(), forwarded, accs, accs);
-    scf::YieldOp::create(b, loc, accs);
+  OpBuilder::InsertionGuard g(b);
+  // Without iteration arguments the builder has added an empty yield.
+  if (!loop.getBody()->empty())
+    loop.getBody()->getTerminator()->erase();
+  b.setInsertionPointToStart(loop.getBody());
+  DenseMap<Value, SmallVector<Value>> forwarded;
+  SmallVector<Value> accs(loop.getRegionIterArgs());
+  for (const Member *m : loopMembers)
+    emitElements(b, *m, loop.getInductionVar(), forwarded, accs, accs);
+  scf::YieldOp::create(b, loc, accs);
+  return loop;
+}
+
+/// Where a deferred exp member stands (step `s`): its per-row inputs read
+/// now, and the m of its row's sum evaluated.
+void RowGroupEmitter::captureDeferred(OpBuilder &b, const PostStep &s) {
+  LoopReduction &r = reductions[s.reduction];
+  auto op = cast<linalg::GenericOp>(s.deferred->op);
+  for (OpOperand *input : op.getDpsInputOperands())
+    if (!op.getMatchingBlockArgument(input).use_empty() &&
+        accessOf(op, input, space) == Access::Scalar)
+      captured[input] = scalarOf(b, input->get());
+  r.mValue = evaluateM(b, r, [&](OpOperand &o) { return captured[&o]; });
+}
+
+/// Reduction `r`'s row value from the lanes' merged `totals` (finishing
+/// moments or an ExpSum), folded into its output's register.
+void RowGroupEmitter::finishReduction(OpBuilder &b, LoopReduction &r,
+                                      ArrayRef<Value> totals) {
+  Value total = totals[r.acc];
+  if (r.mode == Mode::Moments) {
+    Value m =
+        evaluateM(b, r, [&](OpOperand &o) { return scalarOf(b, o.get()); });
+    total = sumOfSquaredDeviations(
+        b, loc, {totals[r.acc], totals[r.acc + 1], totals[r.acc + 2]}, m);
+  } else if (r.mode == Mode::ExpSum) {
+    Value m = r.mValue;
+    Type accType = totals[r.acc].getType();
+    if (m.getType() != accType)
+      m = arith::ExtFOp::create(b, loc, accType, m);
+    total = finishExpSum(b, loc, {totals[r.acc], totals[r.acc + 1]}, m);
   }
+  Value out = r.op.getDpsInitOperand(0)->get();
+  Value old = scalarOf(b, out);
+  IRMapping c;
+  c.map(r.op.getMatchingBlockArgument(r.op.getDpsInitOperand(0)), old);
+  c.map(reducedValue(r.op, r.combine), total);
+  registers[out] = b.clone(*r.combine, c)->getResult(0);
+  dirty.insert(out);
+}
+
+/// Forgets the closed loop; the deferred exp members start the next one.
+void RowGroupEmitter::resetLoop() {
+  loopMembers.clear();
+  reductions.clear();
+  reductionOf.clear();
+  expSums.clear();
+  accCount = 0;
+  post.clear();
+  pending.clear();
+  for (const Member *m : deferred)
+    queue(*m);
+  deferred.clear();
+}
+
+/// Emits the open loop over the row, the butterflies of its reductions and
+/// the per-row steps that waited for them; members deferred to the next
+/// loop open it.
+void RowGroupEmitter::closeLoop(OpBuilder &b) {
+  if (loopMembers.empty()) {
+    assert(post.empty() && "post-loop steps without a loop");
+    return;
+  }
+  markDeadStores();
+  scf::ForOp loop = emitLaneLoop(b);
   // The 32 lanes' partial values: a butterfly, after which every lane holds
   // the row's value.
   SmallVector<Value> totals =
@@ -936,54 +1091,14 @@ void RowGroupEmitter::closeLoop(OpBuilder &b) {
                 });
   // The waiting steps, in program order.
   for (const PostStep &s : post) {
-    if (s.member) {
+    if (s.member)
       emitScalar(b, *s.member);
-      continue;
-    }
-    LoopReduction &r = reductions[s.reduction];
-    if (s.deferred) {
-      // Where the exp member stands: its per-row inputs now, and the m of
-      // its row's sum.
-      auto op = cast<linalg::GenericOp>(s.deferred->op);
-      for (OpOperand *input : op.getDpsInputOperands())
-        if (!op.getMatchingBlockArgument(input).use_empty() &&
-            accessOf(op, input, space) == Access::Scalar)
-          captured[input] = scalarOf(b, input->get());
-      r.mValue = evaluateM(b, r, [&](OpOperand &o) { return captured[&o]; });
-      continue;
-    }
-    Value total = totals[r.acc];
-    if (r.mode == Mode::Moments) {
-      Value m =
-          evaluateM(b, r, [&](OpOperand &o) { return scalarOf(b, o.get()); });
-      total = sumOfSquaredDeviations(
-          b, loc, {totals[r.acc], totals[r.acc + 1], totals[r.acc + 2]}, m);
-    } else if (r.mode == Mode::ExpSum) {
-      Value m = r.mValue;
-      Type accType = totals[r.acc].getType();
-      if (m.getType() != accType)
-        m = arith::ExtFOp::create(b, loc, accType, m);
-      total = finishExpSum(b, loc, {totals[r.acc], totals[r.acc + 1]}, m);
-    }
-    Value out = r.op.getDpsInitOperand(0)->get();
-    Value old = scalarOf(b, out);
-    IRMapping c;
-    c.map(r.op.getMatchingBlockArgument(r.op.getDpsInitOperand(0)), old);
-    c.map(reducedValue(r.op, r.combine), total);
-    registers[out] = b.clone(*r.combine, c)->getResult(0);
-    dirty.insert(out);
+    else if (s.deferred)
+      captureDeferred(b, s);
+    else
+      finishReduction(b, reductions[s.reduction], totals);
   }
-  loopMembers.clear();
-  reductions.clear();
-  reductionOf.clear();
-  expSums.clear();
-  accCount = 0;
-  post.clear();
-  pending.clear();
-  // The deferred exp members start the next loop.
-  for (const Member *m : deferred)
-    queue(*m);
-  deferred.clear();
+  resetLoop();
 }
 
 void RowGroupEmitter::emit() {

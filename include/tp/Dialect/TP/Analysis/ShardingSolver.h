@@ -102,6 +102,15 @@ private:
   }
   /// Sequence parallelism, on the solved choices (see SolverOptions).
   void applySequenceParallel();
+  /// The moved ops and token shards applySequenceParallel's steps share.
+  struct TokenGrowth;
+  /// Step 1: the users that reduce the partial `result` whole move to token
+  /// options together, when each has one (the return takes it as token
+  /// shards at a sequence-parallel boundary).
+  void seedTokenShards(TokenGrowth &growth, Value result);
+  /// Step 2, in program order: every queued user of a token shard that can
+  /// keep it moves too, and its users are queued.
+  void growTokenShards(TokenGrowth &growth);
   /// The option that puts `op` on token shards: it keeps every split
   /// operand as it is and reads a token shard (`tokenShards`) or scatters a
   /// partial operand over its tokens, with no other communication.

@@ -573,11 +573,11 @@ static StringRef shardingColor(ShardingAttr s) {
   return "gray40";
 }
 
-void PartitionReport::recordDot(func::FuncOp func,
-                                const ShardingSolver &solver) {
-  llvm::raw_string_ostream os(dot);
-  Block &body = func.getBody().front();
-  DenseMap<Value, std::string> nodeOf;
+/// The graph's opening lines (title, legend, styles) and a node per
+/// argument of `body`, each recorded in `nodeOf`.
+static void writeDotHeader(llvm::raw_ostream &os, func::FuncOp func,
+                           const ShardingSolver &solver,
+                           DenseMap<Value, std::string> &nodeOf) {
   os << "digraph \"" << escapeDot(func.getName()) << "\" {\n"
      << "  label=\"@" << escapeDot(func.getName()) << " at tp-size "
      << solver.getTPSize()
@@ -585,6 +585,7 @@ void PartitionReport::recordDot(func::FuncOp func,
         "red = a collective\";\n"
      << "  node [shape=box, fontname=\"monospace\", fontsize=10];\n"
      << "  edge [fontname=\"monospace\", fontsize=9];\n";
+  Block &body = func.getBody().front();
   for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
     std::string id = "arg" + std::to_string(i);
     nodeOf[arg] = id;
@@ -593,6 +594,57 @@ void PartitionReport::recordDot(func::FuncOp func,
        << escapeDot(type) << "\\n"
        << shardingString(solver.getSharding(arg)) << "\"];\n";
   }
+}
+
+/// The label of `op`'s node: its name (and what a generic computes), its
+/// parallel kind and result shardings, and its location, escaped for
+/// Graphviz with "\\n" between lines.
+static std::string dotLabel(Operation *op, const ShardingSolver &solver) {
+  std::string label = escapeDot(op->getName().getStringRef());
+  if (auto generic = dyn_cast<linalg::GenericOp>(op))
+    label += ": " + escapeDot(describeGeneric(generic));
+  if (const ShardingOption *option = solver.getChosenOption(op)) {
+    if (option->kind == ParallelKind::Column ||
+        option->kind == ParallelKind::Row ||
+        option->kind == ParallelKind::Vocab)
+      label += " (" + stringifyParallelKind(option->kind).str() + ")";
+    for (ShardingAttr r : option->results)
+      label += "\\n-> " + shardingString(r);
+  } else if (solver.isUnknown(op)) {
+    label += "\\n(no rule: replicated)";
+  }
+  label += "\\n" + escapeDot(formatLocation(op->getLoc()));
+  return label;
+}
+
+/// The edges into `op`'s node `id` from the nodes of its tensor operands,
+/// coloured by sharding, red with the collective's name where the operand
+/// is resharded.
+static void writeDotEdges(llvm::raw_ostream &es, Operation *op, StringRef id,
+                          const DenseMap<Value, std::string> &nodeOf,
+                          const ShardingSolver &solver) {
+  for (OpOperand &use : op->getOpOperands()) {
+    auto it = nodeOf.find(use.get());
+    if (it == nodeOf.end() || !isa<TensorType>(use.get().getType()))
+      continue;
+    ShardingAttr have = solver.getSharding(use.get());
+    ShardingAttr want = solver.getDemand(use);
+    es << "  " << it->second << " -> " << id;
+    if (have != want)
+      es << " [color=red, fontcolor=red, label=\"" << getReshardName(have, want)
+         << "\"]";
+    else
+      es << " [color=" << shardingColor(have) << "]";
+    es << ";\n";
+  }
+}
+
+void PartitionReport::recordDot(func::FuncOp func,
+                                const ShardingSolver &solver) {
+  llvm::raw_string_ostream os(dot);
+  Block &body = func.getBody().front();
+  DenseMap<Value, std::string> nodeOf;
+  writeDotHeader(os, func, solver, nodeOf);
   // Blocks: each ends at a row-parallel weight op (Megatron's attention and
   // MLP blocks end with one, and its all_reduce); what follows the last one
   // stays outside. Nodes go into their block's cluster, edges after them.
@@ -621,38 +673,11 @@ void PartitionReport::recordDot(func::FuncOp func,
     std::string id = "op" + std::to_string(n++);
     for (Value r : op->getResults())
       nodeOf[r] = id;
-    // Pieces are escaped one by one; "\\n" separates lines for Graphviz.
-    std::string label = escapeDot(op->getName().getStringRef());
-    if (auto generic = dyn_cast<linalg::GenericOp>(op))
-      label += ": " + escapeDot(describeGeneric(generic));
-    if (const ShardingOption *option = solver.getChosenOption(op)) {
-      if (option->kind == ParallelKind::Column ||
-          option->kind == ParallelKind::Row ||
-          option->kind == ParallelKind::Vocab)
-        label += " (" + stringifyParallelKind(option->kind).str() + ")";
-      for (ShardingAttr r : option->results)
-        label += "\\n-> " + shardingString(r);
-    } else if (solver.isUnknown(op)) {
-      label += "\\n(no rule: replicated)";
-    }
-    label += "\\n" + escapeDot(formatLocation(op->getLoc()));
     bool matmul = solver.isWeightOpLike(op);
-    os << (inCluster ? "    " : "  ") << id << " [label=\"" << label << "\""
+    os << (inCluster ? "    " : "  ") << id << " [label=\""
+       << dotLabel(op, solver) << "\""
        << (matmul ? ", style=filled, fillcolor=lightblue" : "") << "];\n";
-    for (OpOperand &use : op->getOpOperands()) {
-      auto it = nodeOf.find(use.get());
-      if (it == nodeOf.end() || !isa<TensorType>(use.get().getType()))
-        continue;
-      ShardingAttr have = solver.getSharding(use.get());
-      ShardingAttr want = solver.getDemand(use);
-      es << "  " << it->second << " -> " << id;
-      if (have != want)
-        es << " [color=red, fontcolor=red, label=\""
-           << getReshardName(have, want) << "\"]";
-      else
-        es << " [color=" << shardingColor(have) << "]";
-      es << ";\n";
-    }
+    writeDotEdges(es, op, id, nodeOf, solver);
     if (inCluster && endsBlock(op)) {
       os << "  }\n";
       inCluster = false;

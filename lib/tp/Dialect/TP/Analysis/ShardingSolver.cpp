@@ -509,6 +509,90 @@ std::optional<unsigned> ShardingSolver::findTokenOption(
   return std::nullopt;
 }
 
+/// What the steps of applySequenceParallel share: the moved ops (each with
+/// its choice before), the values now held as token shards, and the ops
+/// waiting for the growth step, in program order.
+struct ShardingSolver::TokenGrowth {
+  explicit TokenGrowth(ShardingSolver &solver) : solver(solver) {}
+
+  /// Moves `op` to its option `candidate`; its split results become token
+  /// shards.
+  void move(Operation *op, unsigned candidate) {
+    previous.try_emplace(op, solver.states[op].chosen);
+    solver.states[op].chosen = candidate;
+    for (auto [result, sharding] :
+         llvm::zip(op->getResults(), solver.option(op, candidate).results))
+      if (sharding.isSplit())
+        tokenShards.insert(result);
+  }
+  /// Queues the op of the body that holds `user` (if it has a state), once.
+  void enqueue(Operation *user) {
+    if (Operation *top = solver.body->findAncestorOpInBlock(*user))
+      if (solver.states.count(top) && queued.insert(top).second)
+        queue.push({solver.problem.getIndex(top), top});
+  }
+  /// Queues the users of `op`'s token-shard results.
+  void pushUsers(Operation *op) {
+    for (Value result : op->getResults())
+      if (tokenShards.contains(result))
+        for (Operation *user : result.getUsers())
+          enqueue(user);
+  }
+
+  ShardingSolver &solver;
+  llvm::DenseMap<Operation *, unsigned> previous; // moved op -> old choice
+  llvm::DenseSet<Value> tokenShards;
+  using Entry = std::pair<unsigned, Operation *>;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;
+  llvm::DenseSet<Operation *> queued;
+};
+
+void ShardingSolver::seedTokenShards(TokenGrowth &growth, Value result) {
+  Operation *terminator = body->getTerminator();
+  SmallVector<Operation *, 4> group;
+  for (OpOperand &use : result.getUses())
+    if (getDemand(use).isReplicated())
+      if (Operation *top = body->findAncestorOpInBlock(*use.getOwner()))
+        if (!llvm::is_contained(group, top))
+          group.push_back(top);
+  // The return takes the value as token shards at a sequence-parallel
+  // boundary; every other user must have a token option.
+  std::optional<int64_t> scatterDim;
+  SmallVector<std::pair<Operation *, unsigned>, 4> moves;
+  for (Operation *user : group)
+    if (user == terminator)
+      scatterDim = getResultScatterDim(result);
+    else if (std::optional<unsigned> candidate =
+                 findTokenOption(user, growth.tokenShards))
+      moves.push_back({user, *candidate});
+  if (group.empty() || moves.size() + (scatterDim ? 1 : 0) != group.size())
+    return;
+  for (auto [user, candidate] : moves)
+    growth.move(user, candidate);
+  if (scatterDim)
+    for (OpOperand &use : terminator->getOpOperands())
+      if (use.get() == result)
+        resultScatters[use.getOperandNumber()] =
+            ShardingAttr::getSplit(result.getContext(), *scatterDim);
+  for (Operation *user : group)
+    if (user != terminator)
+      growth.pushUsers(user);
+}
+
+void ShardingSolver::growTokenShards(TokenGrowth &growth) {
+  while (!growth.queue.empty()) {
+    Operation *op = growth.queue.top().second;
+    growth.queue.pop();
+    if (growth.previous.count(op))
+      continue;
+    if (std::optional<unsigned> candidate =
+            findTokenOption(op, growth.tokenShards)) {
+      growth.move(op, *candidate);
+      growth.pushUsers(op);
+    }
+  }
+}
+
 void ShardingSolver::applySequenceParallel() {
   // A policy the user asked for, not a cost decision: the cost model would
   // keep every all_reduce (a reduce_scatter + all_gather pair moves the same
@@ -524,80 +608,19 @@ void ShardingSolver::applySequenceParallel() {
   //    shard inputs are gathered anyway for a whole user outside goes back
   //    (a transpose of a norm's output feeding a weight gradient: it would
   //    gather its own result again).
-  llvm::DenseMap<Operation *, unsigned> previous; // moved op -> old choice
-  llvm::DenseSet<Value> tokenShards;
-  auto move = [&](Operation *op, unsigned candidate) {
-    previous.try_emplace(op, states[op].chosen);
-    states[op].chosen = candidate;
-    for (auto [result, sharding] :
-         llvm::zip(op->getResults(), option(op, candidate).results))
-      if (sharding.isSplit())
-        tokenShards.insert(result);
-  };
-  using Entry = std::pair<unsigned, Operation *>;
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> queue;
-  llvm::DenseSet<Operation *> queued;
-  auto pushUsers = [&](Operation *op) {
-    for (Value result : op->getResults())
-      if (tokenShards.contains(result))
-        for (Operation *user : result.getUsers())
-          if (Operation *top = body->findAncestorOpInBlock(*user))
-            if (states.count(top) && queued.insert(top).second)
-              queue.push({problem.getIndex(top), top});
-  };
+  TokenGrowth growth(*this);
   if (options.shardedResults) {
-    shardBoundaryArguments(tokenShards);
+    shardBoundaryArguments(growth.tokenShards);
     for (Value arg : fixedArguments)
       for (Operation *user : arg.getUsers())
-        if (Operation *top = body->findAncestorOpInBlock(*user))
-          if (states.count(top) && queued.insert(top).second)
-            queue.push({problem.getIndex(top), top});
+        growth.enqueue(user);
   }
-  Operation *terminator = body->getTerminator();
   for (Operation *op : problem.getOps())
-    for (Value result : op->getResults()) {
-      if (!getSharding(result).isPartial())
-        continue;
-      SmallVector<Operation *, 4> group;
-      for (OpOperand &use : result.getUses())
-        if (getDemand(use).isReplicated())
-          if (Operation *top = body->findAncestorOpInBlock(*use.getOwner()))
-            if (!llvm::is_contained(group, top))
-              group.push_back(top);
-      // The return takes the value as token shards at a sequence-parallel
-      // boundary; every other user must have a token option.
-      std::optional<int64_t> scatterDim;
-      SmallVector<std::pair<Operation *, unsigned>, 4> moves;
-      for (Operation *user : group)
-        if (user == terminator)
-          scatterDim = getResultScatterDim(result);
-        else if (std::optional<unsigned> candidate =
-                     findTokenOption(user, tokenShards))
-          moves.push_back({user, *candidate});
-      if (group.empty() || moves.size() + (scatterDim ? 1 : 0) != group.size())
-        continue;
-      for (auto [user, candidate] : moves)
-        move(user, candidate);
-      if (scatterDim)
-        for (OpOperand &use : terminator->getOpOperands())
-          if (use.get() == result)
-            resultScatters[use.getOperandNumber()] = ShardingAttr::getSplit(
-                result.getContext(), *scatterDim);
-      for (Operation *user : group)
-        if (user != terminator)
-          pushUsers(user);
-    }
-  while (!queue.empty()) {
-    Operation *op = queue.top().second;
-    queue.pop();
-    if (previous.count(op))
-      continue;
-    if (std::optional<unsigned> candidate = findTokenOption(op, tokenShards)) {
-      move(op, *candidate);
-      pushUsers(op);
-    }
-  }
-  pruneTokenShards(previous, tokenShards);
+    for (Value result : op->getResults())
+      if (getSharding(result).isPartial())
+        seedTokenShards(growth, result);
+  growTokenShards(growth);
+  pruneTokenShards(growth.previous, growth.tokenShards);
 }
 
 void ShardingSolver::shardBoundaryArguments(

@@ -49,9 +49,9 @@ struct Piece {
   tensor::ExtractSliceOp slice;
   SmallVector<Operation *> reshapes; // in order, each the only user of the last
   StridedView view;
-  Value value() {
+  Value value() const {
     if (reshapes.empty())
-      return slice.getResult();
+      return slice->getResult(0);
     return reshapes.back()->getResult(0);
   }
 };
@@ -186,89 +186,99 @@ bool isReferenced(func::FuncOp func, ModuleOp module) {
   return !uses || !uses->empty();
 }
 
-LogicalResult unpackFunction(func::FuncOp func) {
-  MLIRContext *ctx = func.getContext();
-  Builder b(ctx);
-  unsigned numOriginal = func.getNumArguments();
-  // Per original argument: its pieces (empty when it stays).
-  SmallVector<SmallVector<Piece>> piecesOf(numOriginal);
-  bool any = false;
+/// Per argument of `func`: its pieces, or none when it stays (with a remark
+/// when it is sliced but also used otherwise, so stays whole on every rank).
+SmallVector<SmallVector<Piece>> findAllPieces(func::FuncOp func) {
+  SmallVector<SmallVector<Piece>> piecesOf(func.getNumArguments());
   DenseMap<Operation *, unsigned> order;
   func.walk([&](Operation *op) { order[op] = order.size(); });
   for (BlockArgument arg : func.getArguments()) {
     std::string why;
     FailureOr<SmallVector<Piece>> pieces = findPieces(arg, order, why);
-    if (failed(pieces)) {
-      LLVM_DEBUG(llvm::dbgs() << "argument #" << arg.getArgNumber()
-                              << " stays: " << why << "\n");
-      // An argument that is sliced but also used otherwise is worth a word:
-      // it stays whole on every rank.
-      bool sliced = llvm::any_of(arg.getUsers(), [&](Operation *user) {
-        auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
-        return slice && slice.getSource() == arg;
-      });
-      if (sliced)
-        emitRemark(arg.getLoc()) << "argument #" << arg.getArgNumber()
-                                 << " is sliced but stays whole: " << why;
+    if (succeeded(pieces)) {
+      piecesOf[arg.getArgNumber()] = std::move(*pieces);
       continue;
     }
-    piecesOf[arg.getArgNumber()] = std::move(*pieces);
-    any = true;
+    LLVM_DEBUG(llvm::dbgs() << "argument #" << arg.getArgNumber()
+                            << " stays: " << why << "\n");
+    // An argument that is sliced but also used otherwise is worth a word:
+    // it stays whole on every rank.
+    bool sliced = llvm::any_of(arg.getUsers(), [&](Operation *user) {
+      auto slice = dyn_cast<tensor::ExtractSliceOp>(user);
+      return slice && slice.getSource() == arg;
+    });
+    if (sliced)
+      emitRemark(arg.getLoc()) << "argument #" << arg.getArgNumber()
+                               << " is sliced but stays whole: " << why;
   }
-  if (!any)
-    return success();
+  return piecesOf;
+}
 
-  // The new signature: each kept argument, then in place of each packed one
-  // its pieces, in use order.
+/// The unpacked signature: each kept argument, then in place of each packed
+/// one its pieces, in use order; with the record of where each original
+/// argument went (kOriginalArgumentsAttrName's entries).
+struct UnpackedSignature {
+  SmallVector<Type> types;
+  SmallVector<Attribute> argAttrs;
+  SmallVector<Location> locs;
   SmallVector<Attribute> originals;
+};
+
+UnpackedSignature
+buildUnpackedSignature(func::FuncOp func,
+                       ArrayRef<SmallVector<Piece>> piecesOf) {
+  Builder b(func.getContext());
   Block &body = func.getBody().front();
   SmallVector<DictionaryAttr> oldArgAttrs;
   func.getAllArgAttrs(oldArgAttrs);
-  SmallVector<Type> newTypes;
-  SmallVector<Attribute> newArgAttrs;
-  SmallVector<Location> newLocs;
-  for (unsigned i = 0; i < numOriginal; ++i) {
+  UnpackedSignature sig;
+  for (unsigned i = 0; i < piecesOf.size(); ++i) {
     BlockArgument arg = body.getArgument(i);
     DictionaryAttr attrs = i < oldArgAttrs.size() && oldArgAttrs[i]
                                ? oldArgAttrs[i]
                                : b.getDictionaryAttr({});
     if (piecesOf[i].empty()) {
-      originals.push_back(b.getDictionaryAttr(
-          {b.getNamedAttr("arg", b.getI64IntegerAttr(newTypes.size()))}));
-      newTypes.push_back(arg.getType());
-      newArgAttrs.push_back(attrs);
-      newLocs.push_back(arg.getLoc());
+      sig.originals.push_back(b.getDictionaryAttr(
+          {b.getNamedAttr("arg", b.getI64IntegerAttr(sig.types.size()))}));
+      sig.types.push_back(arg.getType());
+      sig.argAttrs.push_back(attrs);
+      sig.locs.push_back(arg.getLoc());
       continue;
     }
     SmallVector<Attribute> pieceAttrs;
-    for (Piece &piece : piecesOf[i]) {
+    for (const Piece &piece : piecesOf[i]) {
       pieceAttrs.push_back(b.getDictionaryAttr(
-          {b.getNamedAttr("arg", b.getI64IntegerAttr(newTypes.size())),
+          {b.getNamedAttr("arg", b.getI64IntegerAttr(sig.types.size())),
            b.getNamedAttr("offset", b.getI64IntegerAttr(piece.view.offset)),
            b.getNamedAttr("shape", i64Array(b, piece.view.shape)),
            b.getNamedAttr("strides", i64Array(b, piece.view.strides))}));
-      newTypes.push_back(piece.value().getType());
-      newArgAttrs.push_back(attrs);
-      newLocs.push_back(piece.slice.getLoc());
+      sig.types.push_back(piece.value().getType());
+      sig.argAttrs.push_back(attrs);
+      sig.locs.push_back(piece.slice->getLoc());
     }
-    originals.push_back(b.getDictionaryAttr(
+    sig.originals.push_back(b.getDictionaryAttr(
         {b.getNamedAttr("type", TypeAttr::get(arg.getType())),
          b.getNamedAttr("pieces", b.getArrayAttr(pieceAttrs))}));
   }
+  return sig;
+}
 
-  // Rewrite the body: the new arguments are appended in their final order
-  // and take the places of the kept arguments and of each piece's value;
-  // the slices and reshapes go, then the old arguments.
+/// Rewrites `body` to the new signature: the new arguments are appended in
+/// their final order and take the places of the kept arguments and of each
+/// piece's value; the slices and reshapes go, then the old arguments.
+void replaceArguments(Block &body, ArrayRef<SmallVector<Piece>> piecesOf,
+                      const UnpackedSignature &sig) {
+  unsigned numOriginal = piecesOf.size();
   unsigned k = 0;
   for (unsigned i = 0; i < numOriginal; ++i) {
     if (piecesOf[i].empty()) {
-      BlockArgument fresh = body.addArgument(newTypes[k], newLocs[k]);
+      BlockArgument fresh = body.addArgument(sig.types[k], sig.locs[k]);
       ++k;
       body.getArgument(i).replaceAllUsesWith(fresh);
       continue;
     }
-    for (Piece &piece : piecesOf[i]) {
-      BlockArgument fresh = body.addArgument(newTypes[k], newLocs[k]);
+    for (const Piece &piece : piecesOf[i]) {
+      BlockArgument fresh = body.addArgument(sig.types[k], sig.locs[k]);
       ++k;
       piece.value().replaceAllUsesWith(fresh);
       for (Operation *reshape : llvm::reverse(piece.reshapes))
@@ -277,11 +287,23 @@ LogicalResult unpackFunction(func::FuncOp func) {
     }
   }
   body.eraseArguments(0, numOriginal);
+}
 
+/// Replaces each packed argument of `func` by its pieces (see the pass).
+LogicalResult unpackFunction(func::FuncOp func) {
+  SmallVector<SmallVector<Piece>> piecesOf = findAllPieces(func);
+  if (llvm::all_of(piecesOf, [](const SmallVector<Piece> &pieces) {
+        return pieces.empty();
+      }))
+    return success();
+  UnpackedSignature sig = buildUnpackedSignature(func, piecesOf);
+  replaceArguments(func.getBody().front(), piecesOf, sig);
+  MLIRContext *ctx = func.getContext();
   func.setFunctionType(
-      FunctionType::get(ctx, newTypes, func.getFunctionType().getResults()));
-  func.setAllArgAttrs(newArgAttrs);
-  func->setAttr(kOriginalArgumentsAttrName, b.getArrayAttr(originals));
+      FunctionType::get(ctx, sig.types, func.getFunctionType().getResults()));
+  func.setAllArgAttrs(sig.argAttrs);
+  func->setAttr(kOriginalArgumentsAttrName,
+                Builder(ctx).getArrayAttr(sig.originals));
   return success();
 }
 
