@@ -130,6 +130,11 @@ void mlir::tp::buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options) {
   // Tensors: manifest, slices, fusion, GEMMs.
   addTensorPrologue(pm, options, "gpu");
   pm.addPass(createTPGPUCheckInput());
+  // Attention before elementwise fusion and GEMM forming, which would take
+  // its chain apart; the chain it replaces stays as the fallback (scf.if)
+  // and goes through the passes below like any other code.
+  if (options.gpuFusedAttention)
+    pm.addPass(createTPGPUFormAttention());
   pm.addPass(createTPGPUFuseElementwise());
   pm.addPass(createTPFormGemms());
   pm.addNestedPass<func::FuncOp>(createTPWidenAccumulators());
@@ -140,6 +145,8 @@ void mlir::tp::buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options) {
   addBufferization(pm);
   pm.addPass(createTPLowerToRuntime());
   pm.addPass(createTPLowerGemmToRuntime());
+  if (options.gpuFusedAttention)
+    pm.addPass(createTPGPULowerAttentionToRuntime());
   pm.addPass(createTPGPUDeviceMemory());
 
   // Softmax and the norms as one warp-per-row kernel each (statistics in
