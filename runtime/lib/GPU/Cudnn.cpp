@@ -62,8 +62,9 @@ bool loadCudnn(const std::string &name, CudnnApi &api, std::string &reason) {
     return false; // the library stays mapped: dlclose of cuDNN is unsafe
   size_t version = loaded.getVersion();
   if (version < minCudnnVersion) {
-    reason = "cuDNN " + std::to_string(version / 10000) + "." +
-             std::to_string(version / 100 % 100) + "." +
+    // cuDNN 8 numbers its versions major * 1000 + minor * 100 + patch.
+    reason = "cuDNN " + std::to_string(version / 1000) + "." +
+             std::to_string(version / 100 % 10) + "." +
              std::to_string(version % 100) + " (" + name +
              ") is older than 9.0";
     return false;

@@ -75,7 +75,6 @@ struct AttentionArgs {
   int64_t batch = 0, sq = 0, skv = 0, d = 0, dv = 0;
   int64_t q[3] = {}, k[3] = {}, v[3] = {}, mask[3] = {}, o[3] = {};
   bool hasMask = false;
-  bool causal = false;
   float scale = 1.0f;
   bool causal = false;
 };
