@@ -14,7 +14,8 @@
 // CHECK: arith.maximumf
 // CHECK: math.exp
 // CHECK: arith.divf
-// CHECK: %[[C:.*]] = linalg.batch_matmul
+// CHECK: %[[Z:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%[[O]] : tensor<8x16x8xf32>)
+// CHECK-NEXT: %[[C:.*]] = linalg.batch_matmul ins(%{{.*}}, %[[V]] : {{.*}}) outs(%[[Z]] :
 // CHECK-NEXT: scf.yield %[[C]]
 // CHECK: return %[[R]]
 func.func @gpt2_causal_scaled_f32(%q: tensor<8x16x8xf32>, %k: tensor<2x4x16x8xf32>, %v: tensor<8x16x8xf32>) -> (tensor<8x16x8xf32>) {

@@ -41,11 +41,22 @@ using namespace mlir::tp;
 
 namespace {
 
+/// A batched product C[b.., i, j] = sum_k A[b.., i, k] B[b.., k, j] (or
+/// B[b.., j, k] with `rhsTransposed`) into a zero-filled accumulator:
+/// linalg.batch_matmul with its default maps, or the linalg.generic that
+/// partitioning leaves (reshapes folded into its maps).
+struct Contraction {
+  Operation *op = nullptr;
+  Value lhs, rhs, result;
+  bool rhsTransposed = false;
+};
+
 /// What the chain between the two products computes, besides the softmax.
 struct Attention {
-  linalg::BatchMatmulOp scores, context;
-  Value query, keyT; ///< the first product's operands ([N,Sq,D], [N,D,Skv])
-  Value key;         ///< [.., Skv, D] when K^T is a transpose of it
+  Contraction scores, context;
+  Value query;       ///< [b.., Sq, D]
+  Value keyT;        ///< [b.., D, Skv] (unless the product reads K itself)
+  Value key;         ///< [b.., Skv, D] when found
   Value mask;        ///< the additive mask as the generic reads it
   bool sharedMask = false; ///< mask indexed by (query, key) only
   double scale = 1.0;
@@ -350,31 +361,101 @@ struct LogitParser {
 /// The scores through the elementwise generics that scale, mask and select
 /// them; `x` (the softmax input) may have two uses (max and exp), every
 /// value before it one.
-linalg::BatchMatmulOp matchLogits(Value x, Attention &att) {
+std::optional<Contraction> matchContraction(Value v);
+
+std::optional<Contraction> matchLogits(Value x, Attention &att) {
   Value cur = x;
   bool first = true;
   while (true) {
     if (!first && !cur.hasOneUse())
-      return {};
+      return std::nullopt;
     first = false;
     cur = stripBatchReshapes(cur, att);
-    if (auto bmm = cur.getDefiningOp<linalg::BatchMatmulOp>())
-      return cur.hasOneUse() ? bmm : linalg::BatchMatmulOp();
+    if (std::optional<Contraction> c = matchContraction(cur)) {
+      if (!cur.hasOneUse())
+        return std::nullopt;
+      return c;
+    }
     auto op = cur.getDefiningOp<linalg::GenericOp>();
     if (!isElementwise(op) || op.getNumLoops() < 3)
-      return {};
+      return std::nullopt;
     LogitParser parser{op, att};
     if (!parser.parse(getYielded(op)) || !parser.scores)
-      return {};
+      return std::nullopt;
     addWithInits(op, att);
     cur = parser.scores->get();
   }
 }
 
-bool hasDefaultMaps(linalg::BatchMatmulOp op) {
-  SmallVector<AffineMap> defaults =
-      linalg::BatchMatmulOp::getDefaultIndexingMaps(op.getContext());
-  return op.getIndexingMapsArray() == defaults;
+/// (d0, .., dn-1) -> the dims in `dims`.
+bool isMap(AffineMap map, ArrayRef<unsigned> dims) {
+  if (map.getNumResults() != dims.size())
+    return false;
+  for (auto [expr, dim] : llvm::zip_equal(map.getResults(), dims))
+    if (expr != getAffineDimExpr(dim, map.getContext()))
+      return false;
+  return true;
+}
+
+std::optional<Contraction> matchContraction(Value v) {
+  Operation *def = v.getDefiningOp();
+  if (auto bmm = dyn_cast_or_null<linalg::BatchMatmulOp>(def)) {
+    if (bmm.getIndexingMapsArray() !=
+            linalg::BatchMatmulOp::getDefaultIndexingMaps(bmm.getContext()) ||
+        !isZeroFill(bmm.getOutputs()[0]))
+      return std::nullopt;
+    return Contraction{bmm, bmm.getInputs()[0], bmm.getInputs()[1],
+                       bmm.getResult(0), false};
+  }
+  auto op = dyn_cast_or_null<linalg::GenericOp>(def);
+  if (!op || op->getNumResults() != 1 || op.getNumDpsInputs() != 2 ||
+      op.getNumReductionLoops() != 1)
+    return std::nullopt;
+  unsigned loops = op.getNumLoops(), r = loops - 1; // result rank
+  if (r < 3 ||
+      op.getIteratorTypesArray()[r] != utils::IteratorType::reduction)
+    return std::nullopt;
+  SmallVector<unsigned> batch;
+  for (unsigned i = 0; i + 2 < r; ++i)
+    batch.push_back(i);
+  auto dims = [&](unsigned a, unsigned b) {
+    SmallVector<unsigned> d = batch;
+    d.push_back(a);
+    d.push_back(b);
+    return d;
+  };
+  unsigned i = r - 2, j = r - 1, k = r;
+  OpOperand *lhs = op.getDpsInputOperand(0), *rhs = op.getDpsInputOperand(1);
+  if (!isMap(op.getMatchingIndexingMap(op.getDpsInitOperand(0)), dims(i, j)) ||
+      !isMap(op.getMatchingIndexingMap(lhs), dims(i, k)))
+    return std::nullopt;
+  bool transposed;
+  if (isMap(op.getMatchingIndexingMap(rhs), dims(k, j)))
+    transposed = false;
+  else if (isMap(op.getMatchingIndexingMap(rhs), dims(j, k)))
+    transposed = true;
+  else
+    return std::nullopt;
+  // yield out + a * b.
+  auto add = getYielded(op).getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return std::nullopt;
+  Block *body = op.getBody();
+  Value out = body->getArgument(2);
+  Value product = skipCasts(add.getLhs()) == out   ? add.getRhs()
+                  : skipCasts(add.getRhs()) == out ? add.getLhs()
+                                                   : Value();
+  auto mul = product ? skipCasts(product).getDefiningOp<arith::MulFOp>()
+                     : arith::MulFOp();
+  if (!mul)
+    return std::nullopt;
+  Value a = skipCasts(mul.getLhs()), b = skipCasts(mul.getRhs());
+  Value x = body->getArgument(0), y = body->getArgument(1);
+  if (!((a == x && b == y) || (a == y && b == x)) ||
+      !isZeroFill(op.getDpsInitOperand(0)->get()))
+    return std::nullopt;
+  return Contraction{op, lhs->get(), rhs->get(), op->getResult(0),
+                     transposed};
 }
 
 /// [.., Skv, D] when K^T is a (copying) transpose of its last two dims.
@@ -423,13 +504,14 @@ Value matchKeyTranspose(Value keyT, Attention &att) {
 }
 
 /// Recognizes the chain ending at `context`; fills `att`.
-LogicalResult matchAttention(linalg::BatchMatmulOp context, Attention &att) {
-  if (!hasDefaultMaps(context) || !isZeroFill(context.getOutputs()[0]))
+LogicalResult matchAttention(const Contraction &context, Attention &att) {
+  // P V: V is read as stored.
+  if (context.rhsTransposed)
     return failure();
   att.context = context;
-  addWithInits(context, att);
+  addWithInits(context.op, att);
   // P = e / sum(e).
-  Value p = stripBatchReshapes(context.getInputs()[0], att);
+  Value p = stripBatchReshapes(context.lhs, att);
   auto div = p.getDefiningOp<linalg::GenericOp>();
   if (!isElementwise(div) || !p.hasOneUse())
     return failure();
@@ -456,22 +538,24 @@ LogicalResult matchAttention(linalg::BatchMatmulOp context, Attention &att) {
   // x: used by the max and the subtraction only.
   if (!llvm::hasNItems(x.getUses(), 2))
     return failure();
-  linalg::BatchMatmulOp scores = matchLogits(x, att);
-  if (!scores || !hasDefaultMaps(scores) ||
-      !isZeroFill(scores.getOutputs()[0]))
+  std::optional<Contraction> scores = matchLogits(x, att);
+  if (!scores)
     return failure();
-  att.scores = scores;
-  addWithInits(scores, att);
-  att.query = scores.getInputs()[0];
-  att.keyT = scores.getInputs()[1];
-  att.key = matchKeyTranspose(att.keyT, att);
+  att.scores = *scores;
+  addWithInits(scores->op, att);
+  att.query = scores->lhs;
+  if (scores->rhsTransposed)
+    att.key = scores->rhs; // Q K^T read from K itself
+  else
+    att.keyT = scores->rhs;
+  if (att.keyT)
+    att.key = matchKeyTranspose(att.keyT, att);
 
   // One element type, static shapes, one block.
   Type elementType = getElementTypeOrSelf(att.query.getType());
   if (!elementType.isF32() && !elementType.isF16() && !elementType.isBF16())
     return failure();
-  for (Value v : {att.query, att.keyT, context.getInputs()[1],
-                  context.getResult(0)}) {
+  for (Value v : {att.query, scores->rhs, context.rhs, context.result}) {
     auto type = cast<RankedTensorType>(v.getType());
     if (!type.hasStaticShape() || type.getElementType() != elementType)
       return failure();
@@ -482,8 +566,16 @@ LogicalResult matchAttention(linalg::BatchMatmulOp context, Attention &att) {
       return failure();
   }
   for (Operation *op : att.ops)
-    if (op->getBlock() != context->getBlock())
+    if (op->getBlock() != context.op->getBlock())
       return failure();
+  // One rank through the chain's operands: [b.., rows, cols], the same
+  // batch dimensions everywhere (reshapes only regroup them).
+  auto rank = [](Value v) {
+    return cast<RankedTensorType>(v.getType()).getRank();
+  };
+  if (rank(att.query) < 3 || rank(scores->rhs) < 3 || rank(context.rhs) < 3 ||
+      rank(context.result) < 3 || (att.key && rank(att.key) < 3))
+    return failure();
   return success();
 }
 
@@ -502,38 +594,83 @@ Value collapseToRank3(OpBuilder &b, Location loc, Value v) {
 }
 
 void rewrite(Attention &att) {
-  linalg::BatchMatmulOp context = att.context;
+  Operation *context = att.context.op;
   OpBuilder b(context);
-  Location loc = context.getLoc();
-  auto resultType = cast<RankedTensorType>(context.getResult(0).getType());
-  Value key = att.key ? collapseToRank3(b, loc, att.key) : att.keyT;
+  Location loc = context->getLoc();
+  auto resultType = cast<RankedTensorType>(att.context.result.getType());
+  Value query = collapseToRank3(b, loc, att.query);
+  Value key = collapseToRank3(b, loc, att.key ? att.key : att.keyT);
+  Value value = collapseToRank3(b, loc, att.context.rhs);
   Value mask;
   if (att.mask)
     mask = att.sharedMask ? att.mask : collapseToRank3(b, loc, att.mask);
-  Value empty = tensor::EmptyOp::create(b, loc, resultType.getShape(),
-                                        resultType.getElementType());
+  auto valueType = cast<RankedTensorType>(value.getType());
+  auto queryType = cast<RankedTensorType>(query.getType());
+  SmallVector<int64_t> fusedShape{queryType.getDimSize(0),
+                                  queryType.getDimSize(1),
+                                  valueType.getDimSize(2)};
+  Value empty =
+      tensor::EmptyOp::create(b, loc, fusedShape, resultType.getElementType());
   auto fused = AttentionOp::create(
-      b, loc, b.getI1Type(), resultType, att.query, key,
-      context.getInputs()[1], mask, empty,
+      b, loc, b.getI1Type(), empty.getType(), query, key, value, mask, empty,
       b.getF32FloatAttr(static_cast<float>(att.scale)),
       att.causal ? b.getUnitAttr() : UnitAttr(),
       att.key ? UnitAttr() : b.getUnitAttr());
-  auto ifOp = scf::IfOp::create(b, loc, TypeRange{resultType},
+  // Both branches leave the result in the fused op's buffer: the fallback's
+  // last product accumulates into it (so bufferization gives the scf.if
+  // one buffer, owned outside it, and no copy).
+  auto fusedType = cast<RankedTensorType>(fused.getResult().getType());
+  auto ifOp = scf::IfOp::create(b, loc, TypeRange{fusedType},
                                 fused.getHandled(), /*withElseRegion=*/true);
   OpBuilder thenBuilder = ifOp.getThenBodyBuilder();
   scf::YieldOp::create(thenBuilder, loc, fused.getResult());
   OpBuilder elseBuilder = ifOp.getElseBodyBuilder();
-  auto elseYield =
-      scf::YieldOp::create(elseBuilder, loc, context.getResult(0));
+  int64_t r = resultType.getRank();
+  SmallVector<ReassociationIndices> groups(1);
+  for (int64_t i = 0; i < r - 2; ++i)
+    groups[0].push_back(i);
+  groups.push_back({r - 2});
+  groups.push_back({r - 1});
+  Value contextResult = att.context.result;
+  Value collapsed = contextResult;
+  Operation *collapseOp = nullptr;
+  if (r != 3) {
+    collapsed =
+        tensor::CollapseShapeOp::create(elseBuilder, loc, contextResult, groups);
+    collapseOp = collapsed.getDefiningOp();
+  }
+  auto elseYield = scf::YieldOp::create(elseBuilder, loc, collapsed);
   SmallVector<Operation *> ops(att.ops.begin(), att.ops.end());
   llvm::sort(ops, [](Operation *a, Operation *c) {
     return a->isBeforeInBlock(c);
   });
   for (Operation *op : ops)
-    op->moveBefore(elseYield);
-  context.getResult(0).replaceUsesWithIf(
-      ifOp.getResult(0),
-      [&](OpOperand &use) { return use.getOwner() != elseYield; });
+    op->moveBefore(collapseOp ? collapseOp : elseYield.getOperation());
+  // The last product's zero-filled accumulator becomes the fused buffer.
+  auto dps = cast<DestinationStyleOpInterface>(context);
+  OpOperand *init = dps.getDpsInitOperand(0);
+  Value zero = init->get().getDefiningOp<linalg::FillOp>().getInputs()[0];
+  OpBuilder destBuilder(context);
+  Value dest = fused.getResult();
+  if (r != 3)
+    dest = tensor::ExpandShapeOp::create(destBuilder, loc, resultType, dest,
+                                         groups);
+  Operation *oldFill = init->get().getDefiningOp();
+  init->set(linalg::FillOp::create(destBuilder, loc, zero, dest).getResult(0));
+  if (oldFill->use_empty()) {
+    Operation *oldEmpty = oldFill->getOperand(1).getDefiningOp();
+    oldFill->erase();
+    if (oldEmpty && isa<tensor::EmptyOp>(oldEmpty) && oldEmpty->use_empty())
+      oldEmpty->erase();
+  }
+  // Users see the original shape.
+  b.setInsertionPointAfter(ifOp);
+  Value result = ifOp.getResult(0);
+  if (r != 3)
+    result = tensor::ExpandShapeOp::create(b, loc, resultType, result, groups);
+  contextResult.replaceUsesWithIf(result, [&](OpOperand &use) {
+    return use.getOwner() != collapseOp && use.getOwner() != elseYield;
+  });
 }
 
 struct TPGPUFormAttentionPass
@@ -541,18 +678,21 @@ struct TPGPUFormAttentionPass
   using Base::Base;
 
   void runOnOperation() override {
-    SmallVector<linalg::BatchMatmulOp> candidates;
-    getOperation().walk(
-        [&](linalg::BatchMatmulOp op) { candidates.push_back(op); });
-    for (linalg::BatchMatmulOp op : candidates) {
+    SmallVector<linalg::LinalgOp> candidates;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (isa<linalg::BatchMatmulOp, linalg::GenericOp>(op))
+        candidates.push_back(op);
+    });
+    for (linalg::LinalgOp op : candidates) {
       // Already moved under the fallback of another attention.
-      if (op->getParentOfType<scf::IfOp>() &&
-          op->getParentOfType<scf::IfOp>()
-              .getCondition()
-              .getDefiningOp<AttentionOp>())
+      auto parentIf = op->getParentOfType<scf::IfOp>();
+      if (parentIf && parentIf.getCondition().getDefiningOp<AttentionOp>())
         continue;
+      std::optional<Contraction> context =
+          op->getNumResults() == 1 ? matchContraction(op->getResult(0))
+                                   : std::nullopt;
       Attention att;
-      if (failed(matchAttention(op, att))) {
+      if (!context || failed(matchAttention(*context, att))) {
         LLVM_DEBUG(llvm::dbgs() << "not attention: " << op << "\n");
         continue;
       }
