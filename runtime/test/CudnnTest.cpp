@@ -7,10 +7,12 @@
 //     take (f32, head sizes, strides); each reason logged once;
 //   tp_cudnn_test descriptors LIBCUDNN
 //     the real library: every descriptor of the SDPA graph that needs no
-//     device handle (tensors, pointwise, reduction and matmul descriptors and
-//     their operations) built and finalized for representative shapes, so
-//     cuDNN itself checks the attribute types and values. Exits 77
-//     (skipped) when the library cannot be loaded.
+//     device (tensors, pointwise, reduction and matmul descriptors, their
+//     operations, and the operation graph, which cuDNN 9 finalizes without
+//     a handle) built and finalized for representative shapes, so cuDNN
+//     itself checks the attribute types and values and how the operations
+//     connect. Engines, plans and execution need a device: not checked.
+//     Exits 77 (skipped) when the library cannot be loaded.
 //
 //===----------------------------------------------------------------------===//
 
@@ -50,8 +52,7 @@ AttentionArgs representative(bool causal, bool mask) {
   return a;
 }
 
-void testFallback(const char *old, const char *noExecute,
-                  const char *decline) {
+void testFallback(const char *old, const char *noExecute, const char *decline) {
   CudnnApi api;
   std::string reason;
   TP_CHECK(!loadCudnn("/nonexistent/libcudnn.so.9", api, reason));
@@ -114,17 +115,15 @@ void testFallback(const char *old, const char *noExecute,
 
   // Each message once; nothing printed when not verbose.
   std::vector<std::string> printed;
-  AttentionLog verbose(true, [&](const std::string &m) {
-    printed.push_back(m);
-  });
+  AttentionLog verbose(true,
+                       [&](const std::string &m) { printed.push_back(m); });
   TP_CHECK(verbose.note("generated kernels: x"));
   TP_CHECK(!verbose.note("generated kernels: x"));
   TP_CHECK(verbose.note("generated kernels: y"));
   TP_CHECK(printed.size() == 2 &&
            printed[0] == "tp_rt_attention: generated kernels: x");
-  AttentionLog quiet(false, [&](const std::string &m) {
-    printed.push_back(m);
-  });
+  AttentionLog quiet(false,
+                     [&](const std::string &m) { printed.push_back(m); });
   quiet.note("z");
   TP_CHECK(printed.size() == 2);
 }
@@ -166,8 +165,17 @@ int testDescriptors(const char *library) {
     TP_CHECK_MSG(built, reason);
     TP_CHECK_MSG(!built || graph.operationCount() == c.operations,
                  std::to_string(graph.operationCount()) + " operations");
-    std::printf("  %-26s %s: %zu operations finalized\n", c.name,
-                describeAttention(c.args).c_str(), graph.operationCount());
+    // The operation graph too: cuDNN 9 finalizes it without a device
+    // handle, checking how the operations connect.
+    bool graphBuilt = built && graph.buildGraph(nullptr, reason);
+    TP_CHECK_MSG(!built || graphBuilt, reason);
+    // Engines need a device: without one, say what cuDNN answers.
+    std::string plan = "no plan without a device";
+    if (graphBuilt && !graph.buildPlan(nullptr, reason))
+      plan += " (" + reason + ")";
+    std::printf("  %-26s %s: %zu operations and the graph finalized; %s\n",
+                c.name, describeAttention(c.args).c_str(),
+                graph.operationCount(), plan.c_str());
   }
   tp::test::context().clear();
   return tp::test::testResult("tp_cudnn_test descriptors");

@@ -18,13 +18,13 @@
 
 #ifndef TP_HAVE_CUDNN
 // Built without cuDNN's headers: always the generated kernels.
-extern "C" int32_t tp_rt_attention(int32_t, int64_t, int64_t, int64_t,
-                                   int64_t, int64_t, const void *, int64_t,
-                                   int64_t, int64_t, const void *, int64_t,
-                                   int64_t, int64_t, const void *, int64_t,
-                                   int64_t, int64_t, const void *, int64_t,
-                                   int64_t, int64_t, void *, int64_t, int64_t,
-                                   int64_t, float, int32_t) {
+extern "C" int32_t tp_rt_attention(int32_t, int64_t, int64_t, int64_t, int64_t,
+                                   int64_t, const void *, int64_t, int64_t,
+                                   int64_t, const void *, int64_t, int64_t,
+                                   int64_t, const void *, int64_t, int64_t,
+                                   int64_t, const void *, int64_t, int64_t,
+                                   int64_t, void *, int64_t, int64_t, int64_t,
+                                   float, int32_t) {
   return 0;
 }
 #else
@@ -102,8 +102,8 @@ std::unique_ptr<Entry> build(Attentions &a, const AttentionArgs &args) {
         cudaMalloc(&entry->workspace, size_t(graph->workspaceSize()));
     if (e != cudaSuccess) {
       entry->workspace = nullptr;
-      entry->declined = std::string("cudaMalloc(workspace): ") +
-                        cudaGetErrorString(e);
+      entry->declined =
+          std::string("cudaMalloc(workspace): ") + cudaGetErrorString(e);
       return entry;
     }
   }
@@ -113,13 +113,14 @@ std::unique_ptr<Entry> build(Attentions &a, const AttentionArgs &args) {
 
 } // namespace
 
-extern "C" int32_t tp_rt_attention(
-    int32_t dtype, int64_t batch, int64_t sq, int64_t skv, int64_t d,
-    int64_t dv, const void *q, int64_t q_sb, int64_t q_sr, int64_t q_sc,
-    const void *k, int64_t k_sb, int64_t k_sr, int64_t k_sc, const void *v,
-    int64_t v_sb, int64_t v_sr, int64_t v_sc, const void *mask,
-    int64_t mask_sb, int64_t mask_sr, int64_t mask_sc, void *o, int64_t o_sb,
-    int64_t o_sr, int64_t o_sc, float scale, int32_t causal) {
+extern "C" int32_t
+tp_rt_attention(int32_t dtype, int64_t batch, int64_t sq, int64_t skv,
+                int64_t d, int64_t dv, const void *q, int64_t q_sb,
+                int64_t q_sr, int64_t q_sc, const void *k, int64_t k_sb,
+                int64_t k_sr, int64_t k_sc, const void *v, int64_t v_sb,
+                int64_t v_sr, int64_t v_sc, const void *mask, int64_t mask_sb,
+                int64_t mask_sr, int64_t mask_sc, void *o, int64_t o_sb,
+                int64_t o_sr, int64_t o_sc, float scale, int32_t causal) {
   ensureContext();
   AttentionArgs args;
   args.dtype = dtype;

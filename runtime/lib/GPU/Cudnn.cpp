@@ -18,8 +18,8 @@
 
 namespace tp::gpu {
 
-std::string cudnnLibraryName(
-    const std::function<const char *(const char *)> &getenv) {
+std::string
+cudnnLibraryName(const std::function<const char *(const char *)> &getenv) {
   const char *chosen = getenv("TP_CUDNN_LIBRARY");
   if (chosen && *chosen)
     return chosen;
@@ -91,8 +91,9 @@ std::string unsupportedAttention(const AttentionArgs &a) {
 }
 
 std::string describeAttention(const AttentionArgs &a) {
-  std::string s = a.dtype == TP_BF16 ? "bf16" : a.dtype == TP_F16 ? "f16"
-                                                                  : "f32";
+  std::string s = a.dtype == TP_BF16  ? "bf16"
+                  : a.dtype == TP_F16 ? "f16"
+                                      : "f32";
   s += " " + std::to_string(a.batch) + "x" + std::to_string(a.sq) + "x" +
        std::to_string(a.skv) + " d " + std::to_string(a.d) + "/" +
        std::to_string(a.dv);
@@ -136,14 +137,14 @@ std::string AttentionGraph::status(cudnnStatus_t s) const {
   return text ? text : ("status " + std::to_string(int(s)));
 }
 
-cudnnBackendDescriptor_t
-AttentionGraph::make(cudnnBackendDescriptorType_t type, const char *what,
-                     std::string &reason) {
+cudnnBackendDescriptor_t AttentionGraph::make(cudnnBackendDescriptorType_t type,
+                                              const char *what,
+                                              std::string &reason) {
   cudnnBackendDescriptor_t desc = nullptr;
   cudnnStatus_t s = api.createDescriptor(type, &desc);
   if (s != CUDNN_STATUS_SUCCESS || !desc) {
-    reason = std::string("cudnnBackendCreateDescriptor(") + what +
-             "): " + status(s);
+    reason =
+        std::string("cudnnBackendCreateDescriptor(") + what + "): " + status(s);
     return nullptr;
   }
   owned.push_back(desc);
@@ -182,19 +183,19 @@ AttentionGraph::tensor(int64_t uid, cudnnDataType_t type,
   int64_t alignment = 16;
   int64_t rank = int64_t(dims.size());
   if (!t ||
-      !set(t, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &type,
+      !set(t, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &type, what,
+           reason) ||
+      !set(t, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, rank, dims.data(),
            what, reason) ||
-      !set(t, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, rank,
-           dims.data(), what, reason) ||
-      !set(t, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, rank,
-           strides.data(), what, reason) ||
+      !set(t, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, rank, strides.data(),
+           what, reason) ||
       !set(t, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid, what,
            reason) ||
-      !set(t, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1,
-           &alignment, what, reason))
+      !set(t, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &alignment,
+           what, reason))
     return nullptr;
-  if (isVirtual && !set(t, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN,
-                        1, &isVirtual, what, reason))
+  if (isVirtual && !set(t, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, 1,
+                        &isVirtual, what, reason))
     return nullptr;
   if (byValue && !set(t, CUDNN_ATTR_TENSOR_IS_BY_VALUE, CUDNN_TYPE_BOOLEAN, 1,
                       &byValue, what, reason))
@@ -241,17 +242,17 @@ cudnnBackendDescriptor_t AttentionGraph::pointwise(
   return op;
 }
 
-cudnnBackendDescriptor_t
-AttentionGraph::reduction(cudnnReduceTensorOp_t mode,
-                          cudnnBackendDescriptor_t x,
-                          cudnnBackendDescriptor_t y, std::string &reason) {
+cudnnBackendDescriptor_t AttentionGraph::reduction(cudnnReduceTensorOp_t mode,
+                                                   cudnnBackendDescriptor_t x,
+                                                   cudnnBackendDescriptor_t y,
+                                                   std::string &reason) {
   const char *what = "reduction";
   cudnnBackendDescriptor_t r =
       make(CUDNN_BACKEND_REDUCTION_DESCRIPTOR, what, reason);
   cudnnDataType_t precision = CUDNN_DATA_FLOAT;
   if (!r ||
-      !set(r, CUDNN_ATTR_REDUCTION_OPERATOR,
-           CUDNN_TYPE_REDUCTION_OPERATOR_TYPE, 1, &mode, what, reason) ||
+      !set(r, CUDNN_ATTR_REDUCTION_OPERATOR, CUDNN_TYPE_REDUCTION_OPERATOR_TYPE,
+           1, &mode, what, reason) ||
       !set(r, CUDNN_ATTR_REDUCTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1,
            &precision, what, reason) ||
       !finalize(r, what, reason))
@@ -281,22 +282,22 @@ cudnnBackendDescriptor_t AttentionGraph::matmul(cudnnBackendDescriptor_t a,
       make(CUDNN_BACKEND_MATMUL_DESCRIPTOR, what, reason);
   cudnnDataType_t precision = CUDNN_DATA_FLOAT;
   if (!mm ||
-      !set(mm, CUDNN_ATTR_MATMUL_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1,
-           &precision, what, reason) ||
+      !set(mm, CUDNN_ATTR_MATMUL_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &precision,
+           what, reason) ||
       !finalize(mm, what, reason))
     return nullptr;
   what = "matmul operation";
   cudnnBackendDescriptor_t op =
       make(CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR, what, reason);
   if (!op ||
-      !set(op, CUDNN_ATTR_OPERATION_MATMUL_ADESC,
-           CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &a, what, reason) ||
-      !set(op, CUDNN_ATTR_OPERATION_MATMUL_BDESC,
-           CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &b, what, reason) ||
-      !set(op, CUDNN_ATTR_OPERATION_MATMUL_CDESC,
-           CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &c, what, reason) ||
-      !set(op, CUDNN_ATTR_OPERATION_MATMUL_DESC,
-           CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &mm, what, reason) ||
+      !set(op, CUDNN_ATTR_OPERATION_MATMUL_ADESC, CUDNN_TYPE_BACKEND_DESCRIPTOR,
+           1, &a, what, reason) ||
+      !set(op, CUDNN_ATTR_OPERATION_MATMUL_BDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR,
+           1, &b, what, reason) ||
+      !set(op, CUDNN_ATTR_OPERATION_MATMUL_CDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR,
+           1, &c, what, reason) ||
+      !set(op, CUDNN_ATTR_OPERATION_MATMUL_DESC, CUDNN_TYPE_BACKEND_DESCRIPTOR,
+           1, &mm, what, reason) ||
       !finalize(op, what, reason))
     return nullptr;
   operations.push_back(op);
@@ -335,8 +336,8 @@ bool AttentionGraph::buildOperations(const AttentionArgs &a,
     return tensor(uid++, type, d, dense(d), true, false, reason);
   };
 
-  auto q = tensor(UidQ, io, dims4(a.sq, a.d), strides4(a.q, a.sq), false,
-                  false, reason);
+  auto q = tensor(UidQ, io, dims4(a.sq, a.d), strides4(a.q, a.sq), false, false,
+                  reason);
   // K^T: K's memory, dims (d, skv), strides of K's column and row.
   std::vector<int64_t> kStrides = strides4(a.k, a.skv);
   auto kT = q ? tensor(UidK, io, dims4(a.d, a.skv),
@@ -346,8 +347,8 @@ bool AttentionGraph::buildOperations(const AttentionArgs &a,
   auto v = kT ? tensor(UidV, io, dims4(a.skv, a.dv), strides4(a.v, a.skv),
                        false, false, reason)
               : nullptr;
-  auto o = v ? tensor(UidO, io, dims4(a.sq, a.dv), strides4(a.o, a.sq),
-                      false, false, reason)
+  auto o = v ? tensor(UidO, io, dims4(a.sq, a.dv), strides4(a.o, a.sq), false,
+                      false, reason)
              : nullptr;
   std::vector<int64_t> one{1, 1, 1, 1};
   auto scaleT =
@@ -372,8 +373,8 @@ bool AttentionGraph::buildOperations(const AttentionArgs &a,
     std::vector<int64_t> maskStrides{shared ? a.sq * a.mask[1] : n * a.mask[0],
                                      shared ? a.sq * a.mask[1] : a.mask[0],
                                      a.mask[1], a.mask[2]};
-    auto mask = tensor(UidMask, io, maskDims, maskStrides, false, false,
-                       reason);
+    auto mask =
+        tensor(UidMask, io, maskDims, maskStrides, false, false, reason);
     auto masked = mask ? virt(scores, f32) : nullptr;
     if (!masked ||
         !pointwise(CUDNN_POINTWISE_ADD, logits, mask, nullptr, masked, reason))
@@ -384,8 +385,8 @@ bool AttentionGraph::buildOperations(const AttentionArgs &a,
     auto row = virt(scores, CUDNN_DATA_INT32);
     auto col = row ? virt(scores, CUDNN_DATA_INT32) : nullptr;
     auto keep = col ? virt(scores, CUDNN_DATA_BOOLEAN) : nullptr;
-    auto negInfT = keep ? tensor(UidNegInf, f32, one, one, false, true, reason)
-                        : nullptr;
+    auto negInfT =
+        keep ? tensor(UidNegInf, f32, one, one, false, true, reason) : nullptr;
     auto selected = negInfT ? virt(scores, f32) : nullptr;
     if (!selected ||
         !pointwise(CUDNN_POINTWISE_GEN_INDEX, logits, nullptr, nullptr, row,
@@ -412,17 +413,25 @@ bool AttentionGraph::buildOperations(const AttentionArgs &a,
   return matmul(p, v, o, reason) != nullptr;
 }
 
-bool AttentionGraph::buildPlan(cudnnHandle_t handle, std::string &reason) {
+bool AttentionGraph::buildGraph(cudnnHandle_t handle, std::string &reason) {
   const char *what = "operation graph";
   graph = make(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR, what, reason);
   if (!graph ||
       !set(graph, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR,
            int64_t(operations.size()), operations.data(), what, reason) ||
-      !set(graph, CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1,
-           &handle, what, reason) ||
-      !finalize(graph, what, reason))
+      (handle && !set(graph, CUDNN_ATTR_OPERATIONGRAPH_HANDLE,
+                      CUDNN_TYPE_HANDLE, 1, &handle, what, reason)) ||
+      !finalize(graph, what, reason)) {
+    graph = nullptr;
     return false;
-  what = "engine heuristics";
+  }
+  return true;
+}
+
+bool AttentionGraph::buildPlan(cudnnHandle_t handle, std::string &reason) {
+  if (!graph && !buildGraph(handle, reason))
+    return false;
+  const char *what = "engine heuristics";
   cudnnBackendDescriptor_t heuristics =
       make(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR, what, reason);
   cudnnBackendHeurMode_t mode = CUDNN_HEUR_MODE_A;
@@ -438,10 +447,10 @@ bool AttentionGraph::buildPlan(cudnnHandle_t handle, std::string &reason) {
       api.getAttribute(heuristics, CUDNN_ATTR_ENGINEHEUR_RESULTS,
                        CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &count, nullptr);
   if (st != CUDNN_STATUS_SUCCESS || count <= 0) {
-    reason = "no cuDNN engine for this graph on this GPU (" +
-             (st != CUDNN_STATUS_SUCCESS ? status(st)
-                                         : std::string("0 configs")) +
-             ")";
+    reason =
+        "no cuDNN engine for this graph on this GPU (" +
+        (st != CUDNN_STATUS_SUCCESS ? status(st) : std::string("0 configs")) +
+        ")";
     return false;
   }
   std::vector<cudnnBackendDescriptor_t> configs;
@@ -491,10 +500,9 @@ bool AttentionGraph::buildPlan(cudnnHandle_t handle, std::string &reason) {
   return false;
 }
 
-bool AttentionGraph::execute(cudnnHandle_t handle, const void *q,
-                             const void *k, const void *v, const void *mask,
-                             void *o, void *workspacePtr,
-                             std::string &reason) {
+bool AttentionGraph::execute(cudnnHandle_t handle, const void *q, const void *k,
+                             const void *v, const void *mask, void *o,
+                             void *workspacePtr, std::string &reason) {
   std::vector<int64_t> uids{UidQ, UidK, UidV, UidO, UidScale};
   std::vector<void *> pointers{const_cast<void *>(q), const_cast<void *>(k),
                                const_cast<void *>(v), o, &scale};

@@ -50,8 +50,8 @@ struct CudnnApi {
                                 const void *) = nullptr;
   cudnnStatus_t (*getAttribute)(cudnnBackendDescriptor_t const,
                                 cudnnBackendAttributeName_t,
-                                cudnnBackendAttributeType_t, int64_t,
-                                int64_t *, void *) = nullptr;
+                                cudnnBackendAttributeType_t, int64_t, int64_t *,
+                                void *) = nullptr;
   cudnnStatus_t (*execute)(cudnnHandle_t, cudnnBackendDescriptor_t,
                            cudnnBackendDescriptor_t) = nullptr;
 };
@@ -61,8 +61,8 @@ constexpr size_t minCudnnVersion = 90000;
 
 /// Which library to load: TP_CUDNN_LIBRARY if set (a path, or "off" for
 /// none), else libcudnn.so.9 from the loader's search path.
-std::string cudnnLibraryName(
-    const std::function<const char *(const char *)> &getenv);
+std::string
+cudnnLibraryName(const std::function<const char *(const char *)> &getenv);
 
 /// dlopens `name` and resolves every entry point; false with `reason` ("not
 /// found: ...", "lacks cudnnBackendExecute", "cuDNN 8.9.7 is older than
@@ -110,8 +110,12 @@ public:
 
   /// Tensor and operation descriptors, each finalized: no handle, no GPU.
   bool buildOperations(const AttentionArgs &args, std::string &reason);
-  /// The operation graph on `handle`, the engine configs of heuristic mode
-  /// A, and the first execution plan that finalizes; its workspace size.
+  /// The operation graph of the operations, finalized (on `handle`; cuDNN
+  /// 9 also finalizes it without one, which the tests use).
+  bool buildGraph(cudnnHandle_t handle, std::string &reason);
+  /// The operation graph on `handle` (unless built), the engine configs of
+  /// heuristic mode A, and the first execution plan that finalizes; its
+  /// workspace size.
   bool buildPlan(cudnnHandle_t handle, std::string &reason);
   int64_t workspaceSize() const { return workspace; }
   /// Runs the plan on `handle`'s stream.
@@ -133,12 +137,10 @@ private:
                                   std::vector<int64_t> dims,
                                   std::vector<int64_t> strides, bool isVirtual,
                                   bool byValue, std::string &reason);
-  cudnnBackendDescriptor_t pointwise(cudnnPointwiseMode_t mode,
-                                     cudnnBackendDescriptor_t x,
-                                     cudnnBackendDescriptor_t b,
-                                     cudnnBackendDescriptor_t t,
-                                     cudnnBackendDescriptor_t y,
-                                     std::string &reason, int64_t axis = -1);
+  cudnnBackendDescriptor_t
+  pointwise(cudnnPointwiseMode_t mode, cudnnBackendDescriptor_t x,
+            cudnnBackendDescriptor_t b, cudnnBackendDescriptor_t t,
+            cudnnBackendDescriptor_t y, std::string &reason, int64_t axis = -1);
   cudnnBackendDescriptor_t reduction(cudnnReduceTensorOp_t op,
                                      cudnnBackendDescriptor_t x,
                                      cudnnBackendDescriptor_t y,

@@ -54,10 +54,10 @@ struct Contraction {
 /// What the chain between the two products computes, besides the softmax.
 struct Attention {
   Contraction scores, context;
-  Value query;       ///< [b.., Sq, D]
-  Value keyT;        ///< [b.., D, Skv] (unless the product reads K itself)
-  Value key;         ///< [b.., Skv, D] when found
-  Value mask;        ///< the additive mask as the generic reads it
+  Value query; ///< [b.., Sq, D]
+  Value keyT;  ///< [b.., D, Skv] (unless the product reads K itself)
+  Value key;   ///< [b.., Skv, D] when found
+  Value mask;  ///< the additive mask as the generic reads it
   bool sharedMask = false; ///< mask indexed by (query, key) only
   double scale = 1.0;
   /// A scale was found on the way in from the softmax: it is applied after
@@ -162,8 +162,7 @@ void addWithInits(Operation *op, Attention &att) {
   for (OpOperand &init : dps.getDpsInitsMutable()) {
     Value v = init.get();
     Operation *def = v.getDefiningOp();
-    if (!def || !v.hasOneUse() ||
-        !isa<tensor::EmptyOp, linalg::FillOp>(def))
+    if (!def || !v.hasOneUse() || !isa<tensor::EmptyOp, linalg::FillOp>(def))
       continue;
     addWithInits(def, att);
   }
@@ -223,7 +222,8 @@ std::pair<Value, Value> matchShiftedExp(Value v, Attention &att) {
   auto exp = getYielded(op).getDefiningOp<math::ExpOp>();
   if (!exp)
     return {};
-  auto matchSub = [](linalg::GenericOp g, Value body) -> std::pair<Value, Value> {
+  auto matchSub = [](linalg::GenericOp g,
+                     Value body) -> std::pair<Value, Value> {
     auto sub = skipCasts(body).getDefiningOp<arith::SubFOp>();
     if (!sub)
       return {};
@@ -412,8 +412,7 @@ std::optional<Contraction> matchContraction(Value v) {
       op.getNumReductionLoops() != 1)
     return std::nullopt;
   unsigned loops = op.getNumLoops(), r = loops - 1; // result rank
-  if (r < 3 ||
-      op.getIteratorTypesArray()[r] != utils::IteratorType::reduction)
+  if (r < 3 || op.getIteratorTypesArray()[r] != utils::IteratorType::reduction)
     return std::nullopt;
   SmallVector<unsigned> batch;
   for (unsigned i = 0; i + 2 < r; ++i)
@@ -454,8 +453,7 @@ std::optional<Contraction> matchContraction(Value v) {
   if (!((a == x && b == y) || (a == y && b == x)) ||
       !isZeroFill(op.getDpsInitOperand(0)->get()))
     return std::nullopt;
-  return Contraction{op, lhs->get(), rhs->get(), op->getResult(0),
-                     transposed};
+  return Contraction{op, lhs->get(), rhs->get(), op->getResult(0), transposed};
 }
 
 /// [.., Skv, D] when K^T is a (copying) transpose of its last two dims.
@@ -635,15 +633,14 @@ void rewrite(Attention &att) {
   Value collapsed = contextResult;
   Operation *collapseOp = nullptr;
   if (r != 3) {
-    collapsed =
-        tensor::CollapseShapeOp::create(elseBuilder, loc, contextResult, groups);
+    collapsed = tensor::CollapseShapeOp::create(elseBuilder, loc, contextResult,
+                                                groups);
     collapseOp = collapsed.getDefiningOp();
   }
   auto elseYield = scf::YieldOp::create(elseBuilder, loc, collapsed);
   SmallVector<Operation *> ops(att.ops.begin(), att.ops.end());
-  llvm::sort(ops, [](Operation *a, Operation *c) {
-    return a->isBeforeInBlock(c);
-  });
+  llvm::sort(ops,
+             [](Operation *a, Operation *c) { return a->isBeforeInBlock(c); });
   for (Operation *op : ops)
     op->moveBefore(collapseOp ? collapseOp : elseYield.getOperation());
   // The last product's zero-filled accumulator becomes the fused buffer.

@@ -99,8 +99,9 @@ struct TPGPULowerAttentionToRuntimePass
       return arith::ConstantIntOp::create(b, loc, v, 64);
     };
     // (pointer, strides), copying a buffer with dynamic strides.
-    auto operand = [&](Value buffer, bool copyIn,
-                       Value *temp) -> std::pair<Value, std::array<int64_t, 3>> {
+    auto operand =
+        [&](Value buffer, bool copyIn,
+            Value *temp) -> std::pair<Value, std::array<int64_t, 3>> {
       std::optional<std::array<int64_t, 3>> strides = getStrides(buffer);
       if (!strides) {
         buffer = allocContiguous(b, loc, buffer, copyIn);
@@ -117,8 +118,8 @@ struct TPGPULowerAttentionToRuntimePass
     if (op.getKeyTransposed())
       std::swap(ks[1], ks[2]);
     auto [v, vs] = operand(op.getValue(), true, nullptr);
-    Value mask = LLVM::ZeroOp::create(b, loc, LLVM::LLVMPointerType::get(
-                                                  b.getContext()));
+    Value mask = LLVM::ZeroOp::create(
+        b, loc, LLVM::LLVMPointerType::get(b.getContext()));
     std::array<int64_t, 3> ms{0, 0, 0};
     if (op.getMask())
       std::tie(mask, ms) = operand(op.getMask(), true, nullptr);
@@ -131,7 +132,11 @@ struct TPGPULowerAttentionToRuntimePass
             d = qType.getDimSize(2), skv = vType.getDimSize(1),
             dv = vType.getDimSize(2);
     SmallVector<Value> args{i32(getDTypeCode(qType.getElementType())),
-                            i64(n), i64(sq), i64(skv), i64(d), i64(dv)};
+                            i64(n),
+                            i64(sq),
+                            i64(skv),
+                            i64(d),
+                            i64(dv)};
     for (auto [ptr, strides] :
          {std::pair(q, qs), std::pair(k, ks), std::pair(v, vs),
           std::pair(mask, ms), std::pair(o, os)}) {
@@ -139,8 +144,8 @@ struct TPGPULowerAttentionToRuntimePass
       for (int64_t s : strides)
         args.push_back(i64(s));
     }
-    args.push_back(arith::ConstantFloatOp::create(b, loc, b.getF32Type(),
-                                                  op.getScale()));
+    args.push_back(
+        arith::ConstantFloatOp::create(b, loc, b.getF32Type(), op.getScale()));
     args.push_back(i32(op.getCausal() ? 1 : 0));
 
     auto module = op->getParentOfType<ModuleOp>();
@@ -154,8 +159,8 @@ struct TPGPULowerAttentionToRuntimePass
       decl.setPrivate();
     }
     Value status = func::CallOp::create(b, loc, decl, args).getResult(0);
-    Value handled = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
-                                          status, i32(0));
+    Value handled =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, status, i32(0));
     if (outTemp)
       memref::CopyOp::create(b, loc, outTemp, op.getInit());
     for (Value temp : temps)

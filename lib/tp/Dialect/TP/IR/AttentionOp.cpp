@@ -59,8 +59,8 @@ LogicalResult AttentionOp::verify() {
   if (getMask()) {
     auto m = cast<ShapedType>(getMask().getType());
     ArrayRef<int64_t> shape = m.getShape();
-    bool full = m.getRank() == 3 && shape[0] == n && shape[1] == sq &&
-                shape[2] == skv;
+    bool full =
+        m.getRank() == 3 && shape[0] == n && shape[1] == sq && shape[2] == skv;
     bool shared = m.getRank() == 2 && shape[0] == sq && shape[1] == skv;
     if (!full && !shared)
       return emitOpError("mask must be [batch, query length, key length] or "
