@@ -32,7 +32,11 @@
 #     without those flags gives one cold call, marked "cold"), checked
 #     against the CPU reference shipped with it (the same program on the
 #     CPU target) AND against PyTorch's result (step 2), and the ratio to
-#     PyTorch eager's median against the target (<= 1.0x);
+#     PyTorch eager's median against the target (<= 1.0x); where the run is
+#     timed, a model with attention runs twice: tp_rt_attention as built
+#     (cuDNN's fused SDPA where it accepts the shape; TP_ATTENTION_VERBOSE=1
+#     says which path ran and why) and with TP_CUDNN_LIBRARY=off (the
+#     generated kernels), both checked and timed;
 #  5. tp_gemm_bench: tp_rt_gemm vs cuBLAS on the local GEMMs (target >= 0.9x).
 # If the prebuilt binaries cannot load, the runtime is rebuilt from src/
 # (cmake + g++, bounded by the deadline); a failed rebuild skips steps 3-5
@@ -269,6 +273,7 @@ md
 # 4. Compiled models: warm medians, CPU reference, ratio to PyTorch
 # ---------------------------------------------------------------------------
 graph_notes=() # why a model's CUDA graph capture failed, if it did
+attention_notes=() # why a fused attention ran the generated kernels
 compare() { # got ref tolerance -> prints "relerr ok|FAILED"
   python3 - "$@" <<'PY'
 import sys
@@ -288,15 +293,25 @@ md
 if [ -z "$models" ]; then
   md "No models in the artifacts (built with --no-models)."
 elif $runnable; then
-  md "| model | tp | tp-mlir ms (median per step) | PyTorch ms | ratio (target <= 1.0x) | peak device memory | rel. error vs CPU reference | vs PyTorch result | tolerance | result |"
-  md "|---|---|---|---|---|---|---|---|---|---|"
+  md "| model | tp | attention | tp-mlir ms (median per step) | PyTorch ms | ratio (target <= 1.0x) | peak device memory | rel. error vs CPU reference | vs PyTorch result | tolerance | result |"
+  md "|---|---|---|---|---|---|---|---|---|---|---|"
   for dir in $models; do
     name="$(basename "$dir")"
     tol="$(meta "$dir/meta.json" tolerance)"
     nres="$(meta "$dir/meta.json" results)"
     inputs="$(ls "$dir"/inputs/input*.npy | sort -V | paste -sd, -)"
     for tpdir in "$dir"/tp*/; do
-      n="${tpdir%/}"; n="${n##*/tp}"
+     n="${tpdir%/}"; n="${n##*/tp}"
+     # Each attention twice where the run is timed: cuDNN's fused SDPA (what
+     # tp_rt_attention chose is read from TP_ATTENTION_VERBOSE=1), and the
+     # generated kernels (TP_CUDNN_LIBRARY=off: every call declines).
+     paths=(fused)
+     if [ "$n" -le "$ngpu" ] && grep -q tp_rt_attention "$tpdir/model.so"; then
+       paths+=(generated)
+     fi
+     for path in "${paths[@]}"; do
+      attn_env=(TP_ATTENTION_VERBOSE=1)
+      [ "$path" = fused ] || attn_env+=(TP_CUDNN_LIBRARY=off)
       # More ranks than GPUs: the ranks share them, collectives through host
       # memory (a correctness run: few calls, no timing figure).
       shared=()
@@ -305,10 +320,10 @@ elif $runnable; then
         shared=(--collectives host); timing=(--warmup 1 --repeat 2 --rank-stats)
       fi
       t=$(budget 90)
-      if [ "$t" -eq 0 ]; then md "| $name | $n | skipped (deadline) | | | | | | | |"; status=1; continue; fi
+      if [ "$t" -eq 0 ]; then md "| $name | $n | $path | skipped (deadline) | | | | | | | |"; status=1; continue; fi
       outs=""; for ((j = 0; j < nres; ++j)); do outs+="${outs:+,}$work/$name-tp$n-output$j.npy"; done
       say "model $name at tp $n${shared:+ (collectives over host memory)} ($(elapsed) s)"
-      timeout "$t" "$bin/tp-launch" --spawn "$n" --model "$tpdir/model.so" \
+      timeout "$t" env "${attn_env[@]}" "$bin/tp-launch" --spawn "$n" --model "$tpdir/model.so" \
         --inputs "$inputs" --output "$outs" --timeout "$((t - 5))" "${shared[@]}" "${timing[@]}" > "$work/run" 2>&1
       rc=$?
       if [ $rc -ne 0 ] && grep -qE "unknown (option|flag).*(warmup|repeat)|unrecognized.*(warmup|repeat)" "$work/run"; then
@@ -319,6 +334,13 @@ elif $runnable; then
         rc=$?
       fi
       cat "$work/run" >> "$log"
+      # What the attention calls did (none: the model has no attention).
+      attn="$path"
+      if grep -q "tp_rt_attention: cuDNN fused attention" "$work/run"; then attn="fused (cuDNN)"
+      elif grep -q "tp_rt_attention: generated kernels" "$work/run"; then
+        attn="$path: generated kernels"
+        [ "$path" = generated ] || attention_notes+=("$name at tp $n: $(grep -m1 -o 'tp_rt_attention: generated kernels.\{0,200\}' "$work/run")")
+      elif ! grep -q tp_rt_attention "$tpdir/model.so"; then attn="none in the model"; fi
       if [ $rc -eq 0 ]; then
         # "tp_entry 1.234 ms (median of 20 calls after 3 warm-up, max over
         # ranks)"; a launcher without --warmup prints "(max over ranks)".
@@ -352,11 +374,12 @@ elif $runnable; then
         first="$(sed -n 's/.*first call \([0-9.]*\) ms.*/\1/p' "$work/run" | sort -g | tail -1)"
         why="$(grep -m1 -oE 'CUDA graph capture failed \(.{0,200}' "$work/run")"
         [ -z "$why" ] || graph_notes+=("$name at tp $n: $why")
-        md "| $name | $n | $ms${graph:+ ($graph)}${first:+; first call $first ms} | ${ref_ms:--} | $ratio | ${peak:--} | $worst | $vs_torch | $tol | $verdict |"
+        md "| $name | $n | $attn | $ms${graph:+ ($graph)}${first:+; first call $first ms} | ${ref_ms:--} | $ratio | ${peak:--} | $worst | $vs_torch | $tol | $verdict |"
       else
         status=1
-        md "| $name | $n | - | ${torch_ms[$name/$n]:--} | - | - | - | - | $tol | **run failed** (rc $rc): $(grep -m1 'tp' "$work/run" | cut -c1-120) |"
+        md "| $name | $n | $attn | - | ${torch_ms[$name/$n]:--} | - | - | - | - | $tol | **run failed** (rc $rc): $(grep -m1 'tp' "$work/run" | cut -c1-120) |"
       fi
+     done
     done
   done
 else
@@ -364,6 +387,7 @@ else
 fi
 md
 for note in "${graph_notes[@]}"; do md "- $note"; done
+for note in "${attention_notes[@]}"; do md "- $note"; done
 md
 
 # ---------------------------------------------------------------------------

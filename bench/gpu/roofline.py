@@ -21,6 +21,11 @@ read from the IR after `tp-gpu-async-chain`:
 - tp_rt_gemm calls (cuBLASLt): flops and bytes, timed at max(flops at
   --gemm-efficiency of peak, bytes at the roofline), the same model as
   PyTorch's GEMMs below, so that GEMMs cancel in the ratio;
+- tp_rt_attention calls (cuDNN's fused SDPA, when the layer has attention):
+  Q, K, V, O and the mask moved once, both products' flops, timed like a
+  GEMM; with --attention generated the table counts the generated fallback
+  (the scf.if branch after each call) instead. Both totals are printed;
+  the fused one assumes cuDNN accepts the graph, which no GPU has shown yet;
 - PyTorch eager: the kernels bench/gpu/torch_layer.py's layer launches (one
   per torch op, each at --torch-efficiency of the roofline, GEMMs as above).
 
@@ -161,12 +166,61 @@ def gemm_time(m, n, k, batch, a):
                               bytes_ / a.bandwidth)
 
 
-def analyse(ir, a):
+def attention_time(ops, consts, a):
+    """A tp_rt_attention call (cuDNN's fused SDPA) as one kernel: Q, K, V, O
+    (and the mask) read or written once, the scores never stored; flops of
+    both products (the causal half not subtracted), timed like a GEMM."""
+    vals = [consts.get(o) for o in ops[1:6]]
+    if None in vals:
+        return None
+    n, sq, skv, d, dv = vals
+    elem = 4 if consts.get(ops[0]) == 0 else 2
+    bytes_ = elem * n * (sq * d + skv * d + skv * dv + sq * dv)
+    mask_row = consts.get(ops[20], 0)
+    if mask_row:
+        bytes_ += elem * sq * skv * (1 if consts.get(ops[19], 0) == 0 else n)
+    flops = 2.0 * n * sq * skv * (d + dv)
+    t = max(flops / (a.tflops * 1e12 * a.gemm_efficiency), bytes_ / a.bandwidth)
+    return f"tp_rt_attention {n}x{sq}x{skv} d {d}", bytes_, t
+
+
+def analyse(ir, a, attention="fused"):
+    """Rows for the launches and calls of the entry function. Each
+    tp_rt_attention call is followed by the scf.if whose else branch is its
+    generated fallback: `attention` says which of the two is counted."""
     kernels = split_functions(ir)
     host = ir[ir.find("func.func @"):] if "func.func @" in ir else ir
     consts = constants(host)
     rows = []
+    state, indent = None, ""
     for line in host.splitlines():
+        # Skip the path not taken: the call, or its fallback branch.
+        if state == "await-if":
+            m = re.match(r"(\s*)scf\.if ", line)
+            if m:
+                state, indent = "then", m.group(1)
+                continue
+        elif state == "then":
+            if line == indent + "} else {":
+                state = "else"
+            continue
+        elif state == "else":
+            if line == indent + "}":
+                state = None
+                continue
+            if attention == "fused":
+                continue
+        m = re.search(r"call @tp_rt_attention\(([^)]*)\)", line)
+        if m:
+            state = "await-if"
+            if attention == "fused":
+                ops = [o.strip() for o in m.group(1).split(",")]
+                fused = attention_time(ops, consts, a)
+                if fused:
+                    what, bytes_, t = fused
+                    rows.append(dict(what=what, geometry="cuDNN fused SDPA",
+                                     bytes=bytes_, roof=t, geom=t))
+            continue
         m = re.search(r"gpu\.launch_func .*?@\w+::@(\w+) blocks in \((%\w+), (%\w+), (%\w+)\) threads in \((%\w+), (%\w+), (%\w+)\)(?:.*args\((.*)\))?",
                       line)
         if m:
@@ -289,6 +343,10 @@ def main():
     p.add_argument("--rereads", choices=["dram", "cache"], default="dram",
                    help="a row-group kernel's later passes over a row: from "
                         "DRAM (counted in the bytes) or from L1/L2 (not counted)")
+    p.add_argument("--attention", choices=["fused", "generated"], default="fused",
+                   help="which path of each attention the table counts: the "
+                        "tp_rt_attention call (cuDNN's fused SDPA) or the "
+                        "generated fallback (both totals are printed)")
     p.add_argument("--ir", help="analyse this IR dump instead of compiling (one --arch)")
     a = p.parse_args()
 
@@ -303,7 +361,9 @@ def main():
             spec = LAYERS[name]
             ir = open(a.ir).read() if a.ir else compile_layer(
                 "roofline", a.tp_opt, name, spec, a.tp, work, "", [AFTER])[AFTER]
-            rows = analyse(ir, a)
+            rows = analyse(ir, a, a.attention)
+            other = "generated" if a.attention == "fused" else "fused"
+            other_rows = analyse(ir, a, other)
             print()
             print(f"== {name} layer: hidden {spec['hidden']}, heads {spec['heads']}, "
                   f"ffn {spec['ffn']}, {spec['batch']} x {spec['seq']} tokens, bf16, tp {a.tp}")
@@ -325,7 +385,14 @@ def main():
                 print(f"    {label:40} {bytes_ / 2**20:8.2f} MiB {t * 1e6:10.1f} us")
             print(f"expected ratio tp-mlir / PyTorch eager: {roof_total / eager:.2f}x "
                   f"if every kernel ran at the roofline, {geom_total / eager:.2f}x as "
-                  f"the launch geometry allows (target <= 1.0x)")
+                  f"the launch geometry allows (target <= 1.0x), attention {a.attention}")
+            if len(other_rows) != len(rows) or other_rows != rows:
+                o_roof = sum(max(r["roof"], a.launch_us * 1e-6) for r in other_rows)
+                o_geom = sum(max(r["geom"], a.launch_us * 1e-6) for r in other_rows)
+                print(f"with attention {other}: {len(other_rows)} launches/calls, "
+                      f"{o_roof * 1e6:.1f} us at the roofline, {o_geom * 1e6:.1f} us "
+                      f"as the geometry allows: {o_roof / eager:.2f}x / "
+                      f"{o_geom / eager:.2f}x of PyTorch eager")
 
 
 if __name__ == "__main__":

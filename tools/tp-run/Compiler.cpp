@@ -221,6 +221,7 @@ LogicalResult lowerStage(ModuleOp copy, const CompileOptions &options) {
   bool gpu = options.target == Target::gpu;
   if (gpu) {
     pipeline.cudaToolkit = options.cudaToolkit;
+    pipeline.gpuFusedAttention = options.fusedAttention;
     tp::buildTPGPUPipeline(pm, pipeline);
   } else {
     pipeline.gemm = options.gemm;

@@ -29,6 +29,9 @@ struct CompileOptions {
   Target target = Target::cpu;
   /// CUDA toolkit with ptxas and fatbinary (target gpu).
   std::string cudaToolkit = "/usr/local/cuda";
+  /// Attention as tp_rt_attention calls (cuDNN) with the generated kernels
+  /// as the fallback (target gpu; tp-gpu-pipeline gpu-fused-attention).
+  bool fusedAttention = true;
   /// Local GEMMs on the CPU target.
   mlir::tp::CPUGemm gemm = mlir::tp::CPUGemm::blas;
   /// CPU to generate host code for: "native" or an LLVM CPU name.

@@ -112,6 +112,11 @@ static cl::opt<std::string>
                 cl::desc("CUDA toolkit whose ptxas and fatbinary build the "
                          "kernels (--target=gpu)"),
                 cl::init("/usr/local/cuda"));
+static cl::opt<bool> noFusedAttention(
+    "no-fused-attention",
+    cl::desc("--target=gpu: compile attention to generated kernels only, "
+             "without the tp_rt_attention (cuDNN) call in front of them"),
+    cl::init(false));
 static cl::opt<mlir::tp::CPUGemm>
     gemm("gemm", cl::desc("Local GEMMs on the CPU target"),
          cl::init(mlir::tp::CPUGemm::blas),
@@ -1319,6 +1324,7 @@ LogicalResult Driver::compile() {
   options.entry = entryFunc.getName().str();
   options.target = target;
   options.cudaToolkit = cudaToolkit;
+  options.fusedAttention = !noFusedAttention;
   options.gemm = gemm;
   options.cpu = buildOnly ? "x86-64" : "native";
   if (!buildDir.empty())

@@ -192,6 +192,68 @@ def TPFormGemms : Pass<"tp-form-gemms", "::mlir::ModuleOp"> {
                            "::mlir::tp::TPDialect"];
 }
 
+def TPGPUFormAttention : Pass<"tp-gpu-form-attention", "::mlir::ModuleOp"> {
+  let summary = "Turn attention chains into tp.attention (cuDNN SDPA) with the generated path as fallback";
+  let description = [{
+    Runs on tensors, before `tp-form-gemms`. Recognizes scaled dot-product
+    attention in a per-rank program:
+
+    - scores `S = Q K^T`: a `linalg.batch_matmul` (default maps, zero-filled
+      accumulator); `K^T` may be a copying transpose of the last two
+      dimensions of `K` (`linalg.transpose` or a `linalg.generic`), which is
+      then read in place;
+    - elementwise `linalg.generic`s on the scores, in any number and through
+      reshapes of the batch dimensions: multiplication or division by
+      constants (the scale), one additive mask (`[.., Sq, Skv]` read with the
+      identity map or `[Sq, Skv]` shared by every batch) added after every
+      scale, and a causal `arith.select` on `linalg.index` (column > row)
+      to a constant of -1e4 or below;
+    - the softmax over the last dimension as the generators and tosa /
+      torch-mlir emit it: a max reduction (init -1e30 or below), `exp(x - max)`
+      (one generic or a subtraction then an exp), a sum reduction and a
+      division by the sum (bf16 bodies may widen to f32 and back);
+    - context `O = P V`: a `linalg.batch_matmul` whose LHS is the softmax
+      result.
+
+    Every intermediate value must be used by the chain only (the scores, the
+    exponentials and the softmax input exactly as the chain reads them); all
+    shapes static; one element type, f32, f16 or bf16. The chain becomes one
+    `tp.attention`, and the ops it replaced move under an `scf.if` that runs
+    them when the op reports it did not run: the generated path is the
+    fallback, never removed. A chain that differs in any of these points stays
+    as it is.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::tp::TPDialect"];
+}
+
+def TPGPULowerAttentionToRuntime
+    : Pass<"tp-gpu-lower-attention-to-runtime", "::mlir::ModuleOp"> {
+  let summary = "Lower tp.attention on memrefs to tp_rt_attention calls";
+  let description = [{
+    Runs after bufferization. Each `tp.attention` on memrefs becomes
+
+    ```
+    %status = tp_rt_attention(dtype, batch, sq, skv, d, dv,
+                              q, q strides (batch, row, column),
+                              k, k strides, v, v strides,
+                              mask, mask strides, o, o strides,
+                              scale, causal) : i32
+    ```
+
+    on raw pointers, and `handled` becomes `%status != 0`. Strides are in
+    elements; `K^T` (`key_transposed`) is passed as `K` with its last two
+    strides swapped, a shared `[Sq, Skv]` mask with batch stride 0, no mask
+    as a null pointer. A buffer with dynamic strides is copied to a
+    contiguous temporary first.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def TPLowerGemmToRuntime : Pass<"tp-lower-gemm-to-runtime", "::mlir::ModuleOp"> {
   let summary = "Lower tp.gemm on memrefs to tp_rt_gemm calls";
   let description = [{

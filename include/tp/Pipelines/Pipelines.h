@@ -109,6 +109,13 @@ struct TPOptions : public PassPipelineOptions<TPOptions> {
                      "target; a multiple of 32: row reductions take one "
                      "warp per row)"),
       llvm::cl::init(256)};
+  PassOptions::Option<bool> gpuFusedAttention{
+      *this, "gpu-fused-attention",
+      llvm::cl::desc("Attention chains as tp_rt_attention calls (cuDNN's "
+                     "fused SDPA, loaded at run time) with the generated "
+                     "kernels as the fallback (GPU target; false: generated "
+                     "kernels only)"),
+      llvm::cl::init(true)};
   PassOptions::Option<std::string> gpuFormat{
       *this, "gpu-format",
       llvm::cl::desc("What gpu-module-to-binary embeds (GPU target): fatbin "

@@ -129,6 +129,11 @@ void mlir::tp::buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options) {
 /// GPU target, on tensors: checks, elementwise fusion and GEMMs as tp.gemm.
 static void addGPUTensorPasses(OpPassManager &pm) {
   pm.addPass(createTPGPUCheckInput());
+  // Attention before elementwise fusion and GEMM forming, which would take
+  // its chain apart; the chain it replaces stays as the fallback (scf.if)
+  // and goes through the passes below like any other code.
+  if (options.gpuFusedAttention)
+    pm.addPass(createTPGPUFormAttention());
   pm.addPass(createTPGPUFuseElementwise());
   pm.addPass(createTPFormGemms());
   pm.addNestedPass<func::FuncOp>(createTPWidenAccumulators());
@@ -142,6 +147,8 @@ static void addGPUBufferPasses(OpPassManager &pm) {
   addBufferization(pm);
   pm.addPass(createTPLowerToRuntime());
   pm.addPass(createTPLowerGemmToRuntime());
+  if (options.gpuFusedAttention)
+    pm.addPass(createTPGPULowerAttentionToRuntime());
   pm.addPass(createTPGPUDeviceMemory());
 }
 

@@ -1233,9 +1233,14 @@ struct TPGPUMapRowGroupsPass
     if (failed(checkBlockSize(getOperation(), blockSize)))
       return signalPassFailure();
     SmallVector<Block *> blocks;
-    getOperation().walk([&](func::FuncOp func) {
-      for (Block &block : func.getBody())
-        blocks.push_back(&block);
+    // Function bodies and the host-level branches in them (the generated
+    // fallback of tp-gpu-form-attention lives in an scf.if).
+    getOperation().walk([&](Block *block) {
+      Operation *parent = block->getParentOp();
+      if (isa<func::FuncOp>(parent) ||
+          (isa<scf::IfOp>(parent) && parent->getParentOfType<func::FuncOp>() &&
+           isHostLevel(parent)))
+        blocks.push_back(block);
     });
     for (Block *block : blocks)
       for (auto &[members, space] : findGroups(*block)) {

@@ -24,6 +24,30 @@ extern "C" {
  * pointers, enqueued on the persistent stream; f32 GEMMs use TF32 tensor
  * cores only when TP_ALLOW_TF32=1 was set when the runtime initialized. */
 
+/* Scaled dot-product attention through cuDNN's fused SDPA, if it can run
+ * here: for every batch n < batch,
+ *   O_n = softmax(scale * Q_n K_n^T [+ mask_n] [causal]) V_n
+ * with Q_n [sq, d], K_n [skv, d], V_n [skv, dv], O_n [sq, dv], the optional
+ * additive mask [sq, skv] (NULL for none; batch stride 0 when shared) and,
+ * with causal != 0, keys after the query's position masked. Strides are in
+ * elements, (batch, row, column) per operand; dtype is TP_F16 or TP_BF16
+ * (TP_F32 is declined). Device pointers; enqueued on the persistent stream.
+ *
+ * Returns 1 when the attention was enqueued, 0 when it was not -- cuDNN is
+ * not loadable (TP_CUDNN_LIBRARY names the library to dlopen, "off" for
+ * none; default libcudnn.so.9), older than 9.0, or declines this shape,
+ * type or GPU, or any cuDNN call failed -- and the caller computes it
+ * itself (compiled programs run their generated kernels). Never aborts.
+ * TP_ATTENTION_VERBOSE=1 prints each reason, and each first fused run of a
+ * shape, once. This path has never run on a GPU. */
+TP_API int32_t tp_rt_attention(
+    int32_t dtype, int64_t batch, int64_t sq, int64_t skv, int64_t d,
+    int64_t dv, const void *q, int64_t q_sb, int64_t q_sr, int64_t q_sc,
+    const void *k, int64_t k_sb, int64_t k_sr, int64_t k_sc, const void *v,
+    int64_t v_sb, int64_t v_sr, int64_t v_sc, const void *mask,
+    int64_t mask_sb, int64_t mask_sr, int64_t mask_sc, void *o, int64_t o_sb,
+    int64_t o_sr, int64_t o_sc, float scale, int32_t causal);
+
 /* Waits until everything enqueued on the persistent stream has finished;
  * aborts on any asynchronous CUDA or NCCL error. The launcher calls it after
  * tp_entry. */

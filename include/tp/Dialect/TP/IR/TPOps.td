@@ -232,6 +232,60 @@ def TP_GemmOp : TP_Op<"gemm", [
   }];
 }
 
+def TP_AttentionOp : TP_Op<"attention", [
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+    DeclareOpInterfaceMethods<BufferizableOpInterface,
+        ["bufferizesToMemoryRead", "bufferizesToMemoryWrite",
+         "getAliasingValues", "bufferize"]>]> {
+  let summary = "Fused scaled dot-product attention that may decline to run";
+  let description = [{
+    One attention of the GPU target, in the form of the runtime's
+    `tp_rt_attention` (cuDNN's fused SDPA): for every batch `n`,
+
+    ```
+    O_n := softmax(scale * Q_n K_n^T [+ mask_n] [causal]) V_n
+    ```
+
+    with the softmax over the keys. `query` is `[N, Sq, D]`, `key`
+    `[N, Skv, D]` (or `[N, D, Skv]`, its transpose, with `key_transposed`),
+    `value` `[N, Skv, Dv]`, the result `[N, Sq, Dv]`. The optional additive
+    `mask` is `[N, Sq, Skv]` or `[Sq, Skv]` (shared by every batch), added
+    after the scale; `causal` sets the scores of keys after the query's
+    position (column > row) to minus infinity. All operands have one element
+    type, f32, f16 or bf16.
+
+    The op may not run: `handled` is false when the runtime declined (no
+    cuDNN, an unsupported shape or type on this GPU, any cuDNN failure) and
+    `init` / the result is then unspecified. `tp-gpu-form-attention` always
+    puts the generated computation it replaced under an `scf.if` on
+    `handled` being false. On tensors the op returns `handled` and the
+    updated `init`; on memrefs it writes `init` in place and returns only
+    `handled`.
+
+    ```mlir
+    %ok, %o = tp.attention ins(%q, %k, %v : tensor<24x16x8xbf16>,
+                  tensor<24x16x8xbf16>, tensor<24x16x8xbf16>)
+                outs(%empty : tensor<24x16x8xbf16>) scale(0.353553385) causal
+                -> i1, tensor<24x16x8xbf16>
+    ```
+  }];
+  let arguments = (ins AnyShaped:$query, AnyShaped:$key, AnyShaped:$value,
+                       Optional<AnyShaped>:$mask, AnyShaped:$init,
+                       F32Attr:$scale, UnitAttr:$causal,
+                       UnitAttr:$key_transposed);
+  let results = (outs I1:$handled, Optional<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    `ins` `(` $query `,` $key `,` $value `:` type($query) `,` type($key) `,`
+        type($value) `)`
+    (`mask` `(` $mask^ `:` type($mask) `)`)?
+    `outs` `(` $init `:` type($init) `)`
+    `scale` `(` $scale `)` (`causal` $causal^)?
+    (`key_transposed` $key_transposed^)?
+    attr-dict `->` type($handled) (`,` type($result)^)?
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Collectives on buffers (the result of bufferizing the tensor collectives)
 //===----------------------------------------------------------------------===//
