@@ -127,7 +127,7 @@ void mlir::tp::buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options) {
 }
 
 /// GPU target, on tensors: checks, elementwise fusion and GEMMs as tp.gemm.
-static void addGPUTensorPasses(OpPassManager &pm) {
+static void addGPUTensorPasses(OpPassManager &pm, const TPOptions &options) {
   pm.addPass(createTPGPUCheckInput());
   // Attention before elementwise fusion and GEMM forming, which would take
   // its chain apart; the chain it replaces stays as the fallback (scf.if)
@@ -143,7 +143,7 @@ static void addGPUTensorPasses(OpPassManager &pm) {
 
 /// GPU target: buffers in device memory; GEMMs and collectives as runtime
 /// calls.
-static void addGPUBufferPasses(OpPassManager &pm) {
+static void addGPUBufferPasses(OpPassManager &pm, const TPOptions &options) {
   addBufferization(pm);
   pm.addPass(createTPLowerToRuntime());
   pm.addPass(createTPLowerGemmToRuntime());
@@ -237,8 +237,8 @@ static void addGPULLVMLowering(OpPassManager &pm, const TPOptions &options) {
 void mlir::tp::buildTPGPUPipeline(OpPassManager &pm, const TPOptions &options) {
   // Tensors: manifest, slices, fusion, GEMMs.
   addTensorPrologue(pm, options, "gpu");
-  addGPUTensorPasses(pm);
-  addGPUBufferPasses(pm);
+  addGPUTensorPasses(pm, options);
+  addGPUBufferPasses(pm, options);
   addGPUCooperativeKernels(pm, options);
   addGPULoopKernels(pm, options);
   addGPUKernelTarget(pm, options);
