@@ -32,7 +32,7 @@ set(TP_INSTALL_PACKAGE_DIR lib/cmake/TPMLIR)
 # `install(TARGETS X EXPORT TPMLIRTargets ARCHIVE DESTINATION lib)`, not both.
 set(TP_LIBRARIES
   TPDialect
-  TPShardingModels
+  TPInterfaces
   TPAnalysis
   TPTransforms
   TPToRuntime

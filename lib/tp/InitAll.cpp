@@ -6,7 +6,7 @@
 
 #include "tp/InitAll.h"
 #include "tp/Dialect/TP/IR/TPDialect.h"
-#include "tp/Dialect/TP/ShardingModels/ShardingModels.h"
+#include "tp/Dialect/TP/Interfaces/ShardingModels.h"
 #include "tp/Conversion/Passes.h"
 #include "tp/Dialect/TP/Transforms/BufferizableOpInterfaceImpl.h"
 #include "tp/Dialect/TP/Transforms/Passes.h"

@@ -4,8 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef TP_DIALECT_TP_IR_SHARDINGINTERFACE_TD
-#define TP_DIALECT_TP_IR_SHARDINGINTERFACE_TD
+#ifndef TP_DIALECT_TP_INTERFACES_SHARDINGINTERFACE_TD
+#define TP_DIALECT_TP_INTERFACES_SHARDINGINTERFACE_TD
 
 include "mlir/IR/OpBase.td"
 
@@ -60,4 +60,4 @@ def TP_ShardingOpInterface : OpInterface<"ShardingOpInterface"> {
   ];
 }
 
-#endif // TP_DIALECT_TP_IR_SHARDINGINTERFACE_TD
+#endif // TP_DIALECT_TP_INTERFACES_SHARDINGINTERFACE_TD

@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Dialect/TP/ShardingModels/ShardingModels.h"
+#include "tp/Dialect/TP/Interfaces/ShardingModels.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"

@@ -1,17 +1,14 @@
-//===- ShardingInterface.cpp - how ops run on a tp group ------------------===//
+//===- Sharding.cpp - sharding vocabulary of the tp dialect ---------------===//
 //
 // Part of tp-mlir.
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Dialect/TP/IR/ShardingInterface.h"
-#include "tp/Dialect/TP/IR/TPOps.h"
+#include "tp/Dialect/TP/IR/Sharding.h"
 #include "tp/runtime/sharding.h"
 
 using namespace mlir;
 using namespace mlir::tp;
-
-#include "tp/Dialect/TP/IR/ShardingInterface.cpp.inc"
 
 StringRef mlir::tp::stringifyParallelKind(ParallelKind kind) {
   switch (kind) {
@@ -39,29 +36,6 @@ std::optional<ParallelKind> mlir::tp::parseParallelKind(StringRef value) {
   if (value == "vocab")
     return ParallelKind::Vocab;
   return std::nullopt;
-}
-
-bool ShardingOption::isReplicated() const {
-  auto replicated = [](ShardingAttr s) { return s.isReplicated(); };
-  return llvm::all_of(operands, replicated) &&
-         llvm::all_of(results, replicated) &&
-         llvm::all_of(captures, [&](auto &c) { return replicated(c.second); });
-}
-
-ShardingAttr ShardingOption::getCaptureSharding(Value captured) const {
-  for (auto &[value, sharding] : captures)
-    if (value == captured)
-      return sharding;
-  return ShardingAttr::getReplicated(captured.getContext());
-}
-
-Value PartitionContext::getRank(OpBuilder &builder, Location loc) {
-  if (rank)
-    return rank;
-  OpBuilder::InsertionGuard guard(builder);
-  builder.setInsertionPointToStart(entryBlock);
-  rank = RankOp::create(builder, loc, builder.getIndexType());
-  return rank;
 }
 
 RankedTensorType mlir::tp::getLocalType(RankedTensorType global,

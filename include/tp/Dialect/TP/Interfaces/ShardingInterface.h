@@ -9,26 +9,17 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef TP_DIALECT_TP_IR_SHARDINGINTERFACE_H
-#define TP_DIALECT_TP_IR_SHARDINGINTERFACE_H
+#ifndef TP_DIALECT_TP_INTERFACES_SHARDINGINTERFACE_H
+#define TP_DIALECT_TP_INTERFACES_SHARDINGINTERFACE_H
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpDefinition.h"
+#include "tp/Dialect/TP/IR/Sharding.h"
 #include "tp/Dialect/TP/IR/TPDialect.h"
 #include "llvm/ADT/SmallVector.h"
 
 namespace mlir {
 namespace tp {
-
-/// What a user annotation (`tp.parallel`) selects. Matmul-like ops tag their
-/// options column/row, embedding lookups vocab, so that annotations and plan
-/// reports can name them.
-enum class ParallelKind { Replicated, Column, Row, Vocab, Other };
-
-/// Returns "replicated", "column", "row", "vocab" or "other".
-llvm::StringRef stringifyParallelKind(ParallelKind kind);
-/// Parses the value of a `tp.parallel` annotation.
-std::optional<ParallelKind> parseParallelKind(llvm::StringRef value);
 
 /// One way of running an op on the group.
 struct ShardingOption {
@@ -79,17 +70,9 @@ private:
   Value rank;
 };
 
-/// Returns the type of one rank's part of a value of type `global` with
-/// `sharding` (only split shardings change the shape). A split dimension that
-/// does not divide evenly (uneven=pad) gets ceil(size / tpSize) per rank, the
-/// last ranks holding zero padding. A segmented split holds its slice of
-/// every split segment and the whole of every replicated one.
-RankedTensorType getLocalType(RankedTensorType global, ShardingAttr sharding,
-                              int64_t tpSize);
-
 } // namespace tp
 } // namespace mlir
 
-#include "tp/Dialect/TP/IR/ShardingInterface.h.inc"
+#include "tp/Dialect/TP/Interfaces/ShardingInterface.h.inc"
 
-#endif // TP_DIALECT_TP_IR_SHARDINGINTERFACE_H
+#endif // TP_DIALECT_TP_INTERFACES_SHARDINGINTERFACE_H

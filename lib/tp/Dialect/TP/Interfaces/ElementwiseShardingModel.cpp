@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Dialect/TP/ShardingModels/ShardingModels.h"
+#include "tp/Dialect/TP/Interfaces/ShardingModels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"

@@ -12,7 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tp/Dialect/TP/IR/TPOps.h"
-#include "tp/Dialect/TP/ShardingModels/ShardingModels.h"
+#include "tp/Dialect/TP/Interfaces/ShardingModels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

@@ -9,10 +9,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef TP_DIALECT_TP_SHARDINGMODELS_SHARDINGMODELS_H
-#define TP_DIALECT_TP_SHARDINGMODELS_SHARDINGMODELS_H
+#ifndef TP_DIALECT_TP_INTERFACES_SHARDINGMODELS_H
+#define TP_DIALECT_TP_INTERFACES_SHARDINGMODELS_H
 
-#include "tp/Dialect/TP/IR/ShardingInterface.h"
+#include "tp/Dialect/TP/Interfaces/ShardingInterface.h"
 
 namespace mlir {
 class DialectRegistry;
@@ -39,4 +39,4 @@ std::optional<ReductionKind> getReductionCombiner(linalg::LinalgOp op,
 } // namespace tp
 } // namespace mlir
 
-#endif // TP_DIALECT_TP_SHARDINGMODELS_SHARDINGMODELS_H
+#endif // TP_DIALECT_TP_INTERFACES_SHARDINGMODELS_H
