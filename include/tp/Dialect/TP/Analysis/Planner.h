@@ -85,9 +85,6 @@ LogicalResult planFunction(func::FuncOp func, const PlannerOptions &options,
 /// The cost model the planner weighs its choices with.
 CostModel getPlannerCostModel(const PlannerOptions &options);
 
-/// Name of the attribute holding the planner's explanation of a choice.
-constexpr llvm::StringLiteral kPlanReasonAttrName = "tp.plan_reason";
-
 } // namespace tp
 } // namespace mlir
 
