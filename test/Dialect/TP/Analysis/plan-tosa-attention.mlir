@@ -3,7 +3,7 @@
 // tosa.transpose / the batched tosa.matmul and the softmax, the output
 // projection is row: one all-reduce.
 //
-// RUN: tp-opt %S/../../Integration/Inputs/tosa-attention.mlir --tosa-to-linalg-pipeline --tosa-to-tensor --tosa-to-arith --canonicalize --tp-plan="tp-size=2" --tp-partition="tp-size=2" | FileCheck %s
+// RUN: tp-opt %S/../../../Integration/Inputs/tosa-attention.mlir --tosa-to-linalg-pipeline --tosa-to-tensor --tosa-to-arith --canonicalize --tp-plan="tp-size=2" --tp-partition="tp-size=2" | FileCheck %s
 
 // CHECK-LABEL: func.func @tosa_attention
 // Each rank projects 16 of the 32 features (2 of the 4 heads) ...
