@@ -27,10 +27,6 @@ namespace tp {
 
 struct PartitionReport;
 
-/// Generalizes named ops next to reshapes and folds the reshapes into them
-/// (the body of tp-propagate-reshapes).
-LogicalResult propagateReshapes(Operation *root);
-
 /// tp-partition that also fills `report` (for drivers such as tp-run that
 /// print or post-process it).
 std::unique_ptr<Pass>

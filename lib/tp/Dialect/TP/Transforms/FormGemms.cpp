@@ -17,7 +17,7 @@
 
 #include "EpilogueMatcher.h"
 
-#include "tp/Conversion/Passes.h"
+#include "tp/Dialect/TP/Transforms/Passes.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
 
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
@@ -31,7 +31,7 @@
 namespace mlir {
 namespace tp {
 #define GEN_PASS_DEF_TPFORMGEMMS
-#include "tp/Conversion/Passes.h.inc"
+#include "tp/Dialect/TP/Transforms/Passes.h.inc"
 } // namespace tp
 } // namespace mlir
 

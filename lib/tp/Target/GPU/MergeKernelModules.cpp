@@ -4,14 +4,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Conversion/Passes.h"
+#include "tp/Target/GPU/Passes.h"
 
 #include "mlir/IR/SymbolTable.h"
 
 namespace mlir {
 namespace tp {
 #define GEN_PASS_DEF_TPGPUMERGEKERNELMODULES
-#include "tp/Conversion/Passes.h.inc"
+#include "tp/Target/GPU/Passes.h.inc"
 } // namespace tp
 } // namespace mlir
 

@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Conversion/Passes.h"
+#include "tp/Target/CPU/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -19,7 +19,7 @@
 namespace mlir {
 namespace tp {
 #define GEN_PASS_DEF_TPCPUREASSOCIATEREDUCTIONS
-#include "tp/Conversion/Passes.h.inc"
+#include "tp/Target/CPU/Passes.h.inc"
 } // namespace tp
 } // namespace mlir
 

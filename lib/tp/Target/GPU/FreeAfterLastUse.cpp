@@ -13,7 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Conversion/Passes.h"
+#include "tp/Target/GPU/Passes.h"
 
 #include "BufferViews.h"
 
@@ -26,7 +26,7 @@
 namespace mlir {
 namespace tp {
 #define GEN_PASS_DEF_TPGPUFREEAFTERLASTUSE
-#include "tp/Conversion/Passes.h.inc"
+#include "tp/Target/GPU/Passes.h.inc"
 } // namespace tp
 } // namespace mlir
 

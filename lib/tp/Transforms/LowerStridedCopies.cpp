@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Dialect/TP/Transforms/Passes.h"
+#include "tp/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -13,7 +13,7 @@
 namespace mlir {
 namespace tp {
 #define GEN_PASS_DEF_TPLOWERSTRIDEDCOPIES
-#include "tp/Dialect/TP/Transforms/Passes.h.inc"
+#include "tp/Transforms/Passes.h.inc"
 } // namespace tp
 } // namespace mlir
 

@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Conversion/Passes.h"
+#include "tp/Target/GPU/Passes.h"
 
 #include "HostLevel.h"
 
@@ -16,7 +16,7 @@
 namespace mlir {
 namespace tp {
 #define GEN_PASS_DEF_TPGPUTILEPARALLELLOOPS
-#include "tp/Conversion/Passes.h.inc"
+#include "tp/Target/GPU/Passes.h.inc"
 } // namespace tp
 } // namespace mlir
 

@@ -4,14 +4,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Dialect/TP/Transforms/Passes.h"
+#include "tp/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 
 namespace mlir {
 namespace tp {
 #define GEN_PASS_DEF_TPDECOMPOSEAGGREGATES
-#include "tp/Dialect/TP/Transforms/Passes.h.inc"
+#include "tp/Transforms/Passes.h.inc"
 } // namespace tp
 } // namespace mlir
 

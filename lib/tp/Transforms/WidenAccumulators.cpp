@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Dialect/TP/Transforms/Passes.h"
+#include "tp/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -18,7 +18,7 @@
 namespace mlir {
 namespace tp {
 #define GEN_PASS_DEF_TPWIDENACCUMULATORS
-#include "tp/Dialect/TP/Transforms/Passes.h.inc"
+#include "tp/Transforms/Passes.h.inc"
 } // namespace tp
 } // namespace mlir
 

@@ -12,7 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Conversion/Passes.h"
+#include "tp/Target/GPU/Passes.h"
 
 #include "HostLevel.h"
 #include "WarpPerRow.h"
@@ -26,7 +26,7 @@
 namespace mlir {
 namespace tp {
 #define GEN_PASS_DEF_TPGPUMAPREDUCTIONS
-#include "tp/Conversion/Passes.h.inc"
+#include "tp/Target/GPU/Passes.h.inc"
 } // namespace tp
 } // namespace mlir
 

@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Conversion/Passes.h"
+#include "tp/Target/GPU/Passes.h"
 
 #include "HostLevel.h"
 
@@ -24,7 +24,7 @@
 namespace mlir {
 namespace tp {
 #define GEN_PASS_DEF_TPGPUMAPELEMENTWISE
-#include "tp/Conversion/Passes.h.inc"
+#include "tp/Target/GPU/Passes.h.inc"
 } // namespace tp
 } // namespace mlir
 

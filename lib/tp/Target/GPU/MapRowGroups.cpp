@@ -25,7 +25,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Conversion/Passes.h"
+#include "tp/Target/GPU/Passes.h"
 
 #include "BufferViews.h"
 #include "HostLevel.h"
@@ -43,7 +43,7 @@
 namespace mlir {
 namespace tp {
 #define GEN_PASS_DEF_TPGPUMAPROWGROUPS
-#include "tp/Conversion/Passes.h.inc"
+#include "tp/Target/GPU/Passes.h.inc"
 } // namespace tp
 } // namespace mlir
 

@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Conversion/Passes.h"
+#include "tp/Target/GPU/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -15,7 +15,7 @@
 namespace mlir {
 namespace tp {
 #define GEN_PASS_DEF_TPGPUFUSEELEMENTWISE
-#include "tp/Conversion/Passes.h.inc"
+#include "tp/Target/GPU/Passes.h.inc"
 } // namespace tp
 } // namespace mlir
 

@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Conversion/Passes.h"
+#include "tp/Target/CPU/Passes.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
@@ -20,7 +20,7 @@
 namespace mlir {
 namespace tp {
 #define GEN_PASS_DEF_TPCPUAPPROXIMATEMATH
-#include "tp/Conversion/Passes.h.inc"
+#include "tp/Target/CPU/Passes.h.inc"
 } // namespace tp
 } // namespace mlir
 

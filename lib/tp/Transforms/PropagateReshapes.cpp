@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Dialect/TP/Transforms/Passes.h"
+#include "tp/Transforms/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -16,7 +16,7 @@
 namespace mlir {
 namespace tp {
 #define GEN_PASS_DEF_TPPROPAGATERESHAPES
-#include "tp/Dialect/TP/Transforms/Passes.h.inc"
+#include "tp/Transforms/Passes.h.inc"
 } // namespace tp
 } // namespace mlir
 

@@ -9,14 +9,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Conversion/Passes.h"
+#include "tp/Target/GPU/Passes.h"
 
 #include "RowStatistics.h"
 
 namespace mlir {
 namespace tp {
 #define GEN_PASS_DEF_TPGPUTESTROWSTATISTICS
-#include "tp/Conversion/Passes.h.inc"
+#include "tp/Target/GPU/Passes.h.inc"
 } // namespace tp
 } // namespace mlir
 

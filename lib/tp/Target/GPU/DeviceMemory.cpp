@@ -4,7 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Conversion/Passes.h"
+#include "tp/Target/GPU/Passes.h"
 
 #include "BufferViews.h"
 
@@ -17,7 +17,7 @@
 namespace mlir {
 namespace tp {
 #define GEN_PASS_DEF_TPGPUDEVICEMEMORY
-#include "tp/Conversion/Passes.h.inc"
+#include "tp/Target/GPU/Passes.h.inc"
 } // namespace tp
 } // namespace mlir
 
