@@ -31,12 +31,15 @@ set(TP_INSTALL_PACKAGE_DIR lib/cmake/TPMLIR)
 # library either joins this list or installs itself with
 # `install(TARGETS X EXPORT TPMLIRTargets ARCHIVE DESTINATION lib)`, not both.
 set(TP_LIBRARIES
+  TPCommonTransforms
   TPDialect
-  TPShardingModels
+  TPInterfaces
   TPAnalysis
   TPTransforms
   TPToRuntime
   TPEntryPoint
+  TPTargetCPU
+  TPTargetGPU
   TPPipelines
   TPInitAll)
 

@@ -71,7 +71,7 @@ if (os.path.exists(os.path.join(config.llvm_tools_dir, "mlir-opt"))
     config.available_features.add("tp_plugin")
 
 # mlir-runner and its C runner library run small host programs lowered to
-# LLVM (test/Conversion/GPU/row-statistics.mlir: the GPU kernels' statistics
+# LLVM (test/Target/GPU/row-statistics.mlir: the GPU kernels' statistics
 # formulas, run on the CPU).
 _runner = os.path.join(config.llvm_tools_dir, "mlir-runner")
 _runner_utils = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib",

@@ -6,7 +6,7 @@
 
 #include "Compiler.h"
 
-#include "tp/Conversion/Passes.h"
+#include "tp/Target/GPU/Passes.h"
 #include "tp/Dialect/TP/IR/TPDialect.h"
 #include "tp/Dialect/TP/Transforms/Passes.h"
 #include "tp/Pipelines/Pipelines.h"

@@ -9,14 +9,9 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
-#include "mlir/Dialect/SCF/IR/SCF.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "tp/Dialect/TP/IR/TPDialect.h"
 #include "mlir/Pass/Pass.h"
 
@@ -25,17 +20,6 @@ namespace tp {
 
 #define GEN_PASS_DECL
 #include "tp/Conversion/Passes.h.inc"
-
-/// Adds to `registry` what the GPU lowering needs beyond the dialects: the
-/// NVVM target attribute's serialization (gpu-module-to-binary), the LLVM IR
-/// translations of the builtin, LLVM, NVVM and GPU dialects and of
-/// gpu.binary's offloading handler (kernels are translated during the
-/// pipeline, the host module after it), and the
-/// conversion-to-LLVM interfaces of the dialects found in kernels. The first
-/// pass of tp-gpu-pipeline, tp-gpu-check-input, declares it as a dependency,
-/// so running the pipeline adds it to the context; embedders need no
-/// registerAllExtensions.
-void registerGPUTargetInterfaces(DialectRegistry &registry);
 
 #define GEN_PASS_REGISTRATION
 #include "tp/Conversion/Passes.h.inc"

@@ -6,7 +6,10 @@
 
 #include "tp/Pipelines/Pipelines.h"
 #include "tp/Conversion/Passes.h"
+#include "tp/Target/CPU/Passes.h"
+#include "tp/Target/GPU/Passes.h"
 #include "tp/Dialect/TP/Transforms/Passes.h"
+#include "tp/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"

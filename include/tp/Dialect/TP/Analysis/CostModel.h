@@ -21,7 +21,7 @@
 #ifndef TP_DIALECT_TP_ANALYSIS_COSTMODEL_H
 #define TP_DIALECT_TP_ANALYSIS_COSTMODEL_H
 
-#include "tp/Dialect/TP/IR/ShardingInterface.h"
+#include "tp/Dialect/TP/Interfaces/ShardingInterface.h"
 
 #include <algorithm>
 

@@ -49,7 +49,7 @@
 #define TP_DIALECT_TP_ANALYSIS_PLANNER_H
 
 #include "tp/Dialect/TP/Analysis/ShardingProblem.h"
-#include "tp/Dialect/TP/IR/ShardingInterface.h"
+#include "tp/Dialect/TP/Interfaces/ShardingInterface.h"
 #include "tp/Dialect/TP/Transforms/PassOptions.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -84,9 +84,6 @@ LogicalResult planFunction(func::FuncOp func, const PlannerOptions &options,
                            const ShardingProblem &problem);
 /// The cost model the planner weighs its choices with.
 CostModel getPlannerCostModel(const PlannerOptions &options);
-
-/// Name of the attribute holding the planner's explanation of a choice.
-constexpr llvm::StringLiteral kPlanReasonAttrName = "tp.plan_reason";
 
 } // namespace tp
 } // namespace mlir

@@ -44,7 +44,7 @@
 #ifndef TP_DIALECT_TP_ANALYSIS_SEGMENTEDSPLITS_H
 #define TP_DIALECT_TP_ANALYSIS_SEGMENTEDSPLITS_H
 
-#include "tp/Dialect/TP/IR/ShardingInterface.h"
+#include "tp/Dialect/TP/Interfaces/ShardingInterface.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLFunctionalExtras.h"

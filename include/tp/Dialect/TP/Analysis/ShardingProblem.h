@@ -29,7 +29,7 @@
 #define TP_DIALECT_TP_ANALYSIS_SHARDINGPROBLEM_H
 
 #include "tp/Dialect/TP/Analysis/CostModel.h"
-#include "tp/Dialect/TP/IR/ShardingInterface.h"
+#include "tp/Dialect/TP/Interfaces/ShardingInterface.h"
 #include "tp/Dialect/TP/Transforms/PassOptions.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

@@ -63,6 +63,9 @@ def TP_Dialect : Dialect {
     /// Module attribute: a dictionary from each hoisted constant's name to
     /// its data (the original `dense` or `dense_resource` elements).
     static constexpr ::llvm::StringLiteral getHoistedConstantsAttrName() { return "tp.hoisted_constants"; }
+    /// String attribute on a planned op: the planner's explanation of its
+    /// choice (tp-plan writes it, the report prints it, tp-partition drops it).
+    static constexpr ::llvm::StringLiteral getPlanReasonAttrName() { return "tp.plan_reason"; }
     /// Module attribute: the tensor-parallel group size a module was partitioned for.
     static constexpr ::llvm::StringLiteral getSizeAttrName() { return "tp.size"; }
 

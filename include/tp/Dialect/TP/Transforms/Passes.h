@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Pass/Pass.h"
 #include "tp/Dialect/TP/IR/TPDialect.h"
@@ -26,10 +27,6 @@ namespace tp {
 #include "tp/Dialect/TP/Transforms/Passes.h.inc"
 
 struct PartitionReport;
-
-/// Generalizes named ops next to reshapes and folds the reshapes into them
-/// (the body of tp-propagate-reshapes).
-LogicalResult propagateReshapes(Operation *root);
 
 /// tp-partition that also fills `report` (for drivers such as tp-run that
 /// print or post-process it).

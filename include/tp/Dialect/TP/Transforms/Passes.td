@@ -195,63 +195,6 @@ def TPHoistConstants : Pass<"tp-hoist-constants", "::mlir::ModuleOp"> {
   ];
 }
 
-def TPPropagateReshapes : Pass<"tp-propagate-reshapes", "::mlir::func::FuncOp"> {
-  let summary = "Fold reshapes into batched contractions (heads become loops)";
-  let description = [{
-    Generalizes named batched contractions (batch_matmul and friends) that
-    consume a `tensor.collapse_shape` or feed a `tensor.expand_shape`, then
-    applies upstream's fusion of reshapes by expansion to the reshapes around
-    batched contractions only. Attention written as `collapse [B, H, S, D] -> [B*H, S, D]`,
-    `batch_matmul`, `expand` becomes a contraction over (b, h, s, t, d), so
-    the head dimension can be split whatever the batch size. tp-plan runs it
-    first by default.
-  }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
-}
-
-def TPDecomposeAggregates : Pass<"tp-decompose-aggregates", "::mlir::func::FuncOp"> {
-  let summary = "Decompose aggregate linalg ops (linalg.softmax) into generics";
-  let description = [{
-    `linalg.softmax` (and any other op with upstream's
-    `AggregatedOpInterface`) is not a structured op: no loop lowering and no
-    GPU mapping knows it. After partitioning (which keeps it whole, so its
-    sharding rule applies), the CPU and GPU pipelines run this pass on
-    tensors to replace it with its decomposition: a max reduction, an
-    exponential of the difference, a sum reduction and a division, each a
-    `linalg.generic` (or `linalg.fill`). An op whose decomposition fails is
-    an error at that op.
-  }];
-  let dependentDialects = ["::mlir::arith::ArithDialect",
-                           "::mlir::linalg::LinalgDialect",
-                           "::mlir::math::MathDialect",
-                           "::mlir::tensor::TensorDialect"];
-}
-
-def TPWidenAccumulators : Pass<"tp-widen-accumulators", "::mlir::func::FuncOp"> {
-  let summary = "Accumulate bf16 / f16 reductions in f32";
-  let description = [{
-    A linalg op on tensors with a reduction loop whose result is bf16 or f16
-    (a matmul, a batched matmul, a contraction or reduction written as
-    `linalg.generic`) accumulates, as written, in that narrow type: every
-    partial sum is rounded, so the result depends on the order of the sum,
-    and a sharded run (partial sums over ranks, then an all-reduce) differs
-    from the unsharded one by far more than one rounding. cuBLASLt and
-    PyTorch accumulate such reductions in f32.
-
-    This pass rewrites each such op into a `linalg.generic` whose
-    accumulator is f32: the init is extended to f32, the body computes in
-    f32 (its bf16 / f16 arith and math ops take f32 operands; extensions
-    and truncations between the narrow type and f32 disappear), and one
-    truncation back to the narrow type follows the op. An op whose body
-    holds anything but arith and math ops, `linalg.index` and the yield is
-    left alone. The CPU and GPU pipelines run it (the GPU pipeline after
-    `tp-form-gemms`, so cuBLASLt GEMMs are not affected).
-  }];
-  let dependentDialects = ["::mlir::arith::ArithDialect",
-                           "::mlir::linalg::LinalgDialect",
-                           "::mlir::tensor::TensorDialect"];
-}
-
 def TPUnpackArguments : Pass<"tp-unpack-arguments", "::mlir::ModuleOp"> {
   let summary = "Replace an argument that is only cut into pieces by its pieces";
   let description = [{
@@ -298,18 +241,6 @@ def TPUnpackArguments : Pass<"tp-unpack-arguments", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
-def TPLowerStridedCopies : Pass<"tp-lower-strided-copies", "::mlir::func::FuncOp"> {
-  let summary = "Turn memref.copy between non-contiguous buffers into linalg.copy";
-  let description = [{
-    `finalize-memref-to-llvm` lowers a `memref.copy` between contiguous
-    buffers to a `memcpy`, but one involving a strided view (a slice) to a
-    call of `memrefCopy` from MLIR's C runner library, which a compiled model
-    must not need at run time. This pass rewrites those copies into
-    `linalg.copy`, which becomes loops. Contiguous copies are left alone.
-  }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
-}
-
 def TPLowerSlices : Pass<"tp-lower-slices", "::mlir::ModuleOp"> {
   let summary = "Turn tp.all_slice into tensor.extract_slice at this rank's offset";
   let description = [{
@@ -326,6 +257,84 @@ def TPLowerSlices : Pass<"tp-lower-slices", "::mlir::ModuleOp"> {
     ```
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::tp::TPDialect"];
+}
+
+def TPFormGemms : Pass<"tp-form-gemms", "::mlir::ModuleOp"> {
+  let summary = "Turn linalg contractions into tp.gemm (library GEMMs)";
+  let description = [{
+    Runs on tensors before bufferization. A contraction -- `linalg.matmul`
+    (also with `indexing_maps`), `linalg.batch_matmul`, or a
+    `linalg.generic` / `linalg.contract` whose body is a multiply-add -- with
+    loops (batch..., m..., n..., k...) becomes one `tp.gemm` when
+
+    - the output is indexed (batch..., m..., n...), the LHS (batch..., m...,
+      k...) or (batch..., k..., m...), the RHS (batch..., k..., n...) or
+      (batch..., n..., k...), each group of loops in the same order wherever
+      it appears (several adjacent loops of a group are collapsed into one
+      dimension with `tensor.collapse_shape`, the result expanded back);
+    - every shape is static, and all operands have one element type, f32, f16
+      or bf16.
+
+    Folded into the GEMM: a zero `linalg.fill` of the accumulator (beta 0;
+    otherwise the accumulator is read, beta 1), an operand that is a transpose
+    of the last two dimensions of a tensor (`linalg.transpose` or a copying
+    `linalg.generic`; the tensor is used in place with `trans_a` / `trans_b`),
+    and the elementwise `linalg.generic` that is the only user of the result
+    when it computes `act(x + bias)` or `act(x)` with act the tanh GELU,
+    ReLU or (with a bias) the identity, and a bias broadcast over the rows.
+    The function of the generic's body is recognized by evaluating it on
+    sample points, so any spelling of these functions qualifies; a body
+    that is not one of them (for example the erf GELU) stays a kernel.
+    Contractions that do not qualify stay linalg (GPU kernels, or loops on
+    the CPU), with a remark that says why.
+
+    Both targets use it: `tp-gpu-pipeline` (cuBLASLt) and `tp-cpu-pipeline`
+    with `gemm=blas` (OpenBLAS in the MPI runtime); `target` only changes
+    the wording of the remarks.
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"gpu\"",
+           "Target named in the remarks: gpu or cpu">
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::tp::TPDialect"];
+}
+
+def TPGPUFormAttention : Pass<"tp-gpu-form-attention", "::mlir::ModuleOp"> {
+  let summary = "Turn attention chains into tp.attention (cuDNN SDPA) with the generated path as fallback";
+  let description = [{
+    Runs on tensors, before `tp-form-gemms`. Recognizes scaled dot-product
+    attention in a per-rank program:
+
+    - scores `S = Q K^T`: a `linalg.batch_matmul` (default maps, zero-filled
+      accumulator); `K^T` may be a copying transpose of the last two
+      dimensions of `K` (`linalg.transpose` or a `linalg.generic`), which is
+      then read in place;
+    - elementwise `linalg.generic`s on the scores, in any number and through
+      reshapes of the batch dimensions: multiplication or division by
+      constants (the scale), one additive mask (`[.., Sq, Skv]` read with the
+      identity map or `[Sq, Skv]` shared by every batch) added after every
+      scale, and a causal `arith.select` on `linalg.index` (column > row)
+      to a constant of -1e4 or below;
+    - the softmax over the last dimension as the generators and tosa /
+      torch-mlir emit it: a max reduction (init -1e30 or below), `exp(x - max)`
+      (one generic or a subtraction then an exp), a sum reduction and a
+      division by the sum (bf16 bodies may widen to f32 and back);
+    - context `O = P V`: a `linalg.batch_matmul` whose LHS is the softmax
+      result.
+
+    Every intermediate value must be used by the chain only (the scores, the
+    exponentials and the softmax input exactly as the chain reads them); all
+    shapes static; one element type, f32, f16 or bf16. The chain becomes one
+    `tp.attention`, and the ops it replaced move under an `scf.if` that runs
+    them when the op reports it did not run: the generated path is the
+    fallback, never removed. A chain that differs in any of these points stays
+    as it is.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::tp::TPDialect"];
 }

@@ -762,7 +762,8 @@ void Planner::writeDecisions() {
   for (auto &[op, decision] : decisions) {
     op->setAttr(TPDialect::getParallelAttrName(),
                 StringAttr::get(ctx, stringifyParallelKind(decision.kind)));
-    op->setAttr(kPlanReasonAttrName, StringAttr::get(ctx, decision.reason));
+    op->setAttr(TPDialect::getPlanReasonAttrName(),
+                StringAttr::get(ctx, decision.reason));
     if (decision.option && decision.kind == decision.option->kind &&
         !decision.option->results.empty())
       op->setAttr(TPDialect::getResultShardingAttrName(),

@@ -6,7 +6,6 @@
 
 #include "tp/Dialect/TP/Analysis/Report.h"
 #include "tp/Dialect/TP/Analysis/Parameters.h"
-#include "tp/Dialect/TP/Analysis/Planner.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -171,7 +170,8 @@ void PartitionReport::recordPlan(func::FuncOp func,
       m.form = llvm::formatv("split loop {0}", option->loopDim).str();
     else
       m.form = stringifyParallelKind(option->kind).str();
-    if (auto planned = op.getAttrOfType<StringAttr>(kPlanReasonAttrName))
+    if (auto planned =
+            op.getAttrOfType<StringAttr>(TPDialect::getPlanReasonAttrName()))
       m.reason = "planned: " + planned.getValue().str();
     else if (solver.isAnnotated(&op))
       m.reason = "annotated (tp.parallel)";

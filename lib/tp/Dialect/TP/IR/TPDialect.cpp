@@ -5,7 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tp/Dialect/TP/IR/TPDialect.h"
-#include "tp/Dialect/TP/IR/ShardingInterface.h"
+#include "tp/Dialect/TP/IR/Sharding.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
 
 #include "mlir/Interfaces/FunctionInterfaces.h"

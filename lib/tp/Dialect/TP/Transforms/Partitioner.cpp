@@ -11,7 +11,6 @@
 
 #include "tp/Dialect/TP/Transforms/Partitioner.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
-#include "tp/Dialect/TP/Analysis/Planner.h"
 #include "tp/Dialect/TP/Transforms/Reshard.h"
 
 #include "mlir/Transforms/RegionUtils.h"
@@ -327,7 +326,7 @@ LogicalResult FunctionPartitioner::run() {
   for (Operation *op : ops) {
     op->removeAttr(TPDialect::getParallelAttrName());
     op->removeAttr(TPDialect::getResultShardingAttrName());
-    op->removeAttr(kPlanReasonAttrName);
+    op->removeAttr(TPDialect::getPlanReasonAttrName());
   }
 
   for (Operation *op : ops) {
@@ -395,7 +394,7 @@ void mlir::tp::markReplicated(func::FuncOp func) {
   func.walk([](Operation *op) {
     op->removeAttr(TPDialect::getParallelAttrName());
     op->removeAttr(TPDialect::getResultShardingAttrName());
-    op->removeAttr(kPlanReasonAttrName);
+    op->removeAttr(TPDialect::getPlanReasonAttrName());
   });
   auto replicated = ShardingAttr::getReplicated(ctx);
   SmallVector<ShardingAttr> argShardings(func.getNumArguments(), replicated);

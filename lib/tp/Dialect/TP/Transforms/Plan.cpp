@@ -6,6 +6,7 @@
 
 #include "tp/Dialect/TP/Transforms/Partitioner.h"
 #include "tp/Dialect/TP/Transforms/Passes.h"
+#include "tp/Transforms/Passes.h"
 #include "tp/Dialect/TP/Analysis/Planner.h"
 
 namespace mlir {

@@ -5,7 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tp/Dialect/TP/Transforms/Reshard.h"
-#include "tp/Dialect/TP/IR/ShardingInterface.h"
+#include "tp/Dialect/TP/Interfaces/ShardingInterface.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -1,0 +1,60 @@
+//===- Sharding.cpp - sharding vocabulary of the tp dialect ---------------===//
+//
+// Part of tp-mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tp/Dialect/TP/IR/Sharding.h"
+#include "tp/runtime/sharding.h"
+
+using namespace mlir;
+using namespace mlir::tp;
+
+StringRef mlir::tp::stringifyParallelKind(ParallelKind kind) {
+  switch (kind) {
+  case ParallelKind::Replicated:
+    return "replicated";
+  case ParallelKind::Column:
+    return "column";
+  case ParallelKind::Row:
+    return "row";
+  case ParallelKind::Vocab:
+    return "vocab";
+  case ParallelKind::Other:
+    return "other";
+  }
+  llvm_unreachable("unknown parallel kind");
+}
+
+std::optional<ParallelKind> mlir::tp::parseParallelKind(StringRef value) {
+  if (value == "replicated")
+    return ParallelKind::Replicated;
+  if (value == "column")
+    return ParallelKind::Column;
+  if (value == "row")
+    return ParallelKind::Row;
+  if (value == "vocab")
+    return ParallelKind::Vocab;
+  return std::nullopt;
+}
+
+RankedTensorType mlir::tp::getLocalType(RankedTensorType global,
+                                        ShardingAttr sharding, int64_t tpSize) {
+  if (!sharding || !sharding.isSplit())
+    return global;
+  // The arithmetic is the runtime's (tp/runtime/sharding.h), so that the
+  // local types here and the shards tp-launch cuts are the same.
+  SmallVector<int64_t> shape(global.getShape());
+  int64_t &size = shape[sharding.getDim()];
+  if (sharding.isSegmented()) {
+    std::vector<int64_t> segments(sharding.getSegments().begin(),
+                                  sharding.getSegments().end());
+    size = ::tp::sharding::segmentedLocalExtent(
+        segments,
+        [&](size_t i) { return sharding.isSegmentReplicated(int64_t(i)); },
+        tpSize);
+  } else if (!ShapedType::isDynamic(size)) {
+    size = ::tp::sharding::localExtent(size, tpSize, sharding.getGranule());
+  }
+  return global.clone(shape);
+}
