@@ -25,6 +25,21 @@ inline bool isHostLevel(Operation *op) {
   return true;
 }
 
+/// Checks a kernel-launching pass's block-size option: threads per block in
+/// [multiple, 1024] (CUDA's limit) and a multiple of `multiple` (32 for the
+/// passes that give each row a warp); the error goes on `op`.
+inline LogicalResult checkBlockSize(Operation *op, int64_t blockSize,
+                                    int64_t multiple = 1) {
+  if (blockSize >= multiple && blockSize <= 1024 && blockSize % multiple == 0)
+    return success();
+  InFlightDiagnostic diag = op->emitError("block-size must be ");
+  if (multiple > 1)
+    diag << "a multiple of " << multiple << " in [" << multiple << ", 1024], ";
+  else
+    diag << "in [1, 1024], ";
+  return diag << "got " << blockSize;
+}
+
 } // namespace tp
 } // namespace mlir
 

@@ -359,7 +359,7 @@ struct TPGPUMapReductionsPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (failed(checkBlockSize(getOperation(), blockSize)))
+    if (failed(checkBlockSize(getOperation(), blockSize, kWarpSize)))
       return signalPassFailure();
     SmallVector<linalg::GenericOp> candidates;
     getOperation().walk([&](linalg::GenericOp op) {

@@ -1230,7 +1230,7 @@ struct TPGPUMapRowGroupsPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (failed(checkBlockSize(getOperation(), blockSize)))
+    if (failed(checkBlockSize(getOperation(), blockSize, kWarpSize)))
       return signalPassFailure();
     SmallVector<Block *> blocks;
     // Function bodies and the host-level branches in them (the generated

@@ -62,11 +62,8 @@ struct TPGPUTileParallelLoopsPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (blockSize < 1 || blockSize > 1024) {
-      getOperation().emitError("block-size must be in [1, 1024], got ")
-          << static_cast<int64_t>(blockSize.getValue());
+    if (failed(checkBlockSize(getOperation(), blockSize)))
       return signalPassFailure();
-    }
     IRRewriter rewriter(&getContext());
     bool failed = false;
 

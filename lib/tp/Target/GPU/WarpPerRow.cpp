@@ -37,14 +37,6 @@ int64_t mlir::tp::vectorWidth(int64_t widestBytes, int64_t length) {
   return width > 1 && length % width == 0 ? width : 1;
 }
 
-LogicalResult mlir::tp::checkBlockSize(Operation *op, int64_t blockSize) {
-  if (blockSize >= kWarpSize && blockSize <= 1024 && blockSize % kWarpSize == 0)
-    return success();
-  return op->emitError("block-size must be a multiple of 32 in [32, 1024], "
-                       "got ")
-         << blockSize;
-}
-
 TypedAttr mlir::tp::identityOf(Operation *combine, FloatType type) {
   const llvm::fltSemantics &sem = type.getFloatSemantics();
   auto value =

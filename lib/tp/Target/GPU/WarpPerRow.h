@@ -35,9 +35,6 @@ std::optional<int64_t> bytesAlongRow(linalg::GenericOp op, OpOperand &operand,
 /// the row's `length`; 1 otherwise.
 int64_t vectorWidth(int64_t widestBytes, int64_t length);
 
-/// Checks a block-size option (a multiple of 32 in [32, 1024]); the error
-/// goes on `op`.
-LogicalResult checkBlockSize(Operation *op, int64_t blockSize);
 
 /// `combine`'s identity in `type`, or a null attribute when it is not a
 /// combiner these passes know (addf, mulf, max, min).
