@@ -69,7 +69,8 @@ cudnnLibraryName(const std::function<const char *(const char *)> &getenv);
 /// 9.0", "disabled by TP_CUDNN_LIBRARY=off"). The library stays loaded.
 bool loadCudnn(const std::string &name, CudnnApi &api, std::string &reason);
 
-/// tp_rt_attention's arguments; strides in elements, (batch, row, column).
+/// tp_rt_attention's arguments, in the order of its parameters; strides in
+/// elements, (batch, row, column).
 struct AttentionArgs {
   int32_t dtype = 0; ///< tp_dtype: TP_F16 or TP_BF16 are fused
   int64_t batch = 0, sq = 0, skv = 0, d = 0, dv = 0;

@@ -43,7 +43,8 @@ enum GemmEpilogue : int32_t {
   EpilogueBiasRelu = 5,
 };
 
-/// tp_rt_gemm's arguments (pointers only matter through their alignment).
+/// tp_rt_gemm's arguments (pointers only matter through their alignment),
+/// in the order of its parameters.
 struct GemmArgs {
   int32_t dtype = 0;
   int32_t transA = 0, transB = 0;
