@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Common/Epilogue.h"
 #include "GPU/Cuda.h"
 #include "GPU/GemmPlan.h"
 
@@ -259,10 +260,8 @@ extern "C" void tp_rt_gemm(int32_t dtype, int32_t trans_a, int32_t trans_b,
   std::lock_guard<std::mutex> lock(g.mutex);
   if (!ensureHandle(g, args))
     return;
-  const bool activation =
-      epilogue == TP_EPILOGUE_GELU || epilogue == TP_EPILOGUE_BIAS_GELU ||
-      epilogue == TP_EPILOGUE_RELU || epilogue == TP_EPILOGUE_BIAS_RELU;
-  const bool activationWithBeta = activation && beta != 0.0f;
+  const bool activationWithBeta =
+      tp::rt::epilogueHasActivation(epilogue) && beta != 0.0f;
   Entry &entry = entryFor(g, args, activationWithBeta);
   if (entry.plan.usesBias)
     checkLt(cublasLtMatmulDescSetAttribute(entry.desc,
