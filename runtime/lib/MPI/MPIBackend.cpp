@@ -142,6 +142,18 @@ tp_status checkMpiCount(const char *fn, int64_t count) {
                   fn, static_cast<long long>(count), INT_MAX);
 }
 
+/// The scratch buffer for a checked all_gather's or reduce_scatter's
+/// rank-major copy (`extent.total` elements), or the error.
+tp_status scratchFor(const char *fn, const CollectiveExtent &extent,
+                     void *&buffer) {
+  const size_t bytes = size_t(extent.total) * extent.elementSize;
+  buffer = backend.scratch.get(bytes);
+  if (!buffer)
+    return setError(TP_ERR_BACKEND, "%s: out of memory (%zu bytes scratch)", fn,
+                    bytes);
+  return TP_OK;
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -248,27 +260,21 @@ tp_status tp_all_gather(const void *src, void *dst, int64_t outer,
                                         extent)) ||
       (status = checkMpiCount(fn, extent.perRank)))
     return status;
-  const int64_t perRank = extent.perRank, total = extent.total;
-  const size_t elementSize = extent.elementSize;
-  const int size = rankState().size;
-  if (perRank == 0)
+  if (extent.perRank == 0)
     return TP_OK;
-
   // outer == 1: the ranks' blocks are already where MPI puts them.
   void *receive = dst;
-  if (outer > 1) {
-    receive = backend.scratch.get(size_t(total) * elementSize);
-    if (!receive)
-      return setError(TP_ERR_BACKEND, "%s: out of memory (%zu bytes scratch)",
-                      fn, size_t(total) * elementSize);
-  }
-  if (int rc = MPI_Allgather(src, int(perRank), mpiType(dtype), receive,
-                             int(perRank), mpiType(dtype), backend.comm);
+  if (outer > 1 && (status = scratchFor(fn, extent, receive)))
+    return status;
+  const int count = int(extent.perRank);
+  if (int rc = MPI_Allgather(src, count, mpiType(dtype), receive, count,
+                             mpiType(dtype), backend.comm);
       rc != MPI_SUCCESS)
     return mpiError(fn, "MPI_Allgather", rc);
   // receive is [size][outer][chunk]; dst wants [outer][size][chunk].
   if (outer > 1)
-    transposeBlocks(receive, dst, size, outer, size_t(chunk) * elementSize);
+    transposeBlocks(receive, dst, rankState().size, outer,
+                    size_t(chunk) * extent.elementSize);
   return TP_OK;
 }
 
@@ -285,25 +291,22 @@ tp_status tp_reduce_scatter(const void *src, void *dst, int64_t outer,
                                             op, extent)) ||
       (status = checkMpiCount(fn, extent.perRank)))
     return status;
-  const int64_t perRank = extent.perRank, total = extent.total;
-  const size_t elementSize = extent.elementSize;
-  const int size = rankState().size;
-  if (perRank == 0)
+  if (extent.perRank == 0)
     return TP_OK;
-
   // MPI scatters rank-major blocks: [outer][size][chunk] ->
   // [size][outer][chunk]
   const void *send = src;
   if (outer > 1) {
-    void *packed = backend.scratch.get(size_t(total) * elementSize);
-    if (!packed)
-      return setError(TP_ERR_BACKEND, "%s: out of memory (%zu bytes scratch)",
-                      fn, size_t(total) * elementSize);
-    transposeBlocks(src, packed, outer, size, size_t(chunk) * elementSize);
+    void *packed = nullptr;
+    if ((status = scratchFor(fn, extent, packed)))
+      return status;
+    transposeBlocks(src, packed, outer, rankState().size,
+                    size_t(chunk) * extent.elementSize);
     send = packed;
   }
-  if (int rc = MPI_Reduce_scatter_block(send, dst, int(perRank), mpiType(dtype),
-                                        mpiOp(dtype, op), backend.comm);
+  if (int rc = MPI_Reduce_scatter_block(send, dst, int(extent.perRank),
+                                        mpiType(dtype), mpiOp(dtype, op),
+                                        backend.comm);
       rc != MPI_SUCCESS)
     return mpiError(fn, "MPI_Reduce_scatter_block", rc);
   return TP_OK;
