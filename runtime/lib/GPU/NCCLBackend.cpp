@@ -216,6 +216,15 @@ tp_status checkDevicePointer(const char *fn, const char *what, const void *p,
   return TP_OK;
 }
 
+/// checkDevicePointer on a collective's src and dst (`srcCount` and
+/// `dstCount` elements).
+tp_status checkDevicePointers(const char *fn, const void *src, int64_t srcCount,
+                              const void *dst, int64_t dstCount) {
+  if (tp_status status = checkDevicePointer(fn, "src", src, srcCount))
+    return status;
+  return checkDevicePointer(fn, "dst", dst, dstCount);
+}
+
 tp_status waitForStream(const char *fn) {
   if (cudaError_t e = cudaStreamSynchronize(ncclStream()); e != cudaSuccess)
     return cudaFailure(fn, "cudaStreamSynchronize", e);
@@ -247,6 +256,19 @@ void *scratch(size_t bytes) {
   }
   backend.scratchBytes = bytes;
   return backend.scratch;
+}
+
+/// The device scratch buffer for a checked all_gather's or reduce_scatter's
+/// rank-major copy (`extent.total` elements), or the error.
+tp_status scratchFor(const char *fn, const CollectiveExtent &extent,
+                     void *&buffer) {
+  const size_t bytes = size_t(extent.total) * extent.elementSize;
+  buffer = scratch(bytes);
+  if (!buffer)
+    return setError(TP_ERR_BACKEND,
+                    "%s: out of device memory (%zu bytes of scratch)", fn,
+                    bytes);
+  return TP_OK;
 }
 
 tp_status copies2D(const char *fn, const std::vector<Copy2D> &copies,
@@ -297,6 +319,17 @@ tp_status hostFailure(const char *fn, const std::string &error) {
   return setError(TP_ERR_BACKEND, "%s: %s", fn, error.c_str());
 }
 
+/// Runs a collective through the host collectives' team
+/// (tp_set_collectives("host")): `collective(team, staging, error)` is one
+/// of HostCollectives.h's.
+template <typename Collective>
+tp_status throughHost(const char *fn, Collective collective) {
+  DeviceStaging staging;
+  std::string error;
+  return collective(*backend.team, staging, error) ? TP_OK
+                                                   : hostFailure(fn, error);
+}
+
 //===----------------------------------------------------------------------===//
 // The collectives (blocking: wait for the stream before returning)
 //===----------------------------------------------------------------------===//
@@ -306,21 +339,16 @@ tp_status allReduce(const void *src, void *dst, int64_t count, int64_t dtype,
   const char *fn = blocking ? "tp_all_reduce" : "tp_rt_all_reduce";
   InCollective scope;
   tp_status status;
-  if ((status = checkAllReduceArguments(fn, src, dst, count, dtype, op)))
-    return status;
-  if (blocking && ((status = checkDevicePointer(fn, "src", src, count)) ||
-                   (status = checkDevicePointer(fn, "dst", dst, count))))
+  if ((status = checkAllReduceArguments(fn, src, dst, count, dtype, op)) ||
+      (blocking && (status = checkDevicePointers(fn, src, count, dst, count))))
     return status;
   if (count == 0)
     return TP_OK;
-  if (backend.team) {
-    DeviceStaging staging;
-    std::string error;
-    return hostAllReduce(*backend.team, staging, src, dst, count, dtype, op,
-                         error)
-               ? TP_OK
-               : hostFailure(fn, error);
-  }
+  if (backend.team)
+    return throughHost(fn, [&](HostTeam &team, Staging &staging,
+                               std::string &error) {
+      return hostAllReduce(team, staging, src, dst, count, dtype, op, error);
+    });
   if (ncclResult_t r = ncclAllReduce(src, dst, size_t(count), ncclType(dtype),
                                      ncclOp(op), backend.comm, ncclStream());
       r != ncclSuccess)
@@ -334,42 +362,33 @@ tp_status allGather(const void *src, void *dst, int64_t outer, int64_t chunk,
   InCollective scope;
   CollectiveExtent extent;
   tp_status status;
-  if ((status =
-           checkAllGatherArguments(fn, src, dst, outer, chunk, dtype, extent)))
+  if ((status = checkAllGatherArguments(fn, src, dst, outer, chunk, dtype,
+                                        extent)) ||
+      (blocking && (status = checkDevicePointers(fn, src, extent.perRank, dst,
+                                                 extent.total))))
     return status;
-  const int64_t perRank = extent.perRank, total = extent.total;
-  const size_t elementSize = extent.elementSize;
-  if (blocking && ((status = checkDevicePointer(fn, "src", src, perRank)) ||
-                   (status = checkDevicePointer(fn, "dst", dst, total))))
-    return status;
-  if (perRank == 0)
+  if (extent.perRank == 0)
     return TP_OK;
-  if (backend.team) {
-    DeviceStaging staging;
-    std::string error;
-    return hostAllGather(*backend.team, staging, src, dst, outer, chunk, dtype,
-                         error)
-               ? TP_OK
-               : hostFailure(fn, error);
-  }
+  if (backend.team)
+    return throughHost(fn, [&](HostTeam &team, Staging &staging,
+                               std::string &error) {
+      return hostAllGather(team, staging, src, dst, outer, chunk, dtype, error);
+    });
   void *receive = dst;
-  if (outer > 1 && rankState().size > 1) {
-    receive = scratch(size_t(total) * elementSize);
-    if (!receive)
-      return setError(TP_ERR_BACKEND,
-                      "%s: out of device memory (%zu bytes of scratch)", fn,
-                      size_t(total) * elementSize);
-  }
+  if (outer > 1 && rankState().size > 1 &&
+      (status = scratchFor(fn, extent, receive)))
+    return status;
   if (ncclResult_t r =
-          ncclAllGather(src, receive, size_t(perRank), ncclType(dtype),
+          ncclAllGather(src, receive, size_t(extent.perRank), ncclType(dtype),
                         backend.comm, ncclStream());
       r != ncclSuccess)
     return ncclFailure(fn, "ncclAllGather", r);
   // receive is [size][outer][chunk]; dst wants [outer][size][chunk].
   if (receive != dst &&
-      (status = copies2D(
-           fn, gatherUnpackCopies(outer, rankState().size, chunk, elementSize),
-           receive, dst)))
+      (status = copies2D(fn,
+                         gatherUnpackCopies(outer, rankState().size, chunk,
+                                            extent.elementSize),
+                         receive, dst)))
     return status;
   return blocking ? waitForStream(fn) : TP_OK;
 }
@@ -382,40 +401,33 @@ tp_status reduceScatter(const void *src, void *dst, int64_t outer,
   CollectiveExtent extent;
   tp_status status;
   if ((status = checkReduceScatterArguments(fn, src, dst, outer, chunk, dtype,
-                                            op, extent)))
+                                            op, extent)) ||
+      (blocking && (status = checkDevicePointers(fn, src, extent.total, dst,
+                                                 extent.perRank))))
     return status;
-  const int64_t perRank = extent.perRank, total = extent.total;
-  const size_t elementSize = extent.elementSize;
-  if (blocking && ((status = checkDevicePointer(fn, "src", src, total)) ||
-                   (status = checkDevicePointer(fn, "dst", dst, perRank))))
-    return status;
-  if (perRank == 0)
+  if (extent.perRank == 0)
     return TP_OK;
-  if (backend.team) {
-    DeviceStaging staging;
-    std::string error;
-    return hostReduceScatter(*backend.team, staging, src, dst, outer, chunk,
-                             dtype, op, error)
-               ? TP_OK
-               : hostFailure(fn, error);
-  }
+  if (backend.team)
+    return throughHost(
+        fn, [&](HostTeam &team, Staging &staging, std::string &error) {
+          return hostReduceScatter(team, staging, src, dst, outer, chunk, dtype,
+                                   op, error);
+        });
   // NCCL scatters rank-major blocks: [outer][size][chunk] ->
   // [size][outer][chunk].
   const void *send = src;
   if (outer > 1 && rankState().size > 1) {
-    void *packed = scratch(size_t(total) * elementSize);
-    if (!packed)
-      return setError(TP_ERR_BACKEND,
-                      "%s: out of device memory (%zu bytes of scratch)", fn,
-                      size_t(total) * elementSize);
-    if ((status = copies2D(
-             fn, scatterPackCopies(outer, rankState().size, chunk, elementSize),
-             src, packed)))
+    void *packed = nullptr;
+    if ((status = scratchFor(fn, extent, packed)) ||
+        (status = copies2D(fn,
+                           scatterPackCopies(outer, rankState().size, chunk,
+                                             extent.elementSize),
+                           src, packed)))
       return status;
     send = packed;
   }
   if (ncclResult_t r =
-          ncclReduceScatter(send, dst, size_t(perRank), ncclType(dtype),
+          ncclReduceScatter(send, dst, size_t(extent.perRank), ncclType(dtype),
                             ncclOp(op), backend.comm, ncclStream());
       r != ncclSuccess)
     return ncclFailure(fn, "ncclReduceScatter", r);
