@@ -25,7 +25,6 @@
 #include <cstdio>
 #include <cstring>
 #include <pthread.h>
-#include <optional>
 #include <string>
 #include <unistd.h>
 
@@ -157,16 +156,12 @@ tp_status scratchFor(const char *fn, const CollectiveExtent &extent,
 } // namespace
 
 //===----------------------------------------------------------------------===//
-// Setup
+// The backend's part of tp_init / tp_finalize / tp_barrier (Backend.h)
 //===----------------------------------------------------------------------===//
 
-extern "C" {
+namespace tp::rt {
 
-tp_status tp_init(int *argc, char ***argv) {
-  const char *fn = "tp_init";
-  if (std::optional<tp_status> done = beginInit(fn, argc, argv))
-    return *done;
-
+tp_status backendInit(const char *fn, int *argc, char ***argv) {
   int mpiInitialized = 0, mpiFinalized = 0;
   MPI_Initialized(&mpiInitialized);
   MPI_Finalized(&mpiFinalized);
@@ -201,10 +196,7 @@ tp_status tp_init(int *argc, char ***argv) {
   return TP_OK;
 }
 
-tp_status tp_finalize(void) {
-  const char *fn = "tp_finalize";
-  if (tp_status status = requireInitialized(fn); status != TP_OK)
-    return status;
+tp_status backendFinalize(const char *fn) {
   markFinalized();
   backend.scratch.release();
   freeHalfOps();
@@ -215,6 +207,16 @@ tp_status tp_finalize(void) {
     return mpiError(fn, "MPI_Finalize", rc);
   return TP_OK;
 }
+
+tp_status backendBarrier(const char *fn) {
+  if (int rc = MPI_Barrier(backend.comm); rc != MPI_SUCCESS)
+    return mpiError(fn, "MPI_Barrier", rc);
+  return TP_OK;
+}
+
+} // namespace tp::rt
+
+extern "C" {
 
 const char *tp_backend_name(void) { return "mpi"; }
 
@@ -312,16 +314,6 @@ tp_status tp_reduce_scatter(const void *src, void *dst, int64_t outer,
   return TP_OK;
 }
 
-tp_status tp_barrier(void) {
-  const char *fn = "tp_barrier";
-  InCollective scope;
-  if (tp_status status = requireInitialized(fn); status != TP_OK)
-    return status;
-  if (int rc = MPI_Barrier(backend.comm); rc != MPI_SUCCESS)
-    return mpiError(fn, "MPI_Barrier", rc);
-  return TP_OK;
-}
-
 //===----------------------------------------------------------------------===//
 // Abort
 //===----------------------------------------------------------------------===//
@@ -357,8 +349,9 @@ void tp_abort(int exitCode, const char *message) {
 
 } // extern "C"
 
-// Compiled code's collectives: the MPI ones are blocking anyway.
 namespace tp::rt {
+
+// Compiled code's collectives: the MPI ones are blocking anyway.
 tp_status compiledAllReduce(const void *src, void *dst, int64_t count,
                             tp_dtype dtype, tp_reduce_op op) {
   return tp_all_reduce(src, dst, count, dtype, op);
