@@ -50,15 +50,16 @@ float gelu(float x) {
 }
 
 float activate(int32_t epilogue, float x) {
-  if (epilogue == EpilogueGelu || epilogue == EpilogueBiasGelu)
+  if (epilogue == TP_EPILOGUE_GELU || epilogue == TP_EPILOGUE_BIAS_GELU)
     return gelu(x);
-  if (epilogue == EpilogueRelu || epilogue == EpilogueBiasRelu)
+  if (epilogue == TP_EPILOGUE_RELU || epilogue == TP_EPILOGUE_BIAS_RELU)
     return x > 0 ? x : 0;
   return x;
 }
 
 bool hasBias(int32_t e) {
-  return e == EpilogueBias || e == EpilogueBiasGelu || e == EpilogueBiasRelu;
+  return e == TP_EPILOGUE_BIAS || e == TP_EPILOGUE_BIAS_GELU ||
+         e == TP_EPILOGUE_BIAS_RELU;
 }
 
 /// The row-major semantics tp_rt_gemm promises (f32 data).
@@ -271,7 +272,7 @@ void testGemmErrors() {
   x.epilogue = 6;
   gemmFails(x, "epilogue 6 is unknown");
   x = g;
-  x.epilogue = EpilogueBiasGelu;
+  x.epilogue = TP_EPILOGUE_BIAS_GELU;
   x.bias = nullptr;
   gemmFails(x, "epilogue bias+gelu needs a bias pointer");
   x = g;
@@ -330,7 +331,7 @@ void testGemmKey() {
   x.lda = 64;
   TP_CHECK(differs(x));
   x = g;
-  x.epilogue = EpilogueBias;
+  x.epilogue = TP_EPILOGUE_BIAS;
   TP_CHECK(differs(x));
   x = g;
   x.dtype = TP_F16;
@@ -352,12 +353,12 @@ void testGemmKey() {
   TP_CHECK(!(gemmKey(x, true) == gemmKey(x, false)));
   // An activation with beta != 0 takes the two-pass path: its own entry.
   x = g;
-  x.epilogue = EpilogueGelu;
+  x.epilogue = TP_EPILOGUE_GELU;
   GemmArgs z = x;
   z.beta = 0.5f;
   TP_CHECK(!(gemmKey(x, false) == gemmKey(z, false)));
-  x.epilogue = EpilogueBias; // no activation: beta is free
-  z.epilogue = EpilogueBias;
+  x.epilogue = TP_EPILOGUE_BIAS; // no activation: beta is free
+  z.epilogue = TP_EPILOGUE_BIAS;
   TP_CHECK(gemmKey(x, false) == gemmKey(z, false));
 }
 

@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Common/DType.h"
+#include "Common/Epilogue.h"
 #include "tp/runtime/tp_runtime.h"
 
 #include <cblas.h>
@@ -69,16 +70,6 @@ void configureThreads() {
   (void)configured;
 }
 
-bool hasBias(int32_t epilogue) {
-  return epilogue == TP_EPILOGUE_BIAS || epilogue == TP_EPILOGUE_BIAS_GELU ||
-         epilogue == TP_EPILOGUE_BIAS_RELU;
-}
-
-bool hasActivation(int32_t epilogue) {
-  return epilogue == TP_EPILOGUE_GELU || epilogue == TP_EPILOGUE_BIAS_GELU ||
-         epilogue == TP_EPILOGUE_RELU || epilogue == TP_EPILOGUE_BIAS_RELU;
-}
-
 float gelu(float x) {
   // The tanh approximation, as cuBLASLt's GELU epilogue.
   constexpr float c = 0.7978845608028654f; // sqrt(2 / pi)
@@ -126,7 +117,7 @@ void check(const Call &g) {
     return;
   if (!g.a || !g.b || !g.c)
     fail("null matrix pointer");
-  if (hasBias(g.epilogue) && !g.bias)
+  if (epilogueHasBias(g.epilogue) && !g.bias)
     fail("the epilogue needs a bias, and bias is null");
 }
 
@@ -135,7 +126,7 @@ void check(const Call &g) {
 /// dimension ldp; it may be c itself when beta is 0).
 void applyEpilogue(const Call &g, float *c, int64_t ldc, const float *product,
                    int64_t ldp, const float *bias, float beta) {
-  const bool useBias = hasBias(g.epilogue);
+  const bool useBias = epilogueHasBias(g.epilogue);
   const int32_t e = g.epilogue;
   for (int64_t i = 0; i < g.m; ++i) {
     float *row = c + i * ldc;
@@ -157,7 +148,7 @@ void gemmF32(const Call &g, const float *a, const float *b, float *c,
   auto ta = g.transA ? CblasTrans : CblasNoTrans;
   auto tb = g.transB ? CblasTrans : CblasNoTrans;
   int m = int(g.m), n = int(g.n), k = int(g.k);
-  if (!hasActivation(g.epilogue) || g.beta == 0.0f) {
+  if (!epilogueHasActivation(g.epilogue) || g.beta == 0.0f) {
     // The product lands in C with the BLAS's beta; bias and activation are
     // then applied in place.
     cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a, int(g.lda), b,
@@ -187,7 +178,7 @@ void gemmHalf(const Call &g) {
   thread_local std::vector<float> a, b, c, bias, scratch;
   const int64_t aRows = g.transA ? g.k : g.m, aCols = g.transA ? g.m : g.k;
   const int64_t bRows = g.transB ? g.n : g.k, bCols = g.transB ? g.k : g.n;
-  if (hasBias(g.epilogue))
+  if (epilogueHasBias(g.epilogue))
     widen(g.dtype, static_cast<const uint16_t *>(g.bias), 1, g.n, g.n, bias);
   Call dense = g;
   dense.lda = aCols;

@@ -1,10 +1,13 @@
 //===- Backend.h - What each backend provides to Common ---------*- C++ -*-===//
 //
-// The tp_rt_* collectives called by compiled code forward to these, which
-// every backend defines. The MPI backend forwards to the blocking tp_*
-// functions; the NCCL backend enqueues on its persistent stream and returns
-// at once (stream order is all generated code needs), while its public tp_*
-// functions also wait for the result.
+// Common defines tp_init, tp_finalize and tp_barrier (EntryPoints.cpp): the
+// checks every backend makes first, then the backend's part below.
+//
+// The tp_rt_* collectives called by compiled code forward to the compiled*
+// functions, which every backend defines. The MPI backend forwards to the
+// blocking tp_* functions; the NCCL backend enqueues on its persistent
+// stream and returns at once (stream order is all generated code needs),
+// while its public tp_* functions also wait for the result.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +17,15 @@
 #include "tp/runtime/tp_runtime.h"
 
 namespace tp::rt {
+
+/// tp_init once the runtime is neither initialized nor finalized (and argc /
+/// argv are consistent): the backend's setup, ending in markInitialized.
+tp_status backendInit(const char *fn, int *argc, char ***argv);
+/// tp_finalize of an initialized runtime: the backend's teardown (it calls
+/// markFinalized).
+tp_status backendFinalize(const char *fn);
+/// tp_barrier of an initialized runtime, inside its InCollective scope.
+tp_status backendBarrier(const char *fn);
 
 tp_status compiledAllReduce(const void *src, void *dst, int64_t count,
                             tp_dtype dtype, tp_reduce_op op);

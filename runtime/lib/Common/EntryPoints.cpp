@@ -1,10 +1,12 @@
 //===- EntryPoints.cpp - What every backend's C ABI shares ----------------===//
 
 #include "Common/EntryPoints.h"
+#include "Common/Backend.h"
 #include "Common/DType.h"
 #include "Common/Error.h"
 #include "Common/ExitCode.h"
 
+#include <optional>
 #include <string>
 #include <unistd.h>
 
@@ -15,6 +17,12 @@ RankState &rankState() {
   return state;
 }
 
+namespace {
+
+/// tp_init's checks before any backend work: argc and argv both null or
+/// both not, and not after tp_finalize. Returns what tp_init returns at
+/// once (TP_OK if it already succeeded, or the error), or nothing when the
+/// backend goes on.
 std::optional<tp_status> beginInit(const char *fn, int *argc, char ***argv) {
   if ((argc == nullptr) != (argv == nullptr))
     return setError(TP_ERR_INVALID_ARGUMENT,
@@ -30,6 +38,8 @@ std::optional<tp_status> beginInit(const char *fn, int *argc, char ***argv) {
                     fn);
   return std::nullopt;
 }
+
+} // namespace
 
 void markInitialized(int rank, int size) {
   RankState &state = rankState();
@@ -144,6 +154,28 @@ void printAbortLine(const char *message) {
 } // namespace tp::rt
 
 extern "C" {
+
+tp_status tp_init(int *argc, char ***argv) {
+  const char *fn = "tp_init";
+  if (std::optional<tp_status> done = tp::rt::beginInit(fn, argc, argv))
+    return *done;
+  return tp::rt::backendInit(fn, argc, argv);
+}
+
+tp_status tp_finalize(void) {
+  const char *fn = "tp_finalize";
+  if (tp_status status = tp::rt::requireInitialized(fn); status != TP_OK)
+    return status;
+  return tp::rt::backendFinalize(fn);
+}
+
+tp_status tp_barrier(void) {
+  const char *fn = "tp_barrier";
+  tp::rt::InCollective scope;
+  if (tp_status status = tp::rt::requireInitialized(fn); status != TP_OK)
+    return status;
+  return tp::rt::backendBarrier(fn);
+}
 
 int tp_rank(void) {
   const tp::rt::RankState &state = tp::rt::rankState();

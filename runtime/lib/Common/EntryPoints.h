@@ -4,9 +4,10 @@
 // (tp_runtime.h). What does not depend on the communication library lives
 // here, compiled into each backend library (one copy of the state per
 // library): the rank state behind tp_rank / tp_size / tp_in_collective
-// (defined in EntryPoints.cpp), tp_init's prologue, the "initialized?"
-// check, the argument checks of the collectives, and tp_abort's
-// one-thread-aborts protocol and message.
+// (defined in EntryPoints.cpp), tp_init / tp_finalize / tp_barrier up to
+// the backend's part (Backend.h), the "initialized?" check, the argument
+// checks of the collectives, and tp_abort's one-thread-aborts protocol and
+// message.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,7 +19,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 
 namespace tp::rt {
 
@@ -37,11 +37,6 @@ struct RankState {
 /// The backend's one RankState.
 RankState &rankState();
 
-/// tp_init's checks before any backend work: argc and argv both null or
-/// both not, and not after tp_finalize. Returns what tp_init returns at
-/// once (TP_OK if it already succeeded, or the error), or nothing when the
-/// backend goes on.
-std::optional<tp_status> beginInit(const char *fn, int *argc, char ***argv);
 /// Records a successful tp_init.
 void markInitialized(int rank, int size);
 /// Records tp_finalize (tp_rank / tp_size say -1 from now on).

@@ -22,22 +22,26 @@ tp_status setError(tp_status status, const char *format, ...) {
   return status;
 }
 
+namespace {
+/// "FN: unknown WHAT VALUE (expected EXPECTED)" for a dtype or op code.
+tp_status unknownCode(const char *fn, const char *what, int64_t value,
+                      const char *expected) {
+  return setError(TP_ERR_INVALID_ARGUMENT, "%s: unknown %s %lld (expected %s)",
+                  fn, what, static_cast<long long>(value), expected);
+}
+} // namespace
+
 tp_status checkDType(const char *fn, int64_t dtype) {
-  if (isValidDType(dtype))
-    return TP_OK;
-  return setError(TP_ERR_INVALID_ARGUMENT,
-                  "%s: unknown dtype %lld (expected 0..5: f32, f64, f16, "
-                  "bf16, i32, i64)",
-                  fn, static_cast<long long>(dtype));
+  return isValidDType(dtype)
+             ? TP_OK
+             : unknownCode(fn, "dtype", dtype,
+                           "0..5: f32, f64, f16, bf16, i32, i64");
 }
 
 tp_status checkReduceOp(const char *fn, int64_t op) {
-  if (isValidReduceOp(op))
-    return TP_OK;
-  return setError(TP_ERR_INVALID_ARGUMENT,
-                  "%s: unknown reduction op %lld (expected 0..2: sum, max, "
-                  "min)",
-                  fn, static_cast<long long>(op));
+  return isValidReduceOp(op)
+             ? TP_OK
+             : unknownCode(fn, "reduction op", op, "0..2: sum, max, min");
 }
 
 tp_status checkCount(const char *fn, const char *what, int64_t count) {

@@ -122,26 +122,20 @@ tp_rt_attention(int32_t dtype, int64_t batch, int64_t sq, int64_t skv,
                 int64_t mask_sr, int64_t mask_sc, void *o, int64_t o_sb,
                 int64_t o_sr, int64_t o_sc, float scale, int32_t causal) {
   ensureContext();
-  AttentionArgs args;
-  args.dtype = dtype;
-  args.batch = batch;
-  args.sq = sq;
-  args.skv = skv;
-  args.d = d;
-  args.dv = dv;
-  auto strides = [](int64_t *into, int64_t b, int64_t r, int64_t c) {
-    into[0] = b;
-    into[1] = r;
-    into[2] = c;
-  };
-  strides(args.q, q_sb, q_sr, q_sc);
-  strides(args.k, k_sb, k_sr, k_sc);
-  strides(args.v, v_sb, v_sr, v_sc);
-  strides(args.mask, mask_sb, mask_sr, mask_sc);
-  strides(args.o, o_sb, o_sr, o_sc);
-  args.hasMask = mask != nullptr;
-  args.scale = scale;
-  args.causal = causal != 0;
+  const AttentionArgs args{dtype,
+                           batch,
+                           sq,
+                           skv,
+                           d,
+                           dv,
+                           {q_sb, q_sr, q_sc},
+                           {k_sb, k_sr, k_sc},
+                           {v_sb, v_sr, v_sc},
+                           {mask_sb, mask_sr, mask_sc},
+                           {o_sb, o_sr, o_sc},
+                           mask != nullptr,
+                           scale,
+                           causal != 0};
 
   Attentions &a = attentions();
   std::lock_guard<std::mutex> lock(a.mutex);

@@ -137,6 +137,41 @@ std::string AttentionGraph::status(cudnnStatus_t s) const {
   return text ? text : ("status " + std::to_string(int(s)));
 }
 
+namespace {
+
+/// What every intermediate is, and every operation computes in.
+constexpr cudnnDataType_t computeType = CUDNN_DATA_FLOAT;
+
+/// Q, K, V, O and the mask's element type.
+cudnnDataType_t ioType(const AttentionArgs &a) {
+  return a.dtype == TP_BF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_HALF;
+}
+
+/// An attribute naming another descriptor (`desc` must outlive the call).
+CudnnAttribute refersTo(cudnnBackendAttributeName_t name,
+                        const cudnnBackendDescriptor_t &desc) {
+  return {name, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &desc};
+}
+void refersTo(cudnnBackendAttributeName_t,
+              cudnnBackendDescriptor_t &&) = delete;
+
+/// [1, N, rows, cols]: tp.attention's N batches are cuDNN's heads.
+std::vector<int64_t> dims4(int64_t n, int64_t rows, int64_t cols) {
+  return {1, n, rows, cols};
+}
+
+/// dims4's strides from (batch, row, column) strides; the outer dimension
+/// of size 1 gets the whole extent as its stride.
+std::vector<int64_t> strides4(int64_t n, const int64_t *s, int64_t rows) {
+  return {n * s[0] > 0 ? n * s[0] : rows * s[1], s[0], s[1], s[2]};
+}
+
+std::vector<int64_t> denseStrides(const std::vector<int64_t> &d) {
+  return {d[1] * d[2] * d[3], d[2] * d[3], d[3], 1};
+}
+
+} // namespace
+
 cudnnBackendDescriptor_t AttentionGraph::make(cudnnBackendDescriptorType_t type,
                                               const char *what,
                                               std::string &reason) {
@@ -152,15 +187,14 @@ cudnnBackendDescriptor_t AttentionGraph::make(cudnnBackendDescriptorType_t type,
 }
 
 bool AttentionGraph::set(cudnnBackendDescriptor_t desc,
-                         cudnnBackendAttributeName_t name,
-                         cudnnBackendAttributeType_t type, int64_t count,
-                         const void *value, const char *what,
+                         const CudnnAttribute &attribute, const char *what,
                          std::string &reason) {
-  cudnnStatus_t s = api.setAttribute(desc, name, type, count, value);
+  cudnnStatus_t s = api.setAttribute(desc, attribute.name, attribute.type,
+                                     attribute.count, attribute.value);
   if (s == CUDNN_STATUS_SUCCESS)
     return true;
   reason = std::string("cudnnBackendSetAttribute(") + what + ", attribute " +
-           std::to_string(int(name)) + "): " + status(s);
+           std::to_string(int(attribute.name)) + "): " + status(s);
   return false;
 }
 
@@ -173,135 +207,128 @@ bool AttentionGraph::finalize(cudnnBackendDescriptor_t desc, const char *what,
   return false;
 }
 
+bool AttentionGraph::setAll(cudnnBackendDescriptor_t desc,
+                            const Attributes &attributes, const char *what,
+                            std::string &reason) {
+  for (const CudnnAttribute &attribute : attributes)
+    if (!set(desc, attribute, what, reason))
+      return false;
+  return finalize(desc, what, reason);
+}
+
+cudnnBackendDescriptor_t
+AttentionGraph::build(cudnnBackendDescriptorType_t type, const char *what,
+                      const Attributes &attributes, std::string &reason) {
+  cudnnBackendDescriptor_t desc = make(type, what, reason);
+  return desc && setAll(desc, attributes, what, reason) ? desc : nullptr;
+}
+
+cudnnBackendDescriptor_t
+AttentionGraph::operation(cudnnBackendDescriptorType_t type, const char *what,
+                          const Attributes &attributes, std::string &reason) {
+  cudnnBackendDescriptor_t op = build(type, what, attributes, reason);
+  if (op)
+    operations.push_back(op);
+  return op;
+}
+
 cudnnBackendDescriptor_t
 AttentionGraph::tensor(int64_t uid, cudnnDataType_t type,
                        std::vector<int64_t> dims, std::vector<int64_t> strides,
                        bool isVirtual, bool byValue, std::string &reason) {
-  const char *what = "tensor";
-  cudnnBackendDescriptor_t t =
-      make(CUDNN_BACKEND_TENSOR_DESCRIPTOR, what, reason);
-  int64_t alignment = 16;
-  int64_t rank = int64_t(dims.size());
-  if (!t ||
-      !set(t, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &type, what,
-           reason) ||
-      !set(t, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, rank, dims.data(),
-           what, reason) ||
-      !set(t, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, rank, strides.data(),
-           what, reason) ||
-      !set(t, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid, what,
-           reason) ||
-      !set(t, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &alignment,
-           what, reason))
-    return nullptr;
-  if (isVirtual && !set(t, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, 1,
-                        &isVirtual, what, reason))
-    return nullptr;
-  if (byValue && !set(t, CUDNN_ATTR_TENSOR_IS_BY_VALUE, CUDNN_TYPE_BOOLEAN, 1,
-                      &byValue, what, reason))
-    return nullptr;
-  return finalize(t, what, reason) ? t : nullptr;
+  const int64_t alignment = 16;
+  const int64_t rank = int64_t(dims.size());
+  Attributes attributes{
+      {CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &type},
+      {CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, rank, dims.data()},
+      {CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, rank, strides.data()},
+      {CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid},
+      {CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &alignment}};
+  if (isVirtual)
+    attributes.push_back(
+        {CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, 1, &isVirtual});
+  if (byValue)
+    attributes.push_back(
+        {CUDNN_ATTR_TENSOR_IS_BY_VALUE, CUDNN_TYPE_BOOLEAN, 1, &byValue});
+  return build(CUDNN_BACKEND_TENSOR_DESCRIPTOR, "tensor", attributes, reason);
+}
+
+cudnnBackendDescriptor_t
+AttentionGraph::virtualTensor(std::vector<int64_t> dims, cudnnDataType_t type,
+                              std::string &reason) {
+  std::vector<int64_t> strides = denseStrides(dims);
+  return tensor(nextVirtualUid++, type, std::move(dims), std::move(strides),
+                true, false, reason);
+}
+
+cudnnBackendDescriptor_t AttentionGraph::byValueScalar(int64_t uid,
+                                                       std::string &reason) {
+  std::vector<int64_t> one{1, 1, 1, 1};
+  return tensor(uid, computeType, one, one, false, true, reason);
 }
 
 cudnnBackendDescriptor_t AttentionGraph::pointwise(
     cudnnPointwiseMode_t mode, cudnnBackendDescriptor_t x,
     cudnnBackendDescriptor_t b, cudnnBackendDescriptor_t t,
     cudnnBackendDescriptor_t y, std::string &reason, int64_t axis) {
-  const char *what = "pointwise";
+  Attributes config{
+      {CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &mode},
+      {CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, 1, &computeType}};
+  if (axis >= 0)
+    config.push_back({CUDNN_ATTR_POINTWISE_AXIS, CUDNN_TYPE_INT64, 1, &axis});
   cudnnBackendDescriptor_t pw =
-      make(CUDNN_BACKEND_POINTWISE_DESCRIPTOR, what, reason);
-  cudnnDataType_t precision = CUDNN_DATA_FLOAT;
-  if (!pw ||
-      !set(pw, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &mode,
-           what, reason) ||
-      !set(pw, CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, 1,
-           &precision, what, reason))
+      build(CUDNN_BACKEND_POINTWISE_DESCRIPTOR, "pointwise", config, reason);
+  if (!pw)
     return nullptr;
-  if (axis >= 0 && !set(pw, CUDNN_ATTR_POINTWISE_AXIS, CUDNN_TYPE_INT64, 1,
-                        &axis, what, reason))
-    return nullptr;
-  if (!finalize(pw, what, reason))
-    return nullptr;
-  what = "pointwise operation";
-  cudnnBackendDescriptor_t op =
-      make(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR, what, reason);
-  if (!op ||
-      !set(op, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR,
-           CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &pw, what, reason) ||
-      !set(op, CUDNN_ATTR_OPERATION_POINTWISE_XDESC,
-           CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &x, what, reason) ||
-      (b && !set(op, CUDNN_ATTR_OPERATION_POINTWISE_BDESC,
-                 CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &b, what, reason)) ||
-      (t && !set(op, CUDNN_ATTR_OPERATION_POINTWISE_TDESC,
-                 CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &t, what, reason)) ||
-      !set(op, CUDNN_ATTR_OPERATION_POINTWISE_YDESC,
-           CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &y, what, reason) ||
-      !finalize(op, what, reason))
-    return nullptr;
-  operations.push_back(op);
-  return op;
+  Attributes operands{
+      refersTo(CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, pw),
+      refersTo(CUDNN_ATTR_OPERATION_POINTWISE_XDESC, x)};
+  if (b)
+    operands.push_back(refersTo(CUDNN_ATTR_OPERATION_POINTWISE_BDESC, b));
+  if (t)
+    operands.push_back(refersTo(CUDNN_ATTR_OPERATION_POINTWISE_TDESC, t));
+  operands.push_back(refersTo(CUDNN_ATTR_OPERATION_POINTWISE_YDESC, y));
+  return operation(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR,
+                   "pointwise operation", operands, reason);
 }
 
 cudnnBackendDescriptor_t AttentionGraph::reduction(cudnnReduceTensorOp_t mode,
                                                    cudnnBackendDescriptor_t x,
                                                    cudnnBackendDescriptor_t y,
                                                    std::string &reason) {
-  const char *what = "reduction";
-  cudnnBackendDescriptor_t r =
-      make(CUDNN_BACKEND_REDUCTION_DESCRIPTOR, what, reason);
-  cudnnDataType_t precision = CUDNN_DATA_FLOAT;
-  if (!r ||
-      !set(r, CUDNN_ATTR_REDUCTION_OPERATOR, CUDNN_TYPE_REDUCTION_OPERATOR_TYPE,
-           1, &mode, what, reason) ||
-      !set(r, CUDNN_ATTR_REDUCTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1,
-           &precision, what, reason) ||
-      !finalize(r, what, reason))
+  cudnnBackendDescriptor_t r = build(
+      CUDNN_BACKEND_REDUCTION_DESCRIPTOR, "reduction",
+      {{CUDNN_ATTR_REDUCTION_OPERATOR, CUDNN_TYPE_REDUCTION_OPERATOR_TYPE, 1,
+        &mode},
+       {CUDNN_ATTR_REDUCTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &computeType}},
+      reason);
+  if (!r)
     return nullptr;
-  what = "reduction operation";
-  cudnnBackendDescriptor_t op =
-      make(CUDNN_BACKEND_OPERATION_REDUCTION_DESCRIPTOR, what, reason);
-  if (!op ||
-      !set(op, CUDNN_ATTR_OPERATION_REDUCTION_DESC,
-           CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &r, what, reason) ||
-      !set(op, CUDNN_ATTR_OPERATION_REDUCTION_XDESC,
-           CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &x, what, reason) ||
-      !set(op, CUDNN_ATTR_OPERATION_REDUCTION_YDESC,
-           CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &y, what, reason) ||
-      !finalize(op, what, reason))
-    return nullptr;
-  operations.push_back(op);
-  return op;
+  return operation(CUDNN_BACKEND_OPERATION_REDUCTION_DESCRIPTOR,
+                   "reduction operation",
+                   {refersTo(CUDNN_ATTR_OPERATION_REDUCTION_DESC, r),
+                    refersTo(CUDNN_ATTR_OPERATION_REDUCTION_XDESC, x),
+                    refersTo(CUDNN_ATTR_OPERATION_REDUCTION_YDESC, y)},
+                   reason);
 }
 
 cudnnBackendDescriptor_t AttentionGraph::matmul(cudnnBackendDescriptor_t a,
                                                 cudnnBackendDescriptor_t b,
                                                 cudnnBackendDescriptor_t c,
                                                 std::string &reason) {
-  const char *what = "matmul";
-  cudnnBackendDescriptor_t mm =
-      make(CUDNN_BACKEND_MATMUL_DESCRIPTOR, what, reason);
-  cudnnDataType_t precision = CUDNN_DATA_FLOAT;
-  if (!mm ||
-      !set(mm, CUDNN_ATTR_MATMUL_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &precision,
-           what, reason) ||
-      !finalize(mm, what, reason))
+  cudnnBackendDescriptor_t mm = build(
+      CUDNN_BACKEND_MATMUL_DESCRIPTOR, "matmul",
+      {{CUDNN_ATTR_MATMUL_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &computeType}},
+      reason);
+  if (!mm)
     return nullptr;
-  what = "matmul operation";
-  cudnnBackendDescriptor_t op =
-      make(CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR, what, reason);
-  if (!op ||
-      !set(op, CUDNN_ATTR_OPERATION_MATMUL_ADESC, CUDNN_TYPE_BACKEND_DESCRIPTOR,
-           1, &a, what, reason) ||
-      !set(op, CUDNN_ATTR_OPERATION_MATMUL_BDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR,
-           1, &b, what, reason) ||
-      !set(op, CUDNN_ATTR_OPERATION_MATMUL_CDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR,
-           1, &c, what, reason) ||
-      !set(op, CUDNN_ATTR_OPERATION_MATMUL_DESC, CUDNN_TYPE_BACKEND_DESCRIPTOR,
-           1, &mm, what, reason) ||
-      !finalize(op, what, reason))
-    return nullptr;
-  operations.push_back(op);
-  return op;
+  return operation(CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR,
+                   "matmul operation",
+                   {refersTo(CUDNN_ATTR_OPERATION_MATMUL_ADESC, a),
+                    refersTo(CUDNN_ATTR_OPERATION_MATMUL_BDESC, b),
+                    refersTo(CUDNN_ATTR_OPERATION_MATMUL_CDESC, c),
+                    refersTo(CUDNN_ATTR_OPERATION_MATMUL_DESC, mm)},
+                   reason);
 }
 
 bool AttentionGraph::buildOperations(const AttentionArgs &a,
@@ -315,132 +342,149 @@ bool AttentionGraph::buildOperations(const AttentionArgs &a,
   causal = a.causal;
   scale = a.scale;
   negInf = -std::numeric_limits<float>::infinity();
-  const cudnnDataType_t io =
-      a.dtype == TP_BF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_HALF;
-  const cudnnDataType_t f32 = CUDNN_DATA_FLOAT;
+  nextVirtualUid = 100;
+  Operands x;
+  if (!buildOperands(a, x, reason))
+    return false;
+  cudnnBackendDescriptor_t logits = scaledScores(a, x, reason);
+  if (logits && a.hasMask)
+    logits = addMask(a, logits, reason);
+  if (logits && a.causal)
+    logits = keepCausal(a, logits, reason);
+  return logits && softmaxTimesV(a, x, logits, reason);
+}
+
+bool AttentionGraph::buildOperands(const AttentionArgs &a, Operands &x,
+                                   std::string &reason) {
+  const cudnnDataType_t io = ioType(a);
   const int64_t n = a.batch;
-  // [1, N, rows, cols] with strides (batch, row, column); the outer
-  // dimension of size 1 gets the whole extent as its stride.
-  auto dims4 = [&](int64_t rows, int64_t cols) {
-    return std::vector<int64_t>{1, n, rows, cols};
-  };
-  auto strides4 = [&](const int64_t *s, int64_t rows) {
-    return std::vector<int64_t>{n * s[0] > 0 ? n * s[0] : rows * s[1], s[0],
-                                s[1], s[2]};
-  };
-  auto dense = [](const std::vector<int64_t> &d) {
-    return std::vector<int64_t>{d[1] * d[2] * d[3], d[2] * d[3], d[3], 1};
-  };
-  int64_t uid = 100;
-  auto virt = [&](std::vector<int64_t> d, cudnnDataType_t type) {
-    return tensor(uid++, type, d, dense(d), true, false, reason);
-  };
-
-  auto q = tensor(UidQ, io, dims4(a.sq, a.d), strides4(a.q, a.sq), false, false,
-                  reason);
+  x.q = tensor(UidQ, io, dims4(n, a.sq, a.d), strides4(n, a.q, a.sq), false,
+               false, reason);
   // K^T: K's memory, dims (d, skv), strides of K's column and row.
-  std::vector<int64_t> kStrides = strides4(a.k, a.skv);
-  auto kT = q ? tensor(UidK, io, dims4(a.d, a.skv),
-                       {kStrides[0], kStrides[1], kStrides[3], kStrides[2]},
-                       false, false, reason)
-              : nullptr;
-  auto v = kT ? tensor(UidV, io, dims4(a.skv, a.dv), strides4(a.v, a.skv),
-                       false, false, reason)
-              : nullptr;
-  auto o = v ? tensor(UidO, io, dims4(a.sq, a.dv), strides4(a.o, a.sq), false,
-                      false, reason)
+  std::vector<int64_t> k = strides4(n, a.k, a.skv);
+  x.kT = x.q ? tensor(UidK, io, dims4(n, a.d, a.skv), {k[0], k[1], k[3], k[2]},
+                      false, false, reason)
              : nullptr;
-  std::vector<int64_t> one{1, 1, 1, 1};
-  auto scaleT =
-      o ? tensor(UidScale, f32, one, one, false, true, reason) : nullptr;
-  if (!scaleT)
-    return false;
+  x.v = x.kT ? tensor(UidV, io, dims4(n, a.skv, a.dv), strides4(n, a.v, a.skv),
+                      false, false, reason)
+             : nullptr;
+  x.o = x.v ? tensor(UidO, io, dims4(n, a.sq, a.dv), strides4(n, a.o, a.sq),
+                     false, false, reason)
+            : nullptr;
+  x.scale = x.o ? byValueScalar(UidScale, reason) : nullptr;
+  return x.scale != nullptr;
+}
 
-  std::vector<int64_t> scores = dims4(a.sq, a.skv);
-  std::vector<int64_t> rows = dims4(a.sq, 1);
-  auto s = virt(scores, f32);
-  if (!s || !matmul(q, kT, s, reason))
-    return false;
-  auto scaled = virt(scores, f32);
+/// S = matmul(Q, K^T) * scale.
+cudnnBackendDescriptor_t AttentionGraph::scaledScores(const AttentionArgs &a,
+                                                      const Operands &x,
+                                                      std::string &reason) {
+  std::vector<int64_t> scores = dims4(a.batch, a.sq, a.skv);
+  cudnnBackendDescriptor_t s = virtualTensor(scores, computeType, reason);
+  if (!s || !matmul(x.q, x.kT, s, reason))
+    return nullptr;
+  cudnnBackendDescriptor_t scaled = virtualTensor(scores, computeType, reason);
   if (!scaled ||
-      !pointwise(CUDNN_POINTWISE_MUL, s, scaleT, nullptr, scaled, reason))
-    return false;
-  auto logits = scaled;
-  if (a.hasMask) {
-    // [1, N, Sq, Skv], or [1, 1, Sq, Skv] when shared (batch stride 0).
-    bool shared = a.mask[0] == 0;
-    std::vector<int64_t> maskDims{1, shared ? 1 : n, a.sq, a.skv};
-    std::vector<int64_t> maskStrides{shared ? a.sq * a.mask[1] : n * a.mask[0],
-                                     shared ? a.sq * a.mask[1] : a.mask[0],
-                                     a.mask[1], a.mask[2]};
-    auto mask =
-        tensor(UidMask, io, maskDims, maskStrides, false, false, reason);
-    auto masked = mask ? virt(scores, f32) : nullptr;
-    if (!masked ||
-        !pointwise(CUDNN_POINTWISE_ADD, logits, mask, nullptr, masked, reason))
-      return false;
-    logits = masked;
-  }
-  if (a.causal) {
-    auto row = virt(scores, CUDNN_DATA_INT32);
-    auto col = row ? virt(scores, CUDNN_DATA_INT32) : nullptr;
-    auto keep = col ? virt(scores, CUDNN_DATA_BOOLEAN) : nullptr;
-    auto negInfT =
-        keep ? tensor(UidNegInf, f32, one, one, false, true, reason) : nullptr;
-    auto selected = negInfT ? virt(scores, f32) : nullptr;
-    if (!selected ||
-        !pointwise(CUDNN_POINTWISE_GEN_INDEX, logits, nullptr, nullptr, row,
-                   reason, 2) ||
-        !pointwise(CUDNN_POINTWISE_GEN_INDEX, logits, nullptr, nullptr, col,
-                   reason, 3) ||
-        !pointwise(CUDNN_POINTWISE_CMP_GE, row, col, nullptr, keep, reason) ||
-        !pointwise(CUDNN_POINTWISE_BINARY_SELECT, logits, negInfT, keep,
-                   selected, reason))
-      return false;
-    logits = selected;
-  }
-  auto max = virt(rows, f32);
-  auto shifted = max ? virt(scores, f32) : nullptr;
-  auto e = shifted ? virt(scores, f32) : nullptr;
-  auto sum = e ? virt(rows, f32) : nullptr;
-  auto p = sum ? virt(scores, f32) : nullptr;
+      !pointwise(CUDNN_POINTWISE_MUL, s, x.scale, nullptr, scaled, reason))
+    return nullptr;
+  return scaled;
+}
+
+/// S = S + mask.
+cudnnBackendDescriptor_t
+AttentionGraph::addMask(const AttentionArgs &a, cudnnBackendDescriptor_t logits,
+                        std::string &reason) {
+  // [1, N, Sq, Skv], or [1, 1, Sq, Skv] when shared (batch stride 0).
+  const int64_t n = a.batch;
+  bool shared = a.mask[0] == 0;
+  std::vector<int64_t> maskDims{1, shared ? 1 : n, a.sq, a.skv};
+  std::vector<int64_t> maskStrides{shared ? a.sq * a.mask[1] : n * a.mask[0],
+                                   shared ? a.sq * a.mask[1] : a.mask[0],
+                                   a.mask[1], a.mask[2]};
+  cudnnBackendDescriptor_t mask =
+      tensor(UidMask, ioType(a), maskDims, maskStrides, false, false, reason);
+  cudnnBackendDescriptor_t masked =
+      mask ? virtualTensor(dims4(n, a.sq, a.skv), computeType, reason)
+           : nullptr;
+  if (!masked ||
+      !pointwise(CUDNN_POINTWISE_ADD, logits, mask, nullptr, masked, reason))
+    return nullptr;
+  return masked;
+}
+
+/// S = select(row >= col, S, -inf).
+cudnnBackendDescriptor_t
+AttentionGraph::keepCausal(const AttentionArgs &a,
+                           cudnnBackendDescriptor_t logits,
+                           std::string &reason) {
+  std::vector<int64_t> scores = dims4(a.batch, a.sq, a.skv);
+  auto row = virtualTensor(scores, CUDNN_DATA_INT32, reason);
+  auto col = row ? virtualTensor(scores, CUDNN_DATA_INT32, reason) : nullptr;
+  auto keep = col ? virtualTensor(scores, CUDNN_DATA_BOOLEAN, reason) : nullptr;
+  auto negInfT = keep ? byValueScalar(UidNegInf, reason) : nullptr;
+  auto selected =
+      negInfT ? virtualTensor(scores, computeType, reason) : nullptr;
+  if (!selected ||
+      !pointwise(CUDNN_POINTWISE_GEN_INDEX, logits, nullptr, nullptr, row,
+                 reason, 2) ||
+      !pointwise(CUDNN_POINTWISE_GEN_INDEX, logits, nullptr, nullptr, col,
+                 reason, 3) ||
+      !pointwise(CUDNN_POINTWISE_CMP_GE, row, col, nullptr, keep, reason) ||
+      !pointwise(CUDNN_POINTWISE_BINARY_SELECT, logits, negInfT, keep, selected,
+                 reason))
+    return nullptr;
+  return selected;
+}
+
+/// m = max(S); E = exp(S - m); l = sum(E); P = E / l; O = matmul(P, V).
+bool AttentionGraph::softmaxTimesV(const AttentionArgs &a, const Operands &x,
+                                   cudnnBackendDescriptor_t logits,
+                                   std::string &reason) {
+  std::vector<int64_t> scores = dims4(a.batch, a.sq, a.skv);
+  std::vector<int64_t> rows = dims4(a.batch, a.sq, 1);
+  auto max = virtualTensor(rows, computeType, reason);
+  auto shifted = max ? virtualTensor(scores, computeType, reason) : nullptr;
+  auto e = shifted ? virtualTensor(scores, computeType, reason) : nullptr;
+  auto sum = e ? virtualTensor(rows, computeType, reason) : nullptr;
+  auto p = sum ? virtualTensor(scores, computeType, reason) : nullptr;
   if (!p || !reduction(CUDNN_REDUCE_TENSOR_MAX, logits, max, reason) ||
       !pointwise(CUDNN_POINTWISE_SUB, logits, max, nullptr, shifted, reason) ||
       !pointwise(CUDNN_POINTWISE_EXP, shifted, nullptr, nullptr, e, reason) ||
       !reduction(CUDNN_REDUCE_TENSOR_ADD, e, sum, reason) ||
       !pointwise(CUDNN_POINTWISE_DIV, e, sum, nullptr, p, reason))
     return false;
-  return matmul(p, v, o, reason) != nullptr;
+  return matmul(p, x.v, x.o, reason) != nullptr;
 }
 
 bool AttentionGraph::buildGraph(cudnnHandle_t handle, std::string &reason) {
-  const char *what = "operation graph";
-  graph = make(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR, what, reason);
-  if (!graph ||
-      !set(graph, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR,
-           int64_t(operations.size()), operations.data(), what, reason) ||
-      (handle && !set(graph, CUDNN_ATTR_OPERATIONGRAPH_HANDLE,
-                      CUDNN_TYPE_HANDLE, 1, &handle, what, reason)) ||
-      !finalize(graph, what, reason)) {
-    graph = nullptr;
-    return false;
-  }
-  return true;
+  Attributes attributes{{CUDNN_ATTR_OPERATIONGRAPH_OPS,
+                         CUDNN_TYPE_BACKEND_DESCRIPTOR,
+                         int64_t(operations.size()), operations.data()}};
+  if (handle)
+    attributes.push_back(
+        {CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &handle});
+  graph = build(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR, "operation graph",
+                attributes, reason);
+  return graph != nullptr;
 }
 
 bool AttentionGraph::buildPlan(cudnnHandle_t handle, std::string &reason) {
   if (!graph && !buildGraph(handle, reason))
     return false;
-  const char *what = "engine heuristics";
+  std::vector<cudnnBackendDescriptor_t> configs;
+  return engineConfigs(configs, reason) && firstPlan(handle, configs, reason);
+}
+
+/// The engine configs heuristic mode A proposes for the graph.
+bool AttentionGraph::engineConfigs(
+    std::vector<cudnnBackendDescriptor_t> &configs, std::string &reason) {
+  const cudnnBackendHeurMode_t mode = CUDNN_HEUR_MODE_A;
   cudnnBackendDescriptor_t heuristics =
-      make(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR, what, reason);
-  cudnnBackendHeurMode_t mode = CUDNN_HEUR_MODE_A;
-  if (!heuristics ||
-      !set(heuristics, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH,
-           CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &graph, what, reason) ||
-      !set(heuristics, CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1,
-           &mode, what, reason) ||
-      !finalize(heuristics, what, reason))
+      build(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR, "engine heuristics",
+            {refersTo(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, graph),
+             {CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode}},
+            reason);
+  if (!heuristics)
     return false;
   int64_t count = 0;
   cudnnStatus_t st =
@@ -453,7 +497,6 @@ bool AttentionGraph::buildPlan(cudnnHandle_t handle, std::string &reason) {
         ")";
     return false;
   }
-  std::vector<cudnnBackendDescriptor_t> configs;
   for (int64_t i = 0; i < count; ++i) {
     cudnnBackendDescriptor_t c =
         make(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR, "engine config", reason);
@@ -469,25 +512,30 @@ bool AttentionGraph::buildPlan(cudnnHandle_t handle, std::string &reason) {
     reason = "cudnnBackendGetAttribute(ENGINEHEUR_RESULTS): " + status(st);
     return false;
   }
-  // The first config whose plan finalizes.
+  configs.resize(std::min(configs.size(), size_t(returned)));
+  return true;
+}
+
+/// The plan of the first config that finalizes, and its workspace size.
+bool AttentionGraph::firstPlan(
+    cudnnHandle_t handle, const std::vector<cudnnBackendDescriptor_t> &configs,
+    std::string &reason) {
   std::string last = "no engine config finalized";
-  for (int64_t i = 0; i < returned; ++i) {
+  for (const cudnnBackendDescriptor_t &config : configs) {
     std::string why;
-    cudnnBackendDescriptor_t candidate =
-        make(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR, "execution plan", why);
-    if (!candidate ||
-        !set(candidate, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1,
-             &handle, "execution plan", why) ||
-        !set(candidate, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG,
-             CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &configs[size_t(i)],
-             "execution plan", why) ||
-        !finalize(candidate, "execution plan", why)) {
+    cudnnBackendDescriptor_t candidate = build(
+        CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR, "execution plan",
+        {{CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &handle},
+         refersTo(CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, config)},
+        why);
+    if (!candidate) {
       last = why;
       continue;
     }
     int64_t size = 0, got = 0;
-    st = api.getAttribute(candidate, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE,
-                          CUDNN_TYPE_INT64, 1, &got, &size);
+    cudnnStatus_t st =
+        api.getAttribute(candidate, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE,
+                         CUDNN_TYPE_INT64, 1, &got, &size);
     if (st != CUDNN_STATUS_SUCCESS) {
       last = "cudnnBackendGetAttribute(WORKSPACE_SIZE): " + status(st);
       continue;
@@ -515,21 +563,21 @@ bool AttentionGraph::execute(cudnnHandle_t handle, const void *q, const void *k,
     uids.push_back(UidNegInf);
     pointers.push_back(&negInf);
   }
-  const char *what = "variant pack";
   cudnnBackendDescriptor_t pack = nullptr;
   if (api.createDescriptor(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR, &pack) !=
       CUDNN_STATUS_SUCCESS) {
     reason = "cudnnBackendCreateDescriptor(variant pack) failed";
     return false;
   }
-  bool ok =
-      set(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64,
-          int64_t(uids.size()), uids.data(), what, reason) &&
-      set(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR,
-          int64_t(pointers.size()), pointers.data(), what, reason) &&
-      set(pack, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1,
-          &workspacePtr, what, reason) &&
-      finalize(pack, what, reason);
+  const int64_t count = int64_t(uids.size());
+  bool ok = setAll(pack,
+                   {{CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64,
+                     count, uids.data()},
+                    {CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR,
+                     count, pointers.data()},
+                    {CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1,
+                     &workspacePtr}},
+                   "variant pack", reason);
   if (ok) {
     cudnnStatus_t st = api.execute(handle, plan, pack);
     if (st != CUDNN_STATUS_SUCCESS) {

@@ -69,7 +69,8 @@ cudnnLibraryName(const std::function<const char *(const char *)> &getenv);
 /// 9.0", "disabled by TP_CUDNN_LIBRARY=off"). The library stays loaded.
 bool loadCudnn(const std::string &name, CudnnApi &api, std::string &reason);
 
-/// tp_rt_attention's arguments; strides in elements, (batch, row, column).
+/// tp_rt_attention's arguments, in the order of its parameters; strides in
+/// elements, (batch, row, column).
 struct AttentionArgs {
   int32_t dtype = 0; ///< tp_dtype: TP_F16 or TP_BF16 are fused
   int64_t batch = 0, sq = 0, skv = 0, d = 0, dv = 0;
@@ -100,6 +101,14 @@ enum AttentionUid : int64_t {
   UidNegInf = 7,
 };
 
+/// One cudnnBackendSetAttribute call: `count` values of `type` at `value`.
+struct CudnnAttribute {
+  cudnnBackendAttributeName_t name;
+  cudnnBackendAttributeType_t type;
+  int64_t count;
+  const void *value;
+};
+
 /// Owns the backend descriptors of one SDPA graph.
 class AttentionGraph {
 public:
@@ -126,17 +135,43 @@ public:
   size_t operationCount() const { return operations.size(); }
 
 private:
+  using Attributes = std::vector<CudnnAttribute>;
+  /// The graph's non-virtual tensors: Q, K read as K^T, V, O, and the scale
+  /// (by value).
+  struct Operands {
+    cudnnBackendDescriptor_t q = nullptr, kT = nullptr, v = nullptr,
+                             o = nullptr, scale = nullptr;
+  };
+
   cudnnBackendDescriptor_t make(cudnnBackendDescriptorType_t type,
                                 const char *what, std::string &reason);
-  bool set(cudnnBackendDescriptor_t desc, cudnnBackendAttributeName_t name,
-           cudnnBackendAttributeType_t type, int64_t count, const void *value,
+  bool set(cudnnBackendDescriptor_t desc, const CudnnAttribute &attribute,
            const char *what, std::string &reason);
   bool finalize(cudnnBackendDescriptor_t desc, const char *what,
                 std::string &reason);
+  /// Sets `attributes` on `desc` in order, then finalizes it.
+  bool setAll(cudnnBackendDescriptor_t desc, const Attributes &attributes,
+              const char *what, std::string &reason);
+  /// A new descriptor of `type` with `attributes`, finalized.
+  cudnnBackendDescriptor_t build(cudnnBackendDescriptorType_t type,
+                                 const char *what, const Attributes &attributes,
+                                 std::string &reason);
+  /// build, for an operation of the graph (kept in `operations`).
+  cudnnBackendDescriptor_t operation(cudnnBackendDescriptorType_t type,
+                                     const char *what,
+                                     const Attributes &attributes,
+                                     std::string &reason);
+
   cudnnBackendDescriptor_t tensor(int64_t uid, cudnnDataType_t type,
                                   std::vector<int64_t> dims,
                                   std::vector<int64_t> strides, bool isVirtual,
                                   bool byValue, std::string &reason);
+  /// A dense virtual tensor, numbered from 100 up.
+  cudnnBackendDescriptor_t virtualTensor(std::vector<int64_t> dims,
+                                         cudnnDataType_t type,
+                                         std::string &reason);
+  /// An f32 scalar passed by value in the variant pack.
+  cudnnBackendDescriptor_t byValueScalar(int64_t uid, std::string &reason);
   cudnnBackendDescriptor_t
   pointwise(cudnnPointwiseMode_t mode, cudnnBackendDescriptor_t x,
             cudnnBackendDescriptor_t b, cudnnBackendDescriptor_t t,
@@ -149,6 +184,30 @@ private:
                                   cudnnBackendDescriptor_t b,
                                   cudnnBackendDescriptor_t c,
                                   std::string &reason);
+
+  // buildOperations' steps, in the order of the graph (this file's header).
+  // scaledScores, addMask and keepCausal return the logits they leave (S),
+  // null on failure.
+  bool buildOperands(const AttentionArgs &args, Operands &x,
+                     std::string &reason);
+  cudnnBackendDescriptor_t scaledScores(const AttentionArgs &args,
+                                        const Operands &x, std::string &reason);
+  cudnnBackendDescriptor_t addMask(const AttentionArgs &args,
+                                   cudnnBackendDescriptor_t logits,
+                                   std::string &reason);
+  cudnnBackendDescriptor_t keepCausal(const AttentionArgs &args,
+                                      cudnnBackendDescriptor_t logits,
+                                      std::string &reason);
+  bool softmaxTimesV(const AttentionArgs &args, const Operands &x,
+                     cudnnBackendDescriptor_t logits, std::string &reason);
+
+  // buildPlan's steps.
+  bool engineConfigs(std::vector<cudnnBackendDescriptor_t> &configs,
+                     std::string &reason);
+  bool firstPlan(cudnnHandle_t handle,
+                 const std::vector<cudnnBackendDescriptor_t> &configs,
+                 std::string &reason);
+
   std::string status(cudnnStatus_t s) const;
 
   const CudnnApi &api;
@@ -156,6 +215,7 @@ private:
   std::vector<cudnnBackendDescriptor_t> operations;
   cudnnBackendDescriptor_t graph = nullptr, plan = nullptr;
   int64_t workspace = 0;
+  int64_t nextVirtualUid = 100;
   bool hasMask = false;
   bool causal = false;
   float scale = 1.0f;

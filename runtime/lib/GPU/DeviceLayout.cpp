@@ -3,6 +3,7 @@
 #include "GPU/DeviceLayout.h"
 
 #include <cstring>
+#include <utility>
 
 namespace tp::gpu {
 
@@ -25,17 +26,13 @@ std::vector<Copy2D> gatherUnpackCopies(int64_t outer, int size, int64_t chunk,
 
 std::vector<Copy2D> scatterPackCopies(int64_t outer, int size, int64_t chunk,
                                       size_t elementSize) {
-  std::vector<Copy2D> copies;
-  const size_t block = size_t(chunk) * elementSize;
-  for (int r = 0; r < size; ++r) {
-    Copy2D c;
-    c.srcOffset = size_t(r) * block; // src[0][r][0]
-    c.srcPitch = size_t(size) * block;
-    c.dstOffset = size_t(r) * size_t(outer) * block; // scratch[r][0][0]
-    c.dstPitch = block;
-    c.width = block;
-    c.height = size_t(outer);
-    copies.push_back(c);
+  // The packing undoes gatherUnpackCopies' unpacking: the same copies with
+  // source and destination swapped (src[0][r][0] -> scratch[r][0][0]).
+  std::vector<Copy2D> copies =
+      gatherUnpackCopies(outer, size, chunk, elementSize);
+  for (Copy2D &c : copies) {
+    std::swap(c.srcOffset, c.dstOffset);
+    std::swap(c.srcPitch, c.dstPitch);
   }
   return copies;
 }

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Common/Epilogue.h"
 #include "GPU/Cuda.h"
 #include "GPU/GemmPlan.h"
 
@@ -243,26 +244,9 @@ extern "C" void tp_rt_gemm(int32_t dtype, int32_t trans_a, int32_t trans_b,
                            void *c, int64_t ldc, int64_t stride_c,
                            const void *bias, int32_t epilogue, float beta) {
   ensureContext();
-  GemmArgs args;
-  args.dtype = dtype;
-  args.transA = trans_a;
-  args.transB = trans_b;
-  args.batch = batch;
-  args.m = m;
-  args.n = n;
-  args.k = k;
-  args.a = a;
-  args.lda = lda;
-  args.strideA = stride_a;
-  args.b = b;
-  args.ldb = ldb;
-  args.strideB = stride_b;
-  args.c = c;
-  args.ldc = ldc;
-  args.strideC = stride_c;
-  args.bias = bias;
-  args.epilogue = epilogue;
-  args.beta = beta;
+  const GemmArgs args{dtype, trans_a,  trans_b,  batch,    m,   n,        k,
+                      a,     lda,      stride_a, b,        ldb, stride_b, c,
+                      ldc,   stride_c, bias,     epilogue, beta};
 
   // Validate every call (cheap), not only the first of a shape.
   GemmPlan check;
@@ -276,10 +260,8 @@ extern "C" void tp_rt_gemm(int32_t dtype, int32_t trans_a, int32_t trans_b,
   std::lock_guard<std::mutex> lock(g.mutex);
   if (!ensureHandle(g, args))
     return;
-  const bool activation =
-      epilogue == TP_EPILOGUE_GELU || epilogue == TP_EPILOGUE_BIAS_GELU ||
-      epilogue == TP_EPILOGUE_RELU || epilogue == TP_EPILOGUE_BIAS_RELU;
-  const bool activationWithBeta = activation && beta != 0.0f;
+  const bool activationWithBeta =
+      tp::rt::epilogueHasActivation(epilogue) && beta != 0.0f;
   Entry &entry = entryFor(g, args, activationWithBeta);
   if (entry.plan.usesBias)
     checkLt(cublasLtMatmulDescSetAttribute(entry.desc,

@@ -3,6 +3,7 @@
 #include "GPU/GemmPlan.h"
 
 #include "Common/DType.h"
+#include "Common/Epilogue.h"
 
 #include <climits>
 #include <cstdarg>
@@ -13,17 +14,17 @@ namespace tp::gpu {
 
 const char *epilogueName(int32_t epilogue) {
   switch (epilogue) {
-  case EpilogueNone:
+  case TP_EPILOGUE_NONE:
     return "none";
-  case EpilogueBias:
+  case TP_EPILOGUE_BIAS:
     return "bias";
-  case EpilogueGelu:
+  case TP_EPILOGUE_GELU:
     return "gelu";
-  case EpilogueBiasGelu:
+  case TP_EPILOGUE_BIAS_GELU:
     return "bias+gelu";
-  case EpilogueRelu:
+  case TP_EPILOGUE_RELU:
     return "relu";
-  case EpilogueBiasRelu:
+  case TP_EPILOGUE_BIAS_RELU:
     return "bias+relu";
   default:
     return "?";
@@ -112,7 +113,7 @@ bool checkScalars(const GemmArgs &args, std::string &error) {
       (args.transB != 0 && args.transB != 1))
     return fail(error, "trans_a / trans_b must be 0 or 1, got %d / %d",
                 int(args.transA), int(args.transB));
-  if (args.epilogue < EpilogueNone || args.epilogue > EpilogueBiasRelu)
+  if (args.epilogue < TP_EPILOGUE_NONE || args.epilogue > TP_EPILOGUE_BIAS_RELU)
     return fail(error,
                 "epilogue %d is unknown (0 none, 1 bias, 2 gelu, 3 bias+gelu, "
                 "4 relu, 5 bias+relu)",
@@ -170,15 +171,15 @@ bool checkStorage(const GemmArgs &args, bool usesBias, std::string &error) {
 /// cuBLASLt's epilogue for one of ours (checked by checkScalars).
 cublasLtEpilogue_t ltEpilogue(int32_t epilogue) {
   switch (epilogue) {
-  case EpilogueBias:
+  case TP_EPILOGUE_BIAS:
     return CUBLASLT_EPILOGUE_BIAS;
-  case EpilogueGelu:
+  case TP_EPILOGUE_GELU:
     return CUBLASLT_EPILOGUE_GELU;
-  case EpilogueBiasGelu:
+  case TP_EPILOGUE_BIAS_GELU:
     return CUBLASLT_EPILOGUE_GELU_BIAS;
-  case EpilogueRelu:
+  case TP_EPILOGUE_RELU:
     return CUBLASLT_EPILOGUE_RELU;
-  case EpilogueBiasRelu:
+  case TP_EPILOGUE_BIAS_RELU:
     return CUBLASLT_EPILOGUE_RELU_BIAS;
   default:
     return CUBLASLT_EPILOGUE_DEFAULT;
@@ -194,9 +195,7 @@ bool planGemm(const GemmArgs &args, bool allowTf32, GemmPlan &plan,
   if (!chooseTypes(args, allowTf32, plan, type, error) ||
       !checkScalars(args, error))
     return false;
-  plan.usesBias = args.epilogue == EpilogueBias ||
-                  args.epilogue == EpilogueBiasGelu ||
-                  args.epilogue == EpilogueBiasRelu;
+  plan.usesBias = rt::epilogueHasBias(args.epilogue);
   if (args.batch == 0 || args.m == 0 || args.n == 0) {
     plan.empty = true;
     return true;
@@ -259,15 +258,10 @@ GemmKey gemmKey(const GemmArgs &args, bool allowTf32) {
   key.alignA = pointerAlignment(args.a);
   key.alignB = pointerAlignment(args.b);
   key.alignC = pointerAlignment(args.c);
-  bool usesBias = args.epilogue == EpilogueBias ||
-                  args.epilogue == EpilogueBiasGelu ||
-                  args.epilogue == EpilogueBiasRelu;
-  key.alignBias = usesBias ? pointerAlignment(args.bias) : 0;
+  key.alignBias =
+      rt::epilogueHasBias(args.epilogue) ? pointerAlignment(args.bias) : 0;
   key.tf32 = args.dtype == TP_F32 && allowTf32;
-  bool activation =
-      args.epilogue == EpilogueGelu || args.epilogue == EpilogueBiasGelu ||
-      args.epilogue == EpilogueRelu || args.epilogue == EpilogueBiasRelu;
-  key.betaPass = activation && args.beta != 0.0f;
+  key.betaPass = rt::epilogueHasActivation(args.epilogue) && args.beta != 0.0f;
   return key;
 }
 

@@ -33,17 +33,8 @@
 
 namespace tp::gpu {
 
-/// tp_rt_gemm's epilogue argument (the numbers are the ABI).
-enum GemmEpilogue : int32_t {
-  EpilogueNone = 0,
-  EpilogueBias = 1,
-  EpilogueGelu = 2,
-  EpilogueBiasGelu = 3,
-  EpilogueRelu = 4,
-  EpilogueBiasRelu = 5,
-};
-
-/// tp_rt_gemm's arguments (pointers only matter through their alignment).
+/// tp_rt_gemm's arguments (pointers only matter through their alignment),
+/// in the order of its parameters.
 struct GemmArgs {
   int32_t dtype = 0;
   int32_t transA = 0, transB = 0;
@@ -55,7 +46,7 @@ struct GemmArgs {
   void *c = nullptr;
   int64_t ldc = 0, strideC = 0;
   const void *bias = nullptr;
-  int32_t epilogue = 0;
+  int32_t epilogue = 0; ///< a tp_gemm_epilogue (tp_runtime.h)
   float beta = 0;
 };
 

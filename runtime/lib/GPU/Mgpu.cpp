@@ -20,6 +20,7 @@
 
 #include <mutex>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 using namespace tp::gpu;
@@ -276,20 +277,30 @@ TP_MGPU void mgpuMemcpy(void *dst, void *src, size_t sizeBytes, CUstream s) {
           "mgpuMemcpy: cuMemcpyAsync");
 }
 
+namespace {
+/// Fills `count` words of `dst` with `value` on the stream, through the
+/// driver's cuMemsetD32Async or cuMemsetD16Async (`what` names the call).
+template <typename Word>
+void fillWords(CUresult (*memset)(CUdeviceptr, Word, size_t, CUstream),
+               const char *what, void *dst, Word value, size_t count,
+               CUstream s) {
+  ensureContext();
+  checkCu(
+      memset(reinterpret_cast<CUdeviceptr>(dst), value, count, ourStream(s)),
+      what);
+}
+} // namespace
+
 TP_MGPU void mgpuMemset32(void *dst, unsigned int value, size_t count,
                           CUstream s) {
-  ensureContext();
-  checkCu(cuMemsetD32Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
-                           ourStream(s)),
-          "mgpuMemset32: cuMemsetD32Async");
+  fillWords(cuMemsetD32Async, "mgpuMemset32: cuMemsetD32Async", dst, value,
+            count, s);
 }
 
 TP_MGPU void mgpuMemset16(void *dst, unsigned short value, size_t count,
                           CUstream s) {
-  ensureContext();
-  checkCu(cuMemsetD16Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
-                           ourStream(s)),
-          "mgpuMemset16: cuMemsetD16Async");
+  fillWords(cuMemsetD16Async, "mgpuMemset16: cuMemsetD16Async", dst, value,
+            count, s);
 }
 
 TP_MGPU void mgpuMemHostRegister(void *ptr, uint64_t sizeBytes) {
@@ -311,25 +322,34 @@ TP_MGPU void mgpuMemHostUnregister(void *ptr) {
   syncPolicy().hostVisibleMemoryRemoved();
 }
 
-TP_MGPU void mgpuMemHostRegisterMemRef(int64_t rank, void *descriptor,
+namespace {
+/// The bytes a memref descriptor covers (fatal, naming `fn`, when they are
+/// not one dense region).
+std::pair<void *, size_t> memRefRegion(const char *fn, int64_t rank,
+                                       void *descriptor,
                                        int64_t elementSizeBytes) {
   void *start = nullptr;
   size_t bytes = 0;
   std::string error;
   if (!denseRegion(readMemRef(rank, descriptor), elementSizeBytes, start, bytes,
                    error))
-    fatal("mgpuMemHostRegisterMemRef: " + error);
+    fatal(std::string(fn) + ": " + error);
+  return {start, bytes};
+}
+} // namespace
+
+TP_MGPU void mgpuMemHostRegisterMemRef(int64_t rank, void *descriptor,
+                                       int64_t elementSizeBytes) {
+  auto [start, bytes] = memRefRegion("mgpuMemHostRegisterMemRef", rank,
+                                     descriptor, elementSizeBytes);
   mgpuMemHostRegister(start, bytes);
 }
 
 TP_MGPU void mgpuMemHostUnregisterMemRef(int64_t rank, void *descriptor,
                                          int64_t elementSizeBytes) {
-  void *start = nullptr;
-  size_t bytes = 0;
-  std::string error;
-  if (!denseRegion(readMemRef(rank, descriptor), elementSizeBytes, start, bytes,
-                   error))
-    fatal("mgpuMemHostUnregisterMemRef: " + error);
+  void *start = memRefRegion("mgpuMemHostUnregisterMemRef", rank, descriptor,
+                             elementSizeBytes)
+                    .first;
   mgpuMemHostUnregister(start);
 }
 

@@ -45,7 +45,6 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <sys/mman.h>
 #include <thread>
@@ -216,6 +215,15 @@ tp_status checkDevicePointer(const char *fn, const char *what, const void *p,
   return TP_OK;
 }
 
+/// checkDevicePointer on a collective's src and dst (`srcCount` and
+/// `dstCount` elements).
+tp_status checkDevicePointers(const char *fn, const void *src, int64_t srcCount,
+                              const void *dst, int64_t dstCount) {
+  if (tp_status status = checkDevicePointer(fn, "src", src, srcCount))
+    return status;
+  return checkDevicePointer(fn, "dst", dst, dstCount);
+}
+
 tp_status waitForStream(const char *fn) {
   if (cudaError_t e = cudaStreamSynchronize(ncclStream()); e != cudaSuccess)
     return cudaFailure(fn, "cudaStreamSynchronize", e);
@@ -247,6 +255,19 @@ void *scratch(size_t bytes) {
   }
   backend.scratchBytes = bytes;
   return backend.scratch;
+}
+
+/// The device scratch buffer for a checked all_gather's or reduce_scatter's
+/// rank-major copy (`extent.total` elements), or the error.
+tp_status scratchFor(const char *fn, const CollectiveExtent &extent,
+                     void *&buffer) {
+  const size_t bytes = size_t(extent.total) * extent.elementSize;
+  buffer = scratch(bytes);
+  if (!buffer)
+    return setError(TP_ERR_BACKEND,
+                    "%s: out of device memory (%zu bytes of scratch)", fn,
+                    bytes);
+  return TP_OK;
 }
 
 tp_status copies2D(const char *fn, const std::vector<Copy2D> &copies,
@@ -297,6 +318,17 @@ tp_status hostFailure(const char *fn, const std::string &error) {
   return setError(TP_ERR_BACKEND, "%s: %s", fn, error.c_str());
 }
 
+/// Runs a collective through the host collectives' team
+/// (tp_set_collectives("host")): `collective(team, staging, error)` is one
+/// of HostCollectives.h's.
+template <typename Collective>
+tp_status throughHost(const char *fn, Collective collective) {
+  DeviceStaging staging;
+  std::string error;
+  return collective(*backend.team, staging, error) ? TP_OK
+                                                   : hostFailure(fn, error);
+}
+
 //===----------------------------------------------------------------------===//
 // The collectives (blocking: wait for the stream before returning)
 //===----------------------------------------------------------------------===//
@@ -306,21 +338,16 @@ tp_status allReduce(const void *src, void *dst, int64_t count, int64_t dtype,
   const char *fn = blocking ? "tp_all_reduce" : "tp_rt_all_reduce";
   InCollective scope;
   tp_status status;
-  if ((status = checkAllReduceArguments(fn, src, dst, count, dtype, op)))
-    return status;
-  if (blocking && ((status = checkDevicePointer(fn, "src", src, count)) ||
-                   (status = checkDevicePointer(fn, "dst", dst, count))))
+  if ((status = checkAllReduceArguments(fn, src, dst, count, dtype, op)) ||
+      (blocking && (status = checkDevicePointers(fn, src, count, dst, count))))
     return status;
   if (count == 0)
     return TP_OK;
-  if (backend.team) {
-    DeviceStaging staging;
-    std::string error;
-    return hostAllReduce(*backend.team, staging, src, dst, count, dtype, op,
-                         error)
-               ? TP_OK
-               : hostFailure(fn, error);
-  }
+  if (backend.team)
+    return throughHost(fn, [&](HostTeam &team, Staging &staging,
+                               std::string &error) {
+      return hostAllReduce(team, staging, src, dst, count, dtype, op, error);
+    });
   if (ncclResult_t r = ncclAllReduce(src, dst, size_t(count), ncclType(dtype),
                                      ncclOp(op), backend.comm, ncclStream());
       r != ncclSuccess)
@@ -334,42 +361,33 @@ tp_status allGather(const void *src, void *dst, int64_t outer, int64_t chunk,
   InCollective scope;
   CollectiveExtent extent;
   tp_status status;
-  if ((status =
-           checkAllGatherArguments(fn, src, dst, outer, chunk, dtype, extent)))
+  if ((status = checkAllGatherArguments(fn, src, dst, outer, chunk, dtype,
+                                        extent)) ||
+      (blocking && (status = checkDevicePointers(fn, src, extent.perRank, dst,
+                                                 extent.total))))
     return status;
-  const int64_t perRank = extent.perRank, total = extent.total;
-  const size_t elementSize = extent.elementSize;
-  if (blocking && ((status = checkDevicePointer(fn, "src", src, perRank)) ||
-                   (status = checkDevicePointer(fn, "dst", dst, total))))
-    return status;
-  if (perRank == 0)
+  if (extent.perRank == 0)
     return TP_OK;
-  if (backend.team) {
-    DeviceStaging staging;
-    std::string error;
-    return hostAllGather(*backend.team, staging, src, dst, outer, chunk, dtype,
-                         error)
-               ? TP_OK
-               : hostFailure(fn, error);
-  }
+  if (backend.team)
+    return throughHost(fn, [&](HostTeam &team, Staging &staging,
+                               std::string &error) {
+      return hostAllGather(team, staging, src, dst, outer, chunk, dtype, error);
+    });
   void *receive = dst;
-  if (outer > 1 && rankState().size > 1) {
-    receive = scratch(size_t(total) * elementSize);
-    if (!receive)
-      return setError(TP_ERR_BACKEND,
-                      "%s: out of device memory (%zu bytes of scratch)", fn,
-                      size_t(total) * elementSize);
-  }
+  if (outer > 1 && rankState().size > 1 &&
+      (status = scratchFor(fn, extent, receive)))
+    return status;
   if (ncclResult_t r =
-          ncclAllGather(src, receive, size_t(perRank), ncclType(dtype),
+          ncclAllGather(src, receive, size_t(extent.perRank), ncclType(dtype),
                         backend.comm, ncclStream());
       r != ncclSuccess)
     return ncclFailure(fn, "ncclAllGather", r);
   // receive is [size][outer][chunk]; dst wants [outer][size][chunk].
   if (receive != dst &&
-      (status = copies2D(
-           fn, gatherUnpackCopies(outer, rankState().size, chunk, elementSize),
-           receive, dst)))
+      (status = copies2D(fn,
+                         gatherUnpackCopies(outer, rankState().size, chunk,
+                                            extent.elementSize),
+                         receive, dst)))
     return status;
   return blocking ? waitForStream(fn) : TP_OK;
 }
@@ -382,52 +400,68 @@ tp_status reduceScatter(const void *src, void *dst, int64_t outer,
   CollectiveExtent extent;
   tp_status status;
   if ((status = checkReduceScatterArguments(fn, src, dst, outer, chunk, dtype,
-                                            op, extent)))
+                                            op, extent)) ||
+      (blocking && (status = checkDevicePointers(fn, src, extent.total, dst,
+                                                 extent.perRank))))
     return status;
-  const int64_t perRank = extent.perRank, total = extent.total;
-  const size_t elementSize = extent.elementSize;
-  if (blocking && ((status = checkDevicePointer(fn, "src", src, total)) ||
-                   (status = checkDevicePointer(fn, "dst", dst, perRank))))
-    return status;
-  if (perRank == 0)
+  if (extent.perRank == 0)
     return TP_OK;
-  if (backend.team) {
-    DeviceStaging staging;
-    std::string error;
-    return hostReduceScatter(*backend.team, staging, src, dst, outer, chunk,
-                             dtype, op, error)
-               ? TP_OK
-               : hostFailure(fn, error);
-  }
+  if (backend.team)
+    return throughHost(
+        fn, [&](HostTeam &team, Staging &staging, std::string &error) {
+          return hostReduceScatter(team, staging, src, dst, outer, chunk, dtype,
+                                   op, error);
+        });
   // NCCL scatters rank-major blocks: [outer][size][chunk] ->
   // [size][outer][chunk].
   const void *send = src;
   if (outer > 1 && rankState().size > 1) {
-    void *packed = scratch(size_t(total) * elementSize);
-    if (!packed)
-      return setError(TP_ERR_BACKEND,
-                      "%s: out of device memory (%zu bytes of scratch)", fn,
-                      size_t(total) * elementSize);
-    if ((status = copies2D(
-             fn, scatterPackCopies(outer, rankState().size, chunk, elementSize),
-             src, packed)))
+    void *packed = nullptr;
+    if ((status = scratchFor(fn, extent, packed)) ||
+        (status = copies2D(fn,
+                           scatterPackCopies(outer, rankState().size, chunk,
+                                             extent.elementSize),
+                           src, packed)))
       return status;
     send = packed;
   }
   if (ncclResult_t r =
-          ncclReduceScatter(send, dst, size_t(perRank), ncclType(dtype),
+          ncclReduceScatter(send, dst, size_t(extent.perRank), ncclType(dtype),
                             ncclOp(op), backend.comm, ncclStream());
       r != ncclSuccess)
     return ncclFailure(fn, "ncclReduceScatter", r);
   return blocking ? waitForStream(fn) : TP_OK;
 }
 
+/// The rendezvous: rank 0's `payload` (the NCCL id, or the name of the
+/// host collectives' segment) to every rank.
+tp_status exchangePayload(const char *fn, const tp::boot::Placement &placement,
+                          const tp::boot::MasterAddress &address,
+                          std::vector<unsigned char> &payload) {
+  std::string error;
+  if (rendezvous().exchange(placement.rank, placement.size, address, payload,
+                            error))
+    return TP_OK;
+  return setError(rendezvous().timedOut() ? TP_ERR_TIMEOUT : TP_ERR_BACKEND,
+                  "%s: %s", fn, error.c_str());
+}
+
+/// After the rendezvous: it cannot run again, and the watchdog watches the
+/// peers (if any) from now on.
+void startWatching(const tp::boot::Placement &placement) {
+  backend.bootstrapped = true;
+  if (placement.size > 1) {
+    stopWatchdog = false;
+    watchdog = new std::thread(watchdogLoop);
+  }
+}
+
 /// tp_init for tp_set_collectives("host"): the segment's name travels
 /// where the NCCL id would; then the liveness watchdog, one barrier (after
 /// which rank 0 removes the segment's name), and the CUDA context.
-tp_status initHostCollectives(const tp::boot::Placement &placement,
+tp_status initHostCollectives(const char *fn,
+                              const tp::boot::Placement &placement,
                               const tp::boot::MasterAddress &address) {
-  const char *fn = "tp_init";
   std::string error;
   std::vector<unsigned char> payload;
   std::unique_ptr<ShmTeam> team;
@@ -440,15 +474,9 @@ tp_status initHostCollectives(const tp::boot::Placement &placement,
     payload.assign(name.begin(), name.end());
     std::snprintf(pendingSegment, sizeof(pendingSegment), "%s", name.c_str());
   }
-  if (!rendezvous().exchange(placement.rank, placement.size, address, payload,
-                             error))
-    return setError(rendezvous().timedOut() ? TP_ERR_TIMEOUT : TP_ERR_BACKEND,
-                    "%s: %s", fn, error.c_str());
-  backend.bootstrapped = true;
-  if (placement.size > 1) {
-    stopWatchdog = false;
-    watchdog = new std::thread(watchdogLoop);
-  }
+  if (tp_status status = exchangePayload(fn, placement, address, payload))
+    return status;
+  startWatching(placement);
   if (placement.rank != 0) {
     team = ShmTeam::create(std::string(payload.begin(), payload.end()),
                            placement.rank, placement.size, hostSlotBytes,
@@ -470,37 +498,10 @@ tp_status initHostCollectives(const tp::boot::Placement &placement,
   return TP_OK;
 }
 
-} // namespace
-
-//===----------------------------------------------------------------------===//
-// The C ABI
-//===----------------------------------------------------------------------===//
-
-extern "C" {
-
-tp_status tp_init(int *argc, char ***argv) {
-  const char *fn = "tp_init";
-  if (std::optional<tp_status> done = beginInit(fn, argc, argv))
-    return *done;
-  if (backend.bootstrapped)
-    return setError(TP_ERR_STATE,
-                    "%s: an earlier tp_init failed after the rendezvous; it "
-                    "cannot be retried in this process",
-                    fn);
-  tp::boot::GetEnv env = tp::boot::processEnvironment();
-  tp::boot::Placement placement;
-  tp::boot::MasterAddress address;
-  std::string error;
-  if (!tp::boot::detectPlacement(env, placement, error) ||
-      !tp::boot::masterAddress(env, placement, address, error))
-    return setError(TP_ERR_INVALID_ARGUMENT, "%s: %s", fn, error.c_str());
-  rankState().rank = placement.rank;
-
-  // The id, from rank 0 to everyone, before any CUDA work: a rank that then
-  // fails is seen by the others through the liveness channel.
-  if (backend.hostCollectives)
-    return initHostCollectives(placement, address);
-  ncclUniqueId id;
+/// Rank 0's NCCL unique id, handed to every rank by the rendezvous.
+tp_status shareNcclId(const char *fn, const tp::boot::Placement &placement,
+                      const tp::boot::MasterAddress &address,
+                      ncclUniqueId &id) {
   std::memset(&id, 0, sizeof(id));
   std::vector<unsigned char> payload;
   if (placement.rank == 0) {
@@ -509,35 +510,37 @@ tp_status tp_init(int *argc, char ***argv) {
     payload.assign(reinterpret_cast<unsigned char *>(&id),
                    reinterpret_cast<unsigned char *>(&id) + sizeof(id));
   }
-  if (!rendezvous().exchange(placement.rank, placement.size, address, payload,
-                             error))
-    return setError(rendezvous().timedOut() ? TP_ERR_TIMEOUT : TP_ERR_BACKEND,
-                    "%s: %s", fn, error.c_str());
+  if (tp_status status = exchangePayload(fn, placement, address, payload))
+    return status;
   if (payload.size() != sizeof(id))
     return setError(TP_ERR_BACKEND,
                     "%s: rendezvous: got a %zu-byte id, expected %zu", fn,
                     payload.size(), sizeof(id));
   std::memcpy(&id, payload.data(), sizeof(id));
-  backend.bootstrapped = true;
-  if (placement.size > 1) {
-    stopWatchdog = false;
-    watchdog = new std::thread(watchdogLoop);
-  }
+  return TP_OK;
+}
 
-  if (!tryEnsureContext(error))
-    return setError(TP_ERR_BACKEND, "%s: %s", fn, error.c_str());
-  if (placement.size > 1) {
-    int devices = 0;
-    if (cudaGetDeviceCount(&devices) != cudaSuccess)
-      devices = 0;
-    const char *chosen = std::getenv("TP_DEVICE");
-    const char *visible = std::getenv("CUDA_VISIBLE_DEVICES");
-    std::string problem = sharedDeviceProblem(
-        placement.rank, placement.localRank, devices,
-        chosen && *chosen ? deviceOrdinal() : -1, visible != nullptr);
-    if (!problem.empty())
-      return setError(TP_ERR_UNSUPPORTED, "%s: %s", fn, problem.c_str());
-  }
+/// NCCL needs a device per rank: TP_ERR_UNSUPPORTED, saying what to do,
+/// when ranks would share one (HostCollectives.h's sharedDeviceProblem).
+tp_status checkOwnDevice(const char *fn, const tp::boot::Placement &placement) {
+  int devices = 0;
+  if (cudaGetDeviceCount(&devices) != cudaSuccess)
+    devices = 0;
+  const char *chosen = std::getenv("TP_DEVICE");
+  const char *visible = std::getenv("CUDA_VISIBLE_DEVICES");
+  std::string problem = sharedDeviceProblem(
+      placement.rank, placement.localRank, devices,
+      chosen && *chosen ? deviceOrdinal() : -1, visible != nullptr);
+  if (!problem.empty())
+    return setError(TP_ERR_UNSUPPORTED, "%s: %s", fn, problem.c_str());
+  return TP_OK;
+}
+
+/// The communicator (watched by the watchdog from now on) and the word
+/// tp_barrier all-reduces.
+tp_status createCommunicator(const char *fn,
+                             const tp::boot::Placement &placement,
+                             const ncclUniqueId &id) {
   ncclComm_t comm = nullptr;
   if (ncclResult_t r =
           ncclCommInitRank(&comm, placement.size, id, placement.rank);
@@ -556,14 +559,77 @@ tp_status tp_init(int *argc, char ***argv) {
           reinterpret_cast<void **>(&backend.barrierWord), sizeof(int32_t));
       e != cudaSuccess)
     return cudaFailure(fn, "cudaMalloc", e);
+  return TP_OK;
+}
+
+/// tp_init with NCCL: the id from rank 0 to everyone before any CUDA work
+/// (a rank that then fails is seen by the others through the liveness
+/// channel), the CUDA context, and the communicator.
+tp_status initNccl(const char *fn, const tp::boot::Placement &placement,
+                   const tp::boot::MasterAddress &address) {
+  ncclUniqueId id;
+  tp_status status;
+  if ((status = shareNcclId(fn, placement, address, id)))
+    return status;
+  startWatching(placement);
+  std::string error;
+  if (!tryEnsureContext(error))
+    return setError(TP_ERR_BACKEND, "%s: %s", fn, error.c_str());
+  if ((placement.size > 1 && (status = checkOwnDevice(fn, placement))) ||
+      (status = createCommunicator(fn, placement, id)))
+    return status;
   markInitialized(placement.rank, placement.size);
   return TP_OK;
 }
 
-tp_status tp_finalize(void) {
-  const char *fn = "tp_finalize";
-  if (tp_status status = requireInitialized(fn); status != TP_OK)
-    return status;
+/// tp_finalize's collective part: every rank is done with the host
+/// collectives' segment before it goes, or the communicator is finalized
+/// (the watchdog still watches the peers meanwhile). `result` keeps the
+/// first failure.
+void finalizeCollectives(const char *fn, tp_status &result) {
+  if (backend.team) {
+    std::string error;
+    if (!backend.team->barrier(error) && result == TP_OK)
+      result = setError(TP_ERR_TIMEOUT, "%s: %s", fn, error.c_str());
+    backend.team.reset();
+    return;
+  }
+  if (ncclResult_t r = ncclCommFinalize(backend.comm);
+      r != ncclSuccess && result == TP_OK)
+    result = ncclFailure(fn, "ncclCommFinalize", r);
+  if (ncclResult_t r = ncclCommDestroy(backend.comm);
+      r != ncclSuccess && result == TP_OK)
+    result = ncclFailure(fn, "ncclCommDestroy", r);
+  backend.comm = nullptr;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// The backend's part of tp_init / tp_finalize / tp_barrier (Backend.h)
+//===----------------------------------------------------------------------===//
+
+namespace tp::rt {
+
+tp_status backendInit(const char *fn, int *, char ***) {
+  if (backend.bootstrapped)
+    return setError(TP_ERR_STATE,
+                    "%s: an earlier tp_init failed after the rendezvous; it "
+                    "cannot be retried in this process",
+                    fn);
+  tp::boot::GetEnv env = tp::boot::processEnvironment();
+  tp::boot::Placement placement;
+  tp::boot::MasterAddress address;
+  std::string error;
+  if (!tp::boot::detectPlacement(env, placement, error) ||
+      !tp::boot::masterAddress(env, placement, address, error))
+    return setError(TP_ERR_INVALID_ARGUMENT, "%s: %s", fn, error.c_str());
+  rankState().rank = placement.rank;
+  return backend.hostCollectives ? initHostCollectives(fn, placement, address)
+                                 : initNccl(fn, placement, address);
+}
+
+tp_status backendFinalize(const char *fn) {
   tp_status result = TP_OK;
   if (cudaError_t e = cudaStreamSynchronize(ncclStream()); e != cudaSuccess)
     result = cudaFailure(fn, "cudaStreamSynchronize", e);
@@ -577,22 +643,7 @@ tp_status tp_finalize(void) {
     std::lock_guard<std::mutex> lock(commMutex);
     watchedComm = nullptr;
   }
-  if (backend.team) {
-    // Every rank is done with the segment before it goes.
-    std::string error;
-    if (!backend.team->barrier(error) && result == TP_OK)
-      result = setError(TP_ERR_TIMEOUT, "%s: %s", fn, error.c_str());
-    backend.team.reset();
-  } else {
-    // Collective: the watchdog still watches the peers meanwhile.
-    if (ncclResult_t r = ncclCommFinalize(backend.comm);
-        r != ncclSuccess && result == TP_OK)
-      result = ncclFailure(fn, "ncclCommFinalize", r);
-    if (ncclResult_t r = ncclCommDestroy(backend.comm);
-        r != ncclSuccess && result == TP_OK)
-      result = ncclFailure(fn, "ncclCommDestroy", r);
-    backend.comm = nullptr;
-  }
+  finalizeCollectives(fn, result);
   if (watchdog) {
     stopWatchdog = true;
     watchdog->join();
@@ -603,6 +654,29 @@ tp_status tp_finalize(void) {
   markFinalized();
   return result;
 }
+
+tp_status backendBarrier(const char *fn) {
+  if (backend.team) {
+    std::string error;
+    if (cudaError_t e = cudaStreamSynchronize(ncclStream()); e != cudaSuccess)
+      return cudaFailure(fn, "cudaStreamSynchronize", e);
+    return backend.team->barrier(error) ? TP_OK : hostFailure(fn, error);
+  }
+  if (ncclResult_t r =
+          ncclAllReduce(backend.barrierWord, backend.barrierWord, 1, ncclInt32,
+                        ncclSum, backend.comm, ncclStream());
+      r != ncclSuccess)
+    return ncclFailure(fn, "ncclAllReduce", r);
+  return waitForStream(fn);
+}
+
+} // namespace tp::rt
+
+//===----------------------------------------------------------------------===//
+// The C ABI
+//===----------------------------------------------------------------------===//
+
+extern "C" {
 
 tp_status tp_set_collectives(const char *kind) {
   const char *fn = "tp_set_collectives";
@@ -631,25 +705,6 @@ tp_status tp_all_gather(const void *src, void *dst, int64_t outer,
 tp_status tp_reduce_scatter(const void *src, void *dst, int64_t outer,
                             int64_t chunk, tp_dtype dtype, tp_reduce_op op) {
   return reduceScatter(src, dst, outer, chunk, int(dtype), int(op), true);
-}
-
-tp_status tp_barrier(void) {
-  const char *fn = "tp_barrier";
-  InCollective scope;
-  if (tp_status status = requireInitialized(fn); status != TP_OK)
-    return status;
-  if (backend.team) {
-    std::string error;
-    if (cudaError_t e = cudaStreamSynchronize(ncclStream()); e != cudaSuccess)
-      return cudaFailure(fn, "cudaStreamSynchronize", e);
-    return backend.team->barrier(error) ? TP_OK : hostFailure(fn, error);
-  }
-  if (ncclResult_t r =
-          ncclAllReduce(backend.barrierWord, backend.barrierWord, 1, ncclInt32,
-                        ncclSum, backend.comm, ncclStream());
-      r != ncclSuccess)
-    return ncclFailure(fn, "ncclAllReduce", r);
-  return waitForStream(fn);
 }
 
 void tp_abort(int exitCode, const char *message) {

@@ -3,14 +3,10 @@
 #include "Launch/ElfManifest.h"
 
 #include "Launch/Json.h"
+#include "Launch/MappedFile.h"
 
-#include <cerrno>
 #include <cstring>
 #include <elf.h>
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <vector>
 
 namespace tp::launch {
@@ -93,56 +89,6 @@ bool checkStructure(const FileView &file, Elf64_Ehdr &header,
   return true;
 }
 
-/// A read-only mapping of a regular file. Opening never blocks (a FIFO);
-/// anything but a regular file is refused before reading.
-class MappedFile {
-public:
-  ~MappedFile() {
-    if (base != MAP_FAILED && base != nullptr)
-      munmap(base, size);
-  }
-  bool open(const std::string &path, std::string &error) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-      error = std::string("cannot open file: ") + std::strerror(errno);
-      return false;
-    }
-    struct stat info;
-    if (fstat(fd, &info) != 0) {
-      error = std::string("cannot stat file: ") + std::strerror(errno);
-      ::close(fd);
-      return false;
-    }
-    if (!S_ISREG(info.st_mode)) {
-      const char *kind = S_ISDIR(info.st_mode)    ? "a directory"
-                         : S_ISFIFO(info.st_mode) ? "a FIFO"
-                         : S_ISCHR(info.st_mode) || S_ISBLK(info.st_mode)
-                             ? "a device"
-                             : "a special file";
-      error = std::string("it is ") + kind + ", not a shared object";
-      ::close(fd);
-      return false;
-    }
-    size = size_t(info.st_size);
-    if (size > 0)
-      base = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    int savedErrno = errno;
-    ::close(fd);
-    if (base == MAP_FAILED) {
-      error = std::string("cannot map file: ") + std::strerror(savedErrno);
-      return false;
-    }
-    return true;
-  }
-  FileView view() const {
-    return {static_cast<const unsigned char *>(base), size};
-  }
-
-private:
-  void *base = nullptr;
-  size_t size = 0;
-};
-
 } // namespace
 
 bool readElfStringFromMemory(const unsigned char *data, size_t size,
@@ -202,19 +148,18 @@ bool readElfStringFromMemory(const unsigned char *data, size_t size,
 bool readElfString(const std::string &path, std::string &text,
                    std::string &error, const char *symbol) {
   MappedFile file;
-  if (!file.open(path, error))
+  if (!file.openRegular(path, "a shared object", error))
     return false;
-  FileView view = file.view();
-  return readElfStringFromMemory(view.data, view.size, text, error, symbol);
+  return readElfStringFromMemory(file.data(), file.size(), text, error, symbol);
 }
 
 bool checkSharedObject(const std::string &path, std::string &error) {
   MappedFile file;
-  if (!file.open(path, error))
+  if (!file.openRegular(path, "a shared object", error))
     return false;
   Elf64_Ehdr header;
   std::vector<Elf64_Shdr> sections;
-  return checkStructure(file.view(), header, sections, error);
+  return checkStructure({file.data(), file.size()}, header, sections, error);
 }
 
 std::string manifestTarget(const std::string &manifest) {

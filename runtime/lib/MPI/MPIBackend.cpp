@@ -25,7 +25,6 @@
 #include <cstdio>
 #include <cstring>
 #include <pthread.h>
-#include <optional>
 #include <string>
 #include <unistd.h>
 
@@ -142,19 +141,27 @@ tp_status checkMpiCount(const char *fn, int64_t count) {
                   fn, static_cast<long long>(count), INT_MAX);
 }
 
+/// The scratch buffer for a checked all_gather's or reduce_scatter's
+/// rank-major copy (`extent.total` elements), or the error.
+tp_status scratchFor(const char *fn, const CollectiveExtent &extent,
+                     void *&buffer) {
+  const size_t bytes = size_t(extent.total) * extent.elementSize;
+  buffer = backend.scratch.get(bytes);
+  if (!buffer)
+    return setError(TP_ERR_BACKEND, "%s: out of memory (%zu bytes scratch)", fn,
+                    bytes);
+  return TP_OK;
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
-// Setup
+// The backend's part of tp_init / tp_finalize / tp_barrier (Backend.h)
 //===----------------------------------------------------------------------===//
 
-extern "C" {
+namespace tp::rt {
 
-tp_status tp_init(int *argc, char ***argv) {
-  const char *fn = "tp_init";
-  if (std::optional<tp_status> done = beginInit(fn, argc, argv))
-    return *done;
-
+tp_status backendInit(const char *fn, int *argc, char ***argv) {
   int mpiInitialized = 0, mpiFinalized = 0;
   MPI_Initialized(&mpiInitialized);
   MPI_Finalized(&mpiFinalized);
@@ -189,10 +196,7 @@ tp_status tp_init(int *argc, char ***argv) {
   return TP_OK;
 }
 
-tp_status tp_finalize(void) {
-  const char *fn = "tp_finalize";
-  if (tp_status status = requireInitialized(fn); status != TP_OK)
-    return status;
+tp_status backendFinalize(const char *fn) {
   markFinalized();
   backend.scratch.release();
   freeHalfOps();
@@ -203,6 +207,16 @@ tp_status tp_finalize(void) {
     return mpiError(fn, "MPI_Finalize", rc);
   return TP_OK;
 }
+
+tp_status backendBarrier(const char *fn) {
+  if (int rc = MPI_Barrier(backend.comm); rc != MPI_SUCCESS)
+    return mpiError(fn, "MPI_Barrier", rc);
+  return TP_OK;
+}
+
+} // namespace tp::rt
+
+extern "C" {
 
 const char *tp_backend_name(void) { return "mpi"; }
 
@@ -248,27 +262,21 @@ tp_status tp_all_gather(const void *src, void *dst, int64_t outer,
                                         extent)) ||
       (status = checkMpiCount(fn, extent.perRank)))
     return status;
-  const int64_t perRank = extent.perRank, total = extent.total;
-  const size_t elementSize = extent.elementSize;
-  const int size = rankState().size;
-  if (perRank == 0)
+  if (extent.perRank == 0)
     return TP_OK;
-
   // outer == 1: the ranks' blocks are already where MPI puts them.
   void *receive = dst;
-  if (outer > 1) {
-    receive = backend.scratch.get(size_t(total) * elementSize);
-    if (!receive)
-      return setError(TP_ERR_BACKEND, "%s: out of memory (%zu bytes scratch)",
-                      fn, size_t(total) * elementSize);
-  }
-  if (int rc = MPI_Allgather(src, int(perRank), mpiType(dtype), receive,
-                             int(perRank), mpiType(dtype), backend.comm);
+  if (outer > 1 && (status = scratchFor(fn, extent, receive)))
+    return status;
+  const int count = int(extent.perRank);
+  if (int rc = MPI_Allgather(src, count, mpiType(dtype), receive, count,
+                             mpiType(dtype), backend.comm);
       rc != MPI_SUCCESS)
     return mpiError(fn, "MPI_Allgather", rc);
   // receive is [size][outer][chunk]; dst wants [outer][size][chunk].
   if (outer > 1)
-    transposeBlocks(receive, dst, size, outer, size_t(chunk) * elementSize);
+    transposeBlocks(receive, dst, rankState().size, outer,
+                    size_t(chunk) * extent.elementSize);
   return TP_OK;
 }
 
@@ -285,37 +293,24 @@ tp_status tp_reduce_scatter(const void *src, void *dst, int64_t outer,
                                             op, extent)) ||
       (status = checkMpiCount(fn, extent.perRank)))
     return status;
-  const int64_t perRank = extent.perRank, total = extent.total;
-  const size_t elementSize = extent.elementSize;
-  const int size = rankState().size;
-  if (perRank == 0)
+  if (extent.perRank == 0)
     return TP_OK;
-
   // MPI scatters rank-major blocks: [outer][size][chunk] ->
   // [size][outer][chunk]
   const void *send = src;
   if (outer > 1) {
-    void *packed = backend.scratch.get(size_t(total) * elementSize);
-    if (!packed)
-      return setError(TP_ERR_BACKEND, "%s: out of memory (%zu bytes scratch)",
-                      fn, size_t(total) * elementSize);
-    transposeBlocks(src, packed, outer, size, size_t(chunk) * elementSize);
+    void *packed = nullptr;
+    if ((status = scratchFor(fn, extent, packed)))
+      return status;
+    transposeBlocks(src, packed, outer, rankState().size,
+                    size_t(chunk) * extent.elementSize);
     send = packed;
   }
-  if (int rc = MPI_Reduce_scatter_block(send, dst, int(perRank), mpiType(dtype),
-                                        mpiOp(dtype, op), backend.comm);
+  if (int rc = MPI_Reduce_scatter_block(send, dst, int(extent.perRank),
+                                        mpiType(dtype), mpiOp(dtype, op),
+                                        backend.comm);
       rc != MPI_SUCCESS)
     return mpiError(fn, "MPI_Reduce_scatter_block", rc);
-  return TP_OK;
-}
-
-tp_status tp_barrier(void) {
-  const char *fn = "tp_barrier";
-  InCollective scope;
-  if (tp_status status = requireInitialized(fn); status != TP_OK)
-    return status;
-  if (int rc = MPI_Barrier(backend.comm); rc != MPI_SUCCESS)
-    return mpiError(fn, "MPI_Barrier", rc);
   return TP_OK;
 }
 
@@ -354,8 +349,9 @@ void tp_abort(int exitCode, const char *message) {
 
 } // extern "C"
 
-// Compiled code's collectives: the MPI ones are blocking anyway.
 namespace tp::rt {
+
+// Compiled code's collectives: the MPI ones are blocking anyway.
 tp_status compiledAllReduce(const void *src, void *dst, int64_t count,
                             tp_dtype dtype, tp_reduce_op op) {
   return tp_all_reduce(src, dst, count, dtype, op);

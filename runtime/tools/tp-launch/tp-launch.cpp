@@ -36,6 +36,7 @@
 #include "Launch/HostLayout.h"
 #include "Launch/Json.h"
 #include "Launch/Manifest.h"
+#include "Launch/MappedFile.h"
 #include "Launch/Safetensors.h"
 #include "Launch/ShardSet.h"
 #include "Launch/StepGraph.h"
@@ -537,50 +538,6 @@ private:
 //===----------------------------------------------------------------------===//
 // Files
 //===----------------------------------------------------------------------===//
-
-/// A read-only mapping of a whole file.
-class MappedFile {
-public:
-  MappedFile() = default;
-  MappedFile(const MappedFile &) = delete;
-  MappedFile &operator=(const MappedFile &) = delete;
-  ~MappedFile() {
-    if (base && base != MAP_FAILED)
-      munmap(base, size);
-  }
-
-  bool open(const std::string &path, std::string &error) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      error = std::string("cannot open file: ") + std::strerror(errno);
-      return false;
-    }
-    struct stat info;
-    if (fstat(fd, &info) != 0) {
-      error = std::string("cannot stat file: ") + std::strerror(errno);
-      close(fd);
-      return false;
-    }
-    size = size_t(info.st_size);
-    if (size > 0)
-      base = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    int savedErrno = errno;
-    close(fd);
-    if (base == MAP_FAILED) {
-      error = std::string("cannot map file: ") + std::strerror(savedErrno);
-      return false;
-    }
-    return true;
-  }
-
-  const unsigned char *data() const {
-    return static_cast<const unsigned char *>(base);
-  }
-
-private:
-  void *base = nullptr;
-  size_t size = 0;
-};
 
 using files::directoryOf;
 
