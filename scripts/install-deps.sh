@@ -9,6 +9,7 @@ packages=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   mpich libmpich-dev
   libopenblas-dev
+  python3-numpy
 )
 
 missing=()

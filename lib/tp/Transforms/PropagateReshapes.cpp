@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tp/Transforms/Passes.h"
+#include "tp/Utils/StructuredOps.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -30,11 +31,11 @@ namespace {
 /// KV heads) would re-express other dimensions in reshaped loop spaces.
 bool isBatchedContraction(Operation *op) {
   auto linalgOp = dyn_cast_or_null<linalg::LinalgOp>(op);
-  if (!linalgOp || linalgOp.getNumDpsInputs() != 2)
+  if (!linalgOp)
     return false;
   FailureOr<linalg::ContractionDimensions> dims =
-      linalg::inferContractionDims(linalgOp);
-  return succeeded(dims) && !dims->batch.empty() && !dims->k.empty();
+      inferReducingContraction(linalgOp);
+  return succeeded(dims) && !dims->batch.empty();
 }
 
 /// True for reshapes that only merge (or split) the leading dimensions, as

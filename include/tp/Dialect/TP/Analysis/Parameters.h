@@ -57,7 +57,12 @@ bool isParameterArgument(BlockArgument arg);
 /// isParameterArgument for each argument of a function, decided once.
 class ParameterArguments {
 public:
-  explicit ParameterArguments(FunctionOpInterface func);
+  /// `activationOf` answers getActivationOperand (a caller that holds the
+  /// answers already passes them in: the query costs ~15k instructions).
+  explicit ParameterArguments(
+      FunctionOpInterface func,
+      llvm::function_ref<std::optional<unsigned>(linalg::LinalgOp)>
+          activationOf = getActivationOperand);
   /// False for anything that is not an argument of the function's body.
   bool contains(BlockArgument arg) const {
     return arg.getOwner() == body && params.test(arg.getArgNumber());

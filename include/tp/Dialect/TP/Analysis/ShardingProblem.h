@@ -29,6 +29,7 @@
 #define TP_DIALECT_TP_ANALYSIS_SHARDINGPROBLEM_H
 
 #include "tp/Dialect/TP/Analysis/CostModel.h"
+#include "tp/Dialect/TP/Analysis/Parameters.h"
 #include "tp/Dialect/TP/Interfaces/ShardingInterface.h"
 #include "tp/Dialect/TP/Transforms/PassOptions.h"
 
@@ -145,6 +146,14 @@ public:
   /// replicated, whatever its neighbours do.
   bool isUnknown(Operation *op) const { return entry(op).unknown; }
 
+  /// The activation side of a contraction among the top-level ops
+  /// (tp::getActivationOperand), asked once per op when the problem is
+  /// built; any other op is asked directly.
+  std::optional<unsigned> getActivationOperand(Operation *op) const;
+  /// Which arguments of the function are parameters, decided once on these
+  /// activation sides.
+  const ParameterArguments &getParameters() const { return *parameters; }
+
   /// The shardings worth trying for a tensor argument of the body,
   /// replicated first.
   ArrayRef<ShardingAttr> getArgumentCandidates(BlockArgument arg) const;
@@ -167,6 +176,7 @@ private:
     unsigned index = 0;
     unsigned firstOption = 0, numOptions = 0;
     unsigned firstFeasible = 0, numFeasible = 0;
+    int activation = -1; ///< the activation operand, or -1
     bool hasRule = false;
     bool weightLike = false;
     bool unknown = false;
@@ -199,6 +209,7 @@ private:
   /// Parallel to `options`; 0 for an op without FLOPs.
   SmallVector<double, 0> compute;
   llvm::DenseMap<Value, SmallVector<ShardingAttr, 4>> argCandidates;
+  std::unique_ptr<ParameterArguments> parameters;
 };
 
 /// The sharding problem of a function as an analysis the pass manager keeps:

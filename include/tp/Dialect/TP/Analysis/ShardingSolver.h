@@ -161,6 +161,8 @@ private:
   Block *body;
   int64_t tpSize;
   const CostModel &model;
+  /// The replicated sharding, uniqued once (every unplanned value's).
+  ShardingAttr replicated;
   llvm::DenseMap<Operation *, OpState> states;
   llvm::DenseMap<Value, ShardingAttr> argShardings;
   /// Arguments whose sharding a policy fixed (sequence-parallel boundary).

@@ -29,6 +29,11 @@ llvm::StringRef stringifyParallelKind(ParallelKind kind);
 /// Parses the value of a `tp.parallel` annotation.
 std::optional<ParallelKind> parseParallelKind(llvm::StringRef value);
 
+/// The size of the split dimension of one rank's part of a `global` value
+/// held as split `sharding` (see getLocalType), without building the type.
+int64_t getLocalDimSize(RankedTensorType global, ShardingAttr sharding,
+                        int64_t tpSize);
+
 /// Returns the type of one rank's part of a value of type `global` with
 /// `sharding` (only split shardings change the shape). A split dimension that
 /// does not divide evenly (uneven=pad) gets ceil(size / tpSize) per rank, the

@@ -6,6 +6,8 @@
 
 #include "tp/Dialect/TP/Analysis/CostModel.h"
 
+#include "tp/Utils/StructuredOps.h"
+
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 
 using namespace mlir;
@@ -34,7 +36,7 @@ double CostModel::getFlops(Operation *op) {
   if (!linalgOp)
     return 0;
   double flops = 2;
-  for (int64_t size : linalgOp.getStaticLoopRanges()) {
+  for (int64_t size : getStaticLoopSizes(linalgOp)) {
     if (ShapedType::isDynamic(size))
       return 0;
     flops *= double(size);
@@ -50,7 +52,7 @@ static double getLocalFraction(Type type, ShardingAttr sharding, int64_t p) {
   int64_t dim = sharding.getDim();
   if (dim >= tensor.getRank() || tensor.getDimSize(dim) == 0)
     return 1.0;
-  int64_t local = getLocalType(tensor, sharding, p).getDimSize(dim);
+  int64_t local = getLocalDimSize(tensor, sharding, p);
   return double(local) / double(tensor.getDimSize(dim));
 }
 

@@ -79,7 +79,10 @@ static bool carriesElementwise(OpOperand &use) {
 /// True if `arg` is read on the activation side of a contraction, through
 /// views, transposes, copies and elementwise ops that keep each of its
 /// elements (a layer's input x reaches the first matmul through a norm).
-static bool isReadAsActivation(BlockArgument arg) {
+static bool
+isReadAsActivation(BlockArgument arg,
+                   llvm::function_ref<std::optional<unsigned>(linalg::LinalgOp)>
+                       activationOf) {
   SmallVector<Value> worklist{arg};
   llvm::SmallPtrSet<Operation *, 16> visited;
   while (!worklist.empty()) {
@@ -99,7 +102,7 @@ static bool isReadAsActivation(BlockArgument arg) {
         continue;
       }
       if (auto linalgOp = dyn_cast<linalg::LinalgOp>(user))
-        if (std::optional<unsigned> activation = getActivationOperand(linalgOp))
+        if (std::optional<unsigned> activation = activationOf(linalgOp))
           if (*activation == use.getOperandNumber())
             return true;
     }
@@ -149,8 +152,10 @@ static bool hasStatedParameters(FunctionOpInterface func) {
 }
 
 /// The rule for one argument, given whether the function states them.
-static bool isParameter(FunctionOpInterface func, BlockArgument arg,
-                        bool stated) {
+static bool
+isParameter(FunctionOpInterface func, BlockArgument arg, bool stated,
+            llvm::function_ref<std::optional<unsigned>(linalg::LinalgOp)>
+                activationOf) {
   if (stated)
     return static_cast<bool>(
         func.getArgAttr(arg.getArgNumber(), TPDialect::getParamAttrName()));
@@ -160,23 +165,28 @@ static bool isParameter(FunctionOpInterface func, BlockArgument arg,
     auto insert = dyn_cast<tensor::InsertSliceOp>(use.getOwner());
     return insert && use.get() == insert.getDest();
   });
-  return !writtenInto && !isIndexData(arg) && !isReadAsActivation(arg);
+  return !writtenInto && !isIndexData(arg) &&
+         !isReadAsActivation(arg, activationOf);
 }
 
 bool mlir::tp::isParameterArgument(BlockArgument arg) {
   auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
   if (!func || arg.getOwner() != &func.getFunctionBody().front())
     return false;
-  return isParameter(func, arg, hasStatedParameters(func));
+  return isParameter(func, arg, hasStatedParameters(func),
+                     getActivationOperand);
 }
 
-ParameterArguments::ParameterArguments(FunctionOpInterface func) {
+ParameterArguments::ParameterArguments(
+    FunctionOpInterface func,
+    llvm::function_ref<std::optional<unsigned>(linalg::LinalgOp)>
+        activationOf) {
   if (func.isExternal())
     return;
   body = &func.getFunctionBody().front();
   params.resize(body->getNumArguments());
   bool stated = hasStatedParameters(func);
   for (BlockArgument arg : body->getArguments())
-    if (isParameter(func, arg, stated))
+    if (isParameter(func, arg, stated, activationOf))
       params.set(arg.getArgNumber());
 }

@@ -74,7 +74,7 @@ public:
   Planner(func::FuncOp func, const PlannerOptions &options,
           const ShardingProblem &problem)
       : func(func), body(&func.getBody().front()), options(options),
-        p(options.tpSize), problem(problem), parameters(func),
+        p(options.tpSize), problem(problem),
         replicated(ShardingAttr::getReplicated(func.getContext())) {}
 
   LogicalResult run();
@@ -131,7 +131,6 @@ private:
   PlannerOptions options;
   int64_t p;
   const ShardingProblem &problem;
-  ParameterArguments parameters;
   ShardingAttr replicated;
   DenseMap<Operation *, WeightOp> weightOps;
   DenseMap<Operation *, Decision> decisions;
@@ -155,7 +154,7 @@ bool Planner::isParameter(Value value) {
   bool result = true;
   if (auto arg = dyn_cast<BlockArgument>(value)) {
     // Activations and gradients are arguments too (training steps).
-    result = arg.getOwner() != body || parameters.contains(arg);
+    result = arg.getOwner() != body || problem.getParameters().contains(arg);
   } else if (Operation *def = value.getDefiningOp()) {
     if (def->getBlock() != body) {
       result = false;
@@ -201,9 +200,7 @@ std::optional<WeightOp> Planner::matchWeightOp(Operation *op) {
   }
   if (!has(ParallelKind::Column) && !has(ParallelKind::Row))
     return std::nullopt;
-  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-  std::optional<unsigned> activation =
-      linalgOp ? getActivationOperand(linalgOp) : std::nullopt;
+  std::optional<unsigned> activation = problem.getActivationOperand(op);
   if (!activation)
     return std::nullopt;
   Value weightValue = op->getOperand(*activation == 0 ? 1 : 0);

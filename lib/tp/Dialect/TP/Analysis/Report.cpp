@@ -72,10 +72,12 @@ static BlockArgument traceToArgument(Value value, Block *body) {
 }
 
 /// The weight operands of a weight op: the operand of a two-input
-/// contraction that does not carry its M (token) dimensions, and the table
-/// of a lookup (the tensor its vocabulary-parallel form captures).
+/// contraction that does not carry its M (token) dimensions (its other
+/// input is `activation`), and the table of a lookup (the tensor its
+/// vocabulary-parallel form captures).
 static SmallVector<Value> getWeightOperands(Operation *op,
                                             ArrayRef<ShardingOption> options,
+                                            std::optional<unsigned> activation,
                                             bool *isLookup = nullptr) {
   SmallVector<Value> weights;
   for (const ShardingOption &o : options)
@@ -86,10 +88,7 @@ static SmallVector<Value> getWeightOperands(Operation *op,
       return weights;
     }
   // The other input of a contraction whose activation is one of its inputs.
-  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-  if (!linalgOp)
-    return weights;
-  if (std::optional<unsigned> activation = getActivationOperand(linalgOp))
+  if (activation)
     weights.push_back(op->getOperand(*activation == 0 ? 1 : 0));
   return weights;
 }
@@ -99,7 +98,9 @@ static SmallVector<Value> getWeightOperands(Operation *op, int64_t tpSize) {
   SmallVector<ShardingOption> options;
   if (auto iface = dyn_cast<ShardingOpInterface>(op))
     iface.getShardingOptions(tpSize, options);
-  return getWeightOperands(op, options);
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  return getWeightOperands(
+      op, options, linalgOp ? getActivationOperand(linalgOp) : std::nullopt);
 }
 
 /// True if `value` is read from a parameter argument (not an activation or
@@ -154,7 +155,8 @@ void PartitionReport::recordPlan(func::FuncOp func,
   f.name = func.getName().str();
   f.tpSize = solver.getTPSize();
   Block &body = func.getBody().front();
-  ParameterArguments parameters(func);
+  const ShardingProblem &problem = solver.getProblem();
+  const ParameterArguments &parameters = problem.getParameters();
   llvm::SmallDenseSet<unsigned> seen;
   llvm::SmallPtrSet<Operation *, 8> seenConstants;
   for (Operation &op : body) {
@@ -181,7 +183,8 @@ void PartitionReport::recordPlan(func::FuncOp func,
       m.reason = "propagated: cheapest given its neighbours";
     bool lookup = false;
     SmallVector<Value> weights =
-        getWeightOperands(&op, solver.getProblem().getOptions(&op), &lookup);
+        getWeightOperands(&op, problem.getOptions(&op),
+                          problem.getActivationOperand(&op), &lookup);
     // Lookups whose rows are not the model's hidden state (rotary tables
     // gathered by position) are not weight ops.
     if (lookup && !isEmbeddingLookup(&op))

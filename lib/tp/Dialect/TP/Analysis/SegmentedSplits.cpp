@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tp/Dialect/TP/Analysis/SegmentedSplits.h"
+#include "tp/Utils/StructuredOps.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -198,14 +199,15 @@ static bool reachesBatchDim(Value value, int64_t dim, Block *body,
             }))
           return true;
       if (auto linalgOp = dyn_cast<linalg::LinalgOp>(user);
-          linalgOp && linalgOp.getNumDpsInputs() == 2 &&
-          use.getOperandNumber() < 2) {
-        FailureOr<linalg::ContractionDimensions> dims =
-            linalg::inferContractionDims(linalgOp);
-        AffineMap map = linalgOp.getMatchingIndexingMap(&use);
+          linalgOp && use.getOperandNumber() < 2) {
         // A contraction (elementwise binary ops have every loop in "batch":
         // a weight update W - lr * dW is not attention).
-        if (succeeded(dims) && !dims->k.empty() && d < map.getNumResults())
+        FailureOr<linalg::ContractionDimensions> dims =
+            inferReducingContraction(linalgOp);
+        AffineMap map;
+        if (succeeded(dims))
+          map = linalgOp.getMatchingIndexingMap(&use);
+        if (succeeded(dims) && d < map.getNumResults())
           if (auto loop = dyn_cast<AffineDimExpr>(map.getResult(d)))
             if (llvm::is_contained(dims->batch, loop.getPosition()))
               return true;

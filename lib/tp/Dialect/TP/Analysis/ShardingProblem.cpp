@@ -42,40 +42,38 @@ std::string Infeasibility::message() const {
 }
 
 /// Why `value` cannot be held as `sharding` on `tpSize` ranks, if it cannot.
+/// `what` names it in the message; it is only rendered for an issue (this
+/// runs for every option of every op).
 static std::optional<Infeasibility>
 checkSplit(Value value, ShardingAttr sharding, const Twine &what,
            int64_t tpSize, bool allowPadding) {
   if (!sharding.isSplit())
     return std::nullopt;
-  Infeasibility issue{value, what.str(), sharding.getDim(), -1};
+  int64_t dim = sharding.getDim();
+  auto issue = [&](int64_t size, int64_t segment = -1, int64_t granule = 1) {
+    return Infeasibility{value, what.str(), dim, size, segment, granule};
+  };
   auto tensor = dyn_cast<RankedTensorType>(value.getType());
-  if (!tensor || sharding.getDim() >= tensor.getRank())
-    return issue;
-  issue.size = tensor.getDimSize(sharding.getDim());
-  if (ShapedType::isDynamic(issue.size))
-    return issue;
+  if (!tensor || dim >= tensor.getRank())
+    return issue(-1);
+  int64_t size = tensor.getDimSize(dim);
+  if (ShapedType::isDynamic(size))
+    return issue(size);
   if (sharding.isSegmented()) {
     ArrayRef<int64_t> segments = sharding.getSegments();
     int64_t total = 0;
     for (int64_t s : segments)
       total += s;
-    if (total != issue.size) {
-      issue.size = -1; // The segments do not describe this dimension.
-      return issue;
-    }
+    if (total != size)
+      return issue(-1); // The segments do not describe this dimension.
     for (auto [i, s] : llvm::enumerate(segments))
-      if (s % tpSize != 0 && !sharding.isSegmentReplicated(i)) {
-        issue.segment = i;
-        issue.size = s;
-        return issue;
-      }
+      if (s % tpSize != 0 && !sharding.isSegmentReplicated(i))
+        return issue(s, i);
     return std::nullopt;
   }
   int64_t unit = tpSize * sharding.getGranule();
-  if (issue.size % unit != 0 && !allowPadding) {
-    issue.granule = sharding.getGranule();
-    return issue;
-  }
+  if (size % unit != 0 && !allowPadding)
+    return issue(size, -1, sharding.getGranule());
   return std::nullopt;
 }
 
@@ -117,6 +115,20 @@ ShardingProblem::ShardingProblem(func::FuncOp func, int64_t tpSize,
   for (Operation *op : order)
     classify(op, entries.find(op)->second);
   collectArgumentCandidates(segments);
+  parameters = std::make_unique<ParameterArguments>(
+      func, [&](linalg::LinalgOp op) { return getActivationOperand(op); });
+}
+
+std::optional<unsigned>
+ShardingProblem::getActivationOperand(Operation *op) const {
+  auto it = entries.find(op);
+  if (it != entries.end()) {
+    if (it->second.activation < 0)
+      return std::nullopt;
+    return static_cast<unsigned>(it->second.activation);
+  }
+  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+  return linalgOp ? tp::getActivationOperand(linalgOp) : std::nullopt;
 }
 
 void ShardingProblem::collectOptions() {
@@ -184,6 +196,9 @@ void ShardingProblem::classify(Operation *op, OpEntry &e) {
   // would allocate a buffer per op to find that out.
   if (!std::is_partitioned(opOptions.begin(), opOptions.end(), isReplicated))
     std::stable_partition(opOptions.begin(), opOptions.end(), isReplicated);
+  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
+    if (std::optional<unsigned> activation = tp::getActivationOperand(linalgOp))
+      e.activation = static_cast<int>(*activation);
   e.weightLike = llvm::any_of(opOptions, [](const ShardingOption &o) {
     return o.kind == ParallelKind::Column || o.kind == ParallelKind::Row ||
            o.kind == ParallelKind::Vocab;

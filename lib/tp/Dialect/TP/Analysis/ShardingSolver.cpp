@@ -26,7 +26,9 @@ static constexpr unsigned kMaxSweeps = 16;
 ShardingSolver::ShardingSolver(const ShardingProblem &problem,
                                SolverOptions options)
     : problem(problem), options(options), body(problem.getBody()),
-      tpSize(problem.getTPSize()), model(problem.getCostModel()) {}
+      tpSize(problem.getTPSize()), model(problem.getCostModel()),
+      replicated(
+          ShardingAttr::getReplicated(body->getParentOp()->getContext())) {}
 
 LogicalResult ShardingSolver::initialize() {
   bool ok = true;
@@ -153,7 +155,7 @@ ShardingAttr ShardingSolver::getSharding(Value value) const {
                  getChosenOption(value.getDefiningOp())) {
     return option->results[cast<OpResult>(value).getResultNumber()];
   }
-  return ShardingAttr::getReplicated(value.getContext());
+  return replicated;
 }
 
 ShardingAttr ShardingSolver::getDemand(OpOperand &use) const {
@@ -164,25 +166,23 @@ ShardingAttr ShardingSolver::getDemand(OpOperand &use) const {
     Operation *top = body->findAncestorOpInBlock(*owner);
     if (const ShardingOption *option = top ? getChosenOption(top) : nullptr)
       return option->getCaptureSharding(use.get());
-    return ShardingAttr::getReplicated(owner->getContext());
+    return replicated;
   }
   if (owner->hasTrait<OpTrait::IsTerminator>())
     return getResultSharding(use.getOperandNumber());
   if (const ShardingOption *option = getChosenOption(owner))
     return option->operands[use.getOperandNumber()];
-  return ShardingAttr::getReplicated(owner->getContext());
+  return replicated;
 }
 
 ShardingAttr ShardingSolver::getPartialResultSharding(unsigned index) const {
   auto it = resultScatters.find(index);
-  return it != resultScatters.end()
-             ? it->second
-             : ShardingAttr::getReplicated(body->getParentOp()->getContext());
+  return it != resultScatters.end() ? it->second : replicated;
 }
 
 ShardingAttr ShardingSolver::getResultSharding(unsigned index) const {
   if (!options.shardedResults)
-    return ShardingAttr::getReplicated(body->getParentOp()->getContext());
+    return replicated;
   ShardingAttr sharding =
       getSharding(body->getTerminator()->getOperand(index));
   return sharding.isPartial() ? getPartialResultSharding(index) : sharding;
@@ -252,6 +252,8 @@ bool ShardingSolver::improveOp(Operation *op) {
   unsigned best = state.chosen;
   double bestCost = optionCost(op, option(state, best));
   for (unsigned i = 0, e = state.candidates.size(); i < e; ++i) {
+    if (i == state.chosen)
+      continue;
     double cost = optionCost(op, option(state, i));
     if (cost < bestCost * (1 - 1e-9) - 1e-9) {
       best = i;
@@ -625,7 +627,7 @@ void ShardingSolver::applySequenceParallel() {
 
 void ShardingSolver::shardBoundaryArguments(
     llvm::DenseSet<Value> &tokenShards) {
-  ParameterArguments parameters(problem.getFunction());
+  const ParameterArguments &parameters = problem.getParameters();
   for (BlockArgument arg : body->getArguments()) {
     if (parameters.contains(arg) || !getSharding(arg).isReplicated())
       continue;

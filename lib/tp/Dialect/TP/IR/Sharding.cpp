@@ -38,23 +38,29 @@ std::optional<ParallelKind> mlir::tp::parseParallelKind(StringRef value) {
   return std::nullopt;
 }
 
+int64_t mlir::tp::getLocalDimSize(RankedTensorType global,
+                                  ShardingAttr sharding, int64_t tpSize) {
+  int64_t size = global.getDimSize(sharding.getDim());
+  // The arithmetic is the runtime's (tp/runtime/sharding.h), so that the
+  // local types here and the shards tp-launch cuts are the same.
+  if (sharding.isSegmented()) {
+    std::vector<int64_t> segments(sharding.getSegments().begin(),
+                                  sharding.getSegments().end());
+    return ::tp::sharding::segmentedLocalExtent(
+        segments,
+        [&](size_t i) { return sharding.isSegmentReplicated(int64_t(i)); },
+        tpSize);
+  }
+  if (ShapedType::isDynamic(size))
+    return size;
+  return ::tp::sharding::localExtent(size, tpSize, sharding.getGranule());
+}
+
 RankedTensorType mlir::tp::getLocalType(RankedTensorType global,
                                         ShardingAttr sharding, int64_t tpSize) {
   if (!sharding || !sharding.isSplit())
     return global;
-  // The arithmetic is the runtime's (tp/runtime/sharding.h), so that the
-  // local types here and the shards tp-launch cuts are the same.
   SmallVector<int64_t> shape(global.getShape());
-  int64_t &size = shape[sharding.getDim()];
-  if (sharding.isSegmented()) {
-    std::vector<int64_t> segments(sharding.getSegments().begin(),
-                                  sharding.getSegments().end());
-    size = ::tp::sharding::segmentedLocalExtent(
-        segments,
-        [&](size_t i) { return sharding.isSegmentReplicated(int64_t(i)); },
-        tpSize);
-  } else if (!ShapedType::isDynamic(size)) {
-    size = ::tp::sharding::localExtent(size, tpSize, sharding.getGranule());
-  }
+  shape[sharding.getDim()] = getLocalDimSize(global, sharding, tpSize);
   return global.clone(shape);
 }

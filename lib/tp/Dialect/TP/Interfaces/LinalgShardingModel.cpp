@@ -13,6 +13,7 @@
 
 #include "tp/Dialect/TP/IR/TPOps.h"
 #include "tp/Dialect/TP/Interfaces/ShardingModels.h"
+#include "tp/Utils/StructuredOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -199,20 +200,42 @@ static void maskVocabParallelGather(Operation *local, PartitionContext &context,
 // Options
 //===----------------------------------------------------------------------===//
 
+/// Uniqued shardings for one op's options: an op's options name the same
+/// few shardings once per operand, and uniquing each anew was a tenth of
+/// collecting every op's options.
+class ShardingNames {
+public:
+  explicit ShardingNames(MLIRContext *ctx)
+      : ctx(ctx), replicated(ShardingAttr::getReplicated(ctx)) {}
+  ShardingAttr getReplicated() const { return replicated; }
+  ShardingAttr getSplit(unsigned dim) {
+    if (dim >= splits.size())
+      splits.resize(dim + 1);
+    if (!splits[dim])
+      splits[dim] = ShardingAttr::getSplit(ctx, dim);
+    return splits[dim];
+  }
+
+private:
+  MLIRContext *ctx;
+  ShardingAttr replicated;
+  SmallVector<ShardingAttr, 4> splits;
+};
+
 /// Sharding of an operand whose indexing map is `map` when loop `loop` is
 /// split: split along the result position of `loop`, replicated when the map
 /// does not use it, and std::nullopt when the map uses it in a compound
 /// expression (such an operand cannot be cut into contiguous slices).
 static std::optional<ShardingAttr>
-shardingForLoop(MLIRContext *ctx, AffineMap map, unsigned loop) {
-  std::optional<ShardingAttr> result = ShardingAttr::getReplicated(ctx);
+shardingForLoop(ShardingNames &names, AffineMap map, unsigned loop) {
+  std::optional<ShardingAttr> result = names.getReplicated();
   for (auto [pos, expr] : llvm::enumerate(map.getResults())) {
     if (auto dim = dyn_cast<AffineDimExpr>(expr)) {
       if (dim.getPosition() != loop)
         continue;
       if (!result->isReplicated())
         return std::nullopt; // The loop indexes two dimensions (a diagonal).
-      result = ShardingAttr::getSplit(ctx, pos);
+      result = names.getSplit(pos);
       continue;
     }
     if (expr.isFunctionOfDim(loop))
@@ -423,20 +446,17 @@ struct LoopFacts {
 static LoopFacts getLoopFacts(linalg::LinalgOp linalgOp, bool isGather) {
   LoopFacts facts;
   facts.op = linalgOp;
-  if (linalgOp.getNumDpsInputs() == 2) {
-    FailureOr<linalg::ContractionDimensions> dims =
-        linalg::inferContractionDims(linalgOp);
-    if (succeeded(dims) && !dims->k.empty() &&
-        (!dims->m.empty() || !dims->n.empty())) {
-      if (!dims->n.empty())
-        facts.columnLoop = *llvm::min_element(dims->n);
-      facts.rowLoop = *llvm::min_element(dims->k);
-    }
+  FailureOr<linalg::ContractionDimensions> dims =
+      inferReducingContraction(linalgOp);
+  if (succeeded(dims) && (!dims->m.empty() || !dims->n.empty())) {
+    if (!dims->n.empty())
+      facts.columnLoop = *llvm::min_element(dims->n);
+    facts.rowLoop = *llvm::min_element(dims->k);
   }
   facts.iterators = linalgOp.getIteratorTypesArray();
   facts.maps = linalgOp.getIndexingMapsArray();
   facts.numInputs = linalgOp.getNumDpsInputs();
-  facts.loopSizes = linalgOp.getStaticLoopRanges();
+  facts.loopSizes = getStaticLoopSizes(linalgOp, facts.maps);
   linalgOp->walk([&](linalg::IndexOp index) {
     facts.indexedLoops.push_back(index.getDim());
   });
@@ -447,7 +467,8 @@ static LoopFacts getLoopFacts(linalg::LinalgOp linalgOp, bool isGather) {
 
 /// The option that splits `loop`, if every operand can follow it.
 static std::optional<ShardingOption> getSplitLoopOption(const LoopFacts &facts,
-                                                        unsigned loop) {
+                                                        unsigned loop,
+                                                        ShardingNames &names) {
   Operation *op = facts.op;
   MLIRContext *ctx = op->getContext();
   ShardingOption option;
@@ -456,11 +477,11 @@ static std::optional<ShardingOption> getSplitLoopOption(const LoopFacts &facts,
   bool reduction = facts.iterators[loop] == utils::IteratorType::reduction;
   for (OpOperand &operand : op->getOpOperands()) {
     if (!isa<RankedTensorType>(operand.get().getType())) {
-      option.operands.push_back(ShardingAttr::getReplicated(ctx));
+      option.operands.push_back(names.getReplicated());
       continue;
     }
     std::optional<ShardingAttr> sharding =
-        shardingForLoop(ctx, facts.maps[operand.getOperandNumber()], loop);
+        shardingForLoop(names, facts.maps[operand.getOperandNumber()], loop);
     if (!sharding)
       return std::nullopt;
     // Every init must be cut along a split parallel loop; along a split
@@ -507,18 +528,18 @@ static void getLinalgShardingOptions(Operation *op,
   if (!linalgOp.hasPureTensorSemantics())
     return;
 
+  ShardingNames names(ctx);
   ShardingOption replicated;
   replicated.kind = ParallelKind::Replicated;
-  replicated.operands.assign(op->getNumOperands(),
-                             ShardingAttr::getReplicated(ctx));
-  replicated.results.assign(op->getNumResults(),
-                            ShardingAttr::getReplicated(ctx));
+  replicated.operands.assign(op->getNumOperands(), names.getReplicated());
+  replicated.results.assign(op->getNumResults(), names.getReplicated());
   options.push_back(replicated);
 
   std::optional<Gather> gather = matchGather(linalgOp);
   LoopFacts facts = getLoopFacts(linalgOp, gather.has_value());
-  for (unsigned loop = 0, e = linalgOp.getNumLoops(); loop < e; ++loop)
-    if (std::optional<ShardingOption> option = getSplitLoopOption(facts, loop))
+  for (unsigned loop = 0, e = facts.loopSizes.size(); loop < e; ++loop)
+    if (std::optional<ShardingOption> option =
+            getSplitLoopOption(facts, loop, names))
       options.push_back(std::move(*option));
   if (gather)
     options.push_back(vocabParallelOption(op, *gather));

@@ -28,6 +28,70 @@ using namespace mlir::tp;
 
 namespace {
 
+/// Adds the root name of every symbol reference in `attr` to `names`.
+/// Attributes that cannot hold one (affine maps, numbers, strings, dense
+/// data of unencoded tensors) are not walked: walking every attribute of a
+/// 100-layer model was a tenth of tp-partition.
+void collectSymbolRoots(Attribute attr, llvm::DenseSet<StringAttr> &names) {
+  if (auto ref = dyn_cast<SymbolRefAttr>(attr)) {
+    names.insert(ref.getRootReference());
+    return;
+  }
+  if (auto array = dyn_cast<ArrayAttr>(attr)) {
+    for (Attribute element : array)
+      collectSymbolRoots(element, names);
+    return;
+  }
+  if (auto dict = dyn_cast<DictionaryAttr>(attr)) {
+    for (NamedAttribute entry : dict)
+      collectSymbolRoots(entry.getValue(), names);
+    return;
+  }
+  if (isa<AffineMapAttr, IntegerAttr, FloatAttr, StringAttr, UnitAttr,
+          DenseArrayAttr>(attr))
+    return;
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
+    auto tensor = dyn_cast<RankedTensorType>(dense.getType());
+    if (tensor && !tensor.getEncoding())
+      return;
+  }
+  attr.walk<WalkOrder::PreOrder>([&](Attribute nested) {
+    if (auto ref = dyn_cast<SymbolRefAttr>(nested)) {
+      names.insert(ref.getRootReference());
+      return WalkResult::skip();
+    }
+    return WalkResult::advance();
+  });
+}
+
+/// The names that ops of `module` refer to (the roots of their symbol
+/// references, outside nested symbol tables, as SymbolTable::getSymbolUses
+/// finds them, without building each op's attribute dictionary from its
+/// properties), or std::nullopt when an unregistered op with one region may
+/// be a symbol table of its own (every function then counts as referenced).
+std::optional<llvm::DenseSet<StringAttr>>
+collectReferencedSymbols(ModuleOp module) {
+  llvm::DenseSet<StringAttr> names;
+  SmallVector<Region *> worklist{&module.getBodyRegion()};
+  while (!worklist.empty()) {
+    for (Operation &op : worklist.pop_back_val()->getOps()) {
+      if (op.getNumRegions() == 1 && !op.getDialect())
+        return std::nullopt;
+      for (NamedAttribute attr : op.getDiscardableAttrs())
+        collectSymbolRoots(attr.getValue(), names);
+      if (std::optional<RegisteredOperationName> info = op.getRegisteredInfo())
+        for (StringAttr name : info->getAttributeNames())
+          if (Attribute inherent =
+                  op.getInherentAttr(name.getValue()).value_or(Attribute()))
+            collectSymbolRoots(inherent, names);
+      if (!op.hasTrait<OpTrait::SymbolTable>())
+        for (Region &region : op.getRegions())
+          worklist.push_back(&region);
+    }
+  }
+  return names;
+}
+
 /// The conversion TOSA input needs before tp-plan / tp-partition, which work
 /// on linalg; a warning on the first TOSA op.
 void warnAboutTosa(ModuleOp module, StringRef pass) {
@@ -184,20 +248,13 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
   }
 
   /// True unless nothing in the module refers to `func` (a call, or any
-  /// other symbol reference rooted at its name). The module is walked once,
+  /// other symbol reference rooted at its name). The module is scanned once,
   /// for the first function that asks, not once per function: with F
   /// functions that was F walks of the module.
   bool isReferenced(func::FuncOp func, ModuleOp module) {
     if (!referencedScanned) {
       referencedScanned = true;
-      // std::nullopt: an op that may be an unknown symbol table; every
-      // function then counts as referenced (as symbolKnownUseEmpty does).
-      if (std::optional<SymbolTable::UseRange> uses =
-              SymbolTable::getSymbolUses(&module.getBodyRegion())) {
-        referenced.emplace();
-        for (const SymbolTable::SymbolUse &use : *uses)
-          referenced->insert(use.getSymbolRef().getRootReference());
-      }
+      referenced = collectReferencedSymbols(module);
     }
     return !referenced || referenced->contains(func.getSymNameAttr());
   }

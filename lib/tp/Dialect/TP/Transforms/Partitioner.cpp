@@ -121,6 +121,27 @@ static void setSignatureShardings(func::FuncOp func,
 
 namespace {
 
+/// The planner's annotations (tp.parallel, tp.result_sharding,
+/// tp.plan_reason), named once: removeAttr by string interns the name for
+/// every op, a tenth of partitioning a large model.
+class PlanAnnotations {
+public:
+  explicit PlanAnnotations(MLIRContext *ctx)
+      : names{StringAttr::get(ctx, TPDialect::getParallelAttrName()),
+              StringAttr::get(ctx, TPDialect::getResultShardingAttrName()),
+              StringAttr::get(ctx, TPDialect::getPlanReasonAttrName())} {}
+
+  void dropFrom(Operation *op) const {
+    if (op->getRawDictionaryAttrs().empty())
+      return;
+    for (StringAttr name : names)
+      op->removeDiscardableAttr(name);
+  }
+
+private:
+  StringAttr names[3];
+};
+
 class FunctionPartitioner {
 public:
   FunctionPartitioner(func::FuncOp func, ShardingSolver &solver,
@@ -323,11 +344,9 @@ LogicalResult FunctionPartitioner::run() {
   for (Operation &op : body.without_terminator())
     ops.push_back(&op);
   recordCaptureShardings(ops);
-  for (Operation *op : ops) {
-    op->removeAttr(TPDialect::getParallelAttrName());
-    op->removeAttr(TPDialect::getResultShardingAttrName());
-    op->removeAttr(TPDialect::getPlanReasonAttrName());
-  }
+  PlanAnnotations annotations(func.getContext());
+  for (Operation *op : ops)
+    annotations.dropFrom(op);
 
   for (Operation *op : ops) {
     builder.setInsertionPoint(op);
@@ -391,11 +410,8 @@ LogicalResult mlir::tp::partitionFunction(func::FuncOp func,
 
 void mlir::tp::markReplicated(func::FuncOp func) {
   MLIRContext *ctx = func.getContext();
-  func.walk([](Operation *op) {
-    op->removeAttr(TPDialect::getParallelAttrName());
-    op->removeAttr(TPDialect::getResultShardingAttrName());
-    op->removeAttr(TPDialect::getPlanReasonAttrName());
-  });
+  PlanAnnotations annotations(ctx);
+  func.walk([&](Operation *op) { annotations.dropFrom(op); });
   auto replicated = ShardingAttr::getReplicated(ctx);
   SmallVector<ShardingAttr> argShardings(func.getNumArguments(), replicated);
   SmallVector<ShardingAttr> resultShardings(func.getNumResults(), replicated);
