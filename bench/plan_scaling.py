@@ -6,14 +6,18 @@ for upstream MLIR's sharding-propagation + shard-partition on an annotated
 MLP-only model of the same size.
 
   bench/plan_scaling.py [--build build] [--layers 24,48,96] [--tp-size 8]
-                        [--repeat 3]
+                        [--repeat 5]
 
 Times come from --mlir-timing (wall time of each pass; parse and print are
-the Parser and Output rows), best of --repeat runs. They are taken twice:
+the Parser and Output rows), best of --repeat rounds. They are taken twice:
 with --verify-each=false (each pass's own work; tp-opt otherwise re-verifies
 the whole module after every pass, once after parsing but twice more here)
-and with the verifier on. Nothing here fails on a time: it prints the figures
-and the ratios.
+and with the verifier on. Each round runs every command of every size once,
+in turn, so that a machine that slows down or speeds up during the run
+(a shared 2-core machine does) weighs on all of them alike rather than on
+whichever size ran last. Nothing here fails on a time: it prints the
+figures and the ratios, and how parse + print itself grows per layer (the
+machine's own non-linearity: the IR outgrows the caches).
 
 With --instructions the first table counts instructions instead (valgrind's
 callgrind, inclusive counts of the parser, the printer and the two passes'
@@ -32,7 +36,7 @@ p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDes
 p.add_argument("--build", default=os.path.join(root, "build"))
 p.add_argument("--layers", default="24,48,96")
 p.add_argument("--tp-size", type=int, default=8)
-p.add_argument("--repeat", type=int, default=3)
+p.add_argument("--repeat", type=int, default=5)
 p.add_argument("--mlir-opt", default="/usr/lib/llvm-22/bin/mlir-opt")
 p.add_argument("--instructions", action="store_true",
                help="count instructions with callgrind (first table only)")
@@ -43,25 +47,37 @@ gen = os.path.join(root, "scripts", "gen_transformer.py")
 row_re = re.compile(r"^\s*([0-9.]+) \(\s*[0-9.]+%\)\s+(.*\S)\s*$")
 
 
-def timing(cmd, verify=False):
-    """Best-of-repeat per-pass wall times (seconds) from --mlir-timing."""
-    best = None
+def timing_rows(cmd, verify=False):
+    """Per-pass wall times (seconds) of one run, from --mlir-timing."""
     flags = ["--mlir-timing", "-o", os.devnull]
     if not verify:
         flags.append("--verify-each=false")
+    out = subprocess.run(cmd + flags, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{out.stderr[-2000:]}")
+    rows = {}
+    for line in out.stderr.splitlines():
+        m = row_re.match(line)
+        if m and m.group(2) != "Total":
+            rows[m.group(2)] = rows.get(m.group(2), 0.0) + float(m.group(1))
+    return rows
+
+
+def best_of_rounds(commands):
+    """{key: best per-pass rows} for commands given as {key: (cmd, verify)},
+    taking --repeat rounds that each run every command once, in turn."""
+    best = {}
     for _ in range(a.repeat):
-        out = subprocess.run(cmd + flags,
-                             capture_output=True, text=True)
-        if out.returncode != 0:
-            sys.exit(f"failed: {' '.join(cmd)}\n{out.stderr[-2000:]}")
-        rows = {}
-        for line in out.stderr.splitlines():
-            m = row_re.match(line)
-            if m and m.group(2) != "Total":
-                rows[m.group(2)] = rows.get(m.group(2), 0.0) + float(m.group(1))
-        if best is None or sum(rows.values()) < sum(best.values()):
-            best = rows
+        for key, (cmd, verify) in commands.items():
+            rows = timing_rows(cmd, verify)
+            if key not in best or sum(rows.values()) < sum(best[key].values()):
+                best[key] = rows
     return best
+
+
+def timing(cmd, verify=False):
+    """Best-of-repeat per-pass wall times of one command."""
+    return best_of_rounds({0: (cmd, verify)})[0]
 
 
 # Inclusive callgrind rows that make up each column (function name prefixes).
@@ -148,30 +164,46 @@ print(f"GPT-3 width: hidden {hidden}, {heads} heads, ffn {4 * hidden}, seq {toke
 print()
 print(f"{'layers':>6} {'ops':>7} {'parse ' + unit:>11} {'print ' + unit:>11} {'plan ' + unit:>11} {'partition ' + unit:>15} "
       f"{'(plan+part)/(parse+print)':>26} {'plan+part/layer':>18} {'ratio, verifier on':>19}")
-per_layer = []
-for layers in [int(x) for x in a.layers.split(",")]:
+layer_counts = [int(x) for x in a.layers.split(",")]
+models = {}
+for layers in layer_counts:
     model = os.path.join(tmp, f"gpt3-{layers}.mlir")
     subprocess.run([sys.executable, gen, "--arch", "gpt2", "--layers", str(layers), "--hidden", str(hidden),
                     "--heads", str(heads), "--seq", str(tokens), "-o", model], check=True)
+    models[layers] = model
+passes = [f"--tp-plan=tp-size={a.tp_size}", f"--tp-partition=tp-size={a.tp_size}"]
+if a.instructions:
+    measured = {}
+    for layers, model in models.items():
+        measured[(layers, "base", False)] = instructions([tp_opt, model])
+        measured[(layers, "full", False)] = instructions([tp_opt, model] + passes)
+else:
+    commands = {}
+    for layers, model in models.items():
+        for verify in (False, True):
+            commands[(layers, "base", verify)] = ([tp_opt, model], verify)
+            commands[(layers, "full", verify)] = ([tp_opt, model] + passes, verify)
+    measured = best_of_rounds(commands)
+per_layer, base_per_layer = [], []
+for layers, model in models.items():
     ops = sum(1 for line in open(model) if "=" in line and "%" in line)
-    passes = [f"--tp-plan=tp-size={a.tp_size}", f"--tp-partition=tp-size={a.tp_size}"]
-    measure = instructions if a.instructions else timing
-    base = measure([tp_opt, model])
-    full = measure([tp_opt, model] + passes)
+    base, full = measured[(layers, "base", False)], measured[(layers, "full", False)]
     parse, output = base.get("Parser", 0), base.get("Output", 0)
     plan, part = full.get("TPPlan", 0), full.get("TPPartition", 0)
     if a.instructions:
         vratio = float("nan")  # the verifier's count does not depend on load
     else:
-        vbase = timing([tp_opt, model], verify=True)
-        vfull = timing([tp_opt, model] + passes, verify=True)
+        vbase, vfull = measured[(layers, "base", True)], measured[(layers, "full", True)]
         vratio = (vfull.get("TPPlan", 0) + vfull.get("TPPartition", 0)) / (vbase.get("Parser", 0) + vbase.get("Output", 0))
     per_layer.append((plan + part) / layers)
+    base_per_layer.append((parse + output) / layers)
     per_unit = "M" if a.instructions else "ms"
     print(f"{layers:>6} {ops:>7} {parse:11.3f} {output:11.3f} {plan:11.3f} {part:15.3f} "
           f"{(plan + part) / (parse + output):26.2f} {(plan + part) / layers * 1000:15.2f} {per_unit:2} {vratio:19.2f}")
-print(f"linearity: {'instructions' if a.instructions else 'time'} per layer at the most layers / at the fewest = "
-      f"{per_layer[-1] / per_layer[0]:.2f} (1.00 = linear)")
+what = "instructions" if a.instructions else "time"
+print(f"linearity: plan+partition {what} per layer at the most layers / at the fewest = "
+      f"{per_layer[-1] / per_layer[0]:.2f} (1.00 = linear); parse+print's own: "
+      f"{base_per_layer[-1] / base_per_layer[0]:.2f}")
 if a.instructions:
     sys.exit(0)
 

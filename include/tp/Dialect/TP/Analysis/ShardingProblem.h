@@ -146,9 +146,9 @@ public:
   /// replicated, whatever its neighbours do.
   bool isUnknown(Operation *op) const { return entry(op).unknown; }
 
-  /// The activation side of a contraction among the top-level ops
-  /// (tp::getActivationOperand), asked once per op when the problem is
-  /// built; any other op is asked directly.
+  /// The activation side of a contraction (tp::getActivationOperand),
+  /// asked once per weight-op-like op when the problem is built; any other
+  /// op is asked directly.
   std::optional<unsigned> getActivationOperand(Operation *op) const;
   /// Which arguments of the function are parameters, decided once on these
   /// activation sides.
@@ -176,7 +176,7 @@ private:
     unsigned index = 0;
     unsigned firstOption = 0, numOptions = 0;
     unsigned firstFeasible = 0, numFeasible = 0;
-    int activation = -1; ///< the activation operand, or -1
+    int activation = -1; ///< a weight-like op's activation operand, or -1
     bool hasRule = false;
     bool weightLike = false;
     bool unknown = false;

@@ -122,7 +122,7 @@ ShardingProblem::ShardingProblem(func::FuncOp func, int64_t tpSize,
 std::optional<unsigned>
 ShardingProblem::getActivationOperand(Operation *op) const {
   auto it = entries.find(op);
-  if (it != entries.end()) {
+  if (it != entries.end() && it->second.weightLike) {
     if (it->second.activation < 0)
       return std::nullopt;
     return static_cast<unsigned>(it->second.activation);
@@ -196,13 +196,14 @@ void ShardingProblem::classify(Operation *op, OpEntry &e) {
   // would allocate a buffer per op to find that out.
   if (!std::is_partitioned(opOptions.begin(), opOptions.end(), isReplicated))
     std::stable_partition(opOptions.begin(), opOptions.end(), isReplicated);
-  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
-    if (std::optional<unsigned> activation = tp::getActivationOperand(linalgOp))
-      e.activation = static_cast<int>(*activation);
   e.weightLike = llvm::any_of(opOptions, [](const ShardingOption &o) {
     return o.kind == ParallelKind::Column || o.kind == ParallelKind::Row ||
            o.kind == ParallelKind::Vocab;
   });
+  // The weight ops' activation sides are asked for again and again.
+  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op); linalgOp && e.weightLike)
+    if (std::optional<unsigned> activation = tp::getActivationOperand(linalgOp))
+      e.activation = static_cast<int>(*activation);
   e.firstFeasible = feasible.size();
   for (auto [i, option] : llvm::enumerate(opOptions))
     if (!checkFeasible(option, op))
