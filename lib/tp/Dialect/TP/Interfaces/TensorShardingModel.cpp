@@ -6,6 +6,8 @@
 
 #include "tp/Dialect/TP/Interfaces/ShardingModels.h"
 
+#include "ShardingModelSupport.h"
+
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
@@ -384,13 +386,7 @@ struct PadShardingModel
   FailureOr<SmallVector<Value>>
   partition(Operation *op, OpBuilder &builder, const ShardingOption &option,
             ValueRange localOperands, PartitionContext &context) const {
-    IRMapping mapping;
-    mapping.map(op->getOperands(), localOperands);
-    Operation *local = builder.clone(*op, mapping);
-    local->getResult(0).setType(
-        getLocalType(cast<RankedTensorType>(local->getResult(0).getType()),
-                     option.results[0], context.getTPSize()));
-    return SmallVector<Value>{local->getResult(0)};
+    return cloneWithLocalTypes(op, builder, option, localOperands, context);
   }
 };
 
