@@ -4,8 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef TP_LIB_CONVERSION_TPTOGPU_HOSTLEVEL_H
-#define TP_LIB_CONVERSION_TPTOGPU_HOSTLEVEL_H
+#ifndef TP_LIB_TARGET_GPU_HOSTLEVEL_H
+#define TP_LIB_TARGET_GPU_HOSTLEVEL_H
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -43,4 +43,4 @@ inline LogicalResult checkBlockSize(Operation *op, int64_t blockSize,
 } // namespace tp
 } // namespace mlir
 
-#endif // TP_LIB_CONVERSION_TPTOGPU_HOSTLEVEL_H
+#endif // TP_LIB_TARGET_GPU_HOSTLEVEL_H

@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef TP_LIB_CONVERSION_TPTOGPU_WARPPERROW_H
-#define TP_LIB_CONVERSION_TPTOGPU_WARPPERROW_H
+#ifndef TP_LIB_TARGET_GPU_WARPPERROW_H
+#define TP_LIB_TARGET_GPU_WARPPERROW_H
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
@@ -77,4 +77,4 @@ butterfly(OpBuilder &b, Location loc, ValueRange values,
 } // namespace tp
 } // namespace mlir
 
-#endif // TP_LIB_CONVERSION_TPTOGPU_WARPPERROW_H
+#endif // TP_LIB_TARGET_GPU_WARPPERROW_H
