@@ -25,6 +25,18 @@ inline bool isHostLevel(Operation *op) {
   return true;
 }
 
+/// The ops of type `OpTy` under `root` that run in host code, in walk order:
+/// what a kernel-launching pass maps (collected first, so that mapping one
+/// may erase it).
+template <typename OpTy> SmallVector<OpTy> getHostLevelOps(Operation *root) {
+  SmallVector<OpTy> ops;
+  root->walk([&](OpTy op) {
+    if (isHostLevel(op))
+      ops.push_back(op);
+  });
+  return ops;
+}
+
 /// Checks a kernel-launching pass's block-size option: threads per block in
 /// [multiple, 1024] (CUDA's limit) and a multiple of `multiple` (32 for the
 /// passes that give each row a warp); the error goes on `op`.

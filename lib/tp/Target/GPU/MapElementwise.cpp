@@ -295,12 +295,7 @@ struct TPGPUMapElementwisePass
   void runOnOperation() override {
     if (failed(checkBlockSize(getOperation(), blockSize)))
       return signalPassFailure();
-    SmallVector<linalg::GenericOp> candidates;
-    getOperation().walk([&](linalg::GenericOp op) {
-      if (isHostLevel(op))
-        candidates.push_back(op);
-    });
-    for (linalg::GenericOp op : candidates) {
+    for (auto op : getHostLevelOps<linalg::GenericOp>(getOperation())) {
       int64_t width = chooseWidth(op);
       if (width < 2)
         continue;
