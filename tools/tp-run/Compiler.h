@@ -7,8 +7,8 @@
 #ifndef TP_TOOLS_TP_RUN_COMPILER_H
 #define TP_TOOLS_TP_RUN_COMPILER_H
 
+#include "tp/Dialect/TP/Analysis/Options.h"
 #include "tp/Dialect/TP/Analysis/Report.h"
-#include "tp/Dialect/TP/Transforms/PassOptions.h"
 #include "tp/Pipelines/Pipelines.h"
 
 #include "mlir/IR/BuiltinOps.h"

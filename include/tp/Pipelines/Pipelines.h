@@ -24,7 +24,7 @@
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
-#include "tp/Dialect/TP/Transforms/PassOptions.h"
+#include "tp/Dialect/TP/Analysis/Options.h"
 
 namespace mlir {
 namespace tp {

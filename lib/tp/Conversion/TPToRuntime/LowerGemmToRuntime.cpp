@@ -6,9 +6,9 @@
 
 #include "tp/Conversion/Passes.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
+#include "tp/Transforms/PatternPass.h"
 
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir {
 namespace tp {
@@ -252,15 +252,10 @@ struct LowerGemm : public OpRewritePattern<GemmOp> {
 };
 
 struct TPLowerGemmToRuntimePass
-    : public tp::impl::TPLowerGemmToRuntimeBase<TPLowerGemmToRuntimePass> {
-  using Base::Base;
-
-  LogicalResult initialize(MLIRContext *ctx) override {
-    RewritePatternSet set(ctx);
-    set.add<LowerGemm>(ctx);
-    patterns = FrozenRewritePatternSet(std::move(set));
-    return success();
-  }
+    : public PatternPass<
+          tp::impl::TPLowerGemmToRuntimeBase<TPLowerGemmToRuntimePass>,
+          LowerGemm> {
+  using PatternPass::PatternPass;
 
   void runOnOperation() override {
     bool failed = false;
@@ -281,11 +276,9 @@ struct TPLowerGemmToRuntimePass
       return signalPassFailure();
     GreedyRewriteConfig config;
     config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
-    if (mlir::failed(applyPatternsGreedily(getOperation(), patterns, config)))
+    if (mlir::failed(applyPatterns(config)))
       return signalPassFailure();
   }
-
-  FrozenRewritePatternSet patterns;
 };
 
 } // namespace

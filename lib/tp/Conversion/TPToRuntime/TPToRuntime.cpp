@@ -6,10 +6,10 @@
 
 #include "tp/Conversion/Passes.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
+#include "tp/Transforms/PatternPass.h"
 
 #include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir {
 namespace tp {
@@ -221,16 +221,10 @@ struct LowerRank : public OpRewritePattern<RankOp> {
 };
 
 struct TPLowerToRuntimePass
-    : public tp::impl::TPLowerToRuntimeBase<TPLowerToRuntimePass> {
-  using Base::Base;
-
-  LogicalResult initialize(MLIRContext *ctx) override {
-    RewritePatternSet set(ctx);
-    set.add<LowerAllReduce, LowerAllGather, LowerReduceScatter, LowerRank>(
-        ctx);
-    patterns = FrozenRewritePatternSet(std::move(set));
-    return success();
-  }
+    : public PatternPass<tp::impl::TPLowerToRuntimeBase<TPLowerToRuntimePass>,
+                         LowerAllReduce, LowerAllGather, LowerReduceScatter,
+                         LowerRank> {
+  using PatternPass::PatternPass;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -246,7 +240,7 @@ struct TPLowerToRuntimePass
       return signalPassFailure();
     GreedyRewriteConfig config;
     config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
-    if (failed(applyPatternsGreedily(module, patterns, config)))
+    if (failed(applyPatterns(config)))
       return signalPassFailure();
     WalkResult left = module.walk([](Operation *op) {
       if (isa<BufferAllReduceOp, BufferAllGatherOp, BufferReduceScatterOp>(
@@ -260,8 +254,6 @@ struct TPLowerToRuntimePass
     if (left.wasInterrupted())
       signalPassFailure();
   }
-
-  FrozenRewritePatternSet patterns;
 };
 
 } // namespace

@@ -11,11 +11,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "tp/Target/CPU/Passes.h"
+#include "tp/Transforms/PatternPass.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir {
 namespace tp {
@@ -29,11 +29,11 @@ using namespace mlir;
 namespace {
 
 struct TPCPUApproximateMathPass
-    : public tp::impl::TPCPUApproximateMathBase<TPCPUApproximateMathPass> {
-  using Base::Base;
+    : public tp::PatternPass<
+          tp::impl::TPCPUApproximateMathBase<TPCPUApproximateMathPass>> {
+  using PatternPass::PatternPass;
 
-  LogicalResult initialize(MLIRContext *ctx) override {
-    RewritePatternSet set(ctx);
+  void populatePatterns(RewritePatternSet &set) override {
     // The predicate sees operation names ("math.tanh").
     populateMathPolynomialApproximationPatterns(set, [](StringRef name) {
       return name.consume_front("math.") &&
@@ -41,16 +41,7 @@ struct TPCPUApproximateMathPass
                  {"tanh", "exp", "expm1", "log", "log1p", "log2", "erf"},
                  name);
     });
-    patterns = FrozenRewritePatternSet(std::move(set));
-    return success();
   }
-
-  void runOnOperation() override {
-    if (failed(applyPatternsGreedily(getOperation(), patterns)))
-      return signalPassFailure();
-  }
-
-  FrozenRewritePatternSet patterns;
 };
 
 } // namespace

@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef TP_LIB_CONVERSION_TPTOGPU_BUFFERVIEWS_H
-#define TP_LIB_CONVERSION_TPTOGPU_BUFFERVIEWS_H
+#ifndef TP_LIB_TARGET_GPU_BUFFERVIEWS_H
+#define TP_LIB_TARGET_GPU_BUFFERVIEWS_H
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -67,4 +67,4 @@ inline bool walkDerivedUses(Value root, function_ref<bool(Operation *)> follow,
 } // namespace tp
 } // namespace mlir
 
-#endif // TP_LIB_CONVERSION_TPTOGPU_BUFFERVIEWS_H
+#endif // TP_LIB_TARGET_GPU_BUFFERVIEWS_H

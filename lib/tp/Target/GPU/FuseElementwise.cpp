@@ -5,12 +5,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "tp/Target/GPU/Passes.h"
+#include "tp/Transforms/PatternPass.h"
 
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Linalg/Utils/Utils.h"
-#include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir {
 namespace tp {
@@ -50,12 +49,12 @@ struct GeneralizeElementwise
 };
 
 struct TPGPUFuseElementwisePass
-    : public tp::impl::TPGPUFuseElementwiseBase<TPGPUFuseElementwisePass> {
-  using Base::Base;
+    : public PatternPass<
+          tp::impl::TPGPUFuseElementwiseBase<TPGPUFuseElementwisePass>> {
+  using PatternPass::PatternPass;
 
-  LogicalResult initialize(MLIRContext *ctx) override {
-    RewritePatternSet set(ctx);
-    set.add<GeneralizeElementwise>(ctx);
+  void populatePatterns(RewritePatternSet &set) override {
+    set.add<GeneralizeElementwise>(set.getContext());
     linalg::ControlFusionFn control = [](OpOperand *fused) {
       Operation *producer = fused->get().getDefiningOp();
       if (!producer || isContraction(fused->getOwner()))
@@ -64,16 +63,7 @@ struct TPGPUFuseElementwisePass
       return fused->get().hasOneUse();
     };
     linalg::populateElementwiseOpsFusionPatterns(set, control);
-    patterns = FrozenRewritePatternSet(std::move(set));
-    return success();
   }
-
-  void runOnOperation() override {
-    if (failed(applyPatternsGreedily(getOperation(), patterns)))
-      return signalPassFailure();
-  }
-
-  FrozenRewritePatternSet patterns;
 };
 
 } // namespace

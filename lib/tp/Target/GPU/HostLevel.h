@@ -4,8 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef TP_LIB_CONVERSION_TPTOGPU_HOSTLEVEL_H
-#define TP_LIB_CONVERSION_TPTOGPU_HOSTLEVEL_H
+#ifndef TP_LIB_TARGET_GPU_HOSTLEVEL_H
+#define TP_LIB_TARGET_GPU_HOSTLEVEL_H
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -23,6 +23,18 @@ inline bool isHostLevel(Operation *op) {
             linalg::LinalgOp>(parent))
       return false;
   return true;
+}
+
+/// The ops of type `OpTy` under `root` that run in host code, in walk order:
+/// what a kernel-launching pass maps (collected first, so that mapping one
+/// may erase it).
+template <typename OpTy> SmallVector<OpTy> getHostLevelOps(Operation *root) {
+  SmallVector<OpTy> ops;
+  root->walk([&](OpTy op) {
+    if (isHostLevel(op))
+      ops.push_back(op);
+  });
+  return ops;
 }
 
 /// Checks a kernel-launching pass's block-size option: threads per block in
@@ -43,4 +55,4 @@ inline LogicalResult checkBlockSize(Operation *op, int64_t blockSize,
 } // namespace tp
 } // namespace mlir
 
-#endif // TP_LIB_CONVERSION_TPTOGPU_HOSTLEVEL_H
+#endif // TP_LIB_TARGET_GPU_HOSTLEVEL_H

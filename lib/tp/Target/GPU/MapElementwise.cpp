@@ -14,6 +14,7 @@
 #include "tp/Target/GPU/Passes.h"
 
 #include "HostLevel.h"
+#include "WarpPerRow.h"
 
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
@@ -32,9 +33,6 @@ using namespace mlir;
 using namespace mlir::tp;
 
 namespace {
-
-/// The widest access one thread issues (ld.global.v4.b32 / st.global.v4.b32).
-constexpr int64_t kVectorBytes = 16;
 
 /// Bytes of one element of `type`, or 0 when not a whole number of bytes.
 int64_t elementBytes(Type type) {
@@ -86,10 +84,9 @@ int64_t chooseWidth(linalg::GenericOp op) {
     if (!isMemoryEffectFree(&inner))
       return 1;
   int64_t extent = op.getStaticLoopRanges()[inner];
-  int64_t width = kVectorBytes / widest;
-  if (ShapedType::isDynamic(extent) || width < 2 || extent % width != 0)
+  if (ShapedType::isDynamic(extent))
     return 1;
-  return width;
+  return vectorWidth(widest, extent);
 }
 
 /// Rewrites an all-parallel generic as a launch of one thread per group of
@@ -295,12 +292,7 @@ struct TPGPUMapElementwisePass
   void runOnOperation() override {
     if (failed(checkBlockSize(getOperation(), blockSize)))
       return signalPassFailure();
-    SmallVector<linalg::GenericOp> candidates;
-    getOperation().walk([&](linalg::GenericOp op) {
-      if (isHostLevel(op))
-        candidates.push_back(op);
-    });
-    for (linalg::GenericOp op : candidates) {
+    for (auto op : getHostLevelOps<linalg::GenericOp>(getOperation())) {
       int64_t width = chooseWidth(op);
       if (width < 2)
         continue;

@@ -361,12 +361,7 @@ struct TPGPUMapReductionsPass
   void runOnOperation() override {
     if (failed(checkBlockSize(getOperation(), blockSize, kWarpSize)))
       return signalPassFailure();
-    SmallVector<linalg::GenericOp> candidates;
-    getOperation().walk([&](linalg::GenericOp op) {
-      if (isHostLevel(op))
-        candidates.push_back(op);
-    });
-    for (linalg::GenericOp op : candidates) {
+    for (auto op : getHostLevelOps<linalg::GenericOp>(getOperation())) {
       FailureOr<RowReduction> match = matchRowReduction(op);
       if (failed(match))
         continue;

@@ -370,9 +370,10 @@ unsigned accumulatorsOf(Mode mode) {
 /// A reduction of the open lane loop.
 struct LoopReduction {
   linalg::GenericOp op;
-  Operation *combine;
-  /// Its first iteration argument of the loop (accumulatorsOf(mode) in all).
-  unsigned acc;
+  Operation *combine = nullptr;
+  /// Its first iteration argument of the loop (accumulatorsOf(mode) in all;
+  /// set by RowGroupEmitter::addLoopReduction).
+  unsigned acc = 0;
   Mode mode = Mode::Plain;
   /// For Moments and ExpSum: the generic whose body computes a and m (the
   /// reduction itself, or the exp member), and the body ops each is

@@ -21,8 +21,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef TP_LIB_CONVERSION_TPTOGPU_ROWSTATISTICS_H
-#define TP_LIB_CONVERSION_TPTOGPU_ROWSTATISTICS_H
+#ifndef TP_LIB_TARGET_GPU_ROWSTATISTICS_H
+#define TP_LIB_TARGET_GPU_ROWSTATISTICS_H
 
 #include "mlir/IR/Builders.h"
 
@@ -74,4 +74,4 @@ Value finishExpSum(OpBuilder &b, Location loc, ExpSum acc, Value m);
 } // namespace tp
 } // namespace mlir
 
-#endif // TP_LIB_CONVERSION_TPTOGPU_ROWSTATISTICS_H
+#endif // TP_LIB_TARGET_GPU_ROWSTATISTICS_H

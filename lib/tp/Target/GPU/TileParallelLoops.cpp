@@ -67,12 +67,7 @@ struct TPGPUTileParallelLoopsPass
     IRRewriter rewriter(&getContext());
     bool failed = false;
 
-    SmallVector<scf::ParallelOp> outermost;
-    getOperation().walk([&](scf::ParallelOp op) {
-      if (isHostLevel(op))
-        outermost.push_back(op);
-    });
-    for (scf::ParallelOp loop : outermost) {
+    for (auto loop : getHostLevelOps<scf::ParallelOp>(getOperation())) {
       bool reductions = false;
       loop.walk([&](scf::ParallelOp inner) {
         reductions |= !inner.getInitVals().empty();

@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef TP_LIB_CONVERSION_TPTOGPU_WARPPERROW_H
-#define TP_LIB_CONVERSION_TPTOGPU_WARPPERROW_H
+#ifndef TP_LIB_TARGET_GPU_WARPPERROW_H
+#define TP_LIB_TARGET_GPU_WARPPERROW_H
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
@@ -20,7 +20,9 @@ namespace mlir {
 namespace tp {
 
 constexpr int64_t kWarpSize = 32;
-/// The widest access one lane issues (ld.global.v4.b32 / st.global.v4.b32).
+/// The widest access one thread issues (ld.global.v4.b32 /
+/// st.global.v4.b32), for a warp's lanes as for tp-gpu-map-elementwise's
+/// threads.
 constexpr int64_t kVectorBytes = 16;
 
 /// For an operand of `op`: 0 when it does not move along loop `rowDim`, the
@@ -77,4 +79,4 @@ butterfly(OpBuilder &b, Location loc, ValueRange values,
 } // namespace tp
 } // namespace mlir
 
-#endif // TP_LIB_CONVERSION_TPTOGPU_WARPPERROW_H
+#endif // TP_LIB_TARGET_GPU_WARPPERROW_H

@@ -48,9 +48,9 @@
 #ifndef TP_DIALECT_TP_ANALYSIS_PLANNER_H
 #define TP_DIALECT_TP_ANALYSIS_PLANNER_H
 
+#include "tp/Dialect/TP/Analysis/Options.h"
 #include "tp/Dialect/TP/Analysis/ShardingProblem.h"
 #include "tp/Dialect/TP/Interfaces/ShardingInterface.h"
-#include "tp/Dialect/TP/Transforms/PassOptions.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 

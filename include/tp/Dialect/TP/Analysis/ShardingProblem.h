@@ -29,9 +29,9 @@
 #define TP_DIALECT_TP_ANALYSIS_SHARDINGPROBLEM_H
 
 #include "tp/Dialect/TP/Analysis/CostModel.h"
+#include "tp/Dialect/TP/Analysis/Options.h"
 #include "tp/Dialect/TP/Analysis/Parameters.h"
 #include "tp/Dialect/TP/Interfaces/ShardingInterface.h"
-#include "tp/Dialect/TP/Transforms/PassOptions.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"

@@ -14,8 +14,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Pass/Pass.h"
+#include "tp/Dialect/TP/Analysis/Options.h"
 #include "tp/Dialect/TP/IR/TPDialect.h"
-#include "tp/Dialect/TP/Transforms/PassOptions.h"
 
 namespace mlir {
 namespace tp {

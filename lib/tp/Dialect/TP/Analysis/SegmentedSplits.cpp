@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tp/Dialect/TP/Analysis/SegmentedSplits.h"
+#include "tp/Utils/SliceDims.h"
 #include "tp/Utils/StructuredOps.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -41,21 +42,11 @@ struct SliceRange {
 static SmallVector<SliceRange> partialRanges(tensor::ExtractSliceOp slice) {
   SmallVector<SliceRange> ranges;
   RankedTensorType source = slice.getSourceType();
-  llvm::SmallBitVector dropped = slice.getDroppedDims();
-  int64_t resultDim = 0;
-  for (int64_t d = 0, e = source.getRank(); d < e; ++d) {
-    if (dropped.test(d))
-      continue;
-    std::optional<int64_t> offset =
-        getConstantIntValue(slice.getMixedOffsets()[d]);
-    std::optional<int64_t> size = getConstantIntValue(slice.getMixedSizes()[d]);
-    std::optional<int64_t> stride =
-        getConstantIntValue(slice.getMixedStrides()[d]);
-    if (offset && size && stride == 1 && !source.isDynamicDim(d) &&
-        *size != source.getDimSize(d))
-      ranges.push_back({d, resultDim, *offset, *size});
-    ++resultDim;
-  }
+  for (const SliceDim &d : getKeptSliceDims(slice, slice.getDroppedDims()))
+    if (d.offset && d.size && d.stride == 1 &&
+        !source.isDynamicDim(d.fullDim) &&
+        *d.size != source.getDimSize(d.fullDim))
+      ranges.push_back({d.fullDim, d.sliceDim, *d.offset, *d.size});
   return ranges;
 }
 

@@ -6,6 +6,8 @@
 
 #include "tp/Dialect/TP/IR/TPOps.h"
 
+#include "LibraryCallOps.h"
+
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
@@ -21,25 +23,10 @@ LogicalResult AttentionOp::verify() {
   SmallVector<ShapedType> all{q, k, v, o};
   if (getMask())
     all.push_back(cast<ShapedType>(getMask().getType()));
-  bool tensors = isa<RankedTensorType>(o);
-  for (ShapedType t : all) {
-    if (!t.hasStaticShape())
-      return emitOpError("needs static shapes");
-    if (isa<RankedTensorType>(t) != tensors)
-      return emitOpError("operands must be all tensors or all memrefs");
-  }
-  if (tensors != (getResult() != nullptr))
-    return emitOpError(tensors ? "on tensors must return the updated init"
-                               : "on memrefs returns only whether it ran");
-  if (tensors && getResult().getType() != o)
-    return emitOpError("result type must be the type of init");
-  Type elementType = o.getElementType();
-  if (!elementType.isF32() && !elementType.isF16() && !elementType.isBF16())
-    return emitOpError("element type ")
-           << elementType << " is not supported (f32, f16 or bf16)";
-  for (ShapedType t : all)
-    if (t.getElementType() != elementType)
-      return emitOpError("operands must have one element type");
+  if (failed(verifyLibraryCallOperands(
+          *this, all, o, getResult(), ShapeRequirement::Static,
+          "on memrefs returns only whether it ran")))
+    return failure();
   for (ShapedType t : {q, k, v, o})
     if (t.getRank() != 3)
       return emitOpError("query, key, value and init must be rank 3");
@@ -107,9 +94,7 @@ bool AttentionOp::bufferizesToMemoryWrite(OpOperand &operand,
 
 AliasingValueList AttentionOp::getAliasingValues(OpOperand &operand,
                                                  const AnalysisState &) {
-  if (&operand == &getInitMutable() && getResult())
-    return {{getResult(), BufferRelation::Equivalent}};
-  return {};
+  return getInitAliasing(operand, getInitMutable(), getResult());
 }
 
 LogicalResult AttentionOp::bufferize(RewriterBase &rewriter,
@@ -117,25 +102,18 @@ LogicalResult AttentionOp::bufferize(RewriterBase &rewriter,
                                      BufferizationState &state) {
   if (!getResult())
     return success();
-  auto buffer = [&](Value v) -> FailureOr<Value> {
-    return getBuffer(rewriter, v, options, state);
-  };
-  FailureOr<Value> q = buffer(getQuery()), k = buffer(getKey()),
-                   v = buffer(getValue()), init = buffer(getInit());
-  if (failed(q) || failed(k) || failed(v) || failed(init))
+  FailureOr<SmallVector<Value>> buffers = getBuffers(
+      rewriter, {getQuery(), getKey(), getValue(), getInit(), getMask()},
+      options, state);
+  if (failed(buffers))
     return failure();
-  Value mask;
-  if (getMask()) {
-    FailureOr<Value> maskBuffer = buffer(getMask());
-    if (failed(maskBuffer))
-      return failure();
-    mask = *maskBuffer;
-  }
+  Value q = (*buffers)[0], k = (*buffers)[1], v = (*buffers)[2],
+        init = (*buffers)[3], mask = (*buffers)[4];
   rewriter.setInsertionPoint(*this);
   auto memrefOp = AttentionOp::create(
-      rewriter, getLoc(), rewriter.getI1Type(), /*result=*/Type(), *q, *k, *v,
-      mask, *init, getScaleAttr(), getCausalAttr(), getKeyTransposedAttr());
-  SmallVector<Value> replacements{memrefOp.getHandled(), *init};
+      rewriter, getLoc(), rewriter.getI1Type(), /*result=*/Type(), q, k, v,
+      mask, init, getScaleAttr(), getCausalAttr(), getKeyTransposedAttr());
+  SmallVector<Value> replacements{memrefOp.getHandled(), init};
   replaceOpWithBufferizedValues(rewriter, *this, replacements);
   return success();
 }

@@ -6,6 +6,8 @@
 
 #include "tp/Dialect/TP/IR/TPOps.h"
 
+#include "LibraryCallOps.h"
+
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
@@ -39,26 +41,10 @@ LogicalResult GemmOp::verify() {
   SmallVector<ShapedType> all{aType, bType, cType};
   if (getBias())
     all.push_back(cast<ShapedType>(getBias().getType()));
-  bool tensors = isa<RankedTensorType>(cType);
-  for (ShapedType t : all) {
-    if (!t.hasRank())
-      return emitOpError("needs ranked operands");
-    if (isa<RankedTensorType>(t) != tensors)
-      return emitOpError("operands must be all tensors or all memrefs");
-  }
-  if (tensors != (getResult() != nullptr))
-    return emitOpError(tensors ? "on tensors must return the updated init"
-                               : "on memrefs has no result");
-  if (tensors && getResult().getType() != cType)
-    return emitOpError("result type must be the type of init");
-
-  Type elementType = cType.getElementType();
-  if (!elementType.isF32() && !elementType.isF16() && !elementType.isBF16())
-    return emitOpError("element type ")
-           << elementType << " is not supported (f32, f16 or bf16)";
-  for (ShapedType t : all)
-    if (t.getElementType() != elementType)
-      return emitOpError("operands must have one element type");
+  if (failed(verifyLibraryCallOperands(*this, all, cType, getResult(),
+                                       ShapeRequirement::Ranked,
+                                       "on memrefs has no result")))
+    return failure();
 
   for (auto [name, t] : {std::make_pair("A", aType), std::make_pair("B", bType),
                          std::make_pair("C", cType)})
@@ -147,9 +133,7 @@ bool GemmOp::bufferizesToMemoryWrite(OpOperand &operand,
 
 AliasingValueList GemmOp::getAliasingValues(OpOperand &operand,
                                             const AnalysisState &) {
-  if (&operand == &getInitMutable() && getResult())
-    return {{getResult(), BufferRelation::Equivalent}};
-  return {};
+  return getInitAliasing(operand, getInitMutable(), getResult());
 }
 
 LogicalResult GemmOp::bufferize(RewriterBase &rewriter,
@@ -157,23 +141,15 @@ LogicalResult GemmOp::bufferize(RewriterBase &rewriter,
                                 BufferizationState &state) {
   if (!getResult())
     return success();
-  auto buffer = [&](Value v) -> FailureOr<Value> {
-    return getBuffer(rewriter, v, options, state);
-  };
-  FailureOr<Value> a = buffer(getA()), b = buffer(getB()),
-                   init = buffer(getInit());
-  if (failed(a) || failed(b) || failed(init))
+  FailureOr<SmallVector<Value>> buffers = getBuffers(
+      rewriter, {getA(), getB(), getInit(), getBias()}, options, state);
+  if (failed(buffers))
     return failure();
-  Value bias;
-  if (getBias()) {
-    FailureOr<Value> biasBuffer = buffer(getBias());
-    if (failed(biasBuffer))
-      return failure();
-    bias = *biasBuffer;
-  }
+  Value a = (*buffers)[0], b = (*buffers)[1], init = (*buffers)[2],
+        bias = (*buffers)[3];
   rewriter.setInsertionPoint(*this);
-  GemmOp::create(rewriter, getLoc(), /*result=*/Type(), *a, *b, bias, *init,
+  GemmOp::create(rewriter, getLoc(), /*result=*/Type(), a, b, bias, init,
                  getTransA(), getTransB(), getEpilogue(), getBeta());
-  replaceOpWithBufferizedValues(rewriter, *this, *init);
+  replaceOpWithBufferizedValues(rewriter, *this, init);
   return success();
 }

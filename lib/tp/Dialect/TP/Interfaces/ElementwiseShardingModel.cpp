@@ -11,6 +11,8 @@
 
 #include "tp/Dialect/TP/Interfaces/ShardingModels.h"
 
+#include "ShardingModelSupport.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/IRMapping.h"
@@ -44,21 +46,6 @@ void getSameShapeOptions(Operation *op, int64_t rank,
   }
 }
 
-/// Clones `op` on local operands and gives its tensor results local types.
-SmallVector<Value> cloneWithLocalTypes(Operation *op, OpBuilder &builder,
-                                       const ShardingOption &option,
-                                       ValueRange localOperands,
-                                       int64_t tpSize) {
-  IRMapping mapping;
-  mapping.map(op->getOperands(), localOperands);
-  Operation *local = builder.clone(*op, mapping);
-  for (auto [result, sharding] :
-       llvm::zip(local->getResults(), option.results))
-    if (auto type = dyn_cast<RankedTensorType>(result.getType()))
-      result.setType(getLocalType(type, sharding, tpSize));
-  return SmallVector<Value>(local->getResults());
-}
-
 int64_t tensorRank(Operation *op) {
   for (Type t : op->getResultTypes())
     if (auto type = dyn_cast<RankedTensorType>(t))
@@ -66,51 +53,41 @@ int64_t tensorRank(Operation *op) {
   return -1;
 }
 
-template <typename OpTy>
-struct ElementwiseShardingModel
-    : public ShardingOpInterface::ExternalModel<ElementwiseShardingModel<OpTy>,
-                                                OpTy> {
-  void getShardingOptions(Operation *op, int64_t,
-                          SmallVectorImpl<ShardingOption> &options) const {
-    int64_t rank = tensorRank(op);
-    if (rank < 0)
-      return; // Scalar form: nothing to distribute.
-    for (Value v : op->getOperands())
-      if (auto type = dyn_cast<RankedTensorType>(v.getType()))
-        if (type.getRank() != rank)
-          return;
-    getSameShapeOptions(op, rank, options);
-    addPartialSumOptions(op, options);
-  }
+/// Linear ops keep partial sums partial (reduced once, later): a sum or
+/// difference of partial sums, a negation. (Not a product by a whole
+/// tensor: see addPartialSumOptions in LinalgShardingModel.cpp.)
+void addPartialSumOptions(Operation *op,
+                          SmallVectorImpl<ShardingOption> &options) {
+  MLIRContext *ctx = op->getContext();
+  auto sum = ShardingAttr::getPartial(ctx, ReductionKind::sum);
+  auto add = [&](ArrayRef<ShardingAttr> operands) {
+    ShardingOption option;
+    option.kind = ParallelKind::Other;
+    option.paddable = false;
+    option.operands.assign(operands.begin(), operands.end());
+    option.results.assign(op->getNumResults(), sum);
+    options.push_back(std::move(option));
+  };
+  if (isa<arith::AddFOp, arith::SubFOp>(op))
+    add({sum, sum});
+  else if (isa<arith::NegFOp, arith::ExtFOp>(op))
+    add({sum});
+}
 
-  /// Linear ops keep partial sums partial (reduced once, later): a sum or
-  /// difference of partial sums, a negation. (Not a product by a whole
-  /// tensor: see addPartialSumOptions in LinalgShardingModel.cpp.)
-  static void addPartialSumOptions(Operation *op,
+/// The options of an elementwise op whose tensor operands and results have
+/// one rank.
+void getElementwiseShardingOptions(Operation *op,
                                    SmallVectorImpl<ShardingOption> &options) {
-    MLIRContext *ctx = op->getContext();
-    auto sum = ShardingAttr::getPartial(ctx, ReductionKind::sum);
-    auto add = [&](ArrayRef<ShardingAttr> operands) {
-      ShardingOption option;
-      option.kind = ParallelKind::Other;
-      option.paddable = false;
-      option.operands.assign(operands.begin(), operands.end());
-      option.results.assign(op->getNumResults(), sum);
-      options.push_back(std::move(option));
-    };
-    if (isa<arith::AddFOp, arith::SubFOp>(op))
-      add({sum, sum});
-    else if (isa<arith::NegFOp, arith::ExtFOp>(op))
-      add({sum});
-  }
-
-  FailureOr<SmallVector<Value>>
-  partition(Operation *op, OpBuilder &builder, const ShardingOption &option,
-            ValueRange localOperands, PartitionContext &context) const {
-    return cloneWithLocalTypes(op, builder, option, localOperands,
-                               context.getTPSize());
-  }
-};
+  int64_t rank = tensorRank(op);
+  if (rank < 0)
+    return; // Scalar form: nothing to distribute.
+  for (Value v : op->getOperands())
+    if (auto type = dyn_cast<RankedTensorType>(v.getType()))
+      if (type.getRank() != rank)
+        return;
+  getSameShapeOptions(op, rank, options);
+  addPartialSumOptions(op, options);
+}
 
 struct ConstantShardingModel
     : public ShardingOpInterface::ExternalModel<ConstantShardingModel,
@@ -142,13 +119,24 @@ struct ConstantShardingModel
   }
 };
 
-template <typename... OpTys>
-void attachElementwise(MLIRContext *ctx) {
-  (OpTys::template attachInterface<ElementwiseShardingModel<OpTys>>(*ctx),
-   ...);
+template <typename... OpTys> void attachElementwise(MLIRContext *ctx) {
+  attachFamilyModels<getElementwiseShardingOptions, cloneWithLocalTypes,
+                     OpTys...>(ctx);
 }
 
 } // namespace
+
+FailureOr<SmallVector<Value>> mlir::tp::cloneWithLocalTypes(
+    Operation *op, OpBuilder &builder, const ShardingOption &option,
+    ValueRange localOperands, PartitionContext &context) {
+  IRMapping mapping;
+  mapping.map(op->getOperands(), localOperands);
+  Operation *local = builder.clone(*op, mapping);
+  for (auto [result, sharding] : llvm::zip(local->getResults(), option.results))
+    if (auto type = dyn_cast<RankedTensorType>(result.getType()))
+      result.setType(getLocalType(type, sharding, context.getTPSize()));
+  return SmallVector<Value>(local->getResults());
+}
 
 void mlir::tp::registerElementwiseShardingModels(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, arith::ArithDialect *) {

@@ -15,6 +15,8 @@
 #include "tp/Dialect/TP/Interfaces/ShardingModels.h"
 #include "tp/Utils/StructuredOps.h"
 
+#include "ShardingModelSupport.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -719,24 +721,6 @@ partitionLinalgOp(Operation *op, OpBuilder &builder,
 
 namespace {
 
-/// Thin per-op wrapper: the rules above are shared by all structured ops.
-template <typename OpTy>
-struct LinalgShardingModel
-    : public ShardingOpInterface::ExternalModel<LinalgShardingModel<OpTy>,
-                                                OpTy> {
-  void getShardingOptions(Operation *op, int64_t,
-                          SmallVectorImpl<ShardingOption> &options) const {
-    getLinalgShardingOptions(op, options);
-  }
-
-  FailureOr<SmallVector<Value>> partition(Operation *op, OpBuilder &builder,
-                                          const ShardingOption &option,
-                                          ValueRange localOperands,
-                                          PartitionContext &context) const {
-    return partitionLinalgOp(op, builder, option, localOperands, context);
-  }
-};
-
 /// linalg.softmax splits along any dimension but the normalized one.
 struct SoftmaxShardingModel
     : public ShardingOpInterface::ExternalModel<SoftmaxShardingModel,
@@ -766,19 +750,14 @@ struct SoftmaxShardingModel
                                           const ShardingOption &option,
                                           ValueRange localOperands,
                                           PartitionContext &context) const {
-    IRMapping mapping;
-    mapping.map(op->getOperands(), localOperands);
-    Operation *local = builder.clone(*op, mapping);
-    for (auto [result, sharding] :
-         llvm::zip(local->getResults(), option.results))
-      result.setType(getLocalType(cast<RankedTensorType>(result.getType()),
-                                  sharding, context.getTPSize()));
-    return SmallVector<Value>(local->getResults());
+    return cloneWithLocalTypes(op, builder, option, localOperands, context);
   }
 };
 
+/// The rules above are shared by all structured ops.
 template <typename... OpTys> void attachLinalgModels(MLIRContext *ctx) {
-  (OpTys::template attachInterface<LinalgShardingModel<OpTys>>(*ctx), ...);
+  attachFamilyModels<getLinalgShardingOptions, partitionLinalgOp, OpTys...>(
+      ctx);
 }
 
 } // namespace

@@ -5,6 +5,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "tp/Dialect/TP/Interfaces/ShardingModels.h"
+#include "tp/Utils/SliceDims.h"
+
+#include "ShardingModelSupport.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -186,20 +189,10 @@ static SmallVector<std::pair<int64_t, int64_t>>
 getWholeDims(OffsetSizeAndStrideOpInterface slice, RankedTensorType full,
              const llvm::SmallBitVector &dropped) {
   SmallVector<std::pair<int64_t, int64_t>> result;
-  int64_t sliceDim = 0;
-  for (int64_t d = 0, e = full.getRank(); d < e; ++d) {
-    if (dropped.test(d))
-      continue;
-    std::optional<int64_t> offset =
-        getConstantIntValue(slice.getMixedOffsets()[d]);
-    std::optional<int64_t> size = getConstantIntValue(slice.getMixedSizes()[d]);
-    std::optional<int64_t> stride =
-        getConstantIntValue(slice.getMixedStrides()[d]);
-    if (offset == 0 && stride == 1 && size && !full.isDynamicDim(d) &&
-        *size == full.getDimSize(d))
-      result.push_back({d, sliceDim});
-    ++sliceDim;
-  }
+  for (const SliceDim &d : getKeptSliceDims(slice, dropped))
+    if (d.offset == 0 && d.stride == 1 && d.size &&
+        !full.isDynamicDim(d.fullDim) && *d.size == full.getDimSize(d.fullDim))
+      result.push_back({d.fullDim, d.sliceDim});
   return result;
 }
 
@@ -384,13 +377,7 @@ struct PadShardingModel
   FailureOr<SmallVector<Value>>
   partition(Operation *op, OpBuilder &builder, const ShardingOption &option,
             ValueRange localOperands, PartitionContext &context) const {
-    IRMapping mapping;
-    mapping.map(op->getOperands(), localOperands);
-    Operation *local = builder.clone(*op, mapping);
-    local->getResult(0).setType(
-        getLocalType(cast<RankedTensorType>(local->getResult(0).getType()),
-                     option.results[0], context.getTPSize()));
-    return SmallVector<Value>{local->getResult(0)};
+    return cloneWithLocalTypes(op, builder, option, localOperands, context);
   }
 };
 

@@ -4,8 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef TP_LIB_CONVERSION_TPTOGPU_EPILOGUEMATCHER_H
-#define TP_LIB_CONVERSION_TPTOGPU_EPILOGUEMATCHER_H
+#ifndef TP_LIB_DIALECT_TP_TRANSFORMS_EPILOGUEMATCHER_H
+#define TP_LIB_DIALECT_TP_TRANSFORMS_EPILOGUEMATCHER_H
 
 #include "tp/Dialect/TP/IR/TPOps.h"
 
@@ -33,4 +33,4 @@ std::optional<GemmEpilogue> matchEpilogueBody(Block &body, Value x,
 } // namespace tp
 } // namespace mlir
 
-#endif // TP_LIB_CONVERSION_TPTOGPU_EPILOGUEMATCHER_H
+#endif // TP_LIB_DIALECT_TP_TRANSFORMS_EPILOGUEMATCHER_H

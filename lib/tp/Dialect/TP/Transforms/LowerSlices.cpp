@@ -6,11 +6,10 @@
 
 #include "tp/Dialect/TP/IR/TPOps.h"
 #include "tp/Dialect/TP/Transforms/Passes.h"
+#include "tp/Transforms/PatternPass.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir {
 namespace tp {
@@ -66,18 +65,12 @@ struct LowerAllSlice : public OpRewritePattern<AllSliceOp> {
 };
 
 struct TPLowerSlicesPass
-    : public tp::impl::TPLowerSlicesBase<TPLowerSlicesPass> {
-  using Base::Base;
-
-  LogicalResult initialize(MLIRContext *ctx) override {
-    RewritePatternSet set(ctx);
-    set.add<LowerAllSlice>(ctx);
-    patterns = FrozenRewritePatternSet(std::move(set));
-    return success();
-  }
+    : public PatternPass<tp::impl::TPLowerSlicesBase<TPLowerSlicesPass>,
+                         LowerAllSlice> {
+  using PatternPass::PatternPass;
 
   void runOnOperation() override {
-    if (failed(applyPatternsGreedily(getOperation(), patterns)))
+    if (failed(applyPatterns()))
       return signalPassFailure();
     WalkResult left = getOperation().walk([](AllSliceOp op) {
       op.emitOpError("could not be lowered: the sliced dimension is dynamic");
@@ -86,8 +79,6 @@ struct TPLowerSlicesPass
     if (left.wasInterrupted())
       signalPassFailure();
   }
-
-  FrozenRewritePatternSet patterns;
 };
 
 } // namespace

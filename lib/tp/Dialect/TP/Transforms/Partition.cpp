@@ -8,6 +8,8 @@
 #include "tp/Dialect/TP/Transforms/Passes.h"
 #include "tp/Dialect/TP/Analysis/Report.h"
 
+#include "PartitioningPass.h"
+
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/ToolOutputFile.h"
 
@@ -92,22 +94,6 @@ collectReferencedSymbols(ModuleOp module) {
   return names;
 }
 
-/// The conversion TOSA input needs before tp-plan / tp-partition, which work
-/// on linalg; a warning on the first TOSA op.
-void warnAboutTosa(ModuleOp module, StringRef pass) {
-  module.walk([&](Operation *op) {
-    if (op->getDialect() && op->getDialect()->getNamespace() == "tosa") {
-      op->emitWarning() << pass
-                        << " works on linalg, and TOSA ops run replicated: "
-                           "convert first with --tosa-to-linalg-pipeline "
-                           "--tosa-to-tensor --tosa-to-arith --canonicalize "
-                           "(tp-run converts TOSA input itself)";
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-}
-
 /// True if any op of `func` carries a tp.parallel annotation (written by
 /// hand or by tp-plan).
 bool hasAnnotations(func::FuncOp func) {
@@ -128,20 +114,16 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (failed(TPDialect::checkTPSize(tpSize, "tp-size",
-                                      [&] { return module.emitError(); })))
+    FailureOr<bool> goesOn =
+        startPartitioningPass(module, tpSize, "tp-partition");
+    if (failed(goesOn))
       return signalPassFailure();
-    FailureOr<bool> partitioned =
-        checkAlreadyPartitioned(module, tpSize, "tp-partition");
-    if (failed(partitioned))
-      return signalPassFailure();
-    if (*partitioned) {
+    if (!*goesOn) {
       // Partitioned for this tp size already: nothing to do (a report
       // would be empty).
       markAllAnalysesPreserved();
       return;
     }
-    warnAboutTosa(module, "tp-partition");
     bool annotated =
         llvm::any_of(module.getOps<func::FuncOp>(),
                      [](func::FuncOp f) { return hasAnnotations(f); });

@@ -4,10 +4,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tp/Dialect/TP/Transforms/Partitioner.h"
 #include "tp/Dialect/TP/Transforms/Passes.h"
 #include "tp/Transforms/Passes.h"
 #include "tp/Dialect/TP/Analysis/Planner.h"
+
+#include "PartitioningPass.h"
 
 namespace mlir {
 namespace tp {
@@ -26,27 +27,13 @@ struct TPPlanPass : public tp::impl::TPPlanBase<TPPlanPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (failed(TPDialect::checkTPSize(tpSize, "tp-size",
-                                      [&] { return module.emitError(); })))
+    FailureOr<bool> goesOn = startPartitioningPass(module, tpSize, "tp-plan");
+    if (failed(goesOn))
       return signalPassFailure();
-    FailureOr<bool> partitioned =
-        checkAlreadyPartitioned(module, tpSize, "tp-plan");
-    if (failed(partitioned))
-      return signalPassFailure();
-    if (*partitioned) {
+    if (!*goesOn) {
       markAllAnalysesPreserved();
       return;
     }
-    // tp-plan works on linalg: TOSA input needs converting first.
-    module.walk([&](Operation *op) {
-      if (!op->getDialect() || op->getDialect()->getNamespace() != "tosa")
-        return WalkResult::advance();
-      op->emitWarning("tp-plan works on linalg, and TOSA ops run replicated: "
-                      "convert first with --tosa-to-linalg-pipeline "
-                      "--tosa-to-tensor --tosa-to-arith --canonicalize "
-                      "(tp-run converts TOSA input itself)");
-      return WalkResult::interrupt();
-    });
     if (propagateReshapes && failed(tp::propagateReshapes(module)))
       return signalPassFailure();
     PlannerOptions options;

@@ -1,15 +1,17 @@
-//===- PassOptions.h - enum values of the tp passes' options ----*- C++ -*-===//
+//===- Options.h - enums of the analyses' options ---------------*- C++ -*-===//
 //
 // Part of tp-mlir.
 //
-// The enums behind typed pass options (`Option<..., "UnevenPolicy", ...,
-// cl::values(...)>` in Passes.td): the option parser rejects an unknown
-// value with the list of valid ones, and no pass re-parses strings.
+// The enums that the analyses take and that typed pass options carry
+// (`Option<..., "UnevenPolicy", ..., cl::values(...)>` in
+// Dialect/TP/Transforms/Passes.td): the option parser rejects an unknown
+// value with the list of valid ones, and no pass re-parses strings. They live
+// here, below the passes, so that the analyses need nothing from Transforms.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef TP_DIALECT_TP_TRANSFORMS_PASSOPTIONS_H
-#define TP_DIALECT_TP_TRANSFORMS_PASSOPTIONS_H
+#ifndef TP_DIALECT_TP_ANALYSIS_OPTIONS_H
+#define TP_DIALECT_TP_ANALYSIS_OPTIONS_H
 
 #include "llvm/ADT/StringRef.h"
 #include <optional>
@@ -34,4 +36,4 @@ std::optional<UnevenPolicy> parseUnevenPolicy(llvm::StringRef value);
 } // namespace tp
 } // namespace mlir
 
-#endif // TP_DIALECT_TP_TRANSFORMS_PASSOPTIONS_H
+#endif // TP_DIALECT_TP_ANALYSIS_OPTIONS_H
