@@ -13,9 +13,6 @@
 #ifndef TP_DIALECT_TP_ANALYSIS_OPTIONS_H
 #define TP_DIALECT_TP_ANALYSIS_OPTIONS_H
 
-#include "llvm/ADT/StringRef.h"
-#include <optional>
-
 namespace mlir {
 namespace tp {
 
@@ -29,9 +26,6 @@ enum class UnevenPolicy {
   /// ceil(size / tp-size) per rank, zero padding, masked reductions.
   Pad
 };
-
-/// Parses "error", "replicate" or "pad" (for drivers that take a string).
-std::optional<UnevenPolicy> parseUnevenPolicy(llvm::StringRef value);
 
 } // namespace tp
 } // namespace mlir

@@ -105,9 +105,11 @@ public:
   /// The top-level ops of the body, in order.
   ArrayRef<Operation *> getOps() const { return order; }
   /// True for a top-level op of the body.
-  bool contains(Operation *op) const { return entries.count(op); }
-  /// The position of a top-level op in the body.
-  unsigned getIndex(Operation *op) const { return entry(op).index; }
+  bool contains(Operation *op) const { return indices.count(op); }
+  /// The position of a top-level op in the body (in getOps()).
+  unsigned getIndex(Operation *op) const { return *findIndex(op); }
+  /// The same, or std::nullopt for an op that is not a top-level op.
+  std::optional<unsigned> findIndex(Operation *op) const;
 
   /// Every option of `op`, the replicated one first; empty for ops without
   /// a sharding model.
@@ -173,7 +175,6 @@ public:
 private:
   /// An op's slices of the tables below.
   struct OpEntry {
-    unsigned index = 0;
     unsigned firstOption = 0, numOptions = 0;
     unsigned firstFeasible = 0, numFeasible = 0;
     int activation = -1; ///< a weight-like op's activation operand, or -1
@@ -198,7 +199,11 @@ private:
   UnevenPolicy uneven;
   CostModel model;
   SmallVector<Operation *> order;
-  llvm::DenseMap<Operation *, OpEntry> entries;
+  /// Per op of `order`, at the same position (a map of small indices keeps
+  /// the hashed part of a lookup small: the per-op tables of a 100-layer
+  /// model outgrow the L2 cache).
+  SmallVector<OpEntry, 0> entries;
+  llvm::DenseMap<Operation *, unsigned> indices;
   // Every op's options, feasible positions and per-option compute costs, in
   // three tables that ops slice (a list per op was a heap allocation per op
   // and half of tp-plan's time, most of it in malloc and first-touch page

@@ -85,7 +85,9 @@ public:
 private:
   struct OpState {
     /// The problem's options of the op (held here: getSharding and
-    /// getDemand run on every cost evaluation, one table lookup each).
+    /// getDemand run on every cost evaluation, one table lookup each); null
+    /// for an op the solver does not track (no feasible option: it runs
+    /// replicated).
     const ShardingOption *options = nullptr;
     /// Positions in `options` of the ones this op may take.
     SmallVector<unsigned, 4> candidates;
@@ -98,8 +100,17 @@ private:
     return state.options[state.candidates[candidate]];
   }
   const ShardingOption &option(Operation *op, unsigned candidate) const {
-    return option(states.find(op)->second, candidate);
+    return option(*findState(op), candidate);
   }
+  /// The state of a top-level op the solver tracks, or null.
+  OpState *findState(Operation *op) {
+    std::optional<unsigned> index = problem.findIndex(op);
+    return index && states[*index].options ? &states[*index] : nullptr;
+  }
+  const OpState *findState(Operation *op) const {
+    return const_cast<ShardingSolver *>(this)->findState(op);
+  }
+  bool tracks(Operation *op) const { return findState(op) != nullptr; }
   /// Sequence parallelism, on the solved choices (see SolverOptions).
   void applySequenceParallel();
   /// The moved ops and token shards applySequenceParallel's steps share.
@@ -163,7 +174,8 @@ private:
   const CostModel &model;
   /// The replicated sharding, uniqued once (every unplanned value's).
   ShardingAttr replicated;
-  llvm::DenseMap<Operation *, OpState> states;
+  /// Per op of the problem, at its index (ShardingProblem::getOps()).
+  SmallVector<OpState, 0> states;
   llvm::DenseMap<Value, ShardingAttr> argShardings;
   /// Arguments whose sharding a policy fixed (sequence-parallel boundary).
   llvm::DenseSet<Value> fixedArguments;

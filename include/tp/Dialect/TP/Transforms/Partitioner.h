@@ -31,9 +31,12 @@ LogicalResult partitionFunction(func::FuncOp func, ShardingSolver &solver,
 /// start from the unpartitioned program, when it was partitioned for another
 /// tp size or for one that cannot be told. Partitioning twice would rewrite
 /// the shardings and keep the first partitioning's collectives: wrong
-/// results.
+/// results. With `firstTosaOp`, the same walk of the module also finds its
+/// first TOSA op, if any (a walk of a large model's every op costs about as
+/// much as a pass's own work on a tenth of it).
 FailureOr<bool> checkAlreadyPartitioned(ModuleOp module, int64_t tpSize,
-                                        StringRef passName);
+                                        StringRef passName,
+                                        Operation **firstTosaOp = nullptr);
 
 /// Removes `tp.parallel` annotations and records a replicated sharding on
 /// every argument and result (the tp-size 1 form of `partitionFunction`).

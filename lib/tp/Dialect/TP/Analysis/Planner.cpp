@@ -25,16 +25,6 @@
 using namespace mlir;
 using namespace mlir::tp;
 
-std::optional<UnevenPolicy> mlir::tp::parseUnevenPolicy(StringRef value) {
-  if (value == "error")
-    return UnevenPolicy::Error;
-  if (value == "replicate")
-    return UnevenPolicy::Replicate;
-  if (value == "pad")
-    return UnevenPolicy::Pad;
-  return std::nullopt;
-}
-
 namespace {
 
 /// A matmul with a parameter operand, or a lookup in a parameter table.

@@ -107,13 +107,13 @@ ShardingProblem::ShardingProblem(func::FuncOp func, int64_t tpSize,
   collectOptions();
   // Segmented and granular variants, derived from the structural options.
   SegmentedSplits segments(body, tpSize, allowsPadding(), [&](Operation *op) {
-    auto it = entries.find(op);
-    return it == entries.end() ? ArrayRef<ShardingOption>() : getOptions(op);
+    std::optional<unsigned> index = findIndex(op);
+    return index ? optionsOf(entries[*index]) : ArrayRef<ShardingOption>();
   });
   addVariants(segments);
   compute.assign(options.size(), 0.0);
-  for (Operation *op : order)
-    classify(op, entries.find(op)->second);
+  for (auto [op, e] : llvm::zip(order, entries))
+    classify(op, e);
   collectArgumentCandidates(segments);
   parameters = std::make_unique<ParameterArguments>(
       func, [&](linalg::LinalgOp op) { return getActivationOperand(op); });
@@ -121,11 +121,11 @@ ShardingProblem::ShardingProblem(func::FuncOp func, int64_t tpSize,
 
 std::optional<unsigned>
 ShardingProblem::getActivationOperand(Operation *op) const {
-  auto it = entries.find(op);
-  if (it != entries.end() && it->second.weightLike) {
-    if (it->second.activation < 0)
+  std::optional<unsigned> index = findIndex(op);
+  if (index && entries[*index].weightLike) {
+    if (entries[*index].activation < 0)
       return std::nullopt;
-    return static_cast<unsigned>(it->second.activation);
+    return static_cast<unsigned>(entries[*index].activation);
   }
   auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
   return linalgOp ? tp::getActivationOperand(linalgOp) : std::nullopt;
@@ -135,12 +135,13 @@ void ShardingProblem::collectOptions() {
   size_t size = body->getOperations().size();
   order.reserve(size);
   entries.reserve(size);
+  indices.reserve(size);
   options.reserve(4 * size);
   SmallVector<ShardingOption, 8> scratch;
   for (Operation &op : *body) {
-    OpEntry &e = entries[&op];
-    e.index = order.size();
+    indices[&op] = order.size();
     order.push_back(&op);
+    OpEntry &e = entries.emplace_back();
     auto iface = dyn_cast<ShardingOpInterface>(&op);
     if (!iface)
       continue;
@@ -159,8 +160,7 @@ void ShardingProblem::collectOptions() {
 /// left unused).
 void ShardingProblem::addVariants(const SegmentedSplits &segments) {
   SmallVector<ShardingOption, 16> extended;
-  for (Operation *op : order) {
-    OpEntry &e = entries.find(op)->second;
+  for (auto [op, e] : llvm::zip(order, entries)) {
     extended.clear();
     if (!segments.extend(op, optionsOf(e), extended))
       continue;
@@ -235,8 +235,15 @@ void ShardingProblem::collectArgumentCandidates(
 }
 
 const ShardingProblem::OpEntry &ShardingProblem::entry(Operation *op) const {
-  auto it = entries.find(op);
-  assert(it != entries.end() && "not a top-level op of the function");
+  std::optional<unsigned> index = findIndex(op);
+  assert(index && "not a top-level op of the function");
+  return entries[*index];
+}
+
+std::optional<unsigned> ShardingProblem::findIndex(Operation *op) const {
+  auto it = indices.find(op);
+  if (it == indices.end())
+    return std::nullopt;
   return it->second;
 }
 

@@ -32,9 +32,8 @@ ShardingSolver::ShardingSolver(const ShardingProblem &problem,
 
 LogicalResult ShardingSolver::initialize() {
   bool ok = true;
-  // Sized once: growing the table moves every entry.
-  states.reserve(problem.getOps().size());
-  for (Operation *op : problem.getOps()) {
+  states.resize(problem.getOps().size());
+  for (auto [op, state] : llvm::zip(problem.getOps(), states)) {
     ArrayRef<unsigned> feasible = problem.getFeasible(op);
     AnnotationMatch match = problem.matchAnnotation(op);
     if (feasible.empty()) {
@@ -44,7 +43,6 @@ LogicalResult ShardingSolver::initialize() {
         ok &= succeeded(applyAnnotation(op, match, none));
       continue;
     }
-    OpState &state = states[op];
     state.options = problem.getOptions(op).data();
     state.candidates.assign(feasible.begin(), feasible.end());
     if (match.status != AnnotationMatch::Status::None)
@@ -135,15 +133,15 @@ LogicalResult ShardingSolver::applyAnnotation(Operation *op,
 }
 
 const ShardingOption *ShardingSolver::getChosenOption(Operation *op) const {
-  auto it = states.find(op);
-  if (it == states.end() || it->second.candidates.empty())
+  const OpState *state = findState(op);
+  if (!state || state->candidates.empty())
     return nullptr;
-  return &option(it->second, it->second.chosen);
+  return &option(*state, state->chosen);
 }
 
 bool ShardingSolver::isAnnotated(Operation *op) const {
-  auto it = states.find(op);
-  return it != states.end() && it->second.fixed;
+  const OpState *state = findState(op);
+  return state && state->fixed;
 }
 
 ShardingAttr ShardingSolver::getSharding(Value value) const {
@@ -211,7 +209,8 @@ double ShardingSolver::optionCost(Operation *op,
 bool ShardingSolver::isDemandedElsewhere(Value value, Operation *op,
                                          ShardingAttr sharding) const {
   // Only a collective is shared; a local slice is each user's own.
-  if (getSharding(value).isReplicated() || getSharding(value) == sharding)
+  ShardingAttr have = getSharding(value);
+  if (have.isReplicated() || have == sharding)
     return false;
   for (OpOperand &use : value.getUses()) {
     Operation *owner = use.getOwner();
@@ -245,10 +244,10 @@ double ShardingSolver::argumentCost(BlockArgument arg,
 }
 
 bool ShardingSolver::improveOp(Operation *op) {
-  auto it = states.find(op);
-  if (it == states.end() || it->second.fixed || it->second.candidates.empty())
+  OpState *found = findState(op);
+  if (!found || found->fixed || found->candidates.empty())
     return false;
-  OpState &state = it->second;
+  OpState &state = *found;
   unsigned best = state.chosen;
   double bestCost = optionCost(op, option(state, best));
   for (unsigned i = 0, e = state.candidates.size(); i < e; ++i) {
@@ -297,11 +296,10 @@ void ShardingSolver::seedArguments() {
     if (!llvm::is_contained(list, sharding))
       list.push_back(sharding);
   };
-  for (Operation *op : problem.getOps()) {
-    auto it = states.find(op);
-    if (it == states.end() || !it->second.fixed)
+  for (auto [op, state] : llvm::zip(problem.getOps(), states)) {
+    if (!state.options || !state.fixed)
       continue;
-    const ShardingOption &chosen = option(it->second, it->second.chosen);
+    const ShardingOption &chosen = option(state, state.chosen);
     for (auto [i, operand] : llvm::enumerate(op->getOperands()))
       want(operand, chosen.operands[i]);
     // A lookup's table is captured by its body.
@@ -347,11 +345,9 @@ void ShardingSolver::propagateForward() {
     }
     return it->second;
   };
-  for (Operation *op : problem.getOps()) {
-    auto it = states.find(op);
-    if (it == states.end() || it->second.fixed || it->second.candidates.empty())
+  for (auto [op, state] : llvm::zip(problem.getOps(), states)) {
+    if (!state.options || state.fixed || state.candidates.empty())
       continue;
-    OpState &state = it->second;
     double bestCost = 0;
     for (unsigned i = 0, e = state.candidates.size(); i < e; ++i) {
       const ShardingOption &candidate = option(state, i);
@@ -382,16 +378,16 @@ void ShardingSolver::solve() {
   // arguments whose choice changed, until nothing changes (bounded).
   SetVector<Operation *> worklist;
   for (Operation *op : problem.getOps())
-    if (states.count(op))
+    if (tracks(op))
       worklist.insert(op);
   auto pushNeighbours = [&](Operation *op) {
     for (Value operand : op->getOperands())
       if (Operation *def = operand.getDefiningOp())
-        if (states.count(def))
+        if (tracks(def))
           worklist.insert(def);
     for (Operation *user : op->getUsers()) {
       Operation *top = body->findAncestorOpInBlock(*user);
-      if (top && states.count(top))
+      if (top && tracks(top))
         worklist.insert(top);
     }
   };
@@ -401,7 +397,7 @@ void ShardingSolver::solve() {
     if (improveArgument(arg))
       for (Operation *user : arg.getUsers())
         if (Operation *top = body->findAncestorOpInBlock(*user))
-          if (states.count(top))
+          if (tracks(top))
             worklist.insert(top);
   while (!worklist.empty() && budget-- > 0) {
     Operation *op = worklist.pop_back_val();
@@ -414,7 +410,7 @@ void ShardingSolver::solve() {
         if (arg.getOwner() == body && improveArgument(arg))
           for (Operation *user : arg.getUsers())
             if (Operation *top = body->findAncestorOpInBlock(*user))
-              if (states.count(top))
+              if (tracks(top))
                 worklist.insert(top);
   }
   if (options.sequenceParallel)
@@ -468,12 +464,12 @@ static std::optional<int64_t> getTokenDim(Type type, int64_t p) {
 
 std::optional<unsigned> ShardingSolver::findTokenOption(
     Operation *op, const llvm::DenseSet<Value> &tokenShards) const {
-  auto it = states.find(op);
+  const OpState *found = findState(op);
   // Weight ops keep their form (a column layer wants its whole input: the
   // all_gather goes there).
-  if (it == states.end() || it->second.fixed || problem.isWeightOpLike(op))
+  if (!found || found->fixed || problem.isWeightOpLike(op))
     return std::nullopt;
-  const OpState &state = it->second;
+  const OpState &state = *found;
   for (unsigned i = 0, e = state.candidates.size(); i < e; ++i) {
     if (i == state.chosen)
       continue;
@@ -520,8 +516,9 @@ struct ShardingSolver::TokenGrowth {
   /// Moves `op` to its option `candidate`; its split results become token
   /// shards.
   void move(Operation *op, unsigned candidate) {
-    previous.try_emplace(op, solver.states[op].chosen);
-    solver.states[op].chosen = candidate;
+    OpState &state = *solver.findState(op);
+    previous.try_emplace(op, state.chosen);
+    state.chosen = candidate;
     for (auto [result, sharding] :
          llvm::zip(op->getResults(), solver.option(op, candidate).results))
       if (sharding.isSplit())
@@ -530,7 +527,7 @@ struct ShardingSolver::TokenGrowth {
   /// Queues the op of the body that holds `user` (if it has a state), once.
   void enqueue(Operation *user) {
     if (Operation *top = solver.body->findAncestorOpInBlock(*user))
-      if (solver.states.count(top) && queued.insert(top).second)
+      if (solver.tracks(top) && queued.insert(top).second)
         queue.push({solver.problem.getIndex(top), top});
   }
   /// Queues the users of `op`'s token-shard results.
@@ -677,7 +674,7 @@ void ShardingSolver::pruneTokenShards(
       }
       if (!edge || scatters || !shared)
         continue;
-      states[op].chosen = it->second;
+      findState(op)->chosen = it->second;
       for (Value result : op->getResults())
         tokenShards.erase(result);
       previous.erase(it);

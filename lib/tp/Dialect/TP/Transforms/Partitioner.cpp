@@ -44,7 +44,8 @@ LogicalResult mlir::tp::checkPartitionable(func::FuncOp func) {
 
 FailureOr<bool> mlir::tp::checkAlreadyPartitioned(ModuleOp module,
                                                   int64_t tpSize,
-                                                  StringRef passName) {
+                                                  StringRef passName,
+                                                  Operation **firstTosaOp) {
   if (auto size =
           module->getAttrOfType<IntegerAttr>(TPDialect::getSizeAttrName())) {
     int64_t partitioned = size.getValue().getSExtValue();
@@ -57,11 +58,32 @@ FailureOr<bool> mlir::tp::checkAlreadyPartitioned(ModuleOp module,
   }
   // Hand-made or stripped modules: shardings or tp ops without tp.size.
   Operation *found = nullptr;
-  for (auto func : module.getOps<FunctionOpInterface>()) {
-    auto hasTPAttr = [](DictionaryAttr attrs) {
-      return attrs && (attrs.get(TPDialect::getShardingAttrName()) ||
-                       attrs.get(TPDialect::getGlobalTypeAttrName()));
-    };
+  Dialect *tosa =
+      firstTosaOp ? module.getContext()->getLoadedDialect("tosa") : nullptr;
+  // Tp ops count inside functions; TOSA ops anywhere.
+  auto scan = [&](Operation *root, bool inFunction) {
+    root->walk([&](Operation *op) {
+      Dialect *dialect = op->getDialect();
+      if (inFunction && isa_and_present<TPDialect>(dialect)) {
+        found = op;
+        return WalkResult::interrupt();
+      }
+      if (tosa && dialect == tosa && !*firstTosaOp)
+        *firstTosaOp = op;
+      return WalkResult::advance();
+    });
+  };
+  auto hasTPAttr = [](DictionaryAttr attrs) {
+    return attrs && (attrs.get(TPDialect::getShardingAttrName()) ||
+                     attrs.get(TPDialect::getGlobalTypeAttrName()));
+  };
+  for (Operation &top : module.getBody()->getOperations()) {
+    auto func = dyn_cast<FunctionOpInterface>(top);
+    if (!func) {
+      if (tosa)
+        scan(&top, /*inFunction=*/false);
+      continue;
+    }
     for (unsigned i = 0, e = func.getNumArguments(); i < e && !found; ++i)
       if (hasTPAttr(func.getArgAttrDict(i)))
         found = func;
@@ -69,13 +91,7 @@ FailureOr<bool> mlir::tp::checkAlreadyPartitioned(ModuleOp module,
       if (hasTPAttr(func.getResultAttrDict(i)))
         found = func;
     if (!found)
-      func->walk([&](Operation *op) {
-        if (isa_and_present<TPDialect>(op->getDialect())) {
-          found = op;
-          return WalkResult::interrupt();
-        }
-        return WalkResult::advance();
-      });
+      scan(func, /*inFunction=*/true);
     if (found)
       break;
   }
@@ -147,9 +163,9 @@ public:
   FunctionPartitioner(func::FuncOp func, ShardingSolver &solver,
                       bool shardedResults)
       : func(func), solver(solver), tpSize(solver.getTPSize()),
-        shardedResults(shardedResults),
-        builder(func.getContext()),
-        context(tpSize, &func.getBody().front()) {}
+        shardedResults(shardedResults), builder(func.getContext()),
+        context(tpSize, &func.getBody().front()),
+        replicated(ShardingAttr::getReplicated(func.getContext())) {}
 
   LogicalResult run();
 
@@ -161,9 +177,18 @@ public:
 private:
   ShardingAttr shardingOf(Value value) const {
     auto it = shardings.find(value);
-    return it == shardings.end()
-               ? ShardingAttr::getReplicated(value.getContext())
-               : it->second;
+    return it == shardings.end() ? replicated : it->second;
+  }
+  /// Records how `local` is held and, where its local type is not the
+  /// global one, its global type. Replicated values, most of a model, stay
+  /// out of both maps (their global type is their own): smaller maps for a
+  /// large model's every lookup.
+  void record(Value local, ShardingAttr sharding, Type global) {
+    if (sharding != replicated)
+      shardings[local] = sharding;
+    if (auto tensor = dyn_cast<RankedTensorType>(global);
+        tensor && tensor != local.getType())
+      globalTypes[local] = tensor;
   }
   /// `value` as `user` needs it (`want`): the value itself, or the result of
   /// the collective that moves it (one per value and target sharding).
@@ -191,6 +216,8 @@ private:
   bool shardedResults;
   OpBuilder builder;
   PartitionContext context;
+  ShardingAttr replicated;
+  /// How each local value is held, where it is not replicated.
   DenseMap<Value, ShardingAttr> shardings;
   /// The unsharded type of every local value that differs from it (a padded
   /// split cannot be undone from the local shape alone).
@@ -219,8 +246,7 @@ FailureOr<Value> FunctionPartitioner::getLocal(Value value, ShardingAttr want,
     return emitError(loc, "internal error: no collective turns ")
            << have << " into " << want;
   reshards[key] = *local;
-  shardings[*local] = want;
-  globalTypes[*local] = global;
+  record(*local, want, global);
   return *local;
 }
 
@@ -266,9 +292,7 @@ LogicalResult FunctionPartitioner::partitionOp(Operation *op,
   bool inPlace = !results->empty() && (*results)[0].getDefiningOp() == op;
   for (auto [oldResult, newResult, sharding, type] :
        llvm::zip(op->getResults(), *results, option.results, global)) {
-    shardings[newResult] = sharding;
-    if (auto tensor = dyn_cast<RankedTensorType>(type))
-      globalTypes[newResult] = tensor;
+    record(newResult, sharding, type);
     if (!inPlace)
       oldResult.replaceAllUsesWith(newResult);
   }
@@ -278,8 +302,6 @@ LogicalResult FunctionPartitioner::partitionOp(Operation *op,
 }
 
 LogicalResult FunctionPartitioner::replicateOp(Operation *op) {
-  MLIRContext *ctx = op->getContext();
-  ShardingAttr replicated = ShardingAttr::getReplicated(ctx);
   SmallVector<Value> gathered;
   for (OpOperand &operand : op->getOpOperands()) {
     Value value = operand.get();
@@ -333,11 +355,9 @@ LogicalResult FunctionPartitioner::run() {
   for (BlockArgument arg : body.getArguments()) {
     ShardingAttr sharding = solver.getSharding(arg);
     globalArgTypes.push_back(arg.getType());
-    shardings[arg] = sharding;
-    if (auto type = dyn_cast<RankedTensorType>(arg.getType())) {
-      globalTypes[arg] = type;
+    if (auto type = dyn_cast<RankedTensorType>(arg.getType()))
       arg.setType(getLocalType(type, sharding, tpSize));
-    }
+    record(arg, sharding, globalArgTypes.back());
   }
 
   SmallVector<Operation *> ops;
@@ -368,7 +388,6 @@ FunctionPartitioner::finishSignature(ArrayRef<Type> globalArgTypes) {
   MLIRContext *ctx = func.getContext();
   Operation *terminator = body.getTerminator();
   builder.setInsertionPoint(terminator);
-  auto replicated = ShardingAttr::getReplicated(ctx);
   SmallVector<Type> globalResultTypes;
   SmallVector<ShardingAttr> resultShardings;
   for (OpOperand &operand : terminator->getOpOperands()) {
