@@ -146,7 +146,12 @@ private:
   /// Fixes `op` to what its annotation asks for, or reports why it cannot.
   LogicalResult applyAnnotation(Operation *op, const AnnotationMatch &match,
                                 OpState &state);
-  double optionCost(Operation *op, const ShardingOption &option) const;
+  /// The cost of `op` (at `index` in the problem) taking `option`.
+  double optionCost(unsigned index, Operation *op,
+                    const ShardingOption &option) const;
+  double optionCost(Operation *op, const ShardingOption &option) const {
+    return optionCost(problem.getIndex(op), op, option);
+  }
   /// Picks, for every op in order, the option that needs the least
   /// resharding of its operands: a good start for the improvement sweeps.
   void propagateForward();
@@ -156,14 +161,53 @@ private:
   /// and its update, could only follow it together).
   void seedArguments();
   double argumentCost(BlockArgument arg, ShardingAttr sharding) const;
-  /// What moving `value`, held as `sharding`, to its users costs: one
-  /// collective per distinct sharding they want.
-  double usesCost(Value value, ShardingAttr sharding) const;
-  /// True if a user of `value` other than `op` already wants it as
-  /// `sharding` from another sharding: the collective that moves it is
-  /// there anyway (one per value and target sharding), and `op` shares it.
-  bool isDemandedElsewhere(Value value, Operation *op,
-                           ShardingAttr sharding) const;
+
+  /// The body's values and their uses by op index, read once from the IR
+  /// when the solver starts (buildGraph): costing an option reads its
+  /// neighbours' choices through these arrays rather than through the IR's
+  /// use lists and defining ops, which a large model's IR spreads beyond
+  /// the caches. A value of the body (an op's result or an argument) is a
+  /// slot; the solver does not change the IR, so the graph stays valid.
+  struct UseRef {
+    enum Kind : uint8_t { Direct, Nested, Terminator, Outside };
+    Kind kind = Outside;
+    unsigned top = 0;           ///< the top-level user's index (Direct, Nested)
+    unsigned operandNumber = 0; ///< the use's operand (Direct, Terminator)
+  };
+  struct OperandRef {
+    Value value;
+    Type type;
+    int defIndex = -1; ///< the defining op's index; -1 for an argument
+    unsigned slot = 0;
+  };
+  void buildGraph();
+  ArrayRef<OperandRef> getOperandRefs(unsigned index) const {
+    return ArrayRef<OperandRef>(operandRefs)
+        .slice(firstOperandRef[index],
+               firstOperandRef[index + 1] - firstOperandRef[index]);
+  }
+  ArrayRef<UseRef> getUseRefs(unsigned slot) const {
+    return ArrayRef<UseRef>(useRefs).slice(
+        firstUseRef[slot], firstUseRef[slot + 1] - firstUseRef[slot]);
+  }
+  /// The option chosen for the op at `index`, or null.
+  const ShardingOption *getChosenAt(unsigned index) const {
+    const OpState &state = states[index];
+    if (!state.options || state.candidates.empty())
+      return nullptr;
+    return &option(state, state.chosen);
+  }
+  /// getDemand for a use of `value` in the graph.
+  ShardingAttr getDemand(const UseRef &use, Value value) const;
+  /// What moving `value` (slot `slot`), held as `sharding`, to its users
+  /// costs: one collective per distinct sharding they want.
+  double usesCost(unsigned slot, Value value, ShardingAttr sharding) const;
+  /// True if a user of `value` (slot `slot`) other than the op at `index`
+  /// already wants it as `sharding` from another sharding (`have`): the
+  /// collective that moves it is there anyway (one per value and target
+  /// sharding), and the op shares it.
+  bool isDemandedElsewhere(unsigned slot, Value value, ShardingAttr have,
+                           unsigned index, ShardingAttr sharding) const;
   bool improveOp(Operation *op);
   bool improveArgument(BlockArgument arg);
 
@@ -176,6 +220,15 @@ private:
   ShardingAttr replicated;
   /// Per op of the problem, at its index (ShardingProblem::getOps()).
   SmallVector<OpState, 0> states;
+  /// The graph (buildGraph): each op's operands from firstOperandRef[i];
+  /// slot s's uses from firstUseRef[s]; op i's results are the slots from
+  /// firstResultSlot[i], the arguments those from argumentSlots.
+  SmallVector<unsigned, 0> firstOperandRef;
+  SmallVector<OperandRef, 0> operandRefs;
+  SmallVector<unsigned, 0> firstResultSlot;
+  unsigned argumentSlots = 0;
+  SmallVector<unsigned, 0> firstUseRef;
+  SmallVector<UseRef, 0> useRefs;
   llvm::DenseMap<Value, ShardingAttr> argShardings;
   /// Arguments whose sharding a policy fixed (sequence-parallel boundary).
   llvm::DenseSet<Value> fixedArguments;

@@ -50,6 +50,7 @@ LogicalResult ShardingSolver::initialize() {
   }
   for (BlockArgument arg : body->getArguments())
     argShardings[arg] = problem.getArgumentCandidates(arg).front();
+  buildGraph();
   return success(ok);
 }
 
@@ -186,7 +187,83 @@ ShardingAttr ShardingSolver::getResultSharding(unsigned index) const {
   return sharding.isPartial() ? getPartialResultSharding(index) : sharding;
 }
 
-double ShardingSolver::optionCost(Operation *op,
+void ShardingSolver::buildGraph() {
+  ArrayRef<Operation *> ops = problem.getOps();
+  // Slots: every op's results in order, then the arguments.
+  firstResultSlot.reserve(ops.size());
+  unsigned slots = 0;
+  for (Operation *op : ops) {
+    firstResultSlot.push_back(slots);
+    slots += op->getNumResults();
+  }
+  argumentSlots = slots;
+  slots += body->getNumArguments();
+  auto slotOf = [&](Value value) -> std::pair<int, unsigned> {
+    if (auto arg = dyn_cast<BlockArgument>(value))
+      return {-1, argumentSlots + arg.getArgNumber()};
+    auto result = cast<OpResult>(value);
+    unsigned def = problem.getIndex(result.getOwner());
+    return {int(def), firstResultSlot[def] + result.getResultNumber()};
+  };
+  firstOperandRef.reserve(ops.size() + 1);
+  for (Operation *op : ops) {
+    firstOperandRef.push_back(operandRefs.size());
+    for (Value operand : op->getOperands()) {
+      auto [def, slot] = slotOf(operand);
+      operandRefs.push_back({operand, operand.getType(), def, slot});
+    }
+  }
+  firstOperandRef.push_back(operandRefs.size());
+  // Uses, slot by slot, in use-list order (costs add up in that order).
+  firstUseRef.reserve(slots + 1);
+  auto addUses = [&](Value value) {
+    firstUseRef.push_back(useRefs.size());
+    for (OpOperand &use : value.getUses()) {
+      Operation *owner = use.getOwner();
+      UseRef ref;
+      if (owner->getBlock() != body) {
+        if (Operation *top = body->findAncestorOpInBlock(*owner)) {
+          ref.kind = UseRef::Nested;
+          ref.top = problem.getIndex(top);
+        }
+      } else if (owner->hasTrait<OpTrait::IsTerminator>()) {
+        ref.kind = UseRef::Terminator;
+        ref.operandNumber = use.getOperandNumber();
+      } else {
+        ref.kind = UseRef::Direct;
+        ref.top = problem.getIndex(owner);
+        ref.operandNumber = use.getOperandNumber();
+      }
+      useRefs.push_back(ref);
+    }
+  };
+  for (Operation *op : ops)
+    for (Value result : op->getResults())
+      addUses(result);
+  for (BlockArgument arg : body->getArguments())
+    addUses(arg);
+  firstUseRef.push_back(useRefs.size());
+}
+
+ShardingAttr ShardingSolver::getDemand(const UseRef &use, Value value) const {
+  switch (use.kind) {
+  case UseRef::Direct:
+    if (const ShardingOption *option = getChosenAt(use.top))
+      return option->operands[use.operandNumber];
+    return replicated;
+  case UseRef::Nested:
+    if (const ShardingOption *option = getChosenAt(use.top))
+      return option->getCaptureSharding(value);
+    return replicated;
+  case UseRef::Terminator:
+    return getResultSharding(use.operandNumber);
+  case UseRef::Outside:
+    break;
+  }
+  return replicated;
+}
+
+double ShardingSolver::optionCost(unsigned index, Operation *op,
                                   const ShardingOption &option) const {
   // The FLOPs a rank computes: a split that saves them is worth that much
   // communication (so "replicate and gather" loses where a split saves
@@ -195,44 +272,53 @@ double ShardingSolver::optionCost(Operation *op,
   for (auto &[value, sharding] : option.captures)
     cost +=
         model.reshard(getSharding(value), sharding, value.getType(), tpSize);
-  for (auto [i, operand] : llvm::enumerate(op->getOperands()))
-    if (!isDemandedElsewhere(operand, op, option.operands[i]))
-      cost += model.reshard(getSharding(operand), option.operands[i],
-                            operand.getType(), tpSize);
+  for (auto [i, operand] : llvm::enumerate(getOperandRefs(index))) {
+    ShardingAttr have = replicated;
+    if (operand.defIndex < 0) {
+      have = getSharding(operand.value);
+    } else if (const ShardingOption *def = getChosenAt(operand.defIndex)) {
+      have = def->results[cast<OpResult>(operand.value).getResultNumber()];
+    }
+    if (!isDemandedElsewhere(operand.slot, operand.value, have, index,
+                             option.operands[i]))
+      cost += model.reshard(have, option.operands[i], operand.type, tpSize);
+  }
   for (auto [i, result] : llvm::enumerate(op->getResults())) {
     cost += model.memory(option.results[i], result.getType(), tpSize);
-    cost += usesCost(result, option.results[i]);
+    cost += usesCost(firstResultSlot[index] + i, result, option.results[i]);
   }
   return cost;
 }
 
-bool ShardingSolver::isDemandedElsewhere(Value value, Operation *op,
+bool ShardingSolver::isDemandedElsewhere(unsigned slot, Value value,
+                                         ShardingAttr have, unsigned index,
                                          ShardingAttr sharding) const {
   // Only a collective is shared; a local slice is each user's own.
-  ShardingAttr have = getSharding(value);
   if (have.isReplicated() || have == sharding)
     return false;
-  for (OpOperand &use : value.getUses()) {
-    Operation *owner = use.getOwner();
-    if (owner == op || body->findAncestorOpInBlock(*owner) == op)
-      continue;
-    if (getDemand(use) == sharding)
+  for (const UseRef &use : getUseRefs(slot)) {
+    bool byThisOp =
+        (use.kind == UseRef::Direct || use.kind == UseRef::Nested) &&
+        use.top == index;
+    if (!byThisOp && getDemand(use, value) == sharding)
       return true;
   }
   return false;
 }
 
-double ShardingSolver::usesCost(Value value, ShardingAttr sharding) const {
+double ShardingSolver::usesCost(unsigned slot, Value value,
+                                ShardingAttr sharding) const {
   // The partitioner moves a value once per target sharding, however many
   // users want it that way: a partial sum read by three ops is reduced once.
   SmallVector<ShardingAttr, 4> demands;
   double cost = 0;
-  for (OpOperand &use : value.getUses()) {
-    ShardingAttr demand = getDemand(use);
+  Type type = value.getType();
+  for (const UseRef &use : getUseRefs(slot)) {
+    ShardingAttr demand = getDemand(use, value);
     if (llvm::is_contained(demands, demand))
       continue;
     demands.push_back(demand);
-    cost += model.reshard(sharding, demand, value.getType(), tpSize);
+    cost += model.reshard(sharding, demand, type, tpSize);
   }
   return cost;
 }
@@ -240,20 +326,22 @@ double ShardingSolver::usesCost(Value value, ShardingAttr sharding) const {
 double ShardingSolver::argumentCost(BlockArgument arg,
                                     ShardingAttr sharding) const {
   return model.memory(sharding, arg.getType(), tpSize) +
-         usesCost(arg, sharding);
+         usesCost(argumentSlots + arg.getArgNumber(), arg, sharding);
 }
 
 bool ShardingSolver::improveOp(Operation *op) {
-  OpState *found = findState(op);
-  if (!found || found->fixed || found->candidates.empty())
+  std::optional<unsigned> index = problem.findIndex(op);
+  if (!index)
     return false;
-  OpState &state = *found;
+  OpState &state = states[*index];
+  if (!state.options || state.fixed || state.candidates.empty())
+    return false;
   unsigned best = state.chosen;
-  double bestCost = optionCost(op, option(state, best));
+  double bestCost = optionCost(*index, op, option(state, best));
   for (unsigned i = 0, e = state.candidates.size(); i < e; ++i) {
     if (i == state.chosen)
       continue;
-    double cost = optionCost(op, option(state, i));
+    double cost = optionCost(*index, op, option(state, i));
     if (cost < bestCost * (1 - 1e-9) - 1e-9) {
       best = i;
       bestCost = cost;
