@@ -277,7 +277,7 @@ double ShardingSolver::optionCost(unsigned index, Operation *op,
     if (operand.defIndex < 0) {
       have = getSharding(operand.value);
     } else if (const ShardingOption *def = getChosenAt(operand.defIndex)) {
-      have = def->results[cast<OpResult>(operand.value).getResultNumber()];
+      have = def->results[operand.slot - firstResultSlot[operand.defIndex]];
     }
     if (!isDemandedElsewhere(operand.slot, operand.value, have, index,
                              option.operands[i]))
