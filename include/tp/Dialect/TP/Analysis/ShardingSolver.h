@@ -149,9 +149,6 @@ private:
   /// The cost of `op` (at `index` in the problem) taking `option`.
   double optionCost(unsigned index, Operation *op,
                     const ShardingOption &option) const;
-  double optionCost(Operation *op, const ShardingOption &option) const {
-    return optionCost(problem.getIndex(op), op, option);
-  }
   /// Picks, for every op in order, the option that needs the least
   /// resharding of its operands: a good start for the improvement sweeps.
   void propagateForward();
