@@ -168,7 +168,7 @@ private:
   struct UseRef {
     enum Kind : uint8_t { Direct, Nested, Terminator, Outside };
     Kind kind = Outside;
-    unsigned top = 0;           ///< the top-level user's index (Direct, Nested)
+    unsigned top = 0; ///< the top-level user's index
     unsigned operandNumber = 0; ///< the use's operand (Direct, Terminator)
   };
   struct OperandRef {
@@ -194,7 +194,10 @@ private:
       return nullptr;
     return &option(state, state.chosen);
   }
-  /// getDemand for a use of `value` in the graph.
+  /// Where `use` is: a direct operand of a top-level op, inside one's
+  /// regions, the return's, or outside the problem.
+  UseRef classifyUse(OpOperand &use) const;
+  /// The sharding a use of `value`, as classified, requires.
   ShardingAttr getDemand(const UseRef &use, Value value) const;
   /// What moving `value` (slot `slot`), held as `sharding`, to its users
   /// costs: one collective per distinct sharding they want.

@@ -158,20 +158,29 @@ ShardingAttr ShardingSolver::getSharding(Value value) const {
 }
 
 ShardingAttr ShardingSolver::getDemand(OpOperand &use) const {
+  return getDemand(classifyUse(use), use.get());
+}
+
+ShardingSolver::UseRef ShardingSolver::classifyUse(OpOperand &use) const {
   Operation *owner = use.getOwner();
-  // Uses nested in a region belong to the top-level op around them: its option
-  // says how it needs the captured value (replicated unless it has a rule).
-  if (owner->getBlock() != body) {
-    Operation *top = body->findAncestorOpInBlock(*owner);
-    if (const ShardingOption *option = top ? getChosenOption(top) : nullptr)
-      return option->getCaptureSharding(use.get());
-    return replicated;
-  }
-  if (owner->hasTrait<OpTrait::IsTerminator>())
-    return getResultSharding(use.getOperandNumber());
-  if (const ShardingOption *option = getChosenOption(owner))
-    return option->operands[use.getOperandNumber()];
-  return replicated;
+  UseRef ref;
+  // Uses nested in a region belong to the top-level op around them: its
+  // option says how it needs the captured value.
+  Operation *top = owner->getBlock() == body
+                       ? owner
+                       : body->findAncestorOpInBlock(*owner);
+  std::optional<unsigned> index = top ? problem.findIndex(top) : std::nullopt;
+  if (!index)
+    return ref; // Outside: wanted replicated.
+  ref.top = *index;
+  ref.operandNumber = use.getOperandNumber();
+  if (top != owner)
+    ref.kind = UseRef::Nested;
+  else if (owner->hasTrait<OpTrait::IsTerminator>())
+    ref.kind = UseRef::Terminator;
+  else
+    ref.kind = UseRef::Direct;
+  return ref;
 }
 
 ShardingAttr ShardingSolver::getPartialResultSharding(unsigned index) const {
@@ -218,24 +227,8 @@ void ShardingSolver::buildGraph() {
   firstUseRef.reserve(slots + 1);
   auto addUses = [&](Value value) {
     firstUseRef.push_back(useRefs.size());
-    for (OpOperand &use : value.getUses()) {
-      Operation *owner = use.getOwner();
-      UseRef ref;
-      if (owner->getBlock() != body) {
-        if (Operation *top = body->findAncestorOpInBlock(*owner)) {
-          ref.kind = UseRef::Nested;
-          ref.top = problem.getIndex(top);
-        }
-      } else if (owner->hasTrait<OpTrait::IsTerminator>()) {
-        ref.kind = UseRef::Terminator;
-        ref.operandNumber = use.getOperandNumber();
-      } else {
-        ref.kind = UseRef::Direct;
-        ref.top = problem.getIndex(owner);
-        ref.operandNumber = use.getOperandNumber();
-      }
-      useRefs.push_back(ref);
-    }
+    for (OpOperand &use : value.getUses())
+      useRefs.push_back(classifyUse(use));
   };
   for (Operation *op : ops)
     for (Value result : op->getResults())
