@@ -114,13 +114,18 @@ public:
   /// Every option of `op`, the replicated one first; empty for ops without
   /// a sharding model.
   ArrayRef<ShardingOption> getOptions(Operation *op) const {
-    const OpEntry &e = entry(op);
-    return ArrayRef<ShardingOption>(options).slice(e.firstOption, e.numOptions);
+    return getOptionsAt(entry(op));
   }
   /// The positions in getOptions(op) of the feasible options.
   ArrayRef<unsigned> getFeasible(Operation *op) const {
-    const OpEntry &e = entry(op);
-    return ArrayRef<unsigned>(feasible).slice(e.firstFeasible, e.numFeasible);
+    return getFeasibleAt(entry(op));
+  }
+  /// The same for the op at `index` in getOps().
+  ArrayRef<ShardingOption> getOptionsAt(unsigned index) const {
+    return getOptionsAt(entries[index]);
+  }
+  ArrayRef<unsigned> getFeasibleAt(unsigned index) const {
+    return getFeasibleAt(entries[index]);
   }
   /// The first option of `kind` (a segmented variant comes before the plain
   /// split it derives from), among the feasible ones if `feasibleOnly`.
@@ -144,6 +149,10 @@ public:
 
   /// True if `op` has a column, row or vocab form, feasible or not.
   bool isWeightOpLike(Operation *op) const { return entry(op).weightLike; }
+  /// The same for the op at `index` in getOps().
+  bool isWeightOpLikeAt(unsigned index) const {
+    return entries[index].weightLike;
+  }
   /// True if `op` touches tensors but has no feasible option: it runs
   /// replicated, whatever its neighbours do.
   bool isUnknown(Operation *op) const { return entry(op).unknown; }
@@ -184,6 +193,12 @@ private:
   };
 
   const OpEntry &entry(Operation *op) const;
+  ArrayRef<ShardingOption> getOptionsAt(const OpEntry &e) const {
+    return ArrayRef<ShardingOption>(options).slice(e.firstOption, e.numOptions);
+  }
+  ArrayRef<unsigned> getFeasibleAt(const OpEntry &e) const {
+    return ArrayRef<unsigned>(feasible).slice(e.firstFeasible, e.numFeasible);
+  }
   MutableArrayRef<ShardingOption> optionsOf(const OpEntry &e) {
     return MutableArrayRef<ShardingOption>(options).slice(e.firstOption,
                                                           e.numOptions);
@@ -198,6 +213,8 @@ private:
   int64_t tpSize;
   UnevenPolicy uneven;
   CostModel model;
+  /// The annotations' names, interned once.
+  StringAttr parallelName, resultShardingName;
   SmallVector<Operation *> order;
   /// Per op of `order`, at the same position (a map of small indices keeps
   /// the hashed part of a lookup small: the per-op tables of a 100-layer

@@ -194,6 +194,14 @@ private:
       return nullptr;
     return &option(state, state.chosen);
   }
+  /// How an operand's value is held now (getSharding, from the graph).
+  ShardingAttr getShardingOf(const OperandRef &operand) const {
+    if (operand.defIndex < 0)
+      return getSharding(operand.value);
+    const ShardingOption *def = getChosenAt(operand.defIndex);
+    return def ? def->results[operand.slot - firstResultSlot[operand.defIndex]]
+               : replicated;
+  }
   /// Where `use` is: a direct operand of a top-level op, inside one's
   /// regions, the return's, or outside the problem.
   UseRef classifyUse(OpOperand &use) const;

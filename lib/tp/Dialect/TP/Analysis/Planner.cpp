@@ -724,11 +724,20 @@ LogicalResult Planner::decide(Operation *op, const WeightOp &weight) {
 
 LogicalResult Planner::run() {
   collectWeightOps();
+  // An annotation is the user's: a malformed one is an error, not something
+  // to plan over. The dialect verifies every op's annotation when the module
+  // is verified; this catches one set by an unverified pass before us.
+  StringAttr parallelName =
+      StringAttr::get(func.getContext(), TPDialect::getParallelAttrName());
+  bool malformed = false;
   for (Operation *op : problem.getOps()) {
     if (isa<func::ReturnOp>(op))
       continue;
-    if (op->hasAttr(TPDialect::getParallelAttrName())) {
-      applyAnnotation(op);
+    if (Attribute annotation = op->getDiscardableAttr(parallelName)) {
+      if (failed(TPDialect::verifyParallelAnnotation(op, annotation)))
+        malformed = true;
+      else
+        applyAnnotation(op);
       continue;
     }
     if (auto w = weightOps.find(op); w != weightOps.end()) {
@@ -740,6 +749,8 @@ LogicalResult Planner::run() {
             choose(op, [&](Value v) { return predictedOf(v); }))
       apply(op, *chosen);
   }
+  if (malformed)
+    return failure();
   writeDecisions();
   return success();
 }
@@ -780,15 +791,5 @@ LogicalResult mlir::tp::planFunction(func::FuncOp func,
                                      const ShardingProblem &problem) {
   if (func.isExternal())
     return success();
-  // An annotation is the user's: a malformed one is an error, not something
-  // to plan over.
-  bool ok = true;
-  func.walk([&](Operation *op) {
-    if (Attribute annotation = op->getAttr(TPDialect::getParallelAttrName()))
-      if (failed(TPDialect::verifyParallelAnnotation(op, annotation)))
-        ok = false;
-  });
-  if (!ok)
-    return failure();
   return Planner(func, options, problem).run();
 }

@@ -159,9 +159,11 @@ void PartitionReport::recordPlan(func::FuncOp func,
   const ParameterArguments &parameters = problem.getParameters();
   llvm::SmallDenseSet<unsigned> seen;
   llvm::SmallPtrSet<Operation *, 8> seenConstants;
-  for (Operation &op : body) {
-    if (!solver.isWeightOpLike(&op))
+  // By the problem's table: the other ops' IR is not touched.
+  for (auto [index, weightOp] : llvm::enumerate(problem.getOps())) {
+    if (!problem.isWeightOpLikeAt(index))
       continue;
+    Operation &op = *weightOp;
     Matmul m;
     m.op = op.getName().getStringRef().str();
     m.location = formatLocation(op.getLoc());

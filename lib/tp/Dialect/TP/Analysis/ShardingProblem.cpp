@@ -103,7 +103,10 @@ mlir::tp::checkFeasible(const ShardingOption &option, Operation *op,
 ShardingProblem::ShardingProblem(func::FuncOp func, int64_t tpSize,
                                  UnevenPolicy uneven, CostModel model)
     : func(func), body(&func.getBody().front()), tpSize(tpSize), uneven(uneven),
-      model(model) {
+      model(model), parallelName(StringAttr::get(
+                        func.getContext(), TPDialect::getParallelAttrName())),
+      resultShardingName(StringAttr::get(
+          func.getContext(), TPDialect::getResultShardingAttrName())) {
   collectOptions();
   // Segmented and granular variants, derived from the structural options.
   SegmentedSplits segments(body, tpSize, allowsPadding(), [&](Operation *op) {
@@ -273,7 +276,10 @@ ShardingProblem::getArgumentCandidates(BlockArgument arg) const {
 AnnotationMatch ShardingProblem::matchAnnotation(Operation *op) const {
   using Status = AnnotationMatch::Status;
   AnnotationMatch match;
-  Attribute attr = op->getAttr(TPDialect::getParallelAttrName());
+  // Discardable attributes only, by interned name: looking among an op's
+  // inherent attributes (by string) first reads its properties, one more
+  // cache line of every op of a model that no longer fits the caches.
+  Attribute attr = op->getDiscardableAttr(parallelName);
   if (!attr)
     return match;
   const OpEntry &e = entry(op);
@@ -305,8 +311,8 @@ AnnotationMatch ShardingProblem::matchAnnotation(Operation *op) const {
   // `tp.result_sharding` narrows the choice to the form producing it (on one
   // rank every form is the same: the unsharded reference).
   if (tpSize > 1)
-    match.resultSharding =
-        op->getAttrOfType<ShardingAttr>(TPDialect::getResultShardingAttrName());
+    match.resultSharding = dyn_cast_or_null<ShardingAttr>(
+        op->getDiscardableAttr(resultShardingName));
   auto matches = [&](const ShardingOption &o) {
     return o.kind == *kind &&
            (!match.resultSharding ||

@@ -266,12 +266,7 @@ double ShardingSolver::optionCost(unsigned index, Operation *op,
     cost +=
         model.reshard(getSharding(value), sharding, value.getType(), tpSize);
   for (auto [i, operand] : llvm::enumerate(getOperandRefs(index))) {
-    ShardingAttr have = replicated;
-    if (operand.defIndex < 0) {
-      have = getSharding(operand.value);
-    } else if (const ShardingOption *def = getChosenAt(operand.defIndex)) {
-      have = def->results[operand.slot - firstResultSlot[operand.defIndex]];
-    }
+    ShardingAttr have = getShardingOf(operand);
     if (!isDemandedElsewhere(operand.slot, operand.value, have, index,
                              option.operands[i]))
       cost += model.reshard(have, option.operands[i], operand.type, tpSize);
@@ -403,42 +398,43 @@ void ShardingSolver::propagateForward() {
   };
   // A partial value that some user can only read whole is reduced anyway:
   // its other users share that reduction rather than carry the pending sum
-  // on (through a view of it, say) into a second one.
-  llvm::DenseMap<Value, bool> reducedAnyway;
-  auto isReducedAnyway = [&](Value value) {
-    auto [it, inserted] = reducedAnyway.try_emplace(value, false);
-    if (!inserted)
-      return it->second;
-    for (OpOperand &use : value.getUses()) {
-      Operation *user = use.getOwner();
-      if (user->getBlock() != body || !problem.contains(user) ||
-          isa<func::ReturnOp>(user))
+  // on (through a view of it, say) into a second one. Known per slot: 0 not
+  // asked yet, 1 no, 2 yes. Read from the graph, as the costs below: this
+  // sweep is the first of the solver's over every op.
+  SmallVector<uint8_t, 0> reducedAnyway(firstUseRef.size(), 0);
+  auto isReducedAnyway = [&](unsigned slot) {
+    uint8_t &known = reducedAnyway[slot];
+    if (known)
+      return known == 2;
+    known = 1;
+    for (const UseRef &use : getUseRefs(slot)) {
+      if (use.kind != UseRef::Direct)
         continue;
-      ArrayRef<unsigned> feasible = problem.getFeasible(user);
+      ArrayRef<unsigned> feasible = problem.getFeasibleAt(use.top);
+      ArrayRef<ShardingOption> userOptions = problem.getOptionsAt(use.top);
       if (!feasible.empty() && llvm::none_of(feasible, [&](unsigned i) {
-            return problem.getOptions(user)[i]
-                .operands[use.getOperandNumber()]
-                .isPartial();
+            return userOptions[i].operands[use.operandNumber].isPartial();
           })) {
-        it->second = true;
+        known = 2;
         break;
       }
     }
-    return it->second;
+    return known == 2;
   };
-  for (auto [op, state] : llvm::zip(problem.getOps(), states)) {
+  for (auto [index, state] : llvm::enumerate(states)) {
     if (!state.options || state.fixed || state.candidates.empty())
       continue;
+    ArrayRef<OperandRef> operands = getOperandRefs(index);
     double bestCost = 0;
     for (unsigned i = 0, e = state.candidates.size(); i < e; ++i) {
       const ShardingOption &candidate = option(state, i);
       double total = 0;
-      for (auto [j, operand] : llvm::enumerate(op->getOperands())) {
-        ShardingAttr have = getSharding(operand);
+      for (auto [j, operand] : llvm::enumerate(operands)) {
+        ShardingAttr have = getShardingOf(operand);
         if (have.isPartial() && candidate.operands[j].isReplicated() &&
-            isReducedAnyway(operand))
+            isReducedAnyway(operand.slot))
           continue;
-        total += cost(have, candidate.operands[j], operand.getType());
+        total += cost(have, candidate.operands[j], operand.type);
       }
       for (auto &[value, sharding] : candidate.captures)
         total += cost(getSharding(value), sharding, value.getType());
