@@ -33,10 +33,13 @@ LogicalResult partitionFunction(func::FuncOp func, ShardingSolver &solver,
 /// the shardings and keep the first partitioning's collectives: wrong
 /// results. With `firstTosaOp`, the same walk of the module also finds its
 /// first TOSA op, if any (a walk of a large model's every op costs about as
-/// much as a pass's own work on a tenth of it).
+/// much as a pass's own work on a tenth of it). Without `scanBodies`, only
+/// the module's and the signatures' attributes are checked: for a caller
+/// that knows the bodies were scanned already and have not changed since.
 FailureOr<bool> checkAlreadyPartitioned(ModuleOp module, int64_t tpSize,
                                         StringRef passName,
-                                        Operation **firstTosaOp = nullptr);
+                                        Operation **firstTosaOp = nullptr,
+                                        bool scanBodies = true);
 
 /// Removes `tp.parallel` annotations and records a replicated sharding on
 /// every argument and result (the tp-size 1 form of `partitionFunction`).

@@ -131,8 +131,20 @@ struct TPPartitionPass : public tp::impl::TPPartitionBase<TPPartitionPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    FailureOr<bool> goesOn =
-        startPartitioningPass(module, tpSize, "tp-partition");
+    // A tp-plan just before checked every body (no tp ops; a warning on
+    // TOSA) and kept each function's problem: a function whose problem is
+    // still kept has not changed since, and is not walked again.
+    bool plannedJustBefore = false;
+    for (func::FuncOp func : module.getOps<func::FuncOp>()) {
+      if (func.isExternal())
+        continue;
+      plannedJustBefore =
+          getCachedChildAnalysis<ShardingProblemAnalysis>(func).has_value();
+      if (!plannedJustBefore)
+        break;
+    }
+    FailureOr<bool> goesOn = startPartitioningPass(
+        module, tpSize, "tp-partition", /*scanBodies=*/!plannedJustBefore);
     if (failed(goesOn))
       return signalPassFailure();
     if (!*goesOn) {

@@ -45,7 +45,8 @@ LogicalResult mlir::tp::checkPartitionable(func::FuncOp func) {
 FailureOr<bool> mlir::tp::checkAlreadyPartitioned(ModuleOp module,
                                                   int64_t tpSize,
                                                   StringRef passName,
-                                                  Operation **firstTosaOp) {
+                                                  Operation **firstTosaOp,
+                                                  bool scanBodies) {
   if (auto size =
           module->getAttrOfType<IntegerAttr>(TPDialect::getSizeAttrName())) {
     int64_t partitioned = size.getValue().getSExtValue();
@@ -58,8 +59,9 @@ FailureOr<bool> mlir::tp::checkAlreadyPartitioned(ModuleOp module,
   }
   // Hand-made or stripped modules: shardings or tp ops without tp.size.
   Operation *found = nullptr;
-  Dialect *tosa =
-      firstTosaOp ? module.getContext()->getLoadedDialect("tosa") : nullptr;
+  Dialect *tosa = firstTosaOp && scanBodies
+                      ? module.getContext()->getLoadedDialect("tosa")
+                      : nullptr;
   // Tp ops count inside functions; TOSA ops anywhere.
   auto scan = [&](Operation *root, bool inFunction) {
     root->walk([&](Operation *op) {
@@ -90,7 +92,7 @@ FailureOr<bool> mlir::tp::checkAlreadyPartitioned(ModuleOp module,
     for (unsigned i = 0, e = func.getNumResults(); i < e && !found; ++i)
       if (hasTPAttr(func.getResultAttrDict(i)))
         found = func;
-    if (!found)
+    if (!found && scanBodies)
       scan(func, /*inFunction=*/true);
     if (found)
       break;

@@ -13,14 +13,15 @@ using namespace mlir;
 using namespace mlir::tp;
 
 FailureOr<bool> mlir::tp::startPartitioningPass(ModuleOp module, int64_t tpSize,
-                                                StringRef passName) {
+                                                StringRef passName,
+                                                bool scanBodies) {
   if (failed(TPDialect::checkTPSize(tpSize, "tp-size",
                                     [&] { return module.emitError(); })))
     return failure();
   // One walk of the module answers both questions.
   Operation *tosaOp = nullptr;
   FailureOr<bool> partitioned =
-      checkAlreadyPartitioned(module, tpSize, passName, &tosaOp);
+      checkAlreadyPartitioned(module, tpSize, passName, &tosaOp, scanBodies);
   if (failed(partitioned))
     return failure();
   if (*partitioned)

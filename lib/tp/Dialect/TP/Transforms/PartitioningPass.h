@@ -17,9 +17,11 @@ namespace tp {
 /// (checkAlreadyPartitioned); then a warning on the first TOSA op, since the
 /// passes work on linalg. Returns false when `module` is partitioned for
 /// `tpSize` already (the pass has nothing to do), true when the pass goes
-/// on, and failure, with a diagnostic, otherwise.
+/// on, and failure, with a diagnostic, otherwise. Without `scanBodies` the
+/// functions' bodies are taken as checked (and warned about) already.
 FailureOr<bool> startPartitioningPass(ModuleOp module, int64_t tpSize,
-                                      StringRef passName);
+                                      StringRef passName,
+                                      bool scanBodies = true);
 
 } // namespace tp
 } // namespace mlir
