@@ -31,6 +31,7 @@ set(TP_INSTALL_PACKAGE_DIR lib/cmake/TPMLIR)
 # library either joins this list or installs itself with
 # `install(TARGETS X EXPORT TPMLIRTargets ARCHIVE DESTINATION lib)`, not both.
 set(TP_LIBRARIES
+  TPUtils
   TPCommonTransforms
   TPDialect
   TPInterfaces

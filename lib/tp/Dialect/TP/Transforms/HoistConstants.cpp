@@ -12,11 +12,11 @@
 
 #include "tp/Dialect/TP/Analysis/Parameters.h"
 #include "tp/Dialect/TP/Transforms/Passes.h"
+#include "tp/Utils/SymbolReferences.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
-#include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/Support/Debug.h"
 
@@ -106,6 +106,10 @@ struct TPHoistConstantsPass
       nameOf.try_emplace(entry.getValue(), entry.getName());
 
     bool anyError = false;
+    // Scanned once, at the first function with constants to hoist (asking
+    // SymbolTable per function walked the module per function).
+    ReferencedSymbols referenced(module);
+    SymbolRootCollector erased;
     for (auto func : module.getOps<FunctionOpInterface>()) {
       if (func.isExternal())
         continue;
@@ -124,13 +128,22 @@ struct TPHoistConstantsPass
       });
       if (candidates.empty())
         continue;
-      if (!SymbolTable::symbolKnownUseEmpty(func, module)) {
+      if (referenced.isReferenced(func)) {
         func.emitRemark("its tensor constants stay constants (")
             << candidates.size()
             << " of at least min-bytes): the function is called, and "
                "hoisting them would change its signature";
         continue;
       }
+      // Hoisting erases the candidates and adds arguments (attributes
+      // tp.param and tp.hoisted, tensor types without encoding, which hold
+      // no reference). A candidate that holds a reference of its own (a
+      // discardable attribute naming a function) may have been that
+      // function's last one: the next question then scans again.
+      if (llvm::any_of(candidates, [&](const Candidate &c) {
+            return erased.collect(*c.op);
+          }))
+        referenced.invalidate();
       hoistInto(func, candidates, hoisted, nameOf);
     }
     if (anyError)

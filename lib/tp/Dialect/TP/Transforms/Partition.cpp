@@ -9,6 +9,7 @@
 #include "tp/Dialect/TP/Analysis/Report.h"
 
 #include "PartitioningPass.h"
+#include "tp/Utils/SymbolReferences.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -29,87 +30,6 @@ using namespace mlir;
 using namespace mlir::tp;
 
 namespace {
-
-/// Finds the root names of the symbol references in attributes, remembering
-/// the attributes found to hold none: attributes are uniqued, and most ops
-/// of a model share a few (iterator types, indexing maps), so each is
-/// looked into once. Attributes that cannot hold a reference (affine maps,
-/// numbers, strings, dense data of unencoded tensors) are not walked at
-/// all: walking every attribute of a 100-layer model was a tenth of
-/// tp-partition.
-class SymbolRootCollector {
-public:
-  /// Adds the roots in `attr` to `names`; true if it holds any.
-  bool collect(Attribute attr) {
-    if (auto ref = dyn_cast<SymbolRefAttr>(attr)) {
-      names.insert(ref.getRootReference());
-      return true;
-    }
-    if (isa<AffineMapAttr, IntegerAttr, FloatAttr, StringAttr, UnitAttr,
-            DenseArrayAttr>(attr) ||
-        withoutReferences.contains(attr))
-      return false;
-    bool found = false;
-    if (auto array = dyn_cast<ArrayAttr>(attr)) {
-      for (Attribute element : array)
-        found |= collect(element);
-    } else if (auto dict = dyn_cast<DictionaryAttr>(attr)) {
-      for (NamedAttribute entry : dict)
-        found |= collect(entry.getValue());
-    } else if (!isUnencodedDense(attr)) {
-      attr.walk<WalkOrder::PreOrder>([&](Attribute nested) {
-        if (auto ref = dyn_cast<SymbolRefAttr>(nested)) {
-          names.insert(ref.getRootReference());
-          found = true;
-          return WalkResult::skip();
-        }
-        return WalkResult::advance();
-      });
-    }
-    if (!found)
-      withoutReferences.insert(attr);
-    return found;
-  }
-
-  llvm::DenseSet<StringAttr> names;
-
-private:
-  static bool isUnencodedDense(Attribute attr) {
-    auto dense = dyn_cast<DenseElementsAttr>(attr);
-    auto tensor = dense ? dyn_cast<RankedTensorType>(dense.getType()) : nullptr;
-    return tensor && !tensor.getEncoding();
-  }
-
-  llvm::DenseSet<Attribute> withoutReferences;
-};
-
-/// The names that ops of `module` refer to (the roots of their symbol
-/// references, outside nested symbol tables, as SymbolTable::getSymbolUses
-/// finds them, without building each op's attribute dictionary from its
-/// properties), or std::nullopt when an unregistered op with one region may
-/// be a symbol table of its own (every function then counts as referenced).
-std::optional<llvm::DenseSet<StringAttr>>
-collectReferencedSymbols(ModuleOp module) {
-  SymbolRootCollector collector;
-  SmallVector<Region *> worklist{&module.getBodyRegion()};
-  while (!worklist.empty()) {
-    for (Operation &op : worklist.pop_back_val()->getOps()) {
-      if (op.getNumRegions() == 1 && !op.getDialect())
-        return std::nullopt;
-      for (NamedAttribute attr : op.getDiscardableAttrs())
-        collector.collect(attr.getValue());
-      if (std::optional<RegisteredOperationName> info = op.getRegisteredInfo())
-        for (StringAttr name : info->getAttributeNames())
-          if (Attribute inherent =
-                  op.getInherentAttr(name.getValue()).value_or(Attribute()))
-            collector.collect(inherent);
-      if (!op.hasTrait<OpTrait::SymbolTable>())
-        for (Region &region : op.getRegions())
-          worklist.push_back(&region);
-    }
-  }
-  return std::move(collector.names);
-}
 
 /// True if any op of `func` carries a tp.parallel annotation (written by
 /// hand or by tp-plan).

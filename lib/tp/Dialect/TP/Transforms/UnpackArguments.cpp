@@ -16,6 +16,7 @@
 #include "tp/Dialect/TP/Transforms/UnpackArguments.h"
 #include "tp/Dialect/TP/IR/TPDialect.h"
 #include "tp/Dialect/TP/Transforms/Passes.h"
+#include "tp/Utils/SymbolReferences.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -179,13 +180,6 @@ DenseI64ArrayAttr i64Array(Builder &b, ArrayRef<int64_t> values) {
   return b.getDenseI64ArrayAttr(values);
 }
 
-/// Whether `func` is referenced from elsewhere in `module` (its signature
-/// must then stay).
-bool isReferenced(func::FuncOp func, ModuleOp module) {
-  std::optional<SymbolTable::UseRange> uses = func.getSymbolUses(module);
-  return !uses || !uses->empty();
-}
-
 /// Per argument of `func`: its pieces, or none when it stays (with a remark
 /// when it is sliced but also used otherwise, so stays whole on every rank).
 SmallVector<SmallVector<Piece>> findAllPieces(func::FuncOp func) {
@@ -290,12 +284,26 @@ void replaceArguments(Block &body, ArrayRef<SmallVector<Piece>> piecesOf,
 }
 
 /// Replaces each packed argument of `func` by its pieces (see the pass).
-LogicalResult unpackFunction(func::FuncOp func) {
+/// Forgets `referenced`'s scan if that adds or removes a symbol reference.
+LogicalResult unpackFunction(func::FuncOp func, ReferencedSymbols &referenced) {
   SmallVector<SmallVector<Piece>> piecesOf = findAllPieces(func);
   if (llvm::all_of(piecesOf, [](const SmallVector<Piece> &pieces) {
         return pieces.empty();
       }))
     return success();
+  // The references the rewrite can touch: those of the function's own
+  // attributes (its type, argument attributes) and of the ops it erases.
+  // Almost always none, and the same after; where not, a function may have
+  // lost its last reference or gained one.
+  SymbolRootCollector before, after;
+  before.collect(*func);
+  for (ArrayRef<Piece> pieces : piecesOf) {
+    for (const Piece &piece : pieces) {
+      before.collect(*piece.slice);
+      for (Operation *reshape : piece.reshapes)
+        before.collect(*reshape);
+    }
+  }
   UnpackedSignature sig = buildUnpackedSignature(func, piecesOf);
   replaceArguments(func.getBody().front(), piecesOf, sig);
   MLIRContext *ctx = func.getContext();
@@ -304,6 +312,9 @@ LogicalResult unpackFunction(func::FuncOp func) {
   func.setAllArgAttrs(sig.argAttrs);
   func->setAttr(kOriginalArgumentsAttrName,
                 Builder(ctx).getArrayAttr(sig.originals));
+  after.collect(*func);
+  if (before.getNames() != after.getNames())
+    referenced.invalidate();
   return success();
 }
 
@@ -316,14 +327,19 @@ struct TPUnpackArgumentsPass
     // A partitioned module's arguments are already what the runner feeds.
     if (module->hasAttr(TPDialect::getSizeAttrName()))
       return markAllAnalysesPreserved();
+    // Scanned once, at the first function that asks (asking SymbolTable
+    // per function walked the module per function).
+    ReferencedSymbols referenced(module);
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isExternal() || !func.getBody().hasOneBlock())
         continue;
       if (func->hasAttr(kOriginalArgumentsAttrName))
         continue; // unpacked already
-      if (isReferenced(func, module))
-        continue; // a caller passes the packed argument
-      if (failed(unpackFunction(func)))
+      // A referenced function keeps its signature: a caller passes the
+      // packed argument (call sites are not rewritten).
+      if (referenced.isReferenced(func))
+        continue;
+      if (failed(unpackFunction(func, referenced)))
         return signalPassFailure();
     }
   }
