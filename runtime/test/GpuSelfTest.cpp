@@ -3,6 +3,9 @@
 //   tp_gpu_selftest [--ranks N] [--host-ranks N]   everything (on a GPU
 //                                    machine; N: most ranks, default 4)
 //   tp_gpu_selftest --expect-no-driver   (ctest here: must abort cleanly)
+//   tp_gpu_selftest --expect-no-driver-watchdog, --expect-no-driver-bad-id
+//                                    (ctest here: tp_init's failures after
+//                                    a real rendezvous)
 //
 // Built everywhere, run only where there is a GPU (ctest skips it otherwise;
 // scripts/gpu-check.sh runs it). In this process: the mgpu* entry points
@@ -670,6 +673,78 @@ int watchdogTest(const char *self, const std::string &mode, int expected) {
   return ok ? 0 : 1;
 }
 
+/// Here, without a GPU: a job whose ranks disagree on the collectives. Rank
+/// 0 uses the host collectives, so the rendezvous hands rank 1 the name of
+/// its shared segment where rank 1 (NCCL) expects the 128-byte NCCL id.
+/// Rank 1's tp_init fails with the id's size, and so does a second call,
+/// with the same status and message and at once: no second rendezvous (rank
+/// 0 would never serve one: it waits in its first barrier until its
+/// watchdog sees rank 1 go). Nothing is initialized in between.
+int badIdChild() {
+  const char *rankText = std::getenv("TP_RANK");
+  myRank = rankText ? std::atoi(rankText) : -1;
+  if (myRank == 0) {
+    if (tp_set_collectives("host") != TP_OK)
+      return 3;
+    tp_init(nullptr, nullptr);
+    std::printf("rank 0: tp_init returned: %s\n", tp_last_error());
+    return 4;
+  }
+  const tp_status first = tp_init(nullptr, nullptr);
+  const std::string firstError = tp_last_error();
+  auto start = std::chrono::steady_clock::now();
+  const tp_status second = tp_init(nullptr, nullptr);
+  const std::string secondError = tp_last_error();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  std::printf("rank 1: first tp_init: %s\nrank 1: second tp_init: %s\n",
+              firstError.c_str(), secondError.c_str());
+  check(first == TP_ERR_BACKEND &&
+            firstError.find("rendezvous: got a ") != std::string::npos &&
+            firstError.find("-byte id from rank 0, expected 128") !=
+                std::string::npos,
+        "first tp_init fails with the id's size: " + firstError);
+  check(second == first, "second tp_init fails with the same status");
+  check(secondError.rfind(firstError, 0) == 0 &&
+            secondError.find("cannot be retried") != std::string::npos,
+        "second tp_init repeats the first message: " + secondError);
+  check(seconds < 1, "second tp_init returns at once, without a rendezvous (" +
+                         std::to_string(seconds) + " s)");
+  check(tp_rank() == -1 && tp_size() == -1, "tp_rank / tp_size still -1");
+  check(tp_barrier() == TP_ERR_STATE, "tp_barrier refused");
+  check(tp_all_reduce(nullptr, nullptr, 0, TP_F32, TP_SUM) == TP_ERR_STATE,
+        "tp_all_reduce refused");
+  check(tp_finalize() == TP_ERR_STATE, "tp_finalize refused");
+  std::printf("rank 1: bad id: %d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
+
+int badIdTest(const char *self) {
+  // A retry that did rendezvous again would wait this long for rank 0.
+  setenv("TP_RENDEZVOUS_TIMEOUT", "10", 1);
+  tp::boot::SpawnConfig config;
+  config.executable = self;
+  config.arguments = {self, "--bad-id-child"};
+  config.ranks = 2;
+  config.graceSeconds = 60;
+  config.backstopSeconds = 60;
+  config.name = "tp_gpu_selftest";
+  std::string error;
+  std::vector<tp::boot::RankExit> exits;
+  int code = tp::boot::spawnRanks(config, error, &exits);
+  int codes[2] = {-1, -1};
+  for (const auto &e : exits)
+    if (e.rank == 0 || e.rank == 1)
+      codes[e.rank] = e.signaled ? 128 + e.code : e.code;
+  std::printf("bad id: rank 0 exit code %d, rank 1 exit code %d (job %d)\n",
+              codes[0], codes[1], code);
+  // Rank 1 passed its checks; rank 0's watchdog ended it when rank 1 went.
+  bool ok = codes[1] == 0 && codes[0] == 1;
+  std::printf("bad id: %s\n", ok ? "ok" : "FAILED");
+  return ok ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -689,6 +764,10 @@ int main(int argc, char **argv) {
       return childMain(true);
     if (arg == "--watchdog-child" && i + 1 < argc)
       return watchdogChild(argv[i + 1]);
+    if (arg == "--bad-id-child")
+      return badIdChild();
+    if (arg == "--expect-no-driver-bad-id")
+      return badIdTest(argv[0]);
     if (arg == "--expect-no-driver-watchdog") {
       int failures =
           watchdogTest(argv[0], "die", 1) + watchdogTest(argv[0], "abort", 5);

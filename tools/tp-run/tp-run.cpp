@@ -212,15 +212,10 @@ static cl::opt<bool>
               cl::desc("tp-launch --rank-stats: each rank's tp_entry times "
                        "and peak resident memory (implied by --warmup "
                        "and --repeat)"));
-static cl::opt<mlir::tp::UnevenPolicy> uneven(
-    "uneven", cl::desc("A split dimension that does not divide evenly"),
-    cl::init(mlir::tp::UnevenPolicy::Error),
-    cl::values(clEnumValN(mlir::tp::UnevenPolicy::Error, "error",
-                          "an error naming the op and the dimension"),
-               clEnumValN(mlir::tp::UnevenPolicy::Replicate, "replicate",
-                          "keep that op whole"),
-               clEnumValN(mlir::tp::UnevenPolicy::Pad, "pad",
-                          "ceil(size / tp-size) per rank, zero padding")));
+static cl::opt<mlir::tp::UnevenPolicy>
+    uneven("uneven", cl::desc("A split dimension that does not divide evenly"),
+           cl::init(mlir::tp::UnevenPolicy::Error),
+           mlir::tp::unevenPolicyValues());
 static cl::opt<bool> shardedResults(
     "sharded-results",
     cl::desc("Return split results as each rank's shard (no all_gather in "

@@ -52,14 +52,7 @@ struct TPOptions : public PassPipelineOptions<TPOptions> {
   PassOptions::Option<UnevenPolicy> uneven{
       *this, "uneven",
       llvm::cl::desc("An annotated split that does not divide evenly"),
-      llvm::cl::init(UnevenPolicy::Error),
-      llvm::cl::values(
-          clEnumValN(UnevenPolicy::Error, "error",
-                     "an error naming the op and the dimension"),
-          clEnumValN(UnevenPolicy::Replicate, "replicate",
-                     "keep that op replicated, with a remark"),
-          clEnumValN(UnevenPolicy::Pad, "pad",
-                     "ceil(size / tp-size) per rank, zero padding"))};
+      llvm::cl::init(UnevenPolicy::Error), unevenPolicyValues()};
   PassOptions::Option<bool> shardedResults{
       *this, "sharded-results",
       llvm::cl::desc("Return split results as each rank's shard instead of "

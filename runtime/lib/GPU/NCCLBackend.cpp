@@ -57,7 +57,14 @@ namespace {
 
 // Whether tp_init succeeded, the rank and the size: Common/EntryPoints.h.
 struct Backend {
-  bool bootstrapped = false; // the rendezvous ran (it cannot run twice)
+  /// The rendezvous ran, whether it succeeded or not. It runs once per
+  /// process: the peers do not come back for a second one, and rank 0 has
+  /// closed its listener (tp-launch's inherited socket included).
+  bool bootstrapped = false;
+  /// How the tp_init that ran the rendezvous failed (TP_OK: it did not), so
+  /// that every later tp_init fails the same way without touching anything.
+  tp_status initFailure = TP_OK;
+  std::string initFailureMessage;
   ncclComm_t comm = nullptr;
   void *scratch = nullptr; // device, grows
   size_t scratchBytes = 0;
@@ -433,27 +440,29 @@ tp_status reduceScatter(const void *src, void *dst, int64_t outer,
   return blocking ? waitForStream(fn) : TP_OK;
 }
 
-/// The rendezvous: rank 0's `payload` (the NCCL id, or the name of the
-/// host collectives' segment) to every rank.
-tp_status exchangePayload(const char *fn, const tp::boot::Placement &placement,
-                          const tp::boot::MasterAddress &address,
-                          std::vector<unsigned char> &payload) {
-  std::string error;
-  if (rendezvous().exchange(placement.rank, placement.size, address, payload,
-                            error))
-    return TP_OK;
-  return setError(rendezvous().timedOut() ? TP_ERR_TIMEOUT : TP_ERR_BACKEND,
-                  "%s: %s", fn, error.c_str());
-}
-
-/// After the rendezvous: it cannot run again, and the watchdog watches the
-/// peers (if any) from now on.
+/// Watches the peers (if any) from now on: the liveness channel is open.
 void startWatching(const tp::boot::Placement &placement) {
-  backend.bootstrapped = true;
   if (placement.size > 1) {
     stopWatchdog = false;
     watchdog = new std::thread(watchdogLoop);
   }
+}
+
+/// The rendezvous: rank 0's `payload` (the NCCL id, or the name of the
+/// host collectives' segment) to every rank. Once it has run, tp_init cannot
+/// run it again (backend.bootstrapped); once it has succeeded, the watchdog
+/// watches the peers, whatever this rank makes of the payload.
+tp_status exchangePayload(const char *fn, const tp::boot::Placement &placement,
+                          const tp::boot::MasterAddress &address,
+                          std::vector<unsigned char> &payload) {
+  backend.bootstrapped = true;
+  std::string error;
+  if (!rendezvous().exchange(placement.rank, placement.size, address, payload,
+                             error))
+    return setError(rendezvous().timedOut() ? TP_ERR_TIMEOUT : TP_ERR_BACKEND,
+                    "%s: %s", fn, error.c_str());
+  startWatching(placement);
+  return TP_OK;
 }
 
 /// tp_init for tp_set_collectives("host"): the segment's name travels
@@ -476,7 +485,6 @@ tp_status initHostCollectives(const char *fn,
   }
   if (tp_status status = exchangePayload(fn, placement, address, payload))
     return status;
-  startWatching(placement);
   if (placement.rank != 0) {
     team = ShmTeam::create(std::string(payload.begin(), payload.end()),
                            placement.rank, placement.size, hostSlotBytes,
@@ -512,10 +520,13 @@ tp_status shareNcclId(const char *fn, const tp::boot::Placement &placement,
   }
   if (tp_status status = exchangePayload(fn, placement, address, payload))
     return status;
+  // A rank 0 with the host collectives sends its segment's name instead.
   if (payload.size() != sizeof(id))
     return setError(TP_ERR_BACKEND,
-                    "%s: rendezvous: got a %zu-byte id, expected %zu", fn,
-                    payload.size(), sizeof(id));
+                    "%s: rendezvous: got a %zu-byte id from rank 0, expected "
+                    "%zu (do all ranks use the same collectives? "
+                    "tp-launch --collectives, tp_set_collectives)",
+                    fn, payload.size(), sizeof(id));
   std::memcpy(&id, payload.data(), sizeof(id));
   return TP_OK;
 }
@@ -571,7 +582,6 @@ tp_status initNccl(const char *fn, const tp::boot::Placement &placement,
   tp_status status;
   if ((status = shareNcclId(fn, placement, address, id)))
     return status;
-  startWatching(placement);
   std::string error;
   if (!tryEnsureContext(error))
     return setError(TP_ERR_BACKEND, "%s: %s", fn, error.c_str());
@@ -612,11 +622,12 @@ void finalizeCollectives(const char *fn, tp_status &result) {
 namespace tp::rt {
 
 tp_status backendInit(const char *fn, int *, char ***) {
-  if (backend.bootstrapped)
-    return setError(TP_ERR_STATE,
-                    "%s: an earlier tp_init failed after the rendezvous; it "
-                    "cannot be retried in this process",
-                    fn);
+  if (backend.initFailure != TP_OK)
+    return setError(backend.initFailure,
+                    "%s (the earlier tp_init's failure: after the "
+                    "rendezvous, which runs once per process, tp_init cannot "
+                    "be retried)",
+                    backend.initFailureMessage.c_str());
   tp::boot::GetEnv env = tp::boot::processEnvironment();
   tp::boot::Placement placement;
   tp::boot::MasterAddress address;
@@ -625,8 +636,17 @@ tp_status backendInit(const char *fn, int *, char ***) {
       !tp::boot::masterAddress(env, placement, address, error))
     return setError(TP_ERR_INVALID_ARGUMENT, "%s: %s", fn, error.c_str());
   rankState().rank = placement.rank;
-  return backend.hostCollectives ? initHostCollectives(fn, placement, address)
-                                 : initNccl(fn, placement, address);
+  tp_status status = backend.hostCollectives
+                         ? initHostCollectives(fn, placement, address)
+                         : initNccl(fn, placement, address);
+  // Before the rendezvous nothing is kept and a retry starts over; after
+  // it, the runtime stays uninitialized (the liveness channel and the
+  // watchdog stay, so that the peers learn when this process ends).
+  if (status != TP_OK && backend.bootstrapped) {
+    backend.initFailure = status;
+    backend.initFailureMessage = tp_last_error();
+  }
+  return status;
 }
 
 tp_status backendFinalize(const char *fn) {

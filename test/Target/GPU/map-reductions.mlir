@@ -137,3 +137,25 @@ func.func @negative_not_row_reductions(%x: memref<64x256xf32>, %i: memref<64x256
   }
   return
 }
+
+// -----
+
+// A row of index elements (token positions) summed as f32: index has no
+// width of its own before the lowering, so the row is read by scalar loads
+// (no vector width or alignment computed from it), still one warp per row.
+// CHECK-LABEL: func @row_sum_of_index_scalar_loads
+// CHECK: gpu.launch
+// CHECK-NOT: vector.load
+// CHECK: memref.load %arg0[%{{.*}}, %{{.*}}] : memref<64x256xindex>
+// CHECK-NOT: vector.load
+// CHECK: gpu.shuffle  xor
+func.func @row_sum_of_index_scalar_loads(%pos: memref<64x256xindex>, %out: memref<64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%pos : memref<64x256xindex>) outs(%out : memref<64xf32>) {
+  ^bb0(%in: index, %o: f32):
+    %i = arith.index_cast %in : index to i64
+    %f = arith.sitofp %i : i64 to f32
+    %s = arith.addf %f, %o : f32
+    linalg.yield %s : f32
+  }
+  return
+}

@@ -428,3 +428,43 @@ func.func @negative_exp_then_sum_of_other_row(%s: memref<64x128xf32>, %y: memref
   gpu.dealloc %m : memref<64xf32>
   return
 }
+
+// -----
+
+// A row group whose row-wide member reads a row of index elements: index has
+// no width of its own before the lowering, so the whole group keeps scalar
+// accesses (the f32 rows too), still one launch.
+#row = affine_map<(d0, d1) -> (d0, d1)>
+#per_row = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func @row_group_reading_index_scalar_accesses
+// CHECK: gpu.launch
+// CHECK-NOT: vector.
+// CHECK: gpu.shuffle xor
+// CHECK-NOT: vector.
+// CHECK: memref.load %arg1[%{{.*}}, %{{.*}}] : memref<16x512xindex>
+// CHECK-NOT: vector.
+// CHECK: memref.store %{{.*}}, %arg2[%{{.*}}, %{{.*}}] : memref<16x512xf32>
+// CHECK-NOT: vector.
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.
+// CHECK: return
+func.func @row_group_reading_index_scalar_accesses(%x: memref<16x512xf32>, %pos: memref<16x512xindex>, %y: memref<16x512xf32>) {
+  %zero = arith.constant 0.000000e+00 : f32
+  %m = gpu.alloc () : memref<16xf32>
+  linalg.fill ins(%zero : f32) outs(%m : memref<16xf32>)
+  linalg.generic {indexing_maps = [#row, #per_row], iterator_types = ["parallel", "reduction"]} ins(%x : memref<16x512xf32>) outs(%m : memref<16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %0 = arith.addf %in, %out : f32
+    linalg.yield %0 : f32
+  }
+  linalg.generic {indexing_maps = [#row, #row, #per_row, #row], iterator_types = ["parallel", "parallel"]} ins(%x, %pos, %m : memref<16x512xf32>, memref<16x512xindex>, memref<16xf32>) outs(%y : memref<16x512xf32>) {
+  ^bb0(%in: f32, %p: index, %s: f32, %out: f32):
+    %i = arith.index_cast %p : index to i64
+    %f = arith.sitofp %i : i64 to f32
+    %0 = arith.mulf %in, %s : f32
+    %1 = arith.addf %0, %f : f32
+    linalg.yield %1 : f32
+  }
+  gpu.dealloc %m : memref<16xf32>
+  return
+}

@@ -34,15 +34,6 @@ using namespace mlir::tp;
 
 namespace {
 
-/// Bytes of one element of `type`, or 0 when not a whole number of bytes.
-int64_t elementBytes(Type type) {
-  Type element = getElementTypeOrSelf(type);
-  if (!element.isIntOrFloat())
-    return 0;
-  unsigned bits = element.getIntOrFloatBitWidth();
-  return bits % 8 == 0 ? bits / 8 : 0;
-}
-
 /// Elements per thread for an all-parallel generic on buffers, or 1 when it
 /// does not qualify: one output, contiguous (identity layout, identity
 /// map); every input that moves along the innermost loop contiguous along it

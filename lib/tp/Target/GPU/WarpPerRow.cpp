@@ -14,6 +14,16 @@
 using namespace mlir;
 using namespace mlir::tp;
 
+int64_t mlir::tp::elementBytes(Type type) {
+  Type element = getElementTypeOrSelf(type);
+  // getIntOrFloatBitWidth is undefined on index: an assert, and without
+  // assertions a null dereference.
+  if (!element.isIntOrFloat())
+    return 0;
+  unsigned bits = element.getIntOrFloatBitWidth();
+  return bits % 8 == 0 ? bits / 8 : 0;
+}
+
 std::optional<int64_t> mlir::tp::bytesAlongRow(linalg::GenericOp op,
                                                OpOperand &operand,
                                                unsigned rowDim) {
@@ -24,10 +34,10 @@ std::optional<int64_t> mlir::tp::bytesAlongRow(linalg::GenericOp op,
   if (!type || !type.getLayout().isIdentity() ||
       map.getResults().back() != getAffineDimExpr(rowDim, op.getContext()))
     return std::nullopt;
-  unsigned bits = type.getElementTypeBitWidth();
-  if (bits % 8 != 0)
+  int64_t bytes = elementBytes(type);
+  if (bytes == 0)
     return std::nullopt;
-  return bits / 8;
+  return bytes;
 }
 
 int64_t mlir::tp::vectorWidth(int64_t widestBytes, int64_t length) {

@@ -25,9 +25,16 @@ constexpr int64_t kWarpSize = 32;
 /// threads.
 constexpr int64_t kVectorBytes = 16;
 
+/// Bytes of one element of `type` (a shaped type's element, or `type`
+/// itself), or 0 when that is not a whole number of bytes or the element has
+/// no fixed width: index, whose width is the lowering's (convert-gpu-to-nvvm's
+/// index bitwidth, the data layout), unknown when a vector access and its
+/// alignment are chosen here.
+int64_t elementBytes(Type type);
+
 /// For an operand of `op`: 0 when it does not move along loop `rowDim`, the
 /// bytes of its element when it is read or written contiguously along it
-/// (identity layout, `rowDim` its last index, whole-byte elements), and
+/// (identity layout, `rowDim` its last index, elementBytes not 0), and
 /// std::nullopt otherwise (no vector access).
 std::optional<int64_t> bytesAlongRow(linalg::GenericOp op, OpOperand &operand,
                                      unsigned rowDim);

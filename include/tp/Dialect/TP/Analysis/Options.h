@@ -2,9 +2,10 @@
 //
 // Part of tp-mlir.
 //
-// The enums that the analyses take and that typed pass options carry
-// (`Option<..., "UnevenPolicy", ..., cl::values(...)>` in
-// Dialect/TP/Transforms/Passes.td): the option parser rejects an unknown
+// The enums that the analyses take and that typed options carry, with the
+// list of their textual values (`Option<..., "UnevenPolicy", ...,
+// "unevenPolicyValues()">` in Dialect/TP/Transforms/Passes.td, the
+// pipelines' TPOptions, tp-run's flags): the option parser rejects an unknown
 // value with the list of valid ones, and no pass re-parses strings. They live
 // here, below the passes, so that the analyses need nothing from Transforms.
 //
@@ -12,6 +13,8 @@
 
 #ifndef TP_DIALECT_TP_ANALYSIS_OPTIONS_H
 #define TP_DIALECT_TP_ANALYSIS_OPTIONS_H
+
+#include "llvm/Support/CommandLine.h"
 
 namespace mlir {
 namespace tp {
@@ -26,6 +29,20 @@ enum class UnevenPolicy {
   /// ceil(size / tp-size) per rank, zero padding, masked reductions.
   Pad
 };
+
+/// The values of every `uneven` option (tp-plan, tp-partition, the
+/// pipelines, tp-run) and their help: one list, so that each spells and
+/// describes them alike.
+inline llvm::cl::ValuesClass unevenPolicyValues() {
+  return llvm::cl::values(
+      clEnumValN(UnevenPolicy::Error, "error",
+                 "an error naming the op and the dimension"),
+      clEnumValN(UnevenPolicy::Replicate, "replicate",
+                 "keep that op replicated, with a remark"),
+      clEnumValN(UnevenPolicy::Pad, "pad",
+                 "ceil(size / tp-size) per rank, zero padding, masked "
+                 "reductions"));
+}
 
 } // namespace tp
 } // namespace mlir

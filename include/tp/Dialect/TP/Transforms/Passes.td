@@ -9,16 +9,6 @@
 
 include "mlir/Pass/PassBase.td"
 
-// The values of the `uneven` option of tp-plan and tp-partition.
-defvar kUnevenValues = [{::llvm::cl::values(
-    clEnumValN(::mlir::tp::UnevenPolicy::Error, "error",
-               "an error naming the op and the dimension"),
-    clEnumValN(::mlir::tp::UnevenPolicy::Replicate, "replicate",
-               "keep that op replicated, with a remark"),
-    clEnumValN(::mlir::tp::UnevenPolicy::Pad, "pad",
-               "ceil(size / tp-size) per rank, zero padding, masked "
-               "reductions"))}];
-
 def TPPartition : Pass<"tp-partition", "::mlir::ModuleOp"> {
   let summary = "Rewrite functions into their per-rank tensor-parallel form";
   let description = [{
@@ -64,7 +54,7 @@ def TPPartition : Pass<"tp-partition", "::mlir::ModuleOp"> {
     Option<"uneven", "uneven", "::mlir::tp::UnevenPolicy",
            /*default=*/"::mlir::tp::UnevenPolicy::Error",
            "An annotated split that does not divide evenly",
-           kUnevenValues>,
+           "::mlir::tp::unevenPolicyValues()">,
     Option<"shardedResults", "sharded-results", "bool", /*default=*/"false",
            "Return each result in the distribution its value has (a split "
            "result comes back as each rank's shard, so that a KV cache or an "
@@ -121,7 +111,7 @@ def TPPlan : Pass<"tp-plan", "::mlir::ModuleOp"> {
     Option<"uneven", "uneven", "::mlir::tp::UnevenPolicy",
            /*default=*/"::mlir::tp::UnevenPolicy::Error",
            "What to do with a split dimension that does not divide evenly",
-           kUnevenValues>,
+           "::mlir::tp::unevenPolicyValues()">,
     Option<"minWeightFraction", "min-weight-fraction", "double",
            /*default=*/"0.01",
            "Weights smaller than this fraction of the largest weight that "
