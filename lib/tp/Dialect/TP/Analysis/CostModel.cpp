@@ -26,8 +26,9 @@ double CostModel::getBytes(Type type) {
   for (int64_t size : shaped.getShape())
     elements *= ShapedType::isDynamic(size) ? 1024.0 : double(size);
   Type element = shaped.getElementType();
-  unsigned bits =
-      element.isIntOrIndexOrFloat() ? element.getIntOrFloatBitWidth() : 64;
+  // Index elements are counted at 64 bits (their width is chosen when
+  // lowering; 64 is the default); getIntOrFloatBitWidth has none for them.
+  unsigned bits = element.isIntOrFloat() ? element.getIntOrFloatBitWidth() : 64;
   return elements * std::max(1u, bits / 8);
 }
 
