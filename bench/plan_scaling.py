@@ -184,7 +184,7 @@ else:
             commands[(layers, "base", verify)] = ([tp_opt, model], verify)
             commands[(layers, "full", verify)] = ([tp_opt, model] + passes, verify)
     measured = best_of_rounds(commands)
-per_layer, base_per_layer = [], []
+per_layer, base_per_layer, verified_per_layer = [], [], []
 for layers, model in models.items():
     ops = sum(1 for line in open(model) if "=" in line and "%" in line)
     base, full = measured[(layers, "base", False)], measured[(layers, "full", False)]
@@ -194,7 +194,9 @@ for layers, model in models.items():
         vratio = float("nan")  # the verifier's count does not depend on load
     else:
         vbase, vfull = measured[(layers, "base", True)], measured[(layers, "full", True)]
-        vratio = (vfull.get("TPPlan", 0) + vfull.get("TPPartition", 0)) / (vbase.get("Parser", 0) + vbase.get("Output", 0))
+        vpasses = vfull.get("TPPlan", 0) + vfull.get("TPPartition", 0)
+        vratio = vpasses / (vbase.get("Parser", 0) + vbase.get("Output", 0))
+        verified_per_layer.append(vpasses / layers)
     per_layer.append((plan + part) / layers)
     base_per_layer.append((parse + output) / layers)
     per_unit = "M" if a.instructions else "ms"
@@ -204,6 +206,9 @@ what = "instructions" if a.instructions else "time"
 print(f"linearity: plan+partition {what} per layer at the most layers / at the fewest = "
       f"{per_layer[-1] / per_layer[0]:.2f} (1.00 = linear); parse+print's own: "
       f"{base_per_layer[-1] / base_per_layer[0]:.2f}")
+if verified_per_layer:
+    print(f"linearity with the verifier on: plan+partition time per layer at the most layers / at the fewest = "
+          f"{verified_per_layer[-1] / verified_per_layer[0]:.2f}")
 if a.instructions:
     sys.exit(0)
 

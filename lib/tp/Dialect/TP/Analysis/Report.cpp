@@ -149,6 +149,31 @@ bool mlir::tp::isEmbeddingLookup(Operation *lookup) {
 
 static int64_t saturatingBytes(double bytes);
 
+/// A weight op's row of the plan: its form and why it has it.
+static PartitionReport::Matmul describeWeightOp(Operation &op,
+                                                const ShardingSolver &solver) {
+  PartitionReport::Matmul m;
+  m.op = op.getName().getStringRef().str();
+  m.location = formatLocation(op.getLoc());
+  const ShardingOption *option = solver.getChosenOption(&op);
+  if (!option || option->isReplicated())
+    m.form = "replicated";
+  else if (option->kind == ParallelKind::Other)
+    m.form = llvm::formatv("split loop {0}", option->loopDim).str();
+  else
+    m.form = stringifyParallelKind(option->kind).str();
+  if (auto planned =
+          op.getAttrOfType<StringAttr>(TPDialect::getPlanReasonAttrName()))
+    m.reason = "planned: " + planned.getValue().str();
+  else if (solver.isAnnotated(&op))
+    m.reason = "annotated (tp.parallel)";
+  else if (solver.getTPSize() == 1)
+    m.reason = "tp-size 1";
+  else
+    m.reason = "propagated: cheapest given its neighbours";
+  return m;
+}
+
 void PartitionReport::recordPlan(func::FuncOp func,
                                  const ShardingSolver &solver) {
   Function &f = functions.emplace_back();
@@ -164,25 +189,7 @@ void PartitionReport::recordPlan(func::FuncOp func,
     if (!problem.isWeightOpLikeAt(index))
       continue;
     Operation &op = *weightOp;
-    Matmul m;
-    m.op = op.getName().getStringRef().str();
-    m.location = formatLocation(op.getLoc());
-    const ShardingOption *option = solver.getChosenOption(&op);
-    if (!option || option->isReplicated())
-      m.form = "replicated";
-    else if (option->kind == ParallelKind::Other)
-      m.form = llvm::formatv("split loop {0}", option->loopDim).str();
-    else
-      m.form = stringifyParallelKind(option->kind).str();
-    if (auto planned =
-            op.getAttrOfType<StringAttr>(TPDialect::getPlanReasonAttrName()))
-      m.reason = "planned: " + planned.getValue().str();
-    else if (solver.isAnnotated(&op))
-      m.reason = "annotated (tp.parallel)";
-    else if (f.tpSize == 1)
-      m.reason = "tp-size 1";
-    else
-      m.reason = "propagated: cheapest given its neighbours";
+    Matmul m = describeWeightOp(op, solver);
     bool lookup = false;
     SmallVector<Value> weights =
         getWeightOperands(&op, problem.getOptions(&op),
