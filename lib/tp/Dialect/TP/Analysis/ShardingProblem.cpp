@@ -114,9 +114,6 @@ ShardingProblem::ShardingProblem(func::FuncOp func, int64_t tpSize,
     return index ? optionsOf(entries[*index]) : ArrayRef<ShardingOption>();
   });
   addVariants(segments);
-  compute.assign(options.size(), 0.0);
-  for (auto [op, e] : llvm::zip(order, entries))
-    classify(op, e);
   collectArgumentCandidates(segments);
   parameters = std::make_unique<ParameterArguments>(
       func, [&](linalg::LinalgOp op) { return getActivationOperand(op); });
@@ -140,21 +137,26 @@ void ShardingProblem::collectOptions() {
   entries.reserve(size);
   indices.reserve(size);
   options.reserve(4 * size);
+  compute.reserve(4 * size);
   SmallVector<ShardingOption, 8> scratch;
   for (Operation &op : *body) {
     indices[&op] = order.size();
     order.push_back(&op);
     OpEntry &e = entries.emplace_back();
-    auto iface = dyn_cast<ShardingOpInterface>(&op);
-    if (!iface)
-      continue;
-    e.hasRule = true;
-    scratch.clear();
-    iface.getShardingOptions(tpSize, scratch);
-    e.firstOption = options.size();
-    e.numOptions = scratch.size();
-    options.append(std::make_move_iterator(scratch.begin()),
-                   std::make_move_iterator(scratch.end()));
+    if (auto iface = dyn_cast<ShardingOpInterface>(&op)) {
+      e.hasRule = true;
+      scratch.clear();
+      iface.getShardingOptions(tpSize, scratch);
+      e.firstOption = options.size();
+      e.numOptions = scratch.size();
+      options.append(std::make_move_iterator(scratch.begin()),
+                     std::make_move_iterator(scratch.end()));
+    }
+    // Classified while the op and its options are still in the cache (a
+    // sweep of its own came back to a large model's ops after they had
+    // left it); the few ops that get segmented variants are classified
+    // again (addVariants).
+    classify(&op, e);
   }
 }
 
@@ -169,12 +171,15 @@ void ShardingProblem::addVariants(const SegmentedSplits &segments) {
       continue;
     if (extended.size() == e.numOptions) {
       std::move(extended.begin(), extended.end(), optionsOf(e).begin());
-      continue;
+    } else {
+      e.firstOption = options.size();
+      e.numOptions = extended.size();
+      options.append(std::make_move_iterator(extended.begin()),
+                     std::make_move_iterator(extended.end()));
     }
-    e.firstOption = options.size();
-    e.numOptions = extended.size();
-    options.append(std::make_move_iterator(extended.begin()),
-                   std::make_move_iterator(extended.end()));
+    // Its feasible positions and compute costs again, as a new slice of
+    // `feasible` (the old one is left unused).
+    classify(op, e);
   }
 }
 
@@ -191,6 +196,7 @@ static bool touchesTensors(Operation *op) {
 }
 
 void ShardingProblem::classify(Operation *op, OpEntry &e) {
+  compute.resize(options.size(), 0.0);
   MutableArrayRef<ShardingOption> opOptions = optionsOf(e);
   auto isReplicated = [](const ShardingOption &o) {
     return o.kind == ParallelKind::Replicated;
