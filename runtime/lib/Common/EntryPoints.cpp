@@ -20,9 +20,10 @@ RankState &rankState() {
 namespace {
 
 /// tp_init's checks before any backend work: argc and argv both null or
-/// both not, and not after tp_finalize. Returns what tp_init returns at
-/// once (TP_OK if it already succeeded, or the error), or nothing when the
-/// backend goes on.
+/// both not, not after tp_finalize, and not after a failure past a step
+/// that runs once per process. Returns what tp_init returns at once (TP_OK
+/// if it already succeeded, or the error), or nothing when the backend goes
+/// on.
 std::optional<tp_status> beginInit(const char *fn, int *argc, char ***argv) {
   if ((argc == nullptr) != (argv == nullptr))
     return setError(TP_ERR_INVALID_ARGUMENT,
@@ -36,6 +37,11 @@ std::optional<tp_status> beginInit(const char *fn, int *argc, char ***argv) {
                     "%s: the runtime was finalized and cannot be initialized "
                     "again in this process",
                     fn);
+  if (state.initFailure != TP_OK && state.onceStep)
+    return setError(state.initFailure,
+                    "%s (the earlier tp_init's failure: after %s, which runs "
+                    "once per process, tp_init cannot be retried)",
+                    state.initFailureMessage.c_str(), state.onceStep);
   return std::nullopt;
 }
 
@@ -46,7 +52,11 @@ void markInitialized(int rank, int size) {
   state.rank = rank;
   state.size = size;
   state.initialized = true;
+  state.initFailure = TP_OK;
+  state.initFailureMessage.clear();
 }
+
+void beginOncePerProcessStep(const char *step) { rankState().onceStep = step; }
 
 void markFinalized() {
   RankState &state = rankState();
@@ -159,7 +169,13 @@ tp_status tp_init(int *argc, char ***argv) {
   const char *fn = "tp_init";
   if (std::optional<tp_status> done = tp::rt::beginInit(fn, argc, argv))
     return *done;
-  return tp::rt::backendInit(fn, argc, argv);
+  tp_status status = tp::rt::backendInit(fn, argc, argv);
+  if (status != TP_OK) {
+    tp::rt::RankState &state = tp::rt::rankState();
+    state.initFailure = status;
+    state.initFailureMessage = tp_last_error();
+  }
+  return status;
 }
 
 tp_status tp_finalize(void) {
