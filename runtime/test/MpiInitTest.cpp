@@ -7,7 +7,8 @@
 //
 //   mismatch  TP_RANK / TP_WORLD_SIZE name a job size that MPI does not
 //             have: tp_init fails after its MPI_Comm_dup, frees that
-//             communicator, and leaves nothing initialized; a second
+//             communicator, and leaves nothing initialized (the
+//             collectives say tp_init failed, and why); a second
 //             tp_init, with the variables gone, fails the same way at once
 //             (no second MPI_Comm_dup). MPI still works for the program.
 //   match     the variables agree with MPI: tp_init succeeds with one
@@ -67,10 +68,17 @@ void mismatch(int rank, int size) {
                         std::to_string(size));
   TP_CHECK_MSG(dups == 1 && frees == 1, counted());
   TP_CHECK(tp_rank() == -1 && tp_size() == -1);
+  // The collectives, tp_barrier and tp_finalize are refused, saying why.
+  const std::string notInitialized =
+      "tp_init failed: " + firstError.substr(std::strlen("tp_init: ")) +
+      "; the runtime is not initialized";
   float x = 1, y = 0;
   TP_CHECK(tp_all_reduce(&x, &y, 1, TP_F32, TP_SUM) == TP_ERR_STATE);
+  TP_CHECK_CONTAINS(tp_last_error(), "tp_all_reduce: " + notInitialized);
   TP_CHECK(tp_barrier() == TP_ERR_STATE);
+  TP_CHECK_CONTAINS(tp_last_error(), "tp_barrier: " + notInitialized);
   TP_CHECK(tp_finalize() == TP_ERR_STATE);
+  TP_CHECK_CONTAINS(tp_last_error(), "tp_finalize: " + notInitialized);
 
   // Even with the cause gone, no second MPI_Comm_dup: a rank whose peers had
   // succeeded would wait in it forever.
@@ -85,6 +93,8 @@ void mismatch(int rank, int size) {
                                  "process, tp_init cannot be retried");
   TP_CHECK_MSG(dups == 1 && frees == 1, "after the retry: " + counted());
   TP_CHECK(tp_rank() == -1 && tp_size() == -1);
+  TP_CHECK(tp_all_reduce(&x, &y, 1, TP_F32, TP_SUM) == TP_ERR_STATE);
+  TP_CHECK_CONTAINS(tp_last_error(), "tp_all_reduce: " + notInitialized);
 
   int one = 1, total = 0;
   TP_CHECK(MPI_Allreduce(&one, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD) ==

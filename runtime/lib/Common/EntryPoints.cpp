@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unistd.h>
 
 namespace tp::rt {
@@ -70,9 +71,18 @@ tp_status requireInitialized(const char *fn) {
   const RankState &state = rankState();
   if (state.initialized)
     return TP_OK;
-  return setError(TP_ERR_STATE, "%s: %s", fn,
-                  state.finalized ? "the runtime was finalized"
-                                  : "tp_init has not been called");
+  if (state.finalized)
+    return setError(TP_ERR_STATE, "%s: the runtime was finalized", fn);
+  if (state.initFailure == TP_OK)
+    return setError(TP_ERR_STATE, "%s: tp_init has not been called", fn);
+  // Quoted without the "tp_init: " it starts with.
+  constexpr std::string_view prefix = "tp_init: ";
+  std::string_view failure = state.initFailureMessage;
+  if (failure.substr(0, prefix.size()) == prefix)
+    failure.remove_prefix(prefix.size());
+  return setError(TP_ERR_STATE,
+                  "%s: tp_init failed: %.*s; the runtime is not initialized",
+                  fn, int(failure.size()), failure.data());
 }
 
 tp_status checkAllReduceArguments(const char *fn, const void *src,

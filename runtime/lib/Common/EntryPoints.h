@@ -34,7 +34,8 @@ struct RankState {
   /// Depth of collective calls in progress (tp_in_collective).
   std::atomic<int> collectiveDepth{0};
   /// How the last tp_init failed (TP_OK: it did not, or none ran yet) and
-  /// its message.
+  /// its message, which a retry past a once-per-process step repeats and
+  /// the collectives' TP_ERR_STATE quotes.
   tp_status initFailure = TP_OK;
   std::string initFailureMessage;
   /// The step tp_init has started that runs once per process
@@ -58,7 +59,8 @@ void beginOncePerProcessStep(const char *step);
 /// Records tp_finalize (tp_rank / tp_size say -1 from now on).
 void markFinalized();
 /// TP_OK if tp_init succeeded and tp_finalize has not run; else
-/// TP_ERR_STATE saying which.
+/// TP_ERR_STATE saying which: tp_init not called, tp_init failed (with its
+/// message), or the runtime finalized.
 tp_status requireInitialized(const char *fn);
 
 /// Marks the scope of a collective (tp_in_collective).

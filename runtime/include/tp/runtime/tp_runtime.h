@@ -43,7 +43,8 @@ typedef enum {
   TP_ERR_BACKEND = 2,          /* MPI / NCCL / CUDA reported an error */
   TP_ERR_IO = 3,               /* a file could not be read or written */
   TP_ERR_TIMEOUT = 4,          /* an operation did not finish in time */
-  TP_ERR_STATE = 5,            /* called before tp_init or after tp_finalize */
+  TP_ERR_STATE = 5,            /* called before tp_init (or after a failed
+                                  one) or after tp_finalize */
   TP_ERR_UNSUPPORTED = 6       /* valid, but not implemented by this backend */
 } tp_status;
 
