@@ -715,6 +715,11 @@ int badIdChild() {
   check(tp_barrier() == TP_ERR_STATE, "tp_barrier refused");
   check(tp_all_reduce(nullptr, nullptr, 0, TP_F32, TP_SUM) == TP_ERR_STATE,
         "tp_all_reduce refused");
+  const std::string refusal = tp_last_error();
+  check(refusal == "tp_all_reduce: tp_init failed: " +
+                       firstError.substr(std::strlen("tp_init: ")) +
+                       "; the runtime is not initialized",
+        "tp_all_reduce says that tp_init failed, and why: " + refusal);
   check(tp_finalize() == TP_ERR_STATE, "tp_finalize refused");
   std::printf("rank 1: bad id: %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

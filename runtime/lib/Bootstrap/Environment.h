@@ -1,9 +1,11 @@
 //===- Environment.h - Where this process sits in the job -------*- C++ -*-===//
 //
 // Runtime configuration read from the environment by the NCCL backend (never
-// by the compiler): this process's rank, the world size, its rank on its node
-// (which picks the GPU), and where the id exchange happens. Pure functions of
-// an environment lookup, so that they are unit-tested without a GPU.
+// by the compiler): this process's rank, the world size, its rank on its
+// node (which picks the GPU), and where the id exchange happens. Pure
+// functions of an environment lookup, so that they are unit-tested without a
+// GPU. The MPI backend reads only TP_RANK / TP_WORLD_SIZE, to check them
+// against MPI.
 //
 // Rank and size, first complete family wins:
 //   TP_RANK / TP_WORLD_SIZE                 (tp-launch --spawn, or by hand)

@@ -19,7 +19,10 @@
 namespace tp::rt {
 
 /// tp_init once the runtime is neither initialized nor finalized (and argc /
-/// argv are consistent): the backend's setup, ending in markInitialized.
+/// argv are consistent): the backend's setup, ending in markInitialized. A
+/// step of it that the ranks take together, once, starts with
+/// beginOncePerProcessStep (EntryPoints.h), which decides what a retry after
+/// a failure does; tp_init records the failure itself.
 tp_status backendInit(const char *fn, int *argc, char ***argv);
 /// tp_finalize of an initialized runtime: the backend's teardown (it calls
 /// markFinalized).

@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unistd.h>
 
 namespace tp::rt {
@@ -20,9 +21,10 @@ RankState &rankState() {
 namespace {
 
 /// tp_init's checks before any backend work: argc and argv both null or
-/// both not, and not after tp_finalize. Returns what tp_init returns at
-/// once (TP_OK if it already succeeded, or the error), or nothing when the
-/// backend goes on.
+/// both not, not after tp_finalize, and not after a failure past a step
+/// that runs once per process. Returns what tp_init returns at once (TP_OK
+/// if it already succeeded, or the error), or nothing when the backend goes
+/// on.
 std::optional<tp_status> beginInit(const char *fn, int *argc, char ***argv) {
   if ((argc == nullptr) != (argv == nullptr))
     return setError(TP_ERR_INVALID_ARGUMENT,
@@ -36,6 +38,11 @@ std::optional<tp_status> beginInit(const char *fn, int *argc, char ***argv) {
                     "%s: the runtime was finalized and cannot be initialized "
                     "again in this process",
                     fn);
+  if (state.initFailure != TP_OK && state.onceStep)
+    return setError(state.initFailure,
+                    "%s (the earlier tp_init's failure: after %s, which runs "
+                    "once per process, tp_init cannot be retried)",
+                    state.initFailureMessage.c_str(), state.onceStep);
   return std::nullopt;
 }
 
@@ -46,7 +53,11 @@ void markInitialized(int rank, int size) {
   state.rank = rank;
   state.size = size;
   state.initialized = true;
+  state.initFailure = TP_OK;
+  state.initFailureMessage.clear();
 }
+
+void beginOncePerProcessStep(const char *step) { rankState().onceStep = step; }
 
 void markFinalized() {
   RankState &state = rankState();
@@ -60,9 +71,18 @@ tp_status requireInitialized(const char *fn) {
   const RankState &state = rankState();
   if (state.initialized)
     return TP_OK;
-  return setError(TP_ERR_STATE, "%s: %s", fn,
-                  state.finalized ? "the runtime was finalized"
-                                  : "tp_init has not been called");
+  if (state.finalized)
+    return setError(TP_ERR_STATE, "%s: the runtime was finalized", fn);
+  if (state.initFailure == TP_OK)
+    return setError(TP_ERR_STATE, "%s: tp_init has not been called", fn);
+  // Quoted without the "tp_init: " it starts with.
+  constexpr std::string_view prefix = "tp_init: ";
+  std::string_view failure = state.initFailureMessage;
+  if (failure.substr(0, prefix.size()) == prefix)
+    failure.remove_prefix(prefix.size());
+  return setError(TP_ERR_STATE,
+                  "%s: tp_init failed: %.*s; the runtime is not initialized",
+                  fn, int(failure.size()), failure.data());
 }
 
 tp_status checkAllReduceArguments(const char *fn, const void *src,
@@ -159,7 +179,13 @@ tp_status tp_init(int *argc, char ***argv) {
   const char *fn = "tp_init";
   if (std::optional<tp_status> done = tp::rt::beginInit(fn, argc, argv))
     return *done;
-  return tp::rt::backendInit(fn, argc, argv);
+  tp_status status = tp::rt::backendInit(fn, argc, argv);
+  if (status != TP_OK) {
+    tp::rt::RankState &state = tp::rt::rankState();
+    state.initFailure = status;
+    state.initFailureMessage = tp_last_error();
+  }
+  return status;
 }
 
 tp_status tp_finalize(void) {

@@ -5,9 +5,9 @@
 // here, compiled into each backend library (one copy of the state per
 // library): the rank state behind tp_rank / tp_size / tp_in_collective
 // (defined in EntryPoints.cpp), tp_init / tp_finalize / tp_barrier up to
-// the backend's part (Backend.h), the "initialized?" check, the argument
-// checks of the collectives, and tp_abort's one-thread-aborts protocol and
-// message.
+// the backend's part (Backend.h) and the rule for retrying a failed tp_init,
+// the "initialized?" check, the argument checks of the collectives, and
+// tp_abort's one-thread-aborts protocol and message.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace tp::rt {
 
@@ -32,6 +33,14 @@ struct RankState {
   std::atomic<int> rank{-1};
   /// Depth of collective calls in progress (tp_in_collective).
   std::atomic<int> collectiveDepth{0};
+  /// How the last tp_init failed (TP_OK: it did not, or none ran yet) and
+  /// its message, which a retry past a once-per-process step repeats and
+  /// the collectives' TP_ERR_STATE quotes.
+  tp_status initFailure = TP_OK;
+  std::string initFailureMessage;
+  /// The step tp_init has started that runs once per process
+  /// (beginOncePerProcessStep), or null.
+  const char *onceStep = nullptr;
 };
 
 /// The backend's one RankState.
@@ -39,10 +48,19 @@ RankState &rankState();
 
 /// Records a successful tp_init.
 void markInitialized(int rank, int size);
+/// Called by the backend's tp_init as it starts `step` (named for the
+/// message), which the ranks take together once per process: the NCCL
+/// backend's rendezvous, the MPI backend's MPI_Comm_dup of MPI_COMM_WORLD.
+/// A second try would wait for peers that do not take it again, so once a
+/// tp_init has failed from there on, every later tp_init returns that
+/// failure's status and message at once. A tp_init that fails before such a
+/// step can be retried.
+void beginOncePerProcessStep(const char *step);
 /// Records tp_finalize (tp_rank / tp_size say -1 from now on).
 void markFinalized();
 /// TP_OK if tp_init succeeded and tp_finalize has not run; else
-/// TP_ERR_STATE saying which.
+/// TP_ERR_STATE saying which: tp_init not called, tp_init failed (with its
+/// message), or the runtime finalized.
 tp_status requireInitialized(const char *fn);
 
 /// Marks the scope of a collective (tp_in_collective).

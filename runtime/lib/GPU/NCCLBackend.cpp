@@ -59,12 +59,10 @@ namespace {
 struct Backend {
   /// The rendezvous ran, whether it succeeded or not. It runs once per
   /// process: the peers do not come back for a second one, and rank 0 has
-  /// closed its listener (tp-launch's inherited socket included).
+  /// closed its listener (tp-launch's inherited socket included). A tp_init
+  /// that fails after it fails the same way on every retry
+  /// (beginOncePerProcessStep).
   bool bootstrapped = false;
-  /// How the tp_init that ran the rendezvous failed (TP_OK: it did not), so
-  /// that every later tp_init fails the same way without touching anything.
-  tp_status initFailure = TP_OK;
-  std::string initFailureMessage;
   ncclComm_t comm = nullptr;
   void *scratch = nullptr; // device, grows
   size_t scratchBytes = 0;
@@ -456,6 +454,7 @@ tp_status exchangePayload(const char *fn, const tp::boot::Placement &placement,
                           const tp::boot::MasterAddress &address,
                           std::vector<unsigned char> &payload) {
   backend.bootstrapped = true;
+  beginOncePerProcessStep("the rendezvous");
   std::string error;
   if (!rendezvous().exchange(placement.rank, placement.size, address, payload,
                              error))
@@ -622,12 +621,6 @@ void finalizeCollectives(const char *fn, tp_status &result) {
 namespace tp::rt {
 
 tp_status backendInit(const char *fn, int *, char ***) {
-  if (backend.initFailure != TP_OK)
-    return setError(backend.initFailure,
-                    "%s (the earlier tp_init's failure: after the "
-                    "rendezvous, which runs once per process, tp_init cannot "
-                    "be retried)",
-                    backend.initFailureMessage.c_str());
   tp::boot::GetEnv env = tp::boot::processEnvironment();
   tp::boot::Placement placement;
   tp::boot::MasterAddress address;
@@ -636,17 +629,11 @@ tp_status backendInit(const char *fn, int *, char ***) {
       !tp::boot::masterAddress(env, placement, address, error))
     return setError(TP_ERR_INVALID_ARGUMENT, "%s: %s", fn, error.c_str());
   rankState().rank = placement.rank;
-  tp_status status = backend.hostCollectives
-                         ? initHostCollectives(fn, placement, address)
-                         : initNccl(fn, placement, address);
-  // Before the rendezvous nothing is kept and a retry starts over; after
-  // it, the runtime stays uninitialized (the liveness channel and the
+  // Before the rendezvous a failure keeps nothing and a retry starts over;
+  // after it, the runtime stays uninitialized (the liveness channel and the
   // watchdog stay, so that the peers learn when this process ends).
-  if (status != TP_OK && backend.bootstrapped) {
-    backend.initFailure = status;
-    backend.initFailureMessage = tp_last_error();
-  }
-  return status;
+  return backend.hostCollectives ? initHostCollectives(fn, placement, address)
+                                 : initNccl(fn, placement, address);
 }
 
 tp_status backendFinalize(const char *fn) {

@@ -4,9 +4,11 @@
 // MPI_ERRORS_RETURN) created by tp_init, every collective a blocking MPI
 // collective on it. f16 / bf16 travel as MPI_UINT16_T and are reduced by our
 // own commutative MPI_Ops (widen to f32, combine, round to nearest even).
+// Rank and size are MPI's; TP_RANK / TP_WORLD_SIZE, where set, must agree.
 //
 //===----------------------------------------------------------------------===//
 
+#include "Bootstrap/Environment.h"
 #include "Common/Backend.h"
 #include "Common/DType.h"
 #include "Common/EntryPoints.h"
@@ -141,6 +143,55 @@ tp_status checkMpiCount(const char *fn, int64_t count) {
                   fn, static_cast<long long>(count), INT_MAX);
 }
 
+/// TP_RANK / TP_WORLD_SIZE (read as the NCCL backend reads them), where
+/// set, must name MPI's `rank` and `size`: a job whose processes MPI does
+/// not see as one (say, started by hand as for the NCCL backend: each a
+/// singleton of size 1) would otherwise run as separate one-rank jobs. The
+/// MPI launchers' own variables (PMI_*, OMPI_*, SLURM_*) are not read: they
+/// may describe an enclosing job.
+tp_status checkPlacementVariables(const char *fn, int rank, int size) {
+  tp::boot::GetEnv env = tp::boot::processEnvironment();
+  tp::boot::GetEnv ours = [&env](const char *name) -> const char * {
+    return std::strcmp(name, "TP_RANK") == 0 ||
+                   std::strcmp(name, "TP_WORLD_SIZE") == 0
+               ? env(name)
+               : nullptr;
+  };
+  tp::boot::Placement placement;
+  std::string error;
+  if (!tp::boot::detectPlacement(ours, placement, error))
+    return setError(TP_ERR_INVALID_ARGUMENT, "%s: %s", fn, error.c_str());
+  if (placement.source == "default" ||
+      (placement.rank == rank && placement.size == size))
+    return TP_OK;
+  return setError(TP_ERR_INVALID_ARGUMENT,
+                  "%s: TP_RANK=%d and TP_WORLD_SIZE=%d, but MPI has this "
+                  "process as rank %d of %d (the MPI backend takes rank and "
+                  "size from MPI: unset them, or start the job with mpiexec "
+                  "-n %d)",
+                  fn, placement.rank, placement.size, rank, size,
+                  placement.size);
+}
+
+/// tp_init's work on the communicator it has just made: the error handler,
+/// rank and size, the f16 / bf16 reductions.
+tp_status setUpCommunicator(const char *fn) {
+  int rc = MPI_Comm_set_errhandler(backend.comm, MPI_ERRORS_RETURN);
+  if (rc != MPI_SUCCESS)
+    return mpiError(fn, "MPI_Comm_set_errhandler", rc);
+  int rank = -1, size = -1;
+  if ((rc = MPI_Comm_rank(backend.comm, &rank)) != MPI_SUCCESS)
+    return mpiError(fn, "MPI_Comm_rank", rc);
+  if ((rc = MPI_Comm_size(backend.comm, &size)) != MPI_SUCCESS)
+    return mpiError(fn, "MPI_Comm_size", rc);
+  if (tp_status status = checkPlacementVariables(fn, rank, size))
+    return status;
+  if (tp_status status = createHalfOps(fn))
+    return status;
+  markInitialized(rank, size);
+  return TP_OK;
+}
+
 /// The scratch buffer for a checked all_gather's or reduce_scatter's
 /// rank-major copy (`extent.total` elements), or the error.
 tp_status scratchFor(const char *fn, const CollectiveExtent &extent,
@@ -179,21 +230,23 @@ tp_status backendInit(const char *fn, int *argc, char ***argv) {
   mpiThread = pthread_self();
   knowMpiThread = true;
 
-  int rc = MPI_Comm_dup(MPI_COMM_WORLD, &backend.comm);
-  if (rc != MPI_SUCCESS)
+  // MPI_Comm_dup is collective over MPI_COMM_WORLD: a rank that tried it
+  // again would wait for peers that have gone on (or given up), so a
+  // tp_init that fails from here on cannot be retried.
+  beginOncePerProcessStep("the collective MPI_Comm_dup of MPI_COMM_WORLD");
+  if (int rc = MPI_Comm_dup(MPI_COMM_WORLD, &backend.comm); rc != MPI_SUCCESS)
     return mpiError(fn, "MPI_Comm_dup", rc);
-  if ((rc = MPI_Comm_set_errhandler(backend.comm, MPI_ERRORS_RETURN)) !=
-      MPI_SUCCESS)
-    return mpiError(fn, "MPI_Comm_set_errhandler", rc);
-  int rank = -1, size = -1;
-  if ((rc = MPI_Comm_rank(backend.comm, &rank)) != MPI_SUCCESS)
-    return mpiError(fn, "MPI_Comm_rank", rc);
-  if ((rc = MPI_Comm_size(backend.comm, &size)) != MPI_SUCCESS)
-    return mpiError(fn, "MPI_Comm_size", rc);
-  if (tp_status status = createHalfOps(fn); status != TP_OK)
-    return status;
-  markInitialized(rank, size);
-  return TP_OK;
+  tp_status status = setUpCommunicator(fn);
+  if (status != TP_OK) {
+    // Keep nothing: the half ops made so far and the communicator
+    // (MPI_Comm_free is collective in the standard, but MPICH 4.0.2 frees
+    // it without waiting for the peers, which may have succeeded). MPI
+    // stays initialized: it cannot be initialized again in this process,
+    // and MPI_Finalize is collective.
+    freeHalfOps();
+    MPI_Comm_free(&backend.comm);
+  }
+  return status;
 }
 
 tp_status backendFinalize(const char *fn) {

@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "RuntimeCalls.h"
 #include "tp/Conversion/Passes.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
 
@@ -31,39 +32,6 @@ std::optional<std::array<int64_t, 3>> getStrides(Value buffer) {
   if (strides.size() == 2)
     return std::array<int64_t, 3>{0, strides[0], strides[1]};
   return std::array<int64_t, 3>{strides[0], strides[1], strides[2]};
-}
-
-/// The address of the first element of `buffer` as an !llvm.ptr.
-Value getPointer(OpBuilder &b, Location loc, Value buffer) {
-  auto type = cast<MemRefType>(buffer.getType());
-  Value aligned =
-      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
-  auto metadata = memref::ExtractStridedMetadataOp::create(b, loc, buffer);
-  Value bytes = arith::ConstantIndexOp::create(
-      b, loc, std::max<int64_t>(1, type.getElementTypeBitWidth() / 8));
-  Value offset = arith::MulIOp::create(b, loc, metadata.getOffset(), bytes);
-  Value address = arith::AddIOp::create(b, loc, aligned, offset);
-  Value asInt = arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
-  return LLVM::IntToPtrOp::create(
-      b, loc, LLVM::LLVMPointerType::get(b.getContext()), asInt);
-}
-
-/// A contiguous copy of `buffer` (filled when `copyIn`).
-Value allocContiguous(OpBuilder &b, Location loc, Value buffer, bool copyIn) {
-  auto type = cast<MemRefType>(buffer.getType());
-  Value temp = memref::AllocOp::create(
-      b, loc, MemRefType::get(type.getShape(), type.getElementType()));
-  if (copyIn)
-    memref::CopyOp::create(b, loc, buffer, temp);
-  return temp;
-}
-
-int32_t getDTypeCode(Type type) {
-  if (type.isF32())
-    return 0;
-  if (type.isF16())
-    return 2;
-  return 3; // bf16 (the verifier admits no other)
 }
 
 struct TPGPULowerAttentionToRuntimePass
@@ -104,13 +72,16 @@ struct TPGPULowerAttentionToRuntimePass
             Value *temp) -> std::pair<Value, std::array<int64_t, 3>> {
       std::optional<std::array<int64_t, 3>> strides = getStrides(buffer);
       if (!strides) {
-        buffer = allocContiguous(b, loc, buffer, copyIn);
+        Value contiguous = allocContiguous(b, loc, buffer);
+        if (copyIn)
+          memref::CopyOp::create(b, loc, buffer, contiguous);
+        buffer = contiguous;
         temps.push_back(buffer);
         if (temp)
           *temp = buffer;
         strides = getStrides(buffer);
       }
-      return {getPointer(b, loc, buffer), *strides};
+      return {getBufferAddress(b, loc, buffer), *strides};
     };
     auto [q, qs] = operand(op.getQuery(), true, nullptr);
     auto [k, ks] = operand(op.getKey(), true, nullptr);
@@ -131,12 +102,10 @@ struct TPGPULowerAttentionToRuntimePass
     int64_t n = qType.getDimSize(0), sq = qType.getDimSize(1),
             d = qType.getDimSize(2), skv = vType.getDimSize(1),
             dv = vType.getDimSize(2);
-    SmallVector<Value> args{i32(getDTypeCode(qType.getElementType())),
-                            i64(n),
-                            i64(sq),
-                            i64(skv),
-                            i64(d),
-                            i64(dv)};
+    std::optional<int32_t> dtype = getRuntimeDType(qType.getElementType());
+    assert(dtype && "the tp.attention verifier admits f32, f16 and bf16 only");
+    SmallVector<Value> args{i32(*dtype), i64(n), i64(sq),
+                            i64(skv),    i64(d), i64(dv)};
     for (auto [ptr, strides] :
          {std::pair(q, qs), std::pair(k, ks), std::pair(v, vs),
           std::pair(mask, ms), std::pair(o, os)}) {
@@ -148,17 +117,9 @@ struct TPGPULowerAttentionToRuntimePass
         arith::ConstantFloatOp::create(b, loc, b.getF32Type(), op.getScale()));
     args.push_back(i32(op.getCausal() ? 1 : 0));
 
-    auto module = op->getParentOfType<ModuleOp>();
-    auto decl = module.lookupSymbol<func::FuncOp>("tp_rt_attention");
-    if (!decl) {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(module.getBody());
-      decl = func::FuncOp::create(
-          b, loc, "tp_rt_attention",
-          b.getFunctionType(ValueRange(args).getTypes(), {b.getI32Type()}));
-      decl.setPrivate();
-    }
-    Value status = func::CallOp::create(b, loc, decl, args).getResult(0);
+    Value status =
+        callRuntime(b, loc, op, "tp_rt_attention", {b.getI32Type()}, args)
+            .getResult(0);
     Value handled =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, status, i32(0));
     if (outTemp)

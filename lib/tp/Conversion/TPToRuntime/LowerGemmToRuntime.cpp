@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "RuntimeCalls.h"
 #include "tp/Conversion/Passes.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
 #include "tp/Transforms/PatternPass.h"
@@ -73,45 +74,6 @@ std::optional<MatrixArg> getInPlaceLayout(Value buffer, bool transposed) {
   return std::nullopt;
 }
 
-/// A contiguous buffer of `buffer`'s shape (filled with its contents when
-/// `copyIn`).
-Value allocContiguous(OpBuilder &b, Location loc, Value buffer, bool copyIn) {
-  auto type = cast<MemRefType>(buffer.getType());
-  auto contiguous = MemRefType::get(type.getShape(), type.getElementType());
-  SmallVector<Value> sizes;
-  for (int64_t i = 0; i < type.getRank(); ++i)
-    if (type.isDynamicDim(i))
-      sizes.push_back(memref::DimOp::create(b, loc, buffer, i));
-  Value temp = memref::AllocOp::create(b, loc, contiguous, sizes);
-  if (copyIn)
-    memref::CopyOp::create(b, loc, buffer, temp);
-  return temp;
-}
-
-/// The address of the first element of `buffer`.
-Value getPointer(OpBuilder &b, Location loc, Value buffer) {
-  auto type = cast<MemRefType>(buffer.getType());
-  Value aligned = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
-  auto metadata = memref::ExtractStridedMetadataOp::create(b, loc, buffer);
-  Value bytes = arith::ConstantIndexOp::create(
-      b, loc, std::max<int64_t>(1, type.getElementTypeBitWidth() / 8));
-  Value offset = arith::MulIOp::create(b, loc, metadata.getOffset(), bytes);
-  Value address = arith::AddIOp::create(b, loc, aligned, offset);
-  Value asInt =
-      arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
-  return LLVM::IntToPtrOp::create(
-      b, loc, LLVM::LLVMPointerType::get(b.getContext()), asInt);
-}
-
-int32_t getDTypeCode(Type type) {
-  if (type.isF32())
-    return 0;
-  if (type.isF16())
-    return 2;
-  assert(type.isBF16() && "tp.gemm verifier admits f32, f16, bf16");
-  return 3;
-}
-
 /// The buffers a tp.gemm passes to tp_rt_gemm: each matrix in place where
 /// its layout allows, otherwise a contiguous temporary.
 struct GemmBuffers {
@@ -130,12 +92,19 @@ struct GemmBuffers {
 GemmBuffers prepareBuffers(PatternRewriter &rewriter, GemmOp op) {
   Location loc = op.getLoc();
   GemmBuffers buffers;
+  // A contiguous temporary in place of `buffer`, holding its contents when
+  // `copyIn`.
+  auto makeTemp = [&](Value buffer, bool copyIn) {
+    Value temp = allocContiguous(rewriter, loc, buffer);
+    if (copyIn)
+      memref::CopyOp::create(rewriter, loc, buffer, temp);
+    buffers.temps.push_back(temp);
+    return temp;
+  };
   auto getMatrix = [&](Value buffer, bool transposed) {
     if (std::optional<MatrixArg> arg = getInPlaceLayout(buffer, transposed))
       return *arg;
-    Value temp = allocContiguous(rewriter, loc, buffer, /*copyIn=*/true);
-    buffers.temps.push_back(temp);
-    return *getInPlaceLayout(temp, transposed);
+    return *getInPlaceLayout(makeTemp(buffer, /*copyIn=*/true), transposed);
   };
   buffers.a = getMatrix(op.getA(), op.getTransA());
   buffers.b = getMatrix(op.getB(), op.getTransB());
@@ -144,8 +113,7 @@ GemmBuffers prepareBuffers(PatternRewriter &rewriter, GemmOp op) {
   Value c = op.getInit();
   std::optional<MatrixArg> cArg = getInPlaceLayout(c, false);
   if (!cArg || cArg->transposed) {
-    buffers.cTemp = allocContiguous(rewriter, loc, c, !op.getBeta().isZero());
-    buffers.temps.push_back(buffers.cTemp);
+    buffers.cTemp = makeTemp(c, /*copyIn=*/!op.getBeta().isZero());
     cArg = getInPlaceLayout(buffers.cTemp, false);
   }
   buffers.c = *cArg;
@@ -154,10 +122,8 @@ GemmBuffers prepareBuffers(PatternRewriter &rewriter, GemmOp op) {
   if (Value bias = buffers.bias) {
     auto type = cast<MemRefType>(bias.getType());
     std::optional<SmallVector<int64_t>> strides = getStaticStrides(type);
-    if (!strides || ((*strides)[0] != 1 && type.getDimSize(0) != 1)) {
-      buffers.bias = allocContiguous(rewriter, loc, bias, /*copyIn=*/true);
-      buffers.temps.push_back(buffers.bias);
-    }
+    if (!strides || ((*strides)[0] != 1 && type.getDimSize(0) != 1))
+      buffers.bias = makeTemp(bias, /*copyIn=*/true);
   }
   return buffers;
 }
@@ -183,51 +149,36 @@ SmallVector<Value> buildCallOperands(PatternRewriter &rewriter, GemmOp op,
   auto i64 = [&](int64_t v) -> Value {
     return arith::ConstantIntOp::create(rewriter, loc, v, 64);
   };
+  std::optional<int32_t> dtype = getRuntimeDType(cType.getElementType());
+  assert(dtype && "the tp.gemm verifier admits f32, f16 and bf16 only");
   auto ptrType = LLVM::LLVMPointerType::get(rewriter.getContext());
   Value biasPtr =
-      buffers.bias ? getPointer(rewriter, loc, buffers.bias)
+      buffers.bias ? getBufferAddress(rewriter, loc, buffers.bias)
                    : LLVM::ZeroOp::create(rewriter, loc, ptrType).getResult();
   const MatrixArg &a = buffers.a, &b = buffers.b, &cArg = buffers.c;
   // Braced initialisation evaluates in order: the constants and address
   // computations are created in the order of the arguments.
   return SmallVector<Value>{
-      i32(getDTypeCode(cType.getElementType())),
+      i32(*dtype),
       i32(a.transposed),
       i32(b.transposed),
       i64(batch),
       i64(m),
       i64(n),
       i64(k),
-      getPointer(rewriter, loc, a.buffer),
+      getBufferAddress(rewriter, loc, a.buffer),
       i64(a.ld),
       i64(a.batchStride),
-      getPointer(rewriter, loc, b.buffer),
+      getBufferAddress(rewriter, loc, b.buffer),
       i64(b.ld),
       i64(b.batchStride),
-      getPointer(rewriter, loc, buffers.cTemp ? buffers.cTemp : c),
+      getBufferAddress(rewriter, loc, buffers.cTemp ? buffers.cTemp : c),
       i64(cArg.ld),
       i64(cArg.batchStride),
       biasPtr,
       i32(static_cast<int32_t>(op.getEpilogue())),
       arith::ConstantFloatOp::create(rewriter, loc, rewriter.getF32Type(),
                                      op.getBeta())};
-}
-
-/// The module's declaration of tp_rt_gemm, created for `operands` (at the
-/// start of the module) when there is none yet.
-func::FuncOp getOrDeclareGemm(PatternRewriter &rewriter, Operation *op,
-                              ValueRange operands) {
-  auto module = op->getParentOfType<ModuleOp>();
-  auto decl = module.lookupSymbol<func::FuncOp>("tp_rt_gemm");
-  if (decl)
-    return decl;
-  OpBuilder::InsertionGuard guard(rewriter);
-  rewriter.setInsertionPointToStart(module.getBody());
-  decl =
-      func::FuncOp::create(rewriter, op->getLoc(), "tp_rt_gemm",
-                           rewriter.getFunctionType(operands.getTypes(), {}));
-  decl.setPrivate();
-  return decl;
 }
 
 struct LowerGemm : public OpRewritePattern<GemmOp> {
@@ -240,8 +191,7 @@ struct LowerGemm : public OpRewritePattern<GemmOp> {
     Location loc = op.getLoc();
     GemmBuffers buffers = prepareBuffers(rewriter, op);
     SmallVector<Value> operands = buildCallOperands(rewriter, op, buffers);
-    func::FuncOp decl = getOrDeclareGemm(rewriter, op, operands);
-    func::CallOp::create(rewriter, loc, decl, operands);
+    callRuntime(rewriter, loc, op, "tp_rt_gemm", {}, operands);
     if (buffers.cTemp)
       memref::CopyOp::create(rewriter, loc, buffers.cTemp, op.getInit());
     for (Value temp : buffers.temps)

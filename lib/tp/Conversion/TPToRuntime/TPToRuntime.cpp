@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "RuntimeCalls.h"
 #include "tp/Conversion/Passes.h"
 #include "tp/Dialect/TP/IR/TPOps.h"
 #include "tp/Transforms/PatternPass.h"
@@ -23,23 +24,6 @@ using namespace mlir::tp;
 
 namespace {
 
-/// The runtime's dtype code of an element type (see tp_runtime.h).
-std::optional<int32_t> getDTypeCode(Type type) {
-  if (type.isF32())
-    return 0;
-  if (type.isF64())
-    return 1;
-  if (type.isF16())
-    return 2;
-  if (type.isBF16())
-    return 3;
-  if (type.isSignlessInteger(32))
-    return 4;
-  if (type.isSignlessInteger(64))
-    return 5;
-  return std::nullopt;
-}
-
 int32_t getReductionCode(ReductionKind kind) {
   switch (kind) {
   case ReductionKind::sum:
@@ -52,23 +36,6 @@ int32_t getReductionCode(ReductionKind kind) {
   llvm_unreachable("unknown reduction");
 }
 
-/// Declares `name` in the module (once) and calls it.
-func::CallOp callRuntime(PatternRewriter &rewriter, Location loc,
-                         Operation *from, StringRef name, TypeRange results,
-                         ValueRange operands) {
-  auto module = from->getParentOfType<ModuleOp>();
-  auto decl = module.lookupSymbol<func::FuncOp>(name);
-  if (!decl) {
-    OpBuilder::InsertionGuard guard(rewriter);
-    rewriter.setInsertionPointToStart(module.getBody());
-    decl = func::FuncOp::create(
-        rewriter, loc, name,
-        rewriter.getFunctionType(operands.getTypes(), results));
-    decl.setPrivate();
-  }
-  return func::CallOp::create(rewriter, loc, decl, operands);
-}
-
 bool isContiguous(MemRefType type) {
   return type.getLayout().isIdentity() ||
          memref::isStaticShapeAndContiguousRowMajor(type);
@@ -76,42 +43,17 @@ bool isContiguous(MemRefType type) {
 
 /// Returns `buffer` itself when contiguous, else a contiguous copy of it
 /// (`copyIn`) or an uninitialized contiguous buffer of its shape; `temps`
-/// collects the buffers to free.
+/// collects the buffers to free. The copy is a linalg.copy, lowered with the
+/// rest of linalg.
 Value makeContiguous(PatternRewriter &rewriter, Location loc, Value buffer,
                      bool copyIn, SmallVectorImpl<Value> &temps) {
-  auto type = cast<MemRefType>(buffer.getType());
-  if (isContiguous(type))
+  if (isContiguous(cast<MemRefType>(buffer.getType())))
     return buffer;
-  SmallVector<Value> dynamicSizes;
-  for (int64_t i = 0, e = type.getRank(); i < e; ++i)
-    if (type.isDynamicDim(i))
-      dynamicSizes.push_back(memref::DimOp::create(rewriter, loc, buffer, i));
-  Value temp = memref::AllocOp::create(
-      rewriter, loc, MemRefType::get(type.getShape(), type.getElementType()),
-      dynamicSizes);
+  Value temp = allocContiguous(rewriter, loc, buffer);
   if (copyIn)
     linalg::CopyOp::create(rewriter, loc, buffer, temp);
   temps.push_back(temp);
   return temp;
-}
-
-/// The address of the first element of a contiguous buffer.
-Value getPointer(PatternRewriter &rewriter, Location loc, Value buffer) {
-  auto type = cast<MemRefType>(buffer.getType());
-  Value aligned =
-      memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, buffer);
-  auto metadata =
-      memref::ExtractStridedMetadataOp::create(rewriter, loc, buffer);
-  Value bytes = arith::ConstantIndexOp::create(
-      rewriter, loc,
-      std::max<int64_t>(1, type.getElementTypeBitWidth() / 8));
-  Value offset =
-      arith::MulIOp::create(rewriter, loc, metadata.getOffset(), bytes);
-  Value address = arith::AddIOp::create(rewriter, loc, aligned, offset);
-  Value asInt = arith::IndexCastOp::create(rewriter, loc,
-                                           rewriter.getI64Type(), address);
-  return LLVM::IntToPtrOp::create(
-      rewriter, loc, LLVM::LLVMPointerType::get(rewriter.getContext()), asInt);
 }
 
 /// Product of the sizes of dims [begin, end) of `buffer`, as i64.
@@ -148,15 +90,15 @@ LogicalResult lowerCollective(PatternRewriter &rewriter, Operation *op,
                               StringRef callee) {
   Location loc = op->getLoc();
   auto inType = cast<MemRefType>(input.getType());
-  std::optional<int32_t> dtype = getDTypeCode(inType.getElementType());
+  std::optional<int32_t> dtype = getRuntimeDType(inType.getElementType());
   if (!dtype)
     return rewriter.notifyMatchFailure(op, "unsupported element type");
 
   SmallVector<Value> temps;
   Value src = makeContiguous(rewriter, loc, input, /*copyIn=*/true, temps);
   Value dst = makeContiguous(rewriter, loc, output, /*copyIn=*/false, temps);
-  SmallVector<Value> operands{getPointer(rewriter, loc, src),
-                              getPointer(rewriter, loc, dst)};
+  SmallVector<Value> operands{getBufferAddress(rewriter, loc, src),
+                              getBufferAddress(rewriter, loc, dst)};
   if (dim < 0) {
     operands.push_back(
         getNumElements(rewriter, loc, src, 0, inType.getRank()));

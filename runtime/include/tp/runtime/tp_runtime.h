@@ -43,7 +43,8 @@ typedef enum {
   TP_ERR_BACKEND = 2,          /* MPI / NCCL / CUDA reported an error */
   TP_ERR_IO = 3,               /* a file could not be read or written */
   TP_ERR_TIMEOUT = 4,          /* an operation did not finish in time */
-  TP_ERR_STATE = 5,            /* called before tp_init or after tp_finalize */
+  TP_ERR_STATE = 5,            /* called before tp_init (or after a failed
+                                  one) or after tp_finalize */
   TP_ERR_UNSUPPORTED = 6       /* valid, but not implemented by this backend */
 } tp_status;
 
@@ -72,7 +73,11 @@ typedef enum { TP_SUM = 0, TP_MAX = 1, TP_MIN = 2 } tp_reduce_op;
  * runtime's communicator, once, with every rank of MPI_COMM_WORLD. argc/argv
  * may both be NULL. Calling tp_init again while initialized is a no-op that
  * returns TP_OK; calling it after tp_finalize returns TP_ERR_STATE (MPI cannot
- * be re-initialized). */
+ * be re-initialized). A tp_init that fails once the ranks have started
+ * creating the communicator together (MPI_Comm_dup; the NCCL backend's
+ * rendezvous) leaves the runtime uninitialized for good: every later tp_init
+ * returns the same status and message at once. One that fails before (bad
+ * arguments; the NCCL backend's TP_* variables) can be retried. */
 TP_API tp_status tp_init(int *argc, char ***argv);
 
 /* Frees the communicator; finalizes MPI only if tp_init initialized it.
