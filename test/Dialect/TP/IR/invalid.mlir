@@ -106,3 +106,20 @@ func.func @negative_all_gather_group_size_overflows(%x: tensor<8x16xf32>) -> ten
   %r = tp.all_gather %x dim 1 over 4611686018427387904 : tensor<8x16xf32> -> tensor<8x0xf32>
   return %r : tensor<8x0xf32>
 }
+
+// -----
+
+// The runtime lowering needs the buffers' shapes and strides.
+func.func @negative_buffer_all_reduce_unranked(%a: memref<*xf32>, %b: memref<*xf32>) {
+  // expected-error @+1 {{'tp.buffer.all_reduce' op needs ranked buffers}}
+  tp.buffer.all_reduce sum %a, %b over 2 : memref<*xf32>, memref<*xf32>
+  return
+}
+
+// -----
+
+func.func @negative_buffer_all_gather_unranked(%a: memref<*xf32>, %b: memref<8x8xf32>) {
+  // expected-error @+1 {{'tp.buffer.all_gather' op needs ranked buffers}}
+  tp.buffer.all_gather %a, %b dim 1 over 2 : memref<*xf32>, memref<8x8xf32>
+  return
+}

@@ -513,9 +513,13 @@ LogicalResult AllSliceOp::verify() {
 LogicalResult BufferAllReduceOp::verify() {
   auto in = cast<ShapedType>(getInput().getType());
   auto out = cast<ShapedType>(getOutput().getType());
+  // As the gather and the scatter: the runtime lowering reads the buffers'
+  // shapes and strides, which an unranked memref does not have.
+  if (!in.hasRank() || !out.hasRank())
+    return emitOpError("needs ranked buffers");
   if (in.getElementType() != out.getElementType())
     return emitOpError("input and output element types differ");
-  if (in.hasRank() && out.hasRank() && in.getShape() != out.getShape())
+  if (in.getShape() != out.getShape())
     return emitOpError("input and output shapes differ");
   return success();
 }
