@@ -85,7 +85,7 @@ static void addTensorPrologue(OpPassManager &pm, const TPOptions &options,
   manifest.target = target.str();
   pm.addPass(createTPEmitManifest(manifest));
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createTPLowerSlices());
+  pm.addNestedPass<func::FuncOp>(createTPLowerSlices());
   pm.addNestedPass<func::FuncOp>(createTPDecomposeAggregates());
   pm.addPass(createConvertElementwiseToLinalgPass());
 }
@@ -98,7 +98,7 @@ void mlir::tp::buildTPCPUPipeline(OpPassManager &pm, const TPOptions &options) {
   if (blas) {
     TPFormGemmsOptions gemms;
     gemms.target = "cpu";
-    pm.addPass(createTPFormGemms(gemms));
+    pm.addNestedPass<func::FuncOp>(createTPFormGemms(gemms));
     // Drops the transposes the GEMMs now read in place.
     pm.addPass(createCanonicalizerPass());
   }
@@ -137,8 +137,8 @@ static void addGPUTensorPasses(OpPassManager &pm, const TPOptions &options) {
   // and goes through the passes below like any other code.
   if (options.gpuFusedAttention)
     pm.addPass(createTPGPUFormAttention());
-  pm.addPass(createTPGPUFuseElementwise());
-  pm.addPass(createTPFormGemms());
+  pm.addNestedPass<func::FuncOp>(createTPGPUFuseElementwise());
+  pm.addNestedPass<func::FuncOp>(createTPFormGemms());
   pm.addNestedPass<func::FuncOp>(createTPWidenAccumulators());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

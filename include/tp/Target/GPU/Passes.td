@@ -29,7 +29,7 @@ def TPGPUCheckInput : Pass<"tp-gpu-check-input", "::mlir::ModuleOp"> {
   }];
 }
 
-def TPGPUFuseElementwise : Pass<"tp-gpu-fuse-elementwise", "::mlir::ModuleOp"> {
+def TPGPUFuseElementwise : Pass<"tp-gpu-fuse-elementwise", "::mlir::func::FuncOp"> {
   let summary = "Fuse chains of elementwise linalg ops (fewer, larger GPU kernels)";
   let description = [{
     Upstream linalg elementwise fusion (`populateElementwiseOpsFusionPatterns`)

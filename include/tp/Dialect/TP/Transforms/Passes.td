@@ -231,7 +231,7 @@ def TPUnpackArguments : Pass<"tp-unpack-arguments", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
 }
 
-def TPLowerSlices : Pass<"tp-lower-slices", "::mlir::ModuleOp"> {
+def TPLowerSlices : Pass<"tp-lower-slices", "::mlir::func::FuncOp"> {
   let summary = "Turn tp.all_slice into tensor.extract_slice at this rank's offset";
   let description = [{
     `tp.all_slice` moves no data: rank `r` keeps slice `r`. This pass rewrites
@@ -251,7 +251,7 @@ def TPLowerSlices : Pass<"tp-lower-slices", "::mlir::ModuleOp"> {
                            "::mlir::tp::TPDialect"];
 }
 
-def TPFormGemms : Pass<"tp-form-gemms", "::mlir::ModuleOp"> {
+def TPFormGemms : Pass<"tp-form-gemms", "::mlir::func::FuncOp"> {
   let summary = "Turn linalg contractions into tp.gemm (library GEMMs)";
   let description = [{
     Runs on tensors before bufferization. A contraction -- `linalg.matmul`
